@@ -1,0 +1,12 @@
+"""pix2pix_demo: interactive image-to-image GANs (pix2pix and SinGAN), small enough to read.
+
+    from pix2pix_demo import Pix2PixPipeline
+    pipe = Pix2PixPipeline.from_pretrained("weights/edges2cats")   # or a Hub repo id
+    photo = pipe(sketch)                                            # PIL in, PIL out
+"""
+
+from .hub import ModelLoadError, load_model, save_model
+from .imaging import ImageError, open_image
+from .pipelines import Pix2PixPipeline
+
+__all__ = ["ImageError", "ModelLoadError", "Pix2PixPipeline", "load_model", "open_image", "save_model"]

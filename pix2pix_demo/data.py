@@ -1,0 +1,178 @@
+"""Paired image datasets for pix2pix training and evaluation.
+
+Three layouts, chosen by `layout=` or detected by `detect_layout`:
+
+- "ab":      one folder of side-by-side images, A on the left, B on the right (the pix2pix
+             release format); `direction="AtoB"` translates left→right, "BtoA" right→left.
+- "folders": DIR/A/<name> and DIR/B/<name> with matching file stems (as written by
+             `python -m train.make_edges_dataset`).
+- "photos":  a folder of photos; the input edge map of each photo is computed by
+             `pix2pix_demo.edges.extract_edges` (the same function the app uses).
+
+Pairs are decoded once and kept in memory as uint8 arrays (these datasets are small; a CPU
+trainer should not spend its two cores decoding JPEGs every epoch).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .imaging import open_image, to_rgb
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+LAYOUTS = ("ab", "folders", "photos")
+
+
+def list_images(folder) -> list[Path]:
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_name_list(path) -> set[str]:
+    """Names from a text file, one per line (blank lines and #comments ignored)."""
+    lines = Path(path).read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def detect_layout(folder) -> str:
+    """'folders' if DIR/A and DIR/B exist, 'ab' if the images are twice as wide as high,
+    else 'photos'."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Data folder {folder} does not exist.")
+    if (folder / "A").is_dir() and (folder / "B").is_dir():
+        return "folders"
+    files = list_images(folder)
+    if not files:
+        raise FileNotFoundError(f"No images in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}).")
+    with Image.open(files[0]) as first:
+        width, height = first.size
+    return "ab" if width == 2 * height else "photos"
+
+
+def _stems(names) -> set[str]:
+    return {Path(name).stem for name in names}
+
+
+def _matches(path: Path, wanted: set[str] | None, excluded: set[str]) -> bool:
+    """Kept if its stem is `wanted` (when given) and not `excluded`. Variants written by
+    make_edges_dataset (`<stem>__v1.png`) count as their source file."""
+    stem = path.stem.split("__")[0]
+    return (wanted is None or stem in wanted or path.stem in wanted) and stem not in excluded
+
+
+def load_pairs(folder, layout: str | None = None, direction: str = "AtoB", names: set[str] | None = None,
+               edge_method: str | None = None, max_side: int | None = None,
+               limit: int | None = None, exclude=()) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:
+    """Read a paired dataset into memory: ([(input RGB uint8, target RGB uint8)], [names]).
+
+    `names` keeps only files whose name or stem is listed, `exclude` drops those listed
+    (e.g. a held-out list); `max_side` shrinks large images
+    on load (the trainer crops anyway); `edge_method` picks the extractor for "photos".
+    """
+    folder = Path(folder)
+    layout = layout or detect_layout(folder)
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if direction not in ("AtoB", "BtoA"):
+        raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
+
+    def read(path: Path) -> Image.Image:
+        image = to_rgb(open_image(path))
+        if max_side and max(image.size) > max_side:
+            scale = max_side / max(image.size)
+            image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                 Image.LANCZOS)
+        return image
+
+    wanted, excluded = (None if names is None else _stems(names)), _stems(exclude)
+    pairs, kept = [], []
+    if layout == "folders":
+        b_files = {p.stem: p for p in list_images(folder / "B")}
+        for a_path in list_images(folder / "A"):
+            if a_path.stem not in b_files or not _matches(a_path, wanted, excluded):
+                continue
+            a, b = read(a_path), read(b_files[a_path.stem])
+            if a.size != b.size:
+                b = b.resize(a.size, Image.LANCZOS)
+            pairs.append((np.asarray(a), np.asarray(b)))
+            kept.append(a_path.name)
+    else:
+        for path in list_images(folder):
+            if not _matches(path, wanted, excluded):
+                continue
+            image = read(path)
+            if layout == "ab":
+                half = image.width // 2
+                a = image.crop((0, 0, half, image.height))
+                b = image.crop((half, 0, 2 * half, image.height))
+            else:
+                from .edges import DEFAULT_EDGE_METHOD, extract_edges
+
+                a, b = to_rgb(extract_edges(image, method=edge_method or DEFAULT_EDGE_METHOD)), image
+            pairs.append((np.asarray(a), np.asarray(b)))
+            kept.append(path.name)
+            if limit and len(pairs) >= limit:
+                break
+    if direction == "BtoA":
+        pairs = [(b, a) for a, b in pairs]
+    if limit:
+        pairs, kept = pairs[:limit], kept[:limit]
+    if not pairs:
+        raise FileNotFoundError(f"No usable image pairs in {folder} (layout {layout!r}).")
+    return pairs, kept
+
+
+def to_tensor(array: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 -> 3xHxW float in [-1, 1] (the same scaling as imaging.image_to_tensor)."""
+    return torch.from_numpy(np.array(array, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0
+
+
+class PairedDataset(torch.utils.data.Dataset):
+    """Random resize + crop jitter and horizontal flips applied identically to both images
+    (pix2pix §6.2: resize to 286, random-crop 256), plus optional edge augmentation on the
+    input only, for robustness to hand-drawn sketches.
+
+    `size` can be changed between epochs (progressive resolution): set `dataset.size`.
+    """
+
+    def __init__(self, pairs, size: int = 256, jitter: float = 1.12, flip: bool = True,
+                 augment_edges: bool = False, seed: int = 0):
+        self.pairs = pairs
+        self.size = size
+        self.jitter = jitter
+        self.flip = flip
+        self.augment_edges = augment_edges
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int):
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        a, b = self.pairs[index]
+        height, width = a.shape[:2]
+        # resize so the short side is size·jitter (random in [size, size·jitter]), then crop size²
+        target_short = self.size * rng.uniform(1.0, self.jitter) if self.jitter > 1 else self.size
+        scale = target_short / min(height, width)
+        new_w, new_h = max(self.size, round(width * scale)), max(self.size, round(height * scale))
+        a_img = Image.fromarray(a).resize((new_w, new_h), Image.BICUBIC)
+        b_img = Image.fromarray(b).resize((new_w, new_h), Image.BICUBIC)
+        left = int(rng.integers(0, new_w - self.size + 1))
+        top = int(rng.integers(0, new_h - self.size + 1))
+        box = (left, top, left + self.size, top + self.size)
+        a_crop, b_crop = np.asarray(a_img.crop(box)), np.asarray(b_img.crop(box))
+        if self.flip and rng.random() < 0.5:
+            a_crop, b_crop = a_crop[:, ::-1], b_crop[:, ::-1]
+        if self.augment_edges:
+            from .edges import augment_edges
+
+            gray = np.ascontiguousarray(a_crop).min(axis=2)  # lines are dark in every channel
+            gray = augment_edges(gray, rng)
+            a_crop = np.repeat(gray[:, :, None], 3, axis=2)
+        return to_tensor(a_crop), to_tensor(b_crop)

@@ -1,0 +1,94 @@
+"""Pipelines: PIL in, PIL out, no gradients. The app and the CLIs call these, never raw models.
+
+Inference mode is an explicit choice (`mode=`), because pix2pix behaves differently in
+training and evaluation mode (a recurring confusion with the reference code's `--eval`):
+
+- "eval" (default): batch norm uses its running statistics and dropout is off. The output
+  is deterministic: the same drawing always gives the same image.
+- "paper": the paper's test-time behaviour (Isola et al. §3.3: "we apply dropout at test
+  time, and we apply batch normalization using the statistics of the test batch"). Dropout
+  acts as noise, so different `seed`s give different variations; running statistics are
+  left untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from PIL import Image
+from torch import nn
+
+from .hub import load_model, resolve_device
+from .imaging import fit_and_pad, resize_to, tensor_to_image, to_rgb, unpad
+
+INFERENCE_MODES = ("eval", "paper")
+
+
+@contextlib.contextmanager
+def paper_test_time(model: nn.Module):
+    """Temporarily switch batch norm to batch statistics and dropout on, without changing
+    the running statistics (momentum 0 leaves them as they are)."""
+    changed = []
+    for module in model.modules():
+        if isinstance(module, (nn.BatchNorm2d, nn.Dropout)):
+            changed.append((module, module.training, getattr(module, "momentum", None)))
+            module.train()
+            if isinstance(module, nn.BatchNorm2d):
+                module.momentum = 0.0
+    try:
+        yield model
+    finally:
+        for module, was_training, momentum in changed:
+            module.train(was_training)
+            if momentum is not None:
+                module.momentum = momentum
+
+
+class Pix2PixPipeline:
+    """An image-to-image generator with its pre- and post-processing.
+
+    >>> pipe = Pix2PixPipeline.from_pretrained("weights/edges2cats")
+    >>> photo = pipe(edge_image)            # PIL in (any size/mode), PIL RGB out, same aspect
+
+    The input is resized so its long side is the model's training resolution, padded to a
+    multiple of 2**num_downsamplings (white, as in line drawings), translated, cropped back
+    and returned at the fitted size (or at the input's size with `keep_input_size=True`).
+    """
+
+    def __init__(self, model: nn.Module, device="cpu"):
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        metadata = getattr(model, "metadata", {}) or {}
+        self.size = int(metadata.get("resolution", 256))
+        self.pad_fill = float(metadata.get("pad_fill", 1.0))  # white around line drawings
+        self.metadata = metadata
+
+    @classmethod
+    def from_pretrained(cls, path_or_repo_id, device="cpu", revision=None) -> "Pix2PixPipeline":
+        return cls(load_model(path_or_repo_id, device="cpu", revision=revision), device=device)
+
+    @property
+    def input_channels(self) -> int:
+        return self.model.config.in_channels
+
+    @torch.inference_mode()
+    def __call__(self, image: Image.Image, mode: str = "eval", seed: int | None = None,
+                 keep_input_size: bool = False, size: int | None = None) -> Image.Image:
+        if mode not in INFERENCE_MODES:
+            raise ValueError(f"mode must be one of {INFERENCE_MODES}, got {mode!r}")
+        tensor, box = fit_and_pad(to_rgb(image), size or self.size, self.model.config.multiple,
+                                  fill=self.pad_fill, channels=self.input_channels)
+        tensor = tensor.to(self.device)
+        if mode == "paper":
+            # dropout draws from torch's global RNG: fork it so the caller's RNG is untouched
+            devices = [self.device.index or 0] if self.device.type == "cuda" else []
+            with paper_test_time(self.model), torch.random.fork_rng(devices=devices):
+                torch.manual_seed(0 if seed is None else int(seed))
+                output = self.model(tensor)
+        else:
+            output = self.model(tensor)
+        result = tensor_to_image(unpad(output, box))
+        if keep_input_size:
+            result = resize_to(result, (box.original_width, box.original_height))
+        return result

@@ -1,0 +1,381 @@
+"""Train a pix2pix model on paired images.
+
+    python -m train.pix2pix --data DIR --name NAME [--out weights] [--size 256] [--steps N | --epochs E]
+
+DIR is one of (see pix2pix_demo.data): side-by-side AB images (--direction AtoB|BtoA),
+DIR/A + DIR/B folders with matching names, or a folder of photos whose edge maps are
+computed by the library's edge extractor. Training state goes to runs/NAME/ (checkpoint.pt,
+log.jsonl, samples/); the finished generator is exported to OUT/NAME/ (config.json +
+model.safetensors). Multi-GPU / multi-node: launch the same command with torchrun, e.g.
+
+    torchrun --nproc_per_node 4 -m train.pix2pix --data DIR --name NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import io
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from pix2pix_demo.data import LAYOUTS, PairedDataset, load_pairs, read_name_list, to_tensor
+from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
+from pix2pix_demo.imaging import tensor_to_image
+from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
+from pix2pix_demo.models import PRESETS, PatchGANConfig, PatchGANDiscriminator, UNetConfig, UNetGenerator
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    data = p.add_argument_group("data")
+    data.add_argument("--data", required=True, help="dataset folder")
+    data.add_argument("--layout", choices=LAYOUTS, default=None, help="dataset layout (default: detected)")
+    data.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
+    data.add_argument("--files", help="text file of names to train on (others are skipped)")
+    data.add_argument("--exclude", help="text file of names never to train on (e.g. a held-out list)")
+    data.add_argument("--edge-method", default=None, help="edge extractor for a folder of photos")
+    data.add_argument("--augment-edges", action="store_true", help="hand-drawn-style augmentation of input edges")
+    data.add_argument("--max-side", type=int, default=512, help="shrink larger images on load")
+    data.add_argument("--jitter", type=float, default=1.12, help="random resize factor before cropping (286/256)")
+    run = p.add_argument_group("run")
+    run.add_argument("--name", required=True)
+    run.add_argument("--out", default="weights", help="export folder for the finished generator")
+    run.add_argument("--runs", default="runs", help="folder for checkpoints, logs and samples")
+    run.add_argument("--size", type=int, default=256, help="training crop size (the model's resolution)")
+    run.add_argument("--progressive", default=None, metavar="SIZE:FRACTION",
+                     help="train at SIZE (e.g. 128) for the first FRACTION of the run, then at --size")
+    run.add_argument("--steps", type=int, default=None, help="training iterations")
+    run.add_argument("--epochs", type=float, default=None, help="passes over the data (instead of --steps)")
+    run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+                     help="stop after this wall time (with --steps/--epochs: whichever comes first)")
+    run.add_argument("--batch-size", type=int, default=1)
+    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    run.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
+    run.add_argument("--compile", action="store_true", help="torch.compile the networks (CUDA)")
+    run.add_argument("--log-every", type=int, default=20)
+    run.add_argument("--sample-every", type=int, default=500)
+    run.add_argument("--checkpoint-every", type=int, default=500)
+    model = p.add_argument_group("generator (a preset, optionally overridden)")
+    model.add_argument("--preset", choices=sorted(PRESETS), default="pix2pix-paper")
+    model.add_argument("--base-channels", type=int, help="ngf")
+    model.add_argument("--num-downsamplings", type=int)
+    model.add_argument("--max-channels", type=int)
+    model.add_argument("--norm", choices=("batch", "instance", "none"))
+    model.add_argument("--dropout", type=float)
+    model.add_argument("--separable", action=argparse.BooleanOptionalAction, default=None)
+    model.add_argument("--upsampling", choices=("transpose", "resize"))
+    disc = p.add_argument_group("discriminator and losses")
+    disc.add_argument("--d-layers", type=int, default=3, help="PatchGAN n_layers: 0=1x1, 1=16x16, 3=70x70, 5=286x286")
+    disc.add_argument("--d-channels", type=int, default=64, help="ndf")
+    disc.add_argument("--d-norm", choices=("batch", "instance", "none"), default="batch")
+    disc.add_argument("--spectral-norm", action="store_true")
+    disc.add_argument("--gan-loss", choices=GAN_LOSSES, default="vanilla")
+    disc.add_argument("--lambda-l1", type=float, default=100.0)
+    disc.add_argument("--lambda-gp", type=float, default=10.0, help="gradient penalty weight (wgan-gp)")
+    disc.add_argument("--lr", type=float, default=2e-4)
+    disc.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default --lr)")
+    disc.add_argument("--beta1", type=float, default=0.5)
+    disc.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
+    disc.add_argument("--ema", type=float, default=0.0, help="export an EMA of G's weights (e.g. 0.999; 0 = off)")
+    return p
+
+
+def generator_config(args) -> UNetConfig:
+    config = dataclasses.replace(PRESETS[args.preset])
+    overrides = {"base_channels": args.base_channels, "num_downsamplings": args.num_downsamplings,
+                 "max_channels": args.max_channels, "norm": args.norm, "dropout": args.dropout,
+                 "separable": args.separable, "upsampling": args.upsampling}
+    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def parse_progressive(spec: str | None, final_size: int) -> tuple[int, float]:
+    """'128:0.5' -> (128, 0.5); None -> (final_size, 0.0)."""
+    if not spec:
+        return final_size, 0.0
+    try:
+        size, fraction = spec.split(":")
+        return int(size), float(fraction)
+    except ValueError:
+        raise SystemExit(f"--progressive expects SIZE:FRACTION such as 128:0.5, got {spec!r}") from None
+
+
+def setup_distributed(requested_device: str):
+    """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK: NCCL on GPUs, gloo on CPU."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return resolve_device(requested_device), 0, 1
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = resolve_device(requested_device)
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return device, dist.get_rank(), world_size
+
+
+def unwrap(module):
+    return module.module if isinstance(module, DistributedDataParallel) else module
+
+
+def save_sample_grid(path: Path, generator, inputs, targets):
+    """Rows of input | output | target."""
+    was_training = generator.training
+    generator.eval()
+    with torch.no_grad():
+        outputs = generator(inputs)
+    generator.train(was_training)
+    rows = [torch.cat([a, o, b], dim=2) for a, o, b in zip(inputs.cpu(), outputs.float().cpu(), targets.cpu())]
+    grid = tensor_to_image(torch.cat(rows, dim=1))
+    buffer = io.BytesIO()
+    grid.save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def hardware_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    threads = torch.get_num_threads()
+    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {threads} torch threads"
+
+
+def main(args) -> Path | None:
+    device, rank, world_size = setup_distributed(args.device)
+    is_main = rank == 0
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    torch.manual_seed(args.seed + rank)
+    run_dir = Path(args.runs) / args.name
+    checkpoint_path = run_dir / "checkpoint.pt"
+
+    names = read_name_list(args.files) if args.files else None
+    excluded = read_name_list(args.exclude) if args.exclude else set()
+    try:
+        pairs, kept = load_pairs(args.data, args.layout, args.direction, names, args.edge_method, args.max_side,
+                                 exclude=excluded)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
+    g_config = generator_config(args)
+    low_size, low_fraction = parse_progressive(args.progressive, args.size)
+    for size in {args.size, low_size}:
+        if size % g_config.multiple:
+            raise SystemExit(f"Training size {size} is not divisible by 2**num_downsamplings = {g_config.multiple}; "
+                             f"use --num-downsamplings {int(math.log2(size))} or less.")
+    dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
+                            augment_edges=args.augment_edges, seed=args.seed)
+    sampler = (torch.utils.data.distributed.DistributedSampler(dataset, world_size, rank, seed=args.seed)
+               if world_size > 1 else torch.utils.data.RandomSampler(dataset))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, drop_last=len(dataset) >= args.batch_size)
+    steps_per_epoch = max(1, len(loader))
+    if args.steps is None and args.epochs is None and args.time_budget is None:
+        raise SystemExit("Say how long to train: --steps, --epochs or --time-budget.")
+    total_steps = args.steps if args.steps is not None else (
+        math.ceil(args.epochs * steps_per_epoch) if args.epochs is not None else None)
+    budget_s = args.time_budget * 60 if args.time_budget else None
+
+    generator = UNetGenerator(g_config).to(device)
+    d_config = PatchGANConfig(in_channels=g_config.in_channels + g_config.out_channels, base_channels=args.d_channels,
+                              n_layers=args.d_layers, norm=args.d_norm, spectral_norm=args.spectral_norm)
+    discriminator = PatchGANDiscriminator(d_config).to(device)
+    channels_last = device.type in ("cuda", "cpu")
+    if channels_last:
+        generator = generator.to(memory_format=torch.channels_last)
+        discriminator = discriminator.to(memory_format=torch.channels_last)
+    ema = copy.deepcopy(generator).eval().requires_grad_(False) if args.ema > 0 else None
+    opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d or args.lr, betas=(args.beta1, 0.999))
+    gan = GANLoss(args.gan_loss)
+    # AMP on CUDA: bfloat16 where supported (no loss scaling needed), else float16 with a scaler.
+    use_amp = device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+
+    step, elapsed_before = 0, 0.0
+    if args.resume:
+        if not checkpoint_path.is_file():
+            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        generator.load_state_dict(state["generator"])
+        discriminator.load_state_dict(state["discriminator"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
+        step, elapsed_before = state["step"], state["elapsed_s"]
+        torch.set_rng_state(state["rng_cpu"])
+        if is_main:
+            print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
+    if world_size > 1:
+        generator = DistributedDataParallel(generator, device_ids=[device.index] if device.type == "cuda" else None)
+        discriminator = DistributedDataParallel(discriminator, device_ids=[device.index] if device.type == "cuda" else None)
+    if args.compile:
+        generator, discriminator = torch.compile(generator), torch.compile(discriminator)
+
+    g_plain, d_plain = unwrap(getattr(generator, "_orig_mod", generator)), unwrap(getattr(discriminator, "_orig_mod", discriminator))
+    sample_inputs = torch.stack([dataset_center(pairs[i][0], args.size) for i in range(min(4, len(pairs)))]).to(device)
+    sample_targets = torch.stack([dataset_center(pairs[i][1], args.size) for i in range(min(4, len(pairs)))]).to(device)
+
+    def save_checkpoint():
+        state = {"generator": g_plain.state_dict(), "discriminator": d_plain.state_dict(),
+                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
+                 "elapsed_s": elapsed_before + time.time() - start, "rng_cpu": torch.get_rng_state(),
+                 "args": vars(args)}
+        if ema is not None:
+            state["ema"] = ema.state_dict()
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(checkpoint_path, buffer.getvalue())
+
+    def progress() -> float:
+        fractions = [0.0]
+        if total_steps:
+            fractions.append(step / total_steps)
+        if budget_s:
+            fractions.append((elapsed_before + time.time() - start) / budget_s)
+        return max(fractions)
+
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "samples").mkdir(exist_ok=True)
+        print(f"{len(pairs)} pairs, {world_size} process(es) on {device}; G {count(g_plain) / 1e6:.2f} M params, "
+              f"D {count(d_plain) / 1e6:.2f} M params ({d_config.receptive_field}×{d_config.receptive_field} patches).")
+    log = open(run_dir / "log.jsonl", "a") if is_main else None
+    bar = tqdm(total=total_steps, initial=step, disable=not is_main, dynamic_ncols=True, desc=args.name)
+    start = time.time()
+    epoch = step // steps_per_epoch
+    generator.train()
+    discriminator.train()
+    done = False
+    while not done:
+        dataset.epoch = epoch
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        for real_a, real_b in loader:
+            fraction = progress()
+            if (total_steps is not None and step >= total_steps) or fraction >= 1.0:
+                done = True
+                break
+            new_size = low_size if fraction < low_fraction else args.size
+            if new_size != dataset.size:
+                dataset.size = new_size  # takes effect from the next batch the loader builds
+            lr_scale = 1.0 if fraction < args.decay_start else max(0.0, (1 - fraction) / (1 - args.decay_start))
+            for group in opt_g.param_groups:
+                group["lr"] = args.lr * lr_scale
+            for group in opt_d.param_groups:
+                group["lr"] = (args.lr_d or args.lr) * lr_scale
+            memory_format = torch.channels_last if channels_last else torch.contiguous_format
+            real_a = real_a.to(device, memory_format=memory_format, non_blocking=True)
+            real_b = real_b.to(device, memory_format=memory_format, non_blocking=True)
+
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                fake_b = generator(real_a)
+            # --- discriminator: real pairs vs generated pairs
+            d_plain.requires_grad_(True)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                real_pair = torch.cat([real_a, real_b], 1)
+                fake_pair = torch.cat([real_a, fake_b.detach()], 1)
+                loss_d = gan.discriminator_loss(discriminator(real_pair), discriminator(fake_pair))
+            if args.gan_loss == "wgan-gp":
+                loss_d = loss_d + gradient_penalty(discriminator, real_pair.float(), fake_pair.float(), args.lambda_gp)
+            opt_d.zero_grad(set_to_none=True)
+            scaler.scale(loss_d).backward()
+            scaler.step(opt_d)
+            # --- generator: fool D (the raw module, frozen, so DDP does not sync D here) + L1
+            d_plain.requires_grad_(False)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                loss_g_gan = gan.generator_loss(d_plain(torch.cat([real_a, fake_b], 1)))
+                loss_l1 = (fake_b.float() - real_b).abs().mean()
+                loss_g = loss_g_gan + args.lambda_l1 * loss_l1
+            opt_g.zero_grad(set_to_none=True)
+            scaler.scale(loss_g).backward()
+            scaler.step(opt_g)
+            scaler.update()
+            losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item()}
+            if not all(math.isfinite(value) for value in losses.values()):
+                bar.close()
+                kept_msg = (f"the last good checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps "
+                            "with a lower --lr" if checkpoint_path.exists() else "no checkpoint was written yet")
+                raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept_msg}.")
+            if ema is not None:
+                with torch.no_grad():
+                    for p_ema, p in zip(ema.parameters(), g_plain.parameters()):
+                        p_ema.lerp_(p, 1 - args.ema)
+                    for b_ema, b in zip(ema.buffers(), g_plain.buffers()):
+                        b_ema.copy_(b)
+            step += 1
+            bar.update(1)
+            if is_main and step % args.log_every == 0:
+                record = {"step": step, "epoch": epoch, "size": dataset.size, "lr": args.lr * lr_scale,
+                          "elapsed_s": round(elapsed_before + time.time() - start, 1),
+                          **{k: round(v, 5) for k, v in losses.items()}}
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                bar.set_postfix(d=f"{losses['loss_d']:.3f}", g=f"{losses['loss_g_gan']:.3f}", l1=f"{losses['loss_l1']:.4f}")
+            if is_main and step % args.sample_every == 0:
+                save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, sample_inputs, sample_targets)
+            if is_main and step % args.checkpoint_every == 0:
+                save_checkpoint()
+        epoch += 1
+    bar.close()
+    result = None
+    if is_main:
+        save_checkpoint()
+        save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, sample_inputs, sample_targets)
+        wall = elapsed_before + time.time() - start
+        final = copy.deepcopy(ema or g_plain).to(memory_format=torch.contiguous_format).float().cpu()
+        metadata = {
+            "task": "image-to-image",
+            "resolution": args.size,
+            "pad_fill": 1.0,
+            "data": {"path": str(args.data), "layout": args.layout or "auto", "direction": args.direction,
+                     "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
+                     "edge_method": args.edge_method, "augment_edges": args.augment_edges},
+            "training": {
+                "command": "python -m train.pix2pix " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+                "steps": step, "batch_size": args.batch_size, "world_size": world_size,
+                "wall_time_s": round(wall, 1), "hardware": hardware_description(device),
+                "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
+                "discriminator": dataclasses.asdict(d_config), "ema": args.ema, "progressive": args.progressive,
+            },
+            "metrics": {},
+        }
+        result = save_model(final, Path(args.out) / args.name, metadata)
+        print(f"Exported {result} after {step} steps, {wall / 60:.1f} min.")
+    if log:
+        log.close()
+    if world_size > 1:
+        dist.destroy_process_group()
+    return result
+
+
+def dataset_center(array, size: int) -> torch.Tensor:
+    """A deterministic centre crop (short side resized to size) for sample grids."""
+    image = Image.fromarray(array)
+    scale = size / min(image.size)
+    image = image.resize((max(size, round(image.width * scale)), max(size, round(image.height * scale))), Image.BICUBIC)
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    return to_tensor(np.asarray(image.crop((left, top, left + size, top + size))))
+
+
+def count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
