@@ -1,0 +1,232 @@
+"""Where the app finds models, in one place: `weights/` first, then Hugging Face Hub repos.
+
+    from pix2pix_demo import registry
+    registry.list_models("pix2pix")      # {key: ModelEntry}; reads config.json files only, no network
+    model = registry.load("edges2cats")  # local folder, else download into the HF cache; cached per process
+
+1. Every folder `weights_dir()/NAME` holding a config.json is a model with key NAME; its kind comes
+   from config.json `model_type` ("pix2pix-unet" -> "pix2pix", "singan" -> "singan") without
+   loading the weights.
+2. `add_local_model(key, folder)` registers a model made at run time (SinGAN "train on my image").
+3. `HUB_MODELS` (below, or env PIX2PIX_HUB_MODELS="key=owner/name[@revision],...") lists Hub repos
+   used when no local folder has that key. They are downloaded on first `load` with
+   `hf_hub_download` into the normal HF cache (HF_HOME / HF_HUB_CACHE), and load from that cache
+   with HF_HUB_OFFLINE=1 afterwards. NOTE: the default repos under "pix2pix-demo" are not
+   published yet; until they are, only local weights/ folders (or your own repos) load.
+
+Failures raise `ModelUnavailable` (a RuntimeError) with a message meant for the user: offline and not
+cached, no such repo, no such revision, not a model. With HF_HUB_OFFLINE=1 nothing touches the network,
+so the error comes back at once.
+
+Download progress in Gradio: `gr.Progress` is called as `progress(fraction, desc)`, which is exactly
+the callback signature used here, so a handler can pass it straight through:
+
+    def generate(sketch, model_key, progress=gr.Progress()):
+        pipe = Pix2PixPipeline(registry.load(model_key, progress=progress))  # or however the app wraps it
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from . import hub
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HUB_OWNER = "pix2pix-demo"  # not yet published: see the module docstring
+HUB_MODELS: dict[str, dict] = {
+    "edges2cats": {"repo_id": f"{DEFAULT_HUB_OWNER}/edges2cats", "kind": "pix2pix",
+                   "label": "Edges → cats", "revision": None},
+    "edges2products": {"repo_id": f"{DEFAULT_HUB_OWNER}/edges2products", "kind": "pix2pix",
+                       "label": "Edges → shoes & bags", "revision": None},
+}
+HUB_MODELS_ENV = "PIX2PIX_HUB_MODELS"
+WEIGHTS_DIR_ENV = "PIX2PIX_WEIGHTS_DIR"
+KIND_BY_MODEL_TYPE = {"pix2pix-unet": "pix2pix", "singan": "singan"}
+DOWNLOAD_FILES = (hub.CONFIG_NAME, hub.WEIGHTS_NAME)  # all that loading needs; the card stays on the Hub
+
+Progress = Callable[[float, str], object]
+
+
+class ModelUnavailable(RuntimeError):
+    """A model cannot be listed or loaded; str(error) is a message for the user."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    key: str
+    label: str
+    kind: str          # "pix2pix" | "singan" | another model_type
+    source: str        # a local folder or a Hub repo id
+    local: bool
+    revision: str | None = None
+
+
+_lock = threading.Lock()                   # guards the dicts below
+_key_locks: dict[str, threading.Lock] = {}  # one per key: a model is loaded once, others wait
+_loaded: dict[tuple[str, str], torch.nn.Module] = {}
+_scans: dict[Path, dict[str, ModelEntry]] = {}
+_added: dict[str, ModelEntry] = {}
+_fetched_kinds: dict[str, str] = {}         # kind learnt from config.json of a downloaded repo
+
+
+def weights_dir() -> Path:
+    """env PIX2PIX_WEIGHTS_DIR, else <repository>/weights."""
+    return Path(os.environ.get(WEIGHTS_DIR_ENV) or Path(__file__).resolve().parent.parent / "weights")
+
+
+def _entry_from_folder(key: str, folder: Path) -> ModelEntry:
+    config = hub.read_config(folder)  # raises ModelLoadError for anything that is not a model folder
+    label = config.get("label") or HUB_MODELS.get(key, {}).get("label") or key
+    kind = KIND_BY_MODEL_TYPE.get(config["model_type"], config["model_type"])
+    return ModelEntry(key, label, kind, str(folder), local=True)
+
+
+def _scan(folder: Path) -> dict[str, ModelEntry]:
+    entries = {}
+    for sub in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if (sub / hub.CONFIG_NAME).is_file():
+            try:
+                entries[sub.name] = _entry_from_folder(sub.name, sub)
+            except hub.ModelLoadError as error:  # one broken folder must not hide the others
+                logger.warning("Skipping %s: %s", sub, error)
+    return entries
+
+
+def hub_models() -> dict[str, dict]:
+    """HUB_MODELS, or the entries of env PIX2PIX_HUB_MODELS="key=owner/name[@revision],..." when set."""
+    text = os.environ.get(HUB_MODELS_ENV, "").strip()
+    if not text:
+        return HUB_MODELS
+    models = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, target = item.partition("=")
+        repo_id, _, revision = target.strip().partition("@")
+        if not sep or not hub.REPO_ID_PATTERN.match(repo_id):  # warn, don't take the app down
+            logger.warning("Ignoring %s entry %r: expected 'key=owner/name[@revision]'.", HUB_MODELS_ENV, item)
+            continue
+        default = HUB_MODELS.get(key.strip(), {})
+        models[key.strip()] = {"repo_id": repo_id, "kind": default.get("kind"),
+                               "label": default.get("label") or key.strip(), "revision": revision or None}
+    return models
+
+
+def _hub_kind(key: str, spec: dict) -> str:
+    # Env entries have no kind until config.json is fetched; before that, guess from the repo name.
+    if key in _fetched_kinds:
+        return _fetched_kinds[key]
+    return spec.get("kind") or ("singan" if "singan" in spec["repo_id"].lower() else "pix2pix")
+
+
+def list_models(kind: str | None = None) -> dict[str, ModelEntry]:
+    """Local folders (scan cached until `refresh()`), then run-time models, then Hub entries not
+    present locally. Optionally only one kind. Never touches the network."""
+    folder = weights_dir().resolve()
+    with _lock:
+        if folder not in _scans:
+            _scans[folder] = _scan(folder)
+        entries = {**_scans[folder], **_added}
+        for key, spec in hub_models().items():
+            if key not in entries:
+                entries[key] = ModelEntry(key, spec.get("label") or key, _hub_kind(key, spec), spec["repo_id"],
+                                          local=False, revision=spec.get("revision"))
+    return {key: entry for key, entry in entries.items() if kind is None or entry.kind == kind}
+
+
+def add_local_model(key: str, folder) -> ModelEntry:
+    """Register a model folder made at run time so `list_models` shows it and `load(key)` loads it.
+    Re-adding a key replaces the earlier model (its cached copy is dropped)."""
+    try:
+        entry = _entry_from_folder(key, Path(folder))
+    except hub.ModelLoadError as error:
+        raise ModelUnavailable(str(error)) from None
+    with _lock:
+        _added[key] = entry
+        for cache_key in [k for k in _loaded if k[0] == key]:
+            del _loaded[cache_key]
+    return entry
+
+
+def refresh() -> None:
+    """Forget the cached weights/ scan (loaded models stay cached)."""
+    with _lock:
+        _scans.clear()
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    # huggingface_hub reads HF_HUB_OFFLINE at import time; also honour it when set later.
+    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def download(entry: ModelEntry, progress: Progress | None = None) -> Path:
+    """Fetch config.json + model.safetensors of a Hub entry into the HF cache; return the folder."""
+    from huggingface_hub import errors, hf_hub_download
+
+    offline = _offline()
+    where = f"{entry.source}" + (f"@{entry.revision}" if entry.revision else "")
+    path = None
+    for index, filename in enumerate(DOWNLOAD_FILES):
+        if progress:
+            progress(index / len(DOWNLOAD_FILES), f"Downloading {where}: {filename}")
+        try:
+            path = hf_hub_download(entry.source, filename, revision=entry.revision, local_files_only=offline)
+        except errors.RevisionNotFoundError:
+            raise ModelUnavailable(f"Model {entry.key!r}: the Hub repo {entry.source} has no revision "
+                                   f"{entry.revision!r}. Check the revision pinned in {HUB_MODELS_ENV} / HUB_MODELS.") from None
+        except errors.RepositoryNotFoundError:
+            raise ModelUnavailable(f"Model {entry.key!r}: the Hub repo {entry.source} does not exist or is private "
+                                   "(log in with `hf auth login` or set HF_TOKEN for private repos).") from None
+        except errors.LocalEntryNotFoundError:  # offline, or the Hub could not be reached, and not cached
+            why = "HF_HUB_OFFLINE is set" if offline else "the Hugging Face Hub could not be reached"
+            raise ModelUnavailable(f"Model {entry.key!r} is not in {weights_dir()} and not in the local Hugging Face "
+                                   f"cache, and {why}, so {where} cannot be downloaded. Connect to the internet "
+                                   f"(unset HF_HUB_OFFLINE), or put the model folder in {weights_dir() / entry.key}.") from None
+        except errors.EntryNotFoundError:
+            raise ModelUnavailable(f"Model {entry.key!r}: the Hub repo {where} has no {filename}; "
+                                   "it is not a model saved by pix2pix_demo.") from None
+        except (errors.HfHubHTTPError, OSError) as error:
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ModelUnavailable(f"Model {entry.key!r}: downloading {where} failed: {first_line}") from None
+    if progress:
+        progress(1.0, f"Downloaded {where}")
+    return Path(path).parent
+
+
+def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.Module:
+    """The model for `key` in eval mode (loaded once per key and device; thread-safe).
+
+    progress: optional callable(fraction, desc), e.g. a gr.Progress, called only while downloading.
+    Raises ModelUnavailable with a user-facing message."""
+    entry = list_models().get(key)
+    if entry is None:
+        refresh()  # a folder may have appeared since the last scan
+        entry = list_models().get(key)
+    if entry is None:
+        raise ModelUnavailable(f"Unknown model {key!r}; available: {', '.join(list_models()) or 'none'}.")
+    cache_key = (key, str(device))
+    with _lock:
+        key_lock = _key_locks.setdefault(key, threading.Lock())
+    with key_lock:
+        with _lock:
+            if cache_key in _loaded:
+                return _loaded[cache_key]
+        folder = Path(entry.source) if entry.local else download(entry, progress)
+        try:
+            model = hub.load_local(folder, device)
+        except hub.ModelLoadError as error:
+            raise ModelUnavailable(f"Model {key!r} could not be loaded: {error}") from None
+        model.source = entry.source  # the repo id, not the cache path, for Hub models
+        with _lock:
+            _loaded[cache_key] = model
+            if not entry.local:
+                _fetched_kinds[key] = KIND_BY_MODEL_TYPE.get(model.model_type, model.model_type)
+    return model
