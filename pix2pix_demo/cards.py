@@ -1,0 +1,225 @@
+"""Model cards: `weights/NAME/README.md` with Hugging Face Hub metadata, written from config.json.
+
+    from pix2pix_demo.cards import write_model_card
+    write_model_card("weights/edges2cats", repo_id="pix2pix-demo/edges2cats", sample_image="sample.png")
+
+Everything the card says comes from the folder's config.json (written by `hub.save_model`):
+model_type, architecture, resolution, data{...}, training{command, wall_time_s, hardware, steps, ...},
+metrics{...} and an optional license / label / datasets. Missing keys are left out of the card, never
+invented. The YAML front matter is what the Hub indexes: library_name, tags, license, pipeline_tag,
+metrics (+ model-index with the numeric values), datasets.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import hub
+
+LIBRARY_NAME = "pix2pix_demo"
+DEFAULT_LICENSE = "other"  # the training data of the shipped models is research-use-only; see DATA_NOTES
+
+# What we know about the data sets under ../shared/data, keyed by folder name: (description, licence, citation).
+DATA_NOTES = {
+    "cats": ("Cat photos from the Kaggle *Dogs vs. Cats* (Asirra) set, with line drawings extracted by "
+             "`pix2pix_demo.edges`.",
+             "Asirra / Kaggle competition data: research and non-commercial use only.",
+             "Elson et al., \"Asirra: A CAPTCHA that Exploits Interest-Aligned Manual Image Categorization\", CCS 2007."),
+    "edges2products": ("pix2pix edges2shoes + edges2handbags pairs (UT Zappos50K shoes, iGAN Amazon handbags) "
+                       "with HED edge maps.",
+                       "Research use only (UT Zappos50K; iGAN handbags).",
+                       "Isola, Zhu, Zhou, Efros, \"Image-to-Image Translation with Conditional Adversarial "
+                       "Networks\", CVPR 2017."),
+    "singan": ("An input image of the SinGAN paper (tamarott/SinGAN).", "MIT (repository licence).",
+               "Shaham, Dekel, Michaeli, \"SinGAN: Learning a Generative Model from a Single Natural Image\", ICCV 2019."),
+    "consingan": ("An input image of ConSinGAN (tohinz/ConSinGAN).", "MIT (repository licence).",
+                  "Hinz, Fisher, Wang, Wermter, \"Improved Techniques for Training Single-Image GANs\", WACV 2021."),
+}
+EXTRA_START, EXTRA_END = "<!-- extra -->", "<!-- /extra -->"
+KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"]}
+
+
+def _kind(config: dict) -> str:
+    return "singan" if config["model_type"] == "singan" else "pix2pix"
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+    """{"heldout": {"fid": 40}} -> {"heldout.fid": 40}."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "–" if value is None else str(value)
+
+
+def _data_name(data: dict) -> str | None:
+    """The known data set a training path points into ("../shared/data/cats/train" -> "cats")."""
+    return next((part for part in reversed(Path(str(data.get("path", ""))).parts) if part in DATA_NOTES), None)
+
+
+def _data_note(data: dict) -> tuple[str, str, str] | None:
+    name = _data_name(data)
+    return DATA_NOTES[name] if name else None
+
+
+def _parameter_count(folder: Path) -> int | None:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(folder / hub.WEIGHTS_NAME, framework="pt") as weights:
+            counts = [weights.get_slice(name).get_shape() for name in weights.keys()]
+    except Exception:  # a card for a folder without readable weights still gets written
+        return None
+    total = 0
+    for shape in counts:
+        size = 1
+        for dim in shape:
+            size *= dim
+        total += size
+    return total
+
+
+def card_metadata(config: dict, name: str) -> "ModelCardData":
+    """The YAML front matter as a huggingface_hub ModelCardData."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    data = config.get("data") or {}
+    metrics = {key: value for key, value in _flatten(config.get("metrics") or {}).items()
+               if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    dataset = str(data.get("name") or _data_name(data) or Path(str(data.get("path") or "training data")).name)
+    datasets = config.get("datasets") or ([data["hub_dataset"]] if data.get("hub_dataset") else None)
+    results = [EvalResult(task_type="image-to-image", dataset_type=dataset, dataset_name=dataset,
+                          metric_type=key, metric_value=value) for key, value in metrics.items()]
+    return ModelCardData(
+        library_name=LIBRARY_NAME, license=config.get("license") or DEFAULT_LICENSE,
+        pipeline_tag="image-to-image", datasets=datasets, metrics=list(metrics) or None,
+        tags=[*KIND_TAGS.get(config["model_type"], []), "gan", "image-to-image", "pytorch", "safetensors"],
+        model_name=name if results else None, eval_results=results or None,
+    )
+
+
+def _usage(kind: str, target: str) -> str:
+    if kind == "singan":
+        return (f"from pix2pix_demo import load_model\nfrom pix2pix_demo.singan import sample\n\n"
+                f"model = load_model(\"{target}\")  # downloads into the Hugging Face cache once\n"
+                f"sample(model, seed=1, width_factor=2.0).save(\"sample.png\")")
+    return (f"from pix2pix_demo import Pix2PixPipeline, load_model, open_image\n\n"
+            f"pipe = Pix2PixPipeline.from_pretrained(\"{target}\")  # downloads into the Hugging Face cache once\n"
+            f"photo = pipe(open_image(\"drawing.png\"))  # PIL in, PIL out\nphoto.save(\"photo.png\")\n\n"
+            f"model = load_model(\"{target}\")  # or the bare torch.nn.Module (eval mode)")
+
+
+def _summary(config: dict, name: str, folder: Path) -> str:
+    arch = config.get("architecture") or {}
+    params = _parameter_count(folder)
+    what = ("A SinGAN model: a pyramid of small generators trained on a single image"
+            if _kind(config) == "singan" else "A pix2pix U-Net generator (conditional GAN, image → image)")
+    facts = [f"`{config['model_type']}`"]
+    if config.get("resolution"):
+        facts.append(f"{config['resolution']} px")
+    if params:
+        facts.append(f"{params / 1e6:.1f} M parameters" if params >= 1e5 else f"{params:,} parameters")
+    lines = [f"# {config.get('label') or name}", "", f"{what}, trained with `{LIBRARY_NAME}` "
+             f"({', '.join(facts)}). Weights: `model.safetensors`; architecture: `config.json`.", ""]
+    if arch:
+        lines += ["<details><summary>Architecture (config.json)</summary>", "", "| setting | value |", "|---|---|"]
+        lines += [f"| {key} | {_format(value)} |" for key, value in arch.items() if not isinstance(value, (list, dict))]
+        lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def _data_section(config: dict) -> str:
+    data = config.get("data") or {}
+    note = _data_note(data)
+    lines = ["## Training data", ""]
+    if note:
+        lines += [note[0], "", f"**Data licence:** {note[1]}", "", f"Cite: {note[2]}", ""]
+    details = {key: value for key, value in data.items() if value not in (None, "", [], {})}
+    lines += [f"- {key}: `{_format(value)}`" for key, value in details.items()] or ["Not recorded in config.json."]
+    license_name = config.get("license") or DEFAULT_LICENSE
+    lines += ["", f"**Weights licence:** `{license_name}`."
+              + (" The weights derive from the data above; respect its terms." if note else ""), ""]
+    return "\n".join(lines)
+
+
+def _training_section(config: dict) -> str:
+    training = config.get("training") or {}
+    lines = ["## Training", ""]
+    if training.get("command"):
+        lines += ["Exact command:", "", "```bash", str(training["command"]), "```", ""]
+    wall = training.get("wall_time_s")
+    known = {"wall time": f"{wall / 3600:.2f} h ({wall:.0f} s)" if isinstance(wall, (int, float)) else None,
+             "hardware": training.get("hardware")}
+    known.update({key: value for key, value in training.items()
+                  if key not in ("command", "wall_time_s", "hardware") and not isinstance(value, (dict, list))})
+    lines += [f"- {key}: {_format(value)}" for key, value in known.items() if value is not None]
+    return "\n".join(lines) + "\n"
+
+
+def _metrics_section(config: dict) -> str:
+    metrics = _flatten(config.get("metrics") or {})
+    if not metrics:
+        return "## Evaluation\n\nNo metrics recorded in config.json.\n"
+    rows = [f"| {key} | {_format(value)} |" for key, value in metrics.items()]
+    return "\n".join(["## Evaluation", "", "| metric | value |", "|---|---|", *rows, ""])
+
+
+def _sample_link(folder: Path, sample_image: str | None) -> str | None:
+    """A URL stays as is; a file is linked relative to the card (so it works on GitHub and the Hub)."""
+    if not sample_image:
+        found = sorted(folder.glob("sample.*"))
+        return found[0].name if found else None
+    if "://" in sample_image:
+        return sample_image
+    path = Path(sample_image) if Path(sample_image).is_absolute() else folder / sample_image
+    if not path.is_file():
+        raise FileNotFoundError(f"Sample image {path} does not exist.")
+    return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
+
+
+def model_card(folder, repo_id: str | None = None, sample_image: str | None = None, extra_markdown: str = "") -> str:
+    """The card text (YAML front matter + markdown) for a model folder."""
+    folder = Path(folder)
+    config = hub.read_config(folder)
+    name = repo_id.split("/")[-1] if repo_id else folder.name  # a staging folder may have any name
+    target = repo_id or f"weights/{name}"
+    sample = _sample_link(folder, sample_image)
+    parts = ["---", card_metadata(config, name).to_yaml().strip(), "---", "", _summary(config, name, folder)]
+    if sample:
+        parts += [f"![sample output of {name}]({sample})", ""]
+    parts += ["## Usage", "", "Install the `pix2pix_demo` package (this project's repository: "
+              "`pip install -r requirements.txt`), then:", "", "```python", _usage(_kind(config), target), "```", "",
+              "In the demo app, the model is listed by the registry (`pix2pix_demo.registry`): a local "
+              f"`weights/{name}` folder first, else the Hub repo" + (f" `{repo_id}`." if repo_id else "."), "",
+              _data_section(config), _training_section(config), _metrics_section(config)]
+    if extra_markdown.strip():  # markers let push_to_hub carry this text over when it rewrites the card
+        parts += [EXTRA_START, extra_markdown.strip(), EXTRA_END, ""]
+    return "\n".join(parts)
+
+
+def extra_markdown_of(card_text: str) -> str:
+    """The `extra_markdown` an earlier `write_model_card` put into a card ("" if none)."""
+    start, end = card_text.find(EXTRA_START), card_text.find(EXTRA_END)
+    return card_text[start + len(EXTRA_START):end].strip() if 0 <= start < end else ""
+
+
+def write_model_card(folder, repo_id: str | None = None, sample_image: str | None = None,
+                     extra_markdown: str = "") -> Path:
+    """Write folder/README.md from folder/config.json; return its path.
+
+    repo_id: "owner/name" for the usage snippet (else the local folder is used).
+    sample_image: a URL, or an image file (relative to the folder or absolute) the card links to;
+    default: a `sample.*` file in the folder if there is one.
+    """
+    path = Path(folder) / hub.CARD_NAME
+    hub.atomic_write_bytes(path, model_card(folder, repo_id, sample_image, extra_markdown).encode("utf-8"))
+    return path
