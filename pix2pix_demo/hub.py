@@ -13,6 +13,7 @@ tensors come from safetensors, everything else from JSON.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import re
@@ -30,6 +31,8 @@ FORMAT_VERSION = 1
 
 # model_type -> model class; each class has `config_class` (a dataclass) and `model_type`.
 MODEL_TYPES: dict[str, type] = {}
+# model types whose module is imported only when such a model is loaded
+LAZY_MODEL_MODULES = {"singan": "pix2pix_demo.models.singan"}
 
 
 class ModelLoadError(RuntimeError):
@@ -103,11 +106,20 @@ def read_config(folder) -> dict:
     return config
 
 
+def update_config(folder, **changes) -> dict:
+    """Merge top-level keys (e.g. metrics=...) into folder/config.json, atomically; weights untouched."""
+    config = read_config(folder)
+    config.update(changes)
+    atomic_write_bytes(Path(folder) / CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode())
+    return config
+
+
 def build_model(config: dict) -> torch.nn.Module:
     """Instantiate the (untrained) model described by a parsed config.json."""
-    if not MODEL_TYPES:
-        _register_builtin_types()
+    _register_builtin_types()
     model_type = config["model_type"]
+    if model_type not in MODEL_TYPES and model_type in LAZY_MODEL_MODULES:
+        importlib.import_module(LAZY_MODEL_MODULES[model_type])
     if model_type not in MODEL_TYPES:
         raise ModelLoadError(f"Unknown model_type {model_type!r}; known: {', '.join(sorted(MODEL_TYPES))}.")
     cls = MODEL_TYPES[model_type]

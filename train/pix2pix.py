@@ -313,9 +313,11 @@ def main(args) -> Path | None:
                             "with a lower --lr" if checkpoint_path.exists() else "no checkpoint was written yet")
                 raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept_msg}.")
             if ema is not None:
+                # warm-up (as in Karras et al.): early on the average must not be dominated by the init
+                decay = min(args.ema, (1 + step) / (10 + step))
                 with torch.no_grad():
                     for p_ema, p in zip(ema.parameters(), g_plain.parameters()):
-                        p_ema.lerp_(p, 1 - args.ema)
+                        p_ema.lerp_(p, 1 - decay)
                     for b_ema, b in zip(ema.buffers(), g_plain.buffers()):
                         b_ema.copy_(b)
             step += 1

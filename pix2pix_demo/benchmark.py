@@ -1,0 +1,196 @@
+"""Speed and memory, measured side by side in one run on the current device.
+
+    python -m pix2pix_demo.benchmark [--json] [--full] [--sections pix2pix,app,singan]
+
+Section "pix2pix": batch 1 at 256², the median ms per forward pass (after warm-up) of the
+paper's generator and of every pix2pix model in weights/, their parameters, the peak memory
+of a fresh process that loads the model and runs it, and training images/s (one G + D step,
+batch 1, 256², vanilla GAN + L1). Other sections come from the app and SinGAN modules.
+Machines here are shared and noisy: compare ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .hub import load_local, read_config, resolve_device
+from .losses import GANLoss
+from .models import PRESETS, PatchGANConfig, PatchGANDiscriminator, UNetGenerator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Other sections: name -> "module:function", each function(full: bool) -> dict.
+EXTRA_SECTIONS = {"app": "pix2pix_demo.app_benchmark:benchmark_section",
+                  "singan": "pix2pix_demo.singan:benchmark_section"}
+
+
+def median_ms(fn, repeats: int = 15, warmup: int = 3, device=None) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if device is not None and device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        fn()
+        if device is not None and device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def forward_ms(model, device, size: int = 256, repeats: int = 15) -> float:
+    model = model.to(device).eval()
+    x = torch.randn(1, model.config.in_channels, size, size, device=device)
+    with torch.inference_mode():
+        return median_ms(lambda: model(x), repeats=repeats, device=device)
+
+
+def train_images_per_s(generator, device, size: int = 256, steps: int = 4) -> float:
+    """One pix2pix training step (D then G, batch 1) repeated; images per second."""
+    generator = generator.to(device).train()
+    channels = generator.config.in_channels + generator.config.out_channels
+    discriminator = PatchGANDiscriminator(PatchGANConfig(in_channels=channels)).to(device).train()
+    opt_g = torch.optim.Adam(generator.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
+    gan = GANLoss("vanilla")
+    a = torch.randn(1, generator.config.in_channels, size, size, device=device)
+    b = torch.randn(1, generator.config.out_channels, size, size, device=device)
+
+    def step():
+        fake = generator(a)
+        loss_d = gan.discriminator_loss(discriminator(torch.cat([a, b], 1)), discriminator(torch.cat([a, fake.detach()], 1)))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = gan.generator_loss(discriminator(torch.cat([a, fake], 1))) + 100 * (fake - b).abs().mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+
+    ms = median_ms(step, repeats=steps, warmup=1, device=device)
+    generator.eval()
+    return 1000.0 / ms
+
+
+def peak_memory_mb(target: str, device) -> float:
+    """Peak memory of loading `target` (a preset name or model folder) and running one
+    256² forward pass: GPU peak allocation on CUDA, else peak RSS of a fresh process."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        model = (UNetGenerator(PRESETS[target]) if target in PRESETS else load_local(target)).to(device).eval()
+        with torch.inference_mode():
+            model(torch.randn(1, model.config.in_channels, 256, 256, device=device))
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    code = (
+        "import resource, sys, torch\n"
+        "from pix2pix_demo.models import PRESETS, UNetGenerator\n"
+        "from pix2pix_demo.hub import load_local\n"
+        "t = sys.argv[1]\n"
+        "m = (UNetGenerator(PRESETS[t]) if t in PRESETS else load_local(t)).eval()\n"
+        "with torch.inference_mode(): m(torch.randn(1, m.config.in_channels, 256, 256))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, target], capture_output=True, text=True, check=True,
+                         cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    return int(out.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def pix2pix_models(weights_dir: Path) -> dict[str, Path]:
+    found = {}
+    for folder in sorted(weights_dir.iterdir()) if weights_dir.is_dir() else []:
+        try:
+            if read_config(folder)["model_type"] == UNetGenerator.model_type:
+                found[folder.name] = folder
+        except Exception:  # not a model folder (or a broken one: the loader tests cover those)
+            continue
+    return found
+
+
+def pix2pix_section(device, weights_dir: Path, full: bool = False) -> dict:
+    paper = UNetGenerator(PRESETS["pix2pix-paper"])
+    paper_ms = forward_ms(paper, device)
+    result = {
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+        "paper_config_ms": round(paper_ms, 2),
+        "paper_config_params_m": round(sum(p.numel() for p in paper.parameters()) / 1e6, 2),
+        "paper_config_peak_mb": round(peak_memory_mb("pix2pix-paper", device), 1),
+        "paper_config_train_images_per_s": round(train_images_per_s(paper, device), 3),
+        "models": {},
+    }
+    del paper
+    for name, folder in pix2pix_models(weights_dir).items():
+        model = load_local(folder)
+        ms = forward_ms(model, device)
+        result["models"][name] = {
+            "ms": round(ms, 2),
+            "speedup_vs_paper": round(paper_ms / ms, 2),
+            "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
+            "file_mb": round((folder / "model.safetensors").stat().st_size / 2**20, 2),
+            "peak_mb": round(peak_memory_mb(str(folder), device), 1),
+            "train_images_per_s": round(train_images_per_s(UNetGenerator(model.config), device), 3),
+        }
+    return result
+
+
+def run(sections: list[str], device="auto", weights_dir: Path = REPO_ROOT / "weights", full: bool = False) -> dict:
+    device = resolve_device(device)
+    results = {}
+    for name in sections:
+        if name == "pix2pix":
+            results[name] = pix2pix_section(device, weights_dir, full)
+            continue
+        module_name, function = EXTRA_SECTIONS[name].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            results[name] = {"skipped": f"{module_name} not available ({error})"}
+            continue
+        results[name] = getattr(module, function)(full)
+    return results
+
+
+def format_report(results: dict) -> str:
+    lines = []
+    p2p = results.get("pix2pix")
+    if p2p:
+        lines.append(f"pix2pix on {p2p['device']} ({p2p['torch_threads']} threads), batch 1, 256²:")
+        lines.append(f"  {'model':28s} {'ms':>8s} {'speed-up':>9s} {'params M':>9s} {'peak MB':>8s} {'train img/s':>11s}")
+        lines.append(f"  {'paper preset (U-Net-256)':28s} {p2p['paper_config_ms']:8.1f} {1.0:9.2f} "
+                     f"{p2p['paper_config_params_m']:9.2f} {p2p['paper_config_peak_mb']:8.0f} "
+                     f"{p2p['paper_config_train_images_per_s']:11.2f}")
+        for name, m in p2p["models"].items():
+            lines.append(f"  {name:28s} {m['ms']:8.1f} {m['speedup_vs_paper']:9.2f} {m['params_m']:9.2f} "
+                         f"{m['peak_mb']:8.0f} {m['train_images_per_s']:11.2f}")
+    for name, section in results.items():
+        if name != "pix2pix":
+            lines.append(f"{name}: {json.dumps(section, indent=2)}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--full", action="store_true", help="include the slow parts (load run, SinGAN training time)")
+    parser.add_argument("--sections", default="pix2pix,app,singan")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--weights", default=str(REPO_ROOT / "weights"))
+    args = parser.parse_args(argv)
+    results = run([s.strip() for s in args.sections.split(",") if s.strip()], args.device, Path(args.weights), args.full)
+    results["peak_rss_mb_this_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(results, indent=2) if args.json else format_report(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Evaluate a pix2pix model on held-out pairs: L1, PSNR, SSIM and ms/image, plus a grid PNG.
+
+    python -m train.evaluate --model weights/edges2products --data ../shared/data/edges2products/val --direction BtoA --json
+    python -m train.evaluate --model weights/edges2cats --data ../shared/data/cats/test \
+        --files ../shared/data/cats/heldout.txt --json                 # edges from the default extractor
+    python -m train.evaluate ... --crop cat-face                         # only the held-out cat faces
+
+Each input runs through the same `Pix2PixPipeline` the app uses (long side resized to the
+model's resolution, padded, translated, cropped back); the target is resized to the same
+size. Metrics are computed on [0, 1] RGB: L1 = mean |output − target|, PSNR in dB,
+SSIM with an 11×11 Gaussian window (σ 1.5), averaged over images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from pix2pix_demo.data import LAYOUTS, list_images, load_pairs, read_name_list
+from pix2pix_demo.hub import read_config, update_config
+from pix2pix_demo.imaging import fitted_size, open_image, resize_to, to_rgb
+from pix2pix_demo.pipelines import Pix2PixPipeline
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="model folder or Hub repo id")
+    p.add_argument("--data", required=True, help="held-out data folder (any layout train.pix2pix reads)")
+    p.add_argument("--layout", choices=LAYOUTS, default=None)
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
+    p.add_argument("--files", help="text file of names to evaluate on (e.g. cats/heldout.txt)")
+    p.add_argument("--edge-method", default=None, help="edge extractor for a folder of photos (default: the app's)")
+    p.add_argument("--crop", choices=("none", "cat-face"), default="none",
+                   help="for photo folders: evaluate on the cat-face crop of each photo (photos without a face are skipped)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate at most this many pairs")
+    p.add_argument("--mode", choices=("eval", "paper"), default="eval", help="inference mode (see Pix2PixPipeline)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--grid", default=None, help="grid PNG path (default runs/eval/<model>-<data>.png)")
+    p.add_argument("--grid-rows", type=int, default=8)
+    p.add_argument("--grid-columns", default="input,output,target",
+                   help="comma list of input, output, target (use input,output to leave dataset photos out)")
+    p.add_argument("--save-metrics", default=None, metavar="KEY",
+                   help="store the metrics in the model's config.json under metrics[KEY] (local models only)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    return p
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> float:
+    """Mean SSIM (Wang et al. 2004) of two (1, C, H, W) tensors in [0, 1]."""
+    coords = torch.arange(window, dtype=torch.float64) - window // 2
+    gauss = torch.exp(-(coords ** 2) / (2 * sigma ** 2))
+    gauss = (gauss / gauss.sum()).float()
+    kernel = (gauss[:, None] @ gauss[None, :]).expand(x.shape[1], 1, window, window).contiguous()
+
+    def blur(t):
+        return F.conv2d(t, kernel, groups=x.shape[1])
+
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x ** 2
+    var_y = blur(y * y) - mu_y ** 2
+    cov = blur(x * y) - mu_x * mu_y
+    value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
+    return float(value.mean())
+
+
+def image_metrics(output: Image.Image, target: Image.Image) -> dict:
+    """L1, PSNR (dB) and SSIM between two RGB images of the same size, on [0, 1]."""
+    out = torch.from_numpy(np.asarray(output, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+    tgt = torch.from_numpy(np.asarray(target, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+    mse = float(((out - tgt) ** 2).mean())
+    return {"l1": float((out - tgt).abs().mean()), "psnr": 10 * np.log10(1.0 / max(mse, 1e-10)), "ssim": ssim(out, tgt)}
+
+
+def photo_pairs(folder, names, edge_method, size, crop: str, limit=None):
+    """Held-out photos -> (edge map, photo) pairs, with the photo first resized to the model's
+    resolution (long side = size), as the app does, then its edges extracted."""
+    from pix2pix_demo import edges
+
+    method = edge_method or edges.DEFAULT_EDGE_METHOD
+    wanted = None if names is None else {Path(n).stem for n in names}
+    pairs, kept, skipped = [], [], 0
+    for path in list_images(folder):
+        if wanted is not None and path.stem not in wanted:
+            continue
+        photo = to_rgb(open_image(path))
+        if crop == "cat-face":
+            box = edges.cat_face_crop_box(photo)
+            if box is None:
+                skipped += 1
+                continue
+            photo = photo.crop(box)
+        photo = resize_to(photo, fitted_size(*photo.size, size))
+        pairs.append((edges.extract_edges(photo, method=method).convert("RGB"), photo))
+        kept.append(path.name)
+        if limit and len(pairs) >= limit:
+            break
+    return pairs, kept, skipped
+
+
+def save_grid(rows: list[list[Image.Image]], path: Path, cell: int = 192) -> None:
+    """Rows of images side by side, each cell `cell` px high, white separators."""
+    scaled = [[resize_to(im, (max(1, round(im.width * cell / im.height)), cell)) for im in row] for row in rows]
+    width = max(sum(im.width for im in row) + 4 * (len(row) - 1) for row in scaled)
+    grid = Image.new("RGB", (width, len(scaled) * (cell + 4) - 4), "white")
+    for r, row in enumerate(scaled):
+        x = 0
+        for im in row:
+            grid.paste(im.convert("RGB"), (x, r * (cell + 4)))
+            x += im.width + 4
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid.save(path)
+
+
+def evaluate(args) -> dict:
+    pipe = Pix2PixPipeline.from_pretrained(args.model, device=args.device)
+    names = read_name_list(args.files) if args.files else None
+    layout = args.layout
+    if layout is None:
+        from pix2pix_demo.data import detect_layout
+
+        layout = detect_layout(args.data)
+    skipped = 0
+    if layout == "photos":
+        pairs, kept, skipped = photo_pairs(args.data, names, args.edge_method, pipe.size, args.crop, args.limit)
+    else:
+        if args.crop != "none":
+            raise SystemExit("--crop applies to folders of photos only.")
+        arrays, kept = load_pairs(args.data, layout, args.direction, names, limit=args.limit)
+        pairs = [(Image.fromarray(a), Image.fromarray(b)) for a, b in arrays]
+    if not pairs:
+        raise SystemExit(f"No pairs to evaluate in {args.data}.")
+
+    pipe(pairs[0][0])  # warm-up, not timed
+    per_image, times, rows = [], [], []
+    columns = [c.strip() for c in args.grid_columns.split(",") if c.strip()]
+    for index, (source, target) in enumerate(pairs):
+        start = time.perf_counter()
+        output = pipe(source, mode=args.mode, seed=index)
+        times.append((time.perf_counter() - start) * 1000)
+        target = resize_to(target, output.size)
+        per_image.append(image_metrics(output, target))
+        if index < args.grid_rows:
+            shown = {"input": resize_to(source, output.size), "output": output, "target": target}
+            rows.append([shown[c] for c in columns])
+    result = {
+        "model": str(args.model),
+        "data": str(args.data),
+        "files": args.files,
+        "crop": args.crop,
+        "mode": args.mode,
+        "pairs": len(pairs),
+        "skipped_no_face": skipped,
+        **{key: round(statistics.fmean(m[key] for m in per_image), 4) for key in ("l1", "psnr", "ssim")},
+        "ms_per_image": round(statistics.median(times), 1),
+        "device": str(pipe.device),
+        "torch_threads": torch.get_num_threads(),
+    }
+    model_name = Path(str(args.model)).name
+    grid = Path(args.grid) if args.grid else Path("runs/eval") / f"{model_name}-{Path(args.data).name}.png"
+    save_grid(rows, grid)
+    result["grid"] = str(grid)
+    if args.save_metrics:
+        folder = Path(args.model)
+        if not folder.is_dir():
+            raise SystemExit("--save-metrics needs a local model folder.")
+        metrics = dict(read_config(folder).get("metrics") or {})
+        metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "ms_per_image", "pairs", "files", "crop", "data")}
+        update_config(folder, metrics=metrics)
+    return result
+
+
+def main(argv=None):
+    args = get_args_parser().parse_args(argv)
+    result = evaluate(args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['pairs']} pairs: L1 {result['l1']:.4f}  PSNR {result['psnr']:.2f} dB  "
+              f"SSIM {result['ssim']:.4f}  {result['ms_per_image']:.1f} ms/image  grid {result['grid']}")
+
+
+if __name__ == "__main__":
+    main()
