@@ -21,7 +21,7 @@ LIBRARY_NAME = "pix2pix_demo"
 DEFAULT_LICENSE = "other"  # the training data of the shipped models is research-use-only; see DATA_NOTES
 
 # What we know about the data sets under ../shared/data, keyed by folder name: (description, licence, citation).
-DATA_NOTES = {
+DATA_NOTES: dict[str, tuple[str, str, str | None]] = {
     "cats": ("Cat photos from the Kaggle *Dogs vs. Cats* (Asirra) set, with line drawings extracted by "
              "`pix2pix_demo.edges`.",
              "Asirra / Kaggle competition data: research and non-commercial use only.",
@@ -33,10 +33,14 @@ DATA_NOTES = {
                        "Networks\", CVPR 2017."),
     "singan": ("An input image of the SinGAN paper (tamarott/SinGAN).", "MIT (repository licence).",
                "Shaham, Dekel, Michaeli, \"SinGAN: Learning a Generative Model from a Single Natural Image\", ICCV 2019."),
+    "sample-images": ("A photo that ships inside the scikit-image / scikit-learn / matplotlib wheels.",
+                      "Public domain / CC0 / CC BY, per image (see the data folder's SOURCE.md).", None),
     "consingan": ("An input image of ConSinGAN (tohinz/ConSinGAN).", "MIT (repository licence).",
                   "Hinz, Fisher, Wang, Wermter, \"Improved Techniques for Training Single-Image GANs\", WACV 2021."),
 }
 EXTRA_START, EXTRA_END = "<!-- extra -->", "<!-- /extra -->"
+# Context stored next to metrics by train.evaluate: shown in the table, not indexed as metrics.
+NOT_METRICS = {"pairs", "files", "crop", "data", "mode", "device", "torch_threads", "model"}
 KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"]}
 
 
@@ -93,15 +97,20 @@ def card_metadata(config: dict, name: str) -> "ModelCardData":
     from huggingface_hub import EvalResult, ModelCardData
 
     data = config.get("data") or {}
-    metrics = {key: value for key, value in _flatten(config.get("metrics") or {}).items()
-               if isinstance(value, (int, float)) and not isinstance(value, bool)}
     dataset = str(data.get("name") or _data_name(data) or Path(str(data.get("path") or "training data")).name)
     datasets = config.get("datasets") or ([data["hub_dataset"]] if data.get("hub_dataset") else None)
-    results = [EvalResult(task_type="image-to-image", dataset_type=dataset, dataset_name=dataset,
-                          metric_type=key, metric_value=value) for key, value in metrics.items()]
+    results = []
+    for key, value in _flatten(config.get("metrics") or {}).items():
+        group, _, metric = key.rpartition(".")  # "heldout.l1": metric l1 on the held-out set
+        if metric in NOT_METRICS or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        results.append(EvalResult(task_type="image-to-image", dataset_type=dataset,
+                                  dataset_name=f"{dataset} ({group})" if group else dataset,
+                                  metric_type=metric, metric_name=key, metric_value=value))
+    metric_ids = list(dict.fromkeys(result.metric_type for result in results))
     return ModelCardData(
         library_name=LIBRARY_NAME, license=config.get("license") or DEFAULT_LICENSE,
-        pipeline_tag="image-to-image", datasets=datasets, metrics=list(metrics) or None,
+        pipeline_tag="image-to-image", datasets=datasets, metrics=metric_ids or None,
         tags=[*KIND_TAGS.get(config["model_type"], []), "gan", "image-to-image", "pytorch", "safetensors"],
         model_name=name if results else None, eval_results=results or None,
     )
@@ -142,7 +151,7 @@ def _data_section(config: dict) -> str:
     note = _data_note(data)
     lines = ["## Training data", ""]
     if note:
-        lines += [note[0], "", f"**Data licence:** {note[1]}", "", f"Cite: {note[2]}", ""]
+        lines += [note[0], "", f"**Data licence:** {note[1]}", ""] + ([f"Cite: {note[2]}", ""] if note[2] else [])
     details = {key: value for key, value in data.items() if value not in (None, "", [], {})}
     lines += [f"- {key}: `{_format(value)}`" for key, value in details.items()] or ["Not recorded in config.json."]
     license_name = config.get("license") or DEFAULT_LICENSE

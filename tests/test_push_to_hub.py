@@ -20,7 +20,7 @@ METADATA = {
     "data": {"path": "../shared/data/cats/train", "pairs": 981, "edge_method": "xdog"},
     "training": {"command": "python -m train.pix2pix --data ../shared/data/cats/train --name cats",
                  "wall_time_s": 5400.0, "hardware": "2-core CPU", "steps": 1234, "discriminator": {"n_layers": 3}},
-    "metrics": {"heldout": {"fid": 61.25, "l1": 0.183}, "eval_set": "cats/heldout.txt"},
+    "metrics": {"heldout": {"fid": 61.25, "l1": 0.183, "pairs": 200}, "eval_set": "cats/heldout.txt"},
 }
 
 
@@ -53,10 +53,10 @@ def test_dry_run_writes_exactly_the_upload_with_a_parsable_card(model_folder, tm
     meta = front_matter(card)
     assert meta["library_name"] == "pix2pix_demo" and meta["pipeline_tag"] == "image-to-image"
     assert {"pix2pix", "gan", "image-to-image"} <= set(meta["tags"]) and meta["license"]
-    assert meta["metrics"] == ["heldout.fid", "heldout.l1"]
+    assert meta["metrics"] == ["fid", "l1"]  # "pairs" is context, not a metric
     results = meta["model-index"][0]["results"][0]
-    assert results["dataset"]["name"] == "cats"
-    assert {m["type"]: m["value"] for m in results["metrics"]} == {"heldout.fid": 61.25, "heldout.l1": 0.183}
+    assert results["dataset"]["name"] == "cats (heldout)"
+    assert {m["type"]: m["value"] for m in results["metrics"]} == {"fid": 61.25, "l1": 0.183}
     assert 'load_model("me/cats")' in card and 'Pix2PixPipeline.from_pretrained("me/cats")' in card
     assert METADATA["training"]["command"] in card and "1.50 h" in card and "2-core CPU" in card
     assert "| heldout.fid | 61.25 |" in card and "research" in card  # metrics table and data licence note
