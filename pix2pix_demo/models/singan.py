@@ -1,0 +1,150 @@
+"""SinGAN (Shaham et al., ICCV 2019): a pyramid of small fully convolutional generators
+learnt from ONE image.
+
+Scale 0 is the coarsest. Generator n refines the up-sampled output of scale n-1 plus noise:
+
+    x_0 = G_0(z_0)                                  z_0 ~ N(0, 1)           (noise_amp[0] = 1)
+    x_n = x_up + G_n(x_up + noise_amp[n] * z_n)     x_up = upsample(x_{n-1}) to shapes[n]
+
+Everything a sample needs is in the config (shapes, channels) or the state_dict
+(per-scale weights, `noise_amp`, the fixed reconstruction noise `reconstruction_noise`
+that maps to the training image), so `hub.save_model` / `hub.load_model` round-trip
+exactly. The discriminators are training-only and live in `train`/`pix2pix_demo.singan`.
+No normalisation layers: eval and train modes compute the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..hub import register_model_type
+
+
+@dataclass
+class SinGANConfig:
+    shapes: list = field(default_factory=lambda: [[25, 25], [50, 50]])  # [height, width] per scale, coarse -> fine
+    channels: list = field(default_factory=lambda: [32, 32])  # conv width per scale (nfc in SinGAN)
+    num_layers: int = 5  # 3x3 conv layers per generator (receptive field 2*num_layers+1)
+    image_channels: int = 3
+    scale_factor: float = 0.75  # nominal ratio between consecutive scales (r in the paper)
+
+    def __post_init__(self):
+        self.shapes = [[int(h), int(w)] for h, w in self.shapes]
+        self.channels = [int(c) for c in self.channels]
+        if not self.shapes:
+            raise ValueError("a SinGAN needs at least one scale")
+        if len(self.channels) != len(self.shapes):
+            raise ValueError(f"channels has {len(self.channels)} entries but there are {len(self.shapes)} scales")
+        if self.num_layers < 3:
+            raise ValueError("num_layers must be at least 3 (head, body, tail)")
+
+    @property
+    def num_scales(self) -> int:
+        return len(self.shapes)
+
+
+def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
+
+
+class ScaleGenerator(nn.Module):
+    """head conv -> body convs -> tail conv + tanh; returns the residual to add to x_up."""
+
+    def __init__(self, channels: int, num_layers: int, image_channels: int = 3):
+        super().__init__()
+        layers = [conv_block(image_channels, channels)]
+        layers += [conv_block(channels, channels) for _ in range(num_layers - 2)]
+        self.body = nn.Sequential(*layers)
+        self.tail = nn.Conv2d(channels, image_channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.tail(self.body(x)))
+
+
+class ScaleDiscriminator(nn.Module):
+    """Markovian critic with the same layout as the generator (receptive field 2*num_layers+1)."""
+
+    def __init__(self, channels: int, num_layers: int, image_channels: int = 3):
+        super().__init__()
+        layers = [conv_block(image_channels, channels)]
+        layers += [conv_block(channels, channels) for _ in range(num_layers - 2)]
+        self.body = nn.Sequential(*layers)
+        self.tail = nn.Conv2d(channels, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.body(x))
+
+
+def upsample(x: torch.Tensor, shape) -> torch.Tensor:
+    """Resize a batch to (height, width) = shape; bilinear for both directions between scales."""
+    if tuple(x.shape[-2:]) == tuple(shape):
+        return x
+    return F.interpolate(x, size=tuple(int(s) for s in shape), mode="bilinear", align_corners=False)
+
+
+@register_model_type
+class SinGAN(nn.Module):
+    model_type = "singan"
+    config_class = SinGANConfig
+
+    def __init__(self, config: SinGANConfig):
+        super().__init__()
+        self.config = config
+        self.generators = nn.ModuleList(
+            ScaleGenerator(c, config.num_layers, config.image_channels) for c in config.channels)
+        # sigma_n: std of the noise added at each scale (1 at the coarsest, RMSE-based above)
+        self.register_buffer("noise_amp", torch.ones(config.num_scales))
+        h0, w0 = config.shapes[0]
+        # z* in the paper: the fixed coarsest noise that reconstructs the training image
+        self.register_buffer("reconstruction_noise", torch.zeros(1, config.image_channels, h0, w0))
+
+    @property
+    def num_scales(self) -> int:
+        return self.config.num_scales
+
+    @property
+    def device(self) -> torch.device:
+        return self.noise_amp.device
+
+    def scale_shapes(self, height: int | None = None, width: int | None = None) -> list[tuple[int, int]]:
+        """Per-scale shapes for an output of (height, width); the training shapes by default."""
+        shapes = [tuple(s) for s in self.config.shapes]
+        if height is None and width is None:
+            return shapes
+        train_h, train_w = shapes[-1]
+        height = height or train_h
+        width = width or train_w
+        return [(max(1, round(h * height / train_h)), max(1, round(w * width / train_w))) for h, w in shapes]
+
+    def step(self, scale: int, previous: torch.Tensor | None, noise: torch.Tensor | None = None,
+             shape=None) -> torch.Tensor:
+        """One scale: x_n = x_up + G_n(x_up + noise_amp[n] * z). `previous` None = zeros (scale 0)."""
+        shape = tuple(shape or self.config.shapes[scale])
+        if previous is None:
+            x_up = torch.zeros(1, self.config.image_channels, *shape, device=self.device)
+        else:
+            x_up = upsample(previous, shape)
+        if noise is None:
+            return x_up + self.generators[scale](x_up)
+        return x_up + self.generators[scale](x_up + self.noise_amp[scale] * noise)
+
+    def forward(self, noises: list[torch.Tensor], start: torch.Tensor | None = None, start_scale: int = 0,
+                end_scale: int | None = None, shapes=None) -> torch.Tensor:
+        """Run scales start_scale..end_scale. `noises[i]` is the noise for scale start_scale+i
+        (None = zeros); `start` is the image fed to start_scale (None at scale 0)."""
+        end_scale = self.num_scales - 1 if end_scale is None else end_scale
+        shapes = shapes or self.scale_shapes()
+        x = start
+        for offset, scale in enumerate(range(start_scale, end_scale + 1)):
+            noise = noises[offset] if offset < len(noises) else None
+            x = self.step(scale, x, noise, shape=shapes[scale])
+        return x
+
+    @torch.no_grad()
+    def reconstruct(self, end_scale: int | None = None) -> torch.Tensor:
+        """The fixed-noise reconstruction of the training image, (1, C, H, W) in [-1, 1]."""
+        return self.forward([self.reconstruction_noise], end_scale=end_scale)

@@ -1,0 +1,661 @@
+"""SinGAN: train on one image, then sample, edit, harmonize, paint, super-resolve and animate.
+
+    from pix2pix_demo.singan import TrainOptions, train_singan, sample
+    model, stats = train_singan(image, TrainOptions(max_size=250, time_budget=3))
+    picture = sample(model, seed=1, width_factor=2.0)          # PIL in / PIL out everywhere
+
+Training follows the SinGAN paper (WGAN-GP critic per scale, reconstruction loss with fixed
+noise, noise amplitude from the reconstruction RMSE) with changes that buy speed on a CPU:
+
+- one D and one G step per iteration that share the generator forward pass (the random and the
+  reconstruction paths run as one batch of two, D sees real and fake as one batch);
+- lazy gradient penalty (StyleGAN2): every `gp_every`-th D step, weighted by gp_every;
+- each scale starts from the weights of the scale below (as SinGAN does when widths agree);
+- scales larger than `crop_size` are trained on random crops (D and G are Markovian with an
+  11-px receptive field, so a crop is as good a training example as the full image, and costs
+  a fraction of it); the coarse-scale sample feeding a scale is refreshed every few iterations;
+- a wall-clock budget split across scales: each scale measures its own iteration time and
+  takes its share of the remaining budget (coarse scales finish early and hand time on).
+
+All applications are deterministic for a given seed (noise comes from a seeded CPU generator),
+accept images of any size (resized to the model's scale and back) and raise ValueError with a
+user-facing message for bad inputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .hub import atomic_write_bytes, resolve_device
+from .imaging import image_to_tensor, open_image, tensor_to_image, to_rgb
+from .losses import gradient_penalty
+from .models.singan import ScaleDiscriminator, SinGAN, SinGANConfig, upsample
+
+MAX_TRAIN_SIZE = 1024  # long side; beyond this a CPU run takes hours
+MIN_IMAGE_SIZE = 25  # short side, the paper's coarsest scale
+MAX_OUTPUT_PIXELS = 4_000_000
+MAX_FRAMES = 200
+
+
+class TrainingCancelled(RuntimeError):
+    """Raised by `train_singan` when its `cancel` event is set."""
+
+
+# ---------------------------------------------------------------------------------- training
+@dataclass
+class TrainOptions:
+    max_size: int = 250  # long side of the finest scale (the image is never up-scaled)
+    min_size: int = 25  # short side of the coarsest scale
+    scale_factor: float = 0.75  # r: ratio between scales (adjusted so min_size is hit exactly)
+    channels: int = 32  # conv width of every G and D (nfc)
+    num_layers: int = 5
+    iters: int = 1000  # iterations per scale at most
+    min_iters: int = 100  # per scale, even when the time budget is tight
+    time_budget: float | None = None  # minutes for the whole pyramid (None: `iters` per scale)
+    lr: float = 5e-4
+    reconstruction_weight: float = 10.0  # alpha in the paper
+    gp_weight: float = 0.1  # lambda of the WGAN-GP penalty (SinGAN's value)
+    noise_amp: float = 0.1  # sigma_n = noise_amp * RMSE(reconstruction)
+    crop_size: int = 96  # train scales larger than this on random crops (0: full images)
+    gp_every: int = 4  # lazy regularisation: the gradient penalty (x gp_every) every N-th D step
+    coarse_refresh: int = 4  # new coarse sample every N iterations
+    seed: int = 0
+    device: str = "auto"
+    channels_last: bool = False  # memory format for the convolutions
+    budget_clock: str = "wall"  # "wall", or "cpu" (process CPU time: fair on a machine shared with other jobs)
+
+    def validate(self) -> None:
+        if not MIN_IMAGE_SIZE <= self.max_size <= MAX_TRAIN_SIZE:
+            raise ValueError(f"max_size must be between {MIN_IMAGE_SIZE} and {MAX_TRAIN_SIZE} px, got {self.max_size}.")
+        if not 8 <= self.min_size <= self.max_size:
+            raise ValueError(f"min_size must be between 8 px and max_size ({self.max_size}), got {self.min_size}.")
+        if not 0.3 <= self.scale_factor <= 0.95:
+            raise ValueError(f"scale_factor must be between 0.3 and 0.95, got {self.scale_factor}.")
+        if not 4 <= self.channels <= 256:
+            raise ValueError(f"channels must be between 4 and 256, got {self.channels}.")
+        if not 1 <= self.iters <= 100_000 or not 1 <= self.min_iters <= self.iters:
+            raise ValueError(f"iters must be 1..100000 and min_iters 1..iters; got {self.iters}, {self.min_iters}.")
+        if not 1 <= self.gp_every <= 16:
+            raise ValueError(f"gp_every must be between 1 and 16, got {self.gp_every}.")
+        if self.budget_clock not in ("wall", "cpu"):
+            raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}.")
+        if self.time_budget is not None and not 0 < self.time_budget <= 24 * 60:
+            raise ValueError(f"time_budget must be between 0 and 1440 minutes, got {self.time_budget}.")
+
+
+def pyramid_shapes(width: int, height: int, options: TrainOptions) -> tuple[list[list[int]], float]:
+    """[height, width] per scale, coarse -> fine, and the actual scale factor.
+
+    The finest scale has its long side at min(max_size, image long side); the coarsest has its
+    short side at about min_size; ratios between scales are constant."""
+    options.validate()
+    fine = min(1.0, options.max_size / max(width, height))
+    fine_h, fine_w = max(1, round(height * fine)), max(1, round(width * fine))
+    if min(fine_h, fine_w) < options.min_size:
+        raise ValueError(
+            f"The image is too small or too narrow: at {fine_w}×{fine_h} px its short side is under "
+            f"{options.min_size} px. Use an image whose short side is at least {options.min_size} px "
+            f"(after fitting the long side to {options.max_size} px).")
+    ratio = options.min_size / min(fine_h, fine_w)
+    steps = max(0, math.ceil(math.log(ratio) / math.log(options.scale_factor))) if ratio < 1 else 0
+    factor = ratio ** (1 / steps) if steps else 1.0
+    shapes = []
+    for n in range(steps + 1):
+        f = factor ** (steps - n)
+        shapes.append([max(1, round(fine_h * f)), max(1, round(fine_w * f))])
+    return shapes, factor
+
+
+def image_pyramid(image: Image.Image, shapes) -> list[torch.Tensor]:
+    """The training image at every scale, (1, 3, h, w) in [-1, 1], anti-aliased bicubic."""
+    full = image_to_tensor(to_rgb(image))
+    return [F.interpolate(full, size=tuple(s), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+            for s in shapes]
+
+
+def _random_crop(shape, size: int, generator: torch.Generator) -> tuple[int, int, int, int]:
+    h, w = shape
+    ch, cw = min(h, size), min(w, size)
+    top = int(torch.randint(0, h - ch + 1, (1,), generator=generator))
+    left = int(torch.randint(0, w - cw + 1, (1,), generator=generator))
+    return top, left, ch, cw
+
+
+def _crop(x: torch.Tensor, box) -> torch.Tensor:
+    top, left, ch, cw = box
+    return x[..., top:top + ch, left:left + cw]
+
+
+@torch.no_grad()
+def random_sample_tensor(model: SinGAN, end_scale: int, generator: torch.Generator, shapes=None) -> torch.Tensor:
+    """A random sample through scales 0..end_scale (noise from `generator`, on CPU)."""
+    shapes = shapes or model.scale_shapes()
+    noises = [torch.randn(1, model.config.image_channels, *shapes[n], generator=generator).to(model.device)
+              for n in range(end_scale + 1)]
+    return model.forward(noises, end_scale=end_scale, shapes=shapes)
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def train_singan(image, options: TrainOptions | None = None, progress=None, cancel: threading.Event | None = None,
+                 checkpoint: str | Path | None = None, resume: bool = False, log=None,
+                 on_scale_end=None) -> tuple[SinGAN, dict]:
+    """Train a SinGAN on one image.
+
+    image: anything `open_image` takes. progress: callable(scale, iteration, fraction, preview)
+    called every few iterations (`preview` is a PIL sample at the end of each scale, else None);
+    `fraction` is the overall progress in [0, 1]. cancel: a threading.Event; when set, training
+    stops at the next iteration with TrainingCancelled. on_scale_end: callable(model, scale,
+    scale_stats) after each scale (sample grids, logs). checkpoint: a file written after every
+    scale and every ~30 s, from which `resume=True` continues. log: callable(str) for messages.
+    Returns (model in eval mode on the chosen device, stats dict: per-scale iterations, seconds,
+    losses, noise amplitudes, wall time).
+    """
+    options = copy.deepcopy(options or TrainOptions())
+    options.validate()
+    image = to_rgb(open_image(image))
+    device = resolve_device(options.device)
+    shapes, factor = pyramid_shapes(*image.size, options)
+    num_scales = len(shapes)
+    config = SinGANConfig(shapes=shapes, channels=[options.channels] * num_scales, num_layers=options.num_layers,
+                          scale_factor=round(factor, 6))
+    torch.manual_seed(options.seed)
+    model = SinGAN(config).to(device)
+    reals = [r.to(device) for r in image_pyramid(image, shapes)]
+    generator = torch.Generator().manual_seed(options.seed)
+    model.reconstruction_noise.copy_(torch.randn(model.reconstruction_noise.shape, generator=generator))
+    memory_format = torch.channels_last if options.channels_last else torch.contiguous_format
+    weights = [s[0] * s[1] for s in shapes]
+    total_weight = sum(weights)
+
+    stats = {"scales": [], "num_scales": num_scales, "shapes": shapes, "scale_factor": factor,
+             "options": asdict(options), "device": str(device)}
+    start_scale, elapsed_before = 0, 0.0
+    discriminator = None
+    resume_state = None
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if resume and checkpoint and checkpoint.is_file():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        if state["shapes"] != shapes:
+            raise ValueError(f"{checkpoint} was made for another image or options (shapes {state['shapes']}).")
+        model.load_state_dict(state["model"])
+        start_scale, elapsed_before, stats = state["scale"], state["elapsed"], state["stats"]
+        generator.set_state(state["rng"])
+        resume_state = state
+        if log:
+            log(f"resuming at scale {start_scale} iteration {state.get('iteration', 0)} ({elapsed_before:.0f} s done)")
+    clock = time.process_time if options.budget_clock == "cpu" else time.perf_counter
+    started = clock() - elapsed_before
+    wall_started, cpu_started = time.perf_counter(), time.process_time()
+
+    def elapsed() -> float:
+        return clock() - started
+
+    for n in range(start_scale, num_scales):
+        real = reals[n].contiguous(memory_format=memory_format)
+        g = model.generators[n]
+        fresh = resume_state is None or resume_state.get("iteration", 0) == 0
+        previous_d = discriminator.state_dict() if discriminator is not None else (
+            resume_state.get("discriminator") if resume_state is not None else None)
+        discriminator = ScaleDiscriminator(options.channels, options.num_layers).to(device)
+        if fresh and n > 0:
+            g.load_state_dict(model.generators[n - 1].state_dict())  # start from the scale below
+        if previous_d is not None:
+            discriminator.load_state_dict(previous_d)  # as SinGAN: D_n starts as D_{n-1}
+        g.to(memory_format=memory_format)
+        discriminator.to(memory_format=memory_format)
+        # fixed input of the reconstruction path, and sigma_n from its RMSE
+        with torch.no_grad():
+            if n == 0:
+                rec_input, rec_noise = None, model.reconstruction_noise
+            else:
+                rec_input, rec_noise = upsample(model.reconstruct(end_scale=n - 1), shapes[n]), None
+                if fresh:
+                    rmse = torch.sqrt(F.mse_loss(rec_input, real))
+                    model.noise_amp[n] = options.noise_amp * rmse
+        opt_g = torch.optim.Adam(g.parameters(), lr=options.lr, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=options.lr, betas=(0.5, 0.999))
+        first_iter, planned = 0, None
+        if resume_state is not None and resume_state.get("iteration", 0) > 0:
+            opt_g.load_state_dict(resume_state["opt_g"])
+            opt_d.load_state_dict(resume_state["opt_d"])
+            first_iter, planned = resume_state["iteration"], resume_state["planned"]
+        resume_state = None
+        decayed = False
+        scale_start = clock()
+        share = None
+        if options.time_budget is not None:
+            remaining = options.time_budget * 60 - elapsed()
+            # fine scales cost more per iteration: share the remaining time by pixel count^0.5
+            rest = [math.sqrt(w) for w in weights[n:]]
+            share = max(0.0, remaining) * rest[0] / sum(rest)
+        losses = {"d": [], "g": [], "rec": []}
+        coarse_up = None
+        last_save = time.perf_counter()
+        it = first_iter
+        while True:
+            if planned is not None and it >= planned:
+                break
+            if cancel is not None and cancel.is_set():
+                raise TrainingCancelled("Training was cancelled.")
+            if planned is not None and not decayed and it >= int(0.8 * planned):
+                for opt in (opt_g, opt_d):
+                    for group in opt.param_groups:
+                        group["lr"] = options.lr * 0.1
+                decayed = True
+            # ---- inputs: a fresh coarse sample (every few iterations), noise, crops
+            if coarse_up is None or it % options.coarse_refresh == 0:
+                if n == 0:
+                    coarse_up = torch.zeros_like(real)
+                else:
+                    coarse_up = upsample(random_sample_tensor(model, n - 1, generator), shapes[n])
+            noise = torch.randn(real.shape, generator=generator).to(device)
+            use_crop = options.crop_size and max(shapes[n]) > options.crop_size
+            if use_crop:
+                fake_box = _random_crop(shapes[n], options.crop_size, generator)
+                real_box = _random_crop(shapes[n], options.crop_size, generator)
+                rec_box = _random_crop(shapes[n], options.crop_size, generator)
+            else:
+                fake_box = real_box = rec_box = (0, 0, *shapes[n])
+            # the random path and the fixed-noise reconstruction path share one batched G call
+            x_up = _crop(coarse_up, fake_box)
+            if n == 0:
+                rec_in = torch.zeros_like(x_up)
+                rec_z = model.noise_amp[0] * _crop(rec_noise, rec_box)
+            else:
+                rec_in, rec_z = _crop(rec_input, rec_box), 0.0
+            inputs = torch.cat([x_up, rec_in])
+            noisy = torch.cat([x_up + model.noise_amp[n] * _crop(noise, fake_box), rec_in + rec_z])
+            out = inputs + g(noisy.contiguous(memory_format=memory_format))
+            fake, rec = out[:1], out[1:]
+            real_crop = _crop(real, real_box)
+            # ---- D step: maximise D(real) - D(fake); lazy gradient penalty every gp_every steps
+            scores = discriminator(torch.cat([real_crop, fake.detach()]))
+            loss_d = scores[1:].mean() - scores[:1].mean()
+            if it % options.gp_every == 0:
+                loss_d = loss_d + gradient_penalty(discriminator, real_crop, fake,
+                                                   weight=options.gp_weight * options.gp_every)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            # ---- G step: fool D + reconstruct the real image from the fixed noise
+            for p in discriminator.parameters():
+                p.requires_grad_(False)
+            loss_adv = -discriminator(fake).mean()
+            for p in discriminator.parameters():
+                p.requires_grad_(True)
+            loss_rec = F.mse_loss(rec, _crop(real, rec_box))
+            loss_g = loss_adv + options.reconstruction_weight * loss_rec
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            it += 1
+            losses["d"].append(float(loss_d.detach()))
+            losses["g"].append(float(loss_adv.detach()))
+            losses["rec"].append(float(loss_rec.detach()))
+            # ---- plan the number of iterations after a short measurement
+            if planned is None and it >= 10:
+                per_iter = (clock() - scale_start) / max(1, it - first_iter)
+                if share is None:
+                    planned = options.iters
+                else:
+                    planned = int(min(options.iters, max(options.min_iters, share / per_iter)))
+                planned = max(planned, it)
+            if share is not None and planned is not None and it >= options.min_iters \
+                    and clock() - scale_start > 1.25 * share + 1:
+                planned = it  # the machine got slower (shared CPU): keep to the budget
+            if progress is not None and (it % 10 == 0):
+                done = sum(weights[:n]) + weights[n] * min(1.0, it / (planned or options.iters))
+                progress(n, it, done / total_weight, None)
+            if checkpoint and time.perf_counter() - last_save > 30:
+                _save_checkpoint(checkpoint, {
+                    "model": model.state_dict(), "discriminator": discriminator.state_dict(),
+                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "scale": n, "iteration": it,
+                    "planned": planned, "elapsed": elapsed(), "stats": stats, "shapes": shapes,
+                    "rng": generator.get_state()})
+                last_save = time.perf_counter()
+        g.to(memory_format=torch.contiguous_format)
+        head = losses["rec"][: max(1, min(10, len(losses["rec"])))]
+        tail = losses["rec"][-max(1, min(10, len(losses["rec"]))):]
+        scale_stats = {"scale": n, "shape": shapes[n], "iterations": it, "seconds": round(clock() - scale_start, 2),
+                       "noise_amp": float(model.noise_amp[n]), "rec_loss_start": float(np.mean(head)) if head else None,
+                       "rec_loss_end": float(np.mean(tail)) if tail else None,
+                       "d_loss_end": float(np.mean(losses["d"][-10:])) if losses["d"] else None}
+        stats["scales"].append(scale_stats)
+        if log:
+            log(f"scale {n} {shapes[n][1]}x{shapes[n][0]}: {it} it in {scale_stats['seconds']:.1f} s, "
+                f"rec {scale_stats['rec_loss_start']:.4f} -> {scale_stats['rec_loss_end']:.4f}, "
+                f"noise amp {scale_stats['noise_amp']:.4f}")
+        if checkpoint:
+            _save_checkpoint(checkpoint, {
+                "model": model.state_dict(), "discriminator": discriminator.state_dict(), "scale": n + 1, "iteration": 0,
+                "planned": None, "elapsed": elapsed(), "stats": stats, "shapes": shapes, "rng": generator.get_state()})
+        if on_scale_end is not None:
+            on_scale_end(model, n, scale_stats)
+        if progress is not None:
+            preview = tensor_to_image(random_sample_tensor(model, n, torch.Generator().manual_seed(options.seed)))
+            progress(n, it, sum(weights[:n + 1]) / total_weight, preview)
+    stats["budget_seconds"] = round(elapsed(), 1)  # on options.budget_clock, including resumed runs
+    stats["wall_seconds_this_run"] = round(time.perf_counter() - wall_started, 1)
+    stats["cpu_seconds_this_run"] = round(time.process_time() - cpu_started, 1)
+    return model.eval(), stats
+
+
+# ------------------------------------------------------------------------------ applications
+def _seeded_noise(model: SinGAN, shapes, scales, seed: int) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(int(seed))
+    return [torch.randn(1, model.config.image_channels, *shapes[n], generator=generator).to(model.device)
+            for n in scales]
+
+
+def _check_scale(model: SinGAN, scale, name: str) -> int:
+    if scale is None:
+        return None
+    scale = int(scale)
+    if not 0 <= scale < model.num_scales:
+        raise ValueError(f"{name} must be between 0 and {model.num_scales - 1} for this model "
+                         f"({model.num_scales} scales), got {scale}.")
+    return scale
+
+
+def _output_shapes(model: SinGAN, width: int, height: int) -> list[tuple[int, int]]:
+    """Per-scale shapes for an input of width x height: long side fitted to the model's finest
+    scale, aspect kept."""
+    train_h, train_w = model.config.shapes[-1]
+    fit = max(train_h, train_w) / max(width, height)
+    out_w, out_h = max(1, round(width * fit)), max(1, round(height * fit))
+    ratio = [(h / train_h, w / train_w) for h, w in model.config.shapes]
+    return [(max(2, round(out_h * rh)), max(2, round(out_w * rw))) for rh, rw in ratio]
+
+
+@torch.no_grad()
+def sample(model: SinGAN, seed: int = 0, width_factor: float = 1.0, height_factor: float = 1.0,
+           start_scale: int = 0, size: tuple[int, int] | None = None) -> Image.Image:
+    """A random image from the model. width_factor/height_factor (0.25..4) or size=(width, height)
+    set the output size relative to / instead of the training size; start_scale > 0 keeps the
+    training image's layout up to that scale (the reconstruction) and adds new detail above."""
+    start_scale = _check_scale(model, start_scale, "start_scale")
+    train_h, train_w = model.config.shapes[-1]
+    if size is not None:
+        width, height = int(size[0]), int(size[1])
+    else:
+        for name, value in (("width_factor", width_factor), ("height_factor", height_factor)):
+            if not 0.25 <= float(value) <= 4.0:
+                raise ValueError(f"{name} must be between 0.25 and 4, got {value}.")
+        width, height = round(train_w * float(width_factor)), round(train_h * float(height_factor))
+    if width < 8 or height < 8 or width * height > MAX_OUTPUT_PIXELS:
+        raise ValueError(f"Output size {width}×{height} is outside the allowed range "
+                         f"(8 px to {MAX_OUTPUT_PIXELS / 1e6:.0f} megapixels).")
+    shapes = model.scale_shapes(height, width)
+    noises = _seeded_noise(model, shapes, range(model.num_scales), seed)
+    if start_scale == 0:
+        out = model.forward(noises, shapes=shapes)
+    else:
+        layout = upsample(model.reconstruct(end_scale=start_scale - 1), shapes[start_scale - 1])
+        out = model.forward(noises[start_scale:], start=layout, start_scale=start_scale, shapes=shapes)
+    return tensor_to_image(out)
+
+
+def _as_rgb(image, what: str) -> Image.Image:
+    if image is None:
+        raise ValueError(f"Please provide {what}.")
+    return to_rgb(open_image(image))
+
+
+def prepare_mask(mask, size: tuple[int, int], radius: float, blur: float = 5.0) -> np.ndarray:
+    """A user mask (white = region to change) -> float32 (H, W) in [0, 1], dilated by `radius`
+    and Gaussian-blurred (sigma `blur`) as in the SinGAN code; both in px of a 250-px image and
+    scaled with the image. Raises ValueError for another size, grey (non-binary) or empty masks."""
+    import cv2
+
+    if mask is None:
+        raise ValueError("Please provide a mask (white where the image should change).")
+    mask = open_image(mask)
+    if mask.size != tuple(size):
+        raise ValueError(f"The mask is {mask.size[0]}×{mask.size[1]} px but the image is {size[0]}×{size[1]} px; "
+                         "they must have the same size.")
+    values = np.asarray(mask.convert("RGB").convert("L"))
+    if mask.mode in ("RGBA", "LA", "PA") or "transparency" in mask.info:
+        alpha = np.asarray(mask.convert("RGBA"))[:, :, 3]
+        if values.min() == values.max() and alpha.min() != alpha.max():
+            values = alpha  # a painted layer: colour is uniform, the stroke is the alpha
+    grey = np.mean((values > 40) & (values < 215))
+    if grey > 0.15:
+        raise ValueError(f"The mask must be black and white (white = region to change), but {grey:.0%} of its "
+                         "pixels are grey. Use a binary mask.")
+    binary = (values >= 128).astype(np.uint8)
+    if binary.sum() == 0:
+        raise ValueError("The mask is empty: mark the region to change in white (or paint over it).")
+    scale = max(size) / 250
+    r = max(1, round(radius * scale))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    dilated = cv2.dilate(binary, kernel).astype(np.float32)
+    sigma = max(0.5, blur * scale)
+    return np.clip(cv2.GaussianBlur(dilated, (0, 0), sigma), 0, 1)
+
+
+@torch.no_grad()
+def _inject(model: SinGAN, image: Image.Image, injection_scale: int, seed: int) -> torch.Tensor:
+    """Feed `image` (down-sampled to scale n-1, up-sampled to n) into scale n and run to the top."""
+    shapes = _output_shapes(model, *image.size)
+    n = injection_scale
+    full = image_to_tensor(image)
+    ref = F.interpolate(full, size=shapes[max(n - 1, 0)], mode="bicubic", antialias=True,
+                        align_corners=False).clamp(-1, 1).to(model.device)
+    noises = _seeded_noise(model, shapes, range(n, model.num_scales), seed)
+    return model.forward(noises, start=ref, start_scale=n, shapes=shapes)
+
+
+def _blend(generated: torch.Tensor, image: Image.Image, mask: np.ndarray) -> Image.Image:
+    out = np.asarray(tensor_to_image(generated).resize(image.size, Image.LANCZOS), dtype=np.float32)
+    base = np.asarray(image, dtype=np.float32)
+    m = mask[:, :, None]
+    return Image.fromarray(np.clip(m * out + (1 - m) * base, 0, 255).round().astype(np.uint8), "RGB")
+
+
+def default_injection_scale(model: SinGAN, task: str) -> int:
+    """Injection scales that work for a ~9-scale pyramid: editing and harmonization about a
+    third of the way up, painting near the bottom (it must invent all the texture)."""
+    n = model.num_scales
+    return {"edit": max(1, n // 3), "harmonize": max(1, n // 3), "paint": max(1, n // 5)}[task]
+
+
+def edit(model: SinGAN, image, mask, injection_scale: int | None = None, seed: int = 0) -> Image.Image:
+    """Editing: `image` is the edited picture, `mask` marks the edited region (white). The region is
+    re-generated from `injection_scale` up and blended back with a dilated, blurred mask.
+    Returns an RGB image of the input's size."""
+    image = _as_rgb(image, "an edited image")
+    soft = prepare_mask(mask, image.size, radius=20)
+    scale = _check_scale(model, injection_scale, "injection_scale")
+    scale = default_injection_scale(model, "edit") if scale is None else scale
+    return _blend(_inject(model, image, scale, seed), image, soft)
+
+
+def harmonize(model: SinGAN, image, mask, injection_scale: int | None = None, seed: int = 0) -> Image.Image:
+    """Harmonization: `image` is a naive paste onto a picture in the model's style, `mask` marks the
+    pasted object. Returns an RGB image of the input's size."""
+    image = _as_rgb(image, "a naive paste")
+    soft = prepare_mask(mask, image.size, radius=7)
+    scale = _check_scale(model, injection_scale, "injection_scale")
+    scale = default_injection_scale(model, "harmonize") if scale is None else scale
+    return _blend(_inject(model, image, scale, seed), image, soft)
+
+
+def training_palette(model: SinGAN, num_colors: int = 5) -> np.ndarray:
+    """k-means colours (num_colors x 3, uint8) of the model's reconstruction of its training image."""
+    import cv2
+
+    pixels = np.asarray(tensor_to_image(model.reconstruct()), dtype=np.float32).reshape(-1, 3)
+    cv2.setRNGSeed(0)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 0.5)
+    _, _, centers = cv2.kmeans(pixels, num_colors, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    return np.clip(centers, 0, 255).round().astype(np.uint8)
+
+
+def quantize_to_palette(image: Image.Image, palette: np.ndarray) -> Image.Image:
+    """Replace every pixel by the nearest palette colour."""
+    pixels = np.asarray(image, dtype=np.float32)
+    distances = ((pixels[:, :, None, :] - palette[None, None].astype(np.float32)) ** 2).sum(-1)
+    return Image.fromarray(palette[distances.argmin(-1)], "RGB")
+
+
+def paint(model: SinGAN, painting, injection_scale: int | None = None, seed: int = 0,
+          quantize: bool = False, num_colors: int = 5) -> Image.Image:
+    """Paint-to-image: a rough painting (flat colours) becomes an image with the model's textures.
+    quantize=True first maps the painting onto the training image's `num_colors` k-means colours.
+    Returns an RGB image of the painting's size."""
+    painting = _as_rgb(painting, "a painting")
+    scale = _check_scale(model, injection_scale, "injection_scale")
+    scale = default_injection_scale(model, "paint") if scale is None else scale
+    if quantize:
+        if not 2 <= int(num_colors) <= 16:
+            raise ValueError(f"num_colors must be between 2 and 16, got {num_colors}.")
+        painting = quantize_to_palette(painting, training_palette(model, int(num_colors)))
+    return tensor_to_image(_inject(model, painting, scale, seed)).resize(painting.size, Image.LANCZOS)
+
+
+@torch.no_grad()
+def super_resolve(model: SinGAN, image, factor: int = 4, seed: int = 0) -> Image.Image:
+    """Super-resolution as in SinGAN: up-sample by 1/scale_factor and refine with the finest
+    generator (noise at its amplitude), repeatedly, until the image is `factor` (2 or 4) times
+    larger. Best on the model's own training image or images like it."""
+    image = _as_rgb(image, "an image to enlarge")
+    if factor not in (2, 4):
+        raise ValueError(f"factor must be 2 or 4, got {factor}.")
+    width, height = image.size
+    if width * height * factor * factor > MAX_OUTPUT_PIXELS:
+        raise ValueError(f"A {width}×{height} image enlarged ×{factor} exceeds {MAX_OUTPUT_PIXELS / 1e6:.0f} "
+                         "megapixels; use a smaller image or factor.")
+    step_ratio = 1 / model.config.scale_factor
+    steps = max(1, math.ceil(math.log(factor) / math.log(step_ratio) - 1e-6))
+    ratio = factor ** (1 / steps)
+    generator = torch.Generator().manual_seed(int(seed))
+    x = image_to_tensor(image).to(model.device)
+    top = model.num_scales - 1
+    for k in range(1, steps + 1):
+        shape = (round(height * ratio ** k), round(width * ratio ** k))
+        noise = torch.randn(1, model.config.image_channels, *shape, generator=generator).to(model.device)
+        x = model.step(top, x, noise, shape=shape)
+    return tensor_to_image(x).resize((width * factor, height * factor), Image.LANCZOS)
+
+
+@torch.no_grad()
+def animation_frames(model: SinGAN, num_frames: int = 30, alpha: float = 0.1, beta: float = 0.9,
+                     start_scale: int = 0, seed: int = 0) -> list[Image.Image]:
+    """Frames of a random walk in noise space around the reconstruction noise (SinGAN's GIFs):
+    z_t = alpha * z* + (1 - alpha) * (z_{t-1} + beta * (z_{t-1} - z_{t-2}) + (1 - beta) * eps).
+    alpha near 1 stays close to the training image, beta near 1 makes motion smoother."""
+    if not 2 <= int(num_frames) <= MAX_FRAMES:
+        raise ValueError(f"num_frames must be between 2 and {MAX_FRAMES}, got {num_frames}.")
+    for name, value in (("alpha", alpha), ("beta", beta)):
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, got {value}.")
+    start_scale = _check_scale(model, start_scale, "start_scale")
+    shapes = model.scale_shapes()
+    generator = torch.Generator().manual_seed(int(seed))
+    if start_scale == 0:
+        anchor, start = model.reconstruction_noise, None
+    else:
+        anchor = torch.zeros(1, model.config.image_channels, *shapes[start_scale], device=model.device)
+        start = model.reconstruct(end_scale=start_scale - 1)
+
+    def eps():
+        return torch.randn(anchor.shape, generator=generator).to(model.device)
+
+    z_prev2 = anchor
+    z_prev1 = 0.95 * anchor + 0.05 * eps()
+    frames = []
+    for _ in range(int(num_frames)):
+        diff = beta * (z_prev1 - z_prev2) + (1 - beta) * eps()
+        z = alpha * anchor + (1 - alpha) * (z_prev1 + diff)
+        z_prev2, z_prev1 = z_prev1, z
+        out = model.forward([z], start=start, start_scale=start_scale, shapes=shapes)
+        frames.append(tensor_to_image(out))
+    return frames
+
+
+def animate(model: SinGAN, num_frames: int = 30, alpha: float = 0.1, beta: float = 0.9, start_scale: int = 0,
+            seed: int = 0, fps: float = 10.0, path: str | Path | None = None) -> bytes:
+    """An animated GIF (bytes; also written to `path` if given) of `animation_frames`."""
+    if not 1 <= float(fps) <= 50:
+        raise ValueError(f"fps must be between 1 and 50, got {fps}.")
+    frames = animation_frames(model, num_frames, alpha, beta, start_scale, seed)
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], loop=0,
+                   duration=round(1000 / float(fps)), optimize=False)
+    data = buffer.getvalue()
+    if path is not None:
+        atomic_write_bytes(Path(path), data)
+    return data
+
+
+# --------------------------------------------------------------------------------- benchmark
+def shipped_models() -> dict[str, str]:
+    """key -> local folder of every SinGAN in the weights folder (via the registry when present)."""
+    try:
+        from . import registry
+
+        return {key: entry.source for key, entry in registry.list_models("singan").items() if entry.local}
+    except ImportError:
+        from .hub import read_config
+
+        folders = {}
+        for config in sorted((Path(__file__).resolve().parent.parent / "weights").glob("*/config.json")):
+            try:
+                if read_config(config.parent)["model_type"] == "singan":
+                    folders[config.parent.name] = str(config.parent)
+            except Exception:  # noqa: BLE001 - a broken folder is skipped, not fatal here
+                continue
+        return folders
+
+
+def reference_image(size: int = 128) -> Image.Image:
+    """A deterministic synthetic picture (blobs on a gradient) used by tests and the benchmark."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    rgb = np.stack([0.3 + 0.5 * yy, 0.4 + 0.3 * xx, 0.8 - 0.4 * yy], -1)
+    for _ in range(max(3, size // 10)):
+        cy, cx, r = rng.random(), rng.random(), 0.03 + 0.07 * rng.random()
+        colour = rng.random(3)
+        blob = ((yy - cy) ** 2 + (xx - cx) ** 2) < r * r
+        rgb[blob] = colour
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8), "RGB")
+
+
+def benchmark_section(full: bool = False) -> dict:
+    """Sample time (ms, median of 3) for each shipped SinGAN, and with `full` the training time of
+    the 128-px reference image at 100 iterations per scale."""
+    from .hub import load_local, read_config
+
+    result = {"sample_ms": {}, "threads": torch.get_num_threads()}
+    for key, folder in shipped_models().items():
+        model = load_local(folder)
+        times = []
+        for seed in range(4):
+            t0 = time.perf_counter()
+            sample(model, seed=seed)
+            times.append((time.perf_counter() - t0) * 1000)
+        shape = read_config(folder)["architecture"]["shapes"][-1]
+        result["sample_ms"][key] = {"ms": round(float(np.median(times[1:])), 1), "size": f"{shape[1]}x{shape[0]}"}
+    if full:
+        options = TrainOptions(max_size=128, iters=100, min_iters=100, device="cpu")
+        t0 = time.perf_counter()
+        _, stats = train_singan(reference_image(128), options)
+        result["train_reference"] = {"image": "synthetic 128x128", "iters_per_scale": 100,
+                                     "scales": stats["num_scales"], "seconds": round(time.perf_counter() - t0, 1)}
+    return result

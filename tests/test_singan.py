@@ -1,0 +1,169 @@
+"""SinGAN: training smoke run, save/load round trip, every application, bad inputs.
+
+Everything runs on a generated 32-px image with a 2-scale, 8-channel pyramid (seconds on a CPU).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2pix_demo import singan
+from pix2pix_demo.hub import load_model, read_config, save_model
+from pix2pix_demo.models.singan import SinGAN, SinGANConfig
+
+TINY = dict(max_size=32, min_size=25, channels=8, num_layers=3, iters=40, min_iters=10, device="cpu", crop_size=24)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    torch.set_num_threads(1)
+    model, stats = singan.train_singan(singan.reference_image(32), singan.TrainOptions(**TINY))
+    return model, stats
+
+
+def arrays_equal(a: Image.Image, b: Image.Image) -> bool:
+    return a.size == b.size and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.slow
+def test_training_reduces_loss_and_round_trips(trained, tmp_path):
+    model, stats = trained
+    assert stats["num_scales"] == 2 and stats["shapes"][-1] == [32, 32]
+    first = stats["scales"][0]
+    assert first["iterations"] == 40
+    assert first["rec_loss_end"] < first["rec_loss_start"]  # the reconstruction loss moves down
+    assert 0 < float(model.noise_amp[1]) < 1
+    folder = save_model(model, tmp_path / "singan-tiny", {"label": "tiny"})
+    config = read_config(folder)
+    assert config["model_type"] == "singan" and config["architecture"]["shapes"] == [[25, 25], [32, 32]]
+    loaded = load_model(folder)
+    assert isinstance(loaded, SinGAN)
+    for key, value in model.state_dict().items():  # every scale, noise amplitudes, fixed noise
+        assert torch.equal(value.cpu(), loaded.state_dict()[key]), key
+    assert "reconstruction_noise" in loaded.state_dict() and "generators.1.tail.weight" in loaded.state_dict()
+    assert arrays_equal(singan.sample(model, seed=5), singan.sample(loaded, seed=5))
+    assert not arrays_equal(singan.sample(loaded, seed=5), singan.sample(loaded, seed=6))
+
+
+@pytest.mark.slow
+def test_cancel_then_resume(tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    cancel = threading.Event()
+    seen = []
+
+    def progress(scale, iteration, fraction, preview):
+        seen.append((scale, fraction))
+        if preview is not None:  # end of scale 0
+            cancel.set()
+
+    options = singan.TrainOptions(**{**TINY, "iters": 12, "min_iters": 12})
+    with pytest.raises(singan.TrainingCancelled):
+        singan.train_singan(singan.reference_image(32), options, progress=progress, cancel=cancel,
+                            checkpoint=checkpoint)
+    assert checkpoint.is_file() and seen[-1][0] == 0
+    model, stats = singan.train_singan(singan.reference_image(32), options, checkpoint=checkpoint, resume=True)
+    assert [s["scale"] for s in stats["scales"]] == [0, 1]  # scale 0 kept from the first run, scale 1 new
+    assert singan.sample(model, seed=0).size == (32, 32)
+
+
+def test_model_config_validation():
+    with pytest.raises(ValueError, match="channels"):
+        SinGANConfig(shapes=[[25, 25], [30, 30]], channels=[8])
+
+
+def test_pyramid_any_aspect():
+    shapes, factor = singan.pyramid_shapes(500, 120, singan.TrainOptions(max_size=250))
+    assert shapes[-1] == [60, 250] and shapes[0][0] == 25 and 0.75 <= factor < 0.85  # steps rounded up: never coarser than asked
+    assert singan.pyramid_shapes(80, 120, singan.TrainOptions(max_size=250))[0][-1] == [120, 80]  # never up-scaled
+
+
+def test_applications_sizes_and_modes(trained):
+    model, _ = trained
+    image = singan.reference_image(32).resize((48, 40))
+    mask = Image.new("L", image.size, 0)
+    mask.paste(255, (10, 10, 24, 22))
+    out = singan.sample(model, seed=1, width_factor=2.0)
+    assert out.size == (64, 32) and out.mode == "RGB"
+    assert singan.sample(model, seed=1, size=(50, 30), start_scale=1).size == (50, 30)
+    assert arrays_equal(singan.sample(model, seed=3), singan.sample(model, seed=3))  # deterministic
+    for fn, radius_input in ((singan.edit, mask), (singan.harmonize, mask.convert("RGB"))):
+        result = fn(model, image, radius_input, injection_scale=1, seed=2)
+        assert result.size == image.size and result.mode == "RGB"
+        # outside the (dilated, blurred) mask the picture is untouched
+        assert np.array_equal(np.asarray(result)[:, -4:], np.asarray(image)[:, -4:])
+        assert arrays_equal(result, fn(model, image, radius_input, injection_scale=1, seed=2))
+    painted = singan.paint(model, image, injection_scale=0, seed=0, quantize=True)
+    assert painted.size == image.size and painted.mode == "RGB"
+    assert singan.super_resolve(model, image, factor=2).size == (96, 80)
+    assert singan.super_resolve(model, image, factor=4).size == (192, 160)
+    gif = singan.animate(model, num_frames=4, alpha=0.2, beta=0.8)
+    frames = Image.open(io.BytesIO(gif))
+    assert frames.format == "GIF" and frames.n_frames == 4 and frames.size == (32, 32)
+
+
+def test_rgba_painted_layer_mask(trained):
+    model, _ = trained
+    image = singan.reference_image(32)
+    layer = Image.new("RGBA", image.size, (255, 0, 0, 0))
+    layer.paste((255, 0, 0, 255), (4, 4, 12, 12))
+    assert singan.edit(model, image, layer, injection_scale=1).size == image.size
+
+
+@pytest.mark.parametrize("mask, message", [
+    (Image.new("L", (20, 20), 255), "same size"),
+    (Image.fromarray(np.tile(np.linspace(0, 255, 32, dtype=np.uint8), (32, 1))), "black and white"),
+    (Image.new("L", (32, 32), 0), "empty"),
+    (None, "provide a mask"),
+])
+def test_bad_masks(trained, mask, message):
+    model, _ = trained
+    with pytest.raises(ValueError, match=message):
+        singan.edit(model, singan.reference_image(32), mask)
+
+
+def test_bad_inputs(trained, tmp_path):
+    model, _ = trained
+    image = singan.reference_image(32)
+    with pytest.raises(ValueError, match="too small"):
+        singan.train_singan(Image.new("RGB", (20, 20)), singan.TrainOptions(**TINY))
+    with pytest.raises(ValueError, match="too small or too narrow"):
+        singan.pyramid_shapes(2000, 30, singan.TrainOptions())
+    with pytest.raises(ValueError, match="max_size"):
+        singan.TrainOptions(max_size=5000).validate()
+    with pytest.raises(ValueError, match="scale_factor"):
+        singan.TrainOptions(scale_factor=0.1).validate()
+    with pytest.raises(ValueError, match="width_factor"):
+        singan.sample(model, width_factor=100)
+    with pytest.raises(ValueError, match="megapixels"):
+        singan.sample(model, size=(5000, 5000))
+    with pytest.raises(ValueError, match="start_scale"):
+        singan.sample(model, start_scale=7)
+    with pytest.raises(ValueError, match="injection_scale"):
+        singan.harmonize(model, image, Image.new("L", (32, 32), 255), injection_scale=-3)
+    with pytest.raises(ValueError, match="factor"):
+        singan.super_resolve(model, image, factor=3)
+    with pytest.raises(ValueError, match="megapixels"):
+        singan.super_resolve(model, Image.new("RGB", (1200, 1000)), factor=4)
+    with pytest.raises(ValueError, match="num_frames"):
+        singan.animate(model, num_frames=100000)
+    with pytest.raises(ValueError, match="alpha"):
+        singan.animate(model, num_frames=3, alpha=2)
+    with pytest.raises(ValueError, match="provide a painting"):
+        singan.paint(model, None)
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="Could not read"):
+        singan.paint(model, tmp_path / "bad.png")
+
+
+def test_huge_input_is_resized_not_refused(trained):
+    model, _ = trained
+    big = Image.new("RGB", (3000, 2000), (120, 80, 40))
+    mask = Image.new("L", big.size, 0)
+    mask.paste(255, (100, 100, 900, 900))
+    assert singan.edit(model, big, mask, injection_scale=1).size == big.size

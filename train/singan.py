@@ -1,0 +1,163 @@
+"""Train a SinGAN on one image and export it as weights/singan-NAME/.
+
+    python -m train.singan --image PATH --name NAME [--max-size 250] [--min-size 25]
+        [--scale-factor 0.75] [--time-budget MIN] [--iters 1000] [--device auto] [--resume]
+        [--out weights] [--runs runs]
+
+runs/NAME/ gets checkpoint.pt (resume state: weights, optimisers, RNG, progress; plain tensors
+loaded with weights_only=True), log.jsonl and a sample grid per scale (scale_N.png: the
+reconstruction, then random samples). OUT/singan-NAME/ gets config.json + model.safetensors +
+README.md (model card).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from pix2pix_demo.cards import write_model_card
+from pix2pix_demo.hub import resolve_device, save_model
+from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image
+from pix2pix_demo.singan import TrainOptions, random_sample_tensor, sample, train_singan
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d = TrainOptions()
+    p.add_argument("--image", required=True, help="the training image")
+    p.add_argument("--name", required=True, help="model name: exported as OUT/singan-NAME")
+    p.add_argument("--max-size", type=int, default=d.max_size, help="long side of the finest scale (px)")
+    p.add_argument("--min-size", type=int, default=d.min_size, help="short side of the coarsest scale (px)")
+    p.add_argument("--scale-factor", type=float, default=d.scale_factor, help="ratio between scales")
+    p.add_argument("--time-budget", type=float, default=None, metavar="MIN",
+                   help="minutes for the whole pyramid, split across scales (default: --iters per scale)")
+    p.add_argument("--budget-clock", choices=("wall", "cpu"), default=d.budget_clock,
+                   help="what --time-budget counts: wall time, or this process's CPU time (fair on a shared machine)")
+    p.add_argument("--iters", type=int, default=d.iters, help="iterations per scale (at most, with --time-budget)")
+    p.add_argument("--min-iters", type=int, default=d.min_iters, help="iterations per scale at least")
+    p.add_argument("--channels", type=int, default=d.channels, help="conv width of every scale (nfc)")
+    p.add_argument("--crop-size", type=int, default=d.crop_size, help="train larger scales on crops of this size (0: off)")
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
+    p.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
+    p.add_argument("--out", default="weights", help="export folder")
+    p.add_argument("--runs", default="runs", help="folder for checkpoints, logs and sample grids")
+    p.add_argument("--label", default=None, help="display name in the app")
+    return p
+
+
+def hardware_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
+def sample_grid(model, scale: int, count: int = 4) -> Image.Image:
+    """The reconstruction at `scale`, then `count` random samples, side by side."""
+    images = [tensor_to_image(model.reconstruct(end_scale=scale))]
+    images += [tensor_to_image(random_sample_tensor(model, scale, torch.Generator().manual_seed(seed)))
+               for seed in range(count)]
+    width, height = images[0].size
+    grid = Image.new("RGB", ((width + 2) * len(images), height), "white")
+    for index, image in enumerate(images):
+        grid.paste(image, (index * (width + 2), 0))
+    return grid
+
+
+def main(args) -> Path:
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    try:
+        image = open_image(args.image)
+    except ImageError as error:
+        raise SystemExit(f"error: {error}") from None
+    options = TrainOptions(max_size=args.max_size, min_size=args.min_size, scale_factor=args.scale_factor,
+                           channels=args.channels, iters=args.iters, min_iters=min(args.min_iters, args.iters),
+                           time_budget=args.time_budget, budget_clock=args.budget_clock, lr=args.lr,
+                           crop_size=args.crop_size, seed=args.seed, device=args.device,
+                           channels_last=args.channels_last)
+    run_dir = Path(args.runs) / args.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = run_dir / "checkpoint.pt"
+    if checkpoint.exists() and not args.resume:
+        checkpoint.unlink()  # a fresh run; --resume keeps it
+    log_file = (run_dir / "log.jsonl").open("a")
+    bars: dict[int, tqdm] = {}
+
+    def progress(scale, iteration, fraction, preview):
+        bar = bars.get(scale)
+        if bar is None:
+            for old in bars.values():
+                old.close()
+            bars.clear()
+            bar = bars[scale] = tqdm(desc=f"scale {scale}", unit="it", leave=True, dynamic_ncols=True)
+        bar.update(iteration - bar.n)
+        bar.set_postfix(total=f"{fraction:.0%}")
+
+    def on_scale_end(model, scale, scale_stats):
+        sample_grid(model, scale).save(run_dir / f"scale_{scale}.png")
+        log_file.write(json.dumps(scale_stats) + "\n")
+        log_file.flush()
+
+    device = resolve_device(args.device)
+    try:
+        model, stats = train_singan(image, options, progress=progress, checkpoint=checkpoint, resume=args.resume,
+                                    log=tqdm.write, on_scale_end=on_scale_end)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+    finally:
+        for bar in bars.values():
+            bar.close()
+    folder = Path(args.out) / f"singan-{args.name}"
+    command = "python -m train.singan " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    image_path = Path(args.image)
+    metadata = {
+        "label": args.label or f"SinGAN: {args.name}",
+        "resolution": max(stats["shapes"][-1]),
+        "data": {"path": str(image_path), "image": image_path.name, "size": f"{image.size[0]}x{image.size[1]}"},
+        "training": {"command": command, "wall_time_s": stats["budget_seconds"]
+                     if options.budget_clock == "wall" else stats["wall_seconds_this_run"],
+                     "cpu_time_s": stats["cpu_seconds_this_run"], "hardware": hardware_description(device),
+                     "budget_clock": options.budget_clock, "time_budget_min": options.time_budget,
+                     "scales": stats["num_scales"], "iterations": [s["iterations"] for s in stats["scales"]],
+                     "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")},
+        "noise_amp": [round(s["noise_amp"], 5) for s in stats["scales"]],
+    }
+    if "sample-images" in image_path.parts:
+        metadata["license"] = "cc0-1.0" if image_path.stem == "chelsea" else "other"
+        metadata["data"]["licence"] = "see ../shared/data/sample-images/SOURCE.md (chelsea: CC0, scikit-image)"
+    save_model(model.cpu(), folder, metadata)
+    h, w = stats["shapes"][-1]
+    extra = (f"## Samples\n\nThe pyramid has {stats['num_scales']} scales from "
+             f"{stats['shapes'][0][1]}×{stats['shapes'][0][0]} to {w}×{h} px. `sample(model, seed=s)` gives a new "
+             f"{w}×{h} image with the training image's patches rearranged (layout from the coarsest scale, "
+             f"textures from the finer ones); `width_factor=2` makes a panorama. Per-scale sample grids of this run: "
+             f"`runs/{args.name}/scale_N.png` (reconstruction first, then random samples).\n\n"
+             f"Applications: `pix2pix_demo.singan` sample, edit, harmonize, paint, super_resolve, animate.")
+    write_model_card(folder, extra_markdown=extra)
+    sample(model, seed=0).save(run_dir / "sample_final.png")
+    tqdm.write(f"exported {folder} ({stats['budget_seconds']:.0f} s on the {options.budget_clock} clock, "
+               f"{stats['wall_seconds_this_run']:.0f} s wall, {stats['cpu_seconds_this_run']:.0f} s CPU)")
+    log_file.write(json.dumps({"final": stats}) + "\n")
+    log_file.close()
+    return folder
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
