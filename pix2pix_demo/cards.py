@@ -166,7 +166,9 @@ def _training_section(config: dict) -> str:
     if training.get("command"):
         lines += ["Exact command:", "", "```bash", str(training["command"]), "```", ""]
     wall = training.get("wall_time_s")
-    known = {"wall time": f"{wall / 3600:.2f} h ({wall:.0f} s)" if isinstance(wall, (int, float)) else None,
+    if isinstance(wall, (int, float)):
+        wall = f"{wall / 3600:.2f} h" if wall >= 3600 else f"{wall / 60:.1f} min"
+    known = {"wall time": wall,
              "hardware": training.get("hardware")}
     known.update({key: value for key, value in training.items()
                   if key not in ("command", "wall_time_s", "hardware") and not isinstance(value, (dict, list))})

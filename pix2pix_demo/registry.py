@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlparse
 
 import torch
 
@@ -167,18 +169,36 @@ def _offline() -> bool:
     return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP connect to the Hub. Without it, a machine with no network waits ~30 s for
+    huggingface_hub's retries before failing. Behind a proxy, leave the decision to huggingface_hub."""
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def download(entry: ModelEntry, progress: Progress | None = None) -> Path:
-    """Fetch config.json + model.safetensors of a Hub entry into the HF cache; return the folder."""
+    """Fetch config.json + model.safetensors of a Hub entry into the HF cache; return the folder.
+    When offline (or the Hub is unreachable) only the cache is used."""
     from huggingface_hub import errors, hf_hub_download
 
     offline = _offline()
+    unreachable = not offline and not _hub_reachable()
     where = f"{entry.source}" + (f"@{entry.revision}" if entry.revision else "")
     path = None
     for index, filename in enumerate(DOWNLOAD_FILES):
         if progress:
             progress(index / len(DOWNLOAD_FILES), f"Downloading {where}: {filename}")
         try:
-            path = hf_hub_download(entry.source, filename, revision=entry.revision, local_files_only=offline)
+            path = hf_hub_download(entry.source, filename, revision=entry.revision,
+                                   local_files_only=offline or unreachable)
         except errors.RevisionNotFoundError:
             raise ModelUnavailable(f"Model {entry.key!r}: the Hub repo {entry.source} has no revision "
                                    f"{entry.revision!r}. Check the revision pinned in {HUB_MODELS_ENV} / HUB_MODELS.") from None
@@ -186,10 +206,11 @@ def download(entry: ModelEntry, progress: Progress | None = None) -> Path:
             raise ModelUnavailable(f"Model {entry.key!r}: the Hub repo {entry.source} does not exist or is private "
                                    "(log in with `hf auth login` or set HF_TOKEN for private repos).") from None
         except errors.LocalEntryNotFoundError:  # offline, or the Hub could not be reached, and not cached
-            why = "HF_HUB_OFFLINE is set" if offline else "the Hugging Face Hub could not be reached"
+            why, fix = (("HF_HUB_OFFLINE is set", "unset HF_HUB_OFFLINE") if offline else
+                        ("the Hugging Face Hub could not be reached", "check the network connection"))
             raise ModelUnavailable(f"Model {entry.key!r} is not in {weights_dir()} and not in the local Hugging Face "
-                                   f"cache, and {why}, so {where} cannot be downloaded. Connect to the internet "
-                                   f"(unset HF_HUB_OFFLINE), or put the model folder in {weights_dir() / entry.key}.") from None
+                                   f"cache, and {why}, so {where} cannot be downloaded: {fix}, or put the model "
+                                   f"folder in {weights_dir() / entry.key}.") from None
         except errors.EntryNotFoundError:
             raise ModelUnavailable(f"Model {entry.key!r}: the Hub repo {where} has no {filename}; "
                                    "it is not a model saved by pix2pix_demo.") from None

@@ -121,6 +121,27 @@ def test_offline_flag_set_after_import_is_honoured(env, monkeypatch):
         registry.load("ghost")
 
 
+def test_unreachable_hub_uses_the_cache_and_fails_fast(env, tmp_path, monkeypatch):
+    _, cache = env
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_network(*args, **kwargs):
+        raise OSError("no route to host")
+
+    monkeypatch.setattr(registry.socket, "create_connection", no_network)
+    hub.save_model(tiny_model(), tmp_path / "pub", {"resolution": 32})
+    publish_to_cache(tmp_path / "pub", "someone/cats", cache)
+    monkeypatch.setenv("PIX2PIX_HUB_MODELS", "cats=someone/cats,ghost=nobody/ghost")
+    assert registry.load("cats").metadata["resolution"] == 32  # cached copy, no network needed
+    start = time.perf_counter()
+    with pytest.raises(registry.ModelUnavailable, match="could not be reached.*check the network"):
+        registry.load("ghost")
+    assert time.perf_counter() - start < 1.0  # not huggingface_hub's ~30 s of retries
+
+
 def test_unknown_key_lists_available_models(env):
     weights, _ = env
     hub.save_model(tiny_model(), weights / "mine")

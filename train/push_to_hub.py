@@ -81,15 +81,21 @@ def stage(folder: Path, target: Path, repo_id: str, sample: Path | None) -> list
     return sorted(path.name for path in target.iterdir())
 
 
-def upload(staged: Path, args) -> str:
-    """create_repo (exist_ok) + branch + upload_folder; SystemExit with the Hub's reason on failure."""
-    from huggingface_hub import HfApi, constants, get_token
-    from huggingface_hub.errors import HfHubHTTPError
+def check_can_upload() -> None:
+    """SystemExit before any work when an upload cannot succeed (offline, no token)."""
+    from huggingface_hub import constants, get_token
 
     if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         raise SystemExit("HF_HUB_OFFLINE is set: unset it to upload, or use --dry-run DIR.")
     if not get_token():
         raise SystemExit("No Hugging Face token: run `hf auth login` or set HF_TOKEN (a token with write access).")
+
+
+def upload(staged: Path, args) -> str:
+    """create_repo (exist_ok) + branch + upload_folder; SystemExit with the Hub's reason on failure."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
     api = HfApi()
     try:
         api.create_repo(args.repo_id, private=args.private, exist_ok=True, repo_type="model")
@@ -114,6 +120,7 @@ def main(argv=None) -> Path | None:
         names = stage(folder, target, args.repo_id, sample)
         print(f"Dry run: {target} holds what would be uploaded to {args.repo_id}: {', '.join(names)}")
         return target
+    check_can_upload()
     with tempfile.TemporaryDirectory(prefix="push_to_hub_") as tmp:
         names = stage(folder, Path(tmp) / "upload", args.repo_id, sample)
         print(f"Uploading {', '.join(names)} to {args.repo_id}" + (f"@{args.revision}" if args.revision else ""))
