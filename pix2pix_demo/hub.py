@@ -60,17 +60,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def save_model(model: torch.nn.Module, folder, metadata: dict | None = None) -> Path:
+def save_model(model: torch.nn.Module, folder, metadata: dict | None = None,
+               dtype: torch.dtype | None = None) -> Path:
     """Write `folder/config.json` and `folder/model.safetensors` for `model`.
 
     `metadata` (JSON-serialisable) is stored next to the architecture: training command,
-    data, resolution, wall time, hardware, metrics. Returns the folder.
+    data, resolution, wall time, hardware, metrics. `dtype=torch.float16` stores floating
+    point tensors at half size (shipped models: the loader casts back to the model's dtype).
+    Returns the folder.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,11 +84,17 @@ def save_model(model: torch.nn.Module, folder, metadata: dict | None = None) -> 
         "architecture": dataclasses.asdict(model.config),
         **(metadata or {}),
     }
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    state = {}
+    for name, tensor in model.state_dict().items():
+        tensor = tensor.detach().cpu().contiguous()
+        state[name] = tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor
+    if dtype is not None:
+        config["weights_dtype"] = str(dtype).removeprefix("torch.")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model.", suffix=".tmp")
     os.close(fd)
     try:
         save_file(state, tmp, metadata={"model_type": model.model_type})
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; these are meant to be shared
         os.replace(tmp, folder / WEIGHTS_NAME)
     finally:
         Path(tmp).unlink(missing_ok=True)
