@@ -1,0 +1,514 @@
+"""The SinGAN tab: one sub-tab per application, plus "Train on my image".
+
+`build_singan_tab()` is called by app.py inside an open `gr.Blocks()` / `gr.Tab`. Every
+application is a named API endpoint whose first input is the model key:
+
+    /singan_sample(model, seed, width_factor, height_factor, start_scale) -> image
+    /singan_edit(model, edited_image, mask, injection_scale, seed) -> image
+    /singan_harmonize(model, naive_paste, mask, injection_scale, seed) -> image
+    /singan_paint(model, painting, injection_scale, seed, quantize) -> image
+    /singan_super_resolve(model, image, factor, seed) -> image
+    /singan_animate(model, frames, alpha, beta, start_scale, seed) -> GIF file
+    /singan_train(image, name, minutes, max_size) -> status, preview, (dropdown updates)
+
+In the browser, the edit / paste / paint inputs come from canvases: what the person paints on
+the canvas is the mask (edit, harmonize) or the painting (paint); a "prepare" step turns the
+canvas into the plain image + mask that the endpoint takes and shows them. Examples are made
+from the shipped models' own reconstructions, so they work on a fresh checkout without any
+image files. Handlers hold no tensor code: they call pix2pix_demo.singan.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from .. import registry, singan
+from ..hub import save_model
+from ..imaging import ImageError
+
+# application -> the shipped model that suits it (used when present)
+PREFERRED = {"sample": "singan-balloons", "edit": "singan-stone", "harmonize": "singan-starry_night",
+             "paint": "singan-cows", "super_resolve": "singan-33039_LR", "animate": "singan-lightning1"}
+PASTE_SOURCE = "singan-chelsea"  # the harmonization example pastes a piece of this model's image
+TRAIN_CONCURRENCY = {"concurrency_id": "singan-train", "concurrency_limit": 1}
+APPLY_CONCURRENCY = {"concurrency_id": "singan-apply", "concurrency_limit": 1}
+MAX_TRAIN_MINUTES = 15
+_cancel_events: dict[str, threading.Event] = {}
+
+
+def user_models_dir() -> Path:
+    """Where "Train on my image" saves models: env PIX2PIX_SINGAN_USER_DIR, else the user cache."""
+    base = os.environ.get("PIX2PIX_SINGAN_USER_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pix2pix_demo", "singan")
+    return Path(base)
+
+
+def model_choices() -> list[tuple[str, str]]:
+    return [(entry.label, key) for key, entry in registry.list_models("singan").items()]
+
+
+def default_model(application: str) -> str | None:
+    keys = [key for _, key in model_choices()]
+    preferred = PREFERRED.get(application)
+    return preferred if preferred in keys else (keys[0] if keys else None)
+
+
+def _load(model_key):
+    if not model_key:
+        raise gr.Error("No SinGAN model selected. Pick one, or train one in the 'Train on my image' tab.",
+                       print_exception=False)
+    try:
+        return registry.load(model_key)
+    except registry.ModelUnavailable as error:
+        raise gr.Error(str(error), print_exception=False) from None
+
+
+def _run(fn, *args, **kwargs):
+    """Call an application; user errors become gr.Error (the server keeps serving)."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, ImageError) as error:
+        raise gr.Error(str(error), print_exception=False) from None
+
+
+# ------------------------------------------------------------------------------ handlers (API)
+def sample_handler(model_key, seed=0, width_factor=1.0, height_factor=1.0, start_scale=0):
+    """Model key + seed + size factors + start scale -> a random image."""
+    model = _load(model_key)
+    return _run(singan.sample, model, seed=int(seed), width_factor=float(width_factor),
+                height_factor=float(height_factor), start_scale=int(start_scale))
+
+
+def edit_handler(model_key, image, mask, injection_scale=None, seed=0):
+    """Model key + edited image + mask (white = edited region) -> the harmonised edit."""
+    model = _load(model_key)
+    return _run(singan.edit, model, image, mask, _scale(injection_scale), int(seed))
+
+
+def harmonize_handler(model_key, image, mask, injection_scale=None, seed=0):
+    """Model key + naive paste + mask of the pasted object -> the harmonised picture."""
+    model = _load(model_key)
+    return _run(singan.harmonize, model, image, mask, _scale(injection_scale), int(seed))
+
+
+def paint_handler(model_key, painting, injection_scale=None, seed=0, quantize=False):
+    """Model key + rough painting -> an image with the model's textures."""
+    model = _load(model_key)
+    return _run(singan.paint, model, painting, _scale(injection_scale), int(seed), bool(quantize))
+
+
+def super_resolve_handler(model_key, image, factor=4, seed=0):
+    """Model key + image + factor (2 or 4) -> the enlarged image."""
+    model = _load(model_key)
+    return _run(singan.super_resolve, model, image, int(str(factor).lstrip("x×")), int(seed))
+
+
+def animate_handler(model_key, num_frames=30, alpha=0.1, beta=0.9, start_scale=0, seed=0):
+    """Model key + frames + alpha/beta + start scale -> an animated GIF (file path)."""
+    model = _load(model_key)
+    handle, path = tempfile.mkstemp(prefix="singan-", suffix=".gif")
+    os.close(handle)
+    _run(singan.animate, model, int(num_frames), float(alpha), float(beta), int(start_scale), int(seed), path=path)
+    return path
+
+
+def _scale(value):
+    return None if value is None or value == "" or (isinstance(value, (int, float)) and value < 0) else int(value)
+
+
+# ----------------------------------------------------------------------------- canvases
+def _layers_alpha(canvas: dict) -> np.ndarray | None:
+    layers = [layer for layer in (canvas.get("layers") or []) if layer is not None]
+    if not layers:
+        return None
+    alphas = [np.asarray(Image.fromarray(np.asarray(layer)) if not isinstance(layer, Image.Image) else layer)
+              for layer in layers]
+    alphas = [a[:, :, 3] if a.ndim == 3 and a.shape[2] == 4 else np.zeros(a.shape[:2], np.uint8) for a in alphas]
+    return np.max(np.stack(alphas), axis=0)
+
+
+def _as_pil(value) -> Image.Image | None:
+    if value is None:
+        return None
+    return value if isinstance(value, Image.Image) else Image.fromarray(np.asarray(value))
+
+
+def canvas_to_image_and_mask(canvas, use_composite: bool = True):
+    """ImageEditor value -> (RGB image, L mask). The mask is everything painted on the layers;
+    the image is the composite (edit: the strokes are the edit) or the background (harmonize)."""
+    if not canvas or canvas.get("background") is None:
+        raise gr.Error("The canvas is empty: load the example or upload a picture first.", print_exception=False)
+    background = _as_pil(canvas["background"])
+    composite = _as_pil(canvas.get("composite")) or background
+    alpha = _layers_alpha(canvas)
+    if alpha is None or alpha.max() == 0:
+        raise gr.Error("Nothing is painted on the canvas: paint over the region to change with the brush.",
+                       print_exception=False)
+    image = composite if use_composite else background
+    base = Image.new("RGB", image.size, "white")
+    if image.mode == "RGBA":
+        base.paste(image, mask=image.getchannel("A"))
+    else:
+        base.paste(image.convert("RGB"))
+    mask = Image.fromarray(np.where(alpha > 0, 255, 0).astype(np.uint8), "L")
+    if mask.size != base.size:
+        mask = mask.resize(base.size, Image.NEAREST)
+    return base, mask
+
+
+def canvas_to_edit_inputs(canvas):
+    return canvas_to_image_and_mask(canvas, use_composite=True)
+
+
+def canvas_to_harmonize_inputs(canvas):
+    """Background (with the pasted object in it) + the painted mask."""
+    if canvas and canvas.get("layers"):
+        # the pasted object is its own layer: the naive paste is the composite of background + that layer,
+        # the mask is its alpha plus any strokes
+        return canvas_to_image_and_mask(canvas, use_composite=True)
+    return canvas_to_image_and_mask(canvas, use_composite=False)
+
+
+def canvas_to_painting(canvas):
+    if not canvas or (canvas.get("composite") is None and canvas.get("background") is None):
+        raise gr.Error("The canvas is empty: load the example or paint something first.", print_exception=False)
+    image = _as_pil(canvas.get("composite")) or _as_pil(canvas["background"])
+    base = Image.new("RGB", image.size, "white")
+    base.paste(image, mask=image.getchannel("A") if image.mode == "RGBA" else None)
+    return base
+
+
+# ----------------------------------------------------------------------------- examples
+def reconstruction(model_key) -> Image.Image:
+    """The model's fixed-noise reconstruction of its training image (the example canvas)."""
+    from ..imaging import tensor_to_image
+
+    return tensor_to_image(_load(model_key).reconstruct())
+
+
+def _layer(size, patch: Image.Image, box_xy, alpha: Image.Image) -> Image.Image:
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    rgba = patch.convert("RGBA")
+    rgba.putalpha(alpha)
+    layer.paste(rgba, box_xy, rgba)
+    return layer
+
+
+def _ellipse_alpha(size) -> Image.Image:
+    alpha = Image.new("L", size, 0)
+    ImageDraw.Draw(alpha).ellipse((0, 0, size[0] - 1, size[1] - 1), fill=255)
+    return alpha
+
+
+def edit_example(model_key):
+    """The reconstruction with a piece copied elsewhere (on its own layer = the mask)."""
+    image = reconstruction(model_key)
+    w, h = image.size
+    pw, ph = w // 4, h // 3
+    patch = image.crop((w // 8, h // 2, w // 8 + pw, h // 2 + ph))
+    layer = _layer(image.size, patch, (w // 2, h // 6), _ellipse_alpha(patch.size))
+    return {"background": image, "layers": [layer], "composite": None}
+
+
+def harmonize_example(model_key):
+    """A piece of another model's image (the cat's face, if chelsea is shipped) pasted onto this one."""
+    background = reconstruction(model_key)
+    keys = [key for _, key in model_choices()]
+    source_key = PASTE_SOURCE if PASTE_SOURCE in keys and PASTE_SOURCE != model_key else \
+        next((k for k in keys if k != model_key), model_key)
+    source = reconstruction(source_key)
+    sw, sh = source.size
+    piece = source.crop((int(sw * 0.35), int(sh * 0.15), int(sw * 0.75), int(sh * 0.75)))
+    w, h = background.size
+    scale = 0.4 * h / piece.size[1]
+    piece = piece.resize((max(8, round(piece.size[0] * scale)), max(8, round(piece.size[1] * scale))), Image.LANCZOS)
+    layer = _layer(background.size, piece, (int(w * 0.55), int(h * 0.5)), _ellipse_alpha(piece.size))
+    return {"background": background, "layers": [layer], "composite": None}
+
+
+def paint_example(model_key):
+    """A flat-colour 'painting' of the reconstruction: its 5 k-means colours, smoothed."""
+    model = _load(model_key)
+    image = reconstruction(model_key).filter(ImageFilter.MedianFilter(9))
+    painting = singan.quantize_to_palette(image, singan.training_palette(model, 5)).filter(ImageFilter.ModeFilter(7))
+    return {"background": painting, "layers": [], "composite": None}
+
+
+def super_resolve_example(model_key):
+    return reconstruction(model_key)
+
+
+# ----------------------------------------------------------------------------- training
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", (text or "").strip().lower()).strip("-")[:40]
+
+
+def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request = None,
+                  progress=gr.Progress()):
+    """Upload -> a new SinGAN (trained in a thread) -> registered with the registry.
+
+    Yields (status markdown, preview image, one dropdown update per sub-tab). One training at
+    a time (own queue); the Cancel button stops it at the next iteration."""
+    updates_none = [gr.update()] * len(_dropdowns)
+    if image is None:
+        raise gr.Error("Upload an image to train on.", print_exception=False)
+    minutes = float(minutes)
+    if not 0.1 <= minutes <= MAX_TRAIN_MINUTES:
+        raise gr.Error(f"The time budget must be between 0.1 and {MAX_TRAIN_MINUTES} minutes.", print_exception=False)
+    if not 25 <= int(max_size) <= 500:
+        raise gr.Error("The model size must be between 25 and 500 px.", print_exception=False)
+    key = f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S')}"
+    options = singan.TrainOptions(max_size=int(max_size), time_budget=minutes, min_iters=20, device="auto")
+    try:
+        singan.pyramid_shapes(*singan.to_rgb(singan.open_image(image)).size, options)  # fail fast
+    except (ValueError, ImageError) as error:
+        raise gr.Error(str(error), print_exception=False) from None
+    session = getattr(request, "session_hash", None) or "api"
+    cancel = _cancel_events[session] = threading.Event()
+    events: queue.Queue = queue.Queue()
+    outcome: dict = {}
+
+    def report(scale, iteration, fraction, preview):
+        events.put((scale, iteration, fraction, preview))
+
+    def work():
+        try:
+            outcome["result"] = singan.train_singan(image, options, progress=report, cancel=cancel)
+        except BaseException as error:  # noqa: BLE001 - handed to the UI thread
+            outcome["error"] = error
+        finally:
+            events.put(None)
+
+    thread = threading.Thread(target=work, daemon=True, name=f"singan-train-{key}")
+    thread.start()
+    preview_image = None
+    try:
+        while True:
+            event = events.get()
+            if event is None:
+                break
+            scale, iteration, fraction, preview = event
+            progress(fraction, desc=f"scale {scale}, iteration {iteration}")
+            if preview is not None:
+                preview_image = preview
+                yield (f"Training **{key}**: scale {scale} done ({fraction:.0%}).", preview_image, *updates_none)
+    finally:
+        cancel.set() if thread.is_alive() and "result" not in outcome else None
+    thread.join()
+    _cancel_events.pop(session, None)
+    error = outcome.get("error")
+    if isinstance(error, singan.TrainingCancelled):
+        yield ("Training was cancelled.", preview_image, *updates_none)
+        return
+    if isinstance(error, ValueError):
+        raise gr.Error(str(error), print_exception=False)
+    if error is not None:
+        raise error
+    model, stats = outcome["result"]
+    folder = user_models_dir() / key
+    save_model(model.cpu(), folder, {"label": f"Yours: {name or 'my image'} ({time.strftime('%H:%M')})",
+                                     "resolution": max(stats["shapes"][-1]),
+                                     "training": {"wall_time_s": stats["wall_seconds_this_run"],
+                                                  "time_budget_min": minutes, "app": True}})
+    registry.add_local_model(key, folder)
+    choices = model_choices()
+    final = singan.sample(model, seed=0)
+    status = (f"Trained **{key}** in {stats['wall_seconds_this_run']:.0f} s ({stats['num_scales']} scales, "
+              f"{stats['shapes'][-1][1]}×{stats['shapes'][-1][0]} px). It is now selected in every SinGAN tab.")
+    yield (status, final, *[gr.update(choices=choices, value=key) for _ in _dropdowns])
+
+
+def cancel_training(request: gr.Request = None):
+    session = getattr(request, "session_hash", None) or "api"
+    event = _cancel_events.get(session)
+    if event is None:
+        gr.Info("No training is running in this session.")
+        return
+    event.set()
+    gr.Info("Cancelling: the training stops at the next iteration.")
+
+
+# ----------------------------------------------------------------------------- layout
+_dropdowns: list = []
+
+
+@dataclass
+class SinGANTab:
+    dropdowns: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+
+
+def _model_dropdown(application: str):
+    # allow_custom_value: a model trained at run time (or by another session) is accepted by key
+    dropdown = gr.Dropdown(choices=model_choices(), value=default_model(application), label="SinGAN model",
+                           allow_custom_value=True,
+                           info="Each model was trained on one image.")
+    _dropdowns.append(dropdown)
+    return dropdown
+
+
+def _brush():
+    return gr.Brush(colors=["#ffffff", "#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#8c564b", "#e6c229"],
+                    default_size=12, color_mode="defaults")
+
+
+def build_singan_tab() -> SinGANTab:
+    """Add the SinGAN sub-tabs to the open Blocks context; returns the components (for tests)."""
+    _dropdowns.clear()
+    tab = SinGANTab()
+    if not model_choices():
+        gr.Markdown("No SinGAN models were found in the weights folder. Train one in **Train on my image**.")
+    scale_info = "Scale where your input enters the pyramid: lower = bigger changes. -1 = the default."
+    with gr.Tabs():
+        with gr.Tab("Random samples"):
+            gr.Markdown("New images with the same patches as the training image, at any size. "
+                        "Start scale > 0 keeps the training image's layout.")
+            with gr.Row():
+                with gr.Column():
+                    model = _model_dropdown("sample")
+                    seed = gr.Number(value=1, label="Seed", precision=0)
+                    width = gr.Slider(0.5, 3.0, value=2.0, step=0.25, label="Width × training width")
+                    height = gr.Slider(0.5, 3.0, value=1.0, step=0.25, label="Height × training height")
+                    start = gr.Slider(0, 8, value=0, step=1, label="Start scale")
+                    button = gr.Button("Generate", variant="primary")
+                output = gr.Image(label="Sample", type="pil", format="png")
+            button.click(sample_handler, [model, seed, width, height, start], output, api_name="singan_sample",
+                         **APPLY_CONCURRENCY)
+            tab.dropdowns["sample"], tab.outputs["sample"] = model, output
+
+        with gr.Tab("Editing"):
+            gr.Markdown("Paint an edit on the model's image (or upload your edited version of it): "
+                        "the painted strokes are the edit **and** the mask; SinGAN re-renders them in the image's "
+                        "style. The example copies a piece of the image elsewhere.")
+            with gr.Row():
+                with gr.Column():
+                    model = _model_dropdown("edit")
+                    load = gr.Button("Load the example")
+                    canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label="Edit here", brush=_brush(),
+                                            height=360)
+                with gr.Column():
+                    injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=scale_info)
+                    seed = gr.Number(value=0, label="Seed", precision=0)
+                    button = gr.Button("Edit", variant="primary")
+                    with gr.Row():
+                        image_in = gr.Image(label="Edited image (sent)", type="pil", height=160)
+                        mask_in = gr.Image(label="Mask (sent)", type="pil", image_mode="L", height=160)
+                    output = gr.Image(label="Result", type="pil", format="png")
+            load.click(edit_example, model, canvas, api_visibility="private")
+            button.click(canvas_to_edit_inputs, canvas, [image_in, mask_in], api_visibility="private").success(
+                edit_handler, [model, image_in, mask_in, injection, seed], output, api_name="singan_edit",
+                **APPLY_CONCURRENCY)
+            tab.dropdowns["edit"], tab.outputs["edit"] = model, output
+
+        with gr.Tab("Harmonization"):
+            gr.Markdown("Paste an object onto the model's image and SinGAN blends it in. The example pastes a "
+                        "piece of another model's image (on its own layer: the layer is the mask). "
+                        "Upload your own naive paste as the background and paint over the pasted object instead.")
+            with gr.Row():
+                with gr.Column():
+                    model = _model_dropdown("harmonize")
+                    load = gr.Button("Load the example")
+                    canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label="Paste / mark here",
+                                            brush=_brush(), height=360)
+                with gr.Column():
+                    injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=scale_info)
+                    seed = gr.Number(value=0, label="Seed", precision=0)
+                    button = gr.Button("Harmonize", variant="primary")
+                    with gr.Row():
+                        image_in = gr.Image(label="Naive paste (sent)", type="pil", height=160)
+                        mask_in = gr.Image(label="Mask (sent)", type="pil", image_mode="L", height=160)
+                    output = gr.Image(label="Result", type="pil", format="png")
+            load.click(harmonize_example, model, canvas, api_visibility="private")
+            button.click(canvas_to_harmonize_inputs, canvas, [image_in, mask_in], api_visibility="private").success(
+                harmonize_handler, [model, image_in, mask_in, injection, seed], output, api_name="singan_harmonize",
+                **APPLY_CONCURRENCY)
+            tab.dropdowns["harmonize"], tab.outputs["harmonize"] = model, output
+
+        with gr.Tab("Paint to image"):
+            gr.Markdown("Paint flat colour regions; SinGAN fills them with the training image's textures. "
+                        "The example is a flat-colour version of the model's own image: paint over it.")
+            with gr.Row():
+                with gr.Column():
+                    model = _model_dropdown("paint")
+                    load = gr.Button("Load the example")
+                    canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label="Paint here", brush=_brush(),
+                                            height=360)
+                with gr.Column():
+                    injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=scale_info)
+                    seed = gr.Number(value=0, label="Seed", precision=0)
+                    quantize = gr.Checkbox(value=True, label="Snap colours to the training image's palette")
+                    button = gr.Button("Paint to image", variant="primary")
+                    painting = gr.Image(label="Painting (sent)", type="pil", height=160)
+                    output = gr.Image(label="Result", type="pil", format="png")
+            load.click(paint_example, model, canvas, api_visibility="private")
+            button.click(canvas_to_painting, canvas, painting, api_visibility="private").success(
+                paint_handler, [model, painting, injection, seed, quantize], output, api_name="singan_paint",
+                **APPLY_CONCURRENCY)
+            tab.dropdowns["paint"], tab.outputs["paint"] = model, output
+
+        with gr.Tab("Super-resolution"):
+            gr.Markdown("Enlarge ×2 or ×4 in small steps with the model's finest generator. Works best on the "
+                        "model's own image (the example) or a similar one.")
+            with gr.Row():
+                with gr.Column():
+                    model = _model_dropdown("super_resolve")
+                    load = gr.Button("Load the example")
+                    image_in = gr.Image(label="Low-resolution image", type="pil", height=240)
+                    factor = gr.Radio([2, 4], value=4, label="Factor")
+                    seed = gr.Number(value=0, label="Seed", precision=0)
+                    button = gr.Button("Enlarge", variant="primary")
+                output = gr.Image(label="Enlarged", type="pil", format="png")
+            load.click(super_resolve_example, model, image_in, api_visibility="private")
+            button.click(super_resolve_handler, [model, image_in, factor, seed], output,
+                         api_name="singan_super_resolve", **APPLY_CONCURRENCY)
+            tab.dropdowns["super_resolve"], tab.outputs["super_resolve"] = model, output
+
+        with gr.Tab("Animation"):
+            gr.Markdown("A random walk in noise space around the training image. Alpha: how close to the "
+                        "image (1 = still); beta: how smooth the motion (1 = smoothest).")
+            with gr.Row():
+                with gr.Column():
+                    model = _model_dropdown("animate")
+                    frames = gr.Slider(2, singan.MAX_FRAMES, value=30, step=1, label="Frames")
+                    alpha = gr.Slider(0.0, 1.0, value=0.1, step=0.05, label="Alpha")
+                    beta = gr.Slider(0.0, 1.0, value=0.9, step=0.05, label="Beta")
+                    start = gr.Slider(0, 8, value=0, step=1, label="Start scale")
+                    seed = gr.Number(value=0, label="Seed", precision=0)
+                    button = gr.Button("Animate", variant="primary")
+                output = gr.Image(label="Animation (GIF)", type="filepath", format="gif")
+            button.click(animate_handler, [model, frames, alpha, beta, start, seed], output,
+                         api_name="singan_animate", **APPLY_CONCURRENCY)
+            tab.dropdowns["animate"], tab.outputs["animate"] = model, output
+
+        with gr.Tab("Train on my image"):
+            gr.Markdown("Upload a photo; a new SinGAN trains on this machine (one training at a time, the other "
+                        "tabs keep working). Per-scale previews appear as it goes; the finished model is selected "
+                        "in every SinGAN tab. About 3 minutes gives a usable 250-px model on a 2-core CPU.")
+            with gr.Row():
+                with gr.Column():
+                    upload = gr.Image(label="Your image", type="pil", height=240)
+                    name = gr.Textbox(label="Name", placeholder="e.g. my-garden")
+                    minutes = gr.Slider(0.1, MAX_TRAIN_MINUTES, value=3, step=0.1, label="Time budget (minutes)")
+                    size = gr.Slider(32, 500, value=250, step=2, label="Model size (px, long side)")
+                    with gr.Row():
+                        train = gr.Button("Train", variant="primary")
+                        cancel = gr.Button("Cancel", variant="stop")
+                with gr.Column():
+                    status = gr.Markdown()
+                    preview = gr.Image(label="Preview (latest scale)", type="pil", format="png")
+            train.click(train_handler, [upload, name, minutes, size], [status, preview, *_dropdowns],
+                        api_name="singan_train", **TRAIN_CONCURRENCY)
+            cancel.click(cancel_training, None, None, api_visibility="private", queue=False)
+            tab.outputs["train"] = preview
+    return tab

@@ -1,0 +1,128 @@
+"""The SinGAN tab's API endpoints through gradio_client, on a Blocks built with build_singan_tab()
+and a tiny model saved to a temporary weights folder (no network, no /work/shared)."""
+
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2pix_demo import registry, singan
+from pix2pix_demo.hub import save_model
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    import gradio as gr
+    from gradio_client import Client
+
+    torch.set_num_threads(1)
+    weights = tmp_path_factory.mktemp("weights")
+    options = singan.TrainOptions(max_size=32, min_size=25, channels=8, num_layers=3, iters=15, min_iters=10,
+                                  device="cpu")
+    model, _ = singan.train_singan(singan.reference_image(32), options)
+    save_model(model, weights / "singan-tiny", {"label": "Tiny"})
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PIX2PIX_WEIGHTS_DIR", str(weights))
+    mp.setenv("PIX2PIX_SINGAN_USER_DIR", str(tmp_path_factory.mktemp("user")))
+    mp.setenv("PIX2PIX_HUB_MODELS", "none=nobody/none")  # keep Hub entries out of the dropdowns
+    registry.refresh()
+    from pix2pix_demo.ui.singan_tab import build_singan_tab
+
+    with gr.Blocks() as demo:
+        tab = build_singan_tab()
+    demo.queue()
+    demo.launch(server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(demo.local_url, verbose=False), tab
+    finally:
+        demo.close()
+        mp.undo()
+        registry.refresh()
+
+
+def png(tmp_path, image: Image.Image, name: str) -> str:
+    path = tmp_path / name
+    image.save(path)
+    return str(path)
+
+
+def test_endpoints_are_named(client):
+    api = client[0].view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name in ("sample", "edit", "harmonize", "paint", "super_resolve", "animate", "train"):
+        assert f"/singan_{name}" in api
+
+
+def test_sample_edit_harmonize_paint_sr_animate(client, tmp_path):
+    from gradio_client import handle_file
+
+    c, _ = client
+    out = Image.open(c.predict("singan-tiny", 1, 2.0, 1.0, 0, api_name="/singan_sample"))
+    assert out.size == (64, 32)
+    image = singan.reference_image(32).resize((40, 30))
+    mask = Image.new("L", image.size, 0)
+    mask.paste(255, (5, 5, 20, 20))
+    image_file, mask_file = handle_file(png(tmp_path, image, "i.png")), handle_file(png(tmp_path, mask, "m.png"))
+    for endpoint in ("/singan_edit", "/singan_harmonize"):
+        result = Image.open(c.predict("singan-tiny", image_file, mask_file, 1, 0, api_name=endpoint))
+        assert result.size == (40, 30)
+    assert Image.open(c.predict("singan-tiny", image_file, 1, 0, True, api_name="/singan_paint")).size == (40, 30)
+    assert Image.open(c.predict("singan-tiny", image_file, 2, 0, api_name="/singan_super_resolve")).size == (80, 60)
+    gif = Image.open(c.predict("singan-tiny", 3, 0.1, 0.9, 0, 0, api_name="/singan_animate"))
+    assert gif.format == "GIF" and gif.n_frames == 3
+
+
+def test_bad_input_is_an_error_and_server_keeps_serving(client, tmp_path):
+    from gradio_client import handle_file
+
+    c, _ = client
+    image = handle_file(png(tmp_path, singan.reference_image(32), "i.png"))
+    empty = handle_file(png(tmp_path, Image.new("L", (32, 32), 0), "empty.png"))
+    with pytest.raises(Exception, match="empty"):
+        c.predict("singan-tiny", image, empty, 1, 0, api_name="/singan_edit")
+    with pytest.raises(Exception, match="Unknown model"):
+        c.predict("no-such-model", 1, 1.0, 1.0, 0, api_name="/singan_sample")
+    assert Image.open(c.predict("singan-tiny", 2, 1.0, 1.0, 0, api_name="/singan_sample")).size == (32, 32)
+
+
+def test_train_endpoint_registers_a_model(client, tmp_path):
+    from gradio_client import handle_file
+
+    c, _ = client
+    photo = handle_file(png(tmp_path, singan.reference_image(32), "photo.png"))
+    with pytest.raises(Exception, match="too small"):
+        c.predict(handle_file(png(tmp_path, Image.new("RGB", (16, 16)), "tiny.png")), "x", 0.5, 64,
+                  api_name="/singan_train")
+    status, preview, *_ = c.predict(photo, "test run", 0.1, 32, api_name="/singan_train")
+    assert "Trained" in status and Image.open(preview).size == (32, 32)
+    keys = [key for key in registry.list_models("singan") if key.startswith("my-test-run")]
+    assert keys, registry.list_models("singan")
+    out = Image.open(c.predict(keys[0], 0, 1.0, 1.0, 0, api_name="/singan_sample"))
+    assert out.size == (32, 32)
+
+
+def test_canvas_helpers_and_examples(client):
+    from pix2pix_demo.ui import singan_tab
+
+    example = singan_tab.edit_example("singan-tiny")
+    composite = example["background"].convert("RGBA")
+    composite.alpha_composite(example["layers"][0])
+    example["composite"] = composite
+    image, mask = singan_tab.canvas_to_edit_inputs(example)
+    assert image.size == mask.size == (32, 32) and 0 < np.asarray(mask).mean() < 255
+    assert singan.edit(registry.load("singan-tiny"), image, mask, 1).size == (32, 32)
+    harmonize = singan_tab.harmonize_example("singan-tiny")
+    assert harmonize["layers"][0].getchannel("A").getbbox() is not None
+    paint = singan_tab.paint_example("singan-tiny")
+    assert paint["background"].size == (32, 32)
