@@ -1,0 +1,72 @@
+"""Interactive image-to-image GANs: draw or upload, and pix2pix turns it into a picture; SinGAN too.
+
+    python app.py          # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT override)
+
+`import app` builds the module-level `demo` without launching it (tests drive it with
+gradio_client). The tabs live in pix2pix_demo/ui/; models load lazily from weights/ (or the Hub)
+through pix2pix_demo.registry.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import gradio as gr
+
+from pix2pix_demo.imaging import MAX_IMAGE_PIXELS
+from pix2pix_demo.ui import logic
+from pix2pix_demo.ui.draw_tab import build_draw_tab
+from pix2pix_demo.ui.photo_tab import build_photo_tab
+
+try:  # the SinGAN tab is optional: the app works without its module, but real errors still show
+    from pix2pix_demo.ui.singan_tab import build_singan_tab
+except ModuleNotFoundError as error:
+    if error.name != "pix2pix_demo.ui.singan_tab":
+        raise
+    build_singan_tab = None
+
+TITLE = "pix2pix & SinGAN: draw it, and a GAN paints it"
+HEADER = f"""# {TITLE}
+Sketch a cat, a shoe or a handbag and watch [pix2pix](https://phillipi.github.io/pix2pix/) turn the lines into
+a picture while you draw, or start from a photo's edges. Everything runs on this machine's CPU.
+Images over {MAX_IMAGE_PIXELS // 1_000_000} megapixels are refused."""
+CSS = """
+#draw-canvas, #draw-output { min-height: 560px; }
+footer { display: none !important; }
+"""
+# Passed to launch() by __main__ and by the tests, so limits are the same everywhere.
+LAUNCH_OPTIONS = dict(
+    max_file_size="25mb",  # a 40-megapixel JPEG fits; anything larger is refused at upload
+    theme=gr.themes.Soft(primary_hue="orange"),
+    css=CSS,
+    show_error=True,
+)
+
+with gr.Blocks(title=TITLE) as demo:
+    gr.Markdown(HEADER)
+    with gr.Tabs() as tabs:
+        with gr.Tab("Draw", id="draw"):
+            draw = build_draw_tab()
+        with gr.Tab("Photo", id="photo"):
+            build_photo_tab(draw, tabs)
+        if build_singan_tab is not None:
+            with gr.Tab("SinGAN", id="singan"):
+                build_singan_tab()
+demo.queue(default_concurrency_limit=2, max_size=64)
+
+
+def warm_up() -> None:
+    """Load the default model in the background so the first stroke does not wait for it."""
+    key = logic.default_model()
+    if key:
+        try:
+            logic.get_pipeline(key)
+        except logic.InputError as error:
+            print(f"Model {key!r} not loaded at start-up: {error}")
+
+
+if __name__ == "__main__":
+    threading.Thread(target=warm_up, daemon=True).start()
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), **LAUNCH_OPTIONS)

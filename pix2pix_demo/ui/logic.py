@@ -1,0 +1,244 @@
+"""What the app does, without the UI: canvas or photo in, generated image out.
+
+The Gradio handlers in this package are thin wrappers around these functions (which hold no
+Gradio imports, so they are easy to test and reuse). Models come from `pix2pix_demo.registry`:
+listed cheaply, loaded lazily on first use, once per process.
+
+    sketch = sketch_from_canvas(canvas_value)       # Sketchpad dict / image -> PIL L line drawing
+    image = generate(sketch, "edges2cats", seed=0)  # seed 0: deterministic; other seeds: variations
+    edges, image = photo_to_image(photo, "edges2cats")
+
+User mistakes raise `InputError` (a ValueError whose message is meant for the user);
+`EmptyInput` is the mild kind (nothing drawn yet) that the UI shows as a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from .. import registry
+from ..edges import DEFAULT_EDGE_METHOD, EDGE_METHODS, extract_edges, is_blank, normalize_sketch
+from ..imaging import ImageError, fitted_size, open_image, resize_to, to_rgb
+from ..pipelines import Pix2PixPipeline
+
+DEFAULT_MODEL = "edges2cats"
+PREFERRED_ORDER = ("edges2cats", "edges2products")  # then any other pix2pix model, by name
+PHOTO_WORKING_SIZE = 512  # photos are shrunk to this long side before edge extraction
+CANVAS_SIZE = (512, 512)  # the Draw canvas (and edge maps sent to it), in pixels
+MIN_INK_PIXELS = 8  # fewer line pixels than this after normalising counts as an empty canvas
+EDGE_METHOD_LABELS = {"hed-like": "HED-like (clean outlines)", "canny": "Canny (more detail)"}
+
+
+class InputError(ValueError):
+    """An input the app cannot use; str(error) is a message for the user."""
+
+
+class EmptyInput(InputError):
+    """Nothing to work on yet (an empty canvas, a photo without edges): a warning, not an error."""
+
+
+# ---------------------------------------------------------------- models
+
+
+def device() -> str:
+    """CPU by default, CUDA when present (env PIX2PIX_DEVICE overrides: cpu, cuda, mps)."""
+    wanted = os.environ.get("PIX2PIX_DEVICE")
+    if wanted:
+        return wanted
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """(label, key) for every pix2pix model, the shipped ones first: for a Dropdown."""
+    entries = registry.list_models("pix2pix")
+    order = [key for key in PREFERRED_ORDER if key in entries] + sorted(k for k in entries if k not in PREFERRED_ORDER)
+    return [(entries[key].label, key) for key in order]
+
+
+def default_model() -> str | None:
+    choices = model_choices()
+    keys = [key for _, key in choices]
+    return DEFAULT_MODEL if DEFAULT_MODEL in keys else (keys[0] if keys else None)
+
+
+_pipelines: dict[tuple[str, str], Pix2PixPipeline] = {}
+_pipelines_lock = threading.Lock()
+
+
+def get_pipeline(key: str, progress=None) -> Pix2PixPipeline:
+    """The pipeline for model `key`, built once per process (the model is cached by the registry).
+
+    Raises InputError for an unknown key or a model that cannot be loaded."""
+    if not key:
+        raise InputError("Choose a model first.")
+    target = device()
+    with _pipelines_lock:
+        pipe = _pipelines.get((key, target))
+    if pipe is not None:
+        return pipe
+    entry = registry.list_models().get(key)
+    if entry is not None and entry.kind != "pix2pix":
+        raise InputError(f"Model {key!r} is a {entry.kind} model, not a pix2pix model.")
+    try:
+        model = registry.load(key, progress=progress, device=target)
+    except registry.ModelUnavailable as error:
+        raise InputError(str(error)) from None
+    pipe = Pix2PixPipeline(model, device=target)
+    with _pipelines_lock:
+        return _pipelines.setdefault((key, target), pipe)
+
+
+# ---------------------------------------------------------------- canvas
+
+
+def _as_image(value) -> Image.Image | None:
+    """A Gradio image value (PIL, numpy array, file path, FileData-like dict, bytes) -> PIL or None."""
+    if value is None:
+        return None
+    if isinstance(value, dict):  # FileData as sent by gradio_client / preprocess=False
+        value = value.get("path") or value.get("url")
+        if value is None:
+            return None
+    try:
+        return open_image(value)
+    except ImageError as error:
+        raise InputError(str(error)) from None
+
+
+def canvas_image(value) -> Image.Image | None:
+    """The drawing from a Sketchpad / ImageEditor value, or None when nothing is there.
+
+    Accepts the editor dict {background, layers, composite} (composite preferred; else the
+    layers flattened over the background) or a plain image (an upload through the API)."""
+    if not isinstance(value, dict) or not ({"composite", "layers", "background"} & set(value)):
+        return _as_image(value)
+    composite = _as_image(value.get("composite"))
+    if composite is not None:
+        return composite
+    background = _as_image(value.get("background"))
+    layers = [image for image in map(_as_image, value.get("layers") or []) if image is not None]
+    if not layers:
+        return background
+    base = to_rgb(background).convert("RGBA") if background is not None else Image.new("RGBA", layers[0].size, "white")
+    for layer in layers:
+        base.alpha_composite(resize_to(layer.convert("RGBA"), base.size))
+    return base
+
+
+def sketch_from_canvas(value, size: int | None = None) -> Image.Image:
+    """Canvas value -> line drawing in the training style (1-px dark lines on white, mode L).
+
+    `size`: long side of the result (the model's resolution). Raises EmptyInput when nothing is
+    drawn, InputError when the value is not an image."""
+    image = canvas_image(value)
+    if image is not None and size and max(image.size) >= 2 * size:
+        # Shrink by an integer factor with a box filter first (a few ms): normalising and
+        # thinning at the model's resolution is ~4x cheaper than at the canvas's, and lines
+        # survive (a 1-px stroke becomes a grey one, still far from the background).
+        image = image.reduce(max(image.size) // size)
+    sketch = None if image is None else normalize_sketch(image, size=size)
+    if sketch is None or int((np.asarray(sketch) < 128).sum()) < MIN_INK_PIXELS:
+        raise EmptyInput("The canvas is empty: draw something (or load an example) first.")
+    return sketch
+
+
+def generate(sketch: Image.Image, key: str, seed: int = 0, progress=None) -> Image.Image:
+    """Line drawing -> generated RGB image (at the model's resolution, the drawing's aspect).
+
+    seed 0: evaluation mode, deterministic. Any other seed: the paper's test-time mode (dropout
+    as noise, batch statistics) with that seed, i.e. a reproducible variation."""
+    pipe = get_pipeline(key, progress)
+    seed = int(seed or 0)
+    if seed == 0:
+        return pipe(sketch, mode="eval")
+    return pipe(sketch, mode="paper", seed=seed)
+
+
+def sketch_to_image(canvas_value, key: str, seed: int = 0, progress=None) -> Image.Image:
+    """Canvas value + model key -> generated image (the whole Draw tab in one call)."""
+    pipe = get_pipeline(key, progress)
+    return generate(sketch_from_canvas(canvas_value, size=pipe.size), key, seed)
+
+
+def canvas_value_for(sketch: Image.Image, canvas_size=CANVAS_SIZE, line_width: int = 3) -> dict:
+    """A line drawing -> a Sketchpad value whose lines sit in an editable layer.
+
+    The drawing is fitted into the canvas (white margins), its lines are thickened to
+    `line_width` px so they look like brush strokes, and they go into a transparent layer over a
+    white background: the eraser can then remove them like strokes drawn by hand."""
+    gray = to_rgb(sketch).convert("L")
+    fit = fitted_size(*gray.size, min(canvas_size))
+    gray = resize_to(gray, fit)
+    ink = np.asarray(gray) < 128
+    if line_width > 1:
+        ink = np.asarray(Image.fromarray(ink.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(line_width))) > 0
+    width, height = canvas_size
+    left, top = (width - fit[0]) // 2, (height - fit[1]) // 2
+    layer = np.zeros((height, width, 4), np.uint8)  # transparent black
+    layer[top:top + fit[1], left:left + fit[0], 3][ink] = 255
+    layer_image = Image.fromarray(layer, "RGBA")
+    background = Image.new("RGB", canvas_size, "white")
+    composite = background.copy()
+    composite.paste(layer_image, (0, 0), layer_image)
+    return {"background": background, "layers": [layer_image], "composite": composite}
+
+
+def save_png(image: Image.Image, folder=None) -> str:
+    """Write `image` as a PNG into a fresh temporary folder; return its path (generated.png)."""
+    folder = Path(tempfile.mkdtemp(prefix="pix2pix-", dir=folder))
+    path = folder / "generated.png"
+    to_rgb(image).save(path, optimize=False)
+    return str(path)
+
+
+def blank_canvas_value(canvas_size=CANVAS_SIZE) -> dict:
+    background = Image.new("RGB", canvas_size, "white")
+    return {"background": background, "layers": [], "composite": background.copy()}
+
+
+# ---------------------------------------------------------------- photos
+
+
+def open_photo(value) -> Image.Image:
+    """An uploaded photo (path, FileData dict, PIL, array) -> upright RGB PIL, at most
+    PHOTO_WORKING_SIZE on its long side. Raises InputError with a message for the user."""
+    image = _as_image(value)
+    if image is None:
+        raise EmptyInput("Upload a photo (or pick an example) first.")
+    try:
+        image = to_rgb(image)
+    except (OSError, ValueError) as error:
+        raise InputError(f"Could not convert this image to RGB: {error}") from None
+    if max(image.size) > PHOTO_WORKING_SIZE:
+        image = resize_to(image, fitted_size(*image.size, PHOTO_WORKING_SIZE))
+    return image
+
+
+def photo_to_edges(value, method: str = DEFAULT_EDGE_METHOD) -> Image.Image:
+    """Photo -> its edge map (mode L, black lines on white). Raises EmptyInput for blank photos."""
+    if method not in EDGE_METHODS:
+        raise InputError(f"Unknown edge method {method!r}; choose one of {', '.join(EDGE_METHODS)}.")
+    photo = open_photo(value)
+    edges = extract_edges(photo, method=method)
+    if is_blank(edges):
+        raise EmptyInput("No edges found in this photo: it looks blank (all one colour). Try another photo.")
+    return edges
+
+
+def photo_to_image(value, key: str, method: str = DEFAULT_EDGE_METHOD, seed: int = 0,
+                   progress=None) -> tuple[Image.Image, Image.Image]:
+    """Photo + model key -> (edge map, generated image)."""
+    edges = photo_to_edges(value, method)
+    return edges, generate(edges, key, seed, progress)
+
+
+def example_files(folder: Path, pattern: str) -> list[str]:
+    return [str(path) for path in sorted(Path(folder).glob(pattern))]

@@ -1,0 +1,76 @@
+"""The Photo tab: a photo -> its edge map -> a generated image; the edge map can go to the Draw canvas.
+
+The photo reaches the handler unprocessed (`preprocess=False`: Gradio still checks that the file
+is an upload) so that `imaging.open_image` alone decides what is an acceptable image and says
+why not (not an image, truncated, a decompression bomb, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from ..edges import DEFAULT_EDGE_METHOD, EDGE_METHODS
+from . import logic
+from .common import MODEL_CONCURRENCY, gpu, user_messages
+from .draw_tab import DrawTab
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "photos"
+INSTRUCTIONS = (
+    "Upload a photo (or pick an example). Its **edges** are extracted, then turned into a new picture. "
+    "Works best with a cat's face or a shoe / bag on a plain background. "
+    "Use **Edit the edges in Draw** to change the edges by hand."
+)
+
+
+@gpu
+@user_messages(empty_result=(None, None))
+def photo_to_image(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD):
+    """A photo + a model key -> (its edge map, the generated image)."""
+    return logic.photo_to_image(photo, model_key, edge_method)
+
+
+@gpu
+@user_messages(empty_result=(None, None), warn_on_empty=False)  # removing the photo clears the outputs
+def photo_changed(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD):
+    if photo is None:
+        return None, None
+    return logic.photo_to_image(photo, model_key, edge_method)
+
+
+@user_messages(empty_result=gr.skip())
+def edges_to_canvas(edges):
+    if edges is None:
+        raise logic.EmptyInput("No edge map yet: upload a photo first.")
+    return logic.canvas_value_for(edges), gr.Tabs(selected="draw")
+
+
+def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
+    """Add the Photo tab's widgets and events; `draw` and `tabs` receive 'Edit in Draw'."""
+    gr.Markdown(INSTRUCTIONS)
+    with gr.Row(equal_height=True):
+        photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], elem_id="photo-input",
+                         height=400)
+        edges = gr.Image(label="Edge map", type="pil", format="png", interactive=False, elem_id="photo-edges",
+                         height=400, buttons=["download"])
+        output = gr.Image(label="Generated image", type="pil", format="png", interactive=False,
+                          elem_id="photo-output", height=400, buttons=["download", "fullscreen"])
+    with gr.Row():
+        model = gr.Dropdown(choices=logic.model_choices(), value=logic.default_model(), label="Model",
+                            elem_id="photo-model")
+        method = gr.Radio(choices=[(logic.EDGE_METHOD_LABELS.get(key, key), key) for key in EDGE_METHODS],
+                          value=DEFAULT_EDGE_METHOD, label="Edge detector", elem_id="photo-method")
+        with gr.Column(min_width=160):
+            run = gr.Button("Generate", variant="primary", elem_id="photo-generate")
+            to_draw = gr.Button("Edit the edges in Draw", elem_id="photo-to-draw")
+    examples = [[str(path)] for path in sorted(EXAMPLES_DIR.glob("*")) if path.suffix.lower() in (".png", ".jpg")]
+    if examples:
+        gr.Examples(examples, inputs=photo, label="Example photos (scikit-image, CC0)")
+
+    inputs = [photo, model, method]
+    run.click(photo_to_image, inputs, [edges, output], api_name="photo_to_image", preprocess=False,
+              **MODEL_CONCURRENCY)
+    gr.on([photo.change, model.input, method.input], photo_changed, inputs, [edges, output], preprocess=False,
+          trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
+    to_draw.click(edges_to_canvas, edges, [draw.canvas, tabs], api_visibility="private")
