@@ -1,0 +1,68 @@
+"""Shared test setup: the `slow` marker, and tiny pix2pix models for app tests (no network, no weights/)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: browser, end-to-end and training smoke tests (run by default; "
+                                       "deselect with -m 'not slow')")
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None):
+    """A tiny, untrained pix2pix U-Net saved as a model folder (what tests need: shapes, not quality)."""
+    import torch
+
+    from pix2pix_demo.hub import save_model
+    from pix2pix_demo.models import UNetConfig, UNetGenerator
+
+    torch.manual_seed(seed)
+    model = UNetGenerator(UNetConfig(base_channels=8, num_downsamplings=5, max_channels=32))
+    return save_model(model, folder, {"resolution": 64, **({"label": label} if label else {})})
+
+
+@pytest.fixture(scope="session")
+def tiny_weights_dir(tmp_path_factory):
+    """A weights folder with tiny `edges2cats` and `edges2products` models, used by the app through
+    PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
+    folder = tmp_path_factory.mktemp("weights")
+    save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats")
+    save_tiny_pix2pix(folder / "edges2products", seed=1, label="Edges → shoes & bags")
+    old = os.environ.get("PIX2PIX_WEIGHTS_DIR")
+    os.environ["PIX2PIX_WEIGHTS_DIR"] = str(folder)
+    from pix2pix_demo import registry
+
+    registry.refresh()
+    yield folder
+    if old is None:
+        os.environ.pop("PIX2PIX_WEIGHTS_DIR", None)
+    else:
+        os.environ["PIX2PIX_WEIGHTS_DIR"] = old
+    registry.refresh()
+
+
+@pytest.fixture(scope="session")
+def app_module(tiny_weights_dir):
+    """`import app` with the tiny models (the UI lists models when it is built)."""
+    import app
+
+    return app
+
+
+@pytest.fixture(scope="session")
+def running_app(app_module):
+    """The app served on a free loopback port for the session; yields its URL."""
+    from pix2pix_demo.app_benchmark import free_port
+
+    port = free_port()
+    app_module.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                           **app_module.LAUNCH_OPTIONS)
+    yield f"http://127.0.0.1:{port}/"
+    app_module.demo.close()
