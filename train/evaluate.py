@@ -46,7 +46,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", default=None, help="grid PNG path (default runs/eval/<model>-<data>.png)")
     p.add_argument("--grid-rows", type=int, default=8)
     p.add_argument("--grid-columns", default="input,output,target",
-                   help="comma list of input, output, target (use input,output to leave dataset photos out)")
+                   help="comma list of input, output, compare, target (input,output leaves dataset photos out)")
+    p.add_argument("--compare", default=None, metavar="MODEL",
+                   help="another model whose outputs form an extra grid column 'compare' (e.g. the paper preset)")
     p.add_argument("--save-metrics", default=None, metavar="KEY",
                    help="store the metrics in the model's config.json under metrics[KEY] (local models only)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -139,6 +141,7 @@ def evaluate(args) -> dict:
     if not pairs:
         raise SystemExit(f"No pairs to evaluate in {args.data}.")
 
+    other = Pix2PixPipeline.from_pretrained(args.compare, device=args.device) if args.compare else None
     pipe(pairs[0][0])  # warm-up, not timed
     per_image, times, rows = [], [], []
     columns = [c.strip() for c in args.grid_columns.split(",") if c.strip()]
@@ -150,6 +153,8 @@ def evaluate(args) -> dict:
         per_image.append(image_metrics(output, target))
         if index < args.grid_rows:
             shown = {"input": resize_to(source, output.size), "output": output, "target": target}
+            if other is not None:
+                shown["compare"] = resize_to(other(source, mode=args.mode, seed=index), output.size)
             rows.append([shown[c] for c in columns])
     result = {
         "model": str(args.model),
