@@ -230,8 +230,10 @@ def main(args) -> Path | None:
         generator, discriminator = torch.compile(generator), torch.compile(discriminator)
 
     g_plain, d_plain = unwrap(getattr(generator, "_orig_mod", generator)), unwrap(getattr(discriminator, "_orig_mod", discriminator))
-    sample_inputs = torch.stack([dataset_center(pairs[i][0], args.size) for i in range(min(4, len(pairs)))]).to(device)
-    sample_targets = torch.stack([dataset_center(pairs[i][1], args.size) for i in range(min(4, len(pairs)))]).to(device)
+    # four pairs spread over the data set (neighbours are often variants of one photo)
+    sample_ids = sorted({round(i * (len(pairs) - 1) / 3) for i in range(4)})
+    sample_inputs = torch.stack([dataset_center(pairs[i][0], args.size) for i in sample_ids]).to(device)
+    sample_targets = torch.stack([dataset_center(pairs[i][1], args.size) for i in sample_ids]).to(device)
 
     def save_checkpoint():
         state = {"generator": g_plain.state_dict(), "discriminator": d_plain.state_dict(),
