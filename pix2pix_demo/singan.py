@@ -178,7 +178,9 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
     model = SinGAN(config).to(device)
     reals = [r.to(device) for r in image_pyramid(image, shapes)]
     generator = torch.Generator().manual_seed(options.seed)
-    model.reconstruction_noise.copy_(torch.randn(model.reconstruction_noise.shape, generator=generator))
+    # z*: its own stream, so that sample(seed=options.seed) is not the reconstruction
+    model.reconstruction_noise.copy_(torch.randn(model.reconstruction_noise.shape,
+                                                 generator=torch.Generator().manual_seed(options.seed + 1_000_003)))
     memory_format = torch.channels_last if options.channels_last else torch.contiguous_format
     weights = [s[0] * s[1] for s in shapes]
     total_weight = sum(weights)
@@ -241,9 +243,9 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
         share = None
         if options.time_budget is not None:
             remaining = options.time_budget * 60 - elapsed()
-            # fine scales cost more per iteration: share the remaining time by pixel count^0.5
-            rest = [math.sqrt(w) for w in weights[n:]]
-            share = max(0.0, remaining) * rest[0] / sum(rest)
+            # an equal share of what is left per remaining scale: cheap coarse scales (which set the
+            # global layout) get many iterations, and what they do not use (the `iters` cap) flows on
+            share = max(0.0, remaining) / (num_scales - n)
         losses = {"d": [], "g": [], "rec": []}
         coarse_up = None
         last_save = time.perf_counter()

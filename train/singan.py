@@ -72,7 +72,7 @@ def sample_grid(model, scale: int, count: int = 4) -> Image.Image:
     """The reconstruction at `scale`, then `count` random samples, side by side."""
     images = [tensor_to_image(model.reconstruct(end_scale=scale))]
     images += [tensor_to_image(random_sample_tensor(model, scale, torch.Generator().manual_seed(seed)))
-               for seed in range(count)]
+               for seed in range(1, count + 1)]
     width, height = images[0].size
     grid = Image.new("RGB", ((width + 2) * len(images), height), "white")
     for index, image in enumerate(images):

@@ -150,7 +150,7 @@ def canvas_to_image_and_mask(canvas, use_composite: bool = True):
     if not canvas or canvas.get("background") is None:
         raise gr.Error("The canvas is empty: load the example or upload a picture first.", print_exception=False)
     background = _as_pil(canvas["background"])
-    composite = _as_pil(canvas.get("composite")) or background
+    composite = _as_pil(canvas.get("composite")) or _composite(background, canvas.get("layers"))
     alpha = _layers_alpha(canvas)
     if alpha is None or alpha.max() == 0:
         raise gr.Error("Nothing is painted on the canvas: paint over the region to change with the brush.",
@@ -165,6 +165,16 @@ def canvas_to_image_and_mask(canvas, use_composite: bool = True):
     if mask.size != base.size:
         mask = mask.resize(base.size, Image.NEAREST)
     return base, mask
+
+
+def _composite(background: Image.Image, layers) -> Image.Image:
+    """Background with the layers on top (what the editor shows), RGBA."""
+    out = background.convert("RGBA")
+    for layer in layers or []:
+        layer = _as_pil(layer)
+        if layer is not None:
+            out.alpha_composite(layer.convert("RGBA").resize(out.size))
+    return out
 
 
 def canvas_to_edit_inputs(canvas):
@@ -218,7 +228,7 @@ def edit_example(model_key):
     pw, ph = w // 4, h // 3
     patch = image.crop((w // 8, h // 2, w // 8 + pw, h // 2 + ph))
     layer = _layer(image.size, patch, (w // 2, h // 6), _ellipse_alpha(patch.size))
-    return {"background": image, "layers": [layer], "composite": None}
+    return {"background": image, "layers": [layer], "composite": _composite(image, [layer])}
 
 
 def harmonize_example(model_key):
@@ -234,7 +244,7 @@ def harmonize_example(model_key):
     scale = 0.4 * h / piece.size[1]
     piece = piece.resize((max(8, round(piece.size[0] * scale)), max(8, round(piece.size[1] * scale))), Image.LANCZOS)
     layer = _layer(background.size, piece, (int(w * 0.55), int(h * 0.5)), _ellipse_alpha(piece.size))
-    return {"background": background, "layers": [layer], "composite": None}
+    return {"background": background, "layers": [layer], "composite": _composite(background, [layer])}
 
 
 def paint_example(model_key):
@@ -242,7 +252,7 @@ def paint_example(model_key):
     model = _load(model_key)
     image = reconstruction(model_key).filter(ImageFilter.MedianFilter(9))
     painting = singan.quantize_to_palette(image, singan.training_palette(model, 5)).filter(ImageFilter.ModeFilter(7))
-    return {"background": painting, "layers": [], "composite": None}
+    return {"background": painting, "layers": [], "composite": painting}
 
 
 def super_resolve_example(model_key):
@@ -396,7 +406,7 @@ def build_singan_tab() -> SinGANTab:
                     model = _model_dropdown("edit")
                     load = gr.Button("Load the example")
                     canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label="Edit here", brush=_brush(),
-                                            height=360)
+                                            height=360, format="png")
                 with gr.Column():
                     injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=scale_info)
                     seed = gr.Number(value=0, label="Seed", precision=0)
@@ -420,7 +430,7 @@ def build_singan_tab() -> SinGANTab:
                     model = _model_dropdown("harmonize")
                     load = gr.Button("Load the example")
                     canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label="Paste / mark here",
-                                            brush=_brush(), height=360)
+                                            brush=_brush(), height=360, format="png")
                 with gr.Column():
                     injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=scale_info)
                     seed = gr.Number(value=0, label="Seed", precision=0)
@@ -443,7 +453,7 @@ def build_singan_tab() -> SinGANTab:
                     model = _model_dropdown("paint")
                     load = gr.Button("Load the example")
                     canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label="Paint here", brush=_brush(),
-                                            height=360)
+                                            height=360, format="png")
                 with gr.Column():
                     injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=scale_info)
                     seed = gr.Number(value=0, label="Seed", precision=0)
