@@ -57,6 +57,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="weights", help="export folder")
     p.add_argument("--runs", default="runs", help="folder for checkpoints, logs and sample grids")
     p.add_argument("--label", default=None, help="display name in the app")
+    p.add_argument("--notes", default="", help="what the samples look like (added to the model card)")
     return p
 
 
@@ -149,7 +150,8 @@ def main(args) -> Path:
              f"{w}×{h} image with the training image's patches rearranged (layout from the coarsest scale, "
              f"textures from the finer ones); `width_factor=2` makes a panorama. Per-scale sample grids of this run: "
              f"`runs/{args.name}/scale_N.png` (reconstruction first, then random samples).\n\n"
-             f"Applications: `pix2pix_demo.singan` sample, edit, harmonize, paint, super_resolve, animate.")
+             f"Applications: `pix2pix_demo.singan` sample, edit, harmonize, paint, super_resolve, animate."
+             + (f"\n\n**Observed samples:** {args.notes}" if args.notes else ""))
     write_model_card(folder, extra_markdown=extra)
     sample(model, seed=0).save(run_dir / "sample_final.png")
     tqdm.write(f"exported {folder} ({stats['budget_seconds']:.0f} s on the {options.budget_clock} clock, "
