@@ -107,7 +107,7 @@ def build_draw_tab() -> DrawTab:
     last_image = gr.State(None)  # the lossless result, kept on the server for "Save PNG"
     gallery = gr.Gallery(value=example_paths(), label="Examples: click one to load it into the canvas",
                          columns=4, height=170, allow_preview=False, object_fit="contain",
-                         elem_id="draw-examples", interactive=False)
+                         elem_id="draw-examples", interactive=False, buttons=[])
 
     inputs = [canvas, model, seed]
     outputs = [output, last_image]
