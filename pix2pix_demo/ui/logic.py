@@ -32,7 +32,8 @@ PREFERRED_ORDER = ("edges2cats", "edges2products")  # then any other pix2pix mod
 PHOTO_WORKING_SIZE = 512  # photos are shrunk to this long side before edge extraction
 CANVAS_SIZE = (512, 512)  # the Draw canvas (and edge maps sent to it), in pixels
 MIN_INK_PIXELS = 8  # fewer line pixels than this after normalising counts as an empty canvas
-EDGE_METHOD_LABELS = {"hed-like": "HED-like (clean outlines)", "canny": "Canny (more detail)"}
+EDGE_METHOD_LABELS = {"hed-like": "HED-like (clean outlines)", "canny": "Canny (more detail)",
+                      "hed-learned": "Learned HED-like"}
 
 
 class InputError(ValueError):
