@@ -156,6 +156,13 @@ class PairedDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         a, b = self.pairs[index]
+        if self.augment_edges:
+            # at the stored resolution, where lines are crisp: after a down-scale they turn into
+            # faint grey pixels that a threshold would break into dots
+            from .edges import augment_edges
+
+            gray = augment_edges(a.min(axis=2), rng)  # lines are dark in every channel
+            a = np.repeat(gray[:, :, None], 3, axis=2)
         height, width = a.shape[:2]
         # resize so the short side is size·jitter (random in [size, size·jitter]), then crop size²
         target_short = self.size * rng.uniform(1.0, self.jitter) if self.jitter > 1 else self.size
@@ -169,10 +176,4 @@ class PairedDataset(torch.utils.data.Dataset):
         a_crop, b_crop = np.asarray(a_img.crop(box)), np.asarray(b_img.crop(box))
         if self.flip and rng.random() < 0.5:
             a_crop, b_crop = a_crop[:, ::-1], b_crop[:, ::-1]
-        if self.augment_edges:
-            from .edges import augment_edges
-
-            gray = np.ascontiguousarray(a_crop).min(axis=2)  # lines are dark in every channel
-            gray = augment_edges(gray, rng)
-            a_crop = np.repeat(gray[:, :, None], 3, axis=2)
         return to_tensor(a_crop), to_tensor(b_crop)
