@@ -110,7 +110,9 @@ def card_metadata(config: dict, name: str) -> "ModelCardData":
     metric_ids = list(dict.fromkeys(result.metric_type for result in results))
     return ModelCardData(
         library_name=LIBRARY_NAME, license=config.get("license") or DEFAULT_LICENSE,
-        pipeline_tag="image-to-image", datasets=datasets, metrics=metric_ids or None,
+        # a SinGAN generates from noise (its image inputs are optional): the Hub's matching task
+        pipeline_tag="unconditional-image-generation" if _kind(config) == "singan" else "image-to-image",
+        datasets=datasets, metrics=metric_ids or None,
         tags=[*KIND_TAGS.get(config["model_type"], []), "gan", "image-to-image", "pytorch", "safetensors"],
         model_name=name if results else None, eval_results=results or None,
     )
