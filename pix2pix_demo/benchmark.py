@@ -93,17 +93,18 @@ def peak_memory_mb(target: str, device) -> float:
             model(torch.randn(1, model.config.in_channels, 256, 256, device=device))
         return torch.cuda.max_memory_allocated(device) / 2**20
     code = (
-        "import resource, sys, torch\n"
+        "import sys, torch\n"
         "from pix2pix_demo.models import PRESETS, UNetGenerator\n"
         "from pix2pix_demo.hub import load_local\n"
         "t = sys.argv[1]\n"
         "m = (UNetGenerator(PRESETS[t]) if t in PRESETS else load_local(t)).eval()\n"
         "with torch.inference_mode(): m(torch.randn(1, m.config.in_channels, 256, 256))\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        # VmHWM: this process's peak resident memory (ru_maxrss would inherit the parent's peak)
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
     )
     out = subprocess.run([sys.executable, "-c", code, target], capture_output=True, text=True, check=True,
                          cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
-    return int(out.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+    return int(out.stdout.strip().splitlines()[-1]) / 1024  # VmHWM is in KiB
 
 
 def pix2pix_models(weights_dir: Path) -> dict[str, Path]:
