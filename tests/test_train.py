@@ -157,3 +157,21 @@ def test_two_process_torchrun_on_cpu(tmp_path):
             launcher=[torchrun, "--nproc_per_node", "2", "--master_port", str(free_port()), "-m"])
     config = json.loads((tmp_path / "w" / "ddp" / "config.json").read_text())
     assert config["training"]["world_size"] == 2 and config["training"]["steps"] == 6
+
+
+def test_edge_augmentation_keeps_lines_when_training_below_the_stored_size(tmp_path):
+    """Augmenting after a down-scale once broke 1-px lines into dots (the model then ignored its
+    input): the augmented input must keep roughly as much line as the plain one."""
+    from pix2pix_demo.data import PairedDataset
+
+    edges = Image.new("RGB", (128, 128), "white")
+    draw = ImageDraw.Draw(edges)
+    for offset in range(10, 120, 20):  # 1-px lines, as the edge extractor draws them
+        draw.line([(offset, 5), (offset, 122)], fill="black", width=1)
+    pair = (np.asarray(edges), np.asarray(edges))
+    plain = PairedDataset([pair], size=64, jitter=1.0, flip=False)
+    augmented = PairedDataset([pair], size=64, jitter=1.0, flip=False, augment_edges=True)
+    plain_ink = (plain[0][0] < 0.5).float().mean()
+    for seed in range(5):
+        augmented.seed = seed
+        assert (augmented[0][0] < 0.5).float().mean() > 0.4 * plain_ink
