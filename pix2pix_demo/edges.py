@@ -42,6 +42,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .imaging import to_rgb
+
 WORKING_SIZE = 256  # long side at which edges are computed (the model resolution)
 LINE, BACKGROUND = 0, 255
 
@@ -49,20 +51,8 @@ LINE, BACKGROUND = 0, 255
 
 
 def _to_rgb_array(image: Image.Image) -> np.ndarray:
-    """Any PIL mode -> uint8 RGB array; transparency flattened onto white, 16-bit rescaled.
-    (Same rule as imaging.to_rgb, repeated here to keep this module free of torch.)"""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
-        top = max(array.max(), 1e-8) if image.mode == "F" else (65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0)
-        image = Image.fromarray(np.clip(array / top * 255.0, 0, 255).astype(np.uint8), "L")
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA"):
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        flat.alpha_composite(rgba)
-        image = flat
-    return np.asarray(image.convert("RGB"))
+    """Any PIL mode -> uint8 RGB array, by the package's one conversion rule (imaging.to_rgb)."""
+    return np.asarray(to_rgb(image))
 
 
 def _resize_long_side(array: np.ndarray, long_side: int) -> np.ndarray:
