@@ -362,8 +362,8 @@ class SinGANTab:
 def _model_dropdown(application: str):
     # allow_custom_value: a model trained at run time (or by another session) is accepted by key
     dropdown = gr.Dropdown(choices=model_choices(), value=default_model(application), label="SinGAN model",
-                           allow_custom_value=True,
-                           info="Each model was trained on one image.")
+                           allow_custom_value=True, info="Each model was trained on one image.",
+                           elem_id=f"singan-{application}-model")
     _dropdowns.append(dropdown)
     return dropdown
 
@@ -373,13 +373,50 @@ def _brush():
                     default_size=12, color_mode="defaults")
 
 
+INJECTION_INFO = "Scale where your input enters the pyramid: lower = bigger changes. -1 = the default."
+
+
+def _canvas_application_tab(tab: SinGANTab, application: str, title: str, description: str, *,
+                            canvas_label: str, button_label: str, sent_labels: tuple[str, ...],
+                            example, prepare, handler, extra_inputs=list):
+    """One canvas sub-tab (editing, harmonization, paint to image).
+
+    Left: model dropdown, "Load the example" (`example(model) -> canvas value`) and the canvas.
+    Right: injection scale, seed, `extra_inputs()` (more controls), the button, what is sent
+    (`sent_labels`: one image, or an image and its mask) and the result. The button runs
+    `prepare(canvas) -> sent images` (shown), then the endpoint /singan_<application>:
+    `handler(model, *sent, injection_scale, seed, *extras) -> image`."""
+    with gr.Tab(title):
+        gr.Markdown(description)
+        with gr.Row():
+            with gr.Column():
+                model = _model_dropdown(application)
+                load = gr.Button("Load the example", elem_id=f"singan-{application}-example")
+                canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label=canvas_label, brush=_brush(),
+                                        height=360, format="png", elem_id=f"singan-{application}-canvas")
+            with gr.Column():
+                injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=INJECTION_INFO)
+                seed = gr.Number(value=0, label="Seed", precision=0)
+                extras = extra_inputs()
+                button = gr.Button(button_label, variant="primary", elem_id=f"singan-{application}-run")
+                with gr.Row():  # the second sent image, if any, is the mask
+                    sent = [gr.Image(label=label, type="pil", height=160, image_mode="L" if i else "RGB",
+                                     elem_id=f"singan-{application}-{'mask' if i else 'sent'}")
+                            for i, label in enumerate(sent_labels)]
+                output = gr.Image(label="Result", type="pil", format="png", elem_id=f"singan-{application}-output")
+        load.click(example, model, canvas, api_visibility="private")
+        button.click(prepare, canvas, sent, api_visibility="private").success(
+            handler, [model, *sent, injection, seed, *extras], output, api_name=f"singan_{application}",
+            **APPLY_CONCURRENCY)
+    tab.dropdowns[application], tab.outputs[application] = model, output
+
+
 def build_singan_tab() -> SinGANTab:
     """Add the SinGAN sub-tabs to the open Blocks context; returns the components (for tests)."""
     _dropdowns.clear()
     tab = SinGANTab()
     if not model_choices():
         gr.Markdown("No SinGAN models were found in the weights folder. Train one in **Train on my image**.")
-    scale_info = "Scale where your input enters the pyramid: lower = bigger changes. -1 = the default."
     with gr.Tabs():
         with gr.Tab("Random samples"):
             gr.Markdown("New images with the same patches as the training image, at any size. "
@@ -391,81 +428,34 @@ def build_singan_tab() -> SinGANTab:
                     width = gr.Slider(0.5, 3.0, value=2.0, step=0.25, label="Width × training width")
                     height = gr.Slider(0.5, 3.0, value=1.0, step=0.25, label="Height × training height")
                     start = gr.Slider(0, 8, value=0, step=1, label="Start scale")
-                    button = gr.Button("Generate", variant="primary")
-                output = gr.Image(label="Sample", type="pil", format="png")
+                    button = gr.Button("Generate", variant="primary", elem_id="singan-sample-run")
+                output = gr.Image(label="Sample", type="pil", format="png", elem_id="singan-sample-output")
             button.click(sample_handler, [model, seed, width, height, start], output, api_name="singan_sample",
                          **APPLY_CONCURRENCY)
             tab.dropdowns["sample"], tab.outputs["sample"] = model, output
 
-        with gr.Tab("Editing"):
-            gr.Markdown("Paint an edit on the model's image (or upload your edited version of it): "
-                        "the painted strokes are the edit **and** the mask; SinGAN re-renders them in the image's "
-                        "style. The example copies a piece of the image elsewhere.")
-            with gr.Row():
-                with gr.Column():
-                    model = _model_dropdown("edit")
-                    load = gr.Button("Load the example")
-                    canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label="Edit here", brush=_brush(),
-                                            height=360, format="png")
-                with gr.Column():
-                    injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=scale_info)
-                    seed = gr.Number(value=0, label="Seed", precision=0)
-                    button = gr.Button("Edit", variant="primary")
-                    with gr.Row():
-                        image_in = gr.Image(label="Edited image (sent)", type="pil", height=160)
-                        mask_in = gr.Image(label="Mask (sent)", type="pil", image_mode="L", height=160)
-                    output = gr.Image(label="Result", type="pil", format="png")
-            load.click(edit_example, model, canvas, api_visibility="private")
-            button.click(canvas_to_edit_inputs, canvas, [image_in, mask_in], api_visibility="private").success(
-                edit_handler, [model, image_in, mask_in, injection, seed], output, api_name="singan_edit",
-                **APPLY_CONCURRENCY)
-            tab.dropdowns["edit"], tab.outputs["edit"] = model, output
-
-        with gr.Tab("Harmonization"):
-            gr.Markdown("Paste an object onto the model's image and SinGAN blends it in. The example pastes a "
-                        "piece of another model's image (on its own layer: the layer is the mask). "
-                        "Upload your own naive paste as the background and paint over the pasted object instead.")
-            with gr.Row():
-                with gr.Column():
-                    model = _model_dropdown("harmonize")
-                    load = gr.Button("Load the example")
-                    canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label="Paste / mark here",
-                                            brush=_brush(), height=360, format="png")
-                with gr.Column():
-                    injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=scale_info)
-                    seed = gr.Number(value=0, label="Seed", precision=0)
-                    button = gr.Button("Harmonize", variant="primary")
-                    with gr.Row():
-                        image_in = gr.Image(label="Naive paste (sent)", type="pil", height=160)
-                        mask_in = gr.Image(label="Mask (sent)", type="pil", image_mode="L", height=160)
-                    output = gr.Image(label="Result", type="pil", format="png")
-            load.click(harmonize_example, model, canvas, api_visibility="private")
-            button.click(canvas_to_harmonize_inputs, canvas, [image_in, mask_in], api_visibility="private").success(
-                harmonize_handler, [model, image_in, mask_in, injection, seed], output, api_name="singan_harmonize",
-                **APPLY_CONCURRENCY)
-            tab.dropdowns["harmonize"], tab.outputs["harmonize"] = model, output
-
-        with gr.Tab("Paint to image"):
-            gr.Markdown("Paint flat colour regions; SinGAN fills them with the training image's textures. "
-                        "The example is a flat-colour version of the model's own image: paint over it.")
-            with gr.Row():
-                with gr.Column():
-                    model = _model_dropdown("paint")
-                    load = gr.Button("Load the example")
-                    canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label="Paint here", brush=_brush(),
-                                            height=360, format="png")
-                with gr.Column():
-                    injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=scale_info)
-                    seed = gr.Number(value=0, label="Seed", precision=0)
-                    quantize = gr.Checkbox(value=True, label="Snap colours to the training image's palette")
-                    button = gr.Button("Paint to image", variant="primary")
-                    painting = gr.Image(label="Painting (sent)", type="pil", height=160)
-                    output = gr.Image(label="Result", type="pil", format="png")
-            load.click(paint_example, model, canvas, api_visibility="private")
-            button.click(canvas_to_painting, canvas, painting, api_visibility="private").success(
-                paint_handler, [model, painting, injection, seed, quantize], output, api_name="singan_paint",
-                **APPLY_CONCURRENCY)
-            tab.dropdowns["paint"], tab.outputs["paint"] = model, output
+        _canvas_application_tab(
+            tab, "edit", "Editing",
+            "Paint an edit on the model's image (or upload your edited version of it): the painted strokes are "
+            "the edit **and** the mask; SinGAN re-renders them in the image's style. The example copies a piece "
+            "of the image elsewhere.",
+            canvas_label="Edit here", button_label="Edit", sent_labels=("Edited image (sent)", "Mask (sent)"),
+            example=edit_example, prepare=canvas_to_edit_inputs, handler=edit_handler)
+        _canvas_application_tab(
+            tab, "harmonize", "Harmonization",
+            "Paste an object onto the model's image and SinGAN blends it in. The example pastes a piece of another "
+            "model's image (on its own layer: the layer is the mask). Upload your own naive paste as the "
+            "background and paint over the pasted object instead.",
+            canvas_label="Paste / mark here", button_label="Harmonize",
+            sent_labels=("Naive paste (sent)", "Mask (sent)"),
+            example=harmonize_example, prepare=canvas_to_harmonize_inputs, handler=harmonize_handler)
+        _canvas_application_tab(
+            tab, "paint", "Paint to image",
+            "Paint flat colour regions; SinGAN fills them with the training image's textures. The example is a "
+            "flat-colour version of the model's own image: paint over it.",
+            canvas_label="Paint here", button_label="Paint to image", sent_labels=("Painting (sent)",),
+            example=paint_example, prepare=canvas_to_painting, handler=paint_handler,
+            extra_inputs=lambda: [gr.Checkbox(value=True, label="Snap colours to the training image's palette")])
 
         with gr.Tab("Super-resolution"):
             gr.Markdown("Enlarge ×2 or ×4 in small steps with the model's finest generator. Works best on the "
@@ -490,13 +480,15 @@ def build_singan_tab() -> SinGANTab:
             with gr.Row():
                 with gr.Column():
                     model = _model_dropdown("animate")
-                    frames = gr.Slider(2, singan.MAX_FRAMES, value=30, step=1, label="Frames")
+                    frames = gr.Slider(2, singan.MAX_FRAMES, value=30, step=1, label="Frames",
+                                       elem_id="singan-animate-frames")
                     alpha = gr.Slider(0.0, 1.0, value=0.1, step=0.05, label="Alpha")
                     beta = gr.Slider(0.0, 1.0, value=0.9, step=0.05, label="Beta")
                     start = gr.Slider(0, 8, value=0, step=1, label="Start scale")
                     seed = gr.Number(value=0, label="Seed", precision=0)
-                    button = gr.Button("Animate", variant="primary")
-                output = gr.Image(label="Animation (GIF)", type="filepath", format="gif")
+                    button = gr.Button("Animate", variant="primary", elem_id="singan-animate-run")
+                output = gr.Image(label="Animation (GIF)", type="filepath", format="gif",
+                                  elem_id="singan-animate-output")
             button.click(animate_handler, [model, frames, alpha, beta, start, seed], output,
                          api_name="singan_animate", **APPLY_CONCURRENCY)
             tab.dropdowns["animate"], tab.outputs["animate"] = model, output

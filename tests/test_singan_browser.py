@@ -1,0 +1,230 @@
+"""A real browser (headless Debian chromium via playwright) uses the SinGAN tab like a person does:
+generate a random sample, paint an edit on the example, harmonize / paint from the examples, animate.
+
+The tab is served with copies of the shipped weights/singan-* models (whatever is there: each test
+reads the model shown in the dropdown); skipped when there are none, or when chromium or playwright
+is missing. Screenshots of each step go to test-artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT_MS = 240_000  # generous: the CI machine is small and shared
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def singan_weights(tmp_path_factory):
+    """A weights folder with copies of the shipped SinGAN models (stable while the tests run)."""
+    from pix2pix_demo import registry
+
+    folder = tmp_path_factory.mktemp("weights")
+    for model in sorted((REPO / "weights").glob("singan-*")):
+        if (model / "config.json").is_file() and (model / "model.safetensors").is_file():
+            shutil.copytree(model, folder / model.name)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PIX2PIX_WEIGHTS_DIR", str(folder))
+    mp.setenv("PIX2PIX_SINGAN_USER_DIR", str(tmp_path_factory.mktemp("user")))
+    mp.setenv("PIX2PIX_HUB_MODELS", "none=nobody/none")  # only local models in the dropdowns
+    registry.refresh()
+    try:
+        if not registry.list_models("singan"):
+            pytest.skip("no SinGAN models in weights/ (weights/singan-*)")
+        yield folder
+    finally:
+        mp.undo()
+        registry.refresh()
+
+
+@pytest.fixture(scope="module")
+def page(singan_weights):
+    """The SinGAN tab (as app.py mounts it) served on a free port, open in headless chromium."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian chromium is not installed")
+    import gradio as gr
+    import torch
+
+    from pix2pix_demo.ui.singan_tab import build_singan_tab
+
+    torch.set_num_threads(1)
+    with gr.Blocks() as demo:
+        with gr.Tabs():
+            with gr.Tab("SinGAN"):
+                build_singan_tab()
+    demo.queue()
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                theme=gr.themes.Soft(primary_hue="orange"))  # app.py's theme, so screenshots look like the app
+    try:
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_role("tab", name="SinGAN").click()
+            yield page
+            browser.close()
+    finally:
+        demo.close()
+
+
+# ----------------------------------------------------------------------------- helpers
+def open_subtab(page, title: str, ready_selector: str):
+    page.get_by_role("tab", name="SinGAN").click()
+    page.get_by_role("tab", name=title, exact=True).click()
+    page.wait_for_selector(ready_selector, state="visible")
+
+
+def selected_model(page, application: str) -> str:
+    """The key of the model shown in an application's dropdown (the dropdown shows labels)."""
+    from pix2pix_demo import registry
+
+    label = page.locator(f"#singan-{application}-model input").first.input_value()
+    keys = {entry.label: key for key, entry in registry.list_models("singan").items()}
+    assert label in keys, f"the dropdown shows {label!r}, not one of {sorted(keys)}"
+    return keys[label]
+
+
+def training_size(key: str) -> tuple[int, int]:
+    """(width, height) of the image the model was trained on."""
+    from pix2pix_demo import registry
+
+    height, width = registry.load(key).config.shapes[-1]
+    return width, height
+
+
+def shown_image(page, selector: str) -> Image.Image:
+    """The image file an Image component shows, fetched from the server (not a screenshot)."""
+    src = page.locator(f"{selector} img").first.get_attribute("src")
+    return Image.open(io.BytesIO(page.request.get(src).body()))
+
+
+def press_and_wait(page, button: str, output: str):
+    """Click a button and wait until the output component shows a new, loaded image."""
+    images = page.locator(f"{output} img")
+    previous = images.first.get_attribute("src") if images.count() else ""
+    page.click(button)
+    page.wait_for_function(
+        """([selector, previous]) => { const img = document.querySelector(selector + ' img');
+               return img && img.src && img.src !== previous && img.complete && img.naturalWidth > 0; }""",
+        arg=[output, previous or ""])
+
+
+def screenshot_png(locator) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB"), dtype=np.int16)
+
+
+def wait_until_canvas_changes(page, canvas, before: np.ndarray, timeout_s: float = WAIT_MS / 1000) -> np.ndarray:
+    """Poll screenshots of the editor until it shows something new and stops changing (the example loaded)."""
+    deadline, last = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        now = screenshot_png(canvas)
+        changed = now.shape != before.shape or np.abs(now - before).mean() > 2
+        if changed and last is not None and now.shape == last.shape and np.abs(now - last).mean() < 0.5:
+            return now
+        last = now
+    raise AssertionError("the canvas never showed the example")
+
+
+def load_example(page, application: str) -> np.ndarray:
+    canvas = page.locator(f"#singan-{application}-canvas canvas").first
+    before = screenshot_png(canvas)
+    page.click(f"#singan-{application}-example")
+    return wait_until_canvas_changes(page, canvas, before)
+
+
+def screenshot(page, name: str):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), timeout=WAIT_MS)
+
+
+# ----------------------------------------------------------------------------- tests
+def test_random_sample_is_twice_as_wide_as_the_training_image(page):
+    open_subtab(page, "Random samples", "#singan-sample-run")
+    key = selected_model(page, "sample")
+    width, height = training_size(key)
+    press_and_wait(page, "#singan-sample-run", "#singan-sample-output")
+    screenshot(page, "singan-sample.png")
+    sample = shown_image(page, "#singan-sample-output")
+    # the default width factor is 2, the height factor 1
+    assert abs(sample.width - 2 * width) <= 1 and abs(sample.height - height) <= 1, (key, sample.size, width, height)
+    assert np.asarray(sample.convert("RGB"), dtype=np.float32).std() > 5, "the sample is flat"
+
+
+def test_painting_a_stroke_on_the_example_edits_it(page):
+    from pix2pix_demo.ui import singan_tab
+
+    open_subtab(page, "Editing", "#singan-edit-canvas canvas")
+    key = selected_model(page, "edit")
+    shown = load_example(page, "edit")
+    assert shown.std() > 10, "the example did not show up in the canvas"
+    screenshot(page, "singan-edit-example.png")
+
+    page.click("#singan-edit-canvas button[aria-label='Brush']")
+    box = page.locator("#singan-edit-canvas canvas").first.bounding_box()
+    # one stroke in the lower middle: on the picture for any aspect ratio, away from the example's pasted piece
+    page.mouse.move(box["x"] + 0.36 * box["width"], box["y"] + 0.72 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.48 * box["width"], box["y"] + 0.72 * box["height"], steps=3)
+    page.mouse.up()
+    screenshot(page, "singan-edit-stroke.png")
+
+    press_and_wait(page, "#singan-edit-run", "#singan-edit-output")
+    screenshot(page, "singan-edit-result.png")
+    result = shown_image(page, "#singan-edit-output")
+    assert result.size == training_size(key), (result.size, training_size(key))
+    assert np.asarray(result.convert("RGB"), dtype=np.float32).std() > 5
+
+    mask = np.asarray(shown_image(page, "#singan-edit-mask").convert("L")) > 127
+    pasted = np.asarray(singan_tab.edit_example(key)["layers"][0].getchannel("A")) > 0
+    assert mask.shape == pasted.shape
+    assert mask.any(), "the sent mask is empty"
+    # the brush stroke is in the mask too, not only the example's pasted piece
+    assert (mask & ~pasted).sum() > 50, f"the stroke is missing from the mask ({(mask & ~pasted).sum()} px)"
+
+
+@pytest.mark.parametrize("application, title", [("harmonize", "Harmonization"), ("paint", "Paint to image")])
+def test_examples_load_and_run(page, application, title):
+    open_subtab(page, title, f"#singan-{application}-canvas canvas")
+    key = selected_model(page, application)
+    assert load_example(page, application).std() > 10, "the example did not show up in the canvas"
+    press_and_wait(page, f"#singan-{application}-run", f"#singan-{application}-output")
+    screenshot(page, f"singan-{application}.png")
+    result = shown_image(page, f"#singan-{application}-output")
+    assert result.size == training_size(key)
+    assert np.asarray(result.convert("RGB"), dtype=np.float32).std() > 5
+
+
+def test_animation_is_a_gif_with_the_chosen_number_of_frames(page):
+    open_subtab(page, "Animation", "#singan-animate-run")
+    frames = page.locator("#singan-animate-frames input[type='number']").first
+    frames.fill("4")
+    frames.press("Enter")
+    press_and_wait(page, "#singan-animate-run", "#singan-animate-output")
+    screenshot(page, "singan-animation.png")
+    gif = shown_image(page, "#singan-animate-output")
+    assert gif.format == "GIF"
+    assert gif.n_frames == 4
