@@ -8,7 +8,7 @@ import socket
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pix2pix_demo import registry, singan
 from pix2pix_demo.hub import save_model
@@ -126,3 +126,36 @@ def test_canvas_helpers_and_examples(client):
     assert harmonize["layers"][0].getchannel("A").getbbox() is not None
     paint = singan_tab.paint_example("singan-tiny")
     assert paint["background"].size == (32, 32)
+
+
+def test_loaded_example_keeps_its_mask_after_drawing(client):
+    """The browser merges loaded layers into the background once you draw: the example's pasted
+    piece stays in the mask through the remembered example; strokes are the edit (edit) or only
+    mark the mask (harmonize); another picture in the canvas forgets the example."""
+    from pix2pix_demo.ui import singan_tab
+
+    value, remembered = singan_tab.load_example(singan_tab.edit_example, "singan-tiny")
+    assert value["layers"] == [] and remembered is not None
+    pasted = np.asarray(remembered["mask"]) > 0
+    assert pasted.any()
+    stroke = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    ImageDraw.Draw(stroke).rectangle((2, 26, 12, 30), fill=(255, 255, 255, 255))  # away from the piece
+    stroked = np.asarray(stroke.getchannel("A")) > 0
+    assert not (pasted & stroked).any()
+    _, mask = singan_tab.canvas_to_edit_inputs(value, remembered)  # the example as loaded, nothing drawn
+    assert np.array_equal(np.asarray(mask) > 0, pasted)
+    canvas = {"background": value["background"], "layers": [stroke], "composite": None}
+
+    image, mask = singan_tab.canvas_to_edit_inputs(canvas, remembered)
+    mask = np.asarray(mask) > 0
+    assert mask[pasted].all() and mask[stroked].all() and not mask[~(pasted | stroked)].any()
+    assert image.getpixel((5, 28)) == (255, 255, 255)  # the stroke is the edit
+
+    image, mask = singan_tab.canvas_to_harmonize_inputs(canvas, remembered)
+    assert (np.asarray(mask) > 0)[pasted | stroked].all()
+    assert image.getpixel((5, 28)) == value["background"].convert("RGB").getpixel((5, 28))  # not painted over
+
+    uploaded = {"background": Image.new("RGBA", (32, 32), "gray"), "layers": [stroke], "composite": None}
+    _, mask = singan_tab.canvas_to_edit_inputs(uploaded, remembered)
+    assert not (np.asarray(mask) > 0)[pasted].any()
+    assert singan_tab.load_example(singan_tab.paint_example, "singan-tiny")[1] is None  # no layers, no mask

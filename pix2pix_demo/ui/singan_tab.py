@@ -144,14 +144,19 @@ def _as_pil(value) -> Image.Image | None:
     return value if isinstance(value, Image.Image) else Image.fromarray(np.asarray(value))
 
 
-def canvas_to_image_and_mask(canvas, use_composite: bool = True):
-    """ImageEditor value -> (RGB image, L mask). The mask is everything painted on the layers;
-    the image is the composite (edit: the strokes are the edit) or the background (harmonize)."""
+def canvas_to_image_and_mask(canvas, use_composite: bool = True, example: dict | None = None):
+    """ImageEditor value -> (RGB image, L mask). The mask is everything painted on the layers, plus
+    the example's pasted piece while the canvas still shows the example (`example`: see load_example);
+    the image is the composite (edit: the strokes are the edit) or the background (harmonize: the
+    strokes only mark the pasted object)."""
     if not canvas or canvas.get("background") is None:
         raise gr.Error("The canvas is empty: load the example or upload a picture first.", print_exception=False)
     background = _as_pil(canvas["background"])
     composite = _as_pil(canvas.get("composite")) or _composite(background, canvas.get("layers"))
     alpha = _layers_alpha(canvas)
+    pasted = _example_mask(background, example)
+    if pasted is not None:
+        alpha = pasted if alpha is None or alpha.shape != pasted.shape else np.maximum(alpha, pasted)
     if alpha is None or alpha.max() == 0:
         raise gr.Error("Nothing is painted on the canvas: paint over the region to change with the brush.",
                        print_exception=False)
@@ -167,6 +172,17 @@ def canvas_to_image_and_mask(canvas, use_composite: bool = True):
     return base, mask
 
 
+def _example_mask(background: Image.Image, example: dict | None) -> np.ndarray | None:
+    """The loaded example's mask, if the canvas still shows the example's picture (not after an upload)."""
+    if not example:
+        return None
+    shown = np.asarray(background.convert("RGB"), np.int16)
+    picture = np.asarray(example["background"].convert("RGB"), np.int16)
+    if shown.shape != picture.shape or np.abs(shown - picture).mean() > 2:
+        return None
+    return np.asarray(example["mask"].convert("L"))
+
+
 def _composite(background: Image.Image, layers) -> Image.Image:
     """Background with the layers on top (what the editor shows), RGBA."""
     out = background.convert("RGBA")
@@ -177,20 +193,18 @@ def _composite(background: Image.Image, layers) -> Image.Image:
     return out
 
 
-def canvas_to_edit_inputs(canvas):
-    return canvas_to_image_and_mask(canvas, use_composite=True)
+def canvas_to_edit_inputs(canvas, example: dict | None = None):
+    """The picture with the strokes in it (the edit) + the mask (strokes and the example's piece)."""
+    return canvas_to_image_and_mask(canvas, use_composite=True, example=example)
 
 
-def canvas_to_harmonize_inputs(canvas):
-    """Background (with the pasted object in it) + the painted mask."""
-    if canvas and canvas.get("layers"):
-        # the pasted object is its own layer: the naive paste is the composite of background + that layer,
-        # the mask is its alpha plus any strokes
-        return canvas_to_image_and_mask(canvas, use_composite=True)
-    return canvas_to_image_and_mask(canvas, use_composite=False)
+def canvas_to_harmonize_inputs(canvas, example: dict | None = None):
+    """The background (the naive paste) + the mask (the example's pasted piece and any strokes)."""
+    return canvas_to_image_and_mask(canvas, use_composite=False, example=example)
 
 
-def canvas_to_painting(canvas):
+def canvas_to_painting(canvas, example: dict | None = None):
+    """The painting as the canvas shows it (`example` is unused: paintings have no mask)."""
     if not canvas or (canvas.get("composite") is None and canvas.get("background") is None):
         raise gr.Error("The canvas is empty: load the example or paint something first.", print_exception=False)
     image = _as_pil(canvas.get("composite")) or _as_pil(canvas["background"])
@@ -257,6 +271,21 @@ def paint_example(model_key):
 
 def super_resolve_example(model_key):
     return reconstruction(model_key)
+
+
+def load_example(example, model_key):
+    """example(model_key) -> (its canvas value with the layers merged into the picture, what to remember:
+    {"background": that picture, "mask": the layers' alpha}, or None when it has no layers).
+
+    The browser's editor merges loaded layers into the background as soon as you draw, which would
+    drop the pasted piece from the mask; so the piece's mask is kept on the server (a gr.State)."""
+    value = example(model_key)
+    alpha = _layers_alpha(value)
+    if alpha is None or not alpha.any():
+        return value, None
+    picture = _composite(_as_pil(value["background"]), value["layers"])
+    return ({"background": picture, "layers": [], "composite": picture},
+            {"background": picture, "mask": Image.fromarray(alpha, "L")})
 
 
 # ----------------------------------------------------------------------------- training
@@ -384,8 +413,8 @@ def _canvas_application_tab(tab: SinGANTab, application: str, title: str, descri
     Left: model dropdown, "Load the example" (`example(model) -> canvas value`) and the canvas.
     Right: injection scale, seed, `extra_inputs()` (more controls), the button, what is sent
     (`sent_labels`: one image, or an image and its mask) and the result. The button runs
-    `prepare(canvas) -> sent images` (shown), then the endpoint /singan_<application>:
-    `handler(model, *sent, injection_scale, seed, *extras) -> image`."""
+    `prepare(canvas, remembered example) -> sent images` (shown), then the endpoint
+    /singan_<application>: `handler(model, *sent, injection_scale, seed, *extras) -> image`."""
     with gr.Tab(title):
         gr.Markdown(description)
         with gr.Row():
@@ -401,11 +430,16 @@ def _canvas_application_tab(tab: SinGANTab, application: str, title: str, descri
                 button = gr.Button(button_label, variant="primary", elem_id=f"singan-{application}-run")
                 with gr.Row():  # the second sent image, if any, is the mask
                     sent = [gr.Image(label=label, type="pil", height=160, image_mode="L" if i else "RGB",
-                                     elem_id=f"singan-{application}-{'mask' if i else 'sent'}")
+                                     interactive=False, elem_id=f"singan-{application}-{'mask' if i else 'sent'}")
                             for i, label in enumerate(sent_labels)]
                 output = gr.Image(label="Result", type="pil", format="png", elem_id=f"singan-{application}-output")
-        load.click(example, model, canvas, api_visibility="private")
-        button.click(prepare, canvas, sent, api_visibility="private").success(
+        remembered = gr.State(None)  # the loaded example's picture and mask (see load_example)
+
+        def load_into_canvas(model_key):
+            return load_example(example, model_key)
+
+        load.click(load_into_canvas, model, [canvas, remembered], api_visibility="private")
+        button.click(prepare, [canvas, remembered], sent, api_visibility="private").success(
             handler, [model, *sent, injection, seed, *extras], output, api_name=f"singan_{application}",
             **APPLY_CONCURRENCY)
     tab.dropdowns[application], tab.outputs[application] = model, output
@@ -438,14 +472,14 @@ def build_singan_tab() -> SinGANTab:
             tab, "edit", "Editing",
             "Paint an edit on the model's image (or upload your edited version of it): the painted strokes are "
             "the edit **and** the mask; SinGAN re-renders them in the image's style. The example copies a piece "
-            "of the image elsewhere.",
+            "of the image elsewhere (that piece is in the mask too; paint more to add to it).",
             canvas_label="Edit here", button_label="Edit", sent_labels=("Edited image (sent)", "Mask (sent)"),
             example=edit_example, prepare=canvas_to_edit_inputs, handler=edit_handler)
         _canvas_application_tab(
             tab, "harmonize", "Harmonization",
             "Paste an object onto the model's image and SinGAN blends it in. The example pastes a piece of another "
-            "model's image (on its own layer: the layer is the mask). Upload your own naive paste as the "
-            "background and paint over the pasted object instead.",
+            "model's image (the piece is the mask). Or upload your own naive paste and paint over the pasted "
+            "object: the paint only marks the mask, the picture is sent without it.",
             canvas_label="Paste / mark here", button_label="Harmonize",
             sent_labels=("Naive paste (sent)", "Mask (sent)"),
             example=harmonize_example, prepare=canvas_to_harmonize_inputs, handler=harmonize_handler)
