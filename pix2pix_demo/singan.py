@@ -61,7 +61,7 @@ class TrainOptions:
     channels: int = 32  # conv width of every G and D (nfc)
     num_layers: int = 5
     iters: int = 1000  # iterations per scale at most
-    min_iters: int = 100  # per scale, even when the time budget is tight
+    min_iters: int = 20  # per scale, even when the time budget is tight (it may then run over)
     time_budget: float | None = None  # minutes for the whole pyramid (None: `iters` per scale)
     lr: float = 5e-4
     reconstruction_weight: float = 10.0  # alpha in the paper
@@ -88,6 +88,8 @@ class TrainOptions:
             raise ValueError(f"iters must be 1..100000 and min_iters 1..iters; got {self.iters}, {self.min_iters}.")
         if not 1 <= self.gp_every <= 16:
             raise ValueError(f"gp_every must be between 1 and 16, got {self.gp_every}.")
+        if not 1 <= self.coarse_refresh <= 64:
+            raise ValueError(f"coarse_refresh must be between 1 and 64, got {self.coarse_refresh}.")
         if self.budget_clock not in ("wall", "cpu"):
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}.")
         if self.time_budget is not None and not 0 < self.time_budget <= 24 * 60:

@@ -49,6 +49,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=d.channels, help="conv width of every scale (nfc)")
     p.add_argument("--crop-size", type=int, default=d.crop_size, help="train larger scales on crops of this size (0: off)")
     p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--gp-every", type=int, default=d.gp_every,
+                   help="gradient penalty every N-th D step (lazy regularisation; 1 = plain SinGAN)")
+    p.add_argument("--coarse-refresh", type=int, default=d.coarse_refresh,
+                   help="draw a new coarse sample every N iterations (1 = plain SinGAN)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
@@ -91,7 +95,8 @@ def main(args) -> Path:
     options = TrainOptions(max_size=args.max_size, min_size=args.min_size, scale_factor=args.scale_factor,
                            channels=args.channels, iters=args.iters, min_iters=min(args.min_iters, args.iters),
                            time_budget=args.time_budget, budget_clock=args.budget_clock, lr=args.lr,
-                           crop_size=args.crop_size, seed=args.seed, device=args.device,
+                           crop_size=args.crop_size, gp_every=args.gp_every, coarse_refresh=args.coarse_refresh,
+                           seed=args.seed, device=args.device,
                            channels_last=args.channels_last)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
