@@ -33,6 +33,11 @@ def client(tmp_path_factory):
                                   device="cpu")
     model, _ = singan.train_singan(singan.reference_image(32), options)
     save_model(model, weights / "singan-tiny", {"label": "Tiny"})
+    # an untrained 4-scale model: the scale sliders must follow the selected model's number of scales
+    from pix2pix_demo.models.singan import SinGAN, SinGANConfig
+
+    save_model(SinGAN(SinGANConfig(shapes=[[25, 25], [30, 34], [36, 44], [44, 56]], channels=[8] * 4, num_layers=3)),
+               weights / "singan-tiny4", {"label": "Tiny, 4 scales"})
     mp = pytest.MonkeyPatch()
     mp.setenv("PIX2PIX_WEIGHTS_DIR", str(weights))
     mp.setenv("PIX2PIX_SINGAN_USER_DIR", str(tmp_path_factory.mktemp("user")))
@@ -159,3 +164,84 @@ def test_loaded_example_keeps_its_mask_after_drawing(client):
     _, mask = singan_tab.canvas_to_edit_inputs(uploaded, remembered)
     assert not (np.asarray(mask) > 0)[pasted].any()
     assert singan_tab.load_example(singan_tab.paint_example, "singan-tiny")[1] is None  # no layers, no mask
+
+
+def test_scale_sliders_follow_the_model_without_loading_it(client, monkeypatch):
+    """The Start scale / Injection scale sliders end at the selected model's last scale (read from
+    config.json: no weights are loaded), and the current value is clamped into the new range."""
+    from pix2pix_demo.ui import singan_tab
+
+    tiny = registry.load("singan-tiny").num_scales
+    assert tiny != 4
+
+    def no_loading(*_args, **_kwargs):
+        raise AssertionError("the slider range must not load the model")
+
+    monkeypatch.setattr(registry, "load", no_loading)
+    assert singan_tab.num_scales("singan-tiny") == tiny and singan_tab.num_scales("singan-tiny4") == 4
+    assert singan_tab.num_scales("no-such-model") is None and singan_tab.num_scales(None) is None
+
+    update = singan_tab.start_scale_update("singan-tiny4", 2)
+    assert update["maximum"] == 3 and update["value"] == 2
+    update = singan_tab.start_scale_update("singan-tiny", 3)  # 3 is past the tiny model's last scale
+    assert update["maximum"] == tiny - 1 and update["value"] == tiny - 1
+    assert "maximum" not in singan_tab.start_scale_update("no-such-model", 3)  # unknown model: unchanged
+
+    update = singan_tab.injection_scale_update("singan-tiny4", 8, "edit")
+    assert update["maximum"] == 3 and update["value"] == 3 and "0 to 3" in update["info"]
+    update = singan_tab.injection_scale_update("singan-tiny", -1, "paint")
+    assert update["maximum"] == tiny - 1 and update["value"] == -1  # -1 (the default) stays
+
+
+def test_built_sliders_admit_every_models_scales(client):
+    """The sliders as served (what an API call is checked against before the handler runs) admit the
+    last scale of every model; the page-load / model-change events narrow them in the browser."""
+    from pix2pix_demo.ui import singan_tab
+
+    deepest = max(singan_tab.num_scales(key) for key in registry.list_models("singan")) - 1
+    assert deepest == 3  # singan-tiny4
+    components = client[0].config["components"]
+    sliders = {c["props"].get("elem_id"): c["props"] for c in components if c.get("type") == "slider"}
+    for elem_id in ("singan-sample-start", "singan-animate-start", "singan-edit-injection",
+                    "singan-harmonize-injection", "singan-paint-injection"):
+        assert sliders[elem_id]["maximum"] >= deepest, (elem_id, sliders[elem_id]["maximum"])
+    c, _ = client
+    assert Image.open(c.predict("singan-tiny4", 0, 1.0, 1.0, 3, api_name="/singan_sample")).size == (56, 44)
+
+
+def test_brush_starts_with_the_models_colours_not_white(client):
+    from pix2pix_demo.ui import singan_tab
+
+    default = singan_tab._brush()
+    assert default.default_color == default.colors[0] and default.colors[0].lower() not in ("#ffffff", "white")
+    palette = singan_tab.model_palette("singan-tiny")
+    expected = {"#{:02x}{:02x}{:02x}".format(*rgb) for rgb in singan.training_palette(registry.load("singan-tiny"), 5)}
+    assert palette and set(palette) == expected
+    brush = singan_tab.brush_update("singan-tiny")["brush"]
+    assert brush.colors[:len(palette)] == palette and brush.default_color == palette[0]
+    assert "#ffffff" in brush.colors  # white is still offered, last
+    assert brush.colors[-1] == "#ffffff"
+    fallback = singan_tab.brush_update("no-such-model")["brush"]  # no model: the fixed colours, black first
+    assert fallback.default_color == "#000000"
+
+
+def test_out_of_range_scales_are_clear_errors(client, tmp_path):
+    from gradio_client import handle_file
+
+    c, _ = client
+    n = registry.load("singan-tiny").num_scales
+    with pytest.raises(Exception, match=f"start_scale must be between 0 and {n - 1}"):
+        c.predict("singan-tiny", 1, 1.0, 1.0, n, api_name="/singan_sample")
+    with pytest.raises(Exception, match=f"start_scale must be between 0 and {n - 1}"):
+        c.predict("singan-tiny", 3, 0.1, 0.9, n, 0, api_name="/singan_animate")
+    with pytest.raises(Exception, match="greater than maximum"):  # past every model: Gradio's own check
+        c.predict("singan-tiny", 3, 0.1, 0.9, 99, 0, api_name="/singan_animate")
+    image = handle_file(png(tmp_path, singan.reference_image(32), "i.png"))
+    mask = Image.new("L", (32, 32), 0)
+    mask.paste(255, (5, 5, 20, 20))
+    mask_file = handle_file(png(tmp_path, mask, "m.png"))
+    with pytest.raises(Exception, match=f"injection_scale must be between 0 and {n - 1}"):
+        c.predict("singan-tiny", image, mask_file, n, 0, api_name="/singan_edit")
+    with pytest.raises(Exception, match=f"injection_scale must be between 0 and {n - 1}"):
+        c.predict("singan-tiny", image, n + 1, 0, True, api_name="/singan_paint")
+    assert Image.open(c.predict("singan-tiny", 2, 1.0, 1.0, n - 1, api_name="/singan_sample")).size == (32, 32)

@@ -156,6 +156,30 @@ def load_example(page, application: str) -> np.ndarray:
     return wait_until_canvas_changes(page, canvas, before)
 
 
+def wait_for_brush_colour(page, application: str, colour: str):
+    """Select the Brush tool and wait until the brush's colour (shown on the Color button) is `colour`."""
+    page.click(f"#singan-{application}-canvas button[aria-label='Brush']")
+    rgb = "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+    page.wait_for_function(
+        """([selector, rgb]) => { const b = document.querySelector(selector);
+               return b && getComputedStyle(b).color === rgb; }""",
+        arg=[f"#singan-{application}-canvas button[aria-label='Color']", rgb])
+
+
+def wait_for_slider_maximum(page, selector: str, maximum: int):
+    page.wait_for_function(
+        """([selector, maximum]) => { const s = document.querySelector(selector + " input[type='range']");
+               return s && Number(s.max) === maximum; }""",
+        arg=[selector, maximum])
+
+
+def select_model(page, application: str, key: str):
+    from pix2pix_demo import registry
+
+    page.click(f"#singan-{application}-model input")
+    page.get_by_role("option", name=registry.list_models("singan")[key].label, exact=True).click()
+
+
 def draw_stroke(page, application: str):
     """One brush stroke in the lower middle of the canvas: on the picture for any aspect ratio, and away
     from the examples' pasted pieces (few mouse steps: moves are slow)."""
@@ -192,6 +216,9 @@ def test_painting_a_stroke_on_the_example_edits_it(page):
     key = selected_model(page, "edit")
     assert load_example(page, "edit").std() > 10, "the example did not show up in the canvas"
     screenshot(page, "singan-edit-example.png")
+    # the brush starts with the model's own darkest colour, not white (a white stroke leaves a smudge)
+    palette = singan_tab.model_palette(key)
+    wait_for_brush_colour(page, "edit", palette[0])
     draw_stroke(page, "edit")
     screenshot(page, "singan-edit-stroke.png")
 
@@ -206,6 +233,33 @@ def test_painting_a_stroke_on_the_example_edits_it(page):
     assert mask.shape == pasted.shape
     assert mask[pasted].mean() > 0.95, "the example's pasted piece is missing from the mask"
     assert (mask & ~pasted).sum() > 50, f"the stroke is missing from the mask ({(mask & ~pasted).sum()} px)"
+    sent = np.asarray(shown_image(page, "#singan-edit-sent").convert("RGB"), dtype=np.float32)
+    stroke = np.median(sent[mask & ~pasted], axis=0)
+    expected = [int(palette[0][i:i + 2], 16) for i in (1, 3, 5)]
+    assert np.abs(stroke - expected).max() < 12, (stroke, palette[0])  # painted in the palette's colour
+
+
+def test_scale_sliders_end_at_the_selected_models_last_scale(page):
+    """Start scale (Random samples) and Injection scale (Editing) end at the selected model's last
+    scale on page load, and follow the model when another one (with another depth) is selected."""
+    from pix2pix_demo import registry
+    from pix2pix_demo.ui import singan_tab
+
+    depth = {key: singan_tab.num_scales(key) for key in registry.list_models("singan")}
+    open_subtab(page, "Random samples", "#singan-sample-run")
+    key = selected_model(page, "sample")
+    wait_for_slider_maximum(page, "#singan-sample-start", depth[key] - 1)
+    other = next((k for k, n in sorted(depth.items()) if n != depth[key]), None)
+    if other is None:
+        pytest.skip(f"all SinGAN models have {depth[key]} scales")
+    select_model(page, "sample", other)
+    wait_for_slider_maximum(page, "#singan-sample-start", depth[other] - 1)
+    screenshot(page, "singan-sample-start-scale.png")
+    select_model(page, "sample", key)  # back, for the tests that follow
+    wait_for_slider_maximum(page, "#singan-sample-start", depth[key] - 1)
+
+    open_subtab(page, "Editing", "#singan-edit-run")
+    wait_for_slider_maximum(page, "#singan-edit-injection", depth[selected_model(page, "edit")] - 1)
 
 
 def test_harmonizing_the_example_with_an_extra_stroke(page):

@@ -16,6 +16,10 @@ the canvas is the mask (edit, harmonize) or the painting (paint); a "prepare" st
 canvas into the plain image + mask that the endpoint takes and shows them. Examples are made
 from the shipped models' own reconstructions, so they work on a fresh checkout without any
 image files. Handlers hold no tensor code: they call pix2pix_demo.singan.
+
+Each sub-tab follows its selected model (on page load and when the dropdown changes): the scale
+sliders end at the model's last scale (read from config.json) and the canvas brush offers the
+model's own colours (k-means of its training image), the darkest first.
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .. import registry, singan
-from ..hub import save_model
+from ..hub import ModelLoadError, read_config, save_model
 from ..imaging import ImageError
 
 # application -> the shipped model that suits it (used when present)
@@ -44,6 +49,7 @@ PASTE_SOURCE = "singan-chelsea"  # the harmonization example pastes a piece of t
 TRAIN_CONCURRENCY = {"concurrency_id": "singan-train", "concurrency_limit": 1}
 APPLY_CONCURRENCY = {"concurrency_id": "singan-apply", "concurrency_limit": 1}
 MAX_TRAIN_MINUTES = 15
+MAX_TRAIN_SIZE = 500  # px, the long side of a model trained in the app
 _cancel_events: dict[str, threading.Event] = {}
 
 
@@ -305,8 +311,8 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     minutes = float(minutes)
     if not 0.1 <= minutes <= MAX_TRAIN_MINUTES:
         raise gr.Error(f"The time budget must be between 0.1 and {MAX_TRAIN_MINUTES} minutes.", print_exception=False)
-    if not 25 <= int(max_size) <= 500:
-        raise gr.Error("The model size must be between 25 and 500 px.", print_exception=False)
+    if not 25 <= int(max_size) <= MAX_TRAIN_SIZE:
+        raise gr.Error(f"The model size must be between 25 and {MAX_TRAIN_SIZE} px.", print_exception=False)
     key = f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S')}"
     options = singan.TrainOptions(max_size=int(max_size), time_budget=minutes, min_iters=20, device="auto")
     try:
@@ -397,12 +403,106 @@ def _model_dropdown(application: str):
     return dropdown
 
 
-def _brush():
-    return gr.Brush(colors=["#ffffff", "#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#8c564b", "#e6c229"],
-                    default_size=12, color_mode="defaults")
-
-
 INJECTION_INFO = "Scale where your input enters the pyramid: lower = bigger changes. -1 = the default."
+# after the model's own colours (see model_palette); white is last: a first stroke in white leaves a smudge
+BRUSH_COLORS = ["#000000", "#d62728", "#1f77b4", "#ffffff"]
+_palettes: dict[str, tuple[object, list[str]]] = {}  # model key -> (the loaded model, its palette)
+
+
+def _brush(palette=()):
+    """The canvases' brush: the model's palette (if known) then BRUSH_COLORS; the default is the first."""
+    colors = list(palette) + [color for color in BRUSH_COLORS if color not in palette]
+    return gr.Brush(colors=colors, default_color=colors[0], default_size=12, color_mode="defaults")
+
+
+def model_palette(model_key, num_colors: int = 5) -> list[str]:
+    """The model's training-image colours (k-means, darkest first) as "#rrggbb"; [] when it cannot load.
+    Cached per loaded model (about 0.4 s the first time: one reconstruction)."""
+    try:
+        model = registry.load(model_key) if model_key else None
+    except (registry.ModelUnavailable, ValueError, OSError):
+        return []
+    if model is None:
+        return []
+    cached = _palettes.get(model_key)
+    if cached is not None and cached[0] is model:
+        return cached[1]
+    colors = sorted(singan.training_palette(model, num_colors).tolist(),
+                    key=lambda rgb: 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
+    palette = list(dict.fromkeys("#{:02x}{:02x}{:02x}".format(*rgb) for rgb in colors))
+    _palettes[model_key] = (model, palette)
+    return palette
+
+
+def brush_update(model_key):
+    """Page load / model change: the canvas brush offers (and starts with) the model's own colours."""
+    return gr.update(brush=_brush(model_palette(model_key)))
+
+
+def num_scales(model_key) -> int | None:
+    """The model's number of scales, read from its config.json (weights are not loaded); None if unknown
+    (no such model, or a Hub model that is not downloaded yet)."""
+    entry = registry.list_models("singan").get(model_key) if model_key else None
+    if entry is None:
+        return None
+    try:
+        if entry.local:
+            config = read_config(entry.source)
+        else:
+            from huggingface_hub import try_to_load_from_cache
+
+            path = try_to_load_from_cache(entry.source, "config.json", revision=entry.revision)
+            if not isinstance(path, str):
+                return None
+            config = read_config(Path(path).parent)
+        return len(config["architecture"]["shapes"]) or None
+    except (ModelLoadError, KeyError, TypeError, OSError, ValueError):
+        return None
+
+
+def _clamp(value, low: int, high: int) -> int:
+    try:
+        return min(max(int(value), low), high)
+    except (TypeError, ValueError):
+        return low
+
+
+def start_scale_update(model_key, value=0):
+    """Model change: the "Start scale" slider goes from 0 to the model's last scale (value clamped)."""
+    n = num_scales(model_key)
+    return gr.update() if n is None else gr.update(maximum=n - 1, value=_clamp(value, 0, n - 1))
+
+
+def injection_scale_update(model_key, value=-1, application: str = "edit"):
+    """Model change: the "Injection scale" slider goes from -1 (the default) to the model's last scale;
+    the info names the default scale for this model."""
+    n = num_scales(model_key)
+    if n is None:
+        return gr.update(info=_injection_info(n, application))
+    return gr.update(maximum=n - 1, value=_clamp(value, -1, n - 1), info=_injection_info(n, application))
+
+
+def _injection_info(n: int | None, application: str) -> str:
+    if n is None:
+        return INJECTION_INFO
+    default = singan.default_injection_scale(SimpleNamespace(num_scales=n), application)
+    return f"{INJECTION_INFO} This model: 0 to {n - 1}, default {default}."
+
+
+def _on_model_change(model, fn, inputs, outputs, queue: bool = False):
+    """Run `fn` when the page loads and whenever the model dropdown changes (also after training)."""
+    root = gr.context.Context.root_block
+    triggers = ([root.load] if root is not None else []) + [model.change]
+    gr.on(triggers, fn, inputs, outputs, api_visibility="private", queue=queue, show_progress="hidden")
+
+
+def _slider_ceiling() -> int:
+    """The scale sliders' maximum as built: the last scale of the deepest model listed or trainable in
+    the app. Gradio rejects API values above a slider's maximum before the handler runs, so this must
+    admit every valid scale of every model (a model's own range is checked by pix2pix_demo.singan, with
+    a clear message); in the browser, the page-load event narrows each slider to its selected model."""
+    trainable = singan.pyramid_shapes(MAX_TRAIN_SIZE, MAX_TRAIN_SIZE, singan.TrainOptions(max_size=MAX_TRAIN_SIZE))
+    return max([len(trainable[0])] + [num_scales(key) or 0 for key in registry.list_models("singan")]) - 1
 
 
 def _canvas_application_tab(tab: SinGANTab, application: str, title: str, description: str, *,
@@ -424,7 +524,9 @@ def _canvas_application_tab(tab: SinGANTab, application: str, title: str, descri
                 canvas = gr.ImageEditor(type="pil", image_mode="RGBA", label=canvas_label, brush=_brush(),
                                         height=360, format="png", elem_id=f"singan-{application}-canvas")
             with gr.Column():
-                injection = gr.Slider(-1, 8, value=-1, step=1, label="Injection scale", info=INJECTION_INFO)
+                injection = gr.Slider(-1, _slider_ceiling(), value=-1, step=1, label="Injection scale",
+                                      info=_injection_info(num_scales(default_model(application)), application),
+                                      elem_id=f"singan-{application}-injection")
                 seed = gr.Number(value=0, label="Seed", precision=0)
                 extras = extra_inputs()
                 button = gr.Button(button_label, variant="primary", elem_id=f"singan-{application}-run")
@@ -439,6 +541,9 @@ def _canvas_application_tab(tab: SinGANTab, application: str, title: str, descri
             return load_example(example, model_key)
 
         load.click(load_into_canvas, model, [canvas, remembered], api_visibility="private")
+        _on_model_change(model, lambda key, value: injection_scale_update(key, value, application),
+                         [model, injection], injection)
+        _on_model_change(model, brush_update, model, canvas, queue=True)  # loads the model: queued
         button.click(prepare, [canvas, remembered], sent, api_visibility="private").success(
             handler, [model, *sent, injection, seed, *extras], output, api_name=f"singan_{application}",
             **APPLY_CONCURRENCY)
@@ -461,11 +566,13 @@ def build_singan_tab() -> SinGANTab:
                     seed = gr.Number(value=1, label="Seed", precision=0)
                     width = gr.Slider(0.5, 3.0, value=2.0, step=0.25, label="Width × training width")
                     height = gr.Slider(0.5, 3.0, value=1.0, step=0.25, label="Height × training height")
-                    start = gr.Slider(0, 8, value=0, step=1, label="Start scale")
+                    start = gr.Slider(0, _slider_ceiling(), value=0, step=1, label="Start scale",
+                                      elem_id="singan-sample-start")
                     button = gr.Button("Generate", variant="primary", elem_id="singan-sample-run")
                 output = gr.Image(label="Sample", type="pil", format="png", elem_id="singan-sample-output")
             button.click(sample_handler, [model, seed, width, height, start], output, api_name="singan_sample",
                          **APPLY_CONCURRENCY)
+            _on_model_change(model, start_scale_update, [model, start], start)
             tab.dropdowns["sample"], tab.outputs["sample"] = model, output
 
         _canvas_application_tab(
@@ -518,13 +625,15 @@ def build_singan_tab() -> SinGANTab:
                                        elem_id="singan-animate-frames")
                     alpha = gr.Slider(0.0, 1.0, value=0.1, step=0.05, label="Alpha")
                     beta = gr.Slider(0.0, 1.0, value=0.9, step=0.05, label="Beta")
-                    start = gr.Slider(0, 8, value=0, step=1, label="Start scale")
+                    start = gr.Slider(0, _slider_ceiling(), value=0, step=1, label="Start scale",
+                                      elem_id="singan-animate-start")
                     seed = gr.Number(value=0, label="Seed", precision=0)
                     button = gr.Button("Animate", variant="primary", elem_id="singan-animate-run")
                 output = gr.Image(label="Animation (GIF)", type="filepath", format="gif",
                                   elem_id="singan-animate-output")
             button.click(animate_handler, [model, frames, alpha, beta, start, seed], output,
                          api_name="singan_animate", **APPLY_CONCURRENCY)
+            _on_model_change(model, start_scale_update, [model, start], start)
             tab.dropdowns["animate"], tab.outputs["animate"] = model, output
 
         with gr.Tab("Train on my image"):
@@ -536,7 +645,7 @@ def build_singan_tab() -> SinGANTab:
                     upload = gr.Image(label="Your image", type="pil", height=240)
                     name = gr.Textbox(label="Name", placeholder="e.g. my-garden")
                     minutes = gr.Slider(0.1, MAX_TRAIN_MINUTES, value=3, step=0.1, label="Time budget (minutes)")
-                    size = gr.Slider(32, 500, value=250, step=2, label="Model size (px, long side)")
+                    size = gr.Slider(32, MAX_TRAIN_SIZE, value=250, step=2, label="Model size (px, long side)")
                     with gr.Row():
                         train = gr.Button("Train", variant="primary")
                         cancel = gr.Button("Cancel", variant="stop")
