@@ -85,6 +85,17 @@ def sample_grid(model, scale: int, count: int = 4) -> Image.Image:
     return grid
 
 
+def card_text(name: str, shapes, notes: str = "") -> str:
+    """The SinGAN-specific part of the model card (the rest comes from config.json)."""
+    h, w = shapes[-1]
+    return (f"## Samples\n\nThe pyramid has {len(shapes)} scales from {shapes[0][1]}×{shapes[0][0]} to {w}×{h} px. "
+            f"`sample(model, seed=s)` gives a new {w}×{h} image with the training image's patches rearranged "
+            f"(layout from the coarsest scale, textures from the finer ones); `width_factor=2` makes a panorama. "
+            f"Per-scale sample grids of this run: `runs/{name}/scale_N.png` (reconstruction first, then random "
+            f"samples).\n\nApplications: `pix2pix_demo.singan` sample, edit, harmonize, paint, super_resolve, animate."
+            + (f"\n\n**Observed samples:** {notes}" if notes else ""))
+
+
 def main(args) -> Path:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
@@ -149,15 +160,7 @@ def main(args) -> Path:
         metadata["license"] = "cc0-1.0" if image_path.stem == "chelsea" else "other"
         metadata["data"]["licence"] = "see ../shared/data/sample-images/SOURCE.md (chelsea: CC0, scikit-image)"
     save_model(model.cpu(), folder, metadata)
-    h, w = stats["shapes"][-1]
-    extra = (f"## Samples\n\nThe pyramid has {stats['num_scales']} scales from "
-             f"{stats['shapes'][0][1]}×{stats['shapes'][0][0]} to {w}×{h} px. `sample(model, seed=s)` gives a new "
-             f"{w}×{h} image with the training image's patches rearranged (layout from the coarsest scale, "
-             f"textures from the finer ones); `width_factor=2` makes a panorama. Per-scale sample grids of this run: "
-             f"`runs/{args.name}/scale_N.png` (reconstruction first, then random samples).\n\n"
-             f"Applications: `pix2pix_demo.singan` sample, edit, harmonize, paint, super_resolve, animate."
-             + (f"\n\n**Observed samples:** {args.notes}" if args.notes else ""))
-    write_model_card(folder, extra_markdown=extra)
+    write_model_card(folder, extra_markdown=card_text(args.name, stats["shapes"], args.notes))
     sample(model, seed=0).save(run_dir / "sample_final.png")
     tqdm.write(f"exported {folder} ({stats['budget_seconds']:.0f} s on the {options.budget_clock} clock, "
                f"{stats['wall_seconds_this_run']:.0f} s wall, {stats['cpu_seconds_this_run']:.0f} s CPU)")
