@@ -3,8 +3,36 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
+
+# Browser tests (tests/test_browser.py, tests/test_singan_browser.py): Debian chromium via playwright.
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_WAIT_MS = 240_000  # generous: the CI machine is small and shared
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    """Headless Debian chromium (never a downloaded browser); skipped when it or playwright is missing."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian chromium is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(BROWSER_WAIT_MS)
+    page.goto(url)
+    return page
 
 
 def pytest_configure(config):

@@ -6,35 +6,22 @@ Screenshots go to test-artifacts/ (git-ignored). Skipped when chromium or playwr
 from __future__ import annotations
 
 import io
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import ARTIFACTS, new_page
+from conftest import BROWSER_WAIT_MS as WAIT_MS
+
 pytestmark = pytest.mark.slow
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-WAIT_MS = 240_000  # generous: the CI machine is small and shared
-
-
 @pytest.fixture(scope="module")
-def page(running_app):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian chromium is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(WAIT_MS)
-        page.goto(running_app)
-        page.wait_for_selector("#draw-canvas canvas")
-        yield page
-        browser.close()
+def page(running_app, chromium_browser):
+    page = new_page(chromium_browser, running_app)
+    page.wait_for_selector("#draw-canvas canvas")
+    yield page
+    page.close()
 
 
 def output_image(page, selector: str) -> np.ndarray:

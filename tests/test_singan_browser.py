@@ -18,13 +18,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import ARTIFACTS, new_page
+from conftest import BROWSER_WAIT_MS as WAIT_MS
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-WAIT_MS = 240_000  # generous: the CI machine is small and shared
 
 
 def free_port() -> int:
@@ -57,12 +56,8 @@ def singan_weights(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(singan_weights):
+def page(singan_weights, chromium_browser):
     """The SinGAN tab (as app.py mounts it) served on a free port, open in headless chromium."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian chromium is not installed")
     import gradio as gr
     import torch
 
@@ -78,14 +73,10 @@ def page(singan_weights):
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                 theme=gr.themes.Soft(primary_hue="orange"))  # app.py's theme, so screenshots look like the app
     try:
-        with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.set_default_timeout(WAIT_MS)
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.get_by_role("tab", name="SinGAN").click()
-            yield page
-            browser.close()
+        page = new_page(chromium_browser, f"http://127.0.0.1:{port}/")
+        page.get_by_role("tab", name="SinGAN").click()
+        yield page
+        page.close()
     finally:
         demo.close()
 
