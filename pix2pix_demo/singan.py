@@ -472,10 +472,10 @@ def _blend(generated: torch.Tensor, image: Image.Image, mask: np.ndarray) -> Ima
     return Image.fromarray(np.clip(m * out + (1 - m) * base, 0, 255).round().astype(np.uint8), "RGB")
 
 
-def default_injection_scale(model: SinGAN, task: str) -> int:
+def default_injection_scale(num_scales: int, task: str) -> int:
     """Injection scales that work for a ~9-scale pyramid: editing and harmonization about a
     third of the way up, painting near the bottom (it must invent all the texture)."""
-    n = model.num_scales
+    n = num_scales
     return {"edit": max(1, n // 3), "harmonize": max(1, n // 3), "paint": max(1, n // 5)}[task]
 
 
@@ -486,7 +486,7 @@ def edit(model: SinGAN, image, mask, injection_scale: int | None = None, seed: i
     image = _as_rgb(image, "an edited image")
     soft = prepare_mask(mask, image.size, radius=20)
     scale = _check_scale(model, injection_scale, "injection_scale")
-    scale = default_injection_scale(model, "edit") if scale is None else scale
+    scale = default_injection_scale(model.num_scales, "edit") if scale is None else scale
     return _blend(_inject(model, image, scale, seed), image, soft)
 
 
@@ -496,7 +496,7 @@ def harmonize(model: SinGAN, image, mask, injection_scale: int | None = None, se
     image = _as_rgb(image, "a naive paste")
     soft = prepare_mask(mask, image.size, radius=7)
     scale = _check_scale(model, injection_scale, "injection_scale")
-    scale = default_injection_scale(model, "harmonize") if scale is None else scale
+    scale = default_injection_scale(model.num_scales, "harmonize") if scale is None else scale
     return _blend(_inject(model, image, scale, seed), image, soft)
 
 
@@ -525,7 +525,7 @@ def paint(model: SinGAN, painting, injection_scale: int | None = None, seed: int
     Returns an RGB image of the painting's size."""
     painting = _as_rgb(painting, "a painting")
     scale = _check_scale(model, injection_scale, "injection_scale")
-    scale = default_injection_scale(model, "paint") if scale is None else scale
+    scale = default_injection_scale(model.num_scales, "paint") if scale is None else scale
     if quantize:
         if not 2 <= int(num_colors) <= 16:
             raise ValueError(f"num_colors must be between 2 and 16, got {num_colors}.")

@@ -32,7 +32,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -485,7 +484,7 @@ def injection_scale_update(model_key, value=-1, application: str = "edit"):
 def _injection_info(n: int | None, application: str) -> str:
     if n is None:
         return INJECTION_INFO
-    default = singan.default_injection_scale(SimpleNamespace(num_scales=n), application)
+    default = singan.default_injection_scale(n, application)
     return f"{INJECTION_INFO} This model: 0 to {n - 1}, default {default}."
 
 
