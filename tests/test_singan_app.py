@@ -3,7 +3,6 @@ and a tiny model saved to a temporary weights folder (no network, no /work/share
 
 from __future__ import annotations
 
-import socket
 
 import numpy as np
 import pytest
@@ -12,14 +11,10 @@ from PIL import Image, ImageDraw
 
 from pix2pix_demo import registry, singan
 from pix2pix_demo.hub import save_model
+from pix2pix_demo.app_benchmark import free_port
 
 pytestmark = pytest.mark.slow
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

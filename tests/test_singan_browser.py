@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -20,16 +19,12 @@ from PIL import Image
 
 from conftest import ARTIFACTS, new_page
 from conftest import BROWSER_WAIT_MS as WAIT_MS
+from pix2pix_demo.app_benchmark import free_port
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

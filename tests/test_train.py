@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from pix2pix_demo import load_model
 from pix2pix_demo.data import detect_layout, load_pairs
+from pix2pix_demo.app_benchmark import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_ARGS = ["--size", "32", "--batch-size", "4", "--base-channels", "8", "--num-downsamplings", "5",
@@ -140,11 +140,6 @@ def test_cli_errors_are_clear(tmp_path):
                      "--runs", str(tmp_path / "r"), "--out", str(tmp_path / "w"), check=False)
     assert "not divisible" in result.stderr
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.slow
