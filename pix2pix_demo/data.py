@@ -15,6 +15,7 @@ trainer should not spend its two cores decoding JPEGs every epoch).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,25 @@ def _matches(path: Path, wanted: set[str] | None, excluded: set[str]) -> bool:
     make_edges_dataset (`<stem>__v1.png`) count as their source file."""
     stem = path.stem.split("__")[0]
     return (wanted is None or stem in wanted or path.stem in wanted) and stem not in excluded
+
+
+def dataset_edge_method(folder, layout: str | None = None, edge_method: str | None = None) -> str | None:
+    """The edge extractor that made a dataset's inputs, or None when unknown (e.g. real HED maps).
+
+    A folder of photos uses `edge_method` (default: the app's default extractor); a folder built by
+    `train.make_edges_dataset` says so in its dataset.json."""
+    from .edges import DEFAULT_EDGE_METHOD
+
+    folder = Path(folder)
+    if (layout or detect_layout(folder)) == "photos":
+        return edge_method or DEFAULT_EDGE_METHOD
+    info = folder / "dataset.json"
+    if info.is_file():
+        try:
+            return json.loads(info.read_text()).get("edge_method")
+        except (ValueError, AttributeError):
+            return None
+    return None
 
 
 def load_pairs(folder, layout: str | None = None, direction: str = "AtoB", names: set[str] | None = None,

@@ -69,6 +69,7 @@ class ModelEntry:
     source: str        # a local folder or a Hub repo id
     local: bool
     revision: str | None = None
+    edge_method: str | None = None  # the extractor its training inputs came from (config data.edge_method)
 
 
 _lock = threading.Lock()                   # guards the dicts below
@@ -88,7 +89,8 @@ def _entry_from_folder(key: str, folder: Path) -> ModelEntry:
     config = hub.read_config(folder)  # raises ModelLoadError for anything that is not a model folder
     label = config.get("label") or HUB_MODELS.get(key, {}).get("label") or key
     kind = KIND_BY_MODEL_TYPE.get(config["model_type"], config["model_type"])
-    return ModelEntry(key, label, kind, str(folder), local=True)
+    data = config.get("data") if isinstance(config.get("data"), dict) else {}
+    return ModelEntry(key, label, kind, str(folder), local=True, edge_method=data.get("edge_method"))
 
 
 def _scan(folder: Path) -> dict[str, ModelEntry]:

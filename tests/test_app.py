@@ -303,3 +303,28 @@ def test_importing_app_builds_demo_without_launching(app_module):
     public = {fn.api_name for fn in app_module.demo.fns.values() if fn.api_visibility == "public"}
     assert {"sketch_to_image", "photo_to_image"} <= public  # (+ the SinGAN tab's, when it is there)
     assert app_module.LAUNCH_OPTIONS["max_file_size"]
+
+
+def test_photo_tab_follows_the_edge_detector_a_model_was_trained_with(tmp_path):
+    from conftest import save_tiny_pix2pix
+
+    from pix2pix_demo import registry
+    from pix2pix_demo.edges import DEFAULT_EDGE_METHOD
+    from pix2pix_demo.hub import read_config
+    from pix2pix_demo.ui import photo_tab
+
+    folder = save_tiny_pix2pix(tmp_path / "canny-cats")
+    config = read_config(folder)
+    config["data"] = {"edge_method": "canny"}
+    (folder / "config.json").write_text(__import__("json").dumps(config))
+    registry.add_local_model("canny-cats", folder)
+    assert logic.model_edge_method("canny-cats") == "canny"
+    assert logic.model_edge_method("edges2cats") == DEFAULT_EDGE_METHOD  # no record: the default
+    assert logic.model_edge_method("no-such-model") == DEFAULT_EDGE_METHOD
+    path = tmp_path / "photo.png"
+    photo().save(path)
+    method, edges, image = photo_tab.model_changed(str(path), "canny-cats")
+    assert method == "canny" and edges.size == (240, 160) and image.width > image.height
+    expected, _ = logic.photo_to_image(str(path), "canny-cats", "canny")
+    assert np.array_equal(np.asarray(edges), np.asarray(expected))
+    assert photo_tab.model_changed(None, "canny-cats") == ("canny", None, None)

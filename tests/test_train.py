@@ -170,3 +170,30 @@ def test_edge_augmentation_keeps_lines_when_training_below_the_stored_size(tmp_p
     for seed in range(5):
         augmented.seed = seed
         assert (augmented[0][0] < 0.5).float().mean() > 0.4 * plain_ink
+
+
+def test_make_edges_dataset_writes_pairs_and_records_the_extractor(tmp_path):
+    from pix2pix_demo.data import dataset_edge_method
+
+    source = tmp_path / "photos" / "sub"
+    source.mkdir(parents=True)
+    for i in range(3):
+        photo = Image.new("RGB", (96, 64), (220, 220, 210))
+        ImageDraw.Draw(photo).rectangle([10 + 5 * i, 12, 60, 50], fill=(60, 40, 150))
+        photo.save(source / f"p{i}.jpg")
+    (tmp_path / "skip.txt").write_text("p2.jpg\n")
+    out = tmp_path / "dataset"
+    run_cli("train.make_edges_dataset", str(tmp_path / "photos"), str(out), "--size", "48", "--variants", "2",
+            "--method", "canny", "--exclude", str(tmp_path / "skip.txt"), "--workers", "1")
+    edges, photos = sorted((out / "A").glob("*.png")), sorted((out / "B").glob("*.png"))
+    assert [p.name for p in edges] == ["sub-p0.png", "sub-p0__v1.png", "sub-p1.png", "sub-p1__v1.png"]
+    assert [p.name for p in photos] == [p.name for p in edges]
+    first = Image.open(edges[0])
+    assert first.mode == "L" and min(first.size) == 48 and Image.open(photos[0]).mode == "RGB"
+    assert set(np.unique(np.asarray(first))) <= {0, 255} and (np.asarray(first) == 0).any()
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["edge_method"] == "canny" and info["pairs"] == 4 and len(info["edge_settings"]) == 2
+    # what train.pix2pix records in the model config (the app's Photo tab follows it)
+    assert dataset_edge_method(out) == "canny"
+    assert dataset_edge_method(make_pairs(tmp_path / "ab")) is None  # real edge maps: unknown
+    assert dataset_edge_method(source, edge_method="hed-like") == "hed-like"  # a folder of photos

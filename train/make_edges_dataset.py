@@ -3,7 +3,9 @@
     python -m train.make_edges_dataset SRC DST [--method hed-like] [--size 256]
         [--crop none|cat-face] [--exclude LIST.txt] [--variants N]
 
-Writes DST/A/<name>.png (edges, mode L) and DST/B/<name>.png (photo, RGB). Both have the short
+Writes DST/A/<name>.png (edges, mode L) and DST/B/<name>.png (photo, RGB), plus DST/dataset.json
+(the extractor and settings used; `train.pix2pix` copies `edge_method` into the model's config so
+the app extracts a photo's edges the way the model was trained). Both have the short
 side = --size, or are --size squares with --crop cat-face (photos without a detected cat face are
 skipped). --variants N adds N-1 extra edge maps per photo made with other extractor settings,
 DST/A/<name>__v1.png ..., each with its photo copied to DST/B/<name>__v1.png, so that a model
@@ -14,6 +16,7 @@ trained on them tolerates whichever settings (and roughness) its input comes wit
 from __future__ import annotations
 
 import argparse
+import json
 from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
@@ -23,6 +26,7 @@ from tqdm import tqdm
 
 from pix2pix_demo.edges import EDGE_METHODS, cat_face_crop_box, extract_edges
 
+DATASET_INFO = "dataset.json"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 # Extra extractor settings for --variants: sparser, denser, smoother, and the plain Canny look.
@@ -100,6 +104,11 @@ def main(args: argparse.Namespace) -> None:
         for result in tqdm(pool.imap_unordered(work, items, chunksize=4), total=len(items), desc="edges"):
             results.append(result)
     written = results.count("written")
+    settings = [dict(method=args.method)] + VARIANT_SETTINGS[: args.variants - 1]
+    (args.destination / DATASET_INFO).write_text(json.dumps({
+        "edge_method": args.method, "edge_settings": settings, "size": args.size, "crop": args.crop,
+        "source": str(args.source), "photos": written, "pairs": written * args.variants,
+    }, indent=2, default=list) + "\n")
     print(f"{written} photos written ({written * args.variants} pairs) to {args.destination}; "
           f"{results.count('no-face')} skipped (no cat face); {len(photos) - len(kept)} excluded.")
 

@@ -33,7 +33,7 @@ from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from pix2pix_demo.data import LAYOUTS, PairedDataset, load_pairs, read_name_list, to_tensor
+from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
 from pix2pix_demo.imaging import tensor_to_image
 from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
@@ -351,7 +351,8 @@ def main(args) -> Path | None:
             "pad_fill": 1.0,
             "data": {"path": str(args.data), "layout": args.layout or "auto", "direction": args.direction,
                      "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
-                     "edge_method": args.edge_method, "augment_edges": args.augment_edges},
+                     "edge_method": dataset_edge_method(args.data, args.layout, args.edge_method),
+                     "augment_edges": args.augment_edges},
             "training": {
                 "command": "python -m train.pix2pix " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
                 "steps": step, "batch_size": args.batch_size, "world_size": world_size,

@@ -70,6 +70,14 @@ def default_model() -> str | None:
     return DEFAULT_MODEL if DEFAULT_MODEL in keys else (keys[0] if keys else None)
 
 
+def model_edge_method(key: str | None) -> str:
+    """The edge extractor a model was trained with (its config's data.edge_method), else the default:
+    the Photo tab switches to it when that model is chosen."""
+    entry = registry.list_models().get(key) if key else None
+    method = entry.edge_method if entry is not None else None
+    return method if method in EDGE_METHODS else DEFAULT_EDGE_METHOD
+
+
 _pipelines: dict[tuple[str, str], Pix2PixPipeline] = {}
 _pipelines_lock = threading.Lock()
 

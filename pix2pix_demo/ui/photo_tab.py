@@ -39,6 +39,16 @@ def photo_changed(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD)
     return logic.photo_to_image(photo, model_key, edge_method)
 
 
+@gpu
+@user_messages(empty_result=(gr.skip(), None, None), warn_on_empty=False)
+def model_changed(photo, model_key: str):
+    """A new model: switch to the edge detector it was trained with, then regenerate."""
+    method = logic.model_edge_method(model_key)
+    if photo is None:
+        return method, None, None
+    return (method, *logic.photo_to_image(photo, model_key, method))
+
+
 @user_messages(empty_result=gr.skip())
 def edges_to_canvas(edges):
     if edges is None:
@@ -60,7 +70,9 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
         model = gr.Dropdown(choices=logic.model_choices(), value=logic.default_model(), label="Model",
                             elem_id="photo-model")
         method = gr.Radio(choices=[(logic.EDGE_METHOD_LABELS.get(key, key), key) for key in EDGE_METHODS],
-                          value=DEFAULT_EDGE_METHOD, label="Edge detector", elem_id="photo-method")
+                          value=logic.model_edge_method(logic.default_model()), label="Edge detector",
+                          elem_id="photo-method",
+                          info="Switches to the detector the chosen model was trained with; change it to compare.")
         with gr.Column(min_width=160):
             run = gr.Button("Generate", variant="primary", elem_id="photo-generate")
             to_draw = gr.Button("Edit the edges in Draw", elem_id="photo-to-draw")
@@ -71,6 +83,8 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
     inputs = [photo, model, method]
     run.click(photo_to_image, inputs, [edges, output], api_name="photo_to_image", preprocess=False,
               **MODEL_CONCURRENCY)
-    gr.on([photo.change, model.input, method.input], photo_changed, inputs, [edges, output], preprocess=False,
+    gr.on([photo.change, method.input], photo_changed, inputs, [edges, output], preprocess=False,
           trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
+    model.input(model_changed, [photo, model], [method, edges, output], preprocess=False,
+                trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
     to_draw.click(edges_to_canvas, edges, [draw.canvas, tabs], api_visibility="private")
