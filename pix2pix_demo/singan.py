@@ -9,7 +9,12 @@ noise, noise amplitude from the reconstruction RMSE) with changes that buy speed
 
 - one D and one G step per iteration that share the generator forward pass (the random and the
   reconstruction paths run as one batch of two, D sees real and fake as one batch);
-- lazy gradient penalty (StyleGAN2): every `gp_every`-th D step, weighted by gp_every;
+- optional lazy gradient penalty (StyleGAN2): every `gp_every`-th D step, weighted by gp_every
+  (default: every step, as SinGAN);
+- a coarsest scale of 12 px (SinGAN: 25) on the short side, about the generators' 11-px receptive
+  field: with zero padding only pixels near a border know where they are, so at 25 px the middle
+  of a coarse sample has no idea of "up" and landscapes come out as jumbled patches; at 12 px
+  the layout (sky on top, ground below) survives, notably at 500 px;
 - each scale starts from the weights of the scale below (as SinGAN does when widths agree);
 - scales larger than `crop_size` are trained on random crops (D and G are Markovian with an
   11-px receptive field, so a crop is as good a training example as the full image, and costs
@@ -43,7 +48,7 @@ from .losses import gradient_penalty
 from .models.singan import ScaleDiscriminator, SinGAN, SinGANConfig, upsample
 
 MAX_TRAIN_SIZE = 1024  # long side; beyond this a CPU run takes hours
-MIN_IMAGE_SIZE = 25  # short side, the paper's coarsest scale
+MIN_IMAGE_SIZE = 25  # the smallest short side accepted for training (the paper's coarsest scale)
 MAX_OUTPUT_PIXELS = 4_000_000
 MAX_FRAMES = 200
 
@@ -56,19 +61,20 @@ class TrainingCancelled(RuntimeError):
 @dataclass
 class TrainOptions:
     max_size: int = 250  # long side of the finest scale (the image is never up-scaled)
-    min_size: int = 25  # short side of the coarsest scale
+    min_size: int = 12  # short side of the coarsest scale: about the 11-px receptive field, so the
+    # coarsest generator knows where every pixel sits and keeps the layout (README, SinGAN: layout)
     scale_factor: float = 0.75  # r: ratio between scales (adjusted so min_size is hit exactly)
     channels: int = 32  # conv width of every G and D (nfc)
     num_layers: int = 5
     iters: int = 1000  # iterations per scale at most
     min_iters: int = 20  # per scale, even when the time budget is tight (it may then run over)
     time_budget: float | None = None  # minutes for the whole pyramid (None: `iters` per scale)
-    lr: float = 1e-3  # 2x SinGAN's 5e-4: better at short budgets (README, SinGAN: speed)
+    lr: float = 5e-4  # SinGAN's value (1e-3 was better at a 25-px coarsest scale, unstable at 12 px)
     reconstruction_weight: float = 10.0  # alpha in the paper
     gp_weight: float = 0.1  # lambda of the WGAN-GP penalty (SinGAN's value)
     noise_amp: float = 0.1  # sigma_n = noise_amp * RMSE(reconstruction)
     crop_size: int = 64  # train scales larger than this on random crops (0: full images)
-    gp_every: int = 4  # lazy regularisation: the gradient penalty (x gp_every) every N-th D step
+    gp_every: int = 1  # lazy regularisation: the gradient penalty (x gp_every) every N-th D step
     coarse_refresh: int = 4  # new coarse sample every N iterations
     seed: int = 0
     device: str = "auto"
@@ -104,10 +110,11 @@ def pyramid_shapes(width: int, height: int, options: TrainOptions) -> tuple[list
     options.validate()
     fine = min(1.0, options.max_size / max(width, height))
     fine_h, fine_w = max(1, round(height * fine)), max(1, round(width * fine))
-    if min(fine_h, fine_w) < options.min_size:
+    floor = max(options.min_size, MIN_IMAGE_SIZE)
+    if min(fine_h, fine_w) < floor:
         raise ValueError(
             f"The image is too small or too narrow: at {fine_w}×{fine_h} px its short side is under "
-            f"{options.min_size} px. Use an image whose short side is at least {options.min_size} px "
+            f"{floor} px. Use an image whose short side is at least {floor} px "
             f"(after fitting the long side to {options.max_size} px).")
     ratio = options.min_size / min(fine_h, fine_w)
     steps = max(0, math.ceil(math.log(ratio) / math.log(options.scale_factor))) if ratio < 1 else 0

@@ -78,8 +78,12 @@ def test_model_config_validation():
 
 
 def test_pyramid_any_aspect():
-    shapes, factor = singan.pyramid_shapes(500, 120, singan.TrainOptions(max_size=250))
+    shapes, factor = singan.pyramid_shapes(500, 120, singan.TrainOptions(max_size=250, min_size=25))
     assert shapes[-1] == [60, 250] and shapes[0][0] == 25 and 0.75 <= factor < 0.85  # steps rounded up: never coarser than asked
+    shapes, _ = singan.pyramid_shapes(500, 313, singan.TrainOptions(max_size=500))  # default: a 12-px coarsest scale
+    assert shapes[0] == [12, 19] and shapes[-1] == [313, 500] and len(shapes) == 13
+    with pytest.raises(ValueError, match="at least 25 px"):  # a small coarsest scale is no licence for tiny images
+        singan.pyramid_shapes(40, 20, singan.TrainOptions(max_size=250))
     assert singan.pyramid_shapes(80, 120, singan.TrainOptions(max_size=250))[0][-1] == [120, 80]  # never up-scaled
 
 

@@ -194,7 +194,7 @@ def test_built_sliders_admit_every_models_scales(client):
     from pix2pix_demo.ui import singan_tab
 
     deepest = max(singan_tab.num_scales(key) for key in registry.list_models("singan")) - 1
-    assert deepest == 3  # singan-tiny4
+    assert deepest >= 3  # singan-tiny4 (or a deeper model trained through the API by an earlier test)
     components = client[0].config["components"]
     sliders = {c["props"].get("elem_id"): c["props"] for c in components if c.get("type") == "slider"}
     for elem_id in ("singan-sample-start", "singan-animate-start", "singan-edit-injection",

@@ -1,6 +1,6 @@
 """Train a SinGAN on one image and export it as weights/singan-NAME/.
 
-    python -m train.singan --image PATH --name NAME [--max-size 250] [--min-size 25]
+    python -m train.singan --image PATH --name NAME [--max-size 250] [--min-size 12]
         [--scale-factor 0.75] [--time-budget MIN] [--iters 1000] [--device auto] [--resume]
         [--out weights] [--runs runs]
 
