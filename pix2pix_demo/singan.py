@@ -327,9 +327,10 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                 else:
                     planned = int(min(options.iters, max(options.min_iters, share / per_iter)))
                 planned = max(planned, it)
-            if share is not None and planned is not None and it >= options.min_iters \
-                    and clock() - scale_start > 1.25 * share + 1:
-                planned = it  # the machine got slower (shared CPU): keep to the budget
+            if share is not None and planned is not None and it >= options.min_iters and (
+                    clock() - scale_start > 1.25 * share + 1  # the machine got slower (shared CPU)
+                    or (n == num_scales - 1 and elapsed() >= options.time_budget * 60)):  # never past the budget
+                planned = it
             if progress is not None and (it % 10 == 0):
                 done = sum(weights[:n]) + weights[n] * min(1.0, it / (planned or options.iters))
                 progress(n, it, done / total_weight, None)

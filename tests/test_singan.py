@@ -199,3 +199,24 @@ def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
     assert len(results[0]["swd_x1000"]) == 3
     grid = Image.open(tmp_path / "grid.png")
     assert grid.height > 2 * 120 and grid.width >= 3 * 120
+
+
+def test_time_budget_is_an_upper_bound_on_training_time():
+    """The last scale stops when the budget is spent, even when the machine slows down after the
+    scale planned its iterations (earlier scales may overrun their share; the total may not)."""
+    import time
+
+    torch.set_num_threads(1)
+    options = singan.TrainOptions(**{**TINY, "iters": 100_000, "min_iters": 1, "time_budget": 10 / 60,
+                                     "budget_clock": "cpu"})  # this process's CPU time: robust to a busy machine
+
+    def slow_last_scale(scale, iteration, fraction, preview):  # iterations get slower once planned
+        if scale == 1 and iteration > 20:
+            end = time.process_time() + 0.1
+            while time.process_time() < end:
+                pass
+
+    _, stats = singan.train_singan(singan.reference_image(32), options, progress=slow_last_scale)
+    iterations = [scale["iterations"] for scale in stats["scales"]]
+    assert all(count > 20 for count in iterations), iterations  # the budget, not a cap, ended each scale
+    assert 8.0 <= stats["budget_seconds"] <= 10.6, stats["budget_seconds"]
