@@ -57,6 +57,24 @@ def test_unet_options(norm, separable, upsampling):
     assert all(p.grad is not None for p in model.parameters())
 
 
+def test_resize_upsampling_runs_as_an_exact_transposed_convolution():
+    """NearestUpConv computes nearest-×2 + 3×3 conv as one 4×4 stride-2 transposed conv: same
+    numbers as the two-layer version (values and gradients), parameters named as before."""
+    from pix2pix_demo.models.unet import NearestUpConv
+
+    torch.manual_seed(0)
+    layer = NearestUpConv(5, 7, bias=True)
+    x = torch.randn(2, 5, 9, 11, requires_grad=True)
+    fused = layer(x)
+    reference = layer[1](layer[0](x))  # Upsample then Conv2d, the plain definition
+    assert fused.shape == reference.shape == (2, 7, 18, 22)
+    assert torch.allclose(fused, reference, atol=1e-5)
+    grad_fused = torch.autograd.grad(fused.square().sum(), layer[1].weight)[0]
+    grad_reference = torch.autograd.grad(reference.square().sum(), layer[1].weight)[0]
+    assert torch.allclose(grad_fused, grad_reference, rtol=1e-4, atol=1e-4)
+    assert sorted(layer.state_dict()) == ["1.bias", "1.weight"]
+
+
 def test_unet_128_and_512_inputs():
     model = tiny_model(num_downsamplings=7, max_channels=8)
     with torch.inference_mode():
