@@ -72,3 +72,33 @@ def test_loading_an_example_into_the_canvas_generates_from_it(page):
     page.screenshot(path=str(ARTIFACTS / "draw-example.png"), timeout=WAIT_MS)
     if previous is not None and previous.shape == generated.shape:  # a new drawing, a new picture
         assert not np.array_equal(previous, generated)
+
+
+def test_photo_tab_upload_shows_edges_and_an_image_and_model_change_regenerates(page, tmp_path):
+    from PIL import ImageDraw
+
+    photo = Image.new("RGB", (240, 180), (225, 220, 210))
+    draw = ImageDraw.Draw(photo)
+    draw.ellipse([40, 30, 200, 160], fill=(120, 80, 40))
+    draw.rectangle([90, 70, 150, 110], fill=(20, 20, 20))
+    path = tmp_path / "photo.png"
+    photo.save(path)
+    page.get_by_role("tab", name="Photo").click()
+    page.locator("#photo-input input[type=file]").set_input_files(str(path))
+    wait_for_new_output(page, "#photo-output", None)
+    wait_for_new_output(page, "#photo-edges", None)
+    edges = output_image(page, "#photo-edges")
+    assert edges.shape[:2] == (180, 240)  # the photo's size
+    ink = edges.mean(axis=2) < 128
+    assert 0.001 < ink.mean() < 0.2, "edges should be thin dark lines on white"
+    first = output_image(page, "#photo-output")
+    assert first.std() > 1.0
+    # choosing another model regenerates (and selects the edge detector it was trained with)
+    before = current_src(page, "#photo-output")
+    page.locator("#photo-model input").click()
+    page.get_by_role("option", name="Edges → shoes & bags").click()
+    wait_for_new_output(page, "#photo-output", before)
+    second = output_image(page, "#photo-output")
+    page.screenshot(path=str(ARTIFACTS / "photo-tab.png"), timeout=WAIT_MS)
+    assert second.shape == first.shape and not np.array_equal(first, second)
+    assert page.locator("#photo-method input[value='hed-like']").is_checked()
