@@ -73,6 +73,12 @@ def test_resize_upsampling_runs_as_an_exact_transposed_convolution():
     grad_reference = torch.autograd.grad(reference.square().sum(), layer[1].weight)[0]
     assert torch.allclose(grad_fused, grad_reference, rtol=1e-4, atol=1e-4)
     assert sorted(layer.state_dict()) == ["1.bias", "1.weight"]
+    # outside training the 4×4 kernel is cached, and rebuilt when the weights change
+    layer.eval()
+    with torch.no_grad():
+        first = layer(x)
+        layer.load_state_dict({"1.weight": torch.randn(7, 5, 3, 3), "1.bias": torch.zeros(7)})
+        assert torch.allclose(layer(x), layer[1](layer[0](x)), atol=1e-5) and not torch.allclose(layer(x), first)
 
 
 def test_unet_128_and_512_inputs():

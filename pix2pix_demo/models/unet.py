@@ -105,7 +105,7 @@ class NearestUpConv(nn.Sequential):
         if self.training and torch.is_grad_enabled():
             kernel = self.transposed_kernel()
         else:
-            key = (weight.data_ptr(), weight._version, weight.device, weight.dtype)
+            key = (id(weight), weight.data_ptr(), weight._version, weight.device, weight.dtype)
             if self._cache is None or self._cache[0] != key:
                 with torch.no_grad():
                     self._cache = (key, self.transposed_kernel())
