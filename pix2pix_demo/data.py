@@ -26,6 +26,7 @@ from .imaging import open_image, to_rgb
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 LAYOUTS = ("ab", "folders", "photos")
+DATASET_INFO = "dataset.json"  # written by train.make_edges_dataset: the extractor and its settings
 
 
 def list_images(folder) -> list[Path]:
@@ -76,7 +77,7 @@ def dataset_edge_method(folder, layout: str | None = None, edge_method: str | No
     folder = Path(folder)
     if (layout or detect_layout(folder)) == "photos":
         return edge_method or DEFAULT_EDGE_METHOD
-    info = folder / "dataset.json"
+    info = folder / DATASET_INFO
     if info.is_file():
         try:
             return json.loads(info.read_text()).get("edge_method")

@@ -77,7 +77,7 @@ _key_locks: dict[str, threading.Lock] = {}  # one per key: a model is loaded onc
 _loaded: dict[tuple[str, str], torch.nn.Module] = {}
 _scans: dict[Path, dict[str, ModelEntry]] = {}
 _added: dict[str, ModelEntry] = {}
-_fetched_kinds: dict[str, str] = {}         # kind learnt from config.json of a downloaded repo
+_fetched: dict[str, dict] = {}              # kind and edge_method learnt from a downloaded repo's config.json
 
 
 def weights_dir() -> Path:
@@ -124,8 +124,8 @@ def hub_models() -> dict[str, dict]:
 
 def _hub_kind(key: str, spec: dict) -> str:
     # Env entries have no kind until config.json is fetched; before that, guess from the repo name.
-    if key in _fetched_kinds:
-        return _fetched_kinds[key]
+    if key in _fetched:
+        return _fetched[key]["kind"]
     return spec.get("kind") or ("singan" if "singan" in spec["repo_id"].lower() else "pix2pix")
 
 
@@ -140,7 +140,8 @@ def list_models(kind: str | None = None) -> dict[str, ModelEntry]:
         for key, spec in hub_models().items():
             if key not in entries:
                 entries[key] = ModelEntry(key, spec.get("label") or key, _hub_kind(key, spec), spec["repo_id"],
-                                          local=False, revision=spec.get("revision"))
+                                          local=False, revision=spec.get("revision"),
+                                          edge_method=_fetched.get(key, {}).get("edge_method"))
     return {key: entry for key, entry in entries.items() if kind is None or entry.kind == kind}
 
 
@@ -251,5 +252,7 @@ def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.M
         with _lock:
             _loaded[cache_key] = model
             if not entry.local:
-                _fetched_kinds[key] = KIND_BY_MODEL_TYPE.get(model.model_type, model.model_type)
+                data = model.metadata.get("data") if isinstance(model.metadata.get("data"), dict) else {}
+                _fetched[key] = {"kind": KIND_BY_MODEL_TYPE.get(model.model_type, model.model_type),
+                                 "edge_method": data.get("edge_method")}
     return model

@@ -92,7 +92,7 @@ def test_dry_run_folder_loads_by_repo_id_offline(model_folder, tmp_path, monkeyp
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setenv("PIX2PIX_WEIGHTS_DIR", str(empty_weights))
     monkeypatch.setenv("PIX2PIX_HUB_MODELS", "cats=me/cats")
-    for name in ("_loaded", "_scans", "_added", "_fetched_kinds", "_key_locks"):
+    for name in ("_loaded", "_scans", "_added", "_fetched", "_key_locks"):
         monkeypatch.setattr(registry, name, {})
     original = hub.load_local(model_folder)
     x = torch.rand(1, 3, 32, 32) * 2 - 1

@@ -41,7 +41,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.delenv("PIX2PIX_HUB_MODELS", raising=False)
-    for name in ("_loaded", "_scans", "_added", "_fetched_kinds", "_key_locks"):
+    for name in ("_loaded", "_scans", "_added", "_fetched", "_key_locks"):
         monkeypatch.setattr(registry, name, {})
     return weights, cache
 
@@ -86,6 +86,18 @@ def test_hub_entry_loads_from_offline_cache_with_progress(env, tmp_path, monkeyp
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         assert torch.equal(loaded(x), model.eval()(x))
+
+
+def test_edge_method_comes_from_config_local_at_once_hub_once_fetched(env, tmp_path, monkeypatch):
+    weights, cache = env
+    hub.save_model(tiny_model(), weights / "local-canny", {"data": {"edge_method": "canny"}})
+    assert registry.list_models()["local-canny"].edge_method == "canny"
+    hub.save_model(tiny_model(), tmp_path / "pub", {"data": {"edge_method": "canny"}})
+    publish_to_cache(tmp_path / "pub", "someone/canny-cats", cache)
+    monkeypatch.setenv("PIX2PIX_HUB_MODELS", "hubcats=someone/canny-cats")
+    assert registry.list_models()["hubcats"].edge_method is None  # config.json not fetched yet
+    registry.load("hubcats")
+    assert registry.list_models()["hubcats"].edge_method == "canny"
 
 
 def test_local_folder_shadows_hub_entry(env, monkeypatch):

@@ -24,9 +24,9 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
+from pix2pix_demo.data import DATASET_INFO
 from pix2pix_demo.edges import EDGE_METHODS, cat_face_crop_box, extract_edges
 
-DATASET_INFO = "dataset.json"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 # Extra extractor settings for --variants: sparser, denser, smoother, and the plain Canny look.
@@ -70,14 +70,18 @@ def prepare_photo(path: Path, size: int, crop: str) -> Image.Image | None:
     return photo.resize((max(size, round(photo.width * scale)), max(size, round(photo.height * scale))), Image.LANCZOS)
 
 
+def edge_settings(method: str, variants: int) -> list[dict]:
+    """The extractor settings of a photo's edge maps: the chosen method, then `variants - 1` extras."""
+    return [dict(method=method)] + VARIANT_SETTINGS[: variants - 1]
+
+
 def process_one(item: tuple[Path, str], destination: Path, method: str, size: int, crop: str, variants: int) -> str:
     """Write the pairs of one photo; returns 'written' or 'no-face'."""
     path, name = item
     photo = prepare_photo(path, size, crop)
     if photo is None:
         return "no-face"
-    settings = [dict(method=method)] + VARIANT_SETTINGS[: variants - 1]
-    for index, options in enumerate(settings):
+    for index, options in enumerate(edge_settings(method, variants)):
         stem = name if index == 0 else f"{name}__v{index}"
         extract_edges(photo, **options).save(destination / "A" / f"{stem}.png")
         photo.save(destination / "B" / f"{stem}.png")
@@ -104,7 +108,7 @@ def main(args: argparse.Namespace) -> None:
         for result in tqdm(pool.imap_unordered(work, items, chunksize=4), total=len(items), desc="edges"):
             results.append(result)
     written = results.count("written")
-    settings = [dict(method=args.method)] + VARIANT_SETTINGS[: args.variants - 1]
+    settings = edge_settings(args.method, args.variants)
     (args.destination / DATASET_INFO).write_text(json.dumps({
         "edge_method": args.method, "edge_settings": settings, "size": args.size, "crop": args.crop,
         "source": str(args.source), "photos": written, "pairs": written * args.variants,

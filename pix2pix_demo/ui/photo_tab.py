@@ -43,9 +43,10 @@ def photo_changed(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD)
 @user_messages(empty_result=(gr.skip(), None, None), warn_on_empty=False)
 def model_changed(photo, model_key: str):
     """A new model: switch to the edge detector it was trained with, then regenerate."""
-    method = logic.model_edge_method(model_key)
     if photo is None:
-        return method, None, None
+        return logic.model_edge_method(model_key), None, None
+    logic.get_pipeline(model_key)  # a Hub model is fetched first: its config says which detector
+    method = logic.model_edge_method(model_key)
     return (method, *logic.photo_to_image(photo, model_key, method))
 
 
