@@ -1,43 +1,71 @@
-"""The Draw tab: a canvas on the left, the generated image on the right, updated after every stroke.
+"""The Draw tab: our own drawing surface (a gr.HTML with js_on_load) and the picture, live.
 
-Live path (a finished stroke -> a new image) is kept lean: no progress overlay, only the last
-of several pending strokes runs (`trigger_mode="always_last"`), no API endpoint of its own. The
-Generate button is the same computation as the `/sketch_to_image` API endpoint.
+The surface (static/draw_surface.{html,css,js}) draws in the browser (pen with size, eraser,
+undo / redo per stroke, clear, mouse / pen / touch through pointer events, examples, model,
+variation, PNG download). After every finished stroke it sends one small PNG of the 256² line
+drawing to the server function `live.render` (one POST to /gradio_api/component_server: no file
+upload, no queue) and shows the JPEG that comes back; see `live.py`.
+
+The `/sketch_to_image` API endpoint for gradio_client is unchanged: the same Sketchpad-value,
+model and seed inputs as before, on components that are not shown.
+
+PIX2PIX_DRAW=editor builds the previous tab (Gradio's ImageEditor, `draw_editor_tab.py`) so the
+browser benchmark can measure both paths.
 """
 
 from __future__ import annotations
 
-import random
+import functools
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import gradio as gr
+from PIL import Image
 
-from . import logic
+from . import live, logic
 from .common import MODEL_CONCURRENCY, gpu, user_messages
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "sketches"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 # example file stem -> (caption, the model that suits it)
 EXAMPLES = {"cat": ("Cat", "edges2cats"), "chelsea-edges": ("Cat (edges of a photo)", "edges2cats"),
             "shoe": ("Shoe", "edges2products"), "handbag": ("Handbag", "edges2products")}
-MAX_SEED = 10_000
-INSTRUCTIONS = (
-    "Draw with the **brush** (black; set its size in the brush menu), fix mistakes with the **eraser** "
-    "or **undo**. The picture on the right updates after every stroke. Or start from an example below."
-)
+MAX_SEED = live.MAX_SEED
 
 
 @dataclass
 class DrawTab:
-    canvas: gr.Sketchpad
+    target: gr.Component  # where "Edit the edges in Draw" sends a line drawing
     model: gr.Dropdown
     seed: gr.Slider
-    output: gr.Image
+    value_for_sketch: Callable[..., Any]  # (line drawing, model key) -> the value for `target`
 
 
 def example_paths() -> list[tuple[str, str]]:
     return [(str(EXAMPLES_DIR / f"{stem}.png"), caption) for stem, (caption, _) in EXAMPLES.items()
             if (EXAMPLES_DIR / f"{stem}.png").is_file()]
+
+
+@functools.lru_cache(maxsize=1)
+def surface_examples() -> tuple[dict, ...]:
+    """The examples as the surface shows and loads them: fitted into the canvas, as PNG data URLs."""
+    keys = {key for _, key in logic.model_choices()}
+    examples = []
+    for path, caption in example_paths():
+        stem = Path(path).stem
+        model = EXAMPLES[stem][1]
+        examples.append({"name": stem, "caption": caption, "model": model if model in keys else None,
+                         "png": live.sketch_png_data_url(logic.open_photo(path), line_width=1)})
+    return tuple(examples)
+
+
+def surface_value_for(sketch: Image.Image, model_key: str | None = None) -> dict:
+    """A line drawing -> the surface's value: it loads the drawing (as one undoable step) and, when
+    given, selects `model_key`. The nonce makes a second load of the same drawing count."""
+    return {"load": live.sketch_png_data_url(sketch), "model": model_key, "nonce": uuid.uuid4().hex}
 
 
 @gpu
@@ -48,77 +76,34 @@ def sketch_to_image(canvas: dict | None, model_key: str, seed: float = 0):
     return image, image
 
 
-@gpu
-@user_messages(empty_result=(None, None), warn_on_empty=False)  # a cleared canvas just clears the output
-def live_sketch_to_image(canvas: dict | None, model_key: str, seed: float = 0):
-    image = logic.sketch_to_image(canvas, model_key, int(seed or 0))
-    return image, image
-
-
-def load_example(current_model: str, evt: gr.SelectData):
-    """Gallery click -> the example in the canvas (as an editable layer) and a model that suits it."""
-    path, _ = example_paths()[evt.index]
-    stem = Path(path).stem
-    suggested = EXAMPLES.get(stem, ("", current_model))[1]
-    keys = [key for _, key in logic.model_choices()]
-    model = suggested if suggested in keys else current_model
-    return logic.canvas_value_for(logic.open_photo(path), line_width=1), model
-
-
-@user_messages(empty_result=gr.File(visible=False))
-def save_png(image):
-    """The generated image -> a PNG file to download (shown as a file link)."""
-    if image is None:
-        raise logic.EmptyInput("Nothing to save yet: draw something first.")
-    return gr.File(value=logic.save_png(image), visible=True)
-
-
-def new_variation() -> int:
-    return random.randint(1, MAX_SEED)
+def _static(name: str) -> str:
+    return (STATIC_DIR / name).read_text(encoding="utf-8")
 
 
 def build_draw_tab() -> DrawTab:
     """Add the Draw tab's widgets and events to the current Blocks context."""
-    choices = logic.model_choices()
-    gr.Markdown(INSTRUCTIONS)
-    with gr.Row(equal_height=True):
-        canvas = gr.Sketchpad(
-            value=logic.blank_canvas_value(), label="Your drawing", type="pil", image_mode="RGBA",
-            canvas_size=logic.CANVAS_SIZE, fixed_canvas=True, layers=False, format="png",
-            brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed", default_size=4),
-            eraser=gr.Eraser(default_size=16), elem_id="draw-canvas", scale=1, height=620,
-        )
-        # JPEG, not PNG: encoding a 256² PNG costs ~30x more than a JPEG, on the live path after
-        # every stroke. The lossless PNG is written only when asked for (the button below).
-        output = gr.Image(label="Generated image", type="pil", format="jpeg", interactive=False,
-                          buttons=["fullscreen"], elem_id="draw-output", scale=1, height=620)
-    with gr.Row():
-        model = gr.Dropdown(choices=choices, value=logic.default_model(), label="Model", scale=2,
-                            elem_id="draw-model", info="What to turn the drawing into")
-        with gr.Column(scale=2):
-            seed = gr.Slider(0, MAX_SEED, value=0, step=1, label="Variation",
-                             info="0 = the model's standard output; other numbers = variations (dropout noise)",
-                             elem_id="draw-seed")
-        with gr.Column(scale=1, min_width=160):
-            variation = gr.Button("New variation", size="sm")
-            generate = gr.Button("Generate", variant="primary", elem_id="draw-generate")
-            save = gr.Button("⬇ Save PNG", size="sm", elem_id="draw-save")
-    png = gr.File(label="PNG of the generated image", visible=False, elem_id="draw-png")
-    last_image = gr.State(None)  # the lossless result, kept on the server for "Save PNG"
-    gallery = gr.Gallery(value=example_paths(), label="Examples: click one to load it into the canvas",
-                         columns=4, height=170, allow_preview=False, object_fit="contain",
-                         elem_id="draw-examples", interactive=False, buttons=[])
+    if os.environ.get("PIX2PIX_DRAW", "").strip().lower() == "editor":
+        from .draw_editor_tab import build_editor_draw_tab
 
-    inputs = [canvas, model, seed]
-    outputs = [output, last_image]
-    live = dict(fn=live_sketch_to_image, inputs=inputs, outputs=outputs, show_progress="hidden",
-                trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
-    canvas.change(**live)
-    model.input(**live)
-    seed.change(**live)
-    generate.click(sketch_to_image, inputs, outputs, api_name="sketch_to_image", show_progress="minimal",
+        return build_editor_draw_tab()
+    choices = logic.model_choices()
+    surface = gr.HTML(
+        value=None, html_template=_static("draw_surface.html"), css_template=_static("draw_surface.css"),
+        js_on_load=_static("draw_surface.js"), server_functions=[gpu(live.render), gpu(live.render_png)],
+        elem_id="draw-surface", apply_default_css=False,
+        # props for the script
+        models=[list(choice) for choice in choices], model=logic.default_model(), examples=list(surface_examples()),
+        max_seed=MAX_SEED,
+    )
+    # The gradio_client endpoint /sketch_to_image, exactly as before (a Sketchpad value, a model
+    # key, a seed): its components are not shown; the page itself uses the surface above.
+    canvas = gr.Sketchpad(visible=False, type="pil", image_mode="RGBA", canvas_size=logic.CANVAS_SIZE,
+                          layers=False, format="png", label="Your drawing")
+    model = gr.Dropdown(choices=choices, value=logic.default_model(), label="Model", visible=False)
+    seed = gr.Slider(0, MAX_SEED, value=0, step=1, label="Variation", visible=False)
+    output = gr.Image(type="pil", format="png", visible=False, label="Generated image")
+    last_image = gr.State(None)
+    generate = gr.Button("Generate", visible=False)
+    generate.click(sketch_to_image, [canvas, model, seed], [output, last_image], api_name="sketch_to_image",
                    **MODEL_CONCURRENCY)
-    save.click(save_png, [last_image], png, api_visibility="private", show_progress="hidden")
-    variation.click(new_variation, None, seed, api_visibility="private", show_progress="hidden")
-    gallery.select(load_example, model, [canvas, model], api_visibility="private", show_progress="hidden")
-    return DrawTab(canvas, model, seed, output)
+    return DrawTab(target=surface, model=model, seed=seed, value_for_sketch=surface_value_for)

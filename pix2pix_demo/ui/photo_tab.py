@@ -7,6 +7,7 @@ why not (not an image, truncated, a decompression bomb, ...).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import gradio as gr
@@ -51,10 +52,11 @@ def model_changed(photo, model_key: str):
 
 
 @user_messages(empty_result=gr.skip())
-def edges_to_canvas(edges):
+def edges_to_canvas(edges, model_key=None, *, draw: DrawTab):
+    """The edge map -> the Draw tab's drawing (one undoable step there, with this tab's model)."""
     if edges is None:
         raise logic.EmptyInput("No edge map yet: upload a photo first.")
-    return logic.canvas_value_for(edges), gr.Tabs(selected="draw")
+    return draw.value_for_sketch(edges, model_key), gr.Tabs(selected="draw")
 
 
 def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
@@ -88,4 +90,5 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
           trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
     model.input(model_changed, [photo, model], [method, edges, output], preprocess=False,
                 trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
-    to_draw.click(edges_to_canvas, edges, [draw.canvas, tabs], api_visibility="private")
+    to_draw.click(functools.partial(edges_to_canvas, draw=draw), [edges, model], [draw.target, tabs],
+                  api_visibility="private")

@@ -1,0 +1,153 @@
+"""The Draw tab's live path, without Gradio: a small PNG of the drawing in, a picture out.
+
+The drawing surface (`static/draw_surface.js`) sends, after every finished stroke, one JSON
+request `{"png": "data:image/png;base64,...", "model": KEY, "seed": N}` holding the line drawing
+at the model's resolution (256², a few kB) to a Gradio server function (one POST to
+`/gradio_api/component_server`, no upload, no queue), and gets back a JPEG data URL:
+
+    render({"png": ..., "model": "edges2cats", "seed": 0})
+    -> {"image": "data:image/jpeg;base64,...", "width": 256, "height": 256, "ms": 48.1}
+    -> {"empty": "The canvas is empty: ..."}       (nothing drawn: the page shows its hint)
+    -> {"error": "Model 'x' is not ..."}            (a message for the user; the server keeps going)
+
+The client sends only image bytes and a model key: never a path. Everything it sends is checked
+here (type, size, PNG signature, pixel count) before PIL decodes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+import threading
+import time
+
+from PIL import Image
+
+from ..imaging import ImageError, fitted_size, open_image, resize_to, to_rgb
+from . import logic
+
+logger = logging.getLogger(__name__)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_PNG_BYTES = 1_500_000  # a 1024² line drawing is far below this
+MAX_SIDE = 1024  # pixels, either side
+MAX_SEED = 10_000
+DOWNLOAD_SIZES = (256, 512)  # PNG download: the model's own size, or 512² (the size shown)
+JPEG_QUALITY = 90
+
+# Live requests come from a thread pool, not from the queue: one forward pass at a time keeps
+# a 2-core CPU from running two half-speed passes (the queue's model events have their own slot).
+_model_lock = threading.Lock()
+
+
+def decode_png(data) -> Image.Image:
+    """A PNG as a data URL or bare base64 string -> PIL image. Raises InputError with a message."""
+    if not isinstance(data, str):
+        raise logic.InputError("Expected the drawing as a PNG data URL (a string).")
+    header, comma, payload = data.partition(",")
+    if comma:
+        if header.strip().lower() != "data:image/png;base64":
+            raise logic.InputError("Expected a PNG data URL (data:image/png;base64,...).")
+    else:
+        payload = header
+    if len(payload) > MAX_PNG_BYTES * 4 // 3 + 4:
+        raise logic.InputError(f"The drawing is too large (over {MAX_PNG_BYTES // 1000} kB as PNG).")
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise logic.InputError("The drawing is not valid base64.") from None
+    if not raw.startswith(PNG_SIGNATURE):
+        raise logic.InputError("The drawing is not a PNG image.")
+    try:
+        image = open_image(raw, max_pixels=MAX_SIDE * MAX_SIDE)
+    except ImageError as error:
+        raise logic.InputError(str(error)) from None
+    if max(image.size) > MAX_SIDE:
+        raise logic.InputError(f"The drawing is {image.width}×{image.height} pixels; at most {MAX_SIDE} per side.")
+    return image
+
+
+def _request_fields(request) -> tuple[Image.Image, str, int]:
+    if not isinstance(request, dict):
+        raise logic.InputError("Expected a request object {png, model, seed}.")
+    key = request.get("model")
+    if not isinstance(key, str) or not key:
+        raise logic.InputError("Choose a model first.")
+    if key not in {k for _, k in logic.model_choices()}:
+        raise logic.InputError(f"Unknown model {key!r}.")
+    try:
+        seed = int(request.get("seed") or 0)
+    except (TypeError, ValueError):
+        raise logic.InputError("The variation must be a whole number.") from None
+    if not 0 <= seed <= MAX_SEED:
+        raise logic.InputError(f"The variation must be between 0 and {MAX_SEED}.")
+    return decode_png(request.get("png")), key, seed
+
+
+def _generate(request) -> Image.Image:
+    image, key, seed = _request_fields(request)
+    pipe = logic.get_pipeline(key)
+    sketch = logic.sketch_from_canvas(image, size=pipe.size)
+    with _model_lock:
+        return logic.generate(sketch, key, seed)
+
+
+def data_url(image: Image.Image, fmt: str = "JPEG") -> str:
+    buffer = io.BytesIO()
+    if fmt == "JPEG":
+        to_rgb(image).save(buffer, "JPEG", quality=JPEG_QUALITY)
+    else:
+        (image if image.mode in ("L", "RGB") else to_rgb(image)).save(buffer, "PNG")
+    return f"data:image/{fmt.lower()};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _answer(make) -> dict:
+    """Run `make()` -> dict; user mistakes become {"empty"} / {"error"} instead of exceptions."""
+    start = time.perf_counter()
+    try:
+        result = make()
+    except logic.EmptyInput as error:
+        return {"empty": str(error)}
+    except logic.InputError as error:
+        return {"error": str(error)}
+    except Exception:  # a bug, not the user's fault: logged, and the page says so; the server goes on
+        logger.exception("the live drawing path failed")
+        return {"error": "Something went wrong on the server (it is in the server's log); try again."}
+    result["ms"] = round((time.perf_counter() - start) * 1000, 1)
+    return result
+
+
+def render(request) -> dict:
+    """The live path: {png, model, seed} -> {image: JPEG data URL, width, height, ms} (see module doc)."""
+
+    def make():
+        image = _generate(request)
+        return {"image": data_url(image), "width": image.width, "height": image.height}
+
+    return _answer(make)
+
+
+def render_png(request) -> dict:
+    """The download: {png, model, seed, size} -> {image: PNG data URL, width, height}.
+
+    `size` 256 is the model's output as it is; 512 follows the app's any-size rule (the model
+    runs at its resolution and the result is resized to the requested long side, LANCZOS)."""
+
+    def make():
+        size = request.get("size", DOWNLOAD_SIZES[0]) if isinstance(request, dict) else None
+        if size not in DOWNLOAD_SIZES:
+            raise logic.InputError(f"Download size must be one of {', '.join(map(str, DOWNLOAD_SIZES))}.")
+        image = _generate(request)
+        image = resize_to(image, fitted_size(*image.size, size))
+        return {"image": data_url(image, "PNG"), "width": image.width, "height": image.height}
+
+    return _answer(make)
+
+
+def sketch_png_data_url(sketch: Image.Image, line_width: int = 3) -> str:
+    """A line drawing -> a PNG data URL of it fitted into the canvas (black ink on white), ready to
+    be drawn into the surface (examples, "Edit the edges in Draw")."""
+    layer_value = logic.canvas_value_for(sketch, line_width=line_width)
+    return data_url(layer_value["composite"].convert("L"), "PNG")

@@ -1,0 +1,280 @@
+// The Draw tab's drawing surface: gr.HTML js_on_load. Gradio runs this with `element` (the
+// component's root), `props` (models, model, examples, max_seed, value), `server` (the Python
+// server functions render / render_png) and `watch`.
+//
+// A finished stroke -> the 512² canvas is shrunk to the model's 256², sent as one small PNG data
+// URL to server.render (a single POST, no upload, no queue), and the JPEG that comes back is shown.
+// At most one request is in flight; strokes made meanwhile are coalesced into the next request,
+// and a reply for a drawing that has changed since it was sent is dropped (stale). Results are
+// cached by drawing state, so undo / redo show the earlier picture at once.
+(function () {
+  const root = element.querySelector('.p2p');
+  const canvas = root.querySelector('.p2p-canvas');
+  const ctx = canvas.getContext('2d', { willReadFrequently: false });
+  const picture = root.querySelector('.p2p-picture');
+  const hint = root.querySelector('.p2p-hint');
+  const status = root.querySelector('.p2p-status');
+  const modelSelect = root.querySelector('[data-role=model]');
+  const seedInput = root.querySelector('[data-role=seed]');
+  const sizeInput = root.querySelector('[data-role=size]');
+  const sizeValue = root.querySelector('[data-role=size-value]');
+  const downloadSize = root.querySelector('[data-role=download-size]');
+  const button = (name) => root.querySelector('[data-action=' + name + ']');
+  const SEND_SIZE = 256; // the model's resolution: what the server needs, and ~4x fewer bytes
+  const MAX_SEED = props.max_seed || 10000;
+  const EMPTY_HINT = hint.textContent;
+
+  const state = {
+    tool: 'pen', sizes: { pen: 4, eraser: 16 },
+    history: [], redo: [], // ops: {kind: 'stroke', tool, size, points} | {kind: 'load', image} | {kind: 'clear'}
+    stroke: null, nextId: 1,
+    version: 0, inFlight: false, pending: false, shownKey: null,
+    cache: new Map(), // drawing state key -> {image, width, height}
+    stats: [], // per request: {version, bytes, ms, serverMs, dropped}
+  };
+
+  // ------------------------------------------------------------------ controls
+  for (const [label, key] of props.models || []) {
+    const option = document.createElement('option');
+    option.value = key; option.textContent = label;
+    modelSelect.appendChild(option);
+  }
+  if (props.model) modelSelect.value = props.model;
+  if (!modelSelect.options.length) {
+    modelSelect.disabled = true;
+    showStatus('No pix2pix model found in weights/', true);
+  }
+
+  const exampleList = root.querySelector('.p2p-example-list');
+  for (const example of props.examples || []) {
+    const item = document.createElement('button');
+    item.type = 'button'; item.className = 'p2p-example'; item.title = 'Load "' + example.caption + '" into the canvas';
+    item.dataset.example = example.name;
+    const thumb = document.createElement('img');
+    thumb.src = example.png; thumb.alt = '';
+    const caption = document.createElement('span');
+    caption.className = 'p2p-example-caption'; caption.textContent = example.caption;
+    item.append(thumb, caption);
+    item.addEventListener('click', () => loadDrawing(example.png, example.model));
+    exampleList.appendChild(item);
+  }
+
+  function setTool(tool) {
+    state.tool = tool;
+    for (const b of root.querySelectorAll('[data-tool]')) b.setAttribute('aria-pressed', String(b.dataset.tool === tool));
+    sizeInput.value = state.sizes[tool]; sizeValue.textContent = state.sizes[tool];
+    sizeInput.setAttribute('aria-label', tool === 'pen' ? 'Pen size' : 'Eraser size');
+  }
+  for (const b of root.querySelectorAll('[data-tool]')) b.addEventListener('click', () => setTool(b.dataset.tool));
+  sizeInput.addEventListener('input', () => { state.sizes[state.tool] = Number(sizeInput.value); sizeValue.textContent = sizeInput.value; });
+  button('undo').addEventListener('click', undo);
+  button('redo').addEventListener('click', redo);
+  button('clear').addEventListener('click', () => {
+    if (!state.history.length) return;
+    commit({ kind: 'clear' });
+    setTool('pen'); // a cleared canvas is for drawing: the next stroke must draw, whatever was selected
+  });
+  modelSelect.addEventListener('change', update);
+  seedInput.addEventListener('change', () => {
+    const seed = Math.round(Number(seedInput.value));
+    seedInput.value = Number.isFinite(seed) ? Math.min(MAX_SEED, Math.max(0, seed)) : 0;
+    update();
+  });
+  button('variation').addEventListener('click', () => {
+    seedInput.value = 1 + Math.floor(Math.random() * MAX_SEED);
+    update();
+  });
+  button('download').addEventListener('click', download);
+  root.addEventListener('keydown', (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.target.matches('input, select')) return;
+    const key = event.key.toLowerCase();
+    if (key === 'z' && !event.shiftKey) { event.preventDefault(); undo(); }
+    else if (key === 'y' || (key === 'z' && event.shiftKey)) { event.preventDefault(); redo(); }
+  });
+  root.tabIndex = -1;
+
+  // ------------------------------------------------------------------ drawing
+  function point(event) {
+    const box = canvas.getBoundingClientRect();
+    return [(event.clientX - box.left) * canvas.width / box.width, (event.clientY - box.top) * canvas.height / box.height];
+  }
+  function paint(op, from) {
+    ctx.save();
+    ctx.lineCap = 'round'; ctx.lineJoin = 'round';
+    ctx.strokeStyle = ctx.fillStyle = op.tool === 'eraser' ? '#ffffff' : '#000000';
+    ctx.lineWidth = op.size;
+    const points = op.points;
+    if (points.length === 1) {
+      ctx.beginPath(); ctx.arc(points[0][0], points[0][1], op.size / 2, 0, 2 * Math.PI); ctx.fill();
+    } else {
+      ctx.beginPath();
+      const start = Math.max(0, from - 1);
+      ctx.moveTo(points[start][0], points[start][1]);
+      for (let i = start + 1; i < points.length; i++) ctx.lineTo(points[i][0], points[i][1]);
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
+  function blank() { ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, canvas.width, canvas.height); }
+  function replay() {
+    blank();
+    for (const op of state.history) {
+      if (op.kind === 'clear') blank();
+      else if (op.kind === 'load') { blank(); ctx.drawImage(op.image, 0, 0, canvas.width, canvas.height); }
+      else paint(op, 0);
+    }
+  }
+  canvas.addEventListener('pointerdown', (event) => {
+    if (event.pointerType === 'mouse' && event.button !== 0) return;
+    if (state.stroke) return; // a second finger while drawing
+    event.preventDefault();
+    canvas.setPointerCapture(event.pointerId);
+    state.stroke = { kind: 'stroke', tool: state.tool, size: state.sizes[state.tool], points: [point(event)], pointerId: event.pointerId };
+    paint(state.stroke, 0);
+  });
+  canvas.addEventListener('pointermove', (event) => {
+    const stroke = state.stroke;
+    if (!stroke || event.pointerId !== stroke.pointerId) return;
+    const from = stroke.points.length;
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    for (const e of (events.length ? events : [event])) stroke.points.push(point(e));
+    paint(stroke, from);
+  });
+  function endStroke(event) {
+    const stroke = state.stroke;
+    if (!stroke || event.pointerId !== stroke.pointerId) return;
+    state.stroke = null;
+    delete stroke.pointerId;
+    commit(stroke);
+  }
+  canvas.addEventListener('pointerup', endStroke);
+  canvas.addEventListener('pointercancel', endStroke);
+
+  function commit(op) {
+    op.id = state.nextId++;
+    state.history.push(op);
+    state.redo = [];
+    if (op.kind !== 'stroke') replay();
+    update();
+  }
+  function undo() {
+    if (!state.history.length) return;
+    state.redo.push(state.history.pop());
+    replay(); update();
+  }
+  function redo() {
+    if (!state.redo.length) return;
+    state.history.push(state.redo.pop());
+    replay(); update();
+  }
+  function loadDrawing(url, model) {
+    const image = new Image();
+    image.onload = () => {
+      if (model && [...modelSelect.options].some((o) => o.value === model)) modelSelect.value = model;
+      commit({ kind: 'load', image });
+    };
+    image.onerror = () => showStatus('Could not load that drawing.', true);
+    image.src = url;
+  }
+
+  // ------------------------------------------------------------------ pictures
+  function drawingKey() {
+    // what the picture depends on: the visible ops since the last clear, the model and the seed
+    let start = 0;
+    state.history.forEach((op, i) => { if (op.kind === 'clear') start = i + 1; });
+    const ops = state.history.slice(start);
+    return ops.length ? ops.map((op) => op.id).join('.') + '|' + modelSelect.value + '|' + seedInput.value : null;
+  }
+  function showStatus(text, isError) {
+    status.textContent = text || '';
+    status.classList.toggle('p2p-error', !!isError);
+  }
+  function showEmpty(message) {
+    picture.hidden = true; picture.removeAttribute('src');
+    hint.textContent = message || EMPTY_HINT; hint.hidden = false;
+    state.shownKey = null;
+  }
+  function show(result, key) {
+    picture.src = result.image;
+    picture.hidden = false; hint.hidden = true;
+    state.shownKey = key;
+    root.dataset.pictures = String(Number(root.dataset.pictures) + 1);
+  }
+  function update() {
+    button('undo').disabled = !state.history.length;
+    button('redo').disabled = !state.redo.length;
+    state.version += 1;
+    const key = drawingKey();
+    if (key === null) { showEmpty(); showStatus(''); return; }
+    const cached = state.cache.get(key);
+    if (cached) { show(cached, key); showStatus(''); return; }
+    if (state.inFlight) { state.pending = true; return; }
+    send();
+  }
+  function sketchPng() {
+    const small = document.createElement('canvas');
+    small.width = small.height = SEND_SIZE;
+    const smallCtx = small.getContext('2d');
+    smallCtx.imageSmoothingEnabled = true; smallCtx.imageSmoothingQuality = 'high';
+    smallCtx.drawImage(canvas, 0, 0, SEND_SIZE, SEND_SIZE);
+    return small.toDataURL('image/png');
+  }
+  async function send() {
+    const version = state.version, key = drawingKey();
+    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0 };
+    const bytes = JSON.stringify(request).length;
+    const started = performance.now();
+    state.inFlight = true; root.dataset.busy = '1';
+    const slow = setTimeout(() => showStatus('Working… (the first picture also loads the model)'), 400);
+    let result;
+    try { result = await server.render(request); } catch (error) { result = undefined; }
+    clearTimeout(slow);
+    state.inFlight = false; root.dataset.busy = '0';
+    const stale = version !== state.version;
+    state.stats.push({ version, bytes, ms: performance.now() - started, serverMs: result && result.ms, dropped: stale });
+    if (state.stats.length > 500) state.stats.shift();
+    if (result && result.image) {
+      state.cache.set(key, result);
+      if (state.cache.size > 64) state.cache.delete(state.cache.keys().next().value);
+    }
+    if (!stale) {
+      if (!result) showStatus('The server did not answer; draw again to retry.', true);
+      else if (result.error) showStatus(result.error, true);
+      else if (result.empty) { showEmpty(result.empty); showStatus(''); }
+      else { show(result, key); showStatus(Math.round(performance.now() - started) + ' ms'); }
+    }
+    if (state.pending || stale) { state.pending = false; update(); }
+  }
+  async function download() {
+    if (drawingKey() === null) { showStatus('Nothing to download yet: draw something first.', true); return; }
+    const size = Number(downloadSize.value);
+    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, size };
+    showStatus('Preparing the PNG…');
+    let result;
+    try { result = await server.render_png(request); } catch (error) { result = undefined; }
+    if (!result || !result.image) { showStatus(result ? (result.error || result.empty) : 'The server did not answer.', true); return; }
+    showStatus('');
+    const link = document.createElement('a');
+    link.href = result.image;
+    link.download = 'pix2pix-' + request.model + (request.seed ? '-v' + request.seed : '') + '-' + result.width + 'x' + result.height + '.png';
+    document.body.appendChild(link); link.click(); link.remove();
+  }
+
+  // ------------------------------------------------------------------ from Python ("Edit the edges in Draw")
+  let lastNonce = null;
+  function fromPython() {
+    const value = props.value;
+    if (value && typeof value === 'object' && value.load && value.nonce !== lastNonce) {
+      lastNonce = value.nonce;
+      loadDrawing(value.load, value.model);
+    }
+  }
+  watch('value', fromPython);
+
+  blank();
+  setTool('pen');
+  showEmpty();
+  fromPython();
+  root.dataset.ready = '1';
+  root.__p2p = { state, undo, redo, loadDrawing }; // for tests and the browser benchmark
+})();

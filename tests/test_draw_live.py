@@ -1,0 +1,153 @@
+"""The Draw tab's live path (pix2pix_demo.ui.live): what the drawing surface sends, what it gets back.
+
+Tiny models (conftest.tiny_weights_dir); the browser side is in tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from pix2pix_demo.ui import live
+
+
+@pytest.fixture(autouse=True)
+def _tiny_models(tiny_weights_dir):
+    yield
+
+
+def png_data_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def sketch(size=256, mode="RGBA") -> Image.Image:
+    """What the surface sends: the canvas shrunk to 256², black strokes on opaque white."""
+    image = Image.new(mode, (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([50, 50, 200, 200], outline="black", width=3)
+    draw.line([(60, 120), (190, 130)], fill="black", width=2)
+    return image
+
+
+def decode(url: str, kind: str) -> Image.Image:
+    header, _, payload = url.partition(",")
+    assert header == f"data:image/{kind};base64"
+    return Image.open(io.BytesIO(base64.b64decode(payload)))
+
+
+def test_render_returns_a_jpeg_picture_of_the_drawing():
+    result = live.render({"png": png_data_url(sketch()), "model": "edges2cats", "seed": 0})
+    assert "error" not in result and "empty" not in result, result
+    image = decode(result["image"], "jpeg")
+    assert image.format == "JPEG" and image.size == (result["width"], result["height"]) == (64, 64)
+    assert np.asarray(image).std() > 1.0
+    assert result["ms"] >= 0
+    # deterministic for seed 0, a different picture for another model
+    again = live.render({"png": png_data_url(sketch()), "model": "edges2cats", "seed": 0})
+    assert again["image"] == result["image"]
+    other = live.render({"png": png_data_url(sketch()), "model": "edges2products", "seed": 0})
+    assert other["image"] != result["image"]
+
+
+def test_bare_base64_and_grayscale_pngs_are_accepted():
+    buffer = io.BytesIO()
+    sketch(mode="L").save(buffer, "PNG")
+    result = live.render({"png": base64.b64encode(buffer.getvalue()).decode(), "model": "edges2cats"})
+    assert "image" in result, result
+
+
+def test_an_empty_drawing_is_reported_not_rendered():
+    blank = Image.new("RGBA", (256, 256), "white")
+    result = live.render({"png": png_data_url(blank), "model": "edges2cats", "seed": 0})
+    assert set(result) == {"empty"} and "empty" in result["empty"]
+
+
+@pytest.mark.parametrize("request_value, message", [
+    (None, "request object"),
+    ("data:image/png;base64,AAAA", "request object"),
+    ({"png": png_data_url(sketch()), "model": "no-such-model"}, "Unknown model"),
+    ({"png": png_data_url(sketch()), "model": ""}, "Choose a model"),
+    ({"png": png_data_url(sketch()), "model": "edges2cats", "seed": -1}, "between 0 and"),
+    ({"png": png_data_url(sketch()), "model": "edges2cats", "seed": "many"}, "whole number"),
+    ({"png": 12, "model": "edges2cats"}, "PNG data URL"),
+    ({"png": "/etc/passwd", "model": "edges2cats"}, "not valid base64"),
+    ({"png": "data:image/jpeg;base64,AAAA", "model": "edges2cats"}, "PNG data URL"),
+    ({"png": "data:image/png;base64,@@@@", "model": "edges2cats"}, "not valid base64"),
+    ({"png": "data:image/png;base64," + base64.b64encode(b"GIF89a....").decode(), "model": "edges2cats"},
+     "not a PNG"),
+])
+def test_bad_requests_get_a_message(request_value, message):
+    result = live.render(request_value)
+    assert set(result) == {"error"}, result
+    assert message in result["error"]
+
+
+def test_a_client_cannot_name_a_server_file(tmp_path):
+    secret = tmp_path / "drawing.png"
+    sketch().save(secret)
+    result = live.render({"png": str(secret), "model": "edges2cats"})
+    assert "error" in result and "image" not in result
+
+
+def test_truncated_and_oversized_pngs_are_refused():
+    buffer = io.BytesIO()
+    sketch().save(buffer, "PNG")
+    truncated = base64.b64encode(buffer.getvalue()[:200]).decode()
+    assert "error" in live.render({"png": truncated, "model": "edges2cats"})
+    big = Image.new("L", (live.MAX_SIDE + 1, 8), 255)
+    result = live.render({"png": png_data_url(big), "model": "edges2cats"})
+    assert "error" in result and "per side" in result["error"]
+
+
+def test_a_decompression_bomb_png_is_refused_before_decoding():
+    # a valid PNG header claiming 30000 x 30000 pixels, with almost no data
+    def chunk(kind, data):
+        return (len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big"))
+
+    header = (30000).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
+    png = live.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    result = live.render({"png": base64.b64encode(png).decode(), "model": "edges2cats"})
+    assert "error" in result and "megapixels" in result["error"]
+
+
+def test_too_long_payload_is_refused_without_decoding():
+    result = live.render({"png": "A" * (live.MAX_PNG_BYTES * 2), "model": "edges2cats"})
+    assert "error" in result and "too large" in result["error"]
+
+
+@pytest.mark.parametrize("size", live.DOWNLOAD_SIZES)
+def test_render_png_gives_a_lossless_png_at_the_asked_size(size):
+    result = live.render_png({"png": png_data_url(sketch()), "model": "edges2cats", "seed": 3, "size": size})
+    image = decode(result["image"], "png")
+    assert image.format == "PNG" and image.size == (size, size) == (result["width"], result["height"])
+
+
+def test_render_png_refuses_other_sizes():
+    result = live.render_png({"png": png_data_url(sketch()), "model": "edges2cats", "size": 4096})
+    assert "error" in result and "512" in result["error"]
+
+
+def test_examples_and_edge_maps_become_canvas_pngs():
+    from pix2pix_demo.ui import draw_tab
+
+    examples = draw_tab.surface_examples()
+    assert [example["name"] for example in examples] == ["cat", "chelsea-edges", "shoe", "handbag"]
+    for example in examples:
+        image = decode(example["png"], "png").convert("L")
+        ink = np.asarray(image) < 128
+        assert image.size == (512, 512) and 0.001 < ink.mean() < 0.3
+    assert examples[2]["model"] == "edges2products"
+    wide = Image.new("L", (300, 150), 255)
+    ImageDraw.Draw(wide).line([(10, 75), (290, 75)], fill=0, width=1)
+    value = draw_tab.surface_value_for(wide, "edges2cats")
+    assert value["model"] == "edges2cats" and len(value["nonce"]) == 32
+    loaded = np.asarray(decode(value["load"], "png").convert("L")) < 128
+    assert loaded.shape == (512, 512) and loaded[250:262, 20:490].any(axis=0).all()  # the line, fitted, thickened
+    assert draw_tab.surface_value_for(wide)["nonce"] != value["nonce"]
