@@ -41,10 +41,15 @@ LAUNCH_OPTIONS = dict(
     max_file_size="25mb",  # a 40-megapixel JPEG fits; anything larger is refused at upload
     theme=gr.themes.Soft(primary_hue="orange"),
     css=CSS,
-    show_error=True,
+    # Clients get the app's own messages (gr.Error) and, for anything unexpected, a short generic one;
+    # never raw exception text, which can hold server paths (details go to the server log).
+    show_error=False,
 )
+# Uploads and outputs (images, GIFs) are Gradio temp files: every 15 minutes those older than an hour
+# are deleted (and all of them when the server stops).
+DELETE_CACHE = (900, 3600)
 
-with gr.Blocks(title=TITLE) as demo:
+with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
     gr.Markdown(HEADER)
     with gr.Tabs() as tabs:
         with gr.Tab("Draw", id="draw"):

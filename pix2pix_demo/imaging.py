@@ -72,6 +72,18 @@ def open_image(source, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
         raise ImageError(f"Could not read the image: {error}") from error
 
 
+MAX_ASPECT = 16  # long side / short side; a 10000x10 strip holds no picture a model can use
+
+
+def check_aspect(image: Image.Image, max_aspect: float = MAX_ASPECT) -> Image.Image:
+    """Return `image`, or raise ImageError when it is too thin to work with (e.g. 10000x10 px)."""
+    width, height = image.size
+    if max(width, height) > max_aspect * min(width, height):
+        raise ImageError(f"The image is {width}×{height} pixels: too thin to work with (the long side may be at "
+                         f"most {max_aspect:g} times the short side). Crop it first.")
+    return image
+
+
 def to_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
     """Any PIL mode -> RGB. Transparency is flattened onto `background`; 16-bit and float
     images are rescaled to 8 bit; CMYK, palette and grayscale are converted."""

@@ -43,14 +43,20 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .hub import atomic_write_bytes, resolve_device
-from .imaging import image_to_tensor, open_image, tensor_to_image, to_rgb
+from .imaging import check_aspect, image_to_tensor, open_image, tensor_to_image, to_gray, to_rgb
 from .losses import gradient_penalty
 from .models.singan import ScaleDiscriminator, SinGAN, SinGANConfig, upsample
 
 MAX_TRAIN_SIZE = 1024  # long side; beyond this a CPU run takes hours
 MIN_IMAGE_SIZE = 25  # the smallest short side accepted for training (the paper's coarsest scale)
 MAX_OUTPUT_PIXELS = 4_000_000
-MAX_FRAMES = 200
+# The applications' bounds (each works at the model's scale; these keep time and memory flat whatever
+# a person uploads): inputs to edit / harmonize / paint are shrunk to MAX_INPUT_SIDE on the long side
+# first (the result has that size), super-resolution shrinks its input so the result's long side is at
+# most MAX_SUPER_RESOLVE_SIDE, and an animation has at most MAX_FRAMES frames.
+MAX_INPUT_SIDE = 1024
+MAX_SUPER_RESOLVE_SIDE = 2048
+MAX_FRAMES = 60
 
 
 class TrainingCancelled(RuntimeError):
@@ -423,10 +429,29 @@ def sample(model: SinGAN, seed: int = 0, width_factor: float = 1.0, height_facto
     return tensor_to_image(out)
 
 
-def _as_rgb(image, what: str) -> Image.Image:
+def _as_rgb(image, what: str, max_side: int | None = None) -> Image.Image:
+    """An input image -> RGB (16-bit, palette, alpha converted), shrunk to `max_side` on its long side."""
     if image is None:
         raise ValueError(f"Please provide {what}.")
-    return to_rgb(open_image(image))
+    image = to_rgb(check_aspect(open_image(image)))
+    if max_side and max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    return image
+
+
+def _working_input(image, mask, what: str) -> tuple[Image.Image, Image.Image | None]:
+    """(image, mask) for edit / harmonize: the image shrunk to MAX_INPUT_SIDE, the mask with it (when it
+    has the image's original size; another size is refused by prepare_mask)."""
+    if image is None:
+        raise ValueError(f"Please provide {what}.")
+    original = open_image(image)
+    working = _as_rgb(original, what, MAX_INPUT_SIDE)
+    if mask is not None and working.size != original.size:
+        mask = open_image(mask)
+        if mask.size == original.size:
+            mask = mask.resize(working.size, Image.NEAREST)
+    return working, mask
 
 
 def prepare_mask(mask, size: tuple[int, int], radius: float, blur: float = 5.0) -> np.ndarray:
@@ -441,7 +466,7 @@ def prepare_mask(mask, size: tuple[int, int], radius: float, blur: float = 5.0) 
     if mask.size != tuple(size):
         raise ValueError(f"The mask is {mask.size[0]}×{mask.size[1]} px but the image is {size[0]}×{size[1]} px; "
                          "they must have the same size.")
-    values = np.asarray(mask.convert("RGB").convert("L"))
+    values = np.asarray(to_gray(mask))
     if mask.mode in ("RGBA", "LA", "PA") or "transparency" in mask.info:
         alpha = np.asarray(mask.convert("RGBA"))[:, :, 3]
         if values.min() == values.max() and alpha.min() != alpha.max():
@@ -455,8 +480,10 @@ def prepare_mask(mask, size: tuple[int, int], radius: float, blur: float = 5.0) 
         raise ValueError("The mask is empty: mark the region to change in white (or paint over it).")
     scale = max(size) / 250
     r = max(1, round(radius * scale))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    dilated = cv2.dilate(binary, kernel).astype(np.float32)
+    # dilation by a disk of radius r, in time linear in the pixels whatever r is (a kernel of
+    # (2r+1)^2 makes cv2.dilate's time grow with r: minutes on a 4000-px mask)
+    distance = cv2.distanceTransform((binary == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    dilated = (distance <= r).astype(np.float32)
     sigma = max(0.5, blur * scale)
     return np.clip(cv2.GaussianBlur(dilated, (0, 0), sigma), 0, 1)
 
@@ -490,8 +517,8 @@ def default_injection_scale(num_scales: int, task: str) -> int:
 def edit(model: SinGAN, image, mask, injection_scale: int | None = None, seed: int = 0) -> Image.Image:
     """Editing: `image` is the edited picture, `mask` marks the edited region (white). The region is
     re-generated from `injection_scale` up and blended back with a dilated, blurred mask.
-    Returns an RGB image of the input's size."""
-    image = _as_rgb(image, "an edited image")
+    Returns an RGB image of the input's size (shrunk to MAX_INPUT_SIDE first when larger)."""
+    image, mask = _working_input(image, mask, "an edited image")
     soft = prepare_mask(mask, image.size, radius=20)
     scale = _check_scale(model, injection_scale, "injection_scale")
     scale = default_injection_scale(model.num_scales, "edit") if scale is None else scale
@@ -500,8 +527,8 @@ def edit(model: SinGAN, image, mask, injection_scale: int | None = None, seed: i
 
 def harmonize(model: SinGAN, image, mask, injection_scale: int | None = None, seed: int = 0) -> Image.Image:
     """Harmonization: `image` is a naive paste onto a picture in the model's style, `mask` marks the
-    pasted object. Returns an RGB image of the input's size."""
-    image = _as_rgb(image, "a naive paste")
+    pasted object. Returns an RGB image of the input's size (shrunk to MAX_INPUT_SIDE first when larger)."""
+    image, mask = _working_input(image, mask, "a naive paste")
     soft = prepare_mask(mask, image.size, radius=7)
     scale = _check_scale(model, injection_scale, "injection_scale")
     scale = default_injection_scale(model.num_scales, "harmonize") if scale is None else scale
@@ -530,8 +557,8 @@ def paint(model: SinGAN, painting, injection_scale: int | None = None, seed: int
           quantize: bool = False, num_colors: int = 5) -> Image.Image:
     """Paint-to-image: a rough painting (flat colours) becomes an image with the model's textures.
     quantize=True first maps the painting onto the training image's `num_colors` k-means colours.
-    Returns an RGB image of the painting's size."""
-    painting = _as_rgb(painting, "a painting")
+    Returns an RGB image of the painting's size (shrunk to MAX_INPUT_SIDE first when larger)."""
+    painting = _as_rgb(painting, "a painting", MAX_INPUT_SIDE)
     scale = _check_scale(model, injection_scale, "injection_scale")
     scale = default_injection_scale(model.num_scales, "paint") if scale is None else scale
     if quantize:
@@ -545,14 +572,12 @@ def paint(model: SinGAN, painting, injection_scale: int | None = None, seed: int
 def super_resolve(model: SinGAN, image, factor: int = 4, seed: int = 0) -> Image.Image:
     """Super-resolution as in SinGAN: up-sample by 1/scale_factor and refine with the finest
     generator (noise at its amplitude), repeatedly, until the image is `factor` (2 or 4) times
-    larger. Best on the model's own training image or images like it."""
-    image = _as_rgb(image, "an image to enlarge")
+    larger. Best on the model's own training image or images like it. An input whose result would be
+    longer than MAX_SUPER_RESOLVE_SIDE is shrunk first (to MAX_SUPER_RESOLVE_SIDE / factor)."""
     if factor not in (2, 4):
         raise ValueError(f"factor must be 2 or 4, got {factor}.")
+    image = _as_rgb(image, "an image to enlarge", MAX_SUPER_RESOLVE_SIDE // factor)
     width, height = image.size
-    if width * height * factor * factor > MAX_OUTPUT_PIXELS:
-        raise ValueError(f"A {width}×{height} image enlarged ×{factor} exceeds {MAX_OUTPUT_PIXELS / 1e6:.0f} "
-                         "megapixels; use a smaller image or factor.")
     step_ratio = 1 / model.config.scale_factor
     steps = max(1, math.ceil(math.log(factor) / math.log(step_ratio) - 1e-6))
     ratio = factor ** (1 / steps)

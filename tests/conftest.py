@@ -56,13 +56,26 @@ def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None):
     return save_model(model, folder, {"resolution": 64, **({"label": label} if label else {})})
 
 
+def save_tiny_singan(folder, seed: int = 0):
+    """A tiny, untrained 4-scale SinGAN saved as a model folder (the SinGAN endpoints need one)."""
+    import torch
+
+    from pix2pix_demo.hub import save_model
+    from pix2pix_demo.models.singan import SinGAN, SinGANConfig
+
+    torch.manual_seed(seed)
+    model = SinGAN(SinGANConfig(shapes=[[25, 25], [30, 34], [36, 44], [44, 56]], channels=[8] * 4, num_layers=3))
+    return save_model(model, folder, {"label": "Tiny SinGAN"})
+
+
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tmp_path_factory):
-    """A weights folder with tiny `edges2cats` and `edges2products` models, used by the app through
+    """A weights folder with tiny `edges2cats`, `edges2products` and `singan-tiny` models, used by the app through
     PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
     folder = tmp_path_factory.mktemp("weights")
     save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats")
     save_tiny_pix2pix(folder / "edges2products", seed=1, label="Edges → shoes & bags")
+    save_tiny_singan(folder / "singan-tiny")
     old = os.environ.get("PIX2PIX_WEIGHTS_DIR")
     os.environ["PIX2PIX_WEIGHTS_DIR"] = str(folder)
     from pix2pix_demo import registry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import uuid
 import warnings
 import zlib
 
@@ -49,6 +50,16 @@ def write(tmp_path, name: str, data: bytes):
     path = tmp_path / name
     path.write_bytes(data)
     return str(path)
+
+
+def uploaded(data: bytes, name: str) -> str:
+    """A file as Gradio keeps an upload (in its upload folder): what handlers accept from a client."""
+    from pix2pix_demo.ui.common import upload_folder
+
+    folder = upload_folder() / f"test-upload-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(data)
+    return str(folder / name)
 
 
 def assert_real_image(image: Image.Image):
@@ -274,12 +285,16 @@ def test_handlers_turn_user_errors_into_gradio_messages(app_module, tmp_path):
     assert draw_editor_tab.live_sketch_to_image({"composite": None}, "edges2cats", 0) == (None, None)
 
     with pytest.raises(gr.Error, match="Could not read the image"):
-        photo_tab.photo_to_image(write(tmp_path, "bad.jpg", b"no image here"), "edges2cats")
+        photo_tab.photo_to_image(uploaded(b"no image here", "bad.jpg"), "edges2cats")
+    with pytest.raises(gr.Error, match="not uploaded"):  # handlers read only files Gradio received
+        photo_tab.photo_to_image(write(tmp_path, "photo.png", png_bytes(photo())), "edges2cats")
     with pytest.raises(gr.Error, match="Unknown model"):
         draw_tab.sketch_to_image({"composite": drawing()}, "missing-model", 0)
 
     shown, kept = draw_tab.sketch_to_image({"composite": drawing()}, "edges2cats", 3)
-    assert shown is kept and shown.size == (64, 64)
+    assert Image.open(shown).size == kept.size == (64, 64)  # shown: a JPEG file; kept: the lossless PIL
+    again, _ = draw_tab.sketch_to_image({"composite": drawing()}, "edges2cats", 3)
+    assert again != shown and open(again, "rb").read() == open(shown, "rb").read()  # a new file per request
 
 
 def test_gpu_decorator_is_a_no_op_off_zerogpu(monkeypatch):
@@ -321,9 +336,9 @@ def test_photo_tab_follows_the_edge_detector_a_model_was_trained_with(tmp_path):
     assert logic.model_edge_method("canny-cats") == "canny"
     assert logic.model_edge_method("edges2cats") == DEFAULT_EDGE_METHOD  # no record: the default
     assert logic.model_edge_method("no-such-model") == DEFAULT_EDGE_METHOD
-    path = tmp_path / "photo.png"
-    photo().save(path)
-    method, edges, image = photo_tab.model_changed(str(path), "canny-cats")
+    path = uploaded(png_bytes(photo()), "photo.png")
+    method, edges, image = photo_tab.model_changed(path, "canny-cats")
+    edges, image = Image.open(edges), Image.open(image)  # results are files of their own
     assert method == "canny" and edges.size == (240, 160) and image.width > image.height
     expected, _ = logic.photo_to_image(str(path), "canny-cats", "canny")
     assert np.array_equal(np.asarray(edges), np.asarray(expected))

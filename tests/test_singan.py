@@ -152,8 +152,6 @@ def test_bad_inputs(trained, tmp_path):
         singan.harmonize(model, image, Image.new("L", (32, 32), 255), injection_scale=-3)
     with pytest.raises(ValueError, match="factor"):
         singan.super_resolve(model, image, factor=3)
-    with pytest.raises(ValueError, match="megapixels"):
-        singan.super_resolve(model, Image.new("RGB", (1200, 1000)), factor=4)
     with pytest.raises(ValueError, match="num_frames"):
         singan.animate(model, num_frames=100000)
     with pytest.raises(ValueError, match="alpha"):
@@ -165,12 +163,65 @@ def test_bad_inputs(trained, tmp_path):
         singan.paint(model, tmp_path / "bad.png")
 
 
-def test_huge_input_is_resized_not_refused(trained):
+@pytest.mark.parametrize("application", ["edit", "harmonize", "paint"])
+def test_large_inputs_are_shrunk_before_any_work(trained, monkeypatch, application):
+    """Time and memory are bounded by input size: a 4000×2680 upload is shrunk to MAX_INPUT_SIDE before
+    the mask is dilated, the palette is applied or the model runs (the result has the shrunk size)."""
     model, _ = trained
-    big = Image.new("RGB", (3000, 2000), (120, 80, 40))
+    seen = []
+    for name in ("prepare_mask", "quantize_to_palette", "_inject"):
+        original = getattr(singan, name)
+
+        def record(*args, _original=original, _name=name, **kwargs):
+            image = args[0] if _name == "quantize_to_palette" else args[1]
+            seen.append((_name, tuple(image) if _name == "prepare_mask" else image.size))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(singan, name, record)
+    big = Image.new("RGB", (4000, 2680), (120, 80, 40))
+    big.paste((30, 160, 200), (400, 400, 1600, 1400))
     mask = Image.new("L", big.size, 0)
-    mask.paste(255, (100, 100, 900, 900))
-    assert singan.edit(model, big, mask, injection_scale=1).size == big.size
+    mask.paste(255, (400, 400, 1600, 1400))
+    if application == "paint":
+        result = singan.paint(model, big, injection_scale=1, quantize=True)
+    else:
+        result = getattr(singan, application)(model, big, mask, injection_scale=1)
+    assert result.size == (singan.MAX_INPUT_SIDE, 686)
+    assert seen and all(max(size) <= singan.MAX_INPUT_SIDE for _, size in seen), seen
+    if application != "paint":  # the mask was shrunk with the image: it still marks the same region
+        assert ("prepare_mask", (singan.MAX_INPUT_SIDE, 686)) in seen
+
+
+def test_super_resolution_and_animation_are_bounded(trained):
+    model, _ = trained
+    result = singan.super_resolve(model, Image.new("RGB", (1200, 1000), (90, 90, 90)), factor=4)
+    assert max(result.size) == singan.MAX_SUPER_RESOLVE_SIDE and result.size == (2048, 1708)
+    assert singan.super_resolve(model, Image.new("RGB", (40, 30)), factor=2).size == (80, 60)  # small: untouched
+    with pytest.raises(ValueError, match=f"between 2 and {singan.MAX_FRAMES}"):
+        singan.animate(model, num_frames=singan.MAX_FRAMES + 1)
+    assert singan.MAX_FRAMES <= 60
+
+
+def test_mask_dilation_marks_a_disk_of_the_scaled_radius():
+    """prepare_mask dilates by a disk (radius scaled with the image), in time linear in the pixels."""
+    mask = Image.new("L", (500, 500), 0)
+    mask.putpixel((250, 250), 255)
+    soft = singan.prepare_mask(mask, (500, 500), radius=20, blur=0.01)  # 40 px at 500 px
+    assert soft[250, 250 + 37] > 0.99 and soft[250, 250 + 43] < 0.01
+    assert soft[250 + 26, 250 + 26] > 0.99 and soft[250 + 31, 250 + 31] < 0.01  # round, not square
+
+
+def test_sixteen_bit_inputs_are_not_white(trained):
+    """16-bit greyscale uploads (mode I;16) are rescaled, not clipped to white, in every application."""
+    model, _ = trained
+    ramp = (np.tile(np.linspace(0, 65535, 48), (32, 1))).astype(np.uint16)
+    image = Image.fromarray(ramp)
+    assert image.mode == "I;16"
+    mask = Image.fromarray(np.where(np.arange(48)[None, :].repeat(32, 0) > 24, 65535, 0).astype(np.uint16))
+    for result in (singan.edit(model, image, mask, injection_scale=1), singan.harmonize(model, image, mask, 1),
+                   singan.paint(model, image, 1), singan.super_resolve(model, image, 2)):
+        gray = np.asarray(result.convert("L"), dtype=np.float32)
+        assert gray.mean() < 230 and gray.std() > 5, (gray.mean(), gray.std())
 
 
 def test_swd_ranks_samples_by_patch_statistics():

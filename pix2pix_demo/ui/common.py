@@ -1,13 +1,18 @@
-"""Small pieces shared by the tabs: ZeroGPU support, turning user errors into UI messages."""
+"""Small pieces shared by the tabs: ZeroGPU support, turning errors into UI messages, and the
+only ways a handler touches files: `uploaded_files` (what a client sent) and `output_file` (what
+it gets back)."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import os
+import uuid
+from pathlib import Path
 
 import gradio as gr
 
+from ..imaging import to_rgb
 from . import logic
 
 logger = logging.getLogger(__name__)
@@ -31,9 +36,20 @@ def gpu(fn):
     return spaces.GPU(fn)
 
 
+UNEXPECTED_ERROR = "Something went wrong on the server (the details are in its log). Please try again."
+
+
+def unexpected_error(error: BaseException, where: str) -> gr.Error:
+    """An error that is not the user's: the traceback goes to the server log, the client gets a short
+    generic message (never exception text, which can hold server paths)."""
+    logger.error("Unexpected error in %s", where, exc_info=(type(error), error, error.__traceback__))
+    return gr.Error(UNEXPECTED_ERROR, print_exception=False)
+
+
 def user_messages(empty_result, warn_on_empty: bool = True):
     """Decorator for handlers: InputError -> gr.Error (a red message, the server keeps serving);
-    EmptyInput -> gr.Warning (or nothing, for live events) and `empty_result` as the output."""
+    EmptyInput -> gr.Warning (or nothing, for live events) and `empty_result` as the output;
+    any other exception -> the generic UNEXPECTED_ERROR (details in the server log)."""
 
     def decorate(fn):
         @functools.wraps(fn)
@@ -46,7 +62,82 @@ def user_messages(empty_result, warn_on_empty: bool = True):
                 return empty_result
             except logic.InputError as error:
                 raise gr.Error(str(error), print_exception=False) from None
+            except gr.Error:
+                raise
+            except Exception as error:  # noqa: BLE001 - reported generically, logged in full
+                raise unexpected_error(error, fn.__qualname__) from None
 
         return wrapper
 
     return decorate
+
+
+# ---------------------------------------------------------------- files in and out
+NOT_UPLOADED = ("This file was not uploaded with the request, so it is not read. "
+                "Upload the image (gradio_client: handle_file(path)).")
+
+
+def upload_folder() -> Path:
+    """Where Gradio keeps the files it received (and its cache): GRADIO_TEMP_DIR, else TMP/gradio."""
+    from gradio.utils import get_upload_folder
+
+    return Path(os.path.realpath(get_upload_folder()))
+
+
+def _uploaded_path(path) -> str:
+    """A client-named path -> the same path, if it is a regular file Gradio received (inside its upload
+    folder, reached without `..` or symlinks); else InputError(NOT_UPLOADED). One message for every
+    refusal, so an answer never tells whether some other file exists."""
+    if not isinstance(path, str) or not path or "\0" in path or not os.path.isabs(path):
+        raise logic.InputError(NOT_UPLOADED)
+    real = os.path.realpath(path)
+    root = str(upload_folder())
+    if real != os.path.normpath(path) or os.path.commonpath([real, root]) != root or real == root \
+            or not os.path.isfile(real):
+        raise logic.InputError(NOT_UPLOADED)
+    return real
+
+
+def uploaded_files(value):
+    """A raw input value (handlers run with preprocess=False) -> the same value with every file
+    reference replaced by a checked local path of an uploaded file.
+
+    Nothing a client sends may name a server file: a FileData dict contributes only its `path` (its
+    `url` is never read), and a bare string is a path like any other; both must lie in Gradio's upload
+    folder (see `_uploaded_path`). Nested values (an editor's background/layers/composite) are
+    checked item by item; PIL images and arrays (in-process callers) pass through."""
+    if isinstance(value, str):
+        return _uploaded_path(value)
+    if isinstance(value, dict):
+        if "path" in value or "url" in value or (value.get("meta") or {}).get("_type") == "gradio.FileData":
+            return _uploaded_path(value.get("path"))
+        return {key: uploaded_files(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [uploaded_files(item) for item in value]
+    return value
+
+
+OUTPUT_DIR_NAME = "pix2pix-demo-outputs"
+
+
+def output_file(image, format: str = "png", stem: str = "generated") -> str | None:
+    """Write an output image to a file of its own (a new name per call) in Gradio's cache folder and
+    return its path, for an output component to serve.
+
+    Returning a PIL image instead lets Gradio write it to a content-hashed path, so identical results
+    of concurrent requests overwrite one file while others download it (empty or cut images). Files
+    here are Gradio temp files: `delete_cache` removes them."""
+    if image is None:
+        return None
+    path = output_path(format, stem)
+    options = {"quality": 90} if format in ("jpeg", "jpg") else {}
+    image = image if image.mode in ("L", "RGB") else to_rgb(image)
+    image.save(path, format="JPEG" if format in ("jpeg", "jpg") else format.upper(), **options)
+    return str(path)
+
+
+def output_path(suffix: str, stem: str = "generated") -> Path:
+    """A new, unused file name in the outputs folder inside Gradio's cache (see `output_file`)."""
+    folder = upload_folder() / OUTPUT_DIR_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{stem}-{uuid.uuid4().hex[:16]}.{suffix}"

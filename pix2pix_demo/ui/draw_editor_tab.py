@@ -14,7 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from . import logic
-from .common import MODEL_CONCURRENCY, gpu, user_messages
+from .common import MODEL_CONCURRENCY, gpu, uploaded_files, user_messages
 from .draw_tab import EXAMPLES, MAX_SEED, DrawTab, example_paths, sketch_to_image
 
 INSTRUCTIONS = (
@@ -26,7 +26,7 @@ INSTRUCTIONS = (
 @gpu
 @user_messages(empty_result=(None, None), warn_on_empty=False)  # a cleared canvas just clears the output
 def live_sketch_to_image(canvas: dict | None, model_key: str, seed: float = 0):
-    image = logic.sketch_to_image(canvas, model_key, int(seed or 0))
+    image = logic.sketch_to_image(uploaded_files(canvas), model_key, seed)
     return image, image
 
 

@@ -26,7 +26,7 @@ import gradio as gr
 from PIL import Image
 
 from . import live, logic
-from .common import MODEL_CONCURRENCY, gpu, user_messages
+from .common import MODEL_CONCURRENCY, gpu, output_file, uploaded_files, user_messages
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "sketches"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -71,9 +71,10 @@ def surface_value_for(sketch: Image.Image, model_key: str | None = None) -> dict
 @gpu
 @user_messages(empty_result=(None, None))
 def sketch_to_image(canvas: dict | None, model_key: str, seed: float = 0):
-    """The drawing on the canvas + a model key -> the generated image (twice: shown, and kept)."""
-    image = logic.sketch_to_image(canvas, model_key, int(seed or 0))
-    return image, image
+    """The drawing on the canvas + a model key -> the generated image (shown as a file of its own, and
+    kept as PIL). The canvas arrives unprocessed: only files Gradio received are read."""
+    image = logic.sketch_to_image(uploaded_files(canvas), model_key, seed)
+    return output_file(image, "jpeg"), image
 
 
 def _static(name: str) -> str:
@@ -105,5 +106,5 @@ def build_draw_tab() -> DrawTab:
     last_image = gr.State(None)
     generate = gr.Button("Generate", visible=False)
     generate.click(sketch_to_image, [canvas, model, seed], [output, last_image], api_name="sketch_to_image",
-                   **MODEL_CONCURRENCY)
+                   preprocess=False, **MODEL_CONCURRENCY)
     return DrawTab(target=surface, model=model, seed=seed, value_for_sketch=surface_value_for)

@@ -24,7 +24,7 @@ from PIL import Image, ImageFilter
 
 from .. import registry
 from ..edges import DEFAULT_EDGE_METHOD, EDGE_METHODS, extract_edges, is_blank, normalize_sketch
-from ..imaging import ImageError, fitted_size, open_image, resize_to, to_rgb
+from ..imaging import ImageError, check_aspect, fitted_size, open_image, resize_to, to_rgb
 from ..pipelines import Pix2PixPipeline
 
 DEFAULT_MODEL = "edges2cats"
@@ -86,7 +86,7 @@ def get_pipeline(key: str, progress=None) -> Pix2PixPipeline:
     """The pipeline for model `key`, built once per process (the model is cached by the registry).
 
     Raises InputError for an unknown key or a model that cannot be loaded."""
-    if not key:
+    if not key or not isinstance(key, str):
         raise InputError("Choose a model first.")
     target = device()
     with _pipelines_lock:
@@ -109,17 +109,37 @@ def get_pipeline(key: str, progress=None) -> Pix2PixPipeline:
 
 
 def _as_image(value) -> Image.Image | None:
-    """A Gradio image value (PIL, numpy array, file path, FileData-like dict, bytes) -> PIL or None."""
+    """An image value (PIL, numpy array, local file path, FileData-like dict, bytes) -> PIL or None.
+
+    A FileData dict contributes only its `path` (a `url` is never opened). Paths are opened as
+    given: values from clients must pass `ui.common.uploaded_files` first."""
     if value is None:
         return None
     if isinstance(value, dict):  # FileData as sent by gradio_client / preprocess=False
-        value = value.get("path") or value.get("url")
+        value = value.get("path")
         if value is None:
             return None
     try:
-        return open_image(value)
+        return check_aspect(open_image(value))
     except ImageError as error:
         raise InputError(str(error)) from None
+
+
+MAX_SEED_VALUE = 2**32 - 1
+
+
+def parse_seed(seed) -> int:
+    """A seed from a slider or an API call -> int in [0, MAX_SEED_VALUE]; InputError otherwise."""
+    if seed is None or seed == "":
+        return 0
+    try:
+        value = float(seed)
+        whole = value.is_integer()
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or not 0 <= value <= MAX_SEED_VALUE:
+        raise InputError(f"The seed must be a whole number from 0 to {MAX_SEED_VALUE}, got {seed!r}.")
+    return int(value)
 
 
 def canvas_image(value) -> Image.Image | None:
@@ -165,7 +185,7 @@ def generate(sketch: Image.Image, key: str, seed: int = 0, progress=None) -> Ima
     seed 0: evaluation mode, deterministic. Any other seed: the paper's test-time mode (dropout
     as noise, batch statistics) with that seed, i.e. a reproducible variation."""
     pipe = get_pipeline(key, progress)
-    seed = int(seed or 0)
+    seed = parse_seed(seed)
     if seed == 0:
         return pipe(sketch, mode="eval")
     return pipe(sketch, mode="paper", seed=seed)
@@ -174,6 +194,7 @@ def generate(sketch: Image.Image, key: str, seed: int = 0, progress=None) -> Ima
 def sketch_to_image(canvas_value, key: str, seed: int = 0, progress=None) -> Image.Image:
     """Canvas value + model key -> generated image (the whole Draw tab in one call)."""
     pipe = get_pipeline(key, progress)
+    seed = parse_seed(seed)
     return generate(sketch_from_canvas(canvas_value, size=pipe.size), key, seed)
 
 

@@ -1,8 +1,9 @@
 """The Photo tab: a photo -> its edge map -> a generated image; the edge map can go to the Draw canvas.
 
-The photo reaches the handler unprocessed (`preprocess=False`: Gradio still checks that the file
-is an upload) so that `imaging.open_image` alone decides what is an acceptable image and says
-why not (not an image, truncated, a decompression bomb, ...).
+The photo reaches the handler unprocessed (`preprocess=False`) so that `imaging.open_image` alone
+decides what is an acceptable image and says why not (not an image, truncated, a decompression
+bomb, ...); `common.uploaded_files` first makes sure it is a file Gradio received. Images go back
+as files of their own (`common.output_file`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import gradio as gr
 
 from ..edges import DEFAULT_EDGE_METHOD, EDGE_METHODS
 from . import logic
-from .common import MODEL_CONCURRENCY, gpu, user_messages
+from .common import MODEL_CONCURRENCY, gpu, output_file, uploaded_files, user_messages
 from .draw_tab import DrawTab
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "photos"
@@ -29,7 +30,12 @@ INSTRUCTIONS = (
 @user_messages(empty_result=(None, None))
 def photo_to_image(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD):
     """A photo + a model key -> (its edge map, the generated image)."""
-    return logic.photo_to_image(photo, model_key, edge_method)
+    return _as_files(logic.photo_to_image(uploaded_files(photo), model_key, edge_method))
+
+
+def _as_files(images):
+    edges, image = images
+    return output_file(edges, "png", "edges"), output_file(image, "png")
 
 
 @gpu
@@ -37,7 +43,7 @@ def photo_to_image(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD
 def photo_changed(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD):
     if photo is None:
         return None, None
-    return logic.photo_to_image(photo, model_key, edge_method)
+    return _as_files(logic.photo_to_image(uploaded_files(photo), model_key, edge_method))
 
 
 @gpu
@@ -48,7 +54,7 @@ def model_changed(photo, model_key: str):
         return logic.model_edge_method(model_key), None, None
     logic.get_pipeline(model_key)  # a Hub model is fetched first: its config says which detector
     method = logic.model_edge_method(model_key)
-    return (method, *logic.photo_to_image(photo, model_key, method))
+    return (method, *_as_files(logic.photo_to_image(uploaded_files(photo), model_key, method)))
 
 
 @user_messages(empty_result=gr.skip())

@@ -24,10 +24,12 @@ model's own colours (k-means of its training image), the darkest first.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import math
 import os
 import queue
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,6 +42,9 @@ from PIL import Image, ImageDraw, ImageFilter
 from .. import registry, singan
 from ..hub import ModelLoadError, read_config, save_model
 from ..imaging import ImageError
+from ..models.singan import SinGAN
+from .common import output_file, output_path, unexpected_error, uploaded_files
+from .logic import parse_seed
 
 # application -> the shipped model that suits it (used when present)
 PREFERRED = {"sample": "singan-balloons", "edit": "singan-stone", "harmonize": "singan-starry_night",
@@ -70,66 +75,136 @@ def default_model(application: str) -> str | None:
 
 
 def _load(model_key):
-    if not model_key:
+    if not model_key or not isinstance(model_key, str):
         raise gr.Error("No SinGAN model selected. Pick one, or train one in the 'Train on my image' tab.",
                        print_exception=False)
+    entry = registry.list_models().get(model_key)
+    if entry is not None and entry.kind != "singan":
+        raise gr.Error(f"Model {model_key!r} is a {entry.kind} model, not a SinGAN model.", print_exception=False)
     try:
-        return registry.load(model_key)
+        model = registry.load(model_key)
     except registry.ModelUnavailable as error:
         raise gr.Error(str(error), print_exception=False) from None
+    if not isinstance(model, SinGAN):  # e.g. a Hub entry whose config turned out to be another kind
+        raise gr.Error(f"Model {model_key!r} is not a SinGAN model.", print_exception=False)
+    return model
 
 
-def _run(fn, *args, **kwargs):
-    """Call an application; user errors become gr.Error (the server keeps serving)."""
+def app_messages(fn):
+    """Decorator for the endpoints: user errors (ValueError, ImageError, InputError) -> gr.Error with the
+    message; anything else -> a short generic message (details in the server log). Generators too."""
+
+    def convert(error: Exception) -> gr.Error:
+        if isinstance(error, gr.Error):
+            return error
+        if isinstance(error, (ValueError, ImageError)):
+            return gr.Error(str(error), print_exception=False)
+        return unexpected_error(error, fn.__qualname__)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def generator_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - converted for the client, logged when unexpected
+                raise convert(error) from None
+
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - converted for the client, logged when unexpected
+            raise convert(error) from None
+
+    return wrapper
+
+
+def _number(value, name: str) -> float:
     try:
-        return fn(*args, **kwargs)
-    except (ValueError, ImageError) as error:
-        raise gr.Error(str(error), print_exception=False) from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a number, got {value!r}.")
+    return number
+
+
+def _whole(value, name: str) -> int:
+    number = _number(value, name)
+    if not number.is_integer() or abs(number) > 2**31:
+        raise ValueError(f"{name} must be a whole number, got {value!r}.")
+    return int(number)
 
 
 # ------------------------------------------------------------------------------ handlers (API)
+# The endpoints run with preprocess=False: image inputs arrive as FileData and only files Gradio
+# received are opened (`uploaded_files`); pix2pix_demo.singan opens and checks them, so bad images get
+# its own messages. Results go back as files of their own (`output_file`).
+@app_messages
 def sample_handler(model_key, seed=0, width_factor=1.0, height_factor=1.0, start_scale=0):
     """Model key + seed + size factors + start scale -> a random image."""
     model = _load(model_key)
-    return _run(singan.sample, model, seed=int(seed), width_factor=float(width_factor),
-                height_factor=float(height_factor), start_scale=int(start_scale))
+    return output_file(singan.sample(model, seed=parse_seed(seed), width_factor=_number(width_factor, "width_factor"),
+                                     height_factor=_number(height_factor, "height_factor"),
+                                     start_scale=_whole(start_scale, "start_scale")), "png", "sample")
 
 
+@app_messages
 def edit_handler(model_key, image, mask, injection_scale=None, seed=0):
     """Model key + edited image + mask (white = edited region) -> the harmonised edit."""
     model = _load(model_key)
-    return _run(singan.edit, model, image, mask, _scale(injection_scale), int(seed))
+    image, mask = uploaded_files(image), uploaded_files(mask)
+    return output_file(singan.edit(model, image, mask, _scale(injection_scale), parse_seed(seed)), "png", "edit")
 
 
+@app_messages
 def harmonize_handler(model_key, image, mask, injection_scale=None, seed=0):
     """Model key + naive paste + mask of the pasted object -> the harmonised picture."""
     model = _load(model_key)
-    return _run(singan.harmonize, model, image, mask, _scale(injection_scale), int(seed))
+    image, mask = uploaded_files(image), uploaded_files(mask)
+    return output_file(singan.harmonize(model, image, mask, _scale(injection_scale), parse_seed(seed)), "png",
+                       "harmonize")
 
 
+@app_messages
 def paint_handler(model_key, painting, injection_scale=None, seed=0, quantize=False):
     """Model key + rough painting -> an image with the model's textures."""
     model = _load(model_key)
-    return _run(singan.paint, model, painting, _scale(injection_scale), int(seed), bool(quantize))
+    painting = uploaded_files(painting)
+    return output_file(singan.paint(model, painting, _scale(injection_scale), parse_seed(seed),
+                                    quantize not in (False, None, 0, "", "false", "False")), "png", "paint")
 
 
+@app_messages
 def super_resolve_handler(model_key, image, factor=4, seed=0):
-    """Model key + image + factor (2 or 4) -> the enlarged image."""
+    """Model key + image + factor (2 or 4, also "2", "x4") -> the enlarged image."""
     model = _load(model_key)
-    return _run(singan.super_resolve, model, image, int(str(factor).lstrip("x×")), int(seed))
+    image = uploaded_files(image)
+    text = str(factor).strip().lstrip("x×")
+    if text not in ("2", "4", "2.0", "4.0"):
+        raise ValueError(f"factor must be 2 or 4, got {factor!r}.")
+    return output_file(singan.super_resolve(model, image, int(float(text)), parse_seed(seed)), "png",
+                       "super-resolved")
 
 
+@app_messages
 def animate_handler(model_key, num_frames=30, alpha=0.1, beta=0.9, start_scale=0, seed=0):
-    """Model key + frames + alpha/beta + start scale -> an animated GIF (file path)."""
+    """Model key + frames + alpha/beta + start scale -> an animated GIF (a file of its own in Gradio's
+    cache, removed by delete_cache like every output)."""
     model = _load(model_key)
-    handle, path = tempfile.mkstemp(prefix="singan-", suffix=".gif")
-    os.close(handle)
-    _run(singan.animate, model, int(num_frames), float(alpha), float(beta), int(start_scale), int(seed), path=path)
-    return path
+    path = output_path("gif", "animation")
+    singan.animate(model, _whole(num_frames, "num_frames"), _number(alpha, "alpha"), _number(beta, "beta"),
+                   _whole(start_scale, "start_scale"), parse_seed(seed), path=path)
+    return str(path)
 
 
 def _scale(value):
-    return None if value is None or value == "" or (isinstance(value, (int, float)) and value < 0) else int(value)
+    if value is None or value == "":
+        return None
+    value = _whole(value, "injection_scale")
+    return None if value < 0 else value
 
 
 # ----------------------------------------------------------------------------- canvases
@@ -298,6 +373,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", (text or "").strip().lower()).strip("-")[:40]
 
 
+@app_messages
 def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request = None,
                   progress=gr.Progress()):
     """Upload -> a new SinGAN (trained in a thread) -> registered with the registry.
@@ -307,17 +383,19 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     updates_none = [gr.update()] * len(_dropdowns)
     if image is None:
         raise gr.Error("Upload an image to train on.", print_exception=False)
-    minutes = float(minutes)
+    image = uploaded_files(image)
+    minutes = _number(minutes, "The time budget")
     if not 0.1 <= minutes <= MAX_TRAIN_MINUTES:
         raise gr.Error(f"The time budget must be between 0.1 and {MAX_TRAIN_MINUTES} minutes.", print_exception=False)
-    if not 25 <= int(max_size) <= MAX_TRAIN_SIZE:
+    max_size = _number(max_size, "The model size")
+    if not 25 <= max_size <= MAX_TRAIN_SIZE:
         raise gr.Error(f"The model size must be between 25 and {MAX_TRAIN_SIZE} px.", print_exception=False)
+    name = name if isinstance(name, str) else ""
     key = f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S')}"
     options = singan.TrainOptions(max_size=int(max_size), time_budget=minutes, min_iters=20, device="auto")
-    try:
-        singan.pyramid_shapes(*singan.to_rgb(singan.open_image(image)).size, options)  # fail fast
-    except (ValueError, ImageError) as error:
-        raise gr.Error(str(error), print_exception=False) from None
+    # open and check the upload once, shrunk to the model's size (the training never sees more)
+    image = singan._as_rgb(image, "an image to train on", max(MAX_TRAIN_SIZE, int(max_size)))
+    singan.pyramid_shapes(*image.size, options)  # fail fast
     session = getattr(request, "session_hash", None) or "api"
     cancel = _cancel_events[session] = threading.Event()
     events: queue.Queue = queue.Queue()
@@ -355,10 +433,8 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     if isinstance(error, singan.TrainingCancelled):
         yield ("Training was cancelled.", preview_image, *updates_none)
         return
-    if isinstance(error, ValueError):
-        raise gr.Error(str(error), print_exception=False)
     if error is not None:
-        raise error
+        raise error  # app_messages: a ValueError is the user's message, anything else a generic one
     model, stats = outcome["result"]
     folder = user_models_dir() / key
     save_model(model.cpu(), folder, {"label": f"Yours: {name or 'my image'} ({time.strftime('%H:%M')})",
@@ -545,6 +621,7 @@ def _canvas_application_tab(tab: SinGANTab, application: str, title: str, descri
         _on_model_change(model, brush_update, model, canvas, queue=True)  # loads the model: queued
         button.click(prepare, [canvas, remembered], sent, api_visibility="private").success(
             handler, [model, *sent, injection, seed, *extras], output, api_name=f"singan_{application}",
+            preprocess=False,
             **APPLY_CONCURRENCY)
     tab.dropdowns[application], tab.outputs[application] = model, output
 
@@ -570,6 +647,7 @@ def build_singan_tab() -> SinGANTab:
                     button = gr.Button("Generate", variant="primary", elem_id="singan-sample-run")
                 output = gr.Image(label="Sample", type="pil", format="png", elem_id="singan-sample-output")
             button.click(sample_handler, [model, seed, width, height, start], output, api_name="singan_sample",
+                         preprocess=False,
                          **APPLY_CONCURRENCY)
             _on_model_change(model, start_scale_update, [model, start], start)
             tab.dropdowns["sample"], tab.outputs["sample"] = model, output
@@ -611,7 +689,7 @@ def build_singan_tab() -> SinGANTab:
                 output = gr.Image(label="Enlarged", type="pil", format="png")
             load.click(super_resolve_example, model, image_in, api_visibility="private")
             button.click(super_resolve_handler, [model, image_in, factor, seed], output,
-                         api_name="singan_super_resolve", **APPLY_CONCURRENCY)
+                         api_name="singan_super_resolve", preprocess=False, **APPLY_CONCURRENCY)
             tab.dropdowns["super_resolve"], tab.outputs["super_resolve"] = model, output
 
         with gr.Tab("Animation"):
@@ -631,7 +709,7 @@ def build_singan_tab() -> SinGANTab:
                 output = gr.Image(label="Animation (GIF)", type="filepath", format="gif",
                                   elem_id="singan-animate-output")
             button.click(animate_handler, [model, frames, alpha, beta, start, seed], output,
-                         api_name="singan_animate", **APPLY_CONCURRENCY)
+                         api_name="singan_animate", preprocess=False, **APPLY_CONCURRENCY)
             _on_model_change(model, start_scale_update, [model, start], start)
             tab.dropdowns["animate"], tab.outputs["animate"] = model, output
 
@@ -652,7 +730,7 @@ def build_singan_tab() -> SinGANTab:
                     status = gr.Markdown()
                     preview = gr.Image(label="Preview (latest scale)", type="pil", format="png")
             train.click(train_handler, [upload, name, minutes, size], [status, preview, *_dropdowns],
-                        api_name="singan_train", **TRAIN_CONCURRENCY)
+                        api_name="singan_train", preprocess=False, **TRAIN_CONCURRENCY)
             cancel.click(cancel_training, None, None, api_visibility="private", queue=False)
             tab.outputs["train"] = preview
     return tab

@@ -1,0 +1,125 @@
+"""The served app as an attacker sees it: no server file can be read through any endpoint.
+
+Only files Gradio received for the request (uploads, in its upload folder) may be opened: a FileData
+`url`, a `path` outside the upload folder, `..` and symlinks out of the upload folder, and a bare
+string all read nothing, through raw HTTP and through gradio_client alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.slow
+
+META = {"_type": "gradio.FileData"}
+NOT_UPLOADED = "This file was not uploaded with the request, so it is not read."
+
+
+def secret_photo(folder: Path) -> Path:
+    """An image outside Gradio's upload folder, with clear edges (what an attacker would like to see)."""
+    array = np.full((96, 128, 3), 230, np.uint8)
+    array[20:70, 30:100] = (40, 90, 160)
+    path = folder / "secret.png"
+    Image.fromarray(array).save(path)
+    return path
+
+
+# endpoint -> how a file value goes into its inputs
+ENDPOINTS = {
+    "photo_to_image": lambda f: [f, "edges2cats", "hed-like"],
+    "sketch_to_image": lambda f: [{"background": None, "layers": [], "composite": f}, "edges2cats", 0],
+    "singan_edit": lambda f: ["singan-tiny", f, f, -1, 0],
+    "singan_harmonize": lambda f: ["singan-tiny", f, f, -1, 0],
+    "singan_paint": lambda f: ["singan-tiny", f, -1, 0, False],
+    "singan_super_resolve": lambda f: ["singan-tiny", f, 2, 0],
+    "singan_train": lambda f: [f, "stolen", 0.1, 32],
+}
+
+
+def call_raw(url: str, api_name: str, data: list) -> tuple[str, object]:
+    """POST /gradio_api/call/NAME then read its event stream: ("complete", data) or ("error", message)."""
+    response = httpx.post(f"{url}gradio_api/call/{api_name}", json={"data": data}, timeout=60)
+    if response.status_code != 200:
+        return "http", response.status_code
+    event_id = response.json()["event_id"]
+    text = httpx.get(f"{url}gradio_api/call/{api_name}/{event_id}", timeout=300).text
+    events = [(block.split("\n")[0].removeprefix("event: "),
+               block.split("\n", 1)[1].removeprefix("data: ") if "\n" in block else "")
+              for block in text.strip().split("\n\n")]
+    kind, payload = next(((k, p) for k, p in reversed(events) if k in ("complete", "error")), events[-1])
+    try:
+        return kind, json.loads(payload)
+    except (ValueError, TypeError):
+        return kind, payload
+
+
+@pytest.fixture(scope="module")
+def upload_folder():
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder())
+
+
+def attacks(secret: Path, upload_folder: Path) -> dict[str, object]:
+    """Every way a client might name `secret` (a readable image outside the upload folder)."""
+    link_dir = upload_folder / f"attack-{uuid.uuid4().hex}"
+    link_dir.mkdir(parents=True)
+    link = link_dir / "innocent.png"
+    link.symlink_to(secret)
+    dotdot = str(upload_folder / ".." / ".." / ".." / ".." / str(secret).lstrip("/"))
+    return {
+        "url-only": {"path": None, "url": str(secret), "meta": META},
+        "file-url": {"path": None, "url": f"file://{secret}", "meta": META},
+        "url-with-bogus-path": {"path": "", "url": str(secret), "meta": META},
+        "path-outside": {"path": str(secret), "meta": META},
+        "dotdot": {"path": dotdot, "meta": META},
+        "symlink-in-upload-folder": {"path": str(link), "meta": META},
+        "bare-string": str(secret),
+    }
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+def test_no_endpoint_reads_a_file_the_client_names(running_app, tmp_path, upload_folder, endpoint):
+    secret = secret_photo(tmp_path)
+    for name, value in attacks(secret, upload_folder).items():
+        kind, payload = call_raw(running_app, endpoint, ENDPOINTS[endpoint](value))
+        assert kind in ("error", "http"), f"{endpoint} with {name}: the server answered {kind}: {payload!r}"
+        if kind == "error":  # the app's message, or (refused by Gradio before the app) no text at all
+            message = payload.get("error")
+            assert message is None or message.startswith(NOT_UPLOADED), (endpoint, name, payload)
+
+
+def test_the_answer_does_not_tell_existing_files_from_missing_ones(running_app, tmp_path):
+    """The error for a real image, a folder and a missing path is the same message (no oracle)."""
+    secret = secret_photo(tmp_path)
+    answers = set()
+    for target in (secret, tmp_path, tmp_path / "missing.png", Path("/etc/passwd")):
+        kind, payload = call_raw(running_app, "photo_to_image",
+                                 ENDPOINTS["photo_to_image"]({"path": None, "url": str(target), "meta": META}))
+        assert kind == "error"
+        answers.add(json.dumps(payload))
+    assert len(answers) == 1, answers
+
+
+def test_gradio_client_cannot_name_a_server_file(running_app, tmp_path, upload_folder):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    client = Client(running_app, verbose=False)
+    secret = secret_photo(tmp_path)
+    for name, value in attacks(secret, upload_folder).items():
+        if not isinstance(value, dict) or value.get("path") is not None:
+            continue  # gradio_client uploads any local `path` itself: that is a real upload, allowed
+        with pytest.raises(AppError, match="not uploaded"):
+            client.predict(value, "edges2cats", api_name="/photo_to_image")
+    # a real upload of the same file still works, and the server keeps serving
+    edges, image = client.predict(handle_file(str(secret)), "edges2cats", api_name="/photo_to_image")
+    assert Image.open(edges).size == (128, 96) and os.path.getsize(image) > 0
