@@ -68,8 +68,14 @@ def open_image(source, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
         raise ImageError(
             f"The image is too large to open safely (limit {max_pixels / 1e6:.0f} megapixels)."
         ) from error
+    except Image.UnidentifiedImageError as error:
+        raise ImageError("Could not read the image: this file is not an image format Pillow can open "
+                         "(PNG, JPEG, WebP, GIF, BMP, TIFF, ...).") from error
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"Could not read the image: {error}") from error
+        text = str(error)
+        if isinstance(source, (str, os.PathLike)):  # the message is for a user: no server paths in it
+            text = text.replace(str(source), Path(source).name)
+        raise ImageError(f"Could not read the image: {text}") from error
 
 
 MAX_ASPECT = 16  # long side / short side; a 10000x10 strip holds no picture a model can use

@@ -1,0 +1,187 @@
+"""The served app under load and under bad input, through gradio_client (a live server on loopback).
+
+- 16 clients send identical requests at once: every image comes back whole and correct (identical
+  results used to share one cache file that was rewritten while others downloaded it).
+- The bad-input catalogue, over every endpoint: each gets the app's own message (not Gradio's
+  generic "Could not preprocess input" with a server path), and the server keeps answering.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import threading
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+pytestmark = pytest.mark.slow
+
+SKETCH = Path(__file__).resolve().parent.parent / "examples" / "sketches" / "cat.png"
+
+
+@pytest.fixture(scope="module")
+def client(running_app):
+    from gradio_client import Client
+
+    return Client(running_app, verbose=False)
+
+
+def canvas(path) -> dict:
+    from gradio_client import handle_file
+
+    return {"background": None, "layers": [], "composite": handle_file(str(path))}
+
+
+# ---------------------------------------------------------------- 16 clients, identical requests
+
+
+def test_identical_concurrent_requests_all_get_their_whole_image(running_app, client):
+    from gradio_client import Client
+
+    reference = np.asarray(Image.open(client.predict(canvas(SKETCH), "edges2cats", 0, api_name="/sketch_to_image")))
+    results, errors, lock = [], [], threading.Lock()
+    start = threading.Barrier(16)
+
+    def worker(_):
+        own = Client(running_app, verbose=False)
+        start.wait()
+        for _ in range(4):
+            try:
+                path = own.predict(canvas(SKETCH), "edges2cats", 0, api_name="/sketch_to_image")
+                data = Path(path).read_bytes()
+                with lock:
+                    results.append(data)
+            except Exception as error:  # noqa: BLE001 - every failure is reported below
+                with lock:
+                    errors.append(f"{type(error).__name__}: {error}")
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(worker, range(16)))
+    assert not errors, errors[:3]
+    assert len(results) == 64
+    for data in results:
+        assert len(data) > 0, "an empty image came back as a success"
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), reference)
+
+
+# ---------------------------------------------------------------- the bad-input catalogue
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def decompression_bomb() -> bytes:
+    """A PNG of a few bytes whose header claims 20000 x 20000 pixels."""
+    data = png_bytes(Image.new("L", (1, 1), 255))
+    chunk = b"IHDR" + struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    patched = chunk + struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
+    start = data.index(b"IHDR")
+    return data[:start] + patched + data[start + len(patched):]
+
+
+def photo() -> Image.Image:
+    image = Image.new("RGB", (96, 64), (230, 230, 230))
+    ImageDraw.Draw(image).rectangle((20, 16, 70, 48), fill=(40, 90, 160))
+    return image
+
+
+FILES = {
+    "photo": lambda: png_bytes(photo()),
+    "not-an-image": lambda: b"hello, this is not an image\n" * 10,
+    "bomb": decompression_bomb,
+    "thin": lambda: png_bytes(Image.new("RGB", (10000, 10), "gray")),
+}
+
+
+def inputs(endpoint: str, image=None, mask=None, model=None, seed=0) -> list:
+    """The endpoint's inputs with `image` (a handle_file value) and the rest valid."""
+    pix2pix, tiny = model or "edges2cats", model or "singan-tiny"
+    return {
+        "photo_to_image": lambda: [image, pix2pix, "hed-like"],
+        "sketch_to_image": lambda: [{"background": None, "layers": [], "composite": image}, pix2pix, seed],
+        "singan_sample": lambda: [tiny, seed, 1.0, 1.0, 0],
+        "singan_edit": lambda: [tiny, image, mask or image, -1, seed],
+        "singan_harmonize": lambda: [tiny, image, mask or image, -1, seed],
+        "singan_paint": lambda: [tiny, image, -1, seed, True],
+        "singan_super_resolve": lambda: [tiny, image, 2, seed],
+        "singan_animate": lambda: [tiny, 3, 0.1, 0.9, 0, seed],
+        "singan_train": lambda: [image, "x", 0.1, 32],
+    }[endpoint]()
+
+
+IMAGE_ENDPOINTS = ["photo_to_image", "sketch_to_image", "singan_edit", "singan_harmonize", "singan_paint",
+                   "singan_super_resolve", "singan_train"]
+SEED_ENDPOINTS = ["sketch_to_image", "singan_sample", "singan_edit", "singan_harmonize", "singan_paint",
+                  "singan_super_resolve", "singan_animate"]
+CATALOGUE = (
+    [(endpoint, "not-an-image", "Could not read the image") for endpoint in IMAGE_ENDPOINTS]
+    + [(endpoint, "bomb", "(?i)too large|megapixels") for endpoint in IMAGE_ENDPOINTS]
+    + [(endpoint, "thin", "too thin") for endpoint in IMAGE_ENDPOINTS]
+    + [(endpoint, "seed-1e30", "seed must be a whole number") for endpoint in SEED_ENDPOINTS]
+    + [(endpoint, "wrong-kind-of-model", "not a (pix2pix|SinGAN) model")
+       for endpoint in IMAGE_ENDPOINTS + ["singan_sample", "singan_animate"] if endpoint != "singan_train"]
+)
+
+
+@pytest.mark.parametrize("endpoint,case,message", CATALOGUE, ids=[f"{e}-{c}" for e, c, _ in CATALOGUE])
+def test_bad_input_gets_the_apps_own_message_and_the_server_keeps_serving(client, tmp_path, endpoint, case,
+                                                                          message):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    def upload(kind: str):
+        path = tmp_path / f"{kind}.png"
+        path.write_bytes(FILES[kind]())
+        return handle_file(str(path))
+
+    if case == "seed-1e30":
+        args = inputs(endpoint, upload("photo"), seed=1e30)
+    elif case == "wrong-kind-of-model":
+        other = "edges2cats" if endpoint.startswith("singan") else "singan-tiny"
+        args = inputs(endpoint, upload("photo"), model=other)
+    else:
+        args = inputs(endpoint, upload(case), mask=upload("photo") if case == "not-an-image" else None)
+    with pytest.raises(AppError, match=message) as raised:
+        client.predict(*args, api_name=f"/{endpoint}")
+    text = str(raised.value)
+    assert "Could not preprocess" not in text and "/tmp/" not in text and "Traceback" not in text
+    # still serving
+    assert Image.open(client.predict("singan-tiny", 1, 1.0, 1.0, 0, api_name="/singan_sample")).size == (56, 44)
+
+
+def test_super_resolution_factor_as_advertised_string(client, tmp_path):
+    """view_api lists the factor as '2' / '4': those strings work (and 2, 4 as numbers)."""
+    from gradio_client import handle_file
+
+    path = tmp_path / "photo.png"
+    photo().save(path)
+    for factor in ("2", 2, "4"):
+        result = client.predict("singan-tiny", handle_file(str(path)), factor, 0, api_name="/singan_super_resolve")
+        assert Image.open(result).size == (96 * int(factor), 64 * int(factor))
+
+
+@pytest.mark.parametrize("endpoint", ["singan_edit", "singan_harmonize"])
+def test_sixteen_bit_grayscale_is_not_white(client, tmp_path, endpoint):
+    """A 16-bit greyscale upload keeps its tones outside the edited region (it came out all white)."""
+    from gradio_client import handle_file
+
+    ramp = np.tile(np.linspace(2000, 60000, 96), (64, 1)).astype(np.uint16)
+    image_path, mask_path = tmp_path / "ramp16.png", tmp_path / "mask.png"
+    Image.fromarray(ramp).save(image_path)
+    assert Image.open(image_path).mode == "I;16"
+    mask = Image.new("L", (96, 64), 0)
+    mask.paste(255, (60, 40, 90, 60))
+    mask.save(mask_path)
+    result = client.predict(*inputs(endpoint, handle_file(str(image_path)), handle_file(str(mask_path))),
+                            api_name=f"/{endpoint}")
+    gray = np.asarray(Image.open(result).convert("L"), dtype=np.float32)[:, :40]  # far from the mask
+    expected = np.tile(np.linspace(2000, 60000, 96) / 65535 * 255, (64, 1))[:, :40]
+    assert np.abs(gray - expected).mean() < 4, np.abs(gray - expected).mean()
