@@ -1,6 +1,6 @@
 """Speed and memory, measured side by side in one run on the current device.
 
-    python -m pix2pix_demo.benchmark [--json] [--full] [--sections pix2pix,app,singan]
+    python -m pix2pix_demo.benchmark [--json] [--full] [--sections pix2pix,app,singan,singan_bounds]
 
 Section "pix2pix": batch 1 at 256², the median ms per forward pass (after warm-up) of the
 paper's generator and of every pix2pix model in weights/, their parameters, the peak memory
@@ -31,7 +31,8 @@ from .models import PRESETS, PatchGANConfig, PatchGANDiscriminator, UNetGenerato
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Other sections: name -> "module:function", each function(full: bool) -> dict.
 EXTRA_SECTIONS = {"app": "pix2pix_demo.app_benchmark:benchmark_section",
-                  "singan": "pix2pix_demo.singan:benchmark_section"}
+                  "singan": "pix2pix_demo.singan:benchmark_section",
+                  "singan_bounds": "pix2pix_demo.singan:bounds_section"}
 
 
 def median_ms(fn, repeats: int = 15, warmup: int = 3, device=None) -> float:

@@ -55,8 +55,8 @@ MAX_OUTPUT_PIXELS = 4_000_000
 # first (the result has that size), super-resolution shrinks its input so the result's long side is at
 # most MAX_SUPER_RESOLVE_SIDE, and an animation has at most MAX_FRAMES frames.
 MAX_INPUT_SIDE = 1024
-MAX_SUPER_RESOLVE_SIDE = 2048
-MAX_FRAMES = 60
+MAX_SUPER_RESOLVE_SIDE = 1024
+MAX_FRAMES = 50
 
 
 class TrainingCancelled(RuntimeError):
@@ -696,3 +696,73 @@ def benchmark_section(full: bool = False) -> dict:
         result["train_reference"] = {"image": "synthetic 128x128", "iters_per_scale": 100,
                                      "scales": stats["num_scales"], "seconds": round(time.perf_counter() - t0, 1)}
     return result
+
+
+def _peak_rss_growth_mb(fn) -> tuple[object, float, float]:
+    """Run fn(); return (its result, seconds, peak resident-memory growth in MB during the call)."""
+    import os
+
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def rss() -> int:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * page
+
+    base, peak, done = rss(), [0], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss())
+            done.wait(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    started = time.perf_counter()
+    try:
+        result = fn()
+    finally:
+        seconds = time.perf_counter() - started
+        done.set()
+        watcher.join()
+    return result, seconds, max(0.0, (max(peak[0], rss()) - base) / 2**20)
+
+
+def bounds_section(full: bool = False) -> dict:
+    """The applications on the largest inputs a person can send (the app accepts up to 40 MP), with the
+    shipped models: seconds, peak memory growth and result size. These are what MAX_INPUT_SIDE,
+    MAX_SUPER_RESOLVE_SIDE and MAX_FRAMES bound (see the README's SinGAN limits)."""
+    from .hub import load_local
+
+    folders = shipped_models()
+    rng = np.random.default_rng(0)
+
+    def picture(width: int, height: int) -> Image.Image:
+        small = Image.fromarray(rng.integers(0, 255, (height // 50 + 1, width // 50 + 1, 3), dtype=np.uint8))
+        return small.resize((width, height), Image.BILINEAR)
+
+    def box_mask(size) -> Image.Image:
+        mask = Image.new("L", size, 0)
+        mask.paste(255, (size[0] // 4, size[1] // 4, size[0] // 2, size[1] // 2))
+        return mask
+
+    big = picture(4000, 2680)
+    cases = {
+        "edit 4000x2680": ("singan-stone", lambda m: edit(m, big, box_mask(big.size))),
+        "harmonize 4000x2680": ("singan-starry_night", lambda m: harmonize(m, big, box_mask(big.size))),
+        "paint 6000x6000, quantize": ("singan-cows", lambda m: paint(m, picture(6000, 6000), quantize=True)),
+        "super-resolve 1200x1000 x4": ("singan-33039_LR", lambda m: super_resolve(m, picture(1200, 1000), 4)),
+        f"animate {MAX_FRAMES} frames": ("singan-lightning1", lambda m: animate(m, MAX_FRAMES)),
+    }
+    result = {"threads": torch.get_num_threads(), "limits": {"max_input_side": MAX_INPUT_SIDE,
+              "max_super_resolve_side": MAX_SUPER_RESOLVE_SIDE, "max_frames": MAX_FRAMES}, "cases": {}}
+    for name, (key, run) in cases.items():
+        if key not in folders:
+            result["cases"][name] = f"skipped: {key} is not in the weights folder"
+            continue
+        model = load_local(folders[key])
+        output, seconds, grown = _peak_rss_growth_mb(lambda: run(model))
+        size = output.size if isinstance(output, Image.Image) else f"{len(output) / 1e6:.1f} MB GIF"
+        result["cases"][name] = {"model": key, "seconds": round(seconds, 1), "peak_rss_growth_mb": round(grown),
+                                 "result": f"{size[0]}x{size[1]}" if isinstance(size, tuple) else size}
+    return result
+
