@@ -132,6 +132,46 @@ def setup_distributed(requested_device: str):
     return device, dist.get_rank(), world_size
 
 
+ARCHITECTURE_OPTIONS = ("preset", "base_channels", "num_downsamplings", "max_channels", "norm", "separable",
+                        "upsampling", "d_layers", "d_channels", "d_norm", "spectral_norm", "ema")
+
+
+def architecture_changes(saved: dict, args) -> list[str]:
+    """The options that shape the networks and differ between a checkpoint's args and this run's."""
+    return [f"--{name.replace('_', '-')} {saved[name]!r} in the checkpoint, {getattr(args, name)!r} now"
+            for name in ARCHITECTURE_OPTIONS if name in saved and saved[name] != getattr(args, name)]
+
+
+def remove_unfinished_writes(*folders: Path) -> list[Path]:
+    """Delete the temporary files of atomic writes (`.NAME.*.tmp`, see hub.atomic_write_bytes) that a run
+    killed in the middle of a checkpoint or export left behind; return them."""
+    removed = []
+    for folder in folders:
+        for path in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def trim_log(path: Path, last_step: int) -> int:
+    """Keep only the records of log.jsonl up to `last_step` (a resumed run logs the later steps again)
+    and drop a line cut short by a kill; return how many records were dropped."""
+    if not path.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= last_step:
+                kept.append(line)
+                continue
+        except (ValueError, KeyError, TypeError):
+            pass
+        dropped += 1
+    if dropped:
+        atomic_write_bytes(path, "".join(line + "\n" for line in kept).encode("utf-8"))
+    return dropped
+
+
 def unwrap(module):
     return module.module if isinstance(module, DistributedDataParallel) else module
 
@@ -165,6 +205,10 @@ def main(args) -> Path | None:
     torch.manual_seed(args.seed + rank)
     run_dir = Path(args.runs) / args.name
     checkpoint_path = run_dir / "checkpoint.pt"
+    if is_main:
+        stale = remove_unfinished_writes(run_dir, Path(args.out) / args.name)
+        if stale:
+            print(f"Removed {len(stale)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in stale)}")
 
     names = read_name_list(args.files) if args.files else None
     excluded = read_name_list(args.exclude) if args.exclude else set()
@@ -213,8 +257,14 @@ def main(args) -> Path | None:
         if not checkpoint_path.is_file():
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        generator.load_state_dict(state["generator"])
-        discriminator.load_state_dict(state["discriminator"])
+        try:
+            generator.load_state_dict(state["generator"])
+            discriminator.load_state_dict(state["discriminator"])
+        except RuntimeError as error:  # shapes or layers differ: say which option changed
+            changes = architecture_changes(state.get("args", {}), args)
+            detail = "; ".join(changes) if changes else str(error).strip().splitlines()[0]
+            raise SystemExit(f"--resume: {checkpoint_path} holds a different architecture ({detail}). Pass the "
+                             "checkpoint's options to continue it, or choose another --name for a new run.") from None
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         if ema is not None and "ema" in state:
@@ -223,6 +273,9 @@ def main(args) -> Path | None:
         torch.set_rng_state(state["rng_cpu"])
         if is_main:
             print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
+            dropped = trim_log(run_dir / "log.jsonl", step)
+            if dropped:
+                print(f"log.jsonl: dropped {dropped} record(s) after step {step} (they are trained again).")
     if world_size > 1:
         generator = DistributedDataParallel(generator, device_ids=[device.index] if device.type == "cuda" else None)
         discriminator = DistributedDataParallel(discriminator, device_ids=[device.index] if device.type == "cuda" else None)
