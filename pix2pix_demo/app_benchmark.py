@@ -10,7 +10,8 @@ script would:
 - gradio_floor_ms {p50, p95}: the same round trip to a tiny Gradio app in this process whose
   handler only inverts the drawing: what Gradio itself costs on this machine;
 - rss_mb_after_loading_models: the server's resident memory after every pix2pix model ran once;
-- load: N concurrent clients x M requests each: failures, p50/p95 latency, RSS growth.
+- load: N concurrent clients x M requests each: failures (errors, and empty or cut images returned
+  as a success), p50/p95 latency, RSS growth.
 
 `full=False` runs a short load (16 x 5); `full=True` the real one (16 x 50).
 """
@@ -106,6 +107,18 @@ def gradio_floor(repeats: int) -> dict:
         floor_demo.close()
 
 
+def check_image(path) -> None:
+    """Raise ValueError unless `path` (a downloaded result) is a whole, non-empty image."""
+    from PIL import Image
+
+    if not path or os.path.getsize(path) == 0:
+        raise ValueError(f"empty image returned as a success: {path!r}")
+    with Image.open(path) as image:
+        image.load()  # a cut file fails here
+        if min(image.size) < 8:
+            raise ValueError(f"image of {image.size} returned")
+
+
 def load_run(url: str, model_key: str, clients: int, requests_each: int) -> dict:
     """`clients` threads, each with its own gradio_client, `requests_each` calls in a row."""
     from gradio_client import Client
@@ -117,7 +130,8 @@ def load_run(url: str, model_key: str, clients: int, requests_each: int) -> dict
         for _ in range(requests_each):
             start = time.perf_counter()
             try:
-                client.predict(sketch_payload(), model_key, api_name="/sketch_to_image")
+                result = client.predict(sketch_payload(), model_key, api_name="/sketch_to_image")
+                check_image(result)  # an empty or cut image returned as a success is a failure too
                 with lock:
                     latencies.append((time.perf_counter() - start) * 1000)
             except Exception as error:  # counted and reported, the run goes on
