@@ -185,3 +185,30 @@ def test_sixteen_bit_grayscale_is_not_white(client, tmp_path, endpoint):
     gray = np.asarray(Image.open(result).convert("L"), dtype=np.float32)[:, :40]  # far from the mask
     expected = np.tile(np.linspace(2000, 60000, 96) / 65535 * 255, (64, 1))[:, :40]
     assert np.abs(gray - expected).mean() < 4, np.abs(gray - expected).mean()
+
+
+# ---------------------------------------------------------------- temp files are bounded
+
+
+def test_outputs_are_gradio_temp_files_that_delete_cache_removes(app_module, running_app):
+    """Every result (images, the animation GIF) is a file in Gradio's cache that the app's delete_cache
+    schedule removes; nothing is left in /tmp (each /singan_animate used to leave a GIF there)."""
+    import glob
+    import tempfile
+
+    from test_app_security import call_raw
+
+    from pix2pix_demo.ui.common import OUTPUT_DIR_NAME, upload_folder
+
+    assert app_module.demo.delete_cache == app_module.DELETE_CACHE
+    frequency, age = app_module.DELETE_CACHE
+    assert 0 < frequency <= 3600 and 0 < age <= 24 * 3600
+    stray_gifs = set(glob.glob(str(Path(tempfile.gettempdir()) / "*.gif")))
+    kind, payload = call_raw(running_app, "singan_animate", ["singan-tiny", 3, 0.1, 0.9, 0, 0])
+    assert kind == "complete", payload
+    served = Path(payload[0]["path"])
+    assert served.parent == upload_folder() / OUTPUT_DIR_NAME and served.suffix == ".gif"
+    assert any(str(served) in files for files in app_module.demo.temp_file_sets)  # delete_cache's list
+    assert set(glob.glob(str(Path(tempfile.gettempdir()) / "*.gif"))) == stray_gifs
+    kind, payload = call_raw(running_app, "singan_sample", ["singan-tiny", 1, 1.0, 1.0, 0])
+    assert kind == "complete" and any(payload[0]["path"] in files for files in app_module.demo.temp_file_sets)
