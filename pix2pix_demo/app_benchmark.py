@@ -14,12 +14,20 @@ script would:
   as a success), p50/p95 latency, RSS growth.
 
 `full=False` runs a short load (16 x 5); `full=True` the real one (16 x 50).
+
+`--browser` (`browser_section`): the Draw tab as a person uses it, in headless Debian chromium
+(playwright; never a downloaded browser), for the old path (Gradio's ImageEditor, the app started
+with PIX2PIX_DRAW=editor) and the new one (our drawing surface) side by side in one run: a fresh
+page's first stroke (does it produce a picture, and how fast), then N strokes, each timed from
+mouseup to the new picture having loaded in the page (timestamps taken inside the page), and the
+requests, body bytes sent and bytes received per stroke.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import json
 import statistics
 import subprocess
 import sys
@@ -28,6 +36,7 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -197,7 +206,234 @@ def benchmark_section(full: bool = False) -> dict:
     return result
 
 
-if __name__ == "__main__":
-    import json
+# ---------------------------------------------------------------- the Draw tab in a real browser
 
-    print(json.dumps(benchmark_section(full="--full" in sys.argv), indent=2))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Where each path shows its picture, and what marks the page as ready to draw.
+DRAW_PATHS = {
+    "old (ImageEditor)": {"env": "editor", "ready": "#draw-canvas canvas", "canvas": "#draw-canvas canvas",
+                          "picture": "#draw-output img"},
+    "new (drawing surface)": {"env": "surface", "ready": "#draw-surface .p2p[data-ready='1']",
+                              "canvas": "#draw-surface canvas", "picture": "#draw-surface img.p2p-picture"},
+}
+# In the page, installed before the app's own scripts: when each pointerup happened, when each new
+# picture finished loading, and the body bytes of every fetch / XHR the page sends (file uploads
+# included: the browser's network log does not report multipart and FormData bodies).
+INSTRUMENT_JS = """
+(() => {
+  const bench = window.__bench = {pointerups: [], pictures: [], requests: 0, sentBytes: 0};
+  const encoder = new TextEncoder();
+  const size = (body) => {
+    if (body == null) return 0;
+    if (typeof body === 'string') return encoder.encode(body).length;
+    if (body instanceof Blob) return body.size;
+    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body.byteLength;
+    if (body instanceof URLSearchParams) return encoder.encode(body.toString()).length;
+    if (body instanceof FormData) {
+      let total = 0;
+      for (const [key, value] of body.entries()) total += encoder.encode(key).length + size(value);
+      return total;
+    }
+    return 0;
+  };
+  const originalFetch = window.fetch;
+  window.fetch = function (input, init) {
+    bench.requests += 1;
+    bench.sentBytes += size(init && init.body);
+    return originalFetch.apply(this, arguments);
+  };
+  // bytes received: every finished resource (fetch, XHR, images, event streams once closed)
+  performance.setResourceTimingBufferSize(100000);
+  bench.received = () => performance.getEntriesByType('resource').reduce((total, e) => total + (e.encodedBodySize || 0), 0);
+  const originalSend = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (body) {
+    bench.requests += 1;
+    bench.sentBytes += size(body);
+    return originalSend.apply(this, arguments);
+  };
+  document.addEventListener('pointerup', () => bench.pointerups.push(performance.now()), true);
+  const seen = new WeakMap();
+  const check = (img) => {
+    if (!img.matches || !img.matches(SELECTOR) || !img.getAttribute('src') || seen.get(img) === img.src) return;
+    seen.set(img, img.src);
+    const done = () => bench.pictures.push(performance.now());
+    if (img.complete && img.naturalWidth) done(); else img.addEventListener('load', done, {once: true});
+  };
+  const observe = () => new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      if (m.type === 'attributes') check(m.target);
+      for (const node of m.addedNodes || []) {
+        if (node.nodeType !== 1) continue;
+        check(node);
+        if (node.querySelectorAll) node.querySelectorAll('img').forEach(check);
+      }
+    }
+  }).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+  if (document.body) observe(); else document.addEventListener('DOMContentLoaded', observe);
+})();
+"""
+
+
+@contextmanager
+def app_process(extra_env: dict | None = None, timeout: float = 300):
+    """`python app.py` on a free loopback port (shipped models, offline); yields (url, process)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(extra_env or {})}
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "app.py")], cwd=REPO_ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        try:
+            wait_until_up(url, process, timeout=timeout)
+        except Exception as error:
+            log.seek(0)
+            raise RuntimeError(f"{error}; app log: {log.read().decode(errors='replace')[-1500:]}") from None
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _stroke(page, box, index: int) -> None:
+    """One straight stroke, a different one each time (few mouse steps: software rendering is slow)."""
+    row, column = divmod(index, 4)
+    y0 = 0.2 + 0.15 * (row % 5)
+    x0 = 0.15 + 0.05 * column
+    page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + (x0 + 0.5) * box["width"], box["y"] + (y0 + 0.08) * box["height"], steps=4)
+    page.mouse.up()
+
+
+def _wait_for_picture(page, count: int, timeout_s: float) -> bool:
+    try:
+        page.wait_for_function("(n) => window.__bench.pictures.length > n", arg=count, timeout=timeout_s * 1000,
+                               polling=20)
+        return True
+    except Exception as error:  # playwright's TimeoutError
+        if "Timeout" in type(error).__name__ or "Timeout" in str(error):
+            return False
+        raise
+
+
+def measure_draw_path(browser, url: str, path: dict, strokes: int, first_timeout_s: float,
+                      stroke_timeout_s: float) -> dict:
+    """A fresh page: the first stroke, then `strokes` more, each waiting for its picture."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script(INSTRUMENT_JS.replace("SELECTOR", json.dumps(path["picture"])))
+    try:
+        started = time.perf_counter()
+        page.goto(url)
+        page.wait_for_selector(path["ready"], timeout=120_000)
+        result: dict = {"page_ready_s": round(time.perf_counter() - started, 2)}
+        if path["env"] == "editor":  # give the old path its best chance: pick the brush first, as the old test did
+            page.click("#draw-canvas button[aria-label='Brush']")
+        page.wait_for_timeout(300)
+        box = page.locator(path["canvas"]).first.bounding_box()
+
+        def traffic() -> list[int]:
+            return page.evaluate("[window.__bench.requests, window.__bench.sentBytes, window.__bench.received()]")
+
+        def one(index: int, timeout_s: float) -> tuple:
+            pictures = page.evaluate("window.__bench.pictures.length")
+            before = traffic()
+            _stroke(page, box, index)
+            ok = _wait_for_picture(page, pictures, timeout_s)
+            page.wait_for_timeout(150)  # a person's pause; requests of this stroke that end after the picture
+            latency = page.evaluate("window.__bench.pictures[window.__bench.pictures.length - 1]"
+                                    " - window.__bench.pointerups[window.__bench.pointerups.length - 1]") if ok else None
+            return (latency, *(after - start for after, start in zip(traffic(), before)))
+
+        first, *first_traffic = one(0, first_timeout_s)
+        result["first_stroke"] = ({"picture": True, "ms": round(first, 1)} if first is not None else
+                                  {"picture": False, "waited_s": first_timeout_s})
+        latencies, missed, per_stroke = [], 0, [first_traffic]
+        for index in range(1, strokes + 1):
+            latency, *stroke_traffic = one(index, stroke_timeout_s)
+            per_stroke.append(stroke_traffic)
+            if latency is None:
+                missed += 1
+            else:
+                latencies.append(latency)
+        result["strokes"] = strokes
+        result["mouseup_to_picture_ms"] = percentiles(latencies) if latencies else None
+        result["strokes_without_picture"] = missed
+        result["requests_per_stroke"] = round(statistics.mean(t[0] for t in per_stroke), 1)
+        result["bytes_sent_per_stroke"] = round(statistics.median(t[1] for t in per_stroke))
+        result["bytes_received_per_stroke"] = round(statistics.median(t[2] for t in per_stroke))
+        if path["env"] == "surface":
+            stats = page.evaluate("document.querySelector('#draw-surface .p2p').__p2p.state.stats")
+            server = [entry["serverMs"] for entry in stats if entry.get("serverMs") is not None]
+            if server:
+                result["server_ms_in_handler"] = percentiles(server)
+        return result
+    finally:
+        page.close()
+
+
+def browser_section(strokes: int = 12, first_timeout_s: float = 60, stroke_timeout_s: float = 60) -> dict:
+    """The old and the new Draw path, one after the other in this run (same machine, same models)."""
+    import shutil
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"error": "playwright is not installed (pip install -r requirements-dev.txt)"}
+    executable = shutil.which("chromium")
+    if executable is None:
+        return {"error": "Debian chromium is not installed (apt-get install chromium)"}
+    result: dict = {"load_average_1min_before": round(os.getloadavg()[0], 2), "paths": {}}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            for name, path in DRAW_PATHS.items():
+                try:
+                    with app_process({"PIX2PIX_DRAW": path["env"]}) as (url, _):
+                        result["paths"][name] = measure_draw_path(browser, url, path, strokes, first_timeout_s,
+                                                                  stroke_timeout_s)
+                except Exception as error:  # reported, and the other path still runs
+                    result["paths"][name] = {"error": f"{type(error).__name__}: {str(error)[:500]}"}
+        finally:
+            browser.close()
+    result["load_average_1min_after"] = round(os.getloadavg()[0], 2)
+    return result
+
+
+def browser_table(result: dict) -> str:
+    """The browser section as a Markdown table (what the README shows)."""
+    rows = ["| path | first stroke | mouseup → picture p50 / p95 | strokes without picture | requests / stroke "
+            "| bytes sent / received per stroke |", "|---|---|---|---|---|---|"]
+    for name, entry in result.get("paths", {}).items():
+        if "error" in entry:
+            rows.append(f"| {name} | error: {entry['error'][:80]} | | | | |")
+            continue
+        first = entry["first_stroke"]
+        first_text = f"picture in {first['ms']:.0f} ms" if first["picture"] else f"no picture in {first['waited_s']:.0f} s"
+        latency = entry["mouseup_to_picture_ms"]
+        latency_text = f"{latency['p50']:.0f} / {latency['p95']:.0f} ms (n={latency['n']})" if latency else "—"
+        rows.append(f"| {name} | {first_text} | {latency_text} | {entry['strokes_without_picture']} of "
+                    f"{entry['strokes']} | {entry['requests_per_stroke']} | {entry['bytes_sent_per_stroke']:,} / "
+                    f"{entry['bytes_received_per_stroke']:,} |")
+    return "\n".join(rows)
+
+
+def _arg(name: str, default: int) -> int:
+    if name in sys.argv:
+        return int(sys.argv[sys.argv.index(name) + 1])
+    return default
+
+
+if __name__ == "__main__":
+    if "--browser" in sys.argv:
+        section = browser_section(strokes=_arg("--strokes", 12))
+        print(json.dumps(section, indent=2))
+        print(browser_table(section))
+    else:
+        print(json.dumps(benchmark_section(full="--full" in sys.argv), indent=2))
