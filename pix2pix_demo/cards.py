@@ -45,7 +45,7 @@ KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan"
 
 
 def _kind(config: dict) -> str:
-    return "singan" if config["model_type"] == "singan" else "pix2pix"
+    return config["model_type"] if config["model_type"] in ("singan", "edge-detector") else "pix2pix"
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:
@@ -63,6 +63,18 @@ def _format(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "–" if value is None else str(value)
+
+
+def _data(config: dict) -> dict:
+    """config["data"] as a dict: some configs (the edge detector's) describe their data in one sentence;
+    that becomes {"description": ..., "path": the folder named in it}."""
+    data = config.get("data") or {}
+    if isinstance(data, dict):
+        return data
+    text = str(data)
+    tokens = [token.strip(",;:()") for token in text.split() if "/" in token]
+    path = max(tokens, key=lambda token: token.count("/")) if tokens else None  # the folder, not "photo/HED"
+    return {"description": text, **({"path": path} if path else {})}
 
 
 def _data_name(data: dict) -> str | None:
@@ -96,7 +108,7 @@ def card_metadata(config: dict, name: str) -> "ModelCardData":
     """The YAML front matter as a huggingface_hub ModelCardData."""
     from huggingface_hub import EvalResult, ModelCardData
 
-    data = config.get("data") or {}
+    data = _data(config)
     dataset = str(data.get("name") or _data_name(data) or Path(str(data.get("path") or "training data")).name)
     datasets = config.get("datasets") or ([data["hub_dataset"]] if data.get("hub_dataset") else None)
     results = []
@@ -119,6 +131,12 @@ def card_metadata(config: dict, name: str) -> "ModelCardData":
 
 
 def _usage(kind: str, target: str) -> str:
+    if kind == "edge-detector":
+        return (f"import os\n\nfrom huggingface_hub import snapshot_download\nfrom PIL import Image\n\n"
+                f"from pix2pix_demo.edges import extract_edges\n\n"
+                f"os.environ[\"PIX2PIX_EDGE_DETECTOR\"] = snapshot_download(\"{target}\")  # the 'hed-learned' "
+                f"extractor's folder\nedges = extract_edges(Image.open(\"photo.jpg\"), method=\"hed-learned\")  "
+                f"# black lines on white\nedges.save(\"edges.png\")")
     if kind == "singan":
         return (f"from pix2pix_demo import load_model\nfrom pix2pix_demo.singan import sample\n\n"
                 f"model = load_model(\"{target}\")  # downloads into the Hugging Face cache once\n"
@@ -132,8 +150,10 @@ def _usage(kind: str, target: str) -> str:
 def _summary(config: dict, name: str, folder: Path) -> str:
     arch = config.get("architecture") or {}
     params = _parameter_count(folder)
-    what = ("A SinGAN model: a pyramid of small generators trained on a single image"
-            if _kind(config) == "singan" else "A pix2pix U-Net generator (conditional GAN, image → image)")
+    what = {"singan": "A SinGAN model: a pyramid of small generators trained on a single image",
+            "edge-detector": "A small CNN that turns a photo into a soft edge map (the `hed-learned` edge "
+                             "extractor of `pix2pix_demo.edges`)"}.get(
+        _kind(config), "A pix2pix U-Net generator (conditional GAN, image → image)")
     facts = [f"`{config['model_type']}`"]
     if config.get("resolution"):
         facts.append(f"{config['resolution']} px")
@@ -149,7 +169,7 @@ def _summary(config: dict, name: str, folder: Path) -> str:
 
 
 def _data_section(config: dict) -> str:
-    data = config.get("data") or {}
+    data = _data(config)
     note = _data_note(data)
     lines = ["## Training data", ""]
     if note:
@@ -199,6 +219,14 @@ def _sample_link(folder: Path, sample_image: str | None) -> str | None:
     return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
 
 
+def _app_note(kind: str, name: str, repo_id: str | None) -> str:
+    if kind == "edge-detector":
+        return ("In the demo app it is the Photo tab's \"Learned HED-like\" edge detector, read from "
+                "`weights/edges-hed-learned` (or the folder in `PIX2PIX_EDGE_DETECTOR`).")
+    return ("In the demo app, the model is listed by the registry (`pix2pix_demo.registry`): a local "
+            f"`weights/{name}` folder first, else the Hub repo" + (f" `{repo_id}`." if repo_id else "."))
+
+
 def model_card(folder, repo_id: str | None = None, sample_image: str | None = None, extra_markdown: str = "") -> str:
     """The card text (YAML front matter + markdown) for a model folder."""
     folder = Path(folder)
@@ -211,8 +239,7 @@ def model_card(folder, repo_id: str | None = None, sample_image: str | None = No
         parts += [f"![sample output of {name}]({sample})", ""]
     parts += ["## Usage", "", "Install the `pix2pix_demo` package (this project's repository: "
               "`pip install -r requirements.txt`), then:", "", "```python", _usage(_kind(config), target), "```", "",
-              "In the demo app, the model is listed by the registry (`pix2pix_demo.registry`): a local "
-              f"`weights/{name}` folder first, else the Hub repo" + (f" `{repo_id}`." if repo_id else "."), "",
+              _app_note(_kind(config), name, repo_id), "",
               _data_section(config), _training_section(config), _metrics_section(config)]
     if extra_markdown.strip():  # markers let push_to_hub carry this text over when it rewrites the card
         parts += [EXTRA_START, extra_markdown.strip(), EXTRA_END, ""]
