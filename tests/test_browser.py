@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/ (git-ignored). Skipped when chromium or playwr
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -16,10 +17,22 @@ from conftest import BROWSER_WAIT_MS as WAIT_MS
 
 pytestmark = pytest.mark.slow
 
+SURFACE = "#draw-surface"
+
+
 @pytest.fixture(scope="module")
 def page(running_app, chromium_browser):
     page = new_page(chromium_browser, running_app)
-    page.wait_for_selector("#draw-canvas canvas")
+    page.wait_for_selector(f"{SURFACE} .p2p[data-ready='1']")
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def fresh_page(running_app, chromium_browser):
+    """A new page for each test: its first stroke is the page's first stroke."""
+    page = new_page(chromium_browser, running_app)
+    page.wait_for_selector(f"{SURFACE} .p2p[data-ready='1']")
     yield page
     page.close()
 
@@ -43,35 +56,159 @@ def current_src(page, selector: str) -> str | None:
     return images.first.get_attribute("src") if images.count() else None
 
 
-def test_drawing_strokes_shows_a_generated_image(page):
-    page.click("#draw-canvas button[aria-label='Brush']")
-    box = page.locator("#draw-canvas canvas").first.bounding_box()
-    strokes = [((0.25, 0.3), (0.75, 0.3)), ((0.75, 0.3), (0.5, 0.75)), ((0.5, 0.75), (0.25, 0.3))]
-    for (ax, ay), (bx, by) in strokes:  # a triangle, three strokes (few mouse steps: moves are slow)
-        page.mouse.move(box["x"] + ax * box["width"], box["y"] + ay * box["height"])
-        page.mouse.down()
-        page.mouse.move(box["x"] + bx * box["width"], box["y"] + by * box["height"], steps=3)
-        page.mouse.up()
-    wait_for_new_output(page, "#draw-output", None)
-    generated = output_image(page, "#draw-output")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "draw-strokes.png"), timeout=WAIT_MS)
-    assert generated.shape[2] == 3 and min(generated.shape[:2]) >= 32
-    assert generated.std() > 1.0, "the generated image is uniform"
+# ---------------------------------------------------------------- the drawing surface
+
+
+def pictures_shown(page) -> int:
+    return int(page.locator(f"{SURFACE} .p2p").get_attribute("data-pictures"))
+
+
+def picture(page) -> tuple[str, np.ndarray]:
+    """The picture the surface shows now: its data URL and its pixels."""
+    src = page.locator(f"{SURFACE} img.p2p-picture").get_attribute("src")
+    assert src and src.startswith("data:image/jpeg;base64,")
+    pixels = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB")
+    return src, np.asarray(pixels, dtype=np.float32)
+
+
+def wait_for_picture(page, shown_before: int):
+    """Until the surface has shown a new picture and has no request in flight."""
+    page.wait_for_function(
+        """([root, before]) => { const el = document.querySelector(root + ' .p2p');
+               const img = el.querySelector('img.p2p-picture');
+               return Number(el.dataset.pictures) > before && el.dataset.busy === '0' && !img.hidden
+                      && img.complete && img.naturalWidth > 0; }""",
+        arg=[SURFACE, shown_before])
+
+
+def stroke(page, start, end, steps: int = 3):
+    """A mouse stroke between two points given as fractions of the canvas."""
+    box = page.locator(f"{SURFACE} canvas").bounding_box()
+    page.mouse.move(box["x"] + start[0] * box["width"], box["y"] + start[1] * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + end[0] * box["width"], box["y"] + end[1] * box["height"], steps=steps)
+    page.mouse.up()
+
+
+def ink_pixels(page) -> int:
+    """Dark pixels on the 512² drawing canvas."""
+    return page.evaluate(
+        """(root) => { const c = document.querySelector(root + ' canvas');
+               const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+               for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n++; return n; }""", SURFACE)
+
+
+def assert_a_generated_picture(pixels: np.ndarray):
+    assert pixels.shape[2] == 3 and min(pixels.shape[:2]) >= 32
+    assert pixels.std() > 1.0, "the generated image is uniform"
     # not the drawing itself: a line drawing is mostly white with a little black
-    assert not ((generated > 240).all(axis=2).mean() > 0.8)
+    assert not ((pixels > 240).all(axis=2).mean() > 0.8)
 
 
-def test_loading_an_example_into_the_canvas_generates_from_it(page):
-    before = current_src(page, "#draw-output")
-    previous = output_image(page, "#draw-output") if before else None
-    page.locator("#draw-examples button.thumbnail-item").first.click()  # the cat example
-    wait_for_new_output(page, "#draw-output", before)
-    generated = output_image(page, "#draw-output")
-    assert generated.std() > 1.0
-    page.screenshot(path=str(ARTIFACTS / "draw-example.png"), timeout=WAIT_MS)
-    if previous is not None and previous.shape == generated.shape:  # a new drawing, a new picture
-        assert not np.array_equal(previous, generated)
+def test_the_first_stroke_on_a_fresh_page_produces_a_picture(fresh_page):
+    page = fresh_page
+    assert page.locator(f"{SURFACE} .p2p-hint").is_visible()  # the empty state says what to do
+    assert not page.locator(f"{SURFACE} img.p2p-picture").is_visible()
+    stroke(page, (0.25, 0.3), (0.75, 0.7))  # ONE stroke, nothing before it
+    wait_for_picture(page, 0)
+    _, pixels = picture(page)
+    assert_a_generated_picture(pixels)
+    assert not page.locator(f"{SURFACE} .p2p-hint").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "draw-first-stroke.png"), timeout=WAIT_MS)
+
+
+def test_clear_keeps_the_pen_and_the_next_stroke_draws_and_generates(fresh_page):
+    page = fresh_page
+    stroke(page, (0.2, 0.2), (0.8, 0.4))
+    wait_for_picture(page, 0)
+    page.click(f"{SURFACE} [data-tool=eraser]")  # even with the eraser picked before clearing
+    page.click(f"{SURFACE} [data-action=clear]")
+    assert ink_pixels(page) == 0
+    assert page.locator(f"{SURFACE} .p2p-hint").is_visible()  # the output is back to its hint
+    assert page.locator(f"{SURFACE} [data-tool=pen]").get_attribute("aria-pressed") == "true"
+    shown = pictures_shown(page)
+    stroke(page, (0.3, 0.6), (0.7, 0.8))
+    assert ink_pixels(page) > 100, "the stroke after Clear drew nothing"
+    wait_for_picture(page, shown)
+    assert_a_generated_picture(picture(page)[1])
+    page.click(f"{SURFACE} [data-action=undo]")  # undoing the stroke leaves the cleared canvas
+    page.click(f"{SURFACE} [data-action=undo]")  # and undoing Clear brings the first stroke back
+    assert ink_pixels(page) > 100
+
+
+def test_undo_restores_the_previous_picture_and_redo_the_next(fresh_page):
+    page = fresh_page
+    stroke(page, (0.2, 0.3), (0.8, 0.3))
+    wait_for_picture(page, 0)
+    first_src, first = picture(page)
+    ink_after_first = ink_pixels(page)
+    stroke(page, (0.5, 0.1), (0.5, 0.9))
+    wait_for_picture(page, 1)
+    second_src, second = picture(page)
+    assert second_src != first_src and not np.array_equal(first, second)
+    page.click(f"{SURFACE} [data-action=undo]")
+    page.wait_for_function("([root, src]) => document.querySelector(root + ' img.p2p-picture').src === src",
+                           arg=[SURFACE, first_src])
+    assert np.array_equal(picture(page)[1], first)
+    assert ink_pixels(page) == ink_after_first  # the canvas is back too
+    page.click(f"{SURFACE} [data-action=redo]")
+    page.wait_for_function("([root, src]) => document.querySelector(root + ' img.p2p-picture').src === src",
+                           arg=[SURFACE, second_src])
+
+
+def test_touch_strokes_draw_too(fresh_page):
+    """Pointer events with pointerType 'touch' (a finger on a phone) draw like the mouse."""
+    page = fresh_page
+    page.evaluate(
+        """(root) => { const c = document.querySelector(root + ' canvas'); const b = c.getBoundingClientRect();
+               const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {pointerId: 7, pointerType: 'touch',
+                   isPrimary: true, bubbles: true, cancelable: true, clientX: b.left + fx * b.width,
+                   clientY: b.top + fy * b.height}));
+               at('pointerdown', 0.2, 0.5); at('pointermove', 0.5, 0.55); at('pointermove', 0.8, 0.6);
+               at('pointerup', 0.8, 0.6); }""", SURFACE)
+    assert ink_pixels(page) > 100
+    wait_for_picture(page, 0)
+    assert_a_generated_picture(picture(page)[1])
+
+
+def test_an_example_loads_into_the_canvas_with_its_model_and_downloads_as_png(fresh_page):
+    page = fresh_page
+    page.click(f"{SURFACE} button[data-example=shoe]")
+    wait_for_picture(page, 0)
+    assert page.locator(f"{SURFACE} [data-role=model]").input_value() == "edges2products"
+    assert ink_pixels(page) > 200
+    assert_a_generated_picture(picture(page)[1])
+    with page.expect_download() as download_info:  # one click, the size chosen (512² by default)
+        page.click(f"{SURFACE} [data-action=download]")
+    path = download_info.value.path()
+    png = Image.open(path)
+    assert png.format == "PNG" and png.size == (512, 512)
+    assert download_info.value.suggested_filename.endswith(".png")
+
+
+def test_narrow_screen_keeps_the_canvas_usable(running_app, chromium_browser):
+    page = chromium_browser.new_page(viewport={"width": 420, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    try:
+        page.goto(running_app)
+        page.wait_for_selector(f"{SURFACE} .p2p[data-ready='1']")
+        canvas = page.locator(f"{SURFACE} canvas").bounding_box()
+        output = page.locator(f"{SURFACE} .p2p-output").bounding_box()
+        assert canvas["width"] >= 300 and canvas["height"] >= 300, canvas
+        assert output["y"] >= canvas["y"] + canvas["height"], "the output should be below the canvas"
+        assert output["width"] >= 300
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 420, "the page scrolls sideways"
+        for button in ("[data-tool=pen]", "[data-tool=eraser]", "[data-action=undo]", "[data-action=clear]",
+                       "[data-action=download]"):
+            box = page.locator(f"{SURFACE} {button}").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 420, button
+        stroke(page, (0.2, 0.5), (0.8, 0.5))
+        wait_for_picture(page, 0)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "draw-narrow.png"), full_page=True, timeout=WAIT_MS)
+    finally:
+        page.close()
 
 
 def test_photo_tab_upload_shows_edges_and_an_image_and_model_change_regenerates(page, tmp_path):
@@ -102,3 +239,12 @@ def test_photo_tab_upload_shows_edges_and_an_image_and_model_change_regenerates(
     page.screenshot(path=str(ARTIFACTS / "photo-tab.png"), timeout=WAIT_MS)
     assert second.shape == first.shape and not np.array_equal(first, second)
     assert page.locator("#photo-method input[value='hed-like']").is_checked()
+    # "Edit the edges in Draw": the Draw tab opens with the edges in the canvas (and the Photo
+    # tab's model), and they are turned into a picture
+    shown = pictures_shown(page)
+    page.click("#photo-to-draw")
+    wait_for_picture(page, shown)
+    assert page.locator(f"{SURFACE} canvas").is_visible()
+    assert ink_pixels(page) > 100
+    assert page.locator(f"{SURFACE} [data-role=model]").input_value() == "edges2products"
+    assert_a_generated_picture(picture(page)[1])

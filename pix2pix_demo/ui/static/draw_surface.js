@@ -128,7 +128,7 @@
     if (event.pointerType === 'mouse' && event.button !== 0) return;
     if (state.stroke) return; // a second finger while drawing
     event.preventDefault();
-    canvas.setPointerCapture(event.pointerId);
+    try { canvas.setPointerCapture(event.pointerId); } catch (error) { /* a synthetic event: no capture */ }
     state.stroke = { kind: 'stroke', tool: state.tool, size: state.sizes[state.tool], points: [point(event)], pointerId: event.pointerId };
     paint(state.stroke, 0);
   });
@@ -154,7 +154,7 @@
     op.id = state.nextId++;
     state.history.push(op);
     state.redo = [];
-    if (op.kind !== 'stroke') replay();
+    replay(); // the canvas is always exactly its history: what undo / redo rebuild, pixel for pixel
     update();
   }
   function undo() {
