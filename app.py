@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import gradio as gr
 
@@ -63,7 +64,10 @@ demo.queue(default_concurrency_limit=2, max_size=64)
 
 
 def warm_up() -> None:
-    """Load the default model in the background so the first stroke does not wait for it."""
+    """Load the default model (and torch, which the first page does not need) in the background once
+    the server answers, so the first stroke does not wait for it and start-up does not wait for torch."""
+    while not getattr(demo, "is_running", False):
+        time.sleep(0.1)
     key = logic.default_model()
     if key:
         try:

@@ -7,6 +7,14 @@
 
 from .hub import ModelLoadError, load_model, save_model
 from .imaging import ImageError, open_image
-from .pipelines import Pix2PixPipeline
 
 __all__ = ["ImageError", "ModelLoadError", "Pix2PixPipeline", "load_model", "open_image", "save_model"]
+
+
+def __getattr__(name):
+    # Pix2PixPipeline imports torch: only when it is used (the app shows its first page without torch).
+    if name == "Pix2PixPipeline":
+        from .pipelines import Pix2PixPipeline
+
+        return Pix2PixPipeline
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,9 +20,8 @@ import re
 import tempfile
 from pathlib import Path
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+# torch and safetensors are imported by the functions that need them: reading configs and listing
+# models (all the app needs before its first page) must not pay for importing torch.
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -76,6 +75,8 @@ def save_model(model: torch.nn.Module, folder, metadata: dict | None = None,
     point tensors at half size (shipped models: the loader casts back to the model's dtype).
     Returns the folder.
     """
+    from safetensors.torch import save_file
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = {
@@ -146,6 +147,9 @@ def build_model(config: dict) -> torch.nn.Module:
 
 def load_local(folder, device="cpu") -> torch.nn.Module:
     """Load a model folder (config.json + model.safetensors) onto `device`, in eval mode."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     folder = Path(folder)
     config = read_config(folder)
     model = build_model(config)
@@ -207,6 +211,8 @@ def load_model(path_or_repo_id, device="cpu", revision: str | None = None,
 
 def resolve_device(device="auto") -> torch.device:
     """'auto' -> cuda if available, else mps, else cpu. Clear error for unavailable devices."""
+    import torch
+
     name = str(device)
     if name == "auto":
         if torch.cuda.is_available():

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
+
+# torch is imported inside the tensor functions: opening and converting images (all the app needs to
+# show its first page) must not pay for importing torch.
 
 # Pillow refuses images above this many pixels (decompression bombs). 40 MP covers any
 # real photo; a 20000x20000 PNG of a few KB is refused with a clear message.
@@ -116,6 +117,8 @@ def to_gray(image: Image.Image) -> Image.Image:
 
 def image_to_tensor(image: Image.Image, channels: int = 3) -> torch.Tensor:
     """PIL image -> float tensor (1, channels, H, W) in [-1, 1]. channels is 1 or 3."""
+    import torch
+
     image = to_gray(image) if channels == 1 else to_rgb(image)
     array = np.asarray(image, dtype=np.float32)
     if array.ndim == 2:
@@ -162,6 +165,8 @@ def fit_and_pad(image: Image.Image, size: int, multiple: int, fill: float = 1.0,
     The image is resized so its long side is `size`, then padded with `fill` (in [-1, 1];
     1.0 is white, right for line drawings) to the next multiple of `multiple`, centred.
     """
+    import torch.nn.functional as F
+
     width, height = image.size
     fit_w, fit_h = fitted_size(width, height, size)
     resized = image if (fit_w, fit_h) == (width, height) else image.resize((fit_w, fit_h), Image.LANCZOS)

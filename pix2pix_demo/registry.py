@@ -36,8 +36,6 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
 
-import torch
-
 from . import hub
 
 logger = logging.getLogger(__name__)

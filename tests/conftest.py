@@ -70,12 +70,12 @@ def save_tiny_singan(folder, seed: int = 0):
 
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tmp_path_factory):
-    """A weights folder with tiny `edges2cats`, `edges2products` and `singan-tiny` models, used by the app through
+    """A weights folder with tiny `edges2cats`, `edges2products` and `singan-mini` models, used by the app through
     PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
     folder = tmp_path_factory.mktemp("weights")
     save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats")
     save_tiny_pix2pix(folder / "edges2products", seed=1, label="Edges → shoes & bags")
-    save_tiny_singan(folder / "singan-tiny")
+    save_tiny_singan(folder / "singan-mini")
     old = os.environ.get("PIX2PIX_WEIGHTS_DIR")
     os.environ["PIX2PIX_WEIGHTS_DIR"] = str(folder)
     from pix2pix_demo import registry

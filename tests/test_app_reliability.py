@@ -103,7 +103,7 @@ FILES = {
 
 def inputs(endpoint: str, image=None, mask=None, model=None, seed=0) -> list:
     """The endpoint's inputs with `image` (a handle_file value) and the rest valid."""
-    pix2pix, tiny = model or "edges2cats", model or "singan-tiny"
+    pix2pix, tiny = model or "edges2cats", model or "singan-mini"
     return {
         "photo_to_image": lambda: [image, pix2pix, "hed-like"],
         "sketch_to_image": lambda: [{"background": None, "layers": [], "composite": image}, pix2pix, seed],
@@ -145,7 +145,7 @@ def test_bad_input_gets_the_apps_own_message_and_the_server_keeps_serving(client
     if case == "seed-1e30":
         args = inputs(endpoint, upload("photo"), seed=1e30)
     elif case == "wrong-kind-of-model":
-        other = "edges2cats" if endpoint.startswith("singan") else "singan-tiny"
+        other = "edges2cats" if endpoint.startswith("singan") else "singan-mini"
         args = inputs(endpoint, upload("photo"), model=other)
     else:
         args = inputs(endpoint, upload(case), mask=upload("photo") if case == "not-an-image" else None)
@@ -154,7 +154,7 @@ def test_bad_input_gets_the_apps_own_message_and_the_server_keeps_serving(client
     text = str(raised.value)
     assert "Could not preprocess" not in text and "/tmp/" not in text and "Traceback" not in text
     # still serving
-    assert Image.open(client.predict("singan-tiny", 1, 1.0, 1.0, 0, api_name="/singan_sample")).size == (56, 44)
+    assert Image.open(client.predict("singan-mini", 1, 1.0, 1.0, 0, api_name="/singan_sample")).size == (56, 44)
 
 
 def test_super_resolution_factor_as_advertised_string(client, tmp_path):
@@ -164,7 +164,7 @@ def test_super_resolution_factor_as_advertised_string(client, tmp_path):
     path = tmp_path / "photo.png"
     photo().save(path)
     for factor in ("2", 2, "4"):
-        result = client.predict("singan-tiny", handle_file(str(path)), factor, 0, api_name="/singan_super_resolve")
+        result = client.predict("singan-mini", handle_file(str(path)), factor, 0, api_name="/singan_super_resolve")
         assert Image.open(result).size == (96 * int(factor), 64 * int(factor))
 
 
@@ -204,11 +204,11 @@ def test_outputs_are_gradio_temp_files_that_delete_cache_removes(app_module, run
     frequency, age = app_module.DELETE_CACHE
     assert 0 < frequency <= 3600 and 0 < age <= 24 * 3600
     stray_gifs = set(glob.glob(str(Path(tempfile.gettempdir()) / "*.gif")))
-    kind, payload = call_raw(running_app, "singan_animate", ["singan-tiny", 3, 0.1, 0.9, 0, 0])
+    kind, payload = call_raw(running_app, "singan_animate", ["singan-mini", 3, 0.1, 0.9, 0, 0])
     assert kind == "complete", payload
     served = Path(payload[0]["path"])
     assert served.parent == upload_folder() / OUTPUT_DIR_NAME and served.suffix == ".gif"
     assert any(str(served) in files for files in app_module.demo.temp_file_sets)  # delete_cache's list
     assert set(glob.glob(str(Path(tempfile.gettempdir()) / "*.gif"))) == stray_gifs
-    kind, payload = call_raw(running_app, "singan_sample", ["singan-tiny", 1, 1.0, 1.0, 0])
+    kind, payload = call_raw(running_app, "singan_sample", ["singan-mini", 1, 1.0, 1.0, 0])
     assert kind == "complete" and any(payload[0]["path"] in files for files in app_module.demo.temp_file_sets)

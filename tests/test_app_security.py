@@ -36,10 +36,10 @@ def secret_photo(folder: Path) -> Path:
 ENDPOINTS = {
     "photo_to_image": lambda f: [f, "edges2cats", "hed-like"],
     "sketch_to_image": lambda f: [{"background": None, "layers": [], "composite": f}, "edges2cats", 0],
-    "singan_edit": lambda f: ["singan-tiny", f, f, -1, 0],
-    "singan_harmonize": lambda f: ["singan-tiny", f, f, -1, 0],
-    "singan_paint": lambda f: ["singan-tiny", f, -1, 0, False],
-    "singan_super_resolve": lambda f: ["singan-tiny", f, 2, 0],
+    "singan_edit": lambda f: ["singan-mini", f, f, -1, 0],
+    "singan_harmonize": lambda f: ["singan-mini", f, f, -1, 0],
+    "singan_paint": lambda f: ["singan-mini", f, -1, 0, False],
+    "singan_super_resolve": lambda f: ["singan-mini", f, 2, 0],
     "singan_train": lambda f: [f, "stolen", 0.1, 32],
 }
 

@@ -199,7 +199,7 @@ def test_super_resolution_and_animation_are_bounded(trained):
     assert singan.super_resolve(model, Image.new("RGB", (40, 30)), factor=2).size == (80, 60)  # small: untouched
     with pytest.raises(ValueError, match=f"between 2 and {singan.MAX_FRAMES}"):
         singan.animate(model, num_frames=singan.MAX_FRAMES + 1)
-    assert singan.MAX_FRAMES <= 50
+    assert singan.MAX_FRAMES <= 40
 
 
 def test_mask_dilation_marks_a_disk_of_the_scaled_radius():

@@ -19,13 +19,17 @@ import tempfile
 import threading
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PIL import Image, ImageFilter
 
 from .. import registry
 from ..edges import DEFAULT_EDGE_METHOD, EDGE_METHODS, extract_edges, is_blank, normalize_sketch
 from ..imaging import ImageError, check_aspect, fitted_size, open_image, resize_to, to_rgb
-from ..pipelines import Pix2PixPipeline
+
+if TYPE_CHECKING:  # imported on first use in get_pipeline (it imports torch)
+    from ..pipelines import Pix2PixPipeline
 
 DEFAULT_MODEL = "edges2cats"
 PREFERRED_ORDER = ("edges2cats", "edges2products")  # then any other pix2pix model, by name
@@ -100,6 +104,8 @@ def get_pipeline(key: str, progress=None) -> Pix2PixPipeline:
         model = registry.load(key, progress=progress, device=target)
     except registry.ModelUnavailable as error:
         raise InputError(str(error)) from None
+    from ..pipelines import Pix2PixPipeline  # torch: on the first model use, not at start-up
+
     pipe = Pix2PixPipeline(model, device=target)
     with _pipelines_lock:
         return _pipelines.setdefault((key, target), pipe)

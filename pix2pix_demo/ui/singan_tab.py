@@ -39,10 +39,10 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .. import registry, singan
+from .. import registry
+from .. import singan_options as limits
 from ..hub import ModelLoadError, read_config, save_model
 from ..imaging import ImageError
-from ..models.singan import SinGAN
 from .common import output_file, output_path, unexpected_error, uploaded_files
 from .logic import parse_seed
 
@@ -74,6 +74,14 @@ def default_model(application: str) -> str | None:
     return preferred if preferred in keys else (keys[0] if keys else None)
 
 
+def _singan():
+    """pix2pix_demo.singan, imported on first use: it imports torch, which the first page does not need
+    (what the tab is built from comes from pix2pix_demo.singan_options)."""
+    from .. import singan
+
+    return singan
+
+
 def _load(model_key):
     if not model_key or not isinstance(model_key, str):
         raise gr.Error("No SinGAN model selected. Pick one, or train one in the 'Train on my image' tab.",
@@ -85,7 +93,7 @@ def _load(model_key):
         model = registry.load(model_key)
     except registry.ModelUnavailable as error:
         raise gr.Error(str(error), print_exception=False) from None
-    if not isinstance(model, SinGAN):  # e.g. a Hub entry whose config turned out to be another kind
+    if not isinstance(model, _singan().SinGAN):  # e.g. a Hub entry whose config turned out to be another kind
         raise gr.Error(f"Model {model_key!r} is not a SinGAN model.", print_exception=False)
     return model
 
@@ -146,9 +154,10 @@ def _whole(value, name: str) -> int:
 def sample_handler(model_key, seed=0, width_factor=1.0, height_factor=1.0, start_scale=0):
     """Model key + seed + size factors + start scale -> a random image."""
     model = _load(model_key)
-    return output_file(singan.sample(model, seed=parse_seed(seed), width_factor=_number(width_factor, "width_factor"),
-                                     height_factor=_number(height_factor, "height_factor"),
-                                     start_scale=_whole(start_scale, "start_scale")), "png", "sample")
+    image = _singan().sample(model, seed=parse_seed(seed), width_factor=_number(width_factor, "width_factor"),
+                             height_factor=_number(height_factor, "height_factor"),
+                             start_scale=_whole(start_scale, "start_scale"))
+    return output_file(image, "png", "sample")
 
 
 @app_messages
@@ -156,7 +165,7 @@ def edit_handler(model_key, image, mask, injection_scale=None, seed=0):
     """Model key + edited image + mask (white = edited region) -> the harmonised edit."""
     model = _load(model_key)
     image, mask = uploaded_files(image), uploaded_files(mask)
-    return output_file(singan.edit(model, image, mask, _scale(injection_scale), parse_seed(seed)), "png", "edit")
+    return output_file(_singan().edit(model, image, mask, _scale(injection_scale), parse_seed(seed)), "png", "edit")
 
 
 @app_messages
@@ -164,7 +173,7 @@ def harmonize_handler(model_key, image, mask, injection_scale=None, seed=0):
     """Model key + naive paste + mask of the pasted object -> the harmonised picture."""
     model = _load(model_key)
     image, mask = uploaded_files(image), uploaded_files(mask)
-    return output_file(singan.harmonize(model, image, mask, _scale(injection_scale), parse_seed(seed)), "png",
+    return output_file(_singan().harmonize(model, image, mask, _scale(injection_scale), parse_seed(seed)), "png",
                        "harmonize")
 
 
@@ -173,7 +182,7 @@ def paint_handler(model_key, painting, injection_scale=None, seed=0, quantize=Fa
     """Model key + rough painting -> an image with the model's textures."""
     model = _load(model_key)
     painting = uploaded_files(painting)
-    return output_file(singan.paint(model, painting, _scale(injection_scale), parse_seed(seed),
+    return output_file(_singan().paint(model, painting, _scale(injection_scale), parse_seed(seed),
                                     quantize not in (False, None, 0, "", "false", "False")), "png", "paint")
 
 
@@ -185,7 +194,7 @@ def super_resolve_handler(model_key, image, factor=4, seed=0):
     text = str(factor).strip().lstrip("x×")
     if text not in ("2", "4", "2.0", "4.0"):
         raise ValueError(f"factor must be 2 or 4, got {factor!r}.")
-    return output_file(singan.super_resolve(model, image, int(float(text)), parse_seed(seed)), "png",
+    return output_file(_singan().super_resolve(model, image, int(float(text)), parse_seed(seed)), "png",
                        "super-resolved")
 
 
@@ -195,7 +204,7 @@ def animate_handler(model_key, num_frames=30, alpha=0.1, beta=0.9, start_scale=0
     cache, removed by delete_cache like every output)."""
     model = _load(model_key)
     path = output_path("gif", "animation")
-    singan.animate(model, _whole(num_frames, "num_frames"), _number(alpha, "alpha"), _number(beta, "beta"),
+    _singan().animate(model, _whole(num_frames, "num_frames"), _number(alpha, "alpha"), _number(beta, "beta"),
                    _whole(start_scale, "start_scale"), parse_seed(seed), path=path)
     return str(path)
 
@@ -345,6 +354,7 @@ def paint_example(model_key):
     """A flat-colour 'painting' of the reconstruction: its 5 k-means colours, smoothed."""
     model = _load(model_key)
     image = reconstruction(model_key).filter(ImageFilter.MedianFilter(9))
+    singan = _singan()
     painting = singan.quantize_to_palette(image, singan.training_palette(model, 5)).filter(ImageFilter.ModeFilter(7))
     return {"background": painting, "layers": [], "composite": painting}
 
@@ -392,10 +402,10 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
         raise gr.Error(f"The model size must be between 25 and {MAX_TRAIN_SIZE} px.", print_exception=False)
     name = name if isinstance(name, str) else ""
     key = f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S')}"
-    options = singan.TrainOptions(max_size=int(max_size), time_budget=minutes, min_iters=20, device="auto")
+    options = _singan().TrainOptions(max_size=int(max_size), time_budget=minutes, min_iters=20, device="auto")
     # open and check the upload once, shrunk to the model's size (the training never sees more)
-    image = singan._as_rgb(image, "an image to train on", max(MAX_TRAIN_SIZE, int(max_size)))
-    singan.pyramid_shapes(*image.size, options)  # fail fast
+    image = _singan()._as_rgb(image, "an image to train on", max(MAX_TRAIN_SIZE, int(max_size)))
+    _singan().pyramid_shapes(*image.size, options)  # fail fast
     session = getattr(request, "session_hash", None) or "api"
     cancel = _cancel_events[session] = threading.Event()
     events: queue.Queue = queue.Queue()
@@ -406,7 +416,7 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
 
     def work():
         try:
-            outcome["result"] = singan.train_singan(image, options, progress=report, cancel=cancel)
+            outcome["result"] = _singan().train_singan(image, options, progress=report, cancel=cancel)
         except BaseException as error:  # noqa: BLE001 - handed to the UI thread
             outcome["error"] = error
         finally:
@@ -430,7 +440,7 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     thread.join()
     _cancel_events.pop(session, None)
     error = outcome.get("error")
-    if isinstance(error, singan.TrainingCancelled):
+    if isinstance(error, _singan().TrainingCancelled):
         yield ("Training was cancelled.", preview_image, *updates_none)
         return
     if error is not None:
@@ -443,7 +453,7 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
                                                   "time_budget_min": minutes, "app": True}})
     registry.add_local_model(key, folder)
     choices = model_choices()
-    final = singan.sample(model, seed=0)
+    final = _singan().sample(model, seed=0)
     status = (f"Trained **{key}** in {stats['wall_seconds_this_run']:.0f} s ({stats['num_scales']} scales, "
               f"{stats['shapes'][-1][1]}×{stats['shapes'][-1][0]} px). It is now selected in every SinGAN tab.")
     yield (status, final, *[gr.update(choices=choices, value=key) for _ in _dropdowns])
@@ -502,7 +512,7 @@ def model_palette(model_key, num_colors: int = 5) -> list[str]:
     cached = _palettes.get(model_key)
     if cached is not None and cached[0] is model:
         return cached[1]
-    colors = sorted(singan.training_palette(model, num_colors).tolist(),
+    colors = sorted(_singan().training_palette(model, num_colors).tolist(),
                     key=lambda rgb: 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
     palette = list(dict.fromkeys("#{:02x}{:02x}{:02x}".format(*rgb) for rgb in colors))
     _palettes[model_key] = (model, palette)
@@ -560,7 +570,7 @@ def injection_scale_update(model_key, value=-1, application: str = "edit"):
 def _injection_info(n: int | None, application: str) -> str:
     if n is None:
         return INJECTION_INFO
-    default = singan.default_injection_scale(n, application)
+    default = limits.default_injection_scale(n, application)
     return f"{INJECTION_INFO} This model: 0 to {n - 1}, default {default}."
 
 
@@ -576,7 +586,7 @@ def _slider_ceiling() -> int:
     the app. Gradio rejects API values above a slider's maximum before the handler runs, so this must
     admit every valid scale of every model (a model's own range is checked by pix2pix_demo.singan, with
     a clear message); in the browser, the page-load event narrows each slider to its selected model."""
-    trainable = singan.pyramid_shapes(MAX_TRAIN_SIZE, MAX_TRAIN_SIZE, singan.TrainOptions(max_size=MAX_TRAIN_SIZE))
+    trainable = limits.pyramid_shapes(MAX_TRAIN_SIZE, MAX_TRAIN_SIZE, limits.TrainOptions(max_size=MAX_TRAIN_SIZE))
     return max([len(trainable[0])] + [num_scales(key) or 0 for key in registry.list_models("singan")]) - 1
 
 
@@ -698,7 +708,7 @@ def build_singan_tab() -> SinGANTab:
             with gr.Row():
                 with gr.Column():
                     model = _model_dropdown("animate")
-                    frames = gr.Slider(2, singan.MAX_FRAMES, value=30, step=1, label="Frames",
+                    frames = gr.Slider(2, limits.MAX_FRAMES, value=30, step=1, label="Frames",
                                        elem_id="singan-animate-frames")
                     alpha = gr.Slider(0.0, 1.0, value=0.1, step=0.05, label="Alpha")
                     beta = gr.Slider(0.0, 1.0, value=0.9, step=0.05, label="Beta")

@@ -1,0 +1,96 @@
+"""SinGAN's options, limits and pyramid geometry: plain Python, no torch.
+
+The app builds its SinGAN tab from these (slider ranges, the default injection scale) without importing
+torch; `pix2pix_demo.singan` re-exports every name here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+MAX_TRAIN_SIZE = 1024  # long side; beyond this a CPU run takes hours
+MIN_IMAGE_SIZE = 25  # the smallest short side accepted for training (the paper's coarsest scale)
+MAX_OUTPUT_PIXELS = 4_000_000
+# The applications' bounds (each works at the model's scale; these keep time and memory flat whatever
+# a person uploads): inputs to edit / harmonize / paint are shrunk to MAX_INPUT_SIDE on the long side
+# first (the result has that size), super-resolution shrinks its input so the result's long side is at
+# most MAX_SUPER_RESOLVE_SIDE, and an animation has at most MAX_FRAMES frames.
+MAX_INPUT_SIDE = 1024
+MAX_SUPER_RESOLVE_SIDE = 1024
+MAX_FRAMES = 40
+
+
+@dataclass
+class TrainOptions:
+    max_size: int = 250  # long side of the finest scale (the image is never up-scaled)
+    min_size: int = 12  # short side of the coarsest scale: about the 11-px receptive field, so the
+    # coarsest generator knows where every pixel sits and keeps the layout (README, SinGAN: layout)
+    scale_factor: float = 0.75  # r: ratio between scales (adjusted so min_size is hit exactly)
+    channels: int = 32  # conv width of every G and D (nfc)
+    num_layers: int = 5
+    iters: int = 1000  # iterations per scale at most
+    min_iters: int = 20  # per scale, even when the time budget is tight (it may then run over)
+    time_budget: float | None = None  # minutes for the whole pyramid (None: `iters` per scale)
+    lr: float = 5e-4  # SinGAN's value (1e-3 was better at a 25-px coarsest scale, unstable at 12 px)
+    reconstruction_weight: float = 10.0  # alpha in the paper
+    gp_weight: float = 0.1  # lambda of the WGAN-GP penalty (SinGAN's value)
+    noise_amp: float = 0.1  # sigma_n = noise_amp * RMSE(reconstruction)
+    crop_size: int = 64  # train scales larger than this on random crops (0: full images)
+    gp_every: int = 1  # lazy regularisation: the gradient penalty (x gp_every) every N-th D step
+    coarse_refresh: int = 4  # new coarse sample every N iterations
+    seed: int = 0
+    device: str = "auto"
+    channels_last: bool = False  # memory format for the convolutions
+    budget_clock: str = "wall"  # "wall", or "cpu" (process CPU time: fair on a machine shared with other jobs)
+
+    def validate(self) -> None:
+        if not MIN_IMAGE_SIZE <= self.max_size <= MAX_TRAIN_SIZE:
+            raise ValueError(f"max_size must be between {MIN_IMAGE_SIZE} and {MAX_TRAIN_SIZE} px, got {self.max_size}.")
+        if not 8 <= self.min_size <= self.max_size:
+            raise ValueError(f"min_size must be between 8 px and max_size ({self.max_size}), got {self.min_size}.")
+        if not 0.3 <= self.scale_factor <= 0.95:
+            raise ValueError(f"scale_factor must be between 0.3 and 0.95, got {self.scale_factor}.")
+        if not 4 <= self.channels <= 256:
+            raise ValueError(f"channels must be between 4 and 256, got {self.channels}.")
+        if not 1 <= self.iters <= 100_000 or not 1 <= self.min_iters <= self.iters:
+            raise ValueError(f"iters must be 1..100000 and min_iters 1..iters; got {self.iters}, {self.min_iters}.")
+        if not 1 <= self.gp_every <= 16:
+            raise ValueError(f"gp_every must be between 1 and 16, got {self.gp_every}.")
+        if not 1 <= self.coarse_refresh <= 64:
+            raise ValueError(f"coarse_refresh must be between 1 and 64, got {self.coarse_refresh}.")
+        if self.budget_clock not in ("wall", "cpu"):
+            raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}.")
+        if self.time_budget is not None and not 0 < self.time_budget <= 24 * 60:
+            raise ValueError(f"time_budget must be between 0 and 1440 minutes, got {self.time_budget}.")
+
+
+def pyramid_shapes(width: int, height: int, options: TrainOptions) -> tuple[list[list[int]], float]:
+    """[height, width] per scale, coarse -> fine, and the actual scale factor.
+
+    The finest scale has its long side at min(max_size, image long side); the coarsest has its
+    short side at about min_size; ratios between scales are constant."""
+    options.validate()
+    fine = min(1.0, options.max_size / max(width, height))
+    fine_h, fine_w = max(1, round(height * fine)), max(1, round(width * fine))
+    floor = max(options.min_size, MIN_IMAGE_SIZE)
+    if min(fine_h, fine_w) < floor:
+        raise ValueError(
+            f"The image is too small or too narrow: at {fine_w}×{fine_h} px its short side is under "
+            f"{floor} px. Use an image whose short side is at least {floor} px "
+            f"(after fitting the long side to {options.max_size} px).")
+    ratio = options.min_size / min(fine_h, fine_w)
+    steps = max(0, math.ceil(math.log(ratio) / math.log(options.scale_factor))) if ratio < 1 else 0
+    factor = ratio ** (1 / steps) if steps else 1.0
+    shapes = []
+    for n in range(steps + 1):
+        f = factor ** (steps - n)
+        shapes.append([max(1, round(fine_h * f)), max(1, round(fine_w * f))])
+    return shapes, factor
+
+
+def default_injection_scale(num_scales: int, task: str) -> int:
+    """Injection scales that work for a ~9-scale pyramid: editing and harmonization about a
+    third of the way up, painting near the bottom (it must invent all the texture)."""
+    n = num_scales
+    return {"edit": max(1, n // 3), "harmonize": max(1, n // 3), "paint": max(1, n // 5)}[task]
