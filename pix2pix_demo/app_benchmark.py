@@ -188,8 +188,23 @@ def benchmark_section(full: bool = False) -> dict:
                                                                repeats=30 if full else 15))
         result["gradio_floor_ms"] = gradio_floor(repeats=30 if full else 15)
         before = rss_mb(process.pid)
-        load = load_run(url, key, clients=16, requests_each=50 if full else 5)
+        timeline, done = [], threading.Event()
+
+        def watch_memory():  # the server's RSS every 2 s: growth that levels off is not a leak
+            while not done.wait(2.0):
+                timeline.append(rss_mb(process.pid))
+
+        watcher = threading.Thread(target=watch_memory, daemon=True)
+        watcher.start()
+        try:
+            load = load_run(url, key, clients=16, requests_each=50 if full else 5)
+        finally:
+            done.set()
+            watcher.join()
         load["rss_growth_mb"] = round(rss_mb(process.pid) - before, 1)
+        if timeline:  # growth at each quarter of the run
+            load["rss_growth_mb_by_quarter"] = [round(timeline[min(len(timeline) - 1, round(q * len(timeline) / 4))]
+                                                      - before, 1) for q in (1, 2, 3, 4)]
         result["load" if full else "load_quick"] = load
         result["load_average_1min"] = round(os.getloadavg()[0], 2)  # this machine is shared: context
     except Exception as error:
