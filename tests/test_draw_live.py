@@ -151,3 +151,17 @@ def test_examples_and_edge_maps_become_canvas_pngs():
     loaded = np.asarray(decode(value["load"], "png").convert("L")) < 128
     assert loaded.shape == (512, 512) and loaded[250:262, 20:490].any(axis=0).all()  # the line, fitted, thickened
     assert draw_tab.surface_value_for(wide)["nonce"] != value["nonce"]
+
+
+def test_torch_threads_follow_the_setting_and_the_load(monkeypatch):
+    import os
+
+    monkeypatch.setenv("PIX2PIX_LIVE_THREADS", "3")
+    assert live.torch_threads_for_now() == 3
+    monkeypatch.setenv("PIX2PIX_LIVE_THREADS", "auto")
+    monkeypatch.setattr(os, "getloadavg", lambda: (99.0, 0.0, 0.0))
+    assert live.torch_threads_for_now() == 1  # a busy CPU: one thread
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert live.torch_threads_for_now() == live._default_threads  # quiet: torch's own number
+    monkeypatch.setenv("PIX2PIX_LIVE_THREADS", "many")
+    assert live.torch_threads_for_now() == live._default_threads

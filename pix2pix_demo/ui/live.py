@@ -20,6 +20,7 @@ import base64
 import binascii
 import io
 import logging
+import os
 import threading
 import time
 
@@ -40,6 +41,30 @@ JPEG_QUALITY = 90
 # Live requests come from a thread pool, not from the queue: one forward pass at a time keeps
 # a 2-core CPU from running two half-speed passes (the queue's model events have their own slot).
 _model_lock = threading.Lock()
+_default_threads: int | None = None
+
+
+def torch_threads_for_now() -> int:
+    """How many intra-op threads torch should use for the next forward pass.
+
+    PIX2PIX_LIVE_THREADS=N fixes it; the default ("auto") keeps torch's own number unless the
+    CPU is already busy (1-minute load average >= cores), then 1: on this project's 2-core
+    machine under load, a 256² edges2cats pass took 745-1389 ms with 2 threads (they wait for each
+    other at every barrier) and 42-63 ms with 1 (median of 40, same minute). The setting is
+    process-wide; it is restored when the load goes down."""
+    global _default_threads
+    import torch
+
+    if _default_threads is None:
+        _default_threads = torch.get_num_threads()
+    setting = os.environ.get("PIX2PIX_LIVE_THREADS", "auto").strip().lower()
+    if setting not in ("", "auto"):
+        try:
+            return max(1, int(setting))
+        except ValueError:
+            logger.warning("PIX2PIX_LIVE_THREADS=%r is not a number; using auto", setting)
+    busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+    return 1 if busy else _default_threads
 
 
 def decode_png(data) -> Image.Image:
@@ -91,6 +116,11 @@ def _generate(request) -> Image.Image:
     pipe = logic.get_pipeline(key)
     sketch = logic.sketch_from_canvas(image, size=pipe.size)
     with _model_lock:
+        import torch
+
+        threads = torch_threads_for_now()
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         return logic.generate(sketch, key, seed)
 
 
