@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import logic
+from . import live, logic
 from .common import MODEL_CONCURRENCY, gpu, uploaded_files, user_messages
 from .draw_tab import EXAMPLES, MAX_SEED, DrawTab, example_paths, sketch_to_image
 
@@ -26,6 +26,7 @@ INSTRUCTIONS = (
 @gpu
 @user_messages(empty_result=(None, None), warn_on_empty=False)  # a cleared canvas just clears the output
 def live_sketch_to_image(canvas: dict | None, model_key: str, seed: float = 0):
+    live.use_torch_threads()  # the same thread rule as the new path, so the benchmark compares transports
     image = logic.sketch_to_image(uploaded_files(canvas), model_key, seed)
     return image, image
 

@@ -67,6 +67,15 @@ def torch_threads_for_now() -> int:
     return 1 if busy else _default_threads
 
 
+def use_torch_threads() -> None:
+    """Apply `torch_threads_for_now()` (a no-op when torch already uses that many)."""
+    import torch
+
+    threads = torch_threads_for_now()
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 def decode_png(data) -> Image.Image:
     """A PNG as a data URL or bare base64 string -> PIL image. Raises InputError with a message."""
     if not isinstance(data, str):
@@ -116,11 +125,7 @@ def _generate(request) -> Image.Image:
     pipe = logic.get_pipeline(key)
     sketch = logic.sketch_from_canvas(image, size=pipe.size)
     with _model_lock:
-        import torch
-
-        threads = torch_threads_for_now()
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+        use_torch_threads()
         return logic.generate(sketch, key, seed)
 
 
