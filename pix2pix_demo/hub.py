@@ -31,7 +31,8 @@ FORMAT_VERSION = 1
 # model_type -> model class; each class has `config_class` (a dataclass) and `model_type`.
 MODEL_TYPES: dict[str, type] = {}
 # model types whose module is imported only when such a model is loaded
-LAZY_MODEL_MODULES = {"singan": "pix2pix_demo.models.singan", "edge-detector": "pix2pix_demo.models.edge_detector"}
+LAZY_MODEL_MODULES = {"singan": "pix2pix_demo.models.singan", "edge-detector": "pix2pix_demo.models.edge_detector",
+                      "cat-segmenter": "pix2pix_demo.models.segmenter"}
 
 
 class ModelLoadError(RuntimeError):

@@ -1,0 +1,299 @@
+"""Train the cat/background segmenter on photos with pixel masks (Oxford-IIIT Pet trimaps), and measure it.
+
+    python -m train.segmenter --data ../shared/data/cats-masked --time-budget 20 --budget-clock cpu \
+        --out weights/cat-segmenter
+    python -m train.segmenter --data ../shared/data/cats-masked --evaluate weights/cat-segmenter [--baseline grabcut]
+
+DATA holds images/<name>.jpg and trimaps/<name>.png (1 = cat, 2 = background, 3 = boundary band)
+and heldout.txt: those names are never trained on; --evaluate reports IoU on them at the photo's
+own resolution (boundary band counted as cat, as `pix2pix_demo.cutout.trimap_alpha` does; also with
+the band ignored). Training state goes to runs/NAME/ (checkpoint.pt, log.jsonl); --resume continues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from pix2pix_demo.cutout import iou, largest_component, segment, trimap_alpha
+from pix2pix_demo.data import read_name_list
+from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model, update_config
+from pix2pix_demo.imaging import open_image, to_rgb
+from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", type=Path, required=True, help="folder with images/, trimaps/ and heldout.txt")
+    p.add_argument("--evaluate", type=Path, help="evaluate this model folder on the held-out names, then exit")
+    p.add_argument("--baseline", choices=("grabcut", "none"), default="none",
+                   help="with --evaluate: also score OpenCV GrabCut (rectangle init) on the same photos")
+    p.add_argument("--name", default="cat-segmenter")
+    p.add_argument("--out", type=Path, default=Path("weights/cat-segmenter"))
+    p.add_argument("--runs", type=Path, default=Path("runs"))
+    p.add_argument("--size", type=int, default=192, help="training crop side")
+    p.add_argument("--channels", default="16,32,64,96,128", help="U-Net channels per level")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES")
+    p.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
+                   help="cpu: count this process's CPU time / threads, so a busy machine does not shorten the run")
+    p.add_argument("--num-threads", type=int, default=None)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, help="use only this many training photos (smoke tests)")
+    p.add_argument("--log-every", type=int, default=20)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    return p
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_masked(folder: Path, names: list[str], max_side: int = 320) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(RGB uint8, mask uint8 0/1/255=ignore... )]: images shrunk to max_side, trimaps with nearest."""
+    items = []
+    for name in names:
+        photo = to_rgb(open_image(folder / "images" / f"{name}.jpg"))
+        trimap = np.asarray(Image.open(folder / "trimaps" / f"{name}.png"))
+        if trimap.shape != (photo.height, photo.width):
+            continue
+        scale = min(1.0, max_side / max(photo.size))
+        size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+        rgb = np.asarray(photo.resize(size, Image.LANCZOS))
+        tri = cv2.resize(trimap, size, interpolation=cv2.INTER_NEAREST)
+        items.append((rgb, tri))
+    return items
+
+
+def split_names(folder: Path) -> tuple[list[str], list[str]]:
+    heldout = read_name_list(folder / "heldout.txt")
+    names = sorted(p.stem for p in (folder / "images").glob("*.jpg") if (folder / "trimaps" / f"{p.stem}.png").is_file())
+    return [n for n in names if n not in heldout], [n for n in names if n in heldout]
+
+
+def augment(rgb: np.ndarray, trimap: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Strong augmentation for 320 photos: random scale / aspect / rotation crop, letterbox padding
+    (as `segment` pads non-square photos), flips, colour jitter, grayscale, blur, noise, JPEG.
+    Returns (3xSxS float in [-1, 1], SxS target: 1 cat, 0 background; boundary band = cat)."""
+    height, width = trimap.shape
+    target = trimap_alpha(trimap).astype(np.float32)
+    # affine: rotation, scale so the crop covers 35-100 % of the image's short side, random centre
+    angle = rng.uniform(-20, 20)
+    cover = rng.uniform(0.35, 1.0) if rng.random() < 0.75 else 1.0
+    letterbox = rng.random() < 0.3  # the whole image fitted inside the square with grey bars
+    if letterbox:
+        scale = size / max(height, width) * rng.uniform(0.8, 1.0)
+        cx, cy = width / 2, height / 2
+    else:
+        scale = size / (min(height, width) * cover) * rng.uniform(0.9, 1.1)
+        half = size / scale / 2
+        cx = rng.uniform(min(half, width / 2), max(width - half, width / 2))
+        cy = rng.uniform(min(half, height / 2), max(height - half, height / 2))
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, scale)
+    matrix[:, 2] += (size / 2 - cx, size / 2 - cy)
+    border = (127, 127, 127)
+    image = cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=border if letterbox or rng.random() < 0.5 else (255, 255, 255))
+    mask = cv2.warpAffine(target, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+    if rng.random() < 0.5:
+        image, mask = image[:, ::-1], mask[:, ::-1]
+    image = image.astype(np.float32)
+    # colour: brightness, contrast, saturation, channel gains (hue-ish), grayscale (black/grey cats)
+    gray = image.mean(axis=2, keepdims=True)
+    image = gray + (image - gray) * rng.uniform(0.5, 1.5)
+    image = image * rng.uniform(0.85, 1.15, size=3)
+    image = (image - image.mean()) * rng.uniform(0.6, 1.4) + image.mean() * rng.uniform(0.7, 1.3)
+    if rng.random() < 0.2:
+        image = np.repeat(image.mean(axis=2, keepdims=True), 3, axis=2)
+    if rng.random() < 0.2:
+        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
+    if rng.random() < 0.3:
+        image = image + rng.normal(0, rng.uniform(2, 10), image.shape)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    if rng.random() < 0.3:
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))])
+        image = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 127.5 - 1
+    return tensor, torch.from_numpy(np.ascontiguousarray(mask > 0.5).astype(np.float32))[None]
+
+
+def segmentation_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy + soft Dice (Dice keeps small cats from being drowned by background)."""
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    probability = torch.sigmoid(logits)
+    intersection = (probability * target).sum((1, 2, 3))
+    dice = 1 - (2 * intersection + 1) / (probability.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
+    return bce + dice.mean()
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def grabcut_mask(photo: Image.Image, inset: float = 0.06, work_side: int = 256, iterations: int = 5) -> np.ndarray:
+    """Classical baseline: OpenCV GrabCut initialised with the photo minus a 6 % frame as "probably
+    the cat" (pet photos are centred), run at a 256-px long side, the largest blob kept."""
+    rgb = np.asarray(to_rgb(photo))
+    scale = work_side / max(rgb.shape[:2])
+    small = cv2.resize(rgb, (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale))),
+                       interpolation=cv2.INTER_AREA)
+    height, width = small.shape[:2]
+    rect = (int(inset * width), int(inset * height), int(width * (1 - 2 * inset)), int(height * (1 - 2 * inset)))
+    mask = np.zeros((height, width), np.uint8)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), mask, rect, bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
+    fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
+    fg = cv2.resize(fg, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    return largest_component(fg)
+
+
+def evaluate(args) -> dict:
+    _, heldout = split_names(args.data)
+    model = load_model(args.evaluate) if args.evaluate else None
+    methods = {}
+    if model is not None:
+        methods["segmenter"] = lambda photo: largest_component(segment(model, photo) >= 0.5)
+    if args.baseline == "grabcut":
+        methods["grabcut"] = grabcut_mask
+    scores = {name: {"iou": [], "iou_band_ignored": [], "seconds": 0.0} for name in methods}
+    for name in heldout:
+        photo = to_rgb(open_image(args.data / "images" / f"{name}.jpg"))
+        trimap = np.asarray(Image.open(args.data / "trimaps" / f"{name}.png"))
+        truth = trimap_alpha(trimap)
+        for method, predict in methods.items():
+            start = time.perf_counter()
+            predicted = predict(photo)
+            scores[method]["seconds"] += time.perf_counter() - start
+            scores[method]["iou"].append(iou(predicted, truth))
+            scores[method]["iou_band_ignored"].append(iou(predicted, trimap == 1, ignore=trimap == 3))
+    report = {}
+    for method, values in scores.items():
+        report[method] = {"photos": len(values["iou"]), "mean_iou": round(float(np.mean(values["iou"])), 4),
+                          "median_iou": round(float(np.median(values["iou"])), 4),
+                          "photos_below_0.8": int(np.sum(np.array(values["iou"]) < 0.8)),
+                          "mean_iou_band_ignored": round(float(np.mean(values["iou_band_ignored"])), 4),
+                          "ms_per_photo": round(1000 * values["seconds"] / max(1, len(values["iou"])), 1)}
+    print(json.dumps(report, indent=2))
+    if model is not None:
+        update_config(args.evaluate, metrics={"heldout-iou": {**report["segmenter"],
+                                                             "data": str(args.data), "files": "heldout.txt"},
+                                              **({"grabcut-baseline": report["grabcut"]} if "grabcut" in report else {})})
+    return report
+
+
+# ---------------------------------------------------------------- training
+
+
+def main(args) -> Path | None:
+    if args.evaluate or args.baseline != "none":
+        evaluate(args)
+        return None
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    if args.steps is None and args.time_budget is None:
+        raise SystemExit("Say how long to train: --steps or --time-budget.")
+    torch.manual_seed(args.seed)
+    train_names, _ = split_names(args.data)
+    if not train_names:
+        raise SystemExit(f"No images/*.jpg with trimaps/*.png under {args.data}.")
+    train_names = train_names[:args.limit] if args.limit else train_names
+    items = load_masked(args.data, train_names)
+    config = SegmenterConfig(channels=[int(c) for c in args.channels.split(",")])
+    if args.size % config.multiple:
+        raise SystemExit(f"--size {args.size} must be divisible by {config.multiple}.")
+    model = CatSegmenter(config).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    run_dir = args.runs / args.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = run_dir / "checkpoint.pt"
+    step, spent_before = 0, 0.0
+    if args.resume:
+        if not checkpoint_path.is_file():
+            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        if state["args"].get("channels") != args.channels:
+            raise SystemExit(f"--resume: the checkpoint was trained with --channels {state['args'].get('channels')}, "
+                             f"not {args.channels}; use the same architecture or a new --name.")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, spent_before = state["step"], state["spent_s"]
+        print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
+    threads = torch.get_num_threads()
+
+    def clock() -> float:
+        return time.process_time() / threads if args.budget_clock == "cpu" else time.time()
+
+    start = clock()
+
+    def spent() -> float:
+        return spent_before + clock() - start
+
+    def progress() -> float:
+        fractions = []
+        if args.steps:
+            fractions.append(step / args.steps)
+        if args.time_budget:
+            fractions.append(spent() / (args.time_budget * 60))
+        return max(fractions)
+
+    def save_checkpoint():
+        buffer = io.BytesIO()
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                    "spent_s": spent(), "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}},
+                   buffer)
+        atomic_write_bytes(checkpoint_path, buffer.getvalue())
+
+    print(f"{len(items)} training photos; {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters.")
+    log = open(run_dir / "log.jsonl", "a")
+    model.train()
+    while progress() < 1.0:
+        rng = np.random.default_rng((args.seed, step))
+        batch = [augment(*items[int(i)], args.size, rng) for i in rng.integers(0, len(items), args.batch_size)]
+        images = torch.stack([b[0] for b in batch]).contiguous(memory_format=torch.channels_last)
+        targets = torch.stack([b[1] for b in batch])
+        lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))  # cosine to 0
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss = segmentation_loss(model(images), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        if step % args.log_every == 0:
+            record = {"step": step, "loss": round(loss.item(), 4), "lr": round(lr, 6), "spent_s": round(spent(), 1)}
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            print(record, flush=True)
+        if step % args.checkpoint_every == 0:
+            save_checkpoint()
+    save_checkpoint()
+    log.close()
+    model = model.to(memory_format=torch.contiguous_format).eval()
+    metadata = {"task": "cat-segmentation", "resolution": args.size,
+                "data": {"path": str(args.data), "photos": len(items), "exclude": "heldout.txt",
+                         "source": "Oxford-IIIT Pet (Parkhi et al., CVPR 2012), CC BY-SA 4.0"},
+                "training": {"command": "python -m train.segmenter " + " ".join(sys.argv[1:]), "steps": step,
+                             "batch_size": args.batch_size, "spent_s": round(spent(), 1),
+                             "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__},
+                "metrics": {}}
+    out = save_model(model, args.out, metadata, dtype=torch.float16)
+    print(f"Exported {out} after {step} steps ({spent() / 60:.1f} min on the {args.budget_clock} clock).")
+    return out
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
