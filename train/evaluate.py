@@ -4,6 +4,21 @@
     python -m train.evaluate --model weights/edges2cats --data ../shared/data/cats/test \
         --files ../shared/data/cats/heldout.txt --json                 # edges from the default extractor
     python -m train.evaluate ... --crop cat-face                         # only the held-out cat faces
+    python -m train.evaluate --model weights/edges2cats --data ../shared/data/cats-masked/images \
+        --files ../shared/data/cats-masked/heldout.txt --cutout masks --masks ../shared/data/cats-masked/trimaps
+    python -m train.evaluate --model weights/edges2cats --data ../shared/data/cats/test \
+        --files ../shared/data/cats/heldout.txt --cutout segmenter --segmenter weights/cat-segmenter
+    python -m train.evaluate --baseline silhouette ...                  # a constant image instead of a model
+    python -m train.evaluate --model weights/edges2cats --sketches DIR  # background cleanliness on drawings
+
+--cutout makes the stock-style held-out pairs exactly as `train.make_edges_dataset --cutout` makes
+training pairs (cat on white, square crop, edges of the composite): with --masks from the
+ground-truth trimaps (every photo kept), with --segmenter from our segmenter (cut-outs it is
+unsure of are skipped, as in training). --baseline replaces the model by a constant image, the bar
+a model must clear: "grey" (flat mid-grey), "white" (flat white), "silhouette" (white outside the
+target cat, the mean cat colour of the training cut-outs inside it: it knows the true silhouette).
+--sketches reports background cleanliness: the mean output brightness (0..1 of white) outside
+the filled outline of each drawing in DIR.
 
 Each input runs through the same `Pix2PixPipeline` the app uses (long side resized to the
 model's resolution, padded, translated, cropped back); the target is resized to the same
@@ -32,8 +47,15 @@ from pix2pix_demo.pipelines import Pix2PixPipeline
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="model folder or Hub repo id")
-    p.add_argument("--data", required=True, help="held-out data folder (any layout train.pix2pix reads)")
+    p.add_argument("--model", default=None, help="model folder or Hub repo id")
+    p.add_argument("--data", default=None, help="held-out data folder (any layout train.pix2pix reads)")
+    p.add_argument("--cutout", choices=("none", "masks", "segmenter"), default="none",
+                   help="for photo folders: cut the cat out onto white (stock-style pairs)")
+    p.add_argument("--masks", default=None, help="with --cutout masks: the trimap folder")
+    p.add_argument("--segmenter", default=None, help="with --cutout segmenter: the segmenter model folder")
+    p.add_argument("--baseline", choices=("grey", "white", "silhouette"), default=None,
+                   help="score a constant image instead of --model")
+    p.add_argument("--sketches", default=None, help="folder of drawings: report background cleanliness")
     p.add_argument("--layout", choices=LAYOUTS, default=None)
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
     p.add_argument("--files", help="text file of names to evaluate on (e.g. cats/heldout.txt)")
@@ -82,16 +104,48 @@ def image_metrics(output: Image.Image, target: Image.Image) -> dict:
     return {"l1": float((out - tgt).abs().mean()), "psnr": 10 * np.log10(1.0 / max(mse, 1e-10)), "ssim": ssim(out, tgt)}
 
 
-def photo_pairs(folder, names, edge_method, size, crop: str, limit=None):
+# Mean colour of the cat pixels of the stock-style training cut-outs (runs/data/cats-cutout, 259
+# masked cats: the pixels further than 8 levels from white), for the "silhouette" baseline.
+MEAN_CAT_COLOR = (144, 121, 100)
+
+
+def baseline_image(kind: str, target: Image.Image) -> Image.Image:
+    """A constant guess of the same size as `target` (see --baseline)."""
+    if kind == "grey":
+        return Image.new("RGB", target.size, (128, 128, 128))
+    if kind == "white":
+        return Image.new("RGB", target.size, (255, 255, 255))
+    array = np.asarray(target.convert("RGB")).astype(np.int16)
+    cat = (255 - array).max(axis=2) > 8
+    out = np.full(array.shape, 255, np.uint8)
+    out[cat] = MEAN_CAT_COLOR
+    return Image.fromarray(out)
+
+
+def photo_pairs(folder, names, edge_method, size, crop: str, limit=None, cutout: str = "none",
+                masks=None, segmenter=None):
     """Held-out photos -> (edge map, photo) pairs, with the photo first resized to the model's
-    resolution (long side = size), as the app does, then its edges extracted."""
+    resolution (long side = size), as the app does, then its edges extracted. With `cutout`, the
+    photo is first cut out onto white as `train.make_edges_dataset --cutout` does."""
     from pix2pix_demo import edges
+    from train.make_edges_dataset import cutout_photo
 
     method = edge_method or edges.DEFAULT_EDGE_METHOD
     wanted = None if names is None else {Path(n).stem for n in names}
     pairs, kept, skipped = [], [], 0
     for path in list_images(folder):
         if wanted is not None and path.stem not in wanted:
+            continue
+        if cutout != "none":
+            photo, _ = cutout_photo(path, size, crop, Path(masks) if cutout == "masks" else None,
+                                    Path(segmenter) if cutout == "segmenter" else None, check=cutout == "segmenter")
+            if photo is None:
+                skipped += 1
+                continue
+            pairs.append((edges.extract_edges(photo, method=method).convert("RGB"), photo))
+            kept.append(path.name)
+            if limit and len(pairs) >= limit:
+                break
             continue
         photo = to_rgb(open_image(path))
         if crop == "cat-face":
@@ -122,8 +176,61 @@ def save_grid(rows: list[list[Image.Image]], path: Path, cell: int = 192) -> Non
     grid.save(path)
 
 
+def outside_outline(drawing: Image.Image) -> np.ndarray:
+    """Boolean mask of what lies outside a drawing's outline: the ink is thickened to close small
+    gaps, the region reachable from the border without crossing ink is "outside", and a margin of
+    4 % of the side is kept away from the lines (fur may rightly stick out a little)."""
+    import cv2
+
+    from pix2pix_demo.edges import _ink_mask
+
+    ink = _ink_mask(drawing).astype(np.uint8)
+    side = max(ink.shape)
+    closed = cv2.dilate(ink, np.ones((5, 5), np.uint8))
+    flood = closed.copy()
+    fill = np.zeros((ink.shape[0] + 2, ink.shape[1] + 2), np.uint8)
+    for y, x in ((0, 0), (0, ink.shape[1] - 1), (ink.shape[0] - 1, 0), (ink.shape[0] - 1, ink.shape[1] - 1)):
+        if flood[y, x] == 0:
+            cv2.floodFill(flood, fill, (x, y), 2)
+    outside = flood == 2
+    margin = max(1, int(0.04 * side))
+    inside = cv2.dilate((~outside).astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+    return outside & ~inside
+
+
+def background_cleanliness(pipe, folder) -> dict:
+    """Mean brightness (0..1 of white) of the output outside each drawing's outline."""
+    from pix2pix_demo.edges import normalize_sketch
+
+    scores = {}
+    for path in list_images(folder):
+        drawing = to_rgb(open_image(path))
+        output = pipe(normalize_sketch(drawing, size=pipe.size))
+        mask = outside_outline(resize_to(drawing, output.size))
+        if mask.sum() < 100:
+            continue
+        scores[path.name] = round(float(np.asarray(output.convert("L"), np.float32)[mask].mean() / 255), 3)
+    return {"sketches": len(scores), "mean": round(statistics.fmean(scores.values()), 3) if scores else None,
+            "min": min(scores.values()) if scores else None, "per_sketch": scores}
+
+
 def evaluate(args) -> dict:
-    pipe = Pix2PixPipeline.from_pretrained(args.model, device=args.device)
+    if args.model is None and args.baseline is None:
+        raise SystemExit("Give --model (or --baseline for a constant image).")
+    pipe = Pix2PixPipeline.from_pretrained(args.model, device=args.device) if args.model else None
+    if args.sketches:
+        if pipe is None:
+            raise SystemExit("--sketches needs --model.")
+        return {"model": str(args.model), "background_cleanliness": background_cleanliness(pipe, args.sketches)}
+    if args.data is None:
+        raise SystemExit("Give --data (or --sketches).")
+    if pipe is None:
+        class _Constant:  # the baseline stands in for a pipeline: same pairs, same size
+            size, device = 256, torch.device("cpu")
+
+            def __call__(self, source, **_):
+                return Image.new("RGB", source.size)
+        pipe = _Constant()
     names = read_name_list(args.files) if args.files else None
     layout = args.layout
     if layout is None:
@@ -132,7 +239,8 @@ def evaluate(args) -> dict:
         layout = detect_layout(args.data)
     skipped = 0
     if layout == "photos":
-        pairs, kept, skipped = photo_pairs(args.data, names, args.edge_method, pipe.size, args.crop, args.limit)
+        pairs, kept, skipped = photo_pairs(args.data, names, args.edge_method, pipe.size, args.crop, args.limit,
+                                           args.cutout, args.masks, args.segmenter)
     else:
         if args.crop != "none":
             raise SystemExit("--crop applies to folders of photos only.")
@@ -150,6 +258,8 @@ def evaluate(args) -> dict:
         output = pipe(source, mode=args.mode, seed=index)
         times.append((time.perf_counter() - start) * 1000)
         target = resize_to(target, output.size)
+        if args.baseline:
+            output = baseline_image(args.baseline, target)
         per_image.append(image_metrics(output, target))
         if index < args.grid_rows:
             shown = {"input": resize_to(source, output.size), "output": output, "target": target}
@@ -157,19 +267,20 @@ def evaluate(args) -> dict:
                 shown["compare"] = resize_to(other(source, mode=args.mode, seed=index), output.size)
             rows.append([shown[c] for c in columns])
     result = {
-        "model": str(args.model),
+        "model": f"baseline:{args.baseline}" if args.baseline else str(args.model),
+        "cutout": args.cutout,
         "data": str(args.data),
         "files": args.files,
         "crop": args.crop,
         "mode": args.mode,
         "pairs": len(pairs),
-        "skipped_no_face": skipped,
+        "skipped": skipped,
         **{key: round(statistics.fmean(m[key] for m in per_image), 4) for key in ("l1", "psnr", "ssim")},
         "ms_per_image": round(statistics.median(times), 1),
         "device": str(pipe.device),
         "torch_threads": torch.get_num_threads(),
     }
-    model_name = Path(str(args.model)).name
+    model_name = f"baseline-{args.baseline}" if args.baseline else Path(str(args.model)).name
     grid = Path(args.grid) if args.grid else Path("runs/eval") / f"{model_name}-{Path(args.data).name}.png"
     save_grid(rows, grid)
     result["grid"] = str(grid)
@@ -178,7 +289,8 @@ def evaluate(args) -> dict:
         if not folder.is_dir():
             raise SystemExit("--save-metrics needs a local model folder.")
         metrics = dict(read_config(folder).get("metrics") or {})
-        metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "ms_per_image", "pairs", "files", "crop", "data")}
+        metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "ms_per_image", "pairs", "files", "crop",
+                                                             "data", "cutout", "skipped")}
         update_config(folder, metrics=metrics)
     return result
 
@@ -186,7 +298,7 @@ def evaluate(args) -> dict:
 def main(argv=None):
     args = get_args_parser().parse_args(argv)
     result = evaluate(args)
-    if args.json:
+    if args.json or "background_cleanliness" in result:
         print(json.dumps(result, indent=2))
     else:
         print(f"{result['pairs']} pairs: L1 {result['l1']:.4f}  PSNR {result['psnr']:.2f} dB  "

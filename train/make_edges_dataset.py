@@ -1,7 +1,8 @@
 """Folder of photos -> paired edges->photo dataset, with the app's own edge extractor.
 
     python -m train.make_edges_dataset SRC DST [--method hed-like] [--size 256]
-        [--crop none|cat-face] [--exclude LIST.txt] [--variants N]
+        [--crop none|cat-face] [--exclude LIST.txt] [--variants N] [--prefix P]
+        [--cutout --segmenter weights/cat-segmenter | --cutout --masks TRIMAP_DIR]
 
 Writes DST/A/<name>.png (edges, mode L) and DST/B/<name>.png (photo, RGB), plus DST/dataset.json
 (the extractor and settings used; `train.pix2pix` copies `edge_method` into the model's config so
@@ -10,7 +11,15 @@ side = --size, or are --size squares with --crop cat-face (photos without a dete
 skipped). --variants N adds N-1 extra edge maps per photo made with other extractor settings,
 DST/A/<name>__v1.png ..., each with its photo copied to DST/B/<name>__v1.png, so that a model
 trained on them tolerates whichever settings (and roughness) its input comes with.
-<name> is the photo's path under SRC with "/" replaced by "-" and no suffix.
+<name> is --prefix + the photo's path under SRC with "/" replaced by "-" and no suffix.
+
+--cutout makes stock-style pairs (the look of the edges2cats demo's data): each cat is cut out of
+its photo, composited onto white with a soft border (`pix2pix_demo.cutout`), cropped to a square
+around the cat (or, with --crop cat-face, the face crop), and the edges are extracted from that
+composite, so only the cat's own lines remain. The mask comes from a trimap in --masks
+(<stem>.png, Oxford-IIIT Pet style) or from the --segmenter model; segmentations it is unsure of
+(`cutout.mask_quality`) are skipped and counted by reason. Several runs may write into one DST
+(use different --prefix values): dataset.json then lists every run under "sources".
 """
 
 from __future__ import annotations
@@ -24,6 +33,9 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
+import numpy as np
+
+from pix2pix_demo import cutout
 from pix2pix_demo.data import DATASET_INFO
 from pix2pix_demo.edges import EDGE_METHODS, cat_face_crop_box, extract_edges
 
@@ -48,6 +60,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exclude", type=Path, help="text file of file names to skip, one per line")
     parser.add_argument("--variants", type=int, default=1, help="edge maps per photo (1 + extra settings)")
     parser.add_argument("--workers", type=int, default=2, help="processes (at most 2)")
+    parser.add_argument("--prefix", default="", help="prepended to every output name (several sources, one DST)")
+    parser.add_argument("--cutout", action="store_true", help="cut the cat out onto white (stock-style pairs)")
+    parser.add_argument("--masks", type=Path, help="with --cutout: folder of trimaps <stem>.png (1 cat, 2 bg, 3 edge)")
+    parser.add_argument("--segmenter", type=Path, help="with --cutout: segmenter model folder (when no --masks)")
+    parser.add_argument("--margin", type=float, default=0.08, help="with --cutout: white margin around the cat")
     return parser
 
 
@@ -75,12 +92,88 @@ def edge_settings(method: str, variants: int) -> list[dict]:
     return [dict(method=method)] + VARIANT_SETTINGS[: variants - 1]
 
 
-def process_one(item: tuple[Path, str], destination: Path, method: str, size: int, crop: str, variants: int) -> str:
-    """Write the pairs of one photo; returns 'written' or 'no-face'."""
+_SEGMENTERS: dict = {}
+
+
+def _segmenter(folder: Path):
+    """One segmenter per worker process, loaded on first use."""
+    if folder not in _SEGMENTERS:
+        import torch
+
+        from pix2pix_demo.hub import load_model
+
+        torch.set_num_threads(1)
+        _SEGMENTERS[folder] = load_model(folder)
+    return _SEGMENTERS[folder]
+
+
+def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter: Path | None,
+                 margin: float = 0.08, max_side: int = 1024, check: bool = True) -> tuple[Image.Image | None, str]:
+    """Open one photo, cut its cat out onto white and crop it: (size² RGB, 'written') or (None, reason).
+
+    `check=False` keeps every cut-out with a cat in it (evaluation on all held-out masks)."""
+    with Image.open(path) as opened:
+        photo = opened.convert("RGB")
+    # a whole cat cut off by the photo's frame leaves a straight edge; a face crop cuts the body anyway
+    max_border = 1.0 if crop == "cat-face" else 0.2
+    if max(photo.size) > max_side:
+        scale = max_side / max(photo.size)
+        photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.LANCZOS)
+    if masks is not None:
+        trimap_path = masks / f"{path.stem}.png"
+        if not trimap_path.is_file():
+            return None, "no mask file"
+        trimap = np.asarray(Image.open(trimap_path).resize(photo.size, Image.NEAREST))
+        quality = cutout.mask_quality(cutout.trimap_alpha(trimap).astype(np.float32), max_border=max_border)
+        if not quality.ok and (check or quality.area == 0):
+            return None, f"unsure ({_reason_kind(quality)})"
+        # the trimap's boundary band holds the fur's fringe *and* background colour: start from the
+        # sure cat pixels and let the feathered border fade the fringe into white
+        alpha = cutout.soft_alpha(trimap == 1, feather=0.008, erode=0.0)
+    else:
+        probability = cutout.segment(_segmenter(segmenter), photo)
+        quality = cutout.mask_quality(probability, max_border=max_border)
+        if not quality.ok and (check or quality.area == 0):
+            return None, f"unsure ({_reason_kind(quality)})"
+        alpha = cutout.soft_alpha(probability >= 0.5)
+    box = None
+    if crop == "cat-face":
+        box = cat_face_crop_box(photo)
+        if box is None:
+            return None, "no-face"
+        if box[2] - box[0] < size / 2:
+            return None, "face crop too small"  # upscaled more than 2x: a blur, not fur
+        # the detector also fires on an eye close-up or on the sofa: the crop must hold some cat
+        # and some white
+        coverage = float(alpha[box[1]:box[3], box[0]:box[2]].mean())
+        if not 0.15 <= coverage <= 0.85:
+            return None, "face crop not a cat on white"
+    return cutout.cut_out(photo, alpha, size=size, margin=margin, box=box), "written"
+
+
+def _reason_kind(quality) -> str:
+    """The first failed check of a MaskQuality, as a short counter key."""
+    text = quality.reason
+    for key, needle in (("area", "covers"), ("uncertain", "uncertain"), ("blobs", "main blob"), ("frame", "frame"),
+                        ("no cat", "no cat")):
+        if needle in text:
+            return key
+    return text
+
+
+def process_one(item: tuple[Path, str], destination: Path, method: str, size: int, crop: str, variants: int,
+                cut: bool = False, masks: Path | None = None, segmenter: Path | None = None,
+                margin: float = 0.08) -> str:
+    """Write the pairs of one photo; returns 'written' or why it was skipped."""
     path, name = item
-    photo = prepare_photo(path, size, crop)
-    if photo is None:
-        return "no-face"
+    if cut:
+        photo, status = cutout_photo(path, size, crop, masks, segmenter, margin)
+        if photo is None:
+            return status
+    else:
+        photo = prepare_photo(path, size, crop)
+        if photo is None:
+            return "no-face"
     for index, options in enumerate(edge_settings(method, variants)):
         stem = name if index == 0 else f"{name}__v{index}"
         extract_edges(photo, **options).save(destination / "A" / f"{stem}.png")
@@ -91,30 +184,49 @@ def process_one(item: tuple[Path, str], destination: Path, method: str, size: in
 def main(args: argparse.Namespace) -> None:
     if not 1 <= args.variants <= len(VARIANT_SETTINGS) + 1:
         raise SystemExit(f"--variants must be between 1 and {len(VARIANT_SETTINGS) + 1}.")
+    if args.cutout and args.masks is None and args.segmenter is None:
+        raise SystemExit("--cutout needs --masks TRIMAP_DIR or --segmenter MODEL_FOLDER.")
+    if (args.masks or args.segmenter) and not args.cutout:
+        raise SystemExit("--masks / --segmenter only apply with --cutout.")
     excluded_names = read_names(args.exclude)
     photos = sorted(p for p in args.source.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
         raise SystemExit(f"No photos found under {args.source}.")
     kept = [p for p in photos if p.name not in excluded_names and p.stem not in excluded_names]
-    items = [(p, "-".join(p.relative_to(args.source).with_suffix("").parts)) for p in kept]
+    items = [(p, args.prefix + "-".join(p.relative_to(args.source).with_suffix("").parts)) for p in kept]
     for folder in ("A", "B"):
         (args.destination / folder).mkdir(parents=True, exist_ok=True)
 
     work = partial(process_one, destination=args.destination, method=args.method, size=args.size,
-                   crop=args.crop, variants=args.variants)
+                   crop=args.crop, variants=args.variants, cut=args.cutout, masks=args.masks,
+                   segmenter=args.segmenter, margin=args.margin)
     workers = max(1, min(2, args.workers))
     results = []
     with Pool(workers) as pool:
         for result in tqdm(pool.imap_unordered(work, items, chunksize=4), total=len(items), desc="edges"):
             results.append(result)
     written = results.count("written")
+    skipped = {reason: results.count(reason) for reason in sorted(set(results) - {"written"})}
     settings = edge_settings(args.method, args.variants)
-    (args.destination / DATASET_INFO).write_text(json.dumps({
+    run = {"source": str(args.source), "prefix": args.prefix, "crop": args.crop, "cutout": args.cutout,
+           "masks": str(args.masks) if args.masks else None,
+           "segmenter": str(args.segmenter) if args.segmenter else None,
+           "excluded": len(photos) - len(kept), "photos": written, "pairs": written * args.variants,
+           "skipped": skipped}
+    info_path = args.destination / DATASET_INFO
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    if info and (info.get("edge_method"), info.get("size")) != (args.method, args.size):
+        raise SystemExit(f"{info_path} was written with --method {info.get('edge_method')} --size {info.get('size')}; "
+                         "use the same settings or another destination.")
+    sources = [s for s in info.get("sources", []) if s.get("prefix") != args.prefix or s.get("source") != run["source"]]
+    sources.append(run)
+    info_path.write_text(json.dumps({
         "edge_method": args.method, "edge_settings": settings, "size": args.size, "crop": args.crop,
-        "source": str(args.source), "photos": written, "pairs": written * args.variants,
+        "source": str(args.source), "sources": sources, "photos": sum(s["photos"] for s in sources),
+        "pairs": sum(s["pairs"] for s in sources),
     }, indent=2, default=list) + "\n")
-    print(f"{written} photos written ({written * args.variants} pairs) to {args.destination}; "
-          f"{results.count('no-face')} skipped (no cat face); {len(photos) - len(kept)} excluded.")
+    print(f"{written} photos written ({written * args.variants} pairs) to {args.destination}; skipped: "
+          f"{skipped or 'none'}; {len(photos) - len(kept)} excluded.")
 
 
 if __name__ == "__main__":

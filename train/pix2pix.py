@@ -66,6 +66,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=1)
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     run.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
+    run.add_argument("--init-from", default=None, metavar="MODEL",
+                     help="start G from an exported model folder of the same architecture (fine-tuning)")
+    run.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
+                     help="what --time-budget counts: wall time, or this process's CPU time / torch threads "
+                          "(a busy machine then does not shorten the run)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
     run.add_argument("--compile", action="store_true", help="torch.compile the networks (CUDA)")
@@ -253,6 +258,18 @@ def main(args) -> Path | None:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     step, elapsed_before = 0, 0.0
+    if args.init_from and not args.resume:
+        from pix2pix_demo.hub import load_model
+
+        source = load_model(args.init_from)
+        if dataclasses.asdict(source.config) != dataclasses.asdict(g_config):
+            raise SystemExit(f"--init-from {args.init_from}: its architecture {dataclasses.asdict(source.config)} "
+                             f"differs from this run's {dataclasses.asdict(g_config)}; pass the same generator options.")
+        generator.load_state_dict(source.state_dict())
+        if ema is not None:
+            ema.load_state_dict(source.state_dict())
+        if is_main:
+            print(f"Generator initialised from {args.init_from}.")
     if args.resume:
         if not checkpoint_path.is_file():
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
@@ -291,7 +308,7 @@ def main(args) -> Path | None:
     def save_checkpoint():
         state = {"generator": g_plain.state_dict(), "discriminator": d_plain.state_dict(),
                  "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                 "elapsed_s": elapsed_before + time.time() - start, "rng_cpu": torch.get_rng_state(),
+                 "elapsed_s": elapsed_before + clock() - start, "rng_cpu": torch.get_rng_state(),
                  "args": vars(args)}
         if ema is not None:
             state["ema"] = ema.state_dict()
@@ -304,7 +321,7 @@ def main(args) -> Path | None:
         if total_steps:
             fractions.append(step / total_steps)
         if budget_s:
-            fractions.append((elapsed_before + time.time() - start) / budget_s)
+            fractions.append((elapsed_before + clock() - start) / budget_s)
         return max(fractions)
 
     if is_main:
@@ -314,7 +331,9 @@ def main(args) -> Path | None:
               f"D {count(d_plain) / 1e6:.2f} M params ({d_config.receptive_field}×{d_config.receptive_field} patches).")
     log = open(run_dir / "log.jsonl", "a") if is_main else None
     bar = tqdm(total=total_steps, initial=step, disable=not is_main, dynamic_ncols=True, desc=args.name)
-    start = time.time()
+    threads = torch.get_num_threads()
+    clock = (lambda: time.process_time() / threads) if args.budget_clock == "cpu" else time.time
+    start = clock()
     epoch = step // steps_per_epoch
     generator.train()
     discriminator.train()
@@ -381,7 +400,7 @@ def main(args) -> Path | None:
             bar.update(1)
             if is_main and step % args.log_every == 0:
                 record = {"step": step, "epoch": epoch, "size": dataset.size, "lr": args.lr * lr_scale,
-                          "elapsed_s": round(elapsed_before + time.time() - start, 1),
+                          "elapsed_s": round(elapsed_before + clock() - start, 1),
                           **{k: round(v, 5) for k, v in losses.items()}}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
@@ -396,7 +415,7 @@ def main(args) -> Path | None:
     if is_main:
         save_checkpoint()
         save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, sample_inputs, sample_targets)
-        wall = elapsed_before + time.time() - start
+        wall = elapsed_before + clock() - start
         final = copy.deepcopy(ema or g_plain).to(memory_format=torch.contiguous_format).float().cpu()
         metadata = {
             "task": "image-to-image",
@@ -409,7 +428,8 @@ def main(args) -> Path | None:
             "training": {
                 "command": "python -m train.pix2pix " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
                 "steps": step, "batch_size": args.batch_size, "world_size": world_size,
-                "wall_time_s": round(wall, 1), "hardware": hardware_description(device),
+                "wall_time_s": round(wall, 1), "budget_clock": args.budget_clock,
+                "hardware": hardware_description(device), "init_from": args.init_from,
                 "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
                 "discriminator": dataclasses.asdict(d_config), "ema": args.ema, "progressive": args.progressive,
             },
