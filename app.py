@@ -17,6 +17,7 @@ import gradio as gr
 
 from pix2pix_demo.imaging import MAX_IMAGE_PIXELS
 from pix2pix_demo.ui import logic
+from pix2pix_demo.ui.common import limit_malloc_arenas
 from pix2pix_demo.ui.draw_tab import build_draw_tab
 from pix2pix_demo.ui.photo_tab import build_photo_tab
 
@@ -49,6 +50,9 @@ LAUNCH_OPTIONS = dict(
 # Uploads and outputs (images, GIFs) are Gradio temp files: every 15 minutes those older than an hour
 # are deleted (and all of them when the server stops).
 DELETE_CACHE = (900, 3600)
+
+# Before the server starts its worker threads: bounded memory under concurrent requests.
+limit_malloc_arenas()
 
 with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
     gr.Markdown(HEADER)

@@ -4,9 +4,11 @@ it gets back)."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import logging
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -20,6 +22,25 @@ logger = logging.getLogger(__name__)
 # Every model call shares one queue slot: on a 2-core CPU two concurrent forward passes are
 # slower than two in a row, and memory stays flat under load.
 MODEL_CONCURRENCY = {"concurrency_id": "pix2pix-model", "concurrency_limit": 1}
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas for this process (what env MALLOC_ARENA_MAX does, set at run time).
+
+    glibc gives threads that allocate at the same time arenas of their own (up to 8 per core), and
+    memory freed in one is not reused by another: under 16 concurrent clients the server's resident
+    memory grew by 181 MB over 800 requests and was still growing; with 2 arenas it grew by 47 MB and
+    levelled off, and latency did not suffer (README, "Under load"). An explicit MALLOC_ARENA_MAX wins.
+    Returns whether the cap was set (False off glibc)."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, int(arenas)))
+    except (OSError, AttributeError):
+        return False
 
 
 def gpu(fn):

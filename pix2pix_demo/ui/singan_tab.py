@@ -642,6 +642,9 @@ def build_singan_tab() -> SinGANTab:
     tab = SinGANTab()
     if not model_choices():
         gr.Markdown("No SinGAN models were found in the weights folder. Train one in **Train on my image**.")
+    gr.Markdown(f"Limits (they keep every request short): pictures larger than {limits.MAX_INPUT_SIDE} px are shrunk "
+                f"to {limits.MAX_INPUT_SIDE} px first, super-resolution results are at most "
+                f"{limits.MAX_SUPER_RESOLVE_SIDE} px, animations have at most {limits.MAX_FRAMES} frames.")
     with gr.Tabs():
         with gr.Tab("Random samples"):
             gr.Markdown("New images with the same patches as the training image, at any size. "
