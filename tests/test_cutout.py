@@ -165,3 +165,35 @@ def test_make_edges_dataset_cutout_mode_keeps_only_the_cats_lines(tmp_path):
     assert all(reason.startswith("unsure") for reason in second["skipped"])
     bad = run_cli("train.make_edges_dataset", str(data / "images"), str(out), "--cutout", check=False)
     assert bad.returncode != 0 and "--masks" in bad.stderr
+
+
+def test_pack_then_gpu_script_trains_from_the_pack(tmp_path):
+    """The GPU command, run here on the CPU for two steps: pack -> edges recomputed -> fine-tune -> export."""
+    import os
+    import subprocess
+    import sys
+
+    from test_train import REPO
+
+    data = make_masked_folder(tmp_path / "masked", count=4)
+    dataset = tmp_path / "stock"
+    run_cli("train.make_edges_dataset", str(data / "images"), str(dataset), "--cutout", "--masks",
+            str(data / "trimaps"), "--size", "64", "--workers", "1", "--variants", "2")
+    pack = tmp_path / "pack"
+    run_cli("train.pack_dataset", str(dataset), str(pack))
+    info = json.loads((pack / "pack.json").read_text())
+    assert info["photos"] == 4 and info["variants"] == 2 and len(list(pack.glob("*.jpg"))) == 4
+    too_big = run_cli("train.pack_dataset", str(dataset), str(tmp_path / "pack2"), "--budget-mb", "0.0001", check=False)
+    assert too_big.returncode != 0 and "--quality" in too_big.stderr
+    out = tmp_path / "gpu-out"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "PACK": str(pack), "OUT": str(out),
+           "DEVICE": "cpu", "STEPS": "2", "BATCH": "2", "WORKERS": "1", "DATA": str(tmp_path / "gpu-data")}
+    result = subprocess.run(["bash", str(REPO / "train" / "gpu_edges2cats.sh")], env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert len(list((tmp_path / "gpu-data" / "A").glob("*.png"))) == 8  # 4 photos x 2 edge variants
+    config = json.loads((out / "edges2cats-gpu" / "config.json").read_text())
+    assert config["training"]["steps"] == 2 and config["training"]["init_from"] == "weights/edges2cats"
+    model = load_model(out / "edges2cats-gpu")
+    assert model.config.base_channels == load_model(REPO / "weights" / "edges2cats").config.base_channels

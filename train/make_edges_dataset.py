@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
 
 from PIL import Image
-from tqdm import tqdm
+from train._progress import tqdm
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--crop", default="none", choices=["none", "cat-face"])
     parser.add_argument("--exclude", type=Path, help="text file of file names to skip, one per line")
     parser.add_argument("--variants", type=int, default=1, help="edge maps per photo (1 + extra settings)")
-    parser.add_argument("--workers", type=int, default=2, help="processes (at most 2)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (at most the CPU count)")
     parser.add_argument("--prefix", default="", help="prepended to every output name (several sources, one DST)")
     parser.add_argument("--cutout", action="store_true", help="cut the cat out onto white (stock-style pairs)")
     parser.add_argument("--masks", type=Path, help="with --cutout: folder of trimaps <stem>.png (1 cat, 2 bg, 3 edge)")
@@ -200,7 +201,7 @@ def main(args: argparse.Namespace) -> None:
     work = partial(process_one, destination=args.destination, method=args.method, size=args.size,
                    crop=args.crop, variants=args.variants, cut=args.cutout, masks=args.masks,
                    segmenter=args.segmenter, margin=args.margin)
-    workers = max(1, min(2, args.workers))
+    workers = max(1, min(os.cpu_count() or 1, args.workers))
     results = []
     with Pool(workers) as pool:
         for result in tqdm(pool.imap_unordered(work, items, chunksize=4), total=len(items), desc="edges"):

@@ -31,7 +31,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
+from train._progress import tqdm
 
 from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
@@ -64,6 +64,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
                      help="stop after this wall time (with --steps/--epochs: whichever comes first)")
     run.add_argument("--batch-size", type=int, default=1)
+    run.add_argument("--workers", type=int, default=0,
+                     help="data-loading processes (0: in the training process; a GPU wants several)")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     run.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
     run.add_argument("--init-from", default=None, metavar="MODEL",
@@ -232,7 +234,11 @@ def main(args) -> Path | None:
                             augment_edges=args.augment_edges, seed=args.seed)
     sampler = (torch.utils.data.distributed.DistributedSampler(dataset, world_size, rank, seed=args.seed)
                if world_size > 1 else torch.utils.data.RandomSampler(dataset))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, drop_last=len(dataset) >= args.batch_size)
+    # with --workers, each epoch's worker processes copy the dataset as it is then (its size for the
+    # progressive schedule, its epoch for the augmentation seed)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, sampler=sampler,
+                                         drop_last=len(dataset) >= args.batch_size, num_workers=args.workers,
+                                         pin_memory=device.type == "cuda", persistent_workers=False)
     steps_per_epoch = max(1, len(loader))
     if args.steps is None and args.epochs is None and args.time_budget is None:
         raise SystemExit("Say how long to train: --steps, --epochs or --time-budget.")

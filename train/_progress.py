@@ -1,0 +1,32 @@
+"""`tqdm` when it is installed, else a minimal stand-in (a GPU machine may have only torch, numpy,
+pillow, opencv and safetensors): the training scripts then print a line every few percent."""
+
+from __future__ import annotations
+
+try:
+    from tqdm import tqdm
+except ImportError:  # pragma: no cover - exercised only where tqdm is missing
+    class tqdm:  # noqa: N801 - the name the scripts import
+        def __init__(self, iterable=None, total=None, initial=0, disable=False, desc="", **_):
+            self.iterable, self.total, self.n, self.disable, self.desc = iterable, total, initial, disable, desc
+            self._shown = -1
+
+        def __iter__(self):
+            for item in self.iterable:
+                yield item
+                self.update(1)
+
+        def update(self, count=1):
+            self.n += count
+            if self.disable or not self.total:
+                return
+            percent = int(100 * self.n / self.total) // 5 * 5
+            if percent != self._shown:
+                self._shown = percent
+                print(f"{self.desc}: {self.n}/{self.total} ({percent}%)", flush=True)
+
+        def set_postfix(self, **_):
+            pass
+
+        def close(self):
+            pass
