@@ -123,3 +123,32 @@ def test_gradio_client_cannot_name_a_server_file(running_app, tmp_path, upload_f
     # a real upload of the same file still works, and the server keeps serving
     edges, image = client.predict(handle_file(str(secret)), "edges2cats", api_name="/photo_to_image")
     assert Image.open(edges).size == (128, 96) and os.path.getsize(image) > 0
+
+
+def test_upload_check_itself(tmp_path, monkeypatch):
+    """`uploaded_files` without a server: an upload folder reached through a symlink (macOS's temp
+    folder is one) works; symlinks below it, `..`, relative paths and other folders do not."""
+    from pix2pix_demo.ui import logic
+    from pix2pix_demo.ui.common import uploaded_files
+
+    real_root = tmp_path / "real-temp"
+    (real_root / "abc").mkdir(parents=True)
+    (tmp_path / "temp-link").symlink_to(real_root)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "temp-link"))
+    upload = tmp_path / "temp-link" / "abc" / "photo.png"
+    upload.write_bytes(b"png")
+    assert uploaded_files(str(upload)) == str(upload)
+    assert uploaded_files({"path": str(real_root / "abc" / "photo.png"), "meta": META}).endswith("photo.png")
+    nested = {"background": None, "layers": [{"path": str(upload), "meta": META}], "composite": None}
+    assert uploaded_files(nested)["layers"] == [str(upload)]
+    secret = secret_photo(tmp_path)
+    (real_root / "abc" / "link.png").symlink_to(secret)
+    (real_root / "linked-dir").symlink_to(real_root / "abc")
+    refused = [str(real_root / "abc" / "link.png"), str(real_root / "linked-dir" / "photo.png"),
+               str(real_root / "abc" / ".." / "abc" / "photo.png"), "abc/photo.png", str(secret), str(real_root),
+               str(real_root / "abc"), str(real_root / "abc" / "missing.png"),
+               {"path": None, "url": str(upload), "meta": META}, {"url": str(upload)}]
+    for value in refused:
+        with pytest.raises(logic.InputError, match=NOT_UPLOADED):
+            uploaded_files(value)
+    assert uploaded_files(42) == 42 and uploaded_files(None) is None  # not file references: passed on

@@ -99,24 +99,30 @@ NOT_UPLOADED = ("This file was not uploaded with the request, so it is not read.
 
 
 def upload_folder() -> Path:
-    """Where Gradio keeps the files it received (and its cache): GRADIO_TEMP_DIR, else TMP/gradio."""
+    """Where Gradio keeps the files it received (and its cache): GRADIO_TEMP_DIR, else TMP/gradio; as
+    Gradio names it (not resolved: on macOS the temp folder itself sits behind a symlink)."""
     from gradio.utils import get_upload_folder
 
-    return Path(os.path.realpath(get_upload_folder()))
+    return Path(get_upload_folder())
 
 
 def _uploaded_path(path) -> str:
     """A client-named path -> the same path, if it is a regular file Gradio received (inside its upload
-    folder, reached without `..` or symlinks); else InputError(NOT_UPLOADED). One message for every
-    refusal, so an answer never tells whether some other file exists."""
-    if not isinstance(path, str) or not path or "\0" in path or not os.path.isabs(path):
+    folder, named without `..` and reached through no symlink below that folder); else
+    InputError(NOT_UPLOADED). One message for every refusal, so an answer never tells whether some
+    other file exists."""
+    if not isinstance(path, str) or not path or "\0" in path or not os.path.isabs(path) or ".." in Path(path).parts:
         raise logic.InputError(NOT_UPLOADED)
+    root = os.path.realpath(upload_folder())
     real = os.path.realpath(path)
-    root = str(upload_folder())
-    if real != os.path.normpath(path) or os.path.commonpath([real, root]) != root or real == root \
-            or not os.path.isfile(real):
+    if real == root or os.path.commonpath([real, root]) != root or not os.path.isfile(real):
         raise logic.InputError(NOT_UPLOADED)
-    return real
+    current = os.path.normpath(path)
+    while os.path.realpath(current) != root:  # every step from the file up to the upload folder
+        if os.path.islink(current) or os.path.dirname(current) == current:
+            raise logic.InputError(NOT_UPLOADED)
+        current = os.path.dirname(current)
+    return path
 
 
 def uploaded_files(value):
