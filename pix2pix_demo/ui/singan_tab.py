@@ -629,7 +629,14 @@ def _canvas_application_tab(tab: SinGANTab, application: str, title: str, descri
         _on_model_change(model, lambda key, value: injection_scale_update(key, value, application),
                          [model, injection], injection)
         _on_model_change(model, brush_update, model, canvas, queue=True)  # loads the model: queued
-        button.click(prepare, [canvas, remembered], sent, api_visibility="private").success(
+        def prepare_files(canvas_value, example_value):
+            """The canvas -> the images that are sent, as files of their own (see output_file)."""
+            images = prepare(canvas_value, example_value)
+            images = images if isinstance(images, tuple) else (images,)
+            files = tuple(output_file(image, "png", "sent") for image in images)
+            return files if len(files) > 1 else files[0]
+
+        button.click(prepare_files, [canvas, remembered], sent, api_visibility="private").success(
             handler, [model, *sent, injection, seed, *extras], output, api_name=f"singan_{application}",
             preprocess=False,
             **APPLY_CONCURRENCY)
