@@ -58,8 +58,21 @@ def uploaded(data: bytes, name: str) -> str:
 
     folder = upload_folder() / f"test-upload-{uuid.uuid4().hex}"
     folder.mkdir(parents=True)
+    _uploads.append(folder)
     (folder / name).write_bytes(data)
     return str(folder / name)
+
+
+_uploads: list = []  # folders made inside Gradio's upload folder, removed after the module
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_uploads():
+    yield
+    import shutil
+
+    for folder in _uploads:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def assert_real_image(image: Image.Image):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -68,10 +69,21 @@ def upload_folder():
     return Path(get_upload_folder())
 
 
+_created: list[Path] = []  # folders made inside Gradio's upload folder, removed after the module
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_created_folders():
+    yield
+    for folder in _created:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def attacks(secret: Path, upload_folder: Path) -> dict[str, object]:
     """Every way a client might name `secret` (a readable image outside the upload folder)."""
     link_dir = upload_folder / f"attack-{uuid.uuid4().hex}"
     link_dir.mkdir(parents=True)
+    _created.append(link_dir)
     link = link_dir / "innocent.png"
     link.symlink_to(secret)
     dotdot = str(upload_folder / ".." / ".." / ".." / ".." / str(secret).lstrip("/"))
