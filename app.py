@@ -17,7 +17,7 @@ import gradio as gr
 
 from pix2pix_demo.imaging import MAX_IMAGE_PIXELS
 from pix2pix_demo.ui import logic
-from pix2pix_demo.ui.common import limit_malloc_arenas
+from pix2pix_demo.ui.common import OUTPUT_MAX_AGE_S, limit_malloc_arenas
 from pix2pix_demo.ui.draw_tab import build_draw_tab
 from pix2pix_demo.ui.photo_tab import build_photo_tab
 
@@ -48,8 +48,9 @@ LAUNCH_OPTIONS = dict(
     show_error=False,
 )
 # Uploads and outputs (images, GIFs) are Gradio temp files: every 15 minutes those older than an hour
-# are deleted (and all of them when the server stops).
-DELETE_CACHE = (900, 3600)
+# are deleted (and all of them when the server stops; common.sweep_outputs also removes the outputs
+# of a server that was killed).
+DELETE_CACHE = (900, OUTPUT_MAX_AGE_S)
 
 # Before the server starts its worker threads: bounded memory under concurrent requests.
 limit_malloc_arenas()

@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import threading
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -212,3 +214,20 @@ def test_outputs_are_gradio_temp_files_that_delete_cache_removes(app_module, run
     assert set(glob.glob(str(Path(tempfile.gettempdir()) / "*.gif"))) == stray_gifs
     kind, payload = call_raw(running_app, "singan_sample", ["singan-mini", 1, 1.0, 1.0, 0])
     assert kind == "complete" and any(payload[0]["path"] in files for files in app_module.demo.temp_file_sets)
+
+
+def test_outputs_of_a_killed_server_are_swept(tmp_path, monkeypatch):
+    """Outputs older than an hour are deleted even when no running server knows them (a killed one's)."""
+    from pix2pix_demo.ui import common
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    folder = tmp_path / common.OUTPUT_DIR_NAME
+    folder.mkdir()
+    old, fresh = folder / "generated-old.png", folder / "generated-fresh.png"
+    for path in (old, fresh):
+        path.write_bytes(b"x")
+    two_hours_ago = time.time() - 2 * 3600
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    monkeypatch.setattr(common, "_last_sweep", [None])  # as in a new process
+    new = common.output_file(Image.new("RGB", (8, 8)), "png")
+    assert not old.exists() and fresh.exists() and Path(new).parent == folder

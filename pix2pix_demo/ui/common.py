@@ -9,6 +9,7 @@ import functools
 import logging
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -167,4 +168,29 @@ def output_path(suffix: str, stem: str = "generated") -> Path:
     """A new, unused file name in the outputs folder inside Gradio's cache (see `output_file`)."""
     folder = upload_folder() / OUTPUT_DIR_NAME
     folder.mkdir(parents=True, exist_ok=True)
+    now = time.monotonic()
+    if _last_sweep[0] is None or now - _last_sweep[0] > SWEEP_EVERY_S:
+        _last_sweep[0] = now
+        sweep_outputs()
     return folder / f"{stem}-{uuid.uuid4().hex[:16]}.{suffix}"
+
+
+OUTPUT_MAX_AGE_S = 3600  # outputs older than this are deleted (also the app's delete_cache age)
+SWEEP_EVERY_S = 900
+_last_sweep: list = [None]
+
+
+def sweep_outputs(max_age_s: float = OUTPUT_MAX_AGE_S) -> int:
+    """Delete files in the outputs folder older than `max_age_s`; return how many. Gradio's delete_cache
+    only knows the files of the running process: this also removes those of a server that was killed
+    (output_path runs it on its first call and then every SWEEP_EVERY_S)."""
+    folder = upload_folder() / OUTPUT_DIR_NAME
+    removed, now = 0, time.time()
+    for entry in os.scandir(folder) if folder.is_dir() else ():
+        try:
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age_s:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:  # another process swept it first
+            continue
+    return removed
