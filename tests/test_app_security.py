@@ -164,3 +164,23 @@ def test_upload_check_itself(tmp_path, monkeypatch):
         with pytest.raises(logic.InputError, match=NOT_UPLOADED):
             uploaded_files(value)
     assert uploaded_files(42) == 42 and uploaded_files(None) is None  # not file references: passed on
+
+
+def test_singan_canvases_read_only_uploads(tmp_path):
+    """The SinGAN canvases' prepare step runs unprocessed too: an editor value naming a server file is
+    refused, an uploaded one opens as RGBA (as Gradio's preprocessing gave it)."""
+    from pix2pix_demo.ui import logic, singan_tab
+    from pix2pix_demo.ui.common import upload_folder
+
+    secret = secret_photo(tmp_path)
+    with pytest.raises(logic.InputError, match=NOT_UPLOADED):
+        singan_tab.open_canvas({"background": {"path": str(secret), "meta": META}, "layers": [], "composite": None,
+                                "id": "x"})
+    folder = upload_folder() / f"attack-{uuid.uuid4().hex}"  # a real upload, as Gradio stores it
+    folder.mkdir(parents=True)
+    _created.append(folder)
+    Image.open(secret).save(folder / "upload.png")
+    opened = singan_tab.open_canvas({"background": {"path": str(folder / "upload.png"), "meta": META},
+                                     "layers": [], "composite": None, "id": "editor-1"})
+    assert opened["background"].mode == "RGBA" and opened["background"].size == (128, 96)
+    assert opened["layers"] == [] and opened["composite"] is None

@@ -128,7 +128,8 @@ def _uploaded_path(path) -> str:
 
 def uploaded_files(value):
     """A raw input value (handlers run with preprocess=False) -> the same value with every file
-    reference replaced by a checked local path of an uploaded file.
+    reference replaced by a checked local path of an uploaded file (an editor value keeps only its
+    images; other dicts are passed on unread).
 
     Nothing a client sends may name a server file: a FileData dict contributes only its `path` (its
     `url` is never read), and a bare string is a path like any other; both must lie in Gradio's upload
@@ -139,10 +140,17 @@ def uploaded_files(value):
     if isinstance(value, dict):
         if "path" in value or "url" in value or (value.get("meta") or {}).get("_type") == "gradio.FileData":
             return _uploaded_path(value.get("path"))
-        return {key: uploaded_files(item) for key, item in value.items()}
+        if any(key in value for key in EDITOR_KEYS):  # an editor value: its images, checked (not its "id")
+            return {"background": uploaded_files(value.get("background")),
+                    "layers": [uploaded_files(layer) for layer in value.get("layers") or [] if layer is not None],
+                    "composite": uploaded_files(value.get("composite"))}
+        return value
     if isinstance(value, (list, tuple)):
         return [uploaded_files(item) for item in value]
     return value
+
+
+EDITOR_KEYS = ("background", "layers", "composite")  # the images of an ImageEditor / Sketchpad value
 
 
 OUTPUT_DIR_NAME = "pix2pix-demo-outputs"

@@ -42,7 +42,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from .. import registry
 from .. import singan_options as limits
 from ..hub import ModelLoadError, read_config, save_model
-from ..imaging import ImageError
+from ..imaging import ImageError, open_image, to_rgb
 from .common import output_file, output_path, unexpected_error, uploaded_files
 from .logic import parse_seed
 
@@ -225,6 +225,23 @@ def _layers_alpha(canvas: dict) -> np.ndarray | None:
               for layer in layers]
     alphas = [a[:, :, 3] if a.ndim == 3 and a.shape[2] == 4 else np.zeros(a.shape[:2], np.uint8) for a in alphas]
     return np.max(np.stack(alphas), axis=0)
+
+
+def open_canvas(value):
+    """A raw ImageEditor value (preprocess=False) -> {background, layers, composite} as RGBA PIL images
+    (what Gradio's preprocessing gave), reading only files Gradio received; None stays None."""
+    if not isinstance(value, dict):
+        return value
+    value = uploaded_files(value)
+
+    def load(item):
+        if item is None or isinstance(item, Image.Image):
+            return item
+        image = open_image(item)
+        return (to_rgb(image) if image.mode in ("I;16", "I;16B", "I;16L", "I", "F") else image).convert("RGBA")
+
+    return {"background": load(value.get("background")), "layers": [load(layer) for layer in value.get("layers") or []],
+            "composite": load(value.get("composite"))}
 
 
 def _as_pil(value) -> Image.Image | None:
@@ -629,14 +646,16 @@ def _canvas_application_tab(tab: SinGANTab, application: str, title: str, descri
         _on_model_change(model, lambda key, value: injection_scale_update(key, value, application),
                          [model, injection], injection)
         _on_model_change(model, brush_update, model, canvas, queue=True)  # loads the model: queued
+        @app_messages
         def prepare_files(canvas_value, example_value):
-            """The canvas -> the images that are sent, as files of their own (see output_file)."""
-            images = prepare(canvas_value, example_value)
+            """The canvas (unprocessed: only uploaded files are read) -> the images that are sent, as files
+            of their own (see output_file)."""
+            images = prepare(open_canvas(canvas_value), example_value)
             images = images if isinstance(images, tuple) else (images,)
             files = tuple(output_file(image, "png", "sent") for image in images)
             return files if len(files) > 1 else files[0]
 
-        button.click(prepare_files, [canvas, remembered], sent, api_visibility="private").success(
+        button.click(prepare_files, [canvas, remembered], sent, api_visibility="private", preprocess=False).success(
             handler, [model, *sent, injection, seed, *extras], output, api_name=f"singan_{application}",
             preprocess=False,
             **APPLY_CONCURRENCY)
