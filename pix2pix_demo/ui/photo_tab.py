@@ -62,6 +62,7 @@ def edges_to_canvas(edges, model_key=None, *, draw: DrawTab):
     """The edge map -> the Draw tab's drawing (one undoable step there, with this tab's model)."""
     if edges is None:
         raise logic.EmptyInput("No edge map yet: upload a photo first.")
+    edges = logic.canvas_image(uploaded_files(edges))  # unprocessed: only a file Gradio received is read
     return draw.value_for_sketch(edges, model_key), gr.Tabs(selected="draw")
 
 
@@ -97,4 +98,4 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
     model.input(model_changed, [photo, model], [method, edges, output], preprocess=False,
                 trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
     to_draw.click(functools.partial(edges_to_canvas, draw=draw), [edges, model], [draw.target, tabs],
-                  api_visibility="private")
+                  api_visibility="private", preprocess=False)
