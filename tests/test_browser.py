@@ -155,6 +155,9 @@ def test_undo_restores_the_previous_picture_and_redo_the_next(fresh_page):
     page.click(f"{SURFACE} [data-action=redo]")
     page.wait_for_function("([root, src]) => document.querySelector(root + ' img.p2p-picture').src === src",
                            arg=[SURFACE, second_src])
+    page.keyboard.press("Control+z")  # the keyboard works too, after drawing
+    page.wait_for_function("([root, src]) => document.querySelector(root + ' img.p2p-picture').src === src",
+                           arg=[SURFACE, first_src])
 
 
 def test_touch_strokes_draw_too(fresh_page):

@@ -85,13 +85,16 @@
     update();
   });
   button('download').addEventListener('click', download);
-  root.addEventListener('keydown', (event) => {
-    if (!(event.ctrlKey || event.metaKey) || event.target.matches('input, select')) return;
+  // Ctrl+Z / Ctrl+Y (Cmd on a Mac) while the Draw tab is on screen, except in text fields
+  function onKey(event) {
+    if (!root.isConnected) { document.removeEventListener('keydown', onKey); return; }
+    if (!(event.ctrlKey || event.metaKey) || root.offsetParent === null) return;
+    if (event.target.closest && event.target.closest('input, select, textarea, [contenteditable=""], [contenteditable=true]')) return;
     const key = event.key.toLowerCase();
     if (key === 'z' && !event.shiftKey) { event.preventDefault(); undo(); }
     else if (key === 'y' || (key === 'z' && event.shiftKey)) { event.preventDefault(); redo(); }
-  });
-  root.tabIndex = -1;
+  }
+  document.addEventListener('keydown', onKey);
 
   // ------------------------------------------------------------------ drawing
   function point(event) {
