@@ -160,6 +160,42 @@ def test_undo_restores_the_previous_picture_and_redo_the_next(fresh_page):
                            arg=[SURFACE, first_src])
 
 
+DELAY_FETCH_JS = """(() => {
+  const original = window.fetch;
+  window.__delayNextServerCall = 0;
+  window.fetch = function (input, init) {
+    const url = String((input && input.url) || input);
+    const wait = url.includes('component_server') ? window.__delayNextServerCall : 0;
+    if (wait) window.__delayNextServerCall = 0;
+    const args = arguments;
+    return new Promise((resolve) => setTimeout(resolve, wait)).then(() => original.apply(this, args));
+  };
+})();"""
+
+
+def test_a_reply_for_an_older_drawing_is_dropped(running_app, chromium_browser):
+    """Stroke 1's request is slow; stroke 2 ends while it is in flight: stroke 1's picture must never
+    be shown, and the picture that is shown is the one for both strokes."""
+    page = chromium_browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(WAIT_MS)
+    page.add_init_script(DELAY_FETCH_JS)
+    try:
+        page.goto(running_app)
+        page.wait_for_selector(f"{SURFACE} .p2p[data-ready='1']")
+        page.evaluate("window.__delayNextServerCall = 1500")
+        stroke(page, (0.2, 0.3), (0.8, 0.3))
+        stroke(page, (0.5, 0.1), (0.5, 0.9))
+        wait_for_picture(page, 0)
+        state = page.evaluate(f"document.querySelector('{SURFACE} .p2p').__p2p.state")
+        stats = state["stats"]
+        assert [entry["dropped"] for entry in stats] == [True, False], stats
+        assert stats[-1]["version"] == state["version"]
+        page.wait_for_timeout(300)
+        assert pictures_shown(page) == 1  # the stale picture was never shown
+    finally:
+        page.close()
+
+
 def test_touch_strokes_draw_too(fresh_page):
     """Pointer events with pointerType 'touch' (a finger on a phone) draw like the mouse."""
     page = fresh_page
