@@ -327,10 +327,15 @@ def _stroke(page, box, index: int) -> None:
     page.mouse.up()
 
 
-def _wait_for_picture(page, count: int, timeout_s: float) -> bool:
+# the first picture that finished loading after the last pointerup (a picture shown while the stroke
+# was still being drawn does not count), minus that pointerup; null while there is none
+LATENCY_JS = """() => { const b = window.__bench; const up = b.pointerups[b.pointerups.length - 1];
+    const after = b.pictures.filter((t) => t > up); return after.length ? after[0] - up : null; }"""
+
+
+def _wait_for_picture(page, timeout_s: float) -> bool:
     try:
-        page.wait_for_function("(n) => window.__bench.pictures.length > n", arg=count, timeout=timeout_s * 1000,
-                               polling=20)
+        page.wait_for_function(f"({LATENCY_JS})() !== null", timeout=timeout_s * 1000, polling=20)
         return True
     except Exception as error:  # playwright's TimeoutError
         if "Timeout" in type(error).__name__ or "Timeout" in str(error):
@@ -357,13 +362,11 @@ def measure_draw_path(browser, url: str, path: dict, strokes: int, first_timeout
             return page.evaluate("[window.__bench.requests, window.__bench.sentBytes, window.__bench.received()]")
 
         def one(index: int, timeout_s: float) -> tuple:
-            pictures = page.evaluate("window.__bench.pictures.length")
             before = traffic()
             _stroke(page, box, index)
-            ok = _wait_for_picture(page, pictures, timeout_s)
+            ok = _wait_for_picture(page, timeout_s)
+            latency = page.evaluate(LATENCY_JS) if ok else None
             page.wait_for_timeout(150)  # a person's pause; requests of this stroke that end after the picture
-            latency = page.evaluate("window.__bench.pictures[window.__bench.pictures.length - 1]"
-                                    " - window.__bench.pointerups[window.__bench.pointerups.length - 1]") if ok else None
             return (latency, *(after - start for after, start in zip(traffic(), before)))
 
         first, *first_traffic = one(0, first_timeout_s)

@@ -160,13 +160,12 @@ def test_undo_restores_the_previous_picture_and_redo_the_next(fresh_page):
                            arg=[SURFACE, first_src])
 
 
-DELAY_FETCH_JS = """(() => {
+HOLD_SERVER_CALLS_JS = """(() => {
   const original = window.fetch;
-  window.__delayNextServerCall = 0;
+  window.__holdServerCallsUntil = 0;  // performance.now() time until which server calls wait
   window.fetch = function (input, init) {
     const url = String((input && input.url) || input);
-    const wait = url.includes('component_server') ? window.__delayNextServerCall : 0;
-    if (wait) window.__delayNextServerCall = 0;
+    const wait = url.includes('component_server') ? Math.max(0, window.__holdServerCallsUntil - performance.now()) : 0;
     const args = arguments;
     return new Promise((resolve) => setTimeout(resolve, wait)).then(() => original.apply(this, args));
   };
@@ -178,22 +177,39 @@ def test_a_reply_for_an_older_drawing_is_dropped(running_app, chromium_browser):
     be shown, and the picture that is shown is the one for both strokes."""
     page = chromium_browser.new_page(viewport={"width": 1280, "height": 1000})
     page.set_default_timeout(WAIT_MS)
-    page.add_init_script(DELAY_FETCH_JS)
+    page.add_init_script(HOLD_SERVER_CALLS_JS)
     try:
         page.goto(running_app)
         page.wait_for_selector(f"{SURFACE} .p2p[data-ready='1']")
-        page.evaluate("window.__delayNextServerCall = 1500")
+        page.evaluate("window.__holdServerCallsUntil = performance.now() + 1500")
         stroke(page, (0.2, 0.3), (0.8, 0.3))
         stroke(page, (0.5, 0.1), (0.5, 0.9))
         wait_for_picture(page, 0)
         state = page.evaluate(f"document.querySelector('{SURFACE} .p2p').__p2p.state")
         stats = state["stats"]
-        assert [entry["dropped"] for entry in stats] == [True, False], stats
-        assert stats[-1]["version"] == state["version"]
+        assert len(stats) >= 2 and all(entry["dropped"] for entry in stats[:-1]), stats
+        assert not stats[-1]["dropped"] and not stats[-1]["preview"] and stats[-1]["version"] == state["version"]
         page.wait_for_timeout(300)
-        assert pictures_shown(page) == 1  # the stale picture was never shown
+        assert pictures_shown(page) == 1  # no stale picture was ever shown
     finally:
         page.close()
+
+
+def test_a_long_stroke_shows_pictures_while_it_is_drawn(fresh_page):
+    page = fresh_page
+    box = page.locator(f"{SURFACE} canvas").bounding_box()
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.4 * box["height"])
+    page.mouse.down()
+    for step in range(1, 5):  # slow: a pause between moves, the button held down
+        page.mouse.move(box["x"] + (0.2 + 0.15 * step) * box["width"], box["y"] + 0.5 * box["height"])
+        page.wait_for_timeout(400)
+    page.wait_for_function(f"Number(document.querySelector('{SURFACE} .p2p').dataset.pictures) > 0")
+    assert page.evaluate(f"document.querySelector('{SURFACE} .p2p').__p2p.state.stroke !== null")  # still drawing
+    page.mouse.up()
+    wait_for_picture(page, pictures_shown(page))  # and the finished stroke gets its own picture
+    stats = page.evaluate(f"document.querySelector('{SURFACE} .p2p').__p2p.state.stats")
+    assert any(entry["preview"] and not entry["dropped"] for entry in stats), stats
+    assert not stats[-1]["preview"] and not stats[-1]["dropped"]
 
 
 def test_touch_strokes_draw_too(fresh_page):

@@ -6,7 +6,8 @@
 // URL to server.render (a single POST, no upload, no queue), and the JPEG that comes back is shown.
 // At most one request is in flight; strokes made meanwhile are coalesced into the next request,
 // and a reply for a drawing that has changed since it was sent is dropped (stale). Results are
-// cached by drawing state, so undo / redo show the earlier picture at once.
+// cached by drawing state, so undo / redo show the earlier picture at once. During a long stroke a
+// preview is sent every PREVIEW_MS (when nothing is in flight).
 (function () {
   const root = element.querySelector('.p2p');
   const canvas = root.querySelector('.p2p-canvas');
@@ -21,6 +22,7 @@
   const downloadSize = root.querySelector('[data-role=download-size]');
   const button = (name) => root.querySelector('[data-action=' + name + ']');
   const SEND_SIZE = 256; // the model's resolution: what the server needs, and ~4x fewer bytes
+  const PREVIEW_MS = 300; // while a stroke goes on, a picture of it at most this often
   const MAX_SEED = props.max_seed || 10000;
   const EMPTY_HINT = hint.textContent;
 
@@ -132,7 +134,8 @@
     if (state.stroke) return; // a second finger while drawing
     event.preventDefault();
     try { canvas.setPointerCapture(event.pointerId); } catch (error) { /* a synthetic event: no capture */ }
-    state.stroke = { kind: 'stroke', tool: state.tool, size: state.sizes[state.tool], points: [point(event)], pointerId: event.pointerId };
+    state.stroke = { kind: 'stroke', tool: state.tool, size: state.sizes[state.tool], points: [point(event)],
+                     pointerId: event.pointerId, lastSent: performance.now() };
     paint(state.stroke, 0);
   });
   canvas.addEventListener('pointermove', (event) => {
@@ -142,12 +145,15 @@
     const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
     for (const e of (events.length ? events : [event])) stroke.points.push(point(e));
     paint(stroke, from);
+    // a picture during a long stroke too: at most one request in flight, one every PREVIEW_MS
+    const now = performance.now();
+    if (!state.inFlight && now - stroke.lastSent >= PREVIEW_MS) { stroke.lastSent = now; send(true); }
   });
   function endStroke(event) {
     const stroke = state.stroke;
     if (!stroke || event.pointerId !== stroke.pointerId) return;
     state.stroke = null;
-    delete stroke.pointerId;
+    delete stroke.pointerId; delete stroke.lastSent;
     commit(stroke);
   }
   canvas.addEventListener('pointerup', endStroke);
@@ -222,8 +228,10 @@
     smallCtx.drawImage(canvas, 0, 0, SEND_SIZE, SEND_SIZE);
     return small.toDataURL('image/png');
   }
-  async function send() {
-    const version = state.version, key = drawingKey();
+  // preview: a picture of the stroke still being drawn (not cached; shown only while that stroke
+  // goes on, dropped once it has ended: the finished stroke gets its own request)
+  async function send(preview) {
+    const version = state.version, key = preview ? null : drawingKey(), stroke = state.stroke;
     const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0 };
     const bytes = JSON.stringify(request).length;
     const started = performance.now();
@@ -233,14 +241,17 @@
     try { result = await server.render(request); } catch (error) { result = undefined; }
     clearTimeout(slow);
     state.inFlight = false; root.dataset.busy = '0';
-    const stale = version !== state.version;
-    state.stats.push({ version, bytes, ms: performance.now() - started, serverMs: result && result.ms, dropped: stale });
+    const stale = version !== state.version || (preview && state.stroke !== stroke);
+    state.stats.push({ version, bytes, ms: performance.now() - started, serverMs: result && result.ms, dropped: stale,
+                       preview: !!preview });
     if (state.stats.length > 500) state.stats.shift();
-    if (result && result.image) {
+    if (result && result.image && !preview) {
       state.cache.set(key, result);
       if (state.cache.size > 64) state.cache.delete(state.cache.keys().next().value);
     }
-    if (!stale) {
+    if (preview) {
+      if (!stale && result && result.image) show(result, null);
+    } else if (!stale) {
       if (!result) showStatus('The server did not answer; draw again to retry.', true);
       else if (result.error) showStatus(result.error, true);
       else if (result.empty) { showEmpty(result.empty); showStatus(''); }
