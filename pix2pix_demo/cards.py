@@ -35,17 +35,30 @@ DATA_NOTES: dict[str, tuple[str, str, str | None]] = {
                "Shaham, Dekel, Michaeli, \"SinGAN: Learning a Generative Model from a Single Natural Image\", ICCV 2019."),
     "sample-images": ("A photo that ships inside the scikit-image / scikit-learn / matplotlib wheels.",
                       "Public domain / CC0 / CC BY, per image (see the data folder's SOURCE.md).", None),
+    "cats-masked": ("Oxford-IIIT Pet cats (Abyssinian, Bengal) with pixel trimaps; the 80 photos of its "
+                    "`heldout.txt` were never trained on.",
+                    "Creative Commons Attribution-ShareAlike 4.0 (CC BY-SA 4.0); photo copyright stays with the owners.",
+                    "Parkhi, Vedaldi, Zisserman, Jawahar, \"Cats and Dogs\", CVPR 2012."),
+    "cats-cutout": ("Stock-style cats on white made by `train.make_edges_dataset --cutout`: the Oxford-IIIT Pet "
+                    "cats of `cats-masked` cut out with their ground-truth trimaps, and the Kaggle *Dogs vs. Cats* "
+                    "photos of `cats` cut out by our `cat-segmenter` (cut-outs it was unsure of skipped); whole "
+                    "cats and face crops, edges extracted from the composite by `pix2pix_demo.edges`. Both "
+                    "held-out lists were excluded.",
+                    "Mixed: Oxford-IIIT Pet (CC BY-SA 4.0) and Asirra / Kaggle (research and non-commercial use only).",
+                    "Parkhi et al., CVPR 2012; Elson et al., CCS 2007."),
     "consingan": ("An input image of ConSinGAN (tohinz/ConSinGAN).", "MIT (repository licence).",
                   "Hinz, Fisher, Wang, Wermter, \"Improved Techniques for Training Single-Image GANs\", WACV 2021."),
 }
 EXTRA_START, EXTRA_END = "<!-- extra -->", "<!-- /extra -->"
 # Context stored next to metrics by train.evaluate: shown in the table, not indexed as metrics.
-NOT_METRICS = {"pairs", "files", "crop", "data", "mode", "device", "torch_threads", "model"}
-KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"]}
+NOT_METRICS = {"pairs", "files", "crop", "data", "mode", "device", "torch_threads", "model", "sketches", "skipped",
+               "cutout", "photos", "photos_below_0.8"}
+KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"],
+             "cat-segmenter": ["image-segmentation", "u-net"]}
 
 
 def _kind(config: dict) -> str:
-    return config["model_type"] if config["model_type"] in ("singan", "edge-detector") else "pix2pix"
+    return config["model_type"] if config["model_type"] in ("singan", "edge-detector", "cat-segmenter") else "pix2pix"
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:
@@ -123,9 +136,10 @@ def card_metadata(config: dict, name: str) -> "ModelCardData":
     return ModelCardData(
         library_name=LIBRARY_NAME, license=config.get("license") or DEFAULT_LICENSE,
         # a SinGAN generates from noise (its image inputs are optional): the Hub's matching task
-        pipeline_tag="unconditional-image-generation" if _kind(config) == "singan" else "image-to-image",
+        pipeline_tag={"singan": "unconditional-image-generation", "cat-segmenter": "image-segmentation"}.get(_kind(config), "image-to-image"),
         datasets=datasets, metrics=metric_ids or None,
-        tags=[*KIND_TAGS.get(config["model_type"], []), "gan", "image-to-image", "pytorch", "safetensors"],
+        tags=[*KIND_TAGS.get(config["model_type"], []),
+              *([] if config["model_type"] == "cat-segmenter" else ["gan", "image-to-image"]), "pytorch", "safetensors"],
         model_name=name if results else None, eval_results=results or None,
     )
 
@@ -137,6 +151,12 @@ def _usage(kind: str, target: str) -> str:
                 f"os.environ[\"PIX2PIX_EDGE_DETECTOR\"] = snapshot_download(\"{target}\")  # the 'hed-learned' "
                 f"extractor's folder\nedges = extract_edges(Image.open(\"photo.jpg\"), method=\"hed-learned\")  "
                 f"# black lines on white\nedges.save(\"edges.png\")")
+    if kind == "cat-segmenter":
+        return (f"from PIL import Image\n\nfrom pix2pix_demo import load_model\n"
+                f"from pix2pix_demo.cutout import cut_out, segment, soft_alpha\n\n"
+                f"model = load_model(\"{target}\")\nphoto = Image.open(\"cat.jpg\")\n"
+                f"probability = segment(model, photo)  # HxW, 1 = cat\n"
+                f"cut_out(photo, soft_alpha(probability >= 0.5)).save(\"cat-on-white.png\")")
     if kind == "singan":
         return (f"from pix2pix_demo import load_model\nfrom pix2pix_demo.singan import sample\n\n"
                 f"model = load_model(\"{target}\")  # downloads into the Hugging Face cache once\n"
@@ -152,7 +172,9 @@ def _summary(config: dict, name: str, folder: Path) -> str:
     params = _parameter_count(folder)
     what = {"singan": "A SinGAN model: a pyramid of small generators trained on a single image",
             "edge-detector": "A small CNN that turns a photo into a soft edge map (the `hed-learned` edge "
-                             "extractor of `pix2pix_demo.edges`)"}.get(
+                             "extractor of `pix2pix_demo.edges`)",
+            "cat-segmenter": "A small U-Net that tells a cat from its background (per-pixel probability), used "
+                             "to cut cats out onto white for the stock-style edges2cats training set"}.get(
         _kind(config), "A pix2pix U-Net generator (conditional GAN, image → image)")
     facts = [f"`{config['model_type']}`"]
     if config.get("resolution"):
@@ -220,6 +242,9 @@ def _sample_link(folder: Path, sample_image: str | None) -> str | None:
 
 
 def _app_note(kind: str, name: str, repo_id: str | None) -> str:
+    if kind == "cat-segmenter":
+        return ("The app does not run it: `train.make_edges_dataset --cutout --segmenter` and "
+                "`train.evaluate --cutout segmenter` do.")
     if kind == "edge-detector":
         return ("In the demo app it is the Photo tab's \"Learned HED-like\" edge detector, read from "
                 "`weights/edges-hed-learned` (or the folder in `PIX2PIX_EDGE_DETECTOR`).")

@@ -197,3 +197,38 @@ def test_pack_then_gpu_script_trains_from_the_pack(tmp_path):
     assert config["training"]["steps"] == 2 and config["training"]["init_from"] == "weights/edges2cats"
     model = load_model(out / "edges2cats-gpu")
     assert model.config.base_channels == load_model(REPO / "weights" / "edges2cats").config.base_channels
+
+
+def test_evaluate_on_cutouts_against_constant_images_and_background_cleanliness(tmp_path):
+    from train.evaluate import outside_outline
+
+    data = make_masked_folder(tmp_path / "masked")
+    common = ["--data", str(data / "images"), "--cutout", "masks", "--masks", str(data / "trimaps"), "--json",
+              "--grid", str(tmp_path / "grid.png")]
+    scores = {}
+    for baseline in ("grey", "white", "silhouette"):
+        out = run_cli("train.evaluate", "--baseline", baseline, *common).stdout
+        scores[baseline] = json.loads(out[out.index("{"):])
+    assert all(s["pairs"] == 6 and s["cutout"] == "masks" for s in scores.values())
+    # on a cat on white, the silhouette guess (true outline, mean cat colour) beats both flat images
+    assert scores["silhouette"]["l1"] < min(scores["white"]["l1"], scores["grey"]["l1"])
+    assert scores["silhouette"]["psnr"] > max(scores["white"]["psnr"], scores["grey"]["psnr"]) + 5
+
+    drawing = Image.new("L", (128, 128), 255)
+    ImageDraw.Draw(drawing).ellipse([32, 32, 96, 96], outline=0, width=3)
+    outside = outside_outline(drawing)
+    assert outside[:10].all() and outside[:, :10].all() and not outside[54:74, 54:74].any()
+    assert not outside[64, 27:101].any() and outside[64, :20].all()  # a margin is kept clear of the line
+    (tmp_path / "drawings").mkdir()
+    drawing.save(tmp_path / "drawings" / "circle.png")
+    model_dir = tmp_path / "tiny"
+    from pix2pix_demo.models import UNetConfig, UNetGenerator
+    save_model(UNetGenerator(UNetConfig(base_channels=4, num_downsamplings=3, max_channels=8)), model_dir,
+               {"resolution": 64, "pad_fill": 1.0})
+    out = run_cli("train.evaluate", "--model", str(model_dir), "--sketches", str(tmp_path / "drawings"),
+                  "--grid", str(tmp_path / "drawings.png"), "--compare", str(model_dir),
+                  "--save-metrics", "drawings").stdout
+    result = json.loads(out[out.index("{"):])["background_cleanliness"]
+    assert result["sketches"] == 1 and 0.0 <= result["mean"] <= 1.0
+    assert Image.open(tmp_path / "drawings.png").width > 3 * 64  # drawing | model | compare
+    assert json.loads((model_dir / "config.json").read_text())["metrics"]["drawings"]["mean"] == result["mean"]

@@ -198,14 +198,20 @@ def outside_outline(drawing: Image.Image) -> np.ndarray:
     return outside & ~inside
 
 
-def background_cleanliness(pipe, folder) -> dict:
-    """Mean brightness (0..1 of white) of the output outside each drawing's outline."""
+def background_cleanliness(pipe, folder, other=None, rows: list | None = None) -> dict:
+    """Mean brightness (0..1 of white) of the output outside each drawing's outline. Each drawing
+    goes through `normalize_sketch`, as the app's canvas does. `rows` collects grid rows
+    (drawing | output | `other`'s output)."""
     from pix2pix_demo.edges import normalize_sketch
 
     scores = {}
     for path in list_images(folder):
         drawing = to_rgb(open_image(path))
-        output = pipe(normalize_sketch(drawing, size=pipe.size))
+        sketch = normalize_sketch(drawing, size=pipe.size)
+        output = pipe(sketch)
+        if rows is not None:
+            rows.append([resize_to(drawing, output.size), output]
+                        + ([resize_to(other(sketch), output.size)] if other is not None else []))
         mask = outside_outline(resize_to(drawing, output.size))
         if mask.sum() < 100:
             continue
@@ -221,7 +227,18 @@ def evaluate(args) -> dict:
     if args.sketches:
         if pipe is None:
             raise SystemExit("--sketches needs --model.")
-        return {"model": str(args.model), "background_cleanliness": background_cleanliness(pipe, args.sketches)}
+        other = Pix2PixPipeline.from_pretrained(args.compare, device=args.device) if args.compare else None
+        rows = []
+        result = {"model": str(args.model), "background_cleanliness": background_cleanliness(pipe, args.sketches, other, rows)}
+        if args.grid:
+            save_grid(rows, Path(args.grid), cell=256)
+            result["grid"] = args.grid
+        if args.save_metrics and Path(str(args.model)).is_dir():
+            metrics = dict(read_config(args.model).get("metrics") or {})
+            metrics[args.save_metrics] = {k: v for k, v in result["background_cleanliness"].items() if k != "per_sketch"}
+            metrics[args.save_metrics]["drawings"] = str(args.sketches)
+            update_config(args.model, metrics=metrics)
+        return result
     if args.data is None:
         raise SystemExit("Give --data (or --sketches).")
     if pipe is None:
