@@ -250,7 +250,7 @@
       if (state.cache.size > 64) state.cache.delete(state.cache.keys().next().value);
     }
     if (preview) {
-      if (!stale && result && result.image) show(result, null);
+      if (!stale && result && result.image) { show(result, null); showStatus(''); }
     } else if (!stale) {
       if (!result) showStatus('The server did not answer; draw again to retry.', true);
       else if (result.error) showStatus(result.error, true);
