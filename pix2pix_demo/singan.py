@@ -122,6 +122,9 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                                                  generator=torch.Generator().manual_seed(options.seed + 1_000_003)))
     memory_format = torch.channels_last if options.channels_last else torch.contiguous_format
     weights = [s[0] * s[1] for s in shapes]
+    position = [n / max(1, num_scales - 1) for n in range(num_scales)]  # 0 at the coarsest, 1 at the finest
+    budget_weights = [options.fine_weight ** p for p in position]
+    scale_lr = [options.lr * options.fine_lr_mult ** p for p in position]
     total_weight = sum(weights)
 
     stats = {"scales": [], "num_scales": num_scales, "shapes": shapes, "scale_factor": factor,
@@ -169,8 +172,8 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                 if fresh:
                     rmse = torch.sqrt(F.mse_loss(rec_input, real))
                     model.noise_amp[n] = options.noise_amp * rmse
-        opt_g = torch.optim.Adam(g.parameters(), lr=options.lr, betas=(0.5, 0.999))
-        opt_d = torch.optim.Adam(discriminator.parameters(), lr=options.lr, betas=(0.5, 0.999))
+        opt_g = torch.optim.Adam(g.parameters(), lr=scale_lr[n], betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=scale_lr[n], betas=(0.5, 0.999))
         first_iter, planned = 0, None
         if resume_state is not None and resume_state.get("iteration", 0) > 0:
             opt_g.load_state_dict(resume_state["opt_g"])
@@ -182,9 +185,10 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
         share = None
         if options.time_budget is not None:
             remaining = options.time_budget * 60 - elapsed()
-            # an equal share of what is left per remaining scale: cheap coarse scales (which set the
-            # global layout) get many iterations, and what they do not use (the `iters` cap) flows on
-            share = max(0.0, remaining) / (num_scales - n)
+            # a share of what is left per remaining scale (equal by default; fine_weight > 1 gives the
+            # fine scales more): cheap coarse scales (which set the global layout) get many iterations,
+            # and what they do not use (the `iters` cap) flows on
+            share = max(0.0, remaining) * budget_weights[n] / sum(budget_weights[n:])
         losses = {"d": [], "g": [], "rec": []}
         coarse_up = None
         last_save = time.perf_counter()
@@ -197,7 +201,7 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
             if planned is not None and not decayed and it >= int(0.8 * planned):
                 for opt in (opt_g, opt_d):
                     for group in opt.param_groups:
-                        group["lr"] = options.lr * 0.1
+                        group["lr"] = scale_lr[n] * 0.1
                 decayed = True
             # ---- inputs: a fresh coarse sample (every few iterations), noise, crops
             if coarse_up is None or it % options.coarse_refresh == 0:

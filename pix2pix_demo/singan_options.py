@@ -43,6 +43,9 @@ class TrainOptions:
     device: str = "auto"
     channels_last: bool = False  # memory format for the convolutions
     budget_clock: str = "wall"  # "wall", or "cpu" (process CPU time: fair on a machine shared with other jobs)
+    fine_weight: float = 1.0  # time-budget share of the finest scale relative to the coarsest (geometric in
+    # between; 1 = an equal share of what is left for every scale)
+    fine_lr_mult: float = 1.0  # learning rate of the finest scale = lr * fine_lr_mult (geometric from the coarsest)
 
     def validate(self) -> None:
         if not MIN_IMAGE_SIZE <= self.max_size <= MAX_TRAIN_SIZE:
@@ -59,6 +62,10 @@ class TrainOptions:
             raise ValueError(f"gp_every must be between 1 and 16, got {self.gp_every}.")
         if not 1 <= self.coarse_refresh <= 64:
             raise ValueError(f"coarse_refresh must be between 1 and 64, got {self.coarse_refresh}.")
+        if not 0.25 <= self.fine_weight <= 64:
+            raise ValueError(f"fine_weight must be between 0.25 and 64, got {self.fine_weight}.")
+        if not 0.1 <= self.fine_lr_mult <= 10:
+            raise ValueError(f"fine_lr_mult must be between 0.1 and 10, got {self.fine_lr_mult}.")
         if self.budget_clock not in ("wall", "cpu"):
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}.")
         if self.time_budget is not None and not 0 < self.time_budget <= 24 * 60:

@@ -142,6 +142,10 @@ def test_bad_inputs(trained, tmp_path):
         singan.TrainOptions(max_size=5000).validate()
     with pytest.raises(ValueError, match="scale_factor"):
         singan.TrainOptions(scale_factor=0.1).validate()
+    with pytest.raises(ValueError, match="fine_weight"):
+        singan.TrainOptions(fine_weight=0).validate()
+    with pytest.raises(ValueError, match="fine_lr_mult"):
+        singan.TrainOptions(fine_lr_mult=50).validate()
     with pytest.raises(ValueError, match="width_factor"):
         singan.sample(model, width_factor=100)
     with pytest.raises(ValueError, match="megapixels"):
@@ -236,6 +240,23 @@ def test_swd_ranks_samples_by_patch_statistics():
     assert same < mixed < random
 
 
+def test_high_frequency_ratio_and_diversity():
+    """The sharpness ratio is 1 for the image itself, well under 1 for a blurred copy and over 1 with
+    added noise; diversity is 0 for identical samples and grows when they differ."""
+    import torch.nn.functional as F
+
+    from train.singan_eval import diversity, high_frequency_ratio
+
+    image = singan.image_to_tensor(singan.reference_image(64))
+    blurred = F.interpolate(F.avg_pool2d(image, 4), size=(64, 64), mode="bilinear", align_corners=False)
+    noisy = image + 0.1 * torch.randn(image.shape, generator=torch.Generator().manual_seed(0))
+    assert high_frequency_ratio(image, [image]) == pytest.approx(1.0)
+    assert high_frequency_ratio(image, [blurred]) < 0.5 < 1.5 < high_frequency_ratio(image, [noisy])
+    assert diversity(image, [image, image]) == 0.0
+    flipped = image.flip(-1)
+    assert diversity(image, [image, flipped]) > diversity(image, [image, noisy]) > 0
+
+
 def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
     from train import singan_eval
 
@@ -248,6 +269,7 @@ def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
     results = singan_eval.main(args)
     assert [r["rec_psnr"] for r in results][0] == results[1]["rec_psnr"] > 10
     assert len(results[0]["swd_x1000"]) == 3
+    assert results[0]["hf_ratio"] > 0 and results[0]["diversity"] > 0  # two seeds, two different samples
     grid = Image.open(tmp_path / "grid.png")
     assert grid.height > 2 * 120 and grid.width >= 3 * 120
 

@@ -53,6 +53,12 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="gradient penalty every N-th D step (lazy regularisation; 1 = plain SinGAN)")
     p.add_argument("--coarse-refresh", type=int, default=d.coarse_refresh,
                    help="draw a new coarse sample every N iterations (1 = plain SinGAN)")
+    p.add_argument("--fine-weight", type=float, default=d.fine_weight,
+                   help="time-budget share of the finest scale relative to the coarsest (1 = equal shares)")
+    p.add_argument("--fine-lr-mult", type=float, default=d.fine_lr_mult,
+                   help="learning rate of the finest scale = lr x this (geometric from the coarsest)")
+    p.add_argument("--noise-amp", type=float, default=d.noise_amp, help="sigma_n = this x RMSE(reconstruction)")
+    p.add_argument("--rec-weight", type=float, default=d.reconstruction_weight, help="reconstruction loss weight (alpha)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
@@ -107,7 +113,9 @@ def main(args) -> Path:
                            channels=args.channels, iters=args.iters, min_iters=min(args.min_iters, args.iters),
                            time_budget=args.time_budget, budget_clock=args.budget_clock, lr=args.lr,
                            crop_size=args.crop_size, gp_every=args.gp_every, coarse_refresh=args.coarse_refresh,
-                           seed=args.seed, device=args.device,
+                           seed=args.seed, device=args.device, fine_weight=args.fine_weight,
+                           fine_lr_mult=args.fine_lr_mult, noise_amp=args.noise_amp,
+                           reconstruction_weight=args.rec_weight,
                            channels_last=args.channels_last)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)

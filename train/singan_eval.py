@@ -8,7 +8,10 @@ Wasserstein distance (SWD, Karras et al. 2018, the ProGAN patch metric) between 
 random samples and of the training image, per level of a Laplacian pyramid (finest first),
 x1000. Lower SWD = the samples' patch statistics are closer to the image's. It needs no
 downloaded network (SIFID would need Inception weights); read it together with the grid, as
-it cannot tell a plausible rearrangement from a copy.
+it cannot tell a plausible rearrangement from a copy. Next to it: the high-frequency ratio
+(Laplacian energy of the samples / of the training image at the finest scale; close to 1 = as
+sharp as the photo, well under 1 = soft) and SinGAN's diversity (per-pixel std across the
+samples / std of the image; 0 = all samples identical).
 
 The grid has one row per model: the reconstruction, then samples with seeds 1..N (the same
 seeds for every model). Label text comes from --labels (default: the folder names).
@@ -73,6 +76,35 @@ def swd(real: torch.Tensor, fakes: list[torch.Tensor], levels: int = 3, seed: in
     return result
 
 
+def laplacian_energy(x: torch.Tensor) -> float:
+    """Mean squared 3x3 Laplacian of the luminance of (1, 3, H, W) in [-1, 1] (border excluded)."""
+    luma = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]) * 0.5  # [-0.5, 0.5]: a [0, 1] range
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+    return float(F.conv2d(luma, kernel).pow(2).mean())
+
+
+def high_frequency_ratio(real: torch.Tensor, fakes: list[torch.Tensor]) -> float:
+    """Laplacian energy of the samples (mean) / of the real image, both at the finest scale.
+    1 = as much fine detail as the photo; a soft (watercolour) sample is well under 1, noise above."""
+    return float(np.mean([laplacian_energy(f) for f in fakes]) / max(laplacian_energy(real), 1e-12))
+
+
+def diversity(real: torch.Tensor, fakes: list[torch.Tensor]) -> float:
+    """SinGAN's diversity measure: the per-pixel standard deviation across the samples, averaged over
+    pixels and channels, divided by the standard deviation of the real image's pixel values. 0 = every
+    sample is the same image; rearranged copies of the image score well above 0."""
+    stack = torch.cat([f if f.shape == real.shape else F.interpolate(f, size=real.shape[-2:], mode="bilinear",
+                                                                     align_corners=False) for f in fakes])
+    return float(stack.std(0).mean() / max(float(real.std()), 1e-12))
+
+
+def sample_metrics(real: torch.Tensor, fakes: list[torch.Tensor]) -> dict:
+    """SWD per level (finest first), its mean, the high-frequency ratio and diversity of `fakes` vs `real`."""
+    levels = [round(v, 1) for v in swd(real, fakes)]
+    return {"swd_x1000": levels, "swd_mean": round(float(np.mean(levels)), 1),
+            "hf_ratio": round(high_frequency_ratio(real, fakes), 3), "diversity": round(diversity(real, fakes), 3)}
+
+
 def evaluate(folder: str, image: Image.Image, num_samples: int = 8) -> tuple[dict, list[Image.Image]]:
     model = load_model(folder)
     shape = model.config.shapes[-1]
@@ -83,11 +115,10 @@ def evaluate(folder: str, image: Image.Image, num_samples: int = 8) -> tuple[dic
     fakes = [image_to_tensor(s) for s in samples]
     training = model.metadata.get("training", {})
     metrics = {"model": folder, "size": f"{shape[1]}x{shape[0]}", "scales": model.num_scales,
-               "rec_psnr": round(10 * np.log10(1 / max(mse, 1e-10)), 2),
-               "swd_x1000": [round(v, 1) for v in swd(real, fakes)],
+               "rec_psnr": round(10 * np.log10(1 / max(mse, 1e-10)), 2), **sample_metrics(real, fakes),
                "budget": training.get("time_budget_min"), "budget_clock": training.get("budget_clock"),
-               "cpu_time_s": training.get("cpu_time_s"), "wall_time_s": training.get("wall_time_s")}
-    metrics["swd_mean"] = round(float(np.mean(metrics["swd_x1000"])), 1)
+               "cpu_time_s": training.get("cpu_time_s"), "wall_time_s": training.get("wall_time_s"),
+               "iterations": training.get("iterations")}
     return metrics, [tensor_to_image(rec)] + samples
 
 
@@ -131,7 +162,8 @@ def main(args) -> list[dict]:
         rows.append(images)
     if args.grid:
         labels = args.labels or [Path(m).name for m in args.models]
-        labels = [f"{label}  (rec {m['rec_psnr']} dB, SWD {m['swd_mean']})" for label, m in zip(labels, results)]
+        labels = [f"{label}  (rec {m['rec_psnr']} dB, SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']})"
+                  for label, m in zip(labels, results)]
         Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
         make_grid(rows, labels, args.grid_columns).save(args.grid)
     if args.json:
@@ -139,7 +171,8 @@ def main(args) -> list[dict]:
     else:
         for m in results:
             print(f"{m['model']}: {m['size']}, {m['scales']} scales, rec PSNR {m['rec_psnr']} dB, "
-                  f"SWD x1000 {m['swd_x1000']} (mean {m['swd_mean']}), budget {m['budget']} min ({m['budget_clock']})")
+                  f"SWD x1000 {m['swd_x1000']} (mean {m['swd_mean']}), high-frequency ratio {m['hf_ratio']}, "
+                  f"diversity {m['diversity']}, budget {m['budget']} min ({m['budget_clock']})")
     return results
 
 

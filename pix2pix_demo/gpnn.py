@@ -1,0 +1,230 @@
+"""GPNN: random samples and retargeting of one image by patch nearest neighbours, no training.
+
+    from pix2pix_demo.gpnn import generate
+    picture = generate(image, seed=1)                      # PIL in / PIL out, seconds on a CPU
+    wide = generate(image, seed=1, width_factor=2.0)      # retargeting / panorama
+
+Granot, Feinstein, Shocher, Bagon, Irani, "Drop the GAN: In Defense of Patches Nearest Neighbors
+as Single Image Generative Models", CVPR 2022. Coarse to fine over an image pyramid (ratio 0.75):
+
+- the coarsest level starts from the image at that size (resized to the output's aspect) plus
+  Gaussian noise; the noise decides the new layout (SinGAN's z_0);
+- at every level each 7x7 patch of the current output (queries) is replaced by the training
+  patch whose *key* is nearest: keys are patches of the image blurred to the level below (so a
+  blurry up-sampled query finds its sharp counterpart), values are the sharp patches at this
+  level; overlapping values are averaged (fold). Further iterations at the same level use the
+  sharp patches as keys;
+- GPNN's completeness score: a query's distance to a key is divided by (alpha + the key's
+  distance to its nearest query), so keys that many queries already use are penalised and every
+  part of the image tends to appear.
+
+Changes for the CPU (documented; the paper runs exact search on a GPU): nearest neighbours are
+searched in the top PCA components of the key patches (exact search in that subspace, chunked so
+memory stays flat), and the finest levels run fewer iterations than the coarse ones. The working
+image is at most `MAX_SIDE` px on its long side (larger uploads are shrunk first), which bounds
+time and memory whatever the input; outputs are at most `MAX_OUTPUT_SIDE` px long.
+
+Defaults (measured on the SinGAN volcano image, 6 seeds, `train.singan_eval`'s metrics): the
+paper's noise 0.75 with alpha 0.005 gave near copies of the image here (diversity 0.02: our
+distances are sums over patches in [-1, 1], so alpha is on another scale); noise 2.0 with alpha 0.05
+moves and repeats the volcano (diversity 0.18) at a high-frequency ratio of 0.90 (the photo: 1).
+
+Deterministic for a given seed (noise from a seeded CPU generator, single-threaded-safe ops);
+bad inputs raise ValueError with a user-facing message.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .imaging import check_aspect, image_to_tensor, open_image, tensor_to_image, to_rgb
+
+MAX_SIDE = 320  # long side of the working image (uploads are shrunk to this first)
+DEFAULT_SIDE = 250
+MAX_OUTPUT_SIDE = 1024  # long side of a (retargeted) output
+MIN_SIDE = 24  # the smallest short side accepted (a few 7x7 patches at the coarsest level)
+PATCH = 7
+EXACT_PAIRS = 1.2e8  # levels with more query x key pairs search locally (see _local_nearest)
+SEARCH_RADIUS = 4
+_CHUNK = 1024  # queries per block of the local search: 4 * 1024 x 81 candidates x PCA dims
+_BLOCK_ELEMENTS = 20_000_000  # floats per block of the exact search
+
+
+def _level_shapes(height: int, width: int, coarse: int, ratio: float) -> list[tuple[int, int]]:
+    """[(h, w)] coarse -> fine: the finest is (height, width), the coarsest has its short side ~coarse."""
+    short = min(height, width)
+    steps = max(0, math.ceil(math.log(coarse / short) / math.log(ratio))) if short > coarse else 0
+    factor = (coarse / short) ** (1 / steps) if steps else 1.0
+    return [(max(PATCH, round(height * factor ** (steps - n))), max(PATCH, round(width * factor ** (steps - n))))
+            for n in range(steps + 1)]
+
+
+def _resize(x: torch.Tensor, shape) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(shape):
+        return x
+    down = shape[0] < x.shape[-2] or shape[1] < x.shape[-1]
+    return F.interpolate(x, size=tuple(shape), mode="bicubic", align_corners=False, antialias=down).clamp(-1, 1)
+
+
+def _patches(x: torch.Tensor) -> torch.Tensor:
+    """(1, C, H, W) -> (L, C*7*7), every 7x7 patch (stride 1, no padding)."""
+    return F.unfold(x, PATCH).squeeze(0).T.contiguous()
+
+
+def _fold(values: torch.Tensor, shape) -> torch.Tensor:
+    """(L, C*7*7) patches -> (1, C, H, W), overlapping patches averaged."""
+    h, w = shape
+    ones = torch.ones(1, 1, h, w)
+    count = F.fold(F.unfold(ones, PATCH), (h, w), PATCH)
+    return F.fold(values.T.unsqueeze(0), (h, w), PATCH) / count.repeat(1, values.shape[1] // (PATCH * PATCH), 1, 1)
+
+
+def _project(keys: torch.Tensor, queries: torch.Tensor, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keys and queries in the top `dims` PCA components of the keys (exact when dims >= C*7*7)."""
+    if dims >= keys.shape[1]:
+        return keys, queries
+    mean = keys.mean(0, keepdim=True)
+    centred = keys - mean
+    # eigenvectors of the (D x D) covariance: cheap (D = 147) and deterministic
+    _, vectors = torch.linalg.eigh(centred.T @ centred)
+    basis = vectors[:, -dims:]
+    return centred @ basis, (queries - mean) @ basis
+
+
+def _nearest(queries: torch.Tensor, keys: torch.Tensor, alpha: float | None) -> torch.Tensor:
+    """For every query row, the index of its key: argmin_k D(q, k) / (alpha + min_q' D(q', k))
+    (GPNN's completeness-normalised score), or plain argmin_k D(q, k) when alpha is None."""
+    key_norms = (keys * keys).sum(1)
+    query_norms = (queries * queries).sum(1)
+
+    rows = max(64, _BLOCK_ELEMENTS // max(1, len(keys)))  # a block of distances stays under ~80 MB
+
+    def distances(start: int) -> torch.Tensor:
+        block = queries[start:start + rows]
+        d = query_norms[start:start + rows, None] - 2 * block @ keys.T + key_norms[None]
+        return d.clamp_(min=0)
+
+    if alpha is None:
+        return torch.cat([distances(s).argmin(1) for s in range(0, len(queries), rows)])
+    nearest_query = torch.full((len(keys),), float("inf"))
+    for s in range(0, len(queries), rows):
+        nearest_query = torch.minimum(nearest_query, distances(s).min(0).values)
+    scale = 1.0 / (alpha + nearest_query)
+    return torch.cat([(distances(s) * scale[None]).argmin(1) for s in range(0, len(queries), rows)])
+
+
+def _propagate(previous, query_grid, key_grid) -> torch.Tensor:
+    """Search centres (Lq, 2) on key_grid for the queries on query_grid, from the previous match
+    (index, its query grid, its key grid): each query looks where its counterpart below matched."""
+    index, (ph, pw), (pkh, pkw) = previous
+    qh, qw = query_grid
+    kh, kw = key_grid
+    i, j = torch.arange(qh, dtype=torch.float64), torch.arange(qw, dtype=torch.float64)
+    ip = (i * ph / qh).round().clamp(0, ph - 1).long()
+    jp = (j * pw / qw).round().clamp(0, pw - 1).long()
+    matched = index.view(ph, pw)[ip][:, jp]
+    si = (matched // pkw).double() * (kh / pkh) + (i - ip.double() * qh / ph)[:, None]
+    sj = (matched % pkw).double() * (kw / pkw) + (j - jp.double() * qw / pw)[None, :]
+    return torch.stack([si.round().clamp(0, kh - 1).long().flatten(), sj.round().clamp(0, kw - 1).long().flatten()], 1)
+
+
+def _local_nearest(queries: torch.Tensor, keys: torch.Tensor, key_grid, centres: torch.Tensor,
+                   radius: int) -> torch.Tensor:
+    """For every query, the nearest key among the (2 radius + 1)^2 around its centre on key_grid."""
+    kh, kw = key_grid
+    steps = torch.arange(-radius, radius + 1)
+    offsets = torch.stack(torch.meshgrid(steps, steps, indexing="ij"), -1).view(-1, 2)
+    result = torch.empty(len(queries), dtype=torch.long)
+    for start in range(0, len(queries), 4 * _CHUNK):
+        stop = start + 4 * _CHUNK
+        candidates = centres[start:stop, None, :] + offsets[None]
+        rows = candidates[..., 0].clamp(0, kh - 1)
+        cols = candidates[..., 1].clamp(0, kw - 1)
+        index = rows * kw + cols  # (B, K)
+        distance = (keys[index] - queries[start:stop, None, :]).pow(2).sum(-1)
+        result[start:stop] = index.gather(1, distance.argmin(1, keepdim=True)).squeeze(1)
+    return result
+
+
+def _input(image, max_side: int) -> Image.Image:
+    if image is None:
+        raise ValueError("Please provide an image.")
+    image = to_rgb(check_aspect(open_image(image)))
+    if max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    if min(image.size) < MIN_SIDE:
+        raise ValueError(f"The image is too small or too narrow: {image.width}×{image.height} px at most "
+                         f"{max_side} px long; its short side must be at least {MIN_SIDE} px.")
+    return image
+
+
+@torch.no_grad()
+def generate(image, seed: int = 0, width_factor: float = 1.0, height_factor: float = 1.0, *,
+             max_side: int = DEFAULT_SIDE, noise: float = 2.0, alpha: float | None = 0.05,
+             coarse: int = 14, ratio: float = 0.75, iterations: int = 4, fine_iterations: int = 1,
+             pca_dims: int = 24) -> Image.Image:
+    """A new image made of `image`'s patches (GPNN). The image is first shrunk to `max_side` px
+    (at most MAX_SIDE) on its long side; the result has that size times width_factor / height_factor
+    (0.25..4, long side at most MAX_OUTPUT_SIDE). noise: std (in [-1, 1] units) of the noise added at
+    the coarsest level (0 = a blurred copy of the image, larger = more new layouts). alpha: GPNN's
+    completeness weight (None = plain nearest neighbours). iterations per level (the finest three
+    levels use fine_iterations). Deterministic per seed."""
+    if not MIN_SIDE <= int(max_side) <= MAX_SIDE:
+        raise ValueError(f"max_side must be between {MIN_SIDE} and {MAX_SIDE} px, got {max_side}.")
+    for name, value in (("width_factor", width_factor), ("height_factor", height_factor)):
+        if not 0.25 <= float(value) <= 4.0:
+            raise ValueError(f"{name} must be between 0.25 and 4, got {value}.")
+    if not 0.0 <= float(noise) <= 3.0:
+        raise ValueError(f"noise must be between 0 and 3, got {noise}.")
+    if not 1 <= int(iterations) <= 20 or not 1 <= int(fine_iterations) <= 20:
+        raise ValueError(f"iterations must be between 1 and 20, got {iterations} and {fine_iterations}.")
+    if not 0.5 <= float(ratio) <= 0.9:
+        raise ValueError(f"ratio must be between 0.5 and 0.9, got {ratio}.")
+    image = _input(image, int(max_side))
+    width, height = image.size
+    out_w, out_h = round(width * float(width_factor)), round(height * float(height_factor))
+    if max(out_w, out_h) > MAX_OUTPUT_SIDE:
+        shrink = MAX_OUTPUT_SIDE / max(out_w, out_h)
+        out_w, out_h = round(out_w * shrink), round(out_h * shrink)
+    if min(out_w, out_h) < MIN_SIDE:
+        raise ValueError(f"The output would be {out_w}×{out_h} px; its short side must be at least {MIN_SIDE} px.")
+
+    coarse = max(PATCH + 2, min(int(coarse), min(height, width, out_h, out_w)))
+    source_shapes = _level_shapes(height, width, coarse, float(ratio))
+    levels = len(source_shapes)
+    # the output's pyramid: the same number of levels and factors, scaled to the output size
+    output_shapes = [(max(PATCH, round(h * out_h / height)), max(PATCH, round(w * out_w / width)))
+                     for h, w in source_shapes]
+    full = image_to_tensor(image)
+    sources = [_resize(full, shape) for shape in source_shapes]
+    generator = torch.Generator().manual_seed(int(seed))
+
+    x = _resize(sources[0], output_shapes[0])
+    x = x + float(noise) * torch.randn(x.shape, generator=generator)
+    previous = None
+    for level in range(levels):
+        shape = output_shapes[level]
+        x = _resize(x, shape)
+        values = _patches(sources[level])
+        # keys for the first pass: the image blurred to the level below, so a blurry up-sampled
+        # query is matched to the sharp patch that belongs there
+        blurred = sources[level] if level == 0 else _resize(sources[level - 1], source_shapes[level])
+        steps = int(fine_iterations) if level >= levels - 3 else int(iterations)
+        key_grid = (source_shapes[level][0] - PATCH + 1, source_shapes[level][1] - PATCH + 1)
+        query_grid = (shape[0] - PATCH + 1, shape[1] - PATCH + 1)
+        for step in range(steps):
+            keys = _patches(blurred) if step == 0 else values
+            queries = _patches(x)
+            k, q = _project(keys, queries, int(pca_dims))
+            if previous is None or len(q) * len(k) <= EXACT_PAIRS:
+                index = _nearest(q, k, alpha)
+            else:  # large levels: search around where the level below matched (no completeness term)
+                index = _local_nearest(q, k, key_grid, _propagate(previous, query_grid, key_grid), SEARCH_RADIUS)
+            previous = (index, query_grid, key_grid)
+            x = _fold(values[index], shape)
+    return tensor_to_image(x.clamp(-1, 1))

@@ -1,0 +1,92 @@
+"""GPNN (patch nearest neighbours, no training): determinism, sizes, diversity, bounds, bad inputs.
+
+Tiny generated images only (the synthetic SinGAN reference picture); no files, no network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2pix_demo import gpnn
+from pix2pix_demo.singan import reference_image
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image, dtype=np.float32)
+
+
+def test_deterministic_per_seed_and_diverse_across_seeds():
+    image = reference_image(64)
+    first, again = gpnn.generate(image, seed=3, max_side=64), gpnn.generate(image, seed=3, max_side=64)
+    other = gpnn.generate(image, seed=4, max_side=64)
+    assert first.mode == "RGB" and first.size == (64, 64)
+    assert np.array_equal(pixels(first), pixels(again))
+    assert np.abs(pixels(first) - pixels(other)).mean() > 2  # another seed, another image
+
+
+def test_without_noise_the_image_comes_back_and_samples_keep_its_colours():
+    """noise=0 starts from the blurred image itself: the patch search must restore it (a broken search
+    or fold would give a blur or garbage); samples are made of the image's patches, so their colour
+    statistics stay close to the image's."""
+    image = reference_image(64)
+    copy = gpnn.generate(image, seed=0, noise=0.0, max_side=64)
+    mse = np.mean((pixels(copy) - pixels(image)) ** 2)
+    assert 10 * np.log10(255 ** 2 / max(mse, 1e-6)) > 24
+    sample = gpnn.generate(image, seed=1, max_side=64)
+    assert np.abs(pixels(sample).mean((0, 1)) - pixels(image).mean((0, 1))).max() < 20
+
+
+def test_output_sizes_and_retargeting():
+    image = reference_image(64).resize((80, 48))
+    assert gpnn.generate(image, seed=1, max_side=80).size == (80, 48)
+    assert gpnn.generate(image, seed=1, max_side=80, width_factor=2.0).size == (160, 48)
+    assert gpnn.generate(image, seed=1, max_side=80, height_factor=0.5).size == (80, 24)
+    assert gpnn.generate(image, seed=1, max_side=40).size == (40, 24)  # shrunk to max_side first
+
+
+def test_large_inputs_are_bounded_by_size():
+    """A big upload is worked on at max_side (what bounds time and memory); outputs never exceed
+    MAX_OUTPUT_SIDE even at 4x."""
+    big = reference_image(64).resize((2000, 1500))
+    assert gpnn._input(big, gpnn.MAX_SIDE).size == (320, 240)
+    small = reference_image(64).resize((120, 90))
+    out = gpnn.generate(small, seed=0, max_side=64, width_factor=4.0)
+    assert out.size == (256, 48)
+    shapes = gpnn._level_shapes(240, 320 * 4, 14, 0.75)
+    assert max(shapes[-1]) == 1280  # the level shapes of a 4x panorama before the MAX_OUTPUT_SIDE clamp
+    assert gpnn.MAX_OUTPUT_SIDE < 1280
+
+
+def test_local_search_matches_exact_search_when_the_window_covers_the_keys():
+    generator = torch.Generator().manual_seed(0)
+    keys, queries = torch.randn(36, 5, generator=generator), torch.randn(50, 5, generator=generator)
+    exact = gpnn._nearest(queries, keys, alpha=None)
+    centres = torch.full((50, 2), 2, dtype=torch.long)  # the middle of a 6x6 key grid; radius 4 covers it
+    assert torch.equal(gpnn._local_nearest(queries, keys, (6, 6), centres, radius=4), exact)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(image=None), "provide an image"),
+    (dict(image=Image.new("RGB", (100, 20))), "too small or too narrow"),
+    (dict(image=Image.new("RGB", (400, 10))), "too thin"),
+    (dict(image=Image.new("RGB", (64, 64)), width_factor=9), "width_factor"),
+    (dict(image=Image.new("RGB", (64, 64)), max_side=5000), "max_side"),
+    (dict(image=Image.new("RGB", (64, 64)), noise=-1), "noise"),
+    (dict(image=Image.new("RGB", (64, 64)), height_factor=0.25, max_side=64), "short side"),
+])
+def test_bad_inputs_get_clear_messages(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gpnn.generate(**kwargs)
+
+
+def test_bad_image_bytes_get_a_clear_message():
+    with pytest.raises(ValueError):
+        gpnn.generate(b"not an image")
