@@ -62,6 +62,7 @@ def test_endpoints_are_named(client):
     api = client[0].view_api(print_info=False, return_format="dict")["named_endpoints"]
     for name in ("sample", "edit", "harmonize", "paint", "super_resolve", "animate", "train"):
         assert f"/singan_{name}" in api
+    assert "/gpnn_sample" in api
 
 
 def test_sample_edit_harmonize_paint_sr_animate(client, tmp_path):
@@ -94,6 +95,25 @@ def test_bad_input_is_an_error_and_server_keeps_serving(client, tmp_path):
     with pytest.raises(Exception, match="Unknown model"):
         c.predict("no-such-model", 1, 1.0, 1.0, 0, api_name="/singan_sample")
     assert Image.open(c.predict("singan-tiny", 2, 1.0, 1.0, 0, api_name="/singan_sample")).size == (32, 32)
+
+
+def test_gpnn_endpoint_samples_any_upload_and_refuses_server_paths(client, tmp_path):
+    from gradio_client import handle_file
+
+    c, _ = client
+    photo = handle_file(png(tmp_path, singan.reference_image(64).resize((80, 48)), "photo.png"))
+    first = Image.open(c.predict(photo, 3, 2.0, 1.0, api_name="/gpnn_sample"))
+    again = Image.open(c.predict(photo, 3, 2.0, 1.0, api_name="/gpnn_sample"))
+    other = Image.open(c.predict(photo, 4, 2.0, 1.0, api_name="/gpnn_sample"))
+    assert first.size == (160, 48)
+    assert np.array_equal(np.asarray(first), np.asarray(again)) and not np.array_equal(np.asarray(first),
+                                                                                     np.asarray(other))
+    with pytest.raises(Exception, match="too small"):
+        c.predict(handle_file(png(tmp_path, Image.new("RGB", (40, 16)), "thin.png")), 1, 1.0, 1.0,
+                  api_name="/gpnn_sample")
+    with pytest.raises(Exception, match="(?i)upload|not allowed|file"):  # a server path is never opened
+        c.predict({"path": __file__, "meta": {"_type": "gradio.FileData"}}, 1, 1.0, 1.0, api_name="/gpnn_sample")
+    assert Image.open(c.predict(photo, 1, 1.0, 1.0, api_name="/gpnn_sample")).size == (80, 48)  # still serving
 
 
 def test_train_endpoint_registers_a_model(client, tmp_path):

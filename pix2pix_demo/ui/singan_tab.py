@@ -10,6 +10,7 @@ application is a named API endpoint whose first input is the model key:
     /singan_super_resolve(model, image, factor, seed) -> image
     /singan_animate(model, frames, alpha, beta, start_scale, seed) -> GIF file
     /singan_train(image, name, minutes, max_size) -> status, preview, (dropdown updates)
+    /gpnn_sample(image, seed, width_factor, height_factor) -> image   (no model: patch nearest neighbours)
 
 In the browser, the edit / paste / paint inputs come from canvases: what the person paints on
 the canvas is the mask (edit, harmonize) or the painting (paint); a "prepare" step turns the
@@ -158,6 +159,23 @@ def sample_handler(model_key, seed=0, width_factor=1.0, height_factor=1.0, start
                              height_factor=_number(height_factor, "height_factor"),
                              start_scale=_whole(start_scale, "start_scale"))
     return output_file(image, "png", "sample")
+
+
+@app_messages
+def gpnn_handler(image, seed=1, width_factor=1.0, height_factor=1.0):
+    """Any uploaded image + seed + size factors -> a GPNN sample (pix2pix_demo.gpnn, no training).
+    Only a file Gradio received is read (uploaded_files); pix2pix_demo.gpnn checks the image."""
+    from ..gpnn import generate
+
+    result = generate(uploaded_files(image), seed=parse_seed(seed), width_factor=_number(width_factor, "width_factor"),
+                      height_factor=_number(height_factor, "height_factor"))
+    return output_file(result, "png", "gpnn")
+
+
+@app_messages
+def model_image(model_key):
+    """The selected model's reconstruction of its training image, as a file (for the GPNN input)."""
+    return output_file(reconstruction(model_key), "png", "model-image")
 
 
 @app_messages
@@ -690,6 +708,23 @@ def build_singan_tab() -> SinGANTab:
                          **APPLY_CONCURRENCY)
             _on_model_change(model, start_scale_update, [model, start], start)
             tab.dropdowns["sample"], tab.outputs["sample"] = model, output
+            gr.Markdown("**Instant, no training: patch nearest neighbours** ([GPNN](https://arxiv.org/abs/2103.15545), "
+                        "\"Drop the GAN\"). Upload any picture: a new arrangement of its patches in a few seconds "
+                        "(the picture is worked on at 250 px). Sharper than a short SinGAN run, but it varies less "
+                        "and repeats whole pieces of the picture.")
+            with gr.Row():
+                with gr.Column():
+                    gpnn_in = gr.Image(label="Any picture", type="pil", height=240, elem_id="gpnn-input")
+                    use_model = gr.Button("Use the selected model's image", elem_id="gpnn-model-image")
+                    gpnn_seed = gr.Number(value=1, label="Seed", precision=0)
+                    gpnn_width = gr.Slider(0.5, 3.0, value=1.0, step=0.25, label="Width × picture width")
+                    gpnn_height = gr.Slider(0.5, 3.0, value=1.0, step=0.25, label="Height × picture height")
+                    gpnn_button = gr.Button("Generate (GPNN)", variant="primary", elem_id="gpnn-run")
+                gpnn_out = gr.Image(label="GPNN sample", type="pil", format="png", elem_id="gpnn-output")
+            use_model.click(model_image, model, gpnn_in, api_visibility="private", **APPLY_CONCURRENCY)
+            gpnn_button.click(gpnn_handler, [gpnn_in, gpnn_seed, gpnn_width, gpnn_height], gpnn_out,
+                              api_name="gpnn_sample", preprocess=False, **APPLY_CONCURRENCY)
+            tab.outputs["gpnn"] = gpnn_out
 
         _canvas_application_tab(
             tab, "edit", "Editing",
