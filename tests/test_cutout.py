@@ -232,3 +232,17 @@ def test_evaluate_on_cutouts_against_constant_images_and_background_cleanliness(
     assert result["sketches"] == 1 and 0.0 <= result["mean"] <= 1.0
     assert Image.open(tmp_path / "drawings.png").width > 3 * 64  # drawing | model | compare
     assert json.loads((model_dir / "config.json").read_text())["metrics"]["drawings"]["mean"] == result["mean"]
+
+
+def test_color_spread_tells_one_colour_for_all_from_colours_that_follow_the_data():
+    from train.evaluate import color_spread, object_color
+
+    def on_white(color):
+        image = Image.new("RGB", (40, 40), "white")
+        ImageDraw.Draw(image).rectangle([10, 10, 30, 30], fill=color)
+        return image
+
+    assert np.allclose(object_color(on_white((200, 40, 40))), np.array([200, 40, 40]) / 255, atol=1e-3)
+    same = [object_color(on_white((120, 90, 60))) for _ in range(4)]
+    varied = [object_color(on_white(c)) for c in ((240, 240, 230), (230, 120, 170), (40, 40, 40), (120, 90, 60))]
+    assert color_spread(same) == 0.0 and color_spread(varied) > 0.2

@@ -122,6 +122,20 @@ def baseline_image(kind: str, target: Image.Image) -> Image.Image:
     return Image.fromarray(out)
 
 
+def object_color(image: Image.Image) -> np.ndarray:
+    """Mean RGB (0..1) of an image's object: the pixels that are not near-white (the whole image if
+    under 1 % are), so a white background does not wash the colour out."""
+    array = np.asarray(image.convert("RGB"), np.float32) / 255
+    foreground = array.min(axis=2) < 235 / 255
+    return array[foreground].mean(axis=0) if foreground.mean() >= 0.01 else array.reshape(-1, 3).mean(axis=0)
+
+
+def color_spread(colors: list[np.ndarray]) -> float:
+    """How much objects' colours differ across a set: the RMS over channels of the standard deviation
+    across images of each image's object colour (0 = every output the same colour)."""
+    return float(np.sqrt(np.var(np.stack(colors), axis=0).mean())) if len(colors) > 1 else 0.0
+
+
 def photo_pairs(folder, names, edge_method, size, crop: str, limit=None, cutout: str = "none",
                 masks=None, segmenter=None):
     """Held-out photos -> (edge map, photo) pairs, with the photo first resized to the model's
@@ -268,7 +282,7 @@ def evaluate(args) -> dict:
 
     other = Pix2PixPipeline.from_pretrained(args.compare, device=args.device) if args.compare else None
     pipe(pairs[0][0])  # warm-up, not timed
-    per_image, times, rows = [], [], []
+    per_image, times, rows, output_colors, target_colors = [], [], [], [], []
     columns = [c.strip() for c in args.grid_columns.split(",") if c.strip()]
     for index, (source, target) in enumerate(pairs):
         start = time.perf_counter()
@@ -278,6 +292,8 @@ def evaluate(args) -> dict:
         if args.baseline:
             output = baseline_image(args.baseline, target)
         per_image.append(image_metrics(output, target))
+        output_colors.append(object_color(output))
+        target_colors.append(object_color(target))
         if index < args.grid_rows:
             shown = {"input": resize_to(source, output.size), "output": output, "target": target}
             if other is not None:
@@ -294,6 +310,10 @@ def evaluate(args) -> dict:
         "skipped": skipped,
         **{key: round(statistics.fmean(m[key] for m in per_image), 4) for key in ("l1", "psnr", "ssim")},
         "ms_per_image": round(statistics.median(times), 1),
+        # do outputs vary in colour as much as the targets do (white boots white, pink flats pink)?
+        "color_spread": round(color_spread(output_colors), 4),
+        "target_color_spread": round(color_spread(target_colors), 4),
+        "color_error": round(float(np.mean([np.abs(o - t).mean() for o, t in zip(output_colors, target_colors)])), 4),
         "device": str(pipe.device),
         "torch_threads": torch.get_num_threads(),
     }
@@ -306,8 +326,9 @@ def evaluate(args) -> dict:
         if not folder.is_dir():
             raise SystemExit("--save-metrics needs a local model folder.")
         metrics = dict(read_config(folder).get("metrics") or {})
-        metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "ms_per_image", "pairs", "files", "crop",
-                                                             "data", "cutout", "skipped")}
+        metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "ms_per_image", "color_spread",
+                                                             "target_color_spread", "color_error", "pairs", "files",
+                                                             "crop", "data", "cutout", "skipped")}
         update_config(folder, metrics=metrics)
     return result
 
@@ -319,7 +340,8 @@ def main(argv=None):
         print(json.dumps(result, indent=2))
     else:
         print(f"{result['pairs']} pairs: L1 {result['l1']:.4f}  PSNR {result['psnr']:.2f} dB  "
-              f"SSIM {result['ssim']:.4f}  {result['ms_per_image']:.1f} ms/image  grid {result['grid']}")
+              f"SSIM {result['ssim']:.4f}  colour spread {result['color_spread']:.3f} (targets "
+              f"{result['target_color_spread']:.3f})  {result['ms_per_image']:.1f} ms/image  grid {result['grid']}")
 
 
 if __name__ == "__main__":
