@@ -265,13 +265,15 @@ def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
     singan.reference_image(32).save(tmp_path / "ref.png")
     args = singan_eval.get_args_parser().parse_args(
         [str(tmp_path / "m"), str(tmp_path / "m"), "--image", str(tmp_path / "ref.png"), "--samples", "2",
-         "--grid", str(tmp_path / "grid.png"), "--grid-columns", "3"])
+         "--grid", str(tmp_path / "grid.png"), "--grid-columns", "3", "--gpnn"])
     results = singan_eval.main(args)
+    gpnn_row = results.pop()  # --gpnn: a row of GPNN samples of the image at the model's size
+    assert gpnn_row["size"] == "32x32" and gpnn_row["rec_psnr"] is None and gpnn_row["diversity"] > 0
     assert [r["rec_psnr"] for r in results][0] == results[1]["rec_psnr"] > 10
     assert len(results[0]["swd_x1000"]) == 3
     assert results[0]["hf_ratio"] > 0 and results[0]["diversity"] > 0  # two seeds, two different samples
     grid = Image.open(tmp_path / "grid.png")
-    assert grid.height > 2 * 120 and grid.width >= 3 * 120
+    assert grid.height > 3 * 120 and grid.width >= 3 * 120  # two models + the GPNN row
 
 
 def test_time_budget_is_an_upper_bound_on_training_time():

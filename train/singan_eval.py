@@ -122,6 +122,25 @@ def evaluate(folder: str, image: Image.Image, num_samples: int = 8) -> tuple[dic
     return metrics, [tensor_to_image(rec)] + samples
 
 
+def evaluate_gpnn(image: Image.Image, size: int, num_samples: int = 8) -> tuple[dict, list[Image.Image]]:
+    """The same metrics for GPNN samples (pix2pix_demo.gpnn, no training) of `image` at `size` px (long
+    side), seeds 1..N; `cpu_s_per_sample` is this process's CPU time per sample. The first grid image is
+    the training image itself (GPNN has no reconstruction)."""
+    import time
+
+    from pix2pix_demo import gpnn
+
+    image = to_rgb(image)
+    started = time.process_time()
+    samples = [gpnn.generate(image, seed=s, max_side=size) for s in range(1, num_samples + 1)]
+    seconds = (time.process_time() - started) / num_samples
+    shape = [samples[0].height, samples[0].width]
+    real = image_pyramid(image, [shape])[0]
+    metrics = {"model": "GPNN (no training)", "size": f"{shape[1]}x{shape[0]}", "scales": None, "rec_psnr": None,
+               **sample_metrics(real, [image_to_tensor(s) for s in samples]), "cpu_s_per_sample": round(seconds, 2)}
+    return metrics, [tensor_to_image(real)] + samples
+
+
 def make_grid(rows: list[list[Image.Image]], labels: list[str], columns: int, height: int = 120) -> Image.Image:
     label_h, gap = 18, 3
     scaled = [[im.resize((max(1, round(im.width * height / im.height)), height), Image.LANCZOS) for im in row[:columns]]
@@ -148,6 +167,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid-columns", type=int, default=5, help="images per grid row (reconstruction included)")
     p.add_argument("--labels", nargs="*", default=None, help="row labels, one per model")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--gpnn", action="store_true",
+                   help="add a row of GPNN samples (patch nearest neighbours, no training) at the first model's size")
     return p
 
 
@@ -160,19 +181,27 @@ def main(args) -> list[dict]:
         metrics, images = evaluate(folder, image, args.samples)
         results.append(metrics)
         rows.append(images)
+    labels = args.labels or [Path(m).name for m in args.models]
+    if args.gpnn:
+        size = max(int(v) for v in results[0]["size"].split("x"))
+        metrics, images = evaluate_gpnn(image, size, args.samples)
+        results.append(metrics)
+        rows.append(images)
+        labels = [*labels, "GPNN"]
     if args.grid:
-        labels = args.labels or [Path(m).name for m in args.models]
-        labels = [f"{label}  (rec {m['rec_psnr']} dB, SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']})"
-                  for label, m in zip(labels, results)]
+        labels = [f"{label}  (" + (f"rec {m['rec_psnr']} dB, " if m["rec_psnr"] else "")
+                  + f"SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']})" for label, m in zip(labels, results)]
         Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
         make_grid(rows, labels, args.grid_columns).save(args.grid)
     if args.json:
         print(json.dumps(results, indent=1))
     else:
         for m in results:
-            print(f"{m['model']}: {m['size']}, {m['scales']} scales, rec PSNR {m['rec_psnr']} dB, "
-                  f"SWD x1000 {m['swd_x1000']} (mean {m['swd_mean']}), high-frequency ratio {m['hf_ratio']}, "
-                  f"diversity {m['diversity']}, budget {m['budget']} min ({m['budget_clock']})")
+            source = (f"{m['scales']} scales, rec PSNR {m['rec_psnr']} dB" if m["rec_psnr"] is not None
+                      else f"{m['cpu_s_per_sample']} CPU-s per sample")
+            print(f"{m['model']}: {m['size']}, {source}, SWD x1000 {m['swd_x1000']} (mean {m['swd_mean']}), "
+                  f"high-frequency ratio {m['hf_ratio']}, diversity {m['diversity']}"
+                  + (f", budget {m['budget']} min ({m['budget_clock']})" if m.get("budget") else ""))
     return results
 
 
