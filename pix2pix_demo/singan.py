@@ -93,12 +93,14 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 
 def train_singan(image, options: TrainOptions | None = None, progress=None, cancel: threading.Event | None = None,
                  checkpoint: str | Path | None = None, resume: bool = False, log=None,
-                 on_scale_end=None) -> tuple[SinGAN, dict]:
+                 on_scale_end=None, preview_every: float | None = None) -> tuple[SinGAN, dict]:
     """Train a SinGAN on one image.
 
     image: anything `open_image` takes. progress: callable(scale, iteration, fraction, preview)
     called every few iterations (`preview` is a PIL sample at the end of each scale, else None);
-    `fraction` is the overall progress in [0, 1]. cancel: a threading.Event; when set, training
+    `fraction` is the overall progress in [0, 1]; with `preview_every` (wall seconds) a preview also
+    comes mid-scale, at most that often: a sample (seed options.seed) through the scale being trained,
+    so a person watches the picture sharpen (0 = at every progress call). cancel: a threading.Event; when set, training
     stops at the next iteration with TrainingCancelled. on_scale_end: callable(model, scale,
     scale_stats) after each scale (sample grids, logs). checkpoint: a file written after every
     scale and every ~30 s, from which `resume=True` continues. log: callable(str) for messages.
@@ -149,6 +151,8 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
 
     def elapsed() -> float:
         return clock() - started
+
+    last_preview = time.perf_counter()
 
     for n in range(start_scale, num_scales):
         real = reals[n].contiguous(memory_format=memory_format)
@@ -267,7 +271,13 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                 planned = it
             if progress is not None and (it % 10 == 0):
                 done = sum(weights[:n]) + weights[n] * min(1.0, it / (planned or options.iters))
-                progress(n, it, done / total_weight, None)
+                preview = None
+                if preview_every is not None and time.perf_counter() - last_preview >= preview_every:
+                    # its own generator: the training's random stream is untouched by previews
+                    seeded = torch.Generator().manual_seed(options.seed)
+                    preview = tensor_to_image(random_sample_tensor(model, n, seeded))
+                    last_preview = time.perf_counter()
+                progress(n, it, done / total_weight, preview)
             if checkpoint and time.perf_counter() - last_save > 30:
                 _save_checkpoint(checkpoint, {
                     "model": model.state_dict(), "discriminator": discriminator.state_dict(),

@@ -276,6 +276,25 @@ def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
     assert grid.height > 3 * 120 and grid.width >= 3 * 120  # two models + the GPNN row
 
 
+def test_previews_come_mid_scale_and_leave_training_unchanged():
+    """preview_every=0: a sample at every progress call (every 10 iterations), not only at the end of
+    each scale; previews draw no numbers from the training's random stream, so the model is the same."""
+    torch.set_num_threads(1)
+    options = singan.TrainOptions(**{**TINY, "iters": 30, "min_iters": 30})
+    seen = []
+
+    def progress(scale, iteration, fraction, preview):
+        seen.append((scale, iteration, preview))
+
+    watched, _ = singan.train_singan(singan.reference_image(32), options, progress=progress, preview_every=0)
+    plain, _ = singan.train_singan(singan.reference_image(32), options)
+    mid_scale = [(s, i) for s, i, p in seen if p is not None and i < 30]
+    assert (0, 10) in mid_scale and (1, 20) in mid_scale, mid_scale
+    assert all(p.size == (32, 32) for s, _, p in seen if p is not None and s == 1)
+    for key, value in plain.state_dict().items():
+        assert torch.equal(value, watched.state_dict()[key]), key
+
+
 def test_time_budget_is_an_upper_bound_on_training_time():
     """The last scale stops when the budget is spent, even when the machine slows down after the
     scale planned its iterations (earlier scales may overrun their share; the total may not)."""

@@ -124,8 +124,12 @@ def test_train_endpoint_registers_a_model(client, tmp_path):
     with pytest.raises(Exception, match="too small"):
         c.predict(handle_file(png(tmp_path, Image.new("RGB", (16, 16)), "tiny.png")), "x", 0.5, 64,
                   api_name="/singan_train")
-    status, preview, *_ = c.predict(photo, "test run", 0.1, 32, api_name="/singan_train")
+    job = c.submit(photo, "test run", 0.1, 32, api_name="/singan_train")
+    status, preview, *_ = job.result()
     assert "Trained" in status and Image.open(preview).size == (32, 32)
+    messages = [output[0] for output in job.outputs()]
+    assert messages[0].startswith("Instant preview") and Image.open(job.outputs()[0][1]).size == (32, 32)
+    assert any("SinGAN sample through scale" in m for m in messages[1:-1]), messages  # previews while it trains
     keys = [key for key in registry.list_models("singan") if key.startswith("my-test-run")]
     assert keys, registry.list_models("singan")
     out = Image.open(c.predict(keys[0], 0, 1.0, 1.0, 0, api_name="/singan_sample"))

@@ -190,7 +190,8 @@ def main(args) -> list[dict]:
         labels = [*labels, "GPNN"]
     if args.grid:
         labels = [f"{label}  (" + (f"rec {m['rec_psnr']} dB, " if m["rec_psnr"] else "")
-                  + f"SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']})" for label, m in zip(labels, results)]
+                  + f"SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']})"
+                  for label, m in zip(labels, results)]
         Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
         make_grid(rows, labels, args.grid_columns).save(args.grid)
     if args.json:

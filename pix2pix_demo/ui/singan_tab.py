@@ -55,6 +55,7 @@ TRAIN_CONCURRENCY = {"concurrency_id": "singan-train", "concurrency_limit": 1}
 APPLY_CONCURRENCY = {"concurrency_id": "singan-apply", "concurrency_limit": 1}
 MAX_TRAIN_MINUTES = 15
 MAX_TRAIN_SIZE = 500  # px, the long side of a model trained in the app
+PREVIEW_SECONDS = 5.0  # a new SinGAN sample in "Train on my image" at most this often (mid-scale too)
 _cancel_events: dict[str, threading.Event] = {}
 
 
@@ -423,7 +424,9 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
                   progress=gr.Progress()):
     """Upload -> a new SinGAN (trained in a thread) -> registered with the registry.
 
-    Yields (status markdown, preview image, one dropdown update per sub-tab). One training at
+    Yields (status markdown, preview image, one dropdown update per sub-tab): first a GPNN sample of
+    the upload (seconds, no training), then a SinGAN sample through the scale being trained at most
+    every PREVIEW_SECONDS and after each scale, then the finished model's sample. One training at
     a time (own queue); the Cancel button stops it at the next iteration."""
     updates_none = [gr.update()] * len(_dropdowns)
     if image is None:
@@ -440,7 +443,13 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     options = _singan().TrainOptions(max_size=int(max_size), time_budget=minutes, min_iters=20, device="auto")
     # open and check the upload once, shrunk to the model's size (the training never sees more)
     image = _singan()._as_rgb(image, "an image to train on", max(MAX_TRAIN_SIZE, int(max_size)))
-    _singan().pyramid_shapes(*image.size, options)  # fail fast
+    scales = len(_singan().pyramid_shapes(*image.size, options)[0])  # fail fast
+    # something to look at within seconds: GPNN samples of the upload (no training) before SinGAN starts
+    from ..gpnn import generate
+
+    instant = generate(image, seed=1, max_side=min(int(max_size), 250))
+    yield (f"Instant preview: patch nearest neighbours (GPNN, no training). Training **{key}** starts now; "
+           "its samples replace this one as the scales finish.", instant, *updates_none)
     session = getattr(request, "session_hash", None) or "api"
     cancel = _cancel_events[session] = threading.Event()
     events: queue.Queue = queue.Queue()
@@ -451,7 +460,8 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
 
     def work():
         try:
-            outcome["result"] = _singan().train_singan(image, options, progress=report, cancel=cancel)
+            outcome["result"] = _singan().train_singan(image, options, progress=report, cancel=cancel,
+                                                       preview_every=PREVIEW_SECONDS)
         except BaseException as error:  # noqa: BLE001 - handed to the UI thread
             outcome["error"] = error
         finally:
@@ -459,7 +469,7 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
 
     thread = threading.Thread(target=work, daemon=True, name=f"singan-train-{key}")
     thread.start()
-    preview_image = None
+    preview_image = instant
     try:
         while True:
             event = events.get()
@@ -469,7 +479,9 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
             progress(fraction, desc=f"scale {scale}, iteration {iteration}")
             if preview is not None:
                 preview_image = preview
-                yield (f"Training **{key}**: scale {scale} done ({fraction:.0%}).", preview_image, *updates_none)
+                yield (f"Training **{key}**: a SinGAN sample through scale {scale} of "
+                       f"{scales}, iteration {iteration} "
+                       f"({fraction:.0%}).", preview_image, *updates_none)
     finally:
         cancel.set() if thread.is_alive() and "result" not in outcome else None
     thread.join()
@@ -789,7 +801,8 @@ def build_singan_tab() -> SinGANTab:
 
         with gr.Tab("Train on my image"):
             gr.Markdown("Upload a photo; a new SinGAN trains on this machine (one training at a time, the other "
-                        "tabs keep working). Per-scale previews appear as it goes; the finished model is selected "
+                        "tabs keep working). An instant patch-based preview comes first, then SinGAN samples "
+                        "that sharpen as the scales train; the finished model is selected "
                         "in every SinGAN tab. About 3 minutes gives a usable 250-px model on a 2-core CPU.")
             with gr.Row():
                 with gr.Column():
@@ -802,7 +815,8 @@ def build_singan_tab() -> SinGANTab:
                         cancel = gr.Button("Cancel", variant="stop")
                 with gr.Column():
                     status = gr.Markdown()
-                    preview = gr.Image(label="Preview (latest scale)", type="pil", format="png")
+                    preview = gr.Image(label="Preview (instant, then the scales as they train)", type="pil",
+                                       format="png")
             train.click(train_handler, [upload, name, minutes, size], [status, preview, *_dropdowns],
                         api_name="singan_train", preprocess=False, **TRAIN_CONCURRENCY)
             cancel.click(cancel_training, None, None, api_visibility="private", queue=False)
