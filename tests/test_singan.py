@@ -272,6 +272,9 @@ def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
     assert [r["rec_psnr"] for r in results][0] == results[1]["rec_psnr"] > 10
     assert len(results[0]["swd_x1000"]) == 3
     assert results[0]["hf_ratio"] > 0 and results[0]["diversity"] > 0  # two seeds, two different samples
+    per_scale = results[0]["hf_ratio_per_scale"]
+    assert len(per_scale["samples"]) == len(per_scale["reconstruction"]) == model.num_scales
+    assert min(per_scale["samples"]) > 0 and min(per_scale["reconstruction"]) > 0
     grid = Image.open(tmp_path / "grid.png")
     assert grid.height > 3 * 120 and grid.width >= 3 * 120  # two models + the GPNN row
 

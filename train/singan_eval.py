@@ -11,7 +11,8 @@ downloaded network (SIFID would need Inception weights); read it together with t
 it cannot tell a plausible rearrangement from a copy. Next to it: the high-frequency ratio
 (Laplacian energy of the samples / of the training image at the finest scale; close to 1 = as
 sharp as the photo, well under 1 = soft) and SinGAN's diversity (per-pixel std across the
-samples / std of the image; 0 = all samples identical).
+samples / std of the image; 0 = all samples identical), and the high-frequency ratio per scale of
+samples and of the reconstruction (where along the pyramid detail is lost).
 
 The grid has one row per model: the reconstruction, then samples with seeds 1..N (the same
 seeds for every model). Label text comes from --labels (default: the folder names).
@@ -115,11 +116,29 @@ def evaluate(folder: str, image: Image.Image, num_samples: int = 8) -> tuple[dic
     fakes = [image_to_tensor(s) for s in samples]
     training = model.metadata.get("training", {})
     metrics = {"model": folder, "size": f"{shape[1]}x{shape[0]}", "scales": model.num_scales,
+               "hf_ratio_per_scale": per_scale_sharpness(model, image),
                "rec_psnr": round(10 * np.log10(1 / max(mse, 1e-10)), 2), **sample_metrics(real, fakes),
                "budget": training.get("time_budget_min"), "budget_clock": training.get("budget_clock"),
                "cpu_time_s": training.get("cpu_time_s"), "wall_time_s": training.get("wall_time_s"),
                "iterations": training.get("iterations")}
     return metrics, [tensor_to_image(rec)] + samples
+
+
+def per_scale_sharpness(model, image: Image.Image, num_samples: int = 6) -> dict:
+    """Where detail is lost: the high-frequency ratio at every scale (coarse -> fine) of random samples
+    through that scale (seeds 1..N) and of the reconstruction, each against the image at that scale."""
+    from pix2pix_demo.singan import random_sample_tensor
+
+    shapes = model.scale_shapes()
+    reals = image_pyramid(image, shapes)
+    samples, reconstruction = [], []
+    with torch.no_grad():
+        for n in range(model.num_scales):
+            fakes = [random_sample_tensor(model, n, torch.Generator().manual_seed(s)).cpu()
+                     for s in range(1, num_samples + 1)]
+            samples.append(round(high_frequency_ratio(reals[n], fakes), 2))
+            reconstruction.append(round(high_frequency_ratio(reals[n], [model.reconstruct(end_scale=n).cpu()]), 2))
+    return {"samples": samples, "reconstruction": reconstruction}
 
 
 def evaluate_gpnn(image: Image.Image, size: int, num_samples: int = 8) -> tuple[dict, list[Image.Image]]:
@@ -203,6 +222,9 @@ def main(args) -> list[dict]:
             print(f"{m['model']}: {m['size']}, {source}, SWD x1000 {m['swd_x1000']} (mean {m['swd_mean']}), "
                   f"high-frequency ratio {m['hf_ratio']}, diversity {m['diversity']}"
                   + (f", budget {m['budget']} min ({m['budget_clock']})" if m.get("budget") else ""))
+            if "hf_ratio_per_scale" in m:
+                print(f"  high-frequency ratio per scale, coarse -> fine: samples {m['hf_ratio_per_scale']['samples']}, "
+                      f"reconstruction {m['hf_ratio_per_scale']['reconstruction']}")
     return results
 
 
