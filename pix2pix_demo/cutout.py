@@ -73,11 +73,13 @@ class MaskQuality:
 
 
 def mask_quality(probability: np.ndarray, min_area: float = 0.05, max_area: float = 0.9,
-                 max_unsure: float = 0.25, min_main_blob: float = 0.9, max_border: float = 0.2) -> MaskQuality:
+                 max_unsure: float = 0.3, min_main_blob: float = 0.9, max_border: float = 0.2) -> MaskQuality:
     """Decide whether a segmentation is clean enough to train on.
 
     Unsure = the fraction of pixels in a band around the predicted cat (the cat dilated by 5 % of the
     image) whose probability lies between 0.2 and 0.8: a confident segmenter is near 0 or 1 there.
+    Calibrated on the 80 held-out cats-masked photos with the shipped segmenter (IoU 0.76 on all):
+    unsure correlates with IoU at -0.56, and unsure <= 0.3 keeps 35 of 80 with mean IoU 0.83.
     Also rejected: tiny or image-filling cats, several separate blobs (two cats, a cat and its
     reflection), and cats that fill much of the frame's border (cropped off: the cut-out has a
     straight edge that a drawing never has)."""

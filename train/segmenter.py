@@ -184,7 +184,7 @@ def evaluate(args) -> dict:
     for method, values in scores.items():
         report[method] = {"photos": len(values["iou"]), "mean_iou": round(float(np.mean(values["iou"])), 4),
                           "median_iou": round(float(np.median(values["iou"])), 4),
-                          "photos_below_0.8": int(np.sum(np.array(values["iou"]) < 0.8)),
+                          "photos_below_iou_80": int(np.sum(np.array(values["iou"]) < 0.8)),
                           "mean_iou_band_ignored": round(float(np.mean(values["iou_band_ignored"])), 4),
                           "ms_per_photo": round(1000 * values["seconds"] / max(1, len(values["iou"])), 1)}
     print(json.dumps(report, indent=2))
