@@ -138,12 +138,12 @@ def test_examples_and_edge_maps_become_canvas_pngs():
     from pix2pix_demo.ui import draw_tab
 
     examples = draw_tab.surface_examples()
-    assert [example["name"] for example in examples] == ["cat", "chelsea-edges", "shoe", "handbag"]
+    assert [example["name"] for example in examples] == ["cat", "sitting-cat", "chelsea-edges", "shoe", "handbag"]
     for example in examples:
         image = decode(example["png"], "png").convert("L")
         ink = np.asarray(image) < 128
         assert image.size == (512, 512) and 0.001 < ink.mean() < 0.3
-    assert examples[2]["model"] == "edges2products"
+    assert examples[3]["model"] == "edges2products" and examples[1]["model"] == "edges2cats"
     wide = Image.new("L", (300, 150), 255)
     ImageDraw.Draw(wide).line([(10, 75), (290, 75)], fill=0, width=1)
     value = draw_tab.surface_value_for(wide, "edges2cats")
