@@ -153,6 +153,7 @@ def pix2pix_section(device, weights_dir: Path, full: bool = False) -> dict:
     result = {
         "device": str(device),
         "torch_threads": torch.get_num_threads(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "paper_config_ms": round(paper_ms, 2),
         "paper_config_params_m": round(sum(p.numel() for p in paper.parameters()) / 1e6, 2),
         "paper_config_peak_mb": round(peak_memory_mb("pix2pix-paper", device), 1),
@@ -218,7 +219,12 @@ def main(argv=None):
     parser.add_argument("--sections", default="pix2pix,app,singan")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--weights", default=str(REPO_ROOT / "weights"))
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's). On a busy machine use 1: with 2 threads on 2 loaded "
+                             "cores a small model's pass took ~1.2 s instead of ~65 ms, and speed-ups meant nothing")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     results = run([s.strip() for s in args.sections.split(",") if s.strip()], args.device, Path(args.weights), args.full)
     results["peak_rss_mb_this_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(results, indent=2) if args.json else format_report(results))

@@ -1,0 +1,21 @@
+"""The speed benchmark's timing helper: models timed in interleaved rounds."""
+
+from __future__ import annotations
+
+import torch
+
+from pix2pix_demo.benchmark import interleaved_forward_ms
+from pix2pix_demo.models import UNetConfig, UNetGenerator
+
+
+def test_interleaved_rounds_time_every_model_once_per_round():
+    torch.manual_seed(0)
+    small = UNetGenerator(UNetConfig(base_channels=4, num_downsamplings=3, max_channels=8))
+    large = UNetGenerator(UNetConfig(base_channels=32, num_downsamplings=3, max_channels=64))
+    calls = {"small": 0, "large": 0}
+    for name, model in (("small", small), ("large", large)):
+        model.register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
+    times = interleaved_forward_ms({"small": small, "large": large}, torch.device("cpu"), size=64, repeats=7, warmup=2)
+    assert set(times) == {"small", "large"} and all(len(t) == 7 for t in times.values())
+    assert calls == {"small": 9, "large": 9}  # warm-up rounds run but are not timed
+    assert all(ms > 0 for t in times.values() for ms in t)
