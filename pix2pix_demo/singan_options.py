@@ -33,7 +33,7 @@ class TrainOptions:
     min_iters: int = 20  # per scale, even when the time budget is tight (it may then run over)
     time_budget: float | None = None  # minutes for the whole pyramid (None: `iters` per scale)
     lr: float = 5e-4  # SinGAN's value (1e-3 was better at a 25-px coarsest scale, unstable at 12 px)
-    reconstruction_weight: float = 1.0  # alpha (the paper: 10; 1 gave sharper samples at 3 CPU-min: README, Sharpness)
+    reconstruction_weight: float = 1.0  # alpha (paper: 10; 1 was sharper at 3 CPU-min, weak evidence: README)
     gp_weight: float = 0.1  # lambda of the WGAN-GP penalty (SinGAN's value)
     noise_amp: float = 0.1  # sigma_n = noise_amp * RMSE(reconstruction)
     crop_size: int = 64  # train scales larger than this on random crops (0: full images)
