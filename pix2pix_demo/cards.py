@@ -40,10 +40,11 @@ DATA_NOTES: dict[str, tuple[str, str, str | None]] = {
                     "Creative Commons Attribution-ShareAlike 4.0 (CC BY-SA 4.0); photo copyright stays with the owners.",
                     "Parkhi, Vedaldi, Zisserman, Jawahar, \"Cats and Dogs\", CVPR 2012."),
     "cats-cutout": ("Stock-style cats on white made by `train.make_edges_dataset --cutout`: the Oxford-IIIT Pet "
-                    "cats of `cats-masked` cut out with their ground-truth trimaps, and the Kaggle *Dogs vs. Cats* "
-                    "photos of `cats` cut out by our `cat-segmenter` (cut-outs it was unsure of skipped); whole "
-                    "cats and face crops, edges extracted from the composite by `pix2pix_demo.edges`. Both "
-                    "held-out lists were excluded.",
+                    "cats of `cats-masked` cut out with their ground-truth trimaps (and, where the data's sources "
+                    "below say so, Kaggle *Dogs vs. Cats* photos cut out by our `cat-segmenter`); whole cats and "
+                    "face crops, edges extracted from the composite by `pix2pix_demo.edges`. Held-out lists were "
+                    "excluded. A model fine-tuned from earlier weights (see `init_from`) also carries what those "
+                    "learned from the Kaggle photos.",
                     "Mixed: Oxford-IIIT Pet (CC BY-SA 4.0) and Asirra / Kaggle (research and non-commercial use only).",
                     "Parkhi et al., CVPR 2012; Elson et al., CCS 2007."),
     "consingan": ("An input image of ConSinGAN (tohinz/ConSinGAN).", "MIT (repository licence).",
