@@ -63,6 +63,16 @@ def percentiles(values_ms: list[float]) -> dict:
     return {"p50": round(statistics.median(ordered), 1), "p95": round(p95, 1), "n": len(ordered)}
 
 
+def stop_app(process: subprocess.Popen, log) -> None:
+    """Terminate an app started by this module (kill it after 20 s) and close its log file."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
 def wait_until_up(url: str, process: subprocess.Popen | None, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -212,12 +222,7 @@ def benchmark_section(full: bool = False) -> dict:
         result["error"] = f"{type(error).__name__}: {error}"
         result["app_log_tail"] = log.read().decode(errors="replace")[-1500:]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop_app(process, log)
     return result
 
 
@@ -308,12 +313,7 @@ def app_process(extra_env: dict | None = None, timeout: float = 300):
             raise RuntimeError(f"{error}; app log: {log.read().decode(errors='replace')[-1500:]}") from None
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop_app(process, log)
 
 
 def _stroke(page, box, index: int) -> None:

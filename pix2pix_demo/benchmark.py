@@ -50,13 +50,6 @@ def median_ms(fn, repeats: int = 15, warmup: int = 3, device=None) -> float:
     return statistics.median(times)
 
 
-def forward_ms(model, device, size: int = 256, repeats: int = 15) -> float:
-    model = model.to(device).eval()
-    x = torch.randn(1, model.config.in_channels, size, size, device=device)
-    with torch.inference_mode():
-        return median_ms(lambda: model(x), repeats=repeats, device=device)
-
-
 def interleaved_forward_ms(models: dict, device, size: int = 256, repeats: int = 15, warmup: int = 2) -> dict:
     """Time the models' forward passes in turns (round r runs every model once, in a rotating
     order), so a burst of load from another process hits all of them alike. Returns

@@ -69,7 +69,8 @@ class MaskQuality:
     main_blob: float  # share of the cat pixels in the largest blob
     border: float  # fraction of the image border that is cat (a cat cut off by the frame)
     ok: bool
-    reason: str
+    reason: str  # for people: every failed check, with its numbers
+    failed: str = ""  # for counting: the first failed check ("no cat", "area", "uncertain", "blobs", "frame")
 
 
 def mask_quality(probability: np.ndarray, min_area: float = 0.05, max_area: float = 0.9,
@@ -86,7 +87,7 @@ def mask_quality(probability: np.ndarray, min_area: float = 0.05, max_area: floa
     mask = probability >= 0.5
     area = float(mask.mean())
     if not mask.any():
-        return MaskQuality(0.0, 1.0, 0.0, 0.0, False, "no cat found")
+        return MaskQuality(0.0, 1.0, 0.0, 0.0, False, "no cat found", "no cat")
     radius = max(1, int(0.05 * max(mask.shape)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     near = cv2.dilate(mask.astype(np.uint8), kernel) > 0
@@ -95,16 +96,13 @@ def mask_quality(probability: np.ndarray, min_area: float = 0.05, max_area: floa
     main_blob = float((blob & mask).sum() / mask.sum())
     edge = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
     border = float(edge.mean())
-    reasons = []
-    if not min_area <= area <= max_area:
-        reasons.append(f"cat covers {area:.0%} of the photo")
-    if unsure > max_unsure:
-        reasons.append(f"{unsure:.0%} of the outline is uncertain")
-    if main_blob < min_main_blob:
-        reasons.append(f"{1 - main_blob:.0%} of the cat lies outside its main blob")
-    if border > max_border:
-        reasons.append(f"the cat touches {border:.0%} of the frame")
-    return MaskQuality(area, unsure, main_blob, border, not reasons, "; ".join(reasons) or "ok")
+    checks = [("area", not min_area <= area <= max_area, f"cat covers {area:.0%} of the photo"),
+              ("uncertain", unsure > max_unsure, f"{unsure:.0%} of the outline is uncertain"),
+              ("blobs", main_blob < min_main_blob, f"{1 - main_blob:.0%} of the cat lies outside its main blob"),
+              ("frame", border > max_border, f"the cat touches {border:.0%} of the frame")]
+    failed = [(key, text) for key, bad, text in checks if bad]
+    return MaskQuality(area, unsure, main_blob, border, not failed, "; ".join(t for _, t in failed) or "ok",
+                       failed[0][0] if failed else "")
 
 
 def soft_alpha(mask: np.ndarray, feather: float = 0.006, erode: float = 0.003, keep_largest: bool = True) -> np.ndarray:

@@ -86,7 +86,8 @@ def test_mask_quality_accepts_a_clean_cat_and_rejects_doubt():
     assert "main blob" in mask_quality(two).reason
     edge = np.zeros((100, 100), np.float32)
     edge[30:, :] = 1  # fills the bottom of the frame: a cut-off cat
-    assert "frame" in mask_quality(edge).reason
+    assert "frame" in mask_quality(edge).reason and mask_quality(edge).failed == "frame"
+    assert mask_quality(two).failed == "blobs" and mask_quality(disk).failed == ""
     assert not mask_quality(np.zeros((100, 100), np.float32)).ok
 
 
@@ -162,7 +163,8 @@ def test_make_edges_dataset_cutout_mode_keeps_only_the_cats_lines(tmp_path):
     second = info["sources"][1]
     # an untrained segmenter is unsure: whatever it skips is counted with a reason
     assert second["photos"] + sum(second["skipped"].values()) == 6
-    assert all(reason.startswith("unsure") for reason in second["skipped"])
+    assert all(reason.split(" (")[0] == "unsure" and reason.split(" (")[1].rstrip(")") in
+               {"no cat", "area", "uncertain", "blobs", "frame"} for reason in second["skipped"])
     bad = run_cli("train.make_edges_dataset", str(data / "images"), str(out), "--cutout", check=False)
     assert bad.returncode != 0 and "--masks" in bad.stderr
 

@@ -127,7 +127,7 @@ def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter
         trimap = np.asarray(Image.open(trimap_path).resize(photo.size, Image.NEAREST))
         quality = cutout.mask_quality(cutout.trimap_alpha(trimap).astype(np.float32), max_border=max_border)
         if not quality.ok and (check or quality.area == 0):
-            return None, f"unsure ({_reason_kind(quality)})"
+            return None, f"unsure ({quality.failed})"
         # the trimap's boundary band holds the fur's fringe *and* background colour: start from the
         # sure cat pixels and let the feathered border fade the fringe into white
         alpha = cutout.soft_alpha(trimap == 1, feather=0.008, erode=0.0)
@@ -135,7 +135,7 @@ def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter
         probability = cutout.segment(_segmenter(segmenter), photo)
         quality = cutout.mask_quality(probability, max_border=max_border)
         if not quality.ok and (check or quality.area == 0):
-            return None, f"unsure ({_reason_kind(quality)})"
+            return None, f"unsure ({quality.failed})"
         alpha = cutout.soft_alpha(probability >= 0.5)
     box = None
     if crop == "cat-face":
@@ -150,16 +150,6 @@ def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter
         if not 0.15 <= coverage <= 0.85:
             return None, "face crop not a cat on white"
     return cutout.cut_out(photo, alpha, size=size, margin=margin, box=box), "written"
-
-
-def _reason_kind(quality) -> str:
-    """The first failed check of a MaskQuality, as a short counter key."""
-    text = quality.reason
-    for key, needle in (("area", "covers"), ("uncertain", "uncertain"), ("blobs", "main blob"), ("frame", "frame"),
-                        ("no cat", "no cat")):
-        if needle in text:
-            return key
-    return text
 
 
 def process_one(item: tuple[Path, str], destination: Path, method: str, size: int, crop: str, variants: int,
