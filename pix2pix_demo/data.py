@@ -159,16 +159,21 @@ class PairedDataset(torch.utils.data.Dataset):
     input only, for robustness to hand-drawn sketches.
 
     `size` can be changed between epochs (progressive resolution): set `dataset.size`.
+
+    With `coat=True` (cut-out cats on white, see `pix2pix_demo.coat`) each item is (input, target,
+    coat colour): the target is randomly recoloured (`coat.random_recolour`) and its coat colour (3
+    floats in [0, 1]) measured over the pixels that are cat in the original.
     """
 
     def __init__(self, pairs, size: int = 256, jitter: float = 1.12, flip: bool = True,
-                 augment_edges: bool = False, seed: int = 0):
+                 augment_edges: bool = False, seed: int = 0, coat: bool = False):
         self.pairs = pairs
         self.size = size
         self.jitter = jitter
         self.flip = flip
         self.augment_edges = augment_edges
         self.seed = seed
+        self.coat = coat
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -184,6 +189,12 @@ class PairedDataset(torch.utils.data.Dataset):
 
             gray = augment_edges(a.min(axis=2), rng)  # lines are dark in every channel
             a = np.repeat(gray[:, :, None], 3, axis=2)
+        mask = None
+        if self.coat:
+            from .coat import coat_mask, random_recolour, recolour_photo
+
+            mask = coat_mask(b)
+            b = recolour_photo(b, **random_recolour(rng))
         height, width = a.shape[:2]
         # resize so the short side is size·jitter (random in [size, size·jitter]), then crop size²
         target_short = self.size * rng.uniform(1.0, self.jitter) if self.jitter > 1 else self.size
@@ -195,6 +206,14 @@ class PairedDataset(torch.utils.data.Dataset):
         top = int(rng.integers(0, new_h - self.size + 1))
         box = (left, top, left + self.size, top + self.size)
         a_crop, b_crop = np.asarray(a_img.crop(box)), np.asarray(b_img.crop(box))
+        cond = None
+        if mask is not None:
+            from .coat import coat_colour
+
+            mask_img = Image.fromarray(mask.astype(np.uint8) * 255).resize((new_w, new_h), Image.NEAREST)
+            cond = torch.from_numpy(coat_colour(b_crop, np.asarray(mask_img.crop(box)) > 127))
         if self.flip and rng.random() < 0.5:
             a_crop, b_crop = a_crop[:, ::-1], b_crop[:, ::-1]
+        if cond is not None:
+            return to_tensor(a_crop), to_tensor(b_crop), cond
         return to_tensor(a_crop), to_tensor(b_crop)

@@ -36,8 +36,10 @@ from train._progress import tqdm
 from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
 from pix2pix_demo.imaging import tensor_to_image
-from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
-from pix2pix_demo.models import PRESETS, PatchGANConfig, PatchGANDiscriminator, UNetConfig, UNetGenerator
+from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss, GANLoss, gradient_penalty,
+                                 pull_away_term)
+from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
+                                 PatchGANDiscriminator, UNetConfig, UNetGenerator)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -52,6 +54,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     data.add_argument("--augment-edges", action="store_true", help="hand-drawn-style augmentation of input edges")
     data.add_argument("--max-side", type=int, default=512, help="shrink larger images on load")
     data.add_argument("--jitter", type=float, default=1.12, help="random resize factor before cropping (286/256)")
+    data.add_argument("--coat", action="store_true",
+                      help="condition G on a coat colour (cut-out cats on white): targets are randomly recoloured "
+                           "and each one's mean fur colour is given to G (pix2pix_demo.coat)")
     run = p.add_argument_group("run")
     run.add_argument("--name", required=True)
     run.add_argument("--out", default="weights", help="export folder for the finished generator")
@@ -90,14 +95,26 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--dropout", type=float)
     model.add_argument("--separable", action=argparse.BooleanOptionalAction, default=None)
     model.add_argument("--upsampling", choices=("transpose", "resize"))
+    model.add_argument("--g-attention", default=None, metavar="LEVELS",
+                       help="SAGAN self-attention after these decoder levels, e.g. 2 or 2,3 (level i works at "
+                            "size/2^i: 2 = 32x32 at 128²)")
     disc = p.add_argument_group("discriminator and losses")
     disc.add_argument("--d-layers", type=int, default=3, help="PatchGAN n_layers: 0=1x1, 1=16x16, 3=70x70, 5=286x286")
     disc.add_argument("--d-channels", type=int, default=64, help="ndf")
     disc.add_argument("--d-norm", choices=("batch", "instance", "none"), default="batch")
     disc.add_argument("--spectral-norm", action="store_true")
-    disc.add_argument("--gan-loss", choices=GAN_LOSSES, default="vanilla")
+    disc.add_argument("--d-attention", default="", metavar="LAYERS",
+                      help="SAGAN self-attention after these PatchGAN layers, e.g. 1 (layer n works at size/2^(n+1))")
+    disc.add_argument("--gan-loss", choices=GAN_LOSSES + ENERGY_LOSSES, default="vanilla",
+                      help="ebgan and began use an auto-encoder discriminator (--d-layers = its down-samplings)")
+    disc.add_argument("--lambda-gan", type=float, default=1.0, help="weight of the adversarial term in G's loss")
     disc.add_argument("--lambda-l1", type=float, default=100.0)
     disc.add_argument("--lambda-gp", type=float, default=10.0, help="gradient penalty weight (wgan-gp)")
+    disc.add_argument("--d-latent", type=int, default=16, help="code channels of the auto-encoder D (ebgan, began)")
+    disc.add_argument("--ebgan-margin", type=float, default=0.1, help="EBGAN margin m on the fake energy (mean MSE)")
+    disc.add_argument("--ebgan-pt-weight", type=float, default=0.1, help="EBGAN pull-away term weight (needs batch > 1)")
+    disc.add_argument("--began-gamma", type=float, default=0.5, help="BEGAN diversity ratio γ")
+    disc.add_argument("--began-lambda-k", type=float, default=0.001, help="BEGAN learning rate of k_t")
     disc.add_argument("--lr", type=float, default=2e-4)
     disc.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default --lr)")
     disc.add_argument("--beta1", type=float, default=0.5)
@@ -110,8 +127,57 @@ def generator_config(args) -> UNetConfig:
     config = dataclasses.replace(PRESETS[args.preset])
     overrides = {"base_channels": args.base_channels, "num_downsamplings": args.num_downsamplings,
                  "max_channels": args.max_channels, "norm": args.norm, "dropout": args.dropout,
-                 "separable": args.separable, "upsampling": args.upsampling}
-    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+                 "separable": args.separable, "upsampling": args.upsampling,
+                 "attention_levels": args.g_attention}
+    config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if getattr(args, "coat", False):
+        from pix2pix_demo.coat import COATS
+
+        config = dataclasses.replace(config, condition_channels=3, condition_default=list(COATS["brown tabby"]))
+    return config
+
+
+def init_generator(generator, source) -> list[str]:
+    """Copy an exported generator's weights into `generator` (fine-tuning). Where this run's layer takes
+    more input channels (a condition added, e.g. --coat), the old weights fill the first channels and the
+    new ones start at zero, so the first step computes exactly what the source model did. Returns the
+    names of the widened tensors."""
+    own, widened = generator.state_dict(), []
+    for name, value in source.state_dict().items():
+        target = own[name]
+        if value.shape != target.shape:
+            dims = [d for d in range(value.dim()) if value.shape[d] != target.shape[d]]
+            if len(dims) != 1 or value.shape[dims[0]] > target.shape[dims[0]]:
+                raise ValueError(f"{name}: {tuple(value.shape)} in the source, {tuple(target.shape)} here")
+            grown = torch.zeros_like(target)
+            grown.narrow(dims[0], 0, value.shape[dims[0]]).copy_(value)
+            value = grown
+            widened.append(name)
+        own[name] = value
+    generator.load_state_dict(own)
+    return widened
+
+
+def discriminator_config(args, g_config: UNetConfig):
+    """The discriminator's config: a PatchGAN, or for the energy losses an auto-encoder (same input)."""
+    in_channels = g_config.in_channels + g_config.out_channels
+    if args.gan_loss in ENERGY_LOSSES:
+        if args.d_attention:
+            raise SystemExit("--d-attention applies to the PatchGAN; ebgan and began use an auto-encoder D.")
+        return AutoEncoderDiscriminatorConfig(
+            in_channels=in_channels, out_channels=g_config.out_channels, base_channels=args.d_channels,
+            num_downsamplings=args.d_layers, latent_channels=args.d_latent,
+            energy="mse" if args.gan_loss == "ebgan" else "l1", spectral_norm=args.spectral_norm)
+    return PatchGANConfig(in_channels=in_channels, base_channels=args.d_channels, n_layers=args.d_layers,
+                          norm=args.d_norm, spectral_norm=args.spectral_norm, attention_layers=args.d_attention)
+
+
+def make_gan_loss(args):
+    if args.gan_loss == "ebgan":
+        return EBGANLoss(margin=args.ebgan_margin)
+    if args.gan_loss == "began":
+        return BEGANLoss(gamma=args.began_gamma, lambda_k=args.began_lambda_k)
+    return GANLoss(args.gan_loss)
 
 
 def parse_progressive(spec: str | None, final_size: int) -> tuple[int, float]:
@@ -140,7 +206,8 @@ def setup_distributed(requested_device: str):
 
 
 ARCHITECTURE_OPTIONS = ("preset", "base_channels", "num_downsamplings", "max_channels", "norm", "separable",
-                        "upsampling", "d_layers", "d_channels", "d_norm", "spectral_norm", "ema")
+                        "upsampling", "d_layers", "d_channels", "d_norm", "spectral_norm", "ema", "g_attention",
+                        "d_attention", "d_latent", "gan_loss", "coat")
 
 
 def architecture_changes(saved: dict, args) -> list[str]:
@@ -224,14 +291,17 @@ def main(args) -> Path | None:
                                  exclude=excluded)
     except FileNotFoundError as error:
         raise SystemExit(str(error)) from None
-    g_config = generator_config(args)
+    try:
+        g_config = generator_config(args)
+    except ValueError as error:
+        raise SystemExit(f"Generator options: {error}") from None
     low_size, low_fraction = parse_progressive(args.progressive, args.size)
     for size in {args.size, low_size}:
         if size % g_config.multiple:
             raise SystemExit(f"Training size {size} is not divisible by 2**num_downsamplings = {g_config.multiple}; "
                              f"use --num-downsamplings {int(math.log2(size))} or less.")
     dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
-                            augment_edges=args.augment_edges, seed=args.seed)
+                            augment_edges=args.augment_edges, seed=args.seed, coat=args.coat)
     sampler = (torch.utils.data.distributed.DistributedSampler(dataset, world_size, rank, seed=args.seed)
                if world_size > 1 else torch.utils.data.RandomSampler(dataset))
     # with --workers, each epoch's worker processes copy the dataset as it is then (its size for the
@@ -247,9 +317,12 @@ def main(args) -> Path | None:
     budget_s = args.time_budget * 60 if args.time_budget else None
 
     generator = UNetGenerator(g_config).to(device)
-    d_config = PatchGANConfig(in_channels=g_config.in_channels + g_config.out_channels, base_channels=args.d_channels,
-                              n_layers=args.d_layers, norm=args.d_norm, spectral_norm=args.spectral_norm)
-    discriminator = PatchGANDiscriminator(d_config).to(device)
+    try:
+        d_config = discriminator_config(args, g_config)
+    except ValueError as error:
+        raise SystemExit(f"Discriminator options: {error}") from None
+    discriminator = (AutoEncoderDiscriminator if isinstance(d_config, AutoEncoderDiscriminatorConfig)
+                     else PatchGANDiscriminator)(d_config).to(device)
     channels_last = device.type in ("cuda", "cpu")
     if channels_last:
         generator = generator.to(memory_format=torch.channels_last)
@@ -257,7 +330,7 @@ def main(args) -> Path | None:
     ema = copy.deepcopy(generator).eval().requires_grad_(False) if args.ema > 0 else None
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d or args.lr, betas=(args.beta1, 0.999))
-    gan = GANLoss(args.gan_loss)
+    gan = make_gan_loss(args)
     # AMP on CUDA: bfloat16 where supported (no loss scaling needed), else float16 with a scaler.
     use_amp = device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
@@ -268,14 +341,18 @@ def main(args) -> Path | None:
         from pix2pix_demo.hub import load_model
 
         source = load_model(args.init_from)
-        if dataclasses.asdict(source.config) != dataclasses.asdict(g_config):
+        ignore = {"condition_channels", "condition_default"}  # a condition may be added (its weights start at 0)
+        theirs = {k: v for k, v in dataclasses.asdict(source.config).items() if k not in ignore}
+        ours = {k: v for k, v in dataclasses.asdict(g_config).items() if k not in ignore}
+        if theirs != ours or source.config.condition_channels not in (0, g_config.condition_channels):
             raise SystemExit(f"--init-from {args.init_from}: its architecture {dataclasses.asdict(source.config)} "
                              f"differs from this run's {dataclasses.asdict(g_config)}; pass the same generator options.")
-        generator.load_state_dict(source.state_dict())
+        widened = init_generator(generator, source)
         if ema is not None:
-            ema.load_state_dict(source.state_dict())
+            ema.load_state_dict(generator.state_dict())
         if is_main:
-            print(f"Generator initialised from {args.init_from}.")
+            print(f"Generator initialised from {args.init_from}"
+                  + (f" ({len(widened)} layers widened for the condition, new weights 0)." if widened else "."))
     if args.resume:
         if not checkpoint_path.is_file():
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
@@ -293,6 +370,8 @@ def main(args) -> Path | None:
         if ema is not None and "ema" in state:
             ema.load_state_dict(state["ema"])
         step, elapsed_before = state["step"], state["elapsed_s"]
+        if isinstance(gan, BEGANLoss) and "began_k" in state:
+            gan.k = state["began_k"]
         torch.set_rng_state(state["rng_cpu"])
         if is_main:
             print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
@@ -318,6 +397,8 @@ def main(args) -> Path | None:
                  "args": vars(args)}
         if ema is not None:
             state["ema"] = ema.state_dict()
+        if isinstance(gan, BEGANLoss):
+            state["began_k"] = gan.k
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(checkpoint_path, buffer.getvalue())
@@ -334,7 +415,7 @@ def main(args) -> Path | None:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "samples").mkdir(exist_ok=True)
         print(f"{len(pairs)} pairs, {world_size} process(es) on {device}; G {count(g_plain) / 1e6:.2f} M params, "
-              f"D {count(d_plain) / 1e6:.2f} M params ({d_config.receptive_field}×{d_config.receptive_field} patches).")
+              f"D {count(d_plain) / 1e6:.2f} M params ({describe_discriminator(d_config)}).")
     log = open(run_dir / "log.jsonl", "a") if is_main else None
     bar = tqdm(total=total_steps, initial=step, disable=not is_main, dynamic_ncols=True, desc=args.name)
     threads = torch.get_num_threads()
@@ -348,7 +429,8 @@ def main(args) -> Path | None:
         dataset.epoch = epoch
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
-        for real_a, real_b in loader:
+        for batch in loader:
+            real_a, real_b, *condition = batch  # a third item: the coat colour (--coat)
             fraction = progress()
             if (total_steps is not None and step >= total_steps) or fraction >= 1.0:
                 done = True
@@ -364,31 +446,45 @@ def main(args) -> Path | None:
             memory_format = torch.channels_last if channels_last else torch.contiguous_format
             real_a = real_a.to(device, memory_format=memory_format, non_blocking=True)
             real_b = real_b.to(device, memory_format=memory_format, non_blocking=True)
+            condition = condition[0].to(device) if condition else None
 
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                fake_b = generator(real_a)
+                fake_b = generator(real_a, condition)
             # --- discriminator: real pairs vs generated pairs
             d_plain.requires_grad_(True)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 real_pair = torch.cat([real_a, real_b], 1)
                 fake_pair = torch.cat([real_a, fake_b.detach()], 1)
-                loss_d = gan.discriminator_loss(discriminator(real_pair), discriminator(fake_pair))
+                d_real, d_fake = discriminator(real_pair), discriminator(fake_pair)
+                loss_d = gan.discriminator_loss(d_real, d_fake)
             if args.gan_loss == "wgan-gp":
                 loss_d = loss_d + gradient_penalty(discriminator, real_pair.float(), fake_pair.float(), args.lambda_gp)
             opt_d.zero_grad(set_to_none=True)
             scaler.scale(loss_d).backward()
             scaler.step(opt_d)
+            extra = {}  # energies, k_t, M_global, pull-away term: logged with the losses
+            if args.gan_loss in ENERGY_LOSSES:
+                extra = {"energy_real": d_real.detach().mean().item(), "energy_fake": d_fake.detach().mean().item()}
+            if isinstance(gan, BEGANLoss):
+                extra["m_global"] = gan.update(d_real, d_fake)
+                extra["k_t"] = gan.k
             # --- generator: fool D (the raw module, frozen, so DDP does not sync D here) + L1
             d_plain.requires_grad_(False)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                loss_g_gan = gan.generator_loss(d_plain(torch.cat([real_a, fake_b], 1)))
+                if args.gan_loss == "ebgan":
+                    energy, codes = d_plain(torch.cat([real_a, fake_b], 1), return_features=True)
+                    pull_away = pull_away_term(codes)
+                    loss_g_gan = gan.generator_loss(energy) + args.ebgan_pt_weight * pull_away
+                    extra["pull_away"] = pull_away.item()
+                else:
+                    loss_g_gan = gan.generator_loss(d_plain(torch.cat([real_a, fake_b], 1)))
                 loss_l1 = (fake_b.float() - real_b).abs().mean()
-                loss_g = loss_g_gan + args.lambda_l1 * loss_l1
+                loss_g = args.lambda_gan * loss_g_gan + args.lambda_l1 * loss_l1
             opt_g.zero_grad(set_to_none=True)
             scaler.scale(loss_g).backward()
             scaler.step(opt_g)
             scaler.update()
-            losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item()}
+            losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item(), **extra}
             if not all(math.isfinite(value) for value in losses.values()):
                 bar.close()
                 kept_msg = (f"the last good checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps "
@@ -430,17 +526,22 @@ def main(args) -> Path | None:
             "data": {"path": str(args.data), "layout": args.layout or "auto", "direction": args.direction,
                      "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
                      "edge_method": dataset_edge_method(args.data, args.layout, args.edge_method),
-                     "augment_edges": args.augment_edges},
+                     "augment_edges": args.augment_edges, "coat": args.coat},
             "training": {
                 "command": "python -m train.pix2pix " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
                 "steps": step, "batch_size": args.batch_size, "world_size": world_size,
                 "wall_time_s": round(wall, 1), "budget_clock": args.budget_clock,
                 "hardware": hardware_description(device), "init_from": args.init_from,
                 "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
+                "lambda_gan": args.lambda_gan, **energy_loss_options(args, gan),
                 "discriminator": dataclasses.asdict(d_config), "ema": args.ema, "progressive": args.progressive,
             },
             "metrics": {},
         }
+        if args.coat:
+            from pix2pix_demo.coat import COATS
+
+            metadata["coats"] = {name: list(rgb) for name, rgb in COATS.items()}
         result = save_model(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
         print(f"Exported {result} after {step} steps, {wall / 60:.1f} min.")
     if log:
@@ -457,6 +558,22 @@ def dataset_center(array, size: int) -> torch.Tensor:
     image = image.resize((max(size, round(image.width * scale)), max(size, round(image.height * scale))), Image.BICUBIC)
     left, top = (image.width - size) // 2, (image.height - size) // 2
     return to_tensor(np.asarray(image.crop((left, top, left + size, top + size))))
+
+
+def describe_discriminator(config) -> str:
+    if isinstance(config, AutoEncoderDiscriminatorConfig):
+        return f"auto-encoder, energy = {config.energy} reconstruction error"
+    attention = f", self-attention after layer(s) {list(config.attention_layers)}" if config.attention_layers else ""
+    return f"{config.receptive_field}×{config.receptive_field} patches{attention}"
+
+
+def energy_loss_options(args, gan) -> dict:
+    """The EBGAN / BEGAN settings for the exported config (none for the other losses)."""
+    if args.gan_loss == "ebgan":
+        return {"ebgan": {"margin": args.ebgan_margin, "pull_away_weight": args.ebgan_pt_weight}}
+    if args.gan_loss == "began":
+        return {"began": {"gamma": args.began_gamma, "lambda_k": args.began_lambda_k, "final_k": gan.k}}
+    return {}
 
 
 def count(module) -> int:

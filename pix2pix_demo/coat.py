@@ -1,0 +1,107 @@
+"""Coat colours for edges→cats: the colour a drawn cat gets, as a condition of the generator.
+
+A line drawing does not say what colour a cat is, so a pix2pix model trained with an L1 loss paints
+the average of its training cats (ours were all brown: Abyssinians and Bengals). The edges2cats model
+therefore takes a *coat colour* beside the drawing: the mean RGB of the cat's fur, in [0, 1], given to
+every decoder level of the U-Net (`UNetConfig.condition_channels = 3`). The user picks one of
+`COATS` (or the model's default); training reads it off each target photo.
+
+Training sees more coats than the photos have: `recolour` turns a cut-out cat into a grey, black,
+cream, ginger or paler/darker one (desaturation, a hue turn within the reds and yellows, a gamma
+curve); every one of these leaves white white, so the background of a cut-out stays clean, and the
+coat colour is then measured on the recoloured photo (`coat_colour`, over the pixels that are cat in
+the original: `coat_mask`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Named coats a person can pick: mean fur colours (RGB, 0..1), measured as `coat_colour` measures them
+# on cut-out cats of those colours (see train/coat_palette.py, which prints them from real photos).
+COATS: dict[str, tuple[float, float, float]] = {
+    "brown tabby": (0.45, 0.33, 0.22),
+    "ginger": (0.78, 0.50, 0.28),
+    "cream": (0.86, 0.76, 0.62),
+    "grey": (0.50, 0.50, 0.50),
+    "black": (0.13, 0.12, 0.12),
+    "white": (0.90, 0.89, 0.87),
+}
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+# YIQ chroma plane: a hue turn is a rotation of (I, Q) with Y fixed
+_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=np.float32)
+_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
+
+
+def coat_mask(photo: np.ndarray, white: float = 0.90) -> np.ndarray:
+    """HxW bool: the pixels of a cut-out (cat on white) that are not background white. `photo` is
+    HxWx3 uint8 or float in [0, 1]."""
+    rgb = _as_float(photo)
+    return rgb.min(axis=2) < white
+
+
+def coat_colour(photo: np.ndarray, mask: np.ndarray | None = None,
+                default: tuple[float, float, float] = COATS["brown tabby"]) -> np.ndarray:
+    """The mean RGB (float32, 0..1) of `photo` over `mask` (default: `coat_mask(photo)`); `default`
+    when the mask is (nearly) empty."""
+    rgb = _as_float(photo)
+    mask = coat_mask(rgb) if mask is None else mask
+    if mask.sum() < 16:
+        return np.asarray(default, dtype=np.float32)
+    return rgb[mask].mean(axis=0).astype(np.float32)
+
+
+def recolour_photo(photo: np.ndarray, saturation: float = 1.0, hue_degrees: float = 0.0,
+                   gamma: float = 1.0) -> np.ndarray:
+    """Scale the saturation, turn the hue, then apply a gamma curve. White stays white (no chroma, and
+    1 ** gamma = 1). HxWx3 uint8 in -> uint8 out (float in -> float out)."""
+    rgb = _as_float(photo)
+    yiq = rgb @ _RGB_TO_YIQ.T
+    angle = np.deg2rad(hue_degrees)
+    cos, sin = np.cos(angle) * saturation, np.sin(angle) * saturation
+    i, q = yiq[..., 1].copy(), yiq[..., 2].copy()
+    yiq[..., 1], yiq[..., 2] = cos * i - sin * q, sin * i + cos * q
+    out = np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 1.0) ** np.float32(gamma)
+    if photo.dtype == np.uint8:
+        return np.round(out * 255).astype(np.uint8)
+    return out.astype(np.float32)
+
+
+def random_recolour(rng: np.random.Generator, keep: float = 0.3) -> dict:
+    """Parameters for `recolour_photo`: the photo as it is with probability `keep`; else a coat from
+    near-grey (a third of the time) to more saturated, its hue turned a little (within the cats' reds and
+    yellows), and a gamma from 0.2 (pale, cream or white) to 2.5 (dark, black)."""
+    if rng.random() < keep:
+        return {"saturation": 1.0, "hue_degrees": 0.0, "gamma": 1.0}
+    saturation = rng.uniform(0.0, 0.15) if rng.random() < 1 / 3 else rng.uniform(0.5, 1.35)
+    return {"saturation": float(saturation), "hue_degrees": float(rng.uniform(-6.0, 8.0)),
+            "gamma": float(np.exp(rng.uniform(np.log(0.2), np.log(2.5))))}
+
+
+def parse_coat(value, coats: dict | None = None) -> np.ndarray:
+    """A coat name (of `coats`, default COATS), "#rrggbb", or three numbers in 0..1 -> RGB float32.
+    Raises ValueError with a message for anything else."""
+    coats = COATS if coats is None else coats
+    if isinstance(value, str):
+        name = value.strip().lower()
+        if name in coats:
+            return np.asarray(coats[name], dtype=np.float32)
+        if len(name) == 7 and name.startswith("#"):
+            try:
+                return np.asarray([int(name[k:k + 2], 16) / 255 for k in (1, 3, 5)], dtype=np.float32)
+            except ValueError:
+                pass
+        raise ValueError(f"Unknown coat {value!r}: choose one of {', '.join(coats)} or a colour like #a0522d.")
+    try:
+        rgb = np.asarray(value, dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        rgb = np.zeros(0)
+    if rgb.shape != (3,) or not np.all(np.isfinite(rgb)) or rgb.min() < 0 or rgb.max() > 1:
+        raise ValueError(f"A coat colour is a name, #rrggbb, or three numbers from 0 to 1; got {value!r}.")
+    return rgb
+
+
+def _as_float(photo: np.ndarray) -> np.ndarray:
+    photo = np.asarray(photo)
+    return photo.astype(np.float32) / 255.0 if photo.dtype == np.uint8 else photo.astype(np.float32)
