@@ -1,0 +1,327 @@
+"""The SinGAN tab's API endpoints (the layout is in singan_tab.py, canvases and examples in singan_canvas.py).
+
+Every application is a named API endpoint whose first input is the model key:
+
+    /singan_sample(model, seed, width_factor, height_factor, start_scale) -> image
+    /singan_edit(model, edited_image, mask, injection_scale, seed) -> image
+    /singan_harmonize(model, naive_paste, mask, injection_scale, seed) -> image
+    /singan_paint(model, painting, injection_scale, seed, quantize) -> image
+    /singan_super_resolve(model, image, factor, seed) -> image
+    /singan_animate(model, frames, alpha, beta, start_scale, seed) -> GIF file
+    /singan_train(image, name, minutes, max_size) -> status, preview, (dropdown updates)
+    /gpnn_sample(image, seed, width_factor, height_factor) -> image   (no model: patch nearest neighbours)
+
+The endpoints run with preprocess=False: image inputs arrive as FileData and only files Gradio
+received are opened (`uploaded_files`); pix2pix_demo.singan opens and checks them, so bad images get
+its own messages. Results go back as files of their own (`output_file`). Handlers hold no tensor
+code: they call pix2pix_demo.singan.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import os
+import queue
+import re
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from .. import registry
+from ..hub import save_model
+from ..imaging import ImageError
+from .common import output_file, output_path, unexpected_error, uploaded_files
+from .logic import parse_seed
+
+MAX_TRAIN_MINUTES = 15
+MAX_TRAIN_SIZE = 500  # px, the long side of a model trained in the app
+PREVIEW_SECONDS = 5.0  # a new SinGAN sample in "Train on my image" at most this often (mid-scale too)
+_cancel_events: dict[str, threading.Event] = {}
+# every sub-tab's model dropdown (build_singan_tab fills it): a finished training selects its model in each
+model_dropdowns: list = []
+
+
+# ----------------------------------------------------------------------------- models
+def user_models_dir() -> Path:
+    """Where "Train on my image" saves models: env PIX2PIX_SINGAN_USER_DIR, else the user cache."""
+    base = os.environ.get("PIX2PIX_SINGAN_USER_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pix2pix_demo", "singan")
+    return Path(base)
+
+
+def model_choices() -> list[tuple[str, str]]:
+    return [(entry.label, key) for key, entry in registry.list_models("singan").items()]
+
+
+def singan_module():
+    """pix2pix_demo.singan, imported on first use: it imports torch, which the first page does not need
+    (what the tab is built from comes from pix2pix_demo.singan_options)."""
+    from .. import singan
+
+    return singan
+
+
+def load_model(model_key):
+    """A SinGAN model by key, or a gr.Error that says why not."""
+    if not model_key or not isinstance(model_key, str):
+        raise gr.Error("No SinGAN model selected. Pick one, or train one in the 'Train on my image' tab.",
+                       print_exception=False)
+    entry = registry.list_models().get(model_key)
+    if entry is not None and entry.kind != "singan":
+        raise gr.Error(f"Model {model_key!r} is a {entry.kind} model, not a SinGAN model.", print_exception=False)
+    try:
+        model = registry.load(model_key)
+    except registry.ModelUnavailable as error:
+        raise gr.Error(str(error), print_exception=False) from None
+    if not isinstance(model, singan_module().SinGAN):  # e.g. a Hub entry whose config turned out to be another kind
+        raise gr.Error(f"Model {model_key!r} is not a SinGAN model.", print_exception=False)
+    return model
+
+
+def reconstruction(model_key) -> Image.Image:
+    """The model's fixed-noise reconstruction of its training image (the examples start from it)."""
+    from ..imaging import tensor_to_image
+
+    return tensor_to_image(load_model(model_key).reconstruct())
+
+
+# ----------------------------------------------------------------------------- messages and inputs
+def app_messages(fn):
+    """Decorator for the endpoints: user errors (ValueError, ImageError, InputError) -> gr.Error with the
+    message; anything else -> a short generic message (details in the server log). Generators too."""
+
+    def convert(error: Exception) -> gr.Error:
+        if isinstance(error, gr.Error):
+            return error
+        if isinstance(error, (ValueError, ImageError)):
+            return gr.Error(str(error), print_exception=False)
+        return unexpected_error(error, fn.__qualname__)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def generator_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - converted for the client, logged when unexpected
+                raise convert(error) from None
+
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - converted for the client, logged when unexpected
+            raise convert(error) from None
+
+    return wrapper
+
+
+def _number(value, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a number, got {value!r}.")
+    return number
+
+
+def _whole(value, name: str) -> int:
+    number = _number(value, name)
+    if not number.is_integer() or abs(number) > 2**31:
+        raise ValueError(f"{name} must be a whole number, got {value!r}.")
+    return int(number)
+
+
+def _scale(value):
+    if value is None or value == "":
+        return None
+    value = _whole(value, "injection_scale")
+    return None if value < 0 else value
+
+
+# ----------------------------------------------------------------------------- the applications
+@app_messages
+def sample_handler(model_key, seed=0, width_factor=1.0, height_factor=1.0, start_scale=0):
+    """Model key + seed + size factors + start scale -> a random image."""
+    model = load_model(model_key)
+    image = singan_module().sample(model, seed=parse_seed(seed), width_factor=_number(width_factor, "width_factor"),
+                                   height_factor=_number(height_factor, "height_factor"),
+                                   start_scale=_whole(start_scale, "start_scale"))
+    return output_file(image, "png", "sample")
+
+
+@app_messages
+def gpnn_handler(image, seed=1, width_factor=1.0, height_factor=1.0):
+    """Any uploaded image + seed + size factors -> a GPNN sample (pix2pix_demo.gpnn, no training).
+    Only a file Gradio received is read (uploaded_files); pix2pix_demo.gpnn checks the image."""
+    from ..gpnn import generate
+
+    result = generate(uploaded_files(image), seed=parse_seed(seed), width_factor=_number(width_factor, "width_factor"),
+                      height_factor=_number(height_factor, "height_factor"))
+    return output_file(result, "png", "gpnn")
+
+
+@app_messages
+def model_image(model_key):
+    """The selected model's reconstruction of its training image, as a file (for the GPNN input)."""
+    return output_file(reconstruction(model_key), "png", "model-image")
+
+
+@app_messages
+def edit_handler(model_key, image, mask, injection_scale=None, seed=0):
+    """Model key + edited image + mask (white = edited region) -> the harmonised edit."""
+    model = load_model(model_key)
+    image, mask = uploaded_files(image), uploaded_files(mask)
+    return output_file(singan_module().edit(model, image, mask, _scale(injection_scale), parse_seed(seed)), "png",
+                       "edit")
+
+
+@app_messages
+def harmonize_handler(model_key, image, mask, injection_scale=None, seed=0):
+    """Model key + naive paste + mask of the pasted object -> the harmonised picture."""
+    model = load_model(model_key)
+    image, mask = uploaded_files(image), uploaded_files(mask)
+    return output_file(singan_module().harmonize(model, image, mask, _scale(injection_scale), parse_seed(seed)),
+                       "png", "harmonize")
+
+
+@app_messages
+def paint_handler(model_key, painting, injection_scale=None, seed=0, quantize=False):
+    """Model key + rough painting -> an image with the model's textures."""
+    model = load_model(model_key)
+    painting = uploaded_files(painting)
+    return output_file(singan_module().paint(model, painting, _scale(injection_scale), parse_seed(seed),
+                                             quantize not in (False, None, 0, "", "false", "False")), "png", "paint")
+
+
+@app_messages
+def super_resolve_handler(model_key, image, factor=4, seed=0):
+    """Model key + image + factor (2 or 4, also "2", "x4") -> the enlarged image."""
+    model = load_model(model_key)
+    image = uploaded_files(image)
+    text = str(factor).strip().lstrip("x×")
+    if text not in ("2", "4", "2.0", "4.0"):
+        raise ValueError(f"factor must be 2 or 4, got {factor!r}.")
+    return output_file(singan_module().super_resolve(model, image, int(float(text)), parse_seed(seed)), "png",
+                       "super-resolved")
+
+
+@app_messages
+def animate_handler(model_key, num_frames=30, alpha=0.1, beta=0.9, start_scale=0, seed=0):
+    """Model key + frames + alpha/beta + start scale -> an animated GIF (a file of its own in Gradio's
+    cache, removed by delete_cache like every output)."""
+    model = load_model(model_key)
+    path = output_path("gif", "animation")
+    singan_module().animate(model, _whole(num_frames, "num_frames"), _number(alpha, "alpha"), _number(beta, "beta"),
+                            _whole(start_scale, "start_scale"), parse_seed(seed), path=path)
+    return str(path)
+
+
+# ----------------------------------------------------------------------------- training
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", (text or "").strip().lower()).strip("-")[:40]
+
+
+@app_messages
+def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request = None,
+                  progress=gr.Progress()):
+    """Upload -> a new SinGAN (trained in a thread) -> registered with the registry.
+
+    Yields (status markdown, preview image, one dropdown update per sub-tab): first a GPNN sample of
+    the upload (seconds, no training), then a SinGAN sample through the scale being trained at most
+    every PREVIEW_SECONDS and after each scale, then the finished model's sample. One training at
+    a time (own queue); the Cancel button stops it at the next iteration."""
+    updates_none = [gr.update()] * len(model_dropdowns)
+    if image is None:
+        raise gr.Error("Upload an image to train on.", print_exception=False)
+    image = uploaded_files(image)
+    minutes = _number(minutes, "The time budget")
+    if not 0.1 <= minutes <= MAX_TRAIN_MINUTES:
+        raise gr.Error(f"The time budget must be between 0.1 and {MAX_TRAIN_MINUTES} minutes.", print_exception=False)
+    max_size = _number(max_size, "The model size")
+    if not 25 <= max_size <= MAX_TRAIN_SIZE:
+        raise gr.Error(f"The model size must be between 25 and {MAX_TRAIN_SIZE} px.", print_exception=False)
+    name = name if isinstance(name, str) else ""
+    key = f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S')}"
+    singan = singan_module()
+    options = singan.TrainOptions(max_size=int(max_size), time_budget=minutes, min_iters=20, device="auto")
+    # open and check the upload once, shrunk to the model's size (the training never sees more)
+    image = singan._as_rgb(image, "an image to train on", max(MAX_TRAIN_SIZE, int(max_size)))
+    scales = len(singan.pyramid_shapes(*image.size, options)[0])  # fail fast
+    # something to look at within seconds: GPNN samples of the upload (no training) before SinGAN starts
+    from ..gpnn import generate
+
+    instant = generate(image, seed=1, max_side=min(int(max_size), 250))
+    yield (f"Instant preview: patch nearest neighbours (GPNN, no training). Training **{key}** starts now; "
+           "its samples replace this one as the scales finish.", instant, *updates_none)
+    session = getattr(request, "session_hash", None) or "api"
+    cancel = _cancel_events[session] = threading.Event()
+    events: queue.Queue = queue.Queue()
+    outcome: dict = {}
+
+    def report(scale, iteration, fraction, preview):
+        events.put((scale, iteration, fraction, preview))
+
+    def work():
+        try:
+            outcome["result"] = singan.train_singan(image, options, progress=report, cancel=cancel,
+                                                    preview_every=PREVIEW_SECONDS)
+        except BaseException as error:  # noqa: BLE001 - handed to the UI thread
+            outcome["error"] = error
+        finally:
+            events.put(None)
+
+    thread = threading.Thread(target=work, daemon=True, name=f"singan-train-{key}")
+    thread.start()
+    preview_image = instant
+    try:
+        while True:
+            event = events.get()
+            if event is None:
+                break
+            scale, iteration, fraction, preview = event
+            progress(fraction, desc=f"scale {scale}, iteration {iteration}")
+            if preview is not None:
+                preview_image = preview
+                yield (f"Training **{key}**: a SinGAN sample through scale {scale} of "
+                       f"{scales}, iteration {iteration} "
+                       f"({fraction:.0%}).", preview_image, *updates_none)
+    finally:
+        cancel.set() if thread.is_alive() and "result" not in outcome else None
+    thread.join()
+    _cancel_events.pop(session, None)
+    error = outcome.get("error")
+    if isinstance(error, singan.TrainingCancelled):
+        yield ("Training was cancelled.", preview_image, *updates_none)
+        return
+    if error is not None:
+        raise error  # app_messages: a ValueError is the user's message, anything else a generic one
+    model, stats = outcome["result"]
+    folder = user_models_dir() / key
+    save_model(model.cpu(), folder, {"label": f"Yours: {name or 'my image'} ({time.strftime('%H:%M')})",
+                                     "resolution": max(stats["shapes"][-1]),
+                                     "training": {"wall_time_s": stats["wall_seconds_this_run"],
+                                                  "time_budget_min": minutes, "app": True}})
+    registry.add_local_model(key, folder)
+    choices = model_choices()
+    final = singan.sample(model, seed=0)
+    status = (f"Trained **{key}** in {stats['wall_seconds_this_run']:.0f} s ({stats['num_scales']} scales, "
+              f"{stats['shapes'][-1][1]}×{stats['shapes'][-1][0]} px). It is now selected in every SinGAN tab.")
+    yield (status, final, *[gr.update(choices=choices, value=key) for _ in model_dropdowns])
+
+
+def cancel_training(request: gr.Request = None):
+    session = getattr(request, "session_hash", None) or "api"
+    event = _cancel_events.get(session)
+    if event is None:
+        gr.Info("No training is running in this session.")
+        return
+    event.set()
+    gr.Info("Cancelling: the training stops at the next iteration.")
