@@ -7,6 +7,11 @@ The input is the condition and the image concatenated on channels (a *conditiona
     n_layers = 1  ->  16×16
     n_layers = 3  ->  70×70  (the paper's default)
     n_layers = 5  -> 286×286 (whole image at 256²)
+
+`attention_layers` inserts SAGAN self-attention (models/attention.py) after feature layers: layer 0
+is the first convolution (1/2 of the input side), layer n < n_layers works at 1/2^(n+1), layer
+n_layers keeps the size of the one before. Each output then sees the whole image, not one patch
+(`receptive_field` is the convolutional part's).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ..hub import register_model_type
+from .attention import SelfAttention2d, parse_positions
 from .unet import make_norm
 
 
@@ -28,6 +34,14 @@ class PatchGANConfig:
     n_layers: int = 3
     norm: str = "batch"  # "batch" | "instance" | "none"
     spectral_norm: bool = False  # wraps every conv; usually with norm="none"
+    attention_layers: tuple[int, ...] = ()  # feature layers followed by SAGAN self-attention
+
+    def __post_init__(self):
+        self.attention_layers = parse_positions(self.attention_layers, "attention_layers")
+        outside = [i for i in self.attention_layers if not 0 <= i <= self.n_layers]
+        if outside or (self.attention_layers and self.n_layers == 0):
+            raise ValueError(f"attention_layers {list(self.attention_layers)}: PatchGAN layers are 0..{self.n_layers} "
+                             "(and a 1×1 PixelGAN, n_layers 0, takes none)")
 
     @property
     def receptive_field(self) -> int:
@@ -61,12 +75,16 @@ class PatchGANDiscriminator(nn.Module):
         else:
             layers = [wrap(nn.Conv2d(config.in_channels, ndf, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
             channels = ndf
+            if 0 in config.attention_layers:
+                layers.append(SelfAttention2d(channels, wrap=wrap))
             for n in range(1, config.n_layers + 1):
                 stride = 2 if n < config.n_layers else 1  # the last feature layer keeps the size
                 out = ndf * min(2 ** n, 8)
                 layers += [wrap(nn.Conv2d(channels, out, 4, stride, 1, bias=bias)),
                            make_norm(config.norm, out), nn.LeakyReLU(0.2, True)]
                 channels = out
+                if n in config.attention_layers:
+                    layers.append(SelfAttention2d(channels, wrap=wrap))
             layers.append(wrap(nn.Conv2d(channels, 1, 4, 1, 1)))
         self.net = nn.Sequential(*layers)
 

@@ -8,6 +8,11 @@ Structure (Isola et al. 2017, appendix 6.1.1), recursively from the outside in:
 Encoder level i has min(base_channels · 2^i, max_channels) channels. With `num_downsamplings`
 = n, inputs must have sides divisible by 2^n (`pix2pix_demo.imaging.fit_and_pad` pads them);
 n = 8 is the paper's "U-Net-256" (bottleneck 1×1 at 256²), n = 7 suits 128² inputs.
+
+`attention_levels` adds SAGAN self-attention (models/attention.py) to decoder levels: level i
+(1 ≤ i ≤ n-1, counted from the outside) works at 1/2^i of the input side, so at 128² level 2 is
+32×32 and level n-1 is the one just above the bottleneck; the block sits after the level's
+up-sampling, before the skip is concatenated.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..hub import register_model_type
+from .attention import SelfAttention2d, parse_positions
 
 
 @dataclass
@@ -33,6 +39,7 @@ class UNetConfig:
     dropout_levels: int = 3  # how many decoder levels get dropout (3 in U-Net-256)
     separable: bool = False  # depthwise-separable convolutions in the inner levels (small, fast)
     upsampling: str = "transpose"  # "transpose" (paper) | "resize" (nearest + conv: no checkerboard)
+    attention_levels: tuple[int, ...] = ()  # decoder levels with SAGAN self-attention (none in the paper)
 
     def __post_init__(self):
         if self.norm not in ("batch", "instance", "none"):
@@ -41,6 +48,11 @@ class UNetConfig:
             raise ValueError(f"upsampling must be 'transpose' or 'resize', got {self.upsampling!r}")
         if not 2 <= self.num_downsamplings <= 10:
             raise ValueError(f"num_downsamplings must be in 2..10, got {self.num_downsamplings}")
+        self.attention_levels = parse_positions(self.attention_levels, "attention_levels")
+        outside = [i for i in self.attention_levels if not 1 <= i < self.num_downsamplings]
+        if outside:
+            raise ValueError(f"attention_levels {outside} outside 1..{self.num_downsamplings - 1} "
+                             f"(level i works at 1/2^i of the input side)")
 
     @property
     def multiple(self) -> int:
@@ -135,7 +147,8 @@ class UNetLevel(nn.Module):
     """One level of the U-Net: down-sample, run the inner levels, up-sample, concatenate the skip."""
 
     def __init__(self, outer_ch: int, inner_ch: int, config: UNetConfig, inner: nn.Module | None,
-                 outermost: bool = False, in_ch: int | None = None, dropout: float = 0.0):
+                 outermost: bool = False, in_ch: int | None = None, dropout: float = 0.0,
+                 attention: bool = False):
         super().__init__()
         in_ch = outer_ch if in_ch is None else in_ch
         use_bias = config.norm != "batch"  # batch norm has its own shift
@@ -158,9 +171,11 @@ class UNetLevel(nn.Module):
         self.down = nn.Sequential(*down)
         self.inner = inner if inner is not None else nn.Identity()
         self.up = nn.Sequential(*up)
+        # Identity has no parameters: models without attention keep their state-dict keys
+        self.attention = SelfAttention2d(outer_ch) if attention else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.up(self.inner(self.down(x)))
+        y = self.attention(self.up(self.inner(self.down(x))))
         return y if self.outermost else torch.cat([x, y], dim=1)
 
 
@@ -180,7 +195,8 @@ class UNetGenerator(nn.Module):
         for i in reversed(range(1, n)):  # build from the bottleneck outwards
             # dropout on the `dropout_levels` levels directly above the bottleneck (not on it)
             use_dropout = config.dropout if (n - 1 - config.dropout_levels) <= i < n - 1 else 0.0
-            level = UNetLevel(channels[i - 1], channels[i], config, level, dropout=use_dropout)
+            level = UNetLevel(channels[i - 1], channels[i], config, level, dropout=use_dropout,
+                              attention=i in config.attention_levels)
         self.net = UNetLevel(config.out_channels, channels[0], config, level, outermost=True,
                              in_ch=config.in_channels)
 
