@@ -50,6 +50,7 @@ class Pix2PixPipeline:
 
     >>> pipe = Pix2PixPipeline.from_pretrained("weights/edges2cats")
     >>> photo = pipe(edge_image)            # PIL in (any size/mode), PIL RGB out, same aspect
+    >>> ginger = pipe(edge_image, coat="ginger")  # models with a coat colour (pipe.coats)
 
     The input is resized so its long side is the model's training resolution, padded to a
     multiple of 2**num_downsamplings (white, as in line drawings), translated, cropped back
@@ -72,11 +73,31 @@ class Pix2PixPipeline:
     def input_channels(self) -> int:
         return self.model.config.in_channels
 
+    @property
+    def coats(self) -> dict[str, tuple]:
+        """The named coat colours this model takes (`pix2pix_demo.coat`); {} for a model without one."""
+        if not getattr(self.model.config, "condition_channels", 0):
+            return {}
+        from .coat import COATS
+
+        return {name: tuple(rgb) for name, rgb in (self.metadata.get("coats") or COATS).items()}
+
+    def condition(self, coat) -> torch.Tensor | None:
+        """`coat` (a name of `coats`, "#rrggbb" or 3 floats in 0..1; None = the model's default) -> the
+        condition tensor; ValueError with a message for an unknown coat. Models without one ignore it."""
+        if coat is None or coat == "" or not self.coats:
+            return None
+        from .coat import parse_coat
+
+        return torch.from_numpy(parse_coat(coat, self.coats)).to(self.device)
+
     @torch.inference_mode()
     def __call__(self, image: Image.Image, mode: str = "eval", seed: int | None = None,
-                 keep_input_size: bool = False, size: int | None = None) -> Image.Image:
+                 keep_input_size: bool = False, size: int | None = None, coat=None) -> Image.Image:
         if mode not in INFERENCE_MODES:
             raise ValueError(f"mode must be one of {INFERENCE_MODES}, got {mode!r}")
+        condition = self.condition(coat)
+        extra = () if condition is None else (condition,)
         tensor, box = fit_and_pad(to_rgb(image), size or self.size, self.model.config.multiple,
                                   fill=self.pad_fill, channels=self.input_channels)
         tensor = tensor.to(self.device)
@@ -85,9 +106,9 @@ class Pix2PixPipeline:
             devices = [self.device.index or 0] if self.device.type == "cuda" else []
             with paper_test_time(self.model), torch.random.fork_rng(devices=devices):
                 torch.manual_seed(0 if seed is None else int(seed))
-                output = self.model(tensor)
+                output = self.model(tensor, *extra)
         else:
-            output = self.model(tensor)
+            output = self.model(tensor, *extra)
         result = tensor_to_image(unpad(output, box))
         if keep_input_size:
             result = resize_to(result, (box.original_width, box.original_height))

@@ -27,6 +27,7 @@ the callback signature used here, so a handler can pass it straight through:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -68,6 +69,19 @@ class ModelEntry:
     local: bool
     revision: str | None = None
     edge_method: str | None = None  # the extractor its training inputs came from (config data.edge_method)
+    coats: tuple = ()  # ((name, (r, g, b)), ...): the coat colours it takes (config "coats"), see pix2pix_demo.coat
+
+
+def _coats(config: dict) -> tuple:
+    """The named coat colours of a model that takes one (architecture.condition_channels 3 and "coats")."""
+    architecture = config.get("architecture") if isinstance(config.get("architecture"), dict) else {}
+    coats = config.get("coats")
+    if architecture.get("condition_channels") != 3 or not isinstance(coats, dict):
+        return ()
+    try:
+        return tuple((str(name), tuple(float(v) for v in rgb)) for name, rgb in coats.items() if len(rgb) == 3)
+    except (TypeError, ValueError):
+        return ()
 
 
 _lock = threading.Lock()                   # guards the dicts below
@@ -83,12 +97,20 @@ def weights_dir() -> Path:
     return Path(os.environ.get(WEIGHTS_DIR_ENV) or Path(__file__).resolve().parent.parent / "weights")
 
 
+def model_kind(config: dict) -> str:
+    """A config's "kind" when it names one (the facades models say "facades": they belong to their own tab,
+    not to the Draw tab's pix2pix list), else the kind of its model_type."""
+    kind = config.get("kind")
+    return kind if isinstance(kind, str) and kind else KIND_BY_MODEL_TYPE.get(config["model_type"], config["model_type"])
+
+
 def _entry_from_folder(key: str, folder: Path) -> ModelEntry:
     config = hub.read_config(folder)  # raises ModelLoadError for anything that is not a model folder
     label = config.get("label") or HUB_MODELS.get(key, {}).get("label") or key
-    kind = KIND_BY_MODEL_TYPE.get(config["model_type"], config["model_type"])
+    kind = model_kind(config)
     data = config.get("data") if isinstance(config.get("data"), dict) else {}
-    return ModelEntry(key, label, kind, str(folder), local=True, edge_method=data.get("edge_method"))
+    return ModelEntry(key, label, kind, str(folder), local=True, edge_method=data.get("edge_method"),
+                      coats=_coats(config))
 
 
 def _scan(folder: Path) -> dict[str, ModelEntry]:
@@ -139,7 +161,8 @@ def list_models(kind: str | None = None) -> dict[str, ModelEntry]:
             if key not in entries:
                 entries[key] = ModelEntry(key, spec.get("label") or key, _hub_kind(key, spec), spec["repo_id"],
                                           local=False, revision=spec.get("revision"),
-                                          edge_method=_fetched.get(key, {}).get("edge_method"))
+                                          edge_method=_fetched.get(key, {}).get("edge_method"),
+                                          coats=_fetched.get(key, {}).get("coats", ()))
     return {key: entry for key, entry in entries.items() if kind is None or entry.kind == kind}
 
 
@@ -251,6 +274,9 @@ def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.M
             _loaded[cache_key] = model
             if not entry.local:
                 data = model.metadata.get("data") if isinstance(model.metadata.get("data"), dict) else {}
-                _fetched[key] = {"kind": KIND_BY_MODEL_TYPE.get(model.model_type, model.model_type),
-                                 "edge_method": data.get("edge_method")}
+                _fetched[key] = {"kind": model_kind({"model_type": model.model_type, **model.metadata}),
+                                 "edge_method": data.get("edge_method"),
+                                 "coats": _coats({"architecture": dataclasses.asdict(model.config)
+                                                  if dataclasses.is_dataclass(getattr(model, "config", None)) else {},
+                                                  "coats": model.metadata.get("coats")})}
     return model

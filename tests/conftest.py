@@ -44,16 +44,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
-def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None):
-    """A tiny, untrained pix2pix U-Net saved as a model folder (what tests need: shapes, not quality)."""
+def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None, coats: bool = False):
+    """A tiny, untrained pix2pix U-Net saved as a model folder (what tests need: shapes, not quality).
+    `coats=True`: it takes a coat colour, like the shipped edges2cats (pix2pix_demo.coat)."""
     import torch
 
+    from pix2pix_demo.coat import COATS, DEFAULT_COAT
     from pix2pix_demo.hub import save_model
     from pix2pix_demo.models import UNetConfig, UNetGenerator
 
     torch.manual_seed(seed)
-    model = UNetGenerator(UNetConfig(base_channels=8, num_downsamplings=5, max_channels=32))
-    return save_model(model, folder, {"resolution": 64, **({"label": label} if label else {})})
+    condition = dict(condition_channels=3, condition_default=list(COATS[DEFAULT_COAT])) if coats else {}
+    model = UNetGenerator(UNetConfig(base_channels=8, num_downsamplings=5, max_channels=32, **condition))
+    metadata = {"resolution": 64, **({"label": label} if label else {})}
+    if coats:
+        metadata["coats"] = {name: list(rgb) for name, rgb in COATS.items()}
+    return save_model(model, folder, metadata)
 
 
 def save_tiny_singan(folder, seed: int = 0):
@@ -73,7 +79,7 @@ def tiny_weights_dir(tmp_path_factory):
     """A weights folder with tiny `edges2cats`, `edges2products` and `singan-mini` models, used by the app through
     PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
     folder = tmp_path_factory.mktemp("weights")
-    save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats")
+    save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats", coats=True)
     save_tiny_pix2pix(folder / "edges2products", seed=1, label="Edges → shoes & bags")
     save_tiny_singan(folder / "singan-mini")
     old = os.environ.get("PIX2PIX_WEIGHTS_DIR")

@@ -38,6 +38,13 @@ def test_sketch_to_image_endpoint(client):
     assert array.shape == (64, 64, 3)
     variation = client.predict(canvas(EXAMPLES / "sketches" / "cat.png"), "edges2cats", 7, api_name="/sketch_to_image")
     assert not np.array_equal(array, real_image(variation))
+    # the cat's colour (the tiny edges2cats takes coats, like the shipped one); a name it does not know is explained
+    black = client.predict(canvas(EXAMPLES / "sketches" / "cat.png"), "edges2cats", 0, "black", api_name="/sketch_to_image")
+    assert not np.array_equal(array, real_image(black))
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Unknown coat 'purple'"):
+        client.predict(canvas(EXAMPLES / "sketches" / "cat.png"), "edges2cats", 0, "purple", api_name="/sketch_to_image")
 
 
 def test_photo_to_image_endpoint(client):

@@ -242,6 +242,24 @@ def test_an_example_loads_into_the_canvas_with_its_model_and_downloads_as_png(fr
     assert download_info.value.suggested_filename.endswith(".png")
 
 
+def test_coat_swatches_recolour_the_cat_and_hide_for_models_without_coats(fresh_page):
+    page = fresh_page
+    swatches = page.locator(f"{SURFACE} .p2p-coat")
+    assert page.locator(f"{SURFACE} .p2p-coats").is_visible() and swatches.count() >= 5  # edges2cats takes coats
+    assert page.locator(f"{SURFACE} .p2p-coat[aria-checked=true]").count() == 1
+    stroke(page, (0.25, 0.3), (0.75, 0.7))
+    wait_for_picture(page, 0)
+    first_src, _ = picture(page)
+    shown = pictures_shown(page)
+    page.click(f"{SURFACE} .p2p-coat[data-coat=black]")
+    wait_for_picture(page, shown)
+    black_src, pixels = picture(page)
+    assert black_src != first_src and page.locator(f"{SURFACE} [data-role=coat-name]").text_content() == "black"
+    assert_a_generated_picture(pixels)
+    page.select_option(f"{SURFACE} [data-role=model]", "edges2products")
+    assert not page.locator(f"{SURFACE} .p2p-coats").is_visible()
+
+
 def test_narrow_screen_keeps_the_canvas_usable(running_app, chromium_browser):
     page = chromium_browser.new_page(viewport={"width": 420, "height": 900})
     page.set_default_timeout(WAIT_MS)

@@ -56,6 +56,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", choices=("grey", "white", "silhouette"), default=None,
                    help="score a constant image instead of --model")
     p.add_argument("--sketches", default=None, help="folder of drawings: report background cleanliness")
+    p.add_argument("--coat", default="default",
+                   help="for models with a coat colour (edges2cats): 'default' (the model's own), 'target' (each "
+                        "target's measured fur colour: like the silhouette baseline, it is told the true colour), or "
+                        "a coat name; with --sketches a comma-separated list gives one grid column per coat")
     p.add_argument("--layout", choices=LAYOUTS, default=None)
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
     p.add_argument("--files", help="text file of names to evaluate on (e.g. cats/heldout.txt)")
@@ -212,24 +216,25 @@ def outside_outline(drawing: Image.Image) -> np.ndarray:
     return outside & ~inside
 
 
-def background_cleanliness(pipe, folder, other=None, rows: list | None = None) -> dict:
-    """Mean brightness (0..1 of white) of the output outside each drawing's outline. Each drawing
-    goes through `normalize_sketch`, as the app's canvas does. `rows` collects grid rows
-    (drawing | output | `other`'s output)."""
+def background_cleanliness(pipe, folder, other=None, rows: list | None = None, coats=(None,)) -> dict:
+    """Mean brightness (0..1 of white) of the output outside each drawing's outline (the mean over
+    `coats` for a model with a coat colour). Each drawing goes through `normalize_sketch`, as the app's
+    canvas does. `rows` collects grid rows (drawing | output per coat | `other`'s output)."""
     from pix2pix_demo.edges import normalize_sketch
 
     scores = {}
     for path in list_images(folder):
         drawing = to_rgb(open_image(path))
         sketch = normalize_sketch(drawing, size=pipe.size)
-        output = pipe(sketch)
+        outputs = [pipe(sketch, coat=coat) for coat in coats]
         if rows is not None:
-            rows.append([resize_to(drawing, output.size), output]
-                        + ([resize_to(other(sketch), output.size)] if other is not None else []))
-        mask = outside_outline(resize_to(drawing, output.size))
+            rows.append([resize_to(drawing, outputs[0].size), *outputs]
+                        + ([resize_to(other(sketch), outputs[0].size)] if other is not None else []))
+        mask = outside_outline(resize_to(drawing, outputs[0].size))
         if mask.sum() < 100:
             continue
-        scores[path.name] = round(float(np.asarray(output.convert("L"), np.float32)[mask].mean() / 255), 3)
+        scores[path.name] = round(float(np.mean([np.asarray(output.convert("L"), np.float32)[mask].mean() / 255
+                                                 for output in outputs])), 3)
     return {"sketches": len(scores), "mean": round(statistics.fmean(scores.values()), 3) if scores else None,
             "min": min(scores.values()) if scores else None, "per_sketch": scores}
 
@@ -243,7 +248,13 @@ def evaluate(args) -> dict:
             raise SystemExit("--sketches needs --model.")
         other = Pix2PixPipeline.from_pretrained(args.compare, device=args.device) if args.compare else None
         rows = []
-        result = {"model": str(args.model), "background_cleanliness": background_cleanliness(pipe, args.sketches, other, rows)}
+        coats = [None if c.strip() in ("", "default") else c.strip() for c in args.coat.split(",")]
+        if "target" in coats:
+            raise SystemExit("--coat target needs --data (drawings have no target photo).")
+        result = {"model": str(args.model),
+                  "background_cleanliness": background_cleanliness(pipe, args.sketches, other, rows, coats)}
+        if any(coats):
+            result["coats"] = args.coat
         if args.grid:
             save_grid(rows, Path(args.grid), cell=256)
             result["grid"] = args.grid
@@ -286,7 +297,15 @@ def evaluate(args) -> dict:
     columns = [c.strip() for c in args.grid_columns.split(",") if c.strip()]
     for index, (source, target) in enumerate(pairs):
         start = time.perf_counter()
-        output = pipe(source, mode=args.mode, seed=index)
+        coat = None
+        if getattr(pipe, "coats", None):
+            if args.coat == "target":  # the target's own fur colour (measured on the cut-out, as in training)
+                from pix2pix_demo.coat import coat_colour
+
+                coat = [float(v) for v in coat_colour(np.asarray(to_rgb(target)))]
+            elif args.coat != "default":
+                coat = args.coat
+        output = pipe(source, mode=args.mode, seed=index, coat=coat)
         times.append((time.perf_counter() - start) * 1000)
         target = resize_to(target, output.size)
         if args.baseline:
@@ -306,6 +325,7 @@ def evaluate(args) -> dict:
         "files": args.files,
         "crop": args.crop,
         "mode": args.mode,
+        "coat": args.coat if getattr(pipe, "coats", None) else None,
         "pairs": len(pairs),
         "skipped": skipped,
         **{key: round(statistics.fmean(m[key] for m in per_image), 4) for key in ("l1", "psnr", "ssim")},
@@ -328,7 +348,7 @@ def evaluate(args) -> dict:
         metrics = dict(read_config(folder).get("metrics") or {})
         metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "ms_per_image", "color_spread",
                                                              "target_color_spread", "color_error", "pairs", "files",
-                                                             "crop", "data", "cutout", "skipped")}
+                                                             "crop", "data", "cutout", "skipped", "coat")}
         update_config(folder, metrics=metrics)
     return result
 

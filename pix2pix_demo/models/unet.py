@@ -17,7 +17,7 @@ up-sampling, before the skip is concatenated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -40,6 +40,10 @@ class UNetConfig:
     separable: bool = False  # depthwise-separable convolutions in the inner levels (small, fast)
     upsampling: str = "transpose"  # "transpose" (paper) | "resize" (nearest + conv: no checkerboard)
     attention_levels: tuple[int, ...] = ()  # decoder levels with SAGAN self-attention (none in the paper)
+    # A global condition (e.g. edges2cats' coat colour, RGB in [0, 1]) given to every decoder level as
+    # constant planes, as BicycleGAN injects its latent code into every layer; 0 = none (the paper).
+    condition_channels: int = 0
+    condition_default: list = field(default_factory=list)  # used when forward() gets no condition
 
     def __post_init__(self):
         if self.norm not in ("batch", "instance", "none"):
@@ -53,6 +57,8 @@ class UNetConfig:
         if outside:
             raise ValueError(f"attention_levels {outside} outside 1..{self.num_downsamplings - 1} "
                              f"(level i works at 1/2^i of the input side)")
+        if self.condition_channels and len(self.condition_default) != self.condition_channels:
+            raise ValueError(f"condition_default needs {self.condition_channels} values, got {self.condition_default!r}")
 
     @property
     def multiple(self) -> int:
@@ -151,20 +157,21 @@ class UNetLevel(nn.Module):
                  attention: bool = False):
         super().__init__()
         in_ch = outer_ch if in_ch is None else in_ch
+        cond = config.condition_channels  # concatenated to the input of every up-sampling
         use_bias = config.norm != "batch"  # batch norm has its own shift
         # The outermost convolutions see 3-channel images or produce them: keep them full.
         separable = config.separable and not outermost
         self.outermost = outermost
         down = [down_conv(in_ch, inner_ch, use_bias, separable)]
         if outermost:
-            up = [nn.ReLU(True), up_conv(inner_ch * 2, outer_ch, True, False, config.upsampling), nn.Tanh()]
+            up = [nn.ReLU(True), up_conv(inner_ch * 2 + cond, outer_ch, True, False, config.upsampling), nn.Tanh()]
         elif inner is None:  # bottleneck: no norm on its down path (1×1 at 256²)
             down = [nn.LeakyReLU(0.2, True)] + down
-            up = [nn.ReLU(True), up_conv(inner_ch, outer_ch, use_bias, separable, config.upsampling),
+            up = [nn.ReLU(True), up_conv(inner_ch + cond, outer_ch, use_bias, separable, config.upsampling),
                   make_norm(config.norm, outer_ch)]
         else:
             down = [nn.LeakyReLU(0.2, True)] + down + [make_norm(config.norm, inner_ch)]
-            up = [nn.ReLU(True), up_conv(inner_ch * 2, outer_ch, use_bias, separable, config.upsampling),
+            up = [nn.ReLU(True), up_conv(inner_ch * 2 + cond, outer_ch, use_bias, separable, config.upsampling),
                   make_norm(config.norm, outer_ch)]
             if dropout > 0:
                 up.append(nn.Dropout(dropout))
@@ -174,14 +181,22 @@ class UNetLevel(nn.Module):
         # Identity has no parameters: models without attention keep their state-dict keys
         self.attention = SelfAttention2d(outer_ch) if attention else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.attention(self.up(self.inner(self.down(x))))
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.down(x)
+        h = self.inner(h, condition) if isinstance(self.inner, UNetLevel) else self.inner(h)
+        if condition is not None:  # (N, C) -> constant (N, C, H, W) planes beside the features
+            planes = condition[:, :, None, None].to(h.dtype).expand(-1, -1, h.shape[-2], h.shape[-1])
+            h = torch.cat([h, planes], dim=1)
+        y = self.attention(self.up(h))
         return y if self.outermost else torch.cat([x, y], dim=1)
 
 
 @register_model_type
 class UNetGenerator(nn.Module):
-    """pix2pix generator: image (N, in_channels, H, W) in [-1, 1] -> (N, out_channels, H, W) in [-1, 1]."""
+    """pix2pix generator: image (N, in_channels, H, W) in [-1, 1] -> (N, out_channels, H, W) in [-1, 1].
+
+    With `config.condition_channels` = C > 0, `forward(x, condition)` also takes an (N, C) tensor (e.g.
+    a coat colour in [0, 1]); without one it uses `config.condition_default`."""
 
     model_type = "pix2pix-unet"
     config_class = UNetConfig
@@ -200,7 +215,7 @@ class UNetGenerator(nn.Module):
         self.net = UNetLevel(config.out_channels, channels[0], config, level, outermost=True,
                              in_ch=config.in_channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         multiple = self.config.multiple
         if x.shape[-1] % multiple or x.shape[-2] % multiple:
             raise ValueError(
@@ -208,4 +223,11 @@ class UNetGenerator(nn.Module):
                 f"down-samplings) needs sides divisible by {multiple}. Pad it first, e.g. with "
                 "pix2pix_demo.imaging.fit_and_pad."
             )
-        return self.net(x)
+        channels = self.config.condition_channels
+        if channels:
+            if condition is None:
+                condition = torch.tensor(self.config.condition_default, dtype=x.dtype, device=x.device)
+            condition = condition.to(x.device, x.dtype).reshape(-1, channels).expand(x.shape[0], -1)
+        elif condition is not None:
+            raise ValueError("This U-Net takes no condition (condition_channels is 0).")
+        return self.net(x, condition)

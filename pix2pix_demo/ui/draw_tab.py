@@ -71,10 +71,11 @@ def surface_value_for(sketch: Image.Image, model_key: str | None = None) -> dict
 
 @gpu
 @user_messages(empty_result=(None, None))
-def sketch_to_image(canvas: dict | None, model_key: str, seed: float = 0):
-    """The drawing on the canvas + a model key -> the generated image (shown as a file of its own, and
-    kept as PIL). The canvas arrives unprocessed: only files Gradio received are read."""
-    image = logic.sketch_to_image(uploaded_files(canvas), model_key, seed)
+def sketch_to_image(canvas: dict | None, model_key: str, seed: float = 0, coat: str | None = ""):
+    """The drawing on the canvas + a model key (+ a variation, + a coat colour for edges2cats) -> the
+    generated image (shown as a file of its own, and kept as PIL). The canvas arrives unprocessed: only
+    files Gradio received are read."""
+    image = logic.sketch_to_image(uploaded_files(canvas), model_key, seed, coat=coat)
     return output_file(image, "jpeg"), image
 
 
@@ -95,7 +96,7 @@ def build_draw_tab() -> DrawTab:
         elem_id="draw-surface", apply_default_css=False,
         # props for the script
         models=[list(choice) for choice in choices], model=logic.default_model(), examples=list(surface_examples()),
-        max_seed=MAX_SEED,
+        max_seed=MAX_SEED, coats=logic.coat_choices(),
     )
     # The gradio_client endpoint /sketch_to_image, exactly as before (a Sketchpad value, a model
     # key, a seed): its components are not shown; the page itself uses the surface above.
@@ -103,9 +104,11 @@ def build_draw_tab() -> DrawTab:
                           layers=False, format="png", label="Your drawing")
     model = gr.Dropdown(choices=choices, value=logic.default_model(), label="Model", visible=False)
     seed = gr.Slider(0, MAX_SEED, value=0, step=1, label="Variation", visible=False)
+    coat = gr.Textbox(value="", label="Coat (edges2cats: brown, tabby, ginger, cream, grey, black, white; "
+                      "empty = the model's default)", visible=False)
     output = gr.Image(type="pil", format="png", visible=False, label="Generated image")
     last_image = gr.State(None)
     generate = gr.Button("Generate", visible=False)
-    generate.click(sketch_to_image, [canvas, model, seed], [output, last_image], api_name="sketch_to_image",
+    generate.click(sketch_to_image, [canvas, model, seed, coat], [output, last_image], api_name="sketch_to_image",
                    preprocess=False, **MODEL_CONCURRENCY)
     return DrawTab(target=surface, model=model, seed=seed, value_for_sketch=surface_value_for)

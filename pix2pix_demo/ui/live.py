@@ -1,7 +1,7 @@
 """The Draw tab's live path, without Gradio: a small PNG of the drawing in, a picture out.
 
 The drawing surface (`static/draw_surface.js`) sends, after every finished stroke, one JSON
-request `{"png": "data:image/png;base64,...", "model": KEY, "seed": N}` holding the line drawing
+request `{"png": "data:image/png;base64,...", "model": KEY, "seed": N, "coat": NAME}` holding the line drawing
 at the model's resolution (256², a few kB) to a Gradio server function (one POST to
 `/gradio_api/component_server`, no upload, no queue), and gets back a JPEG data URL:
 
@@ -9,6 +9,9 @@ at the model's resolution (256², a few kB) to a Gradio server function (one POS
     -> {"image": "data:image/jpeg;base64,...", "width": 256, "height": 256, "ms": 48.1}
     -> {"empty": "The canvas is empty: ..."}       (nothing drawn: the page shows its hint)
     -> {"error": "Model 'x' is not ..."}            (a message for the user; the server keeps going)
+
+"coat" (optional) is the cat's colour for models that take one (edges2cats: "ginger", "black", ...;
+missing or "" = the model's default); other models ignore it.
 
 The client sends only image bytes and a model key: never a path. Everything it sends is checked
 here (type, size, PNG signature, pixel count) before PIL decodes it.
@@ -103,7 +106,7 @@ def decode_png(data) -> Image.Image:
     return image
 
 
-def _request_fields(request) -> tuple[Image.Image, str, int]:
+def _request_fields(request) -> tuple[Image.Image, str, int, str | None]:
     if not isinstance(request, dict):
         raise logic.InputError("Expected a request object {png, model, seed}.")
     key = request.get("model")
@@ -117,16 +120,20 @@ def _request_fields(request) -> tuple[Image.Image, str, int]:
         raise logic.InputError("The variation must be a whole number.") from None
     if not 0 <= seed <= MAX_SEED:
         raise logic.InputError(f"The variation must be between 0 and {MAX_SEED}.")
-    return decode_png(request.get("png")), key, seed
+    coat = request.get("coat")
+    if coat is not None and not (isinstance(coat, str) and len(coat) <= 32):
+        raise logic.InputError("The coat must be the name of a colour.")
+    return decode_png(request.get("png")), key, seed, coat or None
 
 
 def _generate(request) -> Image.Image:
-    image, key, seed = _request_fields(request)
+    image, key, seed, coat = _request_fields(request)
     pipe = logic.get_pipeline(key)
     sketch = logic.sketch_from_canvas(image, size=pipe.size)
+    coat = logic.parse_coat(pipe, coat)  # before the lock: a bad name is answered at once
     with _model_lock:
         use_torch_threads()
-        return logic.generate(sketch, key, seed)
+        return logic.generate(sketch, key, seed, coat=coat)
 
 
 def data_url(image: Image.Image, fmt: str = "JPEG") -> str:
@@ -155,7 +162,7 @@ def _answer(make) -> dict:
 
 
 def render(request) -> dict:
-    """The live path: {png, model, seed} -> {image: JPEG data URL, width, height, ms} (see module doc)."""
+    """The live path: {png, model, seed, coat} -> {image: JPEG data URL, width, height, ms} (see module doc)."""
 
     def make():
         image = _generate(request)
@@ -165,7 +172,7 @@ def render(request) -> dict:
 
 
 def render_png(request) -> dict:
-    """The download: {png, model, seed, size} -> {image: PNG data URL, width, height}.
+    """The download: {png, model, seed, coat, size} -> {image: PNG data URL, width, height}.
 
     `size` 256 is the model's output as it is; 512 follows the app's any-size rule (the model
     runs at its resolution and the result is resized to the requested long side, LANCZOS)."""

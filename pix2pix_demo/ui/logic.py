@@ -68,6 +68,14 @@ def model_choices() -> list[tuple[str, str]]:
     return [(entries[key].label, key) for key in order]
 
 
+def coat_choices() -> dict[str, list[list]]:
+    """{model key: [[name, "#rrggbb"], ...]} for the pix2pix models that take a coat colour (from their
+    config.json: no torch, no weights loaded)."""
+    entries = registry.list_models("pix2pix")
+    return {key: [[name, "#%02x%02x%02x" % tuple(round(v * 255) for v in rgb)] for name, rgb in entry.coats]
+            for key, entry in entries.items() if entry.coats}
+
+
 def default_model() -> str | None:
     choices = model_choices()
     keys = [key for _, key in choices]
@@ -185,23 +193,44 @@ def sketch_from_canvas(value, size: int | None = None) -> Image.Image:
     return sketch
 
 
-def generate(sketch: Image.Image, key: str, seed: int = 0, progress=None) -> Image.Image:
+def model_coats(key: str) -> list[str]:
+    """The coat names a model takes (edges2cats: its cat's colour), [] for other models."""
+    return list(get_pipeline(key).coats)
+
+
+def parse_coat(pipe, coat) -> str | None:
+    """A coat from the UI or an API call -> a name of `pipe.coats` (or #rrggbb), None for the model's
+    default; InputError for anything else. Models without coats ignore it."""
+    if coat is None or (isinstance(coat, str) and coat.strip().lower() in ("", "default", "auto")):
+        return None
+    if not pipe.coats:
+        return None
+    try:
+        pipe.condition(coat)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    return coat
+
+
+def generate(sketch: Image.Image, key: str, seed: int = 0, progress=None, coat=None) -> Image.Image:
     """Line drawing -> generated RGB image (at the model's resolution, the drawing's aspect).
 
     seed 0: evaluation mode, deterministic. Any other seed: the paper's test-time mode (dropout
-    as noise, batch statistics) with that seed, i.e. a reproducible variation."""
+    as noise, batch statistics) with that seed, i.e. a reproducible variation. `coat`: the cat's
+    colour for models that take one (see `model_coats`; None = the model's default)."""
     pipe = get_pipeline(key, progress)
     seed = parse_seed(seed)
+    coat = parse_coat(pipe, coat)
     if seed == 0:
-        return pipe(sketch, mode="eval")
-    return pipe(sketch, mode="paper", seed=seed)
+        return pipe(sketch, mode="eval", coat=coat)
+    return pipe(sketch, mode="paper", seed=seed, coat=coat)
 
 
-def sketch_to_image(canvas_value, key: str, seed: int = 0, progress=None) -> Image.Image:
+def sketch_to_image(canvas_value, key: str, seed: int = 0, progress=None, coat=None) -> Image.Image:
     """Canvas value + model key -> generated image (the whole Draw tab in one call)."""
     pipe = get_pipeline(key, progress)
     seed = parse_seed(seed)
-    return generate(sketch_from_canvas(canvas_value, size=pipe.size), key, seed)
+    return generate(sketch_from_canvas(canvas_value, size=pipe.size), key, seed, coat=coat)
 
 
 def canvas_value_for(sketch: Image.Image, canvas_size=CANVAS_SIZE, line_width: int = 3) -> dict:

@@ -1,5 +1,5 @@
 // The Draw tab's drawing surface: gr.HTML js_on_load. Gradio runs this with `element` (the
-// component's root), `props` (models, model, examples, max_seed, value), `server` (the Python
+// component's root), `props` (models, model, examples, max_seed, coats, value), `server` (the Python
 // server functions render / render_png) and `watch`.
 //
 // A finished stroke -> the 512² canvas is shrunk to the model's 256², sent as one small PNG data
@@ -20,6 +20,9 @@
   const sizeInput = root.querySelector('[data-role=size]');
   const sizeValue = root.querySelector('[data-role=size-value]');
   const downloadSize = root.querySelector('[data-role=download-size]');
+  const coatBox = root.querySelector('.p2p-coats');
+  const coatList = root.querySelector('.p2p-coat-list');
+  const coatName = root.querySelector('[data-role=coat-name]');
   const button = (name) => root.querySelector('[data-action=' + name + ']');
   const SEND_SIZE = 256; // the model's resolution: what the server needs, and ~4x fewer bytes
   const PREVIEW_MS = 300; // while a stroke goes on, a picture of it at most this often
@@ -29,7 +32,7 @@
   const state = {
     tool: 'pen', sizes: { pen: 4, eraser: 16 },
     history: [], redo: [], // ops: {kind: 'stroke', tool, size, points} | {kind: 'load', image} | {kind: 'clear'}
-    stroke: null, nextId: 1,
+    stroke: null, nextId: 1, coat: '', // coat: the cat's colour, for models that take one (props.coats)
     version: 0, inFlight: false, pending: false, shownKey: null,
     cache: new Map(), // drawing state key -> {image, width, height}
     stats: [], // per request: {version, bytes, ms, serverMs, dropped}
@@ -76,7 +79,28 @@
     commit({ kind: 'clear' });
     setTool('pen'); // a cleared canvas is for drawing: the next stroke must draw, whatever was selected
   });
-  modelSelect.addEventListener('change', update);
+  // the cat's colour: one swatch per named coat of the chosen model (edges2cats); hidden for others
+  function modelCoats() { return (props.coats || {})[modelSelect.value] || []; }
+  function renderCoats() {
+    const coats = modelCoats();
+    coatBox.hidden = !coats.length;
+    coatList.replaceChildren();
+    if (!coats.length) { coatName.textContent = ''; return; }
+    if (!coats.some(([name]) => name === state.coat)) state.coat = coats[0][0]; // the first: the model's default
+    for (const [name, hex] of coats) {
+      const swatch = document.createElement('button');
+      swatch.type = 'button'; swatch.className = 'p2p-coat'; swatch.dataset.coat = name;
+      swatch.title = name; swatch.setAttribute('role', 'radio'); swatch.setAttribute('aria-label', name);
+      swatch.setAttribute('aria-checked', String(name === state.coat));
+      swatch.style.background = hex;
+      swatch.addEventListener('click', () => { state.coat = name; renderCoats(); update(); });
+      coatList.appendChild(swatch);
+    }
+    coatName.textContent = state.coat;
+  }
+  function currentCoat() { return modelCoats().length ? state.coat : ''; }
+  renderCoats();
+  modelSelect.addEventListener('change', () => { renderCoats(); update(); });
   seedInput.addEventListener('change', () => {
     const seed = Math.round(Number(seedInput.value));
     seedInput.value = Number.isFinite(seed) ? Math.min(MAX_SEED, Math.max(0, seed)) : 0;
@@ -192,7 +216,7 @@
     let start = 0;
     state.history.forEach((op, i) => { if (op.kind === 'clear') start = i + 1; });
     const ops = state.history.slice(start);
-    return ops.length ? ops.map((op) => op.id).join('.') + '|' + modelSelect.value + '|' + seedInput.value : null;
+    return ops.length ? ops.map((op) => op.id).join('.') + '|' + modelSelect.value + '|' + seedInput.value + '|' + currentCoat() : null;
   }
   function showStatus(text, isError) {
     status.textContent = text || '';
@@ -232,7 +256,7 @@
   // goes on, dropped once it has ended: the finished stroke gets its own request)
   async function send(preview) {
     const version = state.version, key = preview ? null : drawingKey(), stroke = state.stroke;
-    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0 };
+    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat() };
     const bytes = JSON.stringify(request).length;
     const started = performance.now();
     state.inFlight = true; root.dataset.busy = '1';
@@ -262,7 +286,7 @@
   async function download() {
     if (drawingKey() === null) { showStatus('Nothing to download yet: draw something first.', true); return; }
     const size = Number(downloadSize.value);
-    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, size };
+    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), size };
     showStatus('Preparing the PNG…');
     let result;
     try { result = await server.render_png(request); } catch (error) { result = undefined; }
@@ -270,7 +294,7 @@
     showStatus('');
     const link = document.createElement('a');
     link.href = result.image;
-    link.download = 'pix2pix-' + request.model + (request.seed ? '-v' + request.seed : '') + '-' + result.width + 'x' + result.height + '.png';
+    link.download = 'pix2pix-' + request.model + (request.coat ? '-' + request.coat : '') + (request.seed ? '-v' + request.seed : '') + '-' + result.width + 'x' + result.height + '.png';
     document.body.appendChild(link); link.click(); link.remove();
   }
 
