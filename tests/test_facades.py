@@ -1,0 +1,258 @@
+"""Facades: label colours <-> classes, the SPADE generator, save/load, the pipeline, SPADE training.
+
+Fixtures are generated here (code-drawn facades, tiny untrained models); nothing reads ../shared."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2pix_demo import load_model, save_model
+from pix2pix_demo.facades import EmptyLabels, FacadesPipeline, fit_and_pad_labels, prepare_labels
+from pix2pix_demo.labels import (BACKGROUND, CLASS_INDEX, CLASS_NAMES, CLASSES, NUM_CLASSES, PALETTE, classes_to_image,
+                                 label_colour_tensor, nearest_class, one_hot_tensor, random_facade, snap_to_classes)
+from pix2pix_demo.models import UNetConfig, UNetGenerator
+from pix2pix_demo.models.spade import SPADEConfig, SPADEGenerator
+
+TINY_SPADE = SPADEConfig(base_channels=4, max_channels=16, num_upsamplings=3, hidden_channels=4, z_channels=2)
+
+
+def tiny_spade(seed: int = 0, **overrides) -> SPADEGenerator:
+    torch.manual_seed(seed)
+    return SPADEGenerator(SPADEConfig(**{**TINY_SPADE.__dict__, **overrides})).eval()
+
+
+def jpeg(image: Image.Image, quality: int = 75) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def away_from_borders(indices: np.ndarray, radius: int = 1) -> np.ndarray:
+    """True where every pixel within `radius` has the same class (not on a class border)."""
+    same = np.ones(indices.shape, bool)
+    padded = np.pad(indices, radius, mode="edge")
+    height, width = indices.shape
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            same &= padded[radius + dy:radius + dy + height, radius + dx:radius + dx + width] == indices
+    return same
+
+
+# --- labels -------------------------------------------------------------------------------------
+
+def test_twelve_named_classes_with_distinct_colours():
+    assert NUM_CLASSES == 12 and len(set(CLASS_NAMES)) == 12 and CLASS_NAMES[0] == "background"
+    assert {"facade", "window", "door", "balcony", "shop"} <= set(CLASS_NAMES)
+    colours = PALETTE.astype(int)
+    distances = np.sqrt(((colours[:, None] - colours[None]) ** 2).sum(-1)) + np.eye(12) * 1000
+    assert distances.min() > 50  # far enough apart for JPEG noise never to cross
+
+
+def test_exact_colours_round_trip():
+    indices = np.arange(12, dtype=np.uint8).repeat(5)[None].repeat(3, 0)  # every class, 3x60
+    picture = classes_to_image(indices)
+    assert np.array_equal(np.asarray(picture)[0, ::5], PALETTE)
+    snapped, report = snap_to_classes(picture)
+    assert np.array_equal(snapped, indices)
+    assert report.exact == 1.0 and report.foreign == 0.0 and report.classes == tuple(range(12))
+
+
+@pytest.mark.parametrize("quality", [75, 90])
+def test_jpeg_blurred_label_maps_snap_back(quality):
+    for seed in range(4):
+        truth = random_facade(seed, 256, 256)
+        blurred = jpeg(classes_to_image(truth), quality)
+        assert (np.asarray(blurred) != np.asarray(classes_to_image(truth))).any()  # the fixture is blurred
+        snapped, report = snap_to_classes(blurred)
+        # 2+ px from a class border every pixel is right; nearer, thin bands (3-px moldings) partly go
+        # to their neighbour: JPEG's half-resolution colour leaves their centre near no class
+        assert (snapped == truth)[away_from_borders(truth, 2)].mean() > 0.999, seed
+        assert (snapped == truth)[away_from_borders(truth, 1)].mean() > 0.97, seed
+        assert (snapped == truth).mean() > 0.93, seed
+        # the plain nearest colour is worse on the blurred borders: the neighbour fill is what helps
+        plain, _ = nearest_class(np.asarray(blurred))
+        assert (snapped == truth).mean() >= (plain == truth).mean()
+        assert report.border > 0 and report.foreign < 0.02
+
+
+def test_border_pixels_take_a_neighbours_class_not_a_third_one():
+    # facade (blue) | molding (orange), blurred: their mixture is near no class, and must not become one
+    truth = np.full((32, 32), CLASS_INDEX["facade"], np.uint8)
+    truth[:, 16:] = CLASS_INDEX["molding"]
+    blurred = np.asarray(classes_to_image(truth).resize((8, 32), Image.BILINEAR).resize((32, 32), Image.BILINEAR))
+    snapped, _ = snap_to_classes(blurred)
+    assert set(np.unique(snapped)) <= {CLASS_INDEX["facade"], CLASS_INDEX["molding"]}
+
+
+def test_foreign_colours_are_snapped_and_reported():
+    picture = Image.new("RGB", (40, 40), (255, 255, 255))  # white: no class colour
+    picture.paste((10, 60, 250), (0, 0, 20, 40))           # close to facade
+    snapped, report = snap_to_classes(picture)
+    assert (snapped[:, :20] == CLASS_INDEX["facade"]).all()
+    assert report.foreign > 0.3  # the white half was far from every class and from sure pixels
+    transparent = Image.new("RGBA", (10, 10), (0, 0, 0, 0))
+    assert (snap_to_classes(transparent)[0] == BACKGROUND).all()  # an unpainted canvas is background
+
+
+def test_one_hot_and_colour_tensors():
+    indices = random_facade(3, 48, 32)
+    one_hot = one_hot_tensor(indices)
+    assert one_hot.shape == (1, 12, 32, 48) and torch.equal(one_hot.sum(1), torch.ones(1, 32, 48))
+    assert torch.equal(one_hot.argmax(1)[0], torch.from_numpy(indices).long())
+    colours = label_colour_tensor(indices)
+    assert colours.shape == (1, 3, 32, 48) and colours.min() >= -1 and colours.max() <= 1
+    back = ((colours[0].permute(1, 2, 0) + 1) * 127.5).round().byte().numpy()
+    assert np.array_equal(back, PALETTE[indices])
+
+
+def test_random_facades_are_facades_and_differ_by_seed():
+    first, second = random_facade(0), random_facade(1)
+    assert first.shape == (256, 256) and first.dtype == np.uint8
+    assert not np.array_equal(first, second)
+    assert np.array_equal(random_facade(5), random_facade(5))
+    for seed in range(20):
+        layout = random_facade(seed, 200, 300)
+        present = set(np.unique(layout))
+        assert {CLASS_INDEX["facade"], CLASS_INDEX["window"]} <= present
+        assert present & {CLASS_INDEX["door"], CLASS_INDEX["shop"]}  # a way in on the ground floor
+        assert (layout == CLASS_INDEX["window"]).mean() > 0.05
+
+
+# --- SPADE --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("height,width", [(16, 16), (8, 16), (24, 40), (64, 16)])
+def test_spade_forward_any_multiple_size(height, width):
+    model = tiny_spade()
+    labels = one_hot_tensor(random_facade(0, width, height))
+    with torch.inference_mode():
+        out = model(labels)
+        varied = model(labels, torch.randn(1, 2))
+    assert out.shape == (1, 3, height, width) and torch.isfinite(out).all() and out.abs().max() <= 1
+    assert not torch.equal(out, varied)  # z changes the picture
+
+
+def test_spade_labels_change_the_output_and_errors_say_what_to_do():
+    model = tiny_spade()
+    a = one_hot_tensor(np.full((16, 16), CLASS_INDEX["facade"], np.uint8))
+    b = one_hot_tensor(np.full((16, 16), CLASS_INDEX["window"], np.uint8))
+    with torch.inference_mode():
+        assert not torch.equal(model(a), model(b))
+    with pytest.raises(ValueError, match="too small"):
+        model(one_hot_tensor(np.zeros((8, 8), np.uint8)))
+    with pytest.raises(ValueError, match="divisible by 8"):
+        model(one_hot_tensor(np.zeros((12, 16), np.uint8)))
+    with pytest.raises(ValueError, match="one_hot_tensor"):
+        model(torch.zeros(1, 3, 16, 16))
+    with pytest.raises(ValueError, match="z must have shape"):
+        model(a, torch.zeros(1, 5))
+
+
+def test_spade_trains_one_step_without_nans():
+    model = tiny_spade().train()
+    labels = one_hot_tensor(random_facade(1, 32, 32))
+    loss = (model(labels, torch.randn(1, 2)) - 0.3).abs().mean()
+    loss.backward()
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+@pytest.mark.parametrize("kind", ["spade", "unet"])
+def test_save_load_round_trip_gives_identical_outputs(tmp_path, kind):
+    if kind == "spade":
+        model, labels = tiny_spade(seed=4), one_hot_tensor(random_facade(2, 32, 24))
+    else:
+        torch.manual_seed(4)
+        model = UNetGenerator(UNetConfig(base_channels=4, num_downsamplings=3, max_channels=8)).eval()
+        labels = label_colour_tensor(random_facade(2, 32, 24))
+    save_model(model, tmp_path / kind, {"resolution": 32, "kind": "facades"})
+    loaded = load_model(tmp_path / kind)
+    config = json.loads((tmp_path / kind / "config.json").read_text())
+    assert config["kind"] == "facades" and type(loaded) is type(model)
+    with torch.inference_mode():
+        assert torch.equal(model(labels), loaded(labels))
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+def test_fit_and_pad_labels_follows_the_pix2pix_rule():
+    indices = random_facade(0, 300, 150)
+    padded, box = fit_and_pad_labels(indices, 64, 16)
+    assert padded.shape == (32, 64) and (box.width, box.height) == (64, 32)
+    tall, box = fit_and_pad_labels(random_facade(0, 50, 100), 64, 16)
+    assert tall.shape == (64, 32) and box.width == 32 and box.left == 0
+    odd, box = fit_and_pad_labels(random_facade(0, 70, 64), 64, 16)  # 64x59 -> padded to 64x64, centred
+    assert odd.shape == (64, 64) and box.height == 59 and (box.top, 64 - box.top - box.height) == (2, 3)
+    assert (odd[:2] == BACKGROUND).all() and (odd[-3:] == BACKGROUND).all()
+    assert set(np.unique(odd)) <= set(range(12))  # nearest-neighbour: no blended classes
+
+
+@pytest.mark.parametrize("kind", ["spade", "unet"])
+def test_pipeline_any_size_and_seed(tmp_path, kind):
+    if kind == "spade":
+        model = tiny_spade()
+    else:
+        model = UNetGenerator(UNetConfig(base_channels=4, num_downsamplings=3, max_channels=8, dropout=0.5))
+    save_model(model, tmp_path / kind, {"resolution": 32, "kind": "facades"})
+    pipe = FacadesPipeline.from_pretrained(tmp_path / kind)
+    picture = jpeg(classes_to_image(random_facade(1, 90, 60)))
+    out = pipe(picture)
+    assert out.mode == "RGB" and out.size == (32, 21)  # long side = the model's resolution, aspect kept
+    assert pipe(picture, keep_input_size=True).size == (90, 60)
+    assert np.array_equal(np.asarray(pipe(picture)), np.asarray(out))  # seed 0: deterministic
+    varied = pipe(picture, seed=3)
+    assert not np.array_equal(np.asarray(varied), np.asarray(out))
+    assert np.array_equal(np.asarray(pipe(picture, seed=3)), np.asarray(varied))  # reproducible variation
+    with pytest.raises(EmptyLabels):
+        pipe(Image.new("RGB", (50, 50), CLASSES[CLASS_INDEX["facade"]][1]))
+
+
+def test_prepare_labels_refuses_single_class_pictures():
+    with pytest.raises(EmptyLabels, match="single class"):
+        prepare_labels(Image.new("RGBA", (64, 64), (0, 0, 0, 0)))
+    indices, report = prepare_labels(classes_to_image(random_facade(0, 64, 64)))
+    assert len(report.classes) > 2
+
+
+def test_pipeline_refuses_other_models():
+    from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
+
+    with pytest.raises(TypeError, match="U-Net or a SPADE"):
+        FacadesPipeline(PatchGANDiscriminator(PatchGANConfig()))
+
+
+# --- training -----------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_spade_training_smoke_run_exports_a_loadable_facades_model(tmp_path):
+    from train import spade as train_spade
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):  # side by side: LEFT photo, RIGHT label map (as the facades data)
+        pair = Image.new("RGB", (64, 32))
+        pair.paste(Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)), (0, 0))
+        pair.paste(jpeg(classes_to_image(random_facade(i, 32, 32))), (32, 0))
+        pair.save(data / f"{i}.jpg", quality=90)
+    args = train_spade.get_args_parser().parse_args([
+        "--data", str(data), "--name", "tiny", "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r"),
+        "--size", "32", "--steps", "3", "--num-upsamplings", "2", "--base-channels", "4", "--hidden-channels", "4",
+        "--z-channels", "2", "--d-layers", "1", "--d-channels", "8", "--checkpoint-every", "2", "--sample-every", "2",
+        "--num-threads", "1"])
+    folder = train_spade.main(args)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["kind"] == "facades" and config["training"]["steps"] == 3 and config["model_type"] == "spade-generator"
+    pipe = FacadesPipeline.from_pretrained(folder)
+    assert pipe(classes_to_image(random_facade(0, 40, 40))).size == (32, 32)
+    log = [json.loads(line) for line in (tmp_path / "r" / "tiny" / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(record["loss_l1"]) for record in log)
+    # resume continues from the checkpoint
+    args.steps, args.resume = 4, True
+    train_spade.main(args)
+    assert json.loads((folder / "config.json").read_text())["training"]["steps"] == 4

@@ -1,0 +1,368 @@
+"""Train a SPADE generator on label map → photo pairs (the facades data).
+
+    python -m train.spade --data ../shared/data/facades/train --name facades-spade \
+        [--direction BtoA] [--size 256] [--steps N | --time-budget MIN] [--budget-clock cpu] [--num-threads 1]
+
+DIR holds side-by-side AB images (as train.pix2pix reads them); with the facades data the label map is
+on the right, so --direction BtoA (the default here) translates labels → photo. Each label map is
+snapped to the 12 class indices once at load (`pix2pix_demo.labels.snap_to_classes`: JPEG-blurred
+borders cleaned), then jittered with nearest-neighbour resizing (classes stay classes) and the photo
+with bicubic, identically cropped and flipped.
+
+Losses (SPADE, Park et al. 2019): hinge GAN with a PatchGAN discriminator on [one-hot labels, image]
+(spectral norm), the discriminator feature-matching loss (--lambda-fm) and, because a CPU budget has
+no time for the paper's 200 epochs and we have no VGG weights for its perceptual loss, an L1 term
+(--lambda-l1) as pix2pix uses. Training state goes to runs/NAME/ (checkpoint.pt, log.jsonl,
+samples/); the generator is exported to OUT/NAME (config.json + model.safetensors), with
+`kind: facades` so the app lists it in the Facades tab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import io
+import json
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from train._progress import tqdm
+from train.pix2pix import count, hardware_description, remove_unfinished_writes, trim_log
+
+from pix2pix_demo.data import load_pairs, read_name_list, to_tensor
+from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
+from pix2pix_demo.imaging import tensor_to_image
+from pix2pix_demo.labels import NUM_CLASSES, label_colour_tensor, one_hot_tensor, snap_to_classes
+from pix2pix_demo.losses import GANLoss
+from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
+from pix2pix_demo.models.spade import SPADEConfig, SPADEGenerator
+
+ARCHITECTURE_OPTIONS = ("base_channels", "max_channels", "num_upsamplings", "hidden_channels", "z_channels",
+                        "modulation_kernel", "spectral_norm", "d_layers", "d_channels")
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", required=True, help="folder of side-by-side label|photo images")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="BtoA",
+                   help="BtoA: the label map is the right half (the facades data)")
+    p.add_argument("--files", help="text file of names to train on")
+    p.add_argument("--exclude", help="text file of names never to train on")
+    p.add_argument("--jitter", type=float, default=1.12, help="random resize factor before cropping")
+    p.add_argument("--name", required=True)
+    p.add_argument("--out", default="weights")
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES")
+    p.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
+                   help="what --time-budget counts: wall time, or this process's CPU time / torch threads")
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-threads", type=int, default=None)
+    p.add_argument("--export-dtype", choices=("float32", "float16"), default="float32")
+    p.add_argument("--log-every", type=int, default=20)
+    p.add_argument("--sample-every", type=int, default=300)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    g = p.add_argument_group("generator")
+    defaults = SPADEConfig()
+    g.add_argument("--base-channels", type=int, default=defaults.base_channels, help="nf")
+    g.add_argument("--max-channels", type=int, default=defaults.max_channels)
+    g.add_argument("--num-upsamplings", type=int, default=defaults.num_upsamplings)
+    g.add_argument("--hidden-channels", type=int, default=defaults.hidden_channels, help="label embedding width")
+    g.add_argument("--z-channels", type=int, default=defaults.z_channels)
+    g.add_argument("--modulation-kernel", type=int, choices=(1, 3), default=defaults.modulation_kernel)
+    g.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=defaults.spectral_norm)
+    d = p.add_argument_group("discriminator and losses")
+    d.add_argument("--d-layers", type=int, default=3)
+    d.add_argument("--d-channels", type=int, default=64)
+    d.add_argument("--lambda-fm", type=float, default=10.0, help="feature matching (0: off)")
+    d.add_argument("--lambda-l1", type=float, default=50.0, help="L1 to the photo (0: off)")
+    d.add_argument("--lr", type=float, default=2e-4, help="generator learning rate")
+    d.add_argument("--lr-d", type=float, default=2e-4, help="discriminator learning rate")
+    d.add_argument("--beta1", type=float, default=0.5)
+    d.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
+    d.add_argument("--ema", type=float, default=0.0, help="export an EMA of G's weights (0 = off)")
+    return p
+
+
+def generator_config(args) -> SPADEConfig:
+    return SPADEConfig(num_classes=NUM_CLASSES, base_channels=args.base_channels, max_channels=args.max_channels,
+                       num_upsamplings=args.num_upsamplings, hidden_channels=args.hidden_channels,
+                       z_channels=args.z_channels, modulation_kernel=args.modulation_kernel,
+                       spectral_norm=args.spectral_norm)
+
+
+class LabelPhotoDataset(torch.utils.data.Dataset):
+    """(class indices (H, W) uint8, photo HxWx3 uint8) pairs -> (indices LongTensor, photo in [-1, 1]),
+    resized by a random factor in [1, jitter] (labels nearest, photo bicubic), cropped and flipped alike."""
+
+    def __init__(self, pairs, size: int = 256, jitter: float = 1.12, flip: bool = True, seed: int = 0):
+        self.pairs, self.size, self.jitter, self.flip, self.seed = pairs, size, jitter, flip, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int):
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        labels, photo = self.pairs[index]
+        height, width = labels.shape
+        target_short = self.size * rng.uniform(1.0, self.jitter) if self.jitter > 1 else self.size
+        scale = target_short / min(height, width)
+        new_w, new_h = max(self.size, round(width * scale)), max(self.size, round(height * scale))
+        labels_img = Image.fromarray(labels).resize((new_w, new_h), Image.NEAREST)
+        photo_img = Image.fromarray(photo).resize((new_w, new_h), Image.BICUBIC)
+        left = int(rng.integers(0, new_w - self.size + 1))
+        top = int(rng.integers(0, new_h - self.size + 1))
+        box = (left, top, left + self.size, top + self.size)
+        labels_crop, photo_crop = np.asarray(labels_img.crop(box)), np.asarray(photo_img.crop(box))
+        if self.flip and rng.random() < 0.5:
+            labels_crop, photo_crop = labels_crop[:, ::-1], photo_crop[:, ::-1]
+        return torch.from_numpy(labels_crop.astype(np.int64)), to_tensor(photo_crop)
+
+
+def load_label_pairs(folder, direction: str, names=None, exclude=()) -> tuple[list, list[str], dict]:
+    """Side-by-side pairs -> ([(class indices, photo)], names, snapping statistics)."""
+    arrays, kept = load_pairs(folder, "ab", direction, names, exclude=exclude)
+    pairs, foreign = [], []
+    for label_rgb, photo in arrays:
+        indices, report = snap_to_classes(label_rgb)
+        pairs.append((indices, photo))
+        foreign.append(report.foreign)
+    return pairs, kept, {"mean_foreign_fraction": round(float(np.mean(foreign)), 5)}
+
+
+def discriminator_features(discriminator: PatchGANDiscriminator, x: torch.Tensor) -> list[torch.Tensor]:
+    """The PatchGAN's activations after each LeakyReLU, then its logits (the last item)."""
+    features = []
+    for layer in discriminator.net:
+        x = layer(x)
+        if isinstance(layer, torch.nn.LeakyReLU):
+            features.append(x)
+    features.append(x)
+    return features
+
+
+def save_samples(path: Path, generator, labels: torch.Tensor, photos: torch.Tensor, z_channels: int):
+    """Rows of labels | output (z = 0) | output (random z) | photo."""
+    was_training = generator.training
+    generator.eval()
+    with torch.no_grad():
+        one_hot = one_hot_tensor(labels).to(photos.device)
+        standard = generator(one_hot)
+        varied = generator(one_hot, torch.randn(len(labels), z_channels, generator=torch.Generator().manual_seed(1)).to(
+            photos.device)) if z_channels else standard
+    generator.train(was_training)
+    colours = label_colour_tensor(labels).to(photos.device)
+    rows = [torch.cat(row, dim=2) for row in zip(colours.cpu(), standard.cpu(), varied.cpu(), photos.cpu())]
+    buffer = io.BytesIO()
+    tensor_to_image(torch.cat(rows, dim=1)).save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def main(args) -> Path:
+    device = resolve_device(args.device)
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    torch.manual_seed(args.seed)
+    run_dir = Path(args.runs) / args.name
+    checkpoint_path = run_dir / "checkpoint.pt"
+    remove_unfinished_writes(run_dir, Path(args.out) / args.name)
+    if args.steps is None and args.time_budget is None:
+        raise SystemExit("Say how long to train: --steps or --time-budget.")
+    names = read_name_list(args.files) if args.files else None
+    excluded = read_name_list(args.exclude) if args.exclude else set()
+    try:
+        pairs, kept, snap_stats = load_label_pairs(args.data, args.direction, names, excluded)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
+    g_config = generator_config(args)
+    if args.size % g_config.multiple:
+        raise SystemExit(f"--size {args.size} is not divisible by 2**num_upsamplings = {g_config.multiple}.")
+    dataset = LabelPhotoDataset(pairs, size=args.size, jitter=args.jitter, seed=args.seed)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True,
+                                         drop_last=len(dataset) >= args.batch_size)
+    generator = SPADEGenerator(g_config).to(device)
+    d_config = PatchGANConfig(in_channels=NUM_CLASSES + g_config.out_channels, base_channels=args.d_channels,
+                              n_layers=args.d_layers, norm="none", spectral_norm=True)
+    discriminator = PatchGANDiscriminator(d_config).to(device)
+    ema = copy.deepcopy(generator).eval().requires_grad_(False) if args.ema > 0 else None
+    opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
+    gan = GANLoss("hinge")
+    step, elapsed_before = 0, 0.0
+    if args.resume:
+        if not checkpoint_path.is_file():
+            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        saved = state.get("args", {})
+        changed = [f"--{k.replace('_', '-')} {saved[k]!r} in the checkpoint, {getattr(args, k)!r} now"
+                   for k in ARCHITECTURE_OPTIONS if k in saved and saved[k] != getattr(args, k)]
+        if changed:
+            raise SystemExit(f"--resume: {checkpoint_path} holds a different architecture ({'; '.join(changed)}).")
+        generator.load_state_dict(state["generator"])
+        discriminator.load_state_dict(state["discriminator"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
+        step, elapsed_before = state["step"], state["elapsed_s"]
+        torch.set_rng_state(state["rng_cpu"])
+        trim_log(run_dir / "log.jsonl", step)
+        print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
+
+    sample_ids = sorted({round(i * (len(pairs) - 1) / 3) for i in range(4)})
+    sample_labels = torch.stack([dataset_center(pairs[i], args.size)[0] for i in sample_ids])
+    sample_photos = torch.stack([dataset_center(pairs[i], args.size)[1] for i in sample_ids]).to(device)
+    threads = torch.get_num_threads()
+    clock = (lambda: time.process_time() / threads) if args.budget_clock == "cpu" else time.time
+    budget_s = args.time_budget * 60 if args.time_budget else None
+
+    def save_checkpoint():
+        state = {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
+                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
+                 "elapsed_s": elapsed_before + clock() - start, "rng_cpu": torch.get_rng_state(), "args": vars(args)}
+        if ema is not None:
+            state["ema"] = ema.state_dict()
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(checkpoint_path, buffer.getvalue())
+
+    def progress() -> float:
+        fractions = [0.0]
+        if args.steps:
+            fractions.append(step / args.steps)
+        if budget_s:
+            fractions.append((elapsed_before + clock() - start) / budget_s)
+        return max(fractions)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "samples").mkdir(exist_ok=True)
+    print(f"{len(pairs)} pairs on {device}; G {count(generator) / 1e6:.2f} M params, D {count(discriminator) / 1e6:.2f} M "
+          f"params; label maps snapped (mean foreign fraction {snap_stats['mean_foreign_fraction']}).")
+    log = open(run_dir / "log.jsonl", "a")
+    bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc=args.name)
+    start = clock()
+    epoch = step // max(1, len(loader))
+    generator.train()
+    discriminator.train()
+    done = False
+    while not done:
+        dataset.epoch = epoch
+        for labels, real in loader:
+            fraction = progress()
+            if (args.steps is not None and step >= args.steps) or fraction >= 1.0:
+                done = True
+                break
+            lr_scale = 1.0 if fraction < args.decay_start else max(0.0, (1 - fraction) / (1 - args.decay_start))
+            for group in opt_g.param_groups:
+                group["lr"] = args.lr * lr_scale
+            for group in opt_d.param_groups:
+                group["lr"] = args.lr_d * lr_scale
+            one_hot = one_hot_tensor(labels).to(device)
+            real = real.to(device)
+            z = torch.randn(real.shape[0], g_config.z_channels, device=device) if g_config.z_channels else None
+            fake = generator(one_hot, z)
+            # --- discriminator
+            discriminator.requires_grad_(True)
+            loss_d = gan.discriminator_loss(discriminator(torch.cat([one_hot, real], 1)),
+                                            discriminator(torch.cat([one_hot, fake.detach()], 1)))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            # --- generator: hinge + feature matching + L1
+            discriminator.requires_grad_(False)
+            fake_features = discriminator_features(discriminator, torch.cat([one_hot, fake], 1))
+            loss_g_gan = gan.generator_loss(fake_features[-1])
+            loss_fm = torch.zeros((), device=device)
+            if args.lambda_fm:
+                with torch.no_grad():
+                    real_features = discriminator_features(discriminator, torch.cat([one_hot, real], 1))
+                loss_fm = sum((f - r).abs().mean() for f, r in zip(fake_features[:-1], real_features[:-1])) / (
+                    len(fake_features) - 1)
+            loss_l1 = (fake - real).abs().mean()
+            loss_g = loss_g_gan + args.lambda_fm * loss_fm + args.lambda_l1 * loss_l1
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_fm": loss_fm.item(),
+                      "loss_l1": loss_l1.item()}
+            if not all(math.isfinite(v) for v in losses.values()):
+                bar.close()
+                raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); the last "
+                                 f"checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps a lower --lr.")
+            if ema is not None:
+                decay = min(args.ema, (1 + step) / (10 + step))
+                with torch.no_grad():
+                    for p_ema, p in zip(ema.parameters(), generator.parameters()):
+                        p_ema.lerp_(p, 1 - decay)
+                    for b_ema, b in zip(ema.buffers(), generator.buffers()):
+                        b_ema.copy_(b)
+            step += 1
+            bar.update(1)
+            if step % args.log_every == 0:
+                record = {"step": step, "epoch": epoch, "lr": args.lr * lr_scale,
+                          "elapsed_s": round(elapsed_before + clock() - start, 1),
+                          **{k: round(v, 5) for k, v in losses.items()}}
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                bar.set_postfix(d=f"{losses['loss_d']:.3f}", g=f"{losses['loss_g_gan']:.3f}", l1=f"{losses['loss_l1']:.4f}")
+            if step % args.sample_every == 0:
+                save_samples(run_dir / "samples" / f"step_{step:07d}.png", ema or generator, sample_labels,
+                             sample_photos, g_config.z_channels)
+            if step % args.checkpoint_every == 0:
+                save_checkpoint()
+        epoch += 1
+    bar.close()
+    save_checkpoint()
+    save_samples(run_dir / "samples" / f"step_{step:07d}.png", ema or generator, sample_labels, sample_photos,
+                 g_config.z_channels)
+    wall = elapsed_before + clock() - start
+    final = copy.deepcopy(ema or generator).float().cpu()
+    metadata = {
+        "task": "labels-to-image",
+        "kind": "facades",  # the app's Facades tab lists it (not the Draw tab)
+        "resolution": args.size,
+        "data": {"path": str(args.data), "layout": "ab", "direction": args.direction, "pairs": len(pairs),
+                 "files": args.files, "exclude": args.exclude, "labels": "CMP facade classes (pix2pix_demo.labels)",
+                 **snap_stats},
+        "training": {
+            "command": "python -m train.spade " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "steps": step, "batch_size": args.batch_size, "wall_time_s": round(wall, 1),
+            "budget_clock": args.budget_clock, "hardware": hardware_description(device), "torch": torch.__version__,
+            "gan_loss": "hinge", "lambda_fm": args.lambda_fm, "lambda_l1": args.lambda_l1,
+            "discriminator": dataclasses.asdict(d_config), "ema": args.ema,
+        },
+        "metrics": {},
+    }
+    result = save_model(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
+    log.close()
+    print(f"Exported {result} after {step} steps, {wall / 60:.1f} min.")
+    return result
+
+
+def dataset_center(pair, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A deterministic centre crop of (indices, photo) for sample grids (short side resized to size)."""
+    labels, photo = pair
+    height, width = labels.shape
+    scale = size / min(height, width)
+    new = (max(size, round(width * scale)), max(size, round(height * scale)))
+    labels_img = Image.fromarray(labels).resize(new, Image.NEAREST)
+    photo_img = Image.fromarray(photo).resize(new, Image.BICUBIC)
+    left, top = (new[0] - size) // 2, (new[1] - size) // 2
+    box = (left, top, left + size, top + size)
+    return torch.from_numpy(np.asarray(labels_img.crop(box)).astype(np.int64)), to_tensor(np.asarray(photo_img.crop(box)))
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
