@@ -166,7 +166,7 @@ class PairedDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, pairs, size: int = 256, jitter: float = 1.12, flip: bool = True,
-                 augment_edges: bool = False, seed: int = 0, coat: bool = False):
+                 augment_edges: bool = False, seed: int = 0, coat: bool = False, recolour: float = 0.7):
         self.pairs = pairs
         self.size = size
         self.jitter = jitter
@@ -174,6 +174,7 @@ class PairedDataset(torch.utils.data.Dataset):
         self.augment_edges = augment_edges
         self.seed = seed
         self.coat = coat
+        self.recolour = recolour  # with coat: the share of targets recoloured (0: the photos' own colours only)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -194,7 +195,7 @@ class PairedDataset(torch.utils.data.Dataset):
             from .coat import coat_mask, random_recolour, recolour_photo
 
             mask = coat_mask(b)
-            b = recolour_photo(b, **random_recolour(rng))
+            b = recolour_photo(b, **random_recolour(rng, keep=1.0 - self.recolour))
         height, width = a.shape[:2]
         # resize so the short side is size·jitter (random in [size, size·jitter]), then crop size²
         target_short = self.size * rng.uniform(1.0, self.jitter) if self.jitter > 1 else self.size

@@ -57,6 +57,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     data.add_argument("--coat", action="store_true",
                       help="condition G on a coat colour (cut-out cats on white): targets are randomly recoloured "
                            "and each one's mean fur colour is given to G (pix2pix_demo.coat)")
+    data.add_argument("--coat-recolour", type=float, default=0.7, metavar="P",
+                      help="with --coat: the share of targets recoloured (0 = only the photos' own colours, "
+                           "e.g. products, whose colours already vary)")
     run = p.add_argument_group("run")
     run.add_argument("--name", required=True)
     run.add_argument("--out", default="weights", help="export folder for the finished generator")
@@ -131,9 +134,9 @@ def generator_config(args) -> UNetConfig:
                  "attention_levels": args.g_attention}
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if getattr(args, "coat", False):
-        from pix2pix_demo.coat import COATS
+        from pix2pix_demo.coat import COATS, DEFAULT_COAT
 
-        config = dataclasses.replace(config, condition_channels=3, condition_default=list(COATS["brown tabby"]))
+        config = dataclasses.replace(config, condition_channels=3, condition_default=list(COATS[DEFAULT_COAT]))
     return config
 
 
@@ -301,7 +304,8 @@ def main(args) -> Path | None:
             raise SystemExit(f"Training size {size} is not divisible by 2**num_downsamplings = {g_config.multiple}; "
                              f"use --num-downsamplings {int(math.log2(size))} or less.")
     dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
-                            augment_edges=args.augment_edges, seed=args.seed, coat=args.coat)
+                            augment_edges=args.augment_edges, seed=args.seed, coat=args.coat,
+                            recolour=args.coat_recolour)
     sampler = (torch.utils.data.distributed.DistributedSampler(dataset, world_size, rank, seed=args.seed)
                if world_size > 1 else torch.utils.data.RandomSampler(dataset))
     # with --workers, each epoch's worker processes copy the dataset as it is then (its size for the
