@@ -242,6 +242,24 @@ def _sample_link(folder: Path, sample_image: str | None) -> str | None:
     return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
 
 
+def _coat_section(config: dict) -> str:
+    """For a model that takes a colour (`UNetConfig.condition_channels`, `pix2pix_demo.coat`): its named colours."""
+    coats = config.get("coats")
+    if not (isinstance(coats, dict) and coats and (config.get("architecture") or {}).get("condition_channels")):
+        return ""
+    default = (config.get("architecture") or {}).get("condition_default")
+    rows = [f"| {name} | {', '.join(f'{v:.2f}' for v in rgb)} |" for name, rgb in coats.items()]
+    return "\n".join([
+        "## Colour", "",
+        "A line drawing does not say what colour the object is, so this model also takes one: the mean colour "
+        "(RGB, 0..1) of the object's pixels, measured on each training photo (`pix2pix_demo.coat.coat_colour`) and "
+        "given to every decoder level. `pipe(drawing, coat=\"ginger\")` picks a named colour, `coat=\"#a0522d\"` or "
+        "`coat=[r, g, b]` any other; without one the model uses "
+        + (f"`{[round(v, 3) for v in default]}`." if default else "its default.")
+        + " In the app: the round swatches above the picture.", "",
+        "| colour | mean RGB |", "|---|---|", *rows, ""])
+
+
 def _app_note(kind: str, name: str, repo_id: str | None) -> str:
     if kind == "cat-segmenter":
         return ("The app does not run it: `train.make_edges_dataset --cutout --segmenter` and "
@@ -266,6 +284,7 @@ def model_card(folder, repo_id: str | None = None, sample_image: str | None = No
     parts += ["## Usage", "", "Install the `pix2pix_demo` package (this project's repository: "
               "`pip install -r requirements.txt`), then:", "", "```python", _usage(_kind(config), target), "```", "",
               _app_note(_kind(config), name, repo_id), "",
+              *([_coat_section(config)] if _coat_section(config) else []),
               _data_section(config), _training_section(config), _metrics_section(config)]
     if extra_markdown.strip():  # markers let push_to_hub carry this text over when it rewrites the card
         parts += [EXTRA_START, extra_markdown.strip(), EXTRA_END, ""]

@@ -209,3 +209,14 @@ def test_train_with_coat_fine_tunes_a_plain_model_and_evaluates_per_coat(tmp_pat
                      "--coat", "target", "--grid", str(tmp_path / "grid.png"))
     metrics = json.loads(result.stdout)
     assert metrics["coat"] == "target" and metrics["pairs"] == 8
+
+
+def test_model_card_lists_the_colours_only_for_models_that_take_one(tmp_path):
+    from pix2pix_demo.cards import model_card
+    from tests.conftest import save_tiny_pix2pix
+
+    save_tiny_pix2pix(tmp_path / "cats", coats=True)
+    save_tiny_pix2pix(tmp_path / "plain")
+    card = model_card(tmp_path / "cats")
+    assert "## Colour" in card and "| ginger |" in card and 'coat="ginger"' in card
+    assert "## Colour" not in model_card(tmp_path / "plain")

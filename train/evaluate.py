@@ -16,7 +16,9 @@ training pairs (cat on white, square crop, edges of the composite): with --masks
 ground-truth trimaps, with --segmenter from our segmenter; every photo with a cat in it is kept
 (the segmenter's imperfect cut-outs too: every model is judged on the same inputs). --baseline replaces the model by a constant image, the bar
 a model must clear: "grey" (flat mid-grey), "white" (flat white), "silhouette" (white outside the
-target cat, the mean cat colour of the training cut-outs inside it: it knows the true silhouette).
+target cat, the mean cat colour of the training cut-outs inside it: it knows the true silhouette),
+"silhouette-target" (the same, filled with the target's own mean colour: the bar for a model told the
+target's coat colour with --coat target).
 --sketches reports background cleanliness: the mean output brightness (0..1 of white) outside
 the filled outline of each drawing in DIR.
 
@@ -53,7 +55,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="for photo folders: cut the cat out onto white (stock-style pairs)")
     p.add_argument("--masks", default=None, help="with --cutout masks: the trimap folder")
     p.add_argument("--segmenter", default=None, help="with --cutout segmenter: the segmenter model folder")
-    p.add_argument("--baseline", choices=("grey", "white", "silhouette"), default=None,
+    p.add_argument("--baseline", choices=("grey", "white", "silhouette", "silhouette-target"), default=None,
                    help="score a constant image instead of --model")
     p.add_argument("--sketches", default=None, help="folder of drawings: report background cleanliness")
     p.add_argument("--coat", default="default",
@@ -122,7 +124,10 @@ def baseline_image(kind: str, target: Image.Image) -> Image.Image:
     array = np.asarray(target.convert("RGB")).astype(np.int16)
     cat = (255 - array).max(axis=2) > 8
     out = np.full(array.shape, 255, np.uint8)
-    out[cat] = MEAN_CAT_COLOR
+    if kind == "silhouette-target":  # told the target's own colour too: the oracle for --coat target
+        out[cat] = array[cat].mean(axis=0).round().astype(np.uint8) if cat.any() else 255
+    else:
+        out[cat] = MEAN_CAT_COLOR
     return Image.fromarray(out)
 
 
