@@ -220,3 +220,20 @@ def test_model_card_lists_the_colours_only_for_models_that_take_one(tmp_path):
     card = model_card(tmp_path / "cats")
     assert "## Colour" in card and "| ginger |" in card and 'coat="ginger"' in card
     assert "## Colour" not in model_card(tmp_path / "plain")
+
+
+def test_photo_tab_paints_the_photos_own_colour(tiny_weights_dir, tmp_path):
+    from pix2pix_demo.ui import logic
+
+    orange = Image.fromarray(cutout_cat(96, colour=(220, 120, 30)))  # an object on white
+    colour = logic.photo_colour(orange)
+    assert colour is not None and colour[0] > colour[1] > colour[2]
+    path = tmp_path / "orange.png"
+    orange.save(path)
+    edges, image = logic.photo_to_image(str(path), "edges2cats")
+    default = logic.generate(edges, "edges2cats")
+    assert not np.array_equal(np.asarray(image), np.asarray(default))  # the photo's colour, not the default
+    assert np.array_equal(np.asarray(image), np.asarray(logic.generate(edges, "edges2cats", coat=colour)))
+    # a photo with a background and no segmenter installed (the tiny weights folder has none): the default
+    noisy = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    assert logic.photo_colour(noisy) is None

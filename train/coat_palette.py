@@ -18,25 +18,14 @@ import argparse
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pix2pix_demo.coat import COATS, DEFAULT_COAT, random_recolour, recolour_photo
+from pix2pix_demo.coat import COATS, DEFAULT_COAT, core_colour, random_recolour, recolour_photo
 from pix2pix_demo.cutout import segment
 from pix2pix_demo.data import list_images, read_name_list
 from pix2pix_demo.hub import load_model
 from pix2pix_demo.imaging import open_image, to_rgb
-
-
-def core_colour(photo: np.ndarray, probability: np.ndarray, sure: float = 0.8) -> np.ndarray | None:
-    """Mean RGB (0..1) over the eroded sure-cat pixels; None if too few."""
-    core = (probability >= sure).astype(np.uint8)
-    radius = max(1, round(0.02 * max(core.shape)))
-    core = cv2.erode(core, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)) > 0
-    if core.sum() < 0.02 * core.size:
-        return None
-    return (photo[core].astype(np.float32) / 255.0).mean(axis=0)
 
 
 def kmeans(points: np.ndarray, k: int, seed: int = 0, iterations: int = 50) -> tuple[np.ndarray, np.ndarray]:

@@ -300,9 +300,32 @@ def photo_to_edges(value, method: str = DEFAULT_EDGE_METHOD) -> Image.Image:
 
 def photo_to_image(value, key: str, method: str = DEFAULT_EDGE_METHOD, seed: int = 0,
                    progress=None) -> tuple[Image.Image, Image.Image]:
-    """Photo + model key -> (edge map, generated image)."""
+    """Photo + model key -> (edge map, generated image). A model that takes a colour (edges2cats) gets
+    the colour of the photo's own cat (or object), so the picture comes back in that colour."""
     edges = photo_to_edges(value, method)
-    return edges, generate(edges, key, seed, progress)
+    coat = photo_colour(open_photo(value)) if get_pipeline(key, progress).coats else None
+    return edges, generate(edges, key, seed, progress, coat=coat)
+
+
+def photo_colour(photo: Image.Image) -> list[float] | None:
+    """The colour of what a photo shows, as a coat colour: on a white background (a product shot, a
+    cut-out) the mean of its non-white pixels; otherwise the sure core of the cat our segmenter finds
+    (`weights/cat-segmenter`). None (the model's default) when there is no segmenter or no cat."""
+    from .. import coat
+
+    rgb = np.asarray(to_rgb(photo))
+    if coat.on_white(rgb):
+        return [float(v) for v in coat.coat_colour(rgb)]
+    try:
+        segmenter = registry.load("cat-segmenter")
+    except registry.ModelUnavailable:
+        return None
+    from ..cutout import segment
+
+    small = to_rgb(photo).copy()
+    small.thumbnail((384, 384))
+    colour = coat.core_colour(np.asarray(small), segment(segmenter, small))
+    return None if colour is None else [float(v) for v in colour]
 
 
 def example_files(folder: Path, pattern: str) -> list[str]:
