@@ -27,24 +27,12 @@ from torch import nn
 
 from .hub import load_model, resolve_device
 from .imaging import PadBox, fitted_size, resize_to, tensor_to_image, unpad
-from .labels import BACKGROUND, SnapReport, label_colour_tensor, one_hot_tensor, snap_to_classes
+from .labels import BACKGROUND, EmptyLabels, LabelError, label_colour_tensor, one_hot_tensor, prepare_labels  # noqa: F401
 from .models.spade import SPADEGenerator
 from .models.unet import UNetGenerator
 from .pipelines import paper_test_time
 
 KIND = "facades"  # config.json "kind" of the facades models: the app lists them in the Facades tab
-
-
-class LabelError(ValueError):
-    """A label picture the models cannot use; str(error) is a message for the user."""
-
-
-class EmptyLabels(LabelError):
-    """Nothing painted yet: the picture is a single class."""
-
-
-EMPTY_MESSAGE = ("The label map is a single class: paint a facade wall and some windows on it "
-                 "(or click 'Random facade').")
 
 
 def fit_and_pad_labels(indices: np.ndarray, size: int, multiple: int) -> tuple[np.ndarray, PadBox]:
@@ -60,15 +48,6 @@ def fit_and_pad_labels(indices: np.ndarray, size: int, multiple: int) -> tuple[n
     left, top = pad_w // 2, pad_h // 2
     padded = np.pad(indices, ((top, pad_h - top), (left, pad_w - left)), constant_values=BACKGROUND)
     return padded, PadBox(left, top, fit_w, fit_h, width, height)
-
-
-def prepare_labels(image) -> tuple[np.ndarray, SnapReport]:
-    """A label picture (PIL or HxWx3 uint8) -> (class indices, snapping report). Raises EmptyLabels
-    when the picture holds one class only."""
-    indices, report = snap_to_classes(image)
-    if len(report.classes) < 2:
-        raise EmptyLabels(EMPTY_MESSAGE)
-    return indices, report
 
 
 class FacadesPipeline:

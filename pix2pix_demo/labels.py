@@ -127,6 +127,27 @@ def snap_to_classes(image, border_pixels: int = BORDER_PIXELS) -> tuple[np.ndarr
                                classes=tuple(int(c) for c in np.unique(indices)))
 
 
+class LabelError(ValueError):
+    """A label picture the models cannot use; str(error) is a message for the user."""
+
+
+class EmptyLabels(LabelError):
+    """Nothing painted yet: the picture is a single class."""
+
+
+EMPTY_MESSAGE = ("The label map is a single class: paint a facade wall and some windows on it "
+                 "(or click 'Random facade').")
+
+
+def prepare_labels(image) -> tuple[np.ndarray, SnapReport]:
+    """A label picture (PIL or HxWx3 uint8) -> (class indices, snapping report). Raises EmptyLabels
+    when the picture holds one class only."""
+    indices, report = snap_to_classes(image)
+    if len(report.classes) < 2:
+        raise EmptyLabels(EMPTY_MESSAGE)
+    return indices, report
+
+
 def classes_to_image(indices: np.ndarray) -> Image.Image:
     """(H, W) class indices -> PIL RGB label map in the exact class colours."""
     indices = np.asarray(indices)

@@ -74,14 +74,34 @@ def save_tiny_singan(folder, seed: int = 0):
     return save_model(model, folder, {"label": "Tiny SinGAN"})
 
 
+def save_tiny_facades(folder, kind: str, seed: int = 0):
+    """A tiny, untrained facades model (kind "facades"): a U-Net on colour labels or a SPADE generator."""
+    import torch
+
+    from pix2pix_demo.hub import save_model
+    from pix2pix_demo.models import UNetConfig, UNetGenerator
+    from pix2pix_demo.models.spade import SPADEConfig, SPADEGenerator
+
+    torch.manual_seed(seed)
+    if kind == "spade":
+        model = SPADEGenerator(SPADEConfig(base_channels=4, max_channels=16, num_upsamplings=4, hidden_channels=4,
+                                           z_channels=2))
+    else:
+        model = UNetGenerator(UNetConfig(base_channels=8, num_downsamplings=5, max_channels=32))
+    return save_model(model, folder, {"resolution": 64, "kind": "facades", "label": f"Tiny facades {kind}"})
+
+
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tmp_path_factory):
-    """A weights folder with tiny `edges2cats`, `edges2products` and `singan-mini` models, used by the app through
+    """A weights folder with tiny `edges2cats`, `edges2products`, `singan-mini`, `facades-pix2pix` and `facades-spade`
+    models, used by the app through
     PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
     folder = tmp_path_factory.mktemp("weights")
     save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats", coats=True)
     save_tiny_pix2pix(folder / "edges2products", seed=1, label="Edges → shoes & bags")
     save_tiny_singan(folder / "singan-mini")
+    save_tiny_facades(folder / "facades-pix2pix", "pix2pix")
+    save_tiny_facades(folder / "facades-spade", "spade")
     old = os.environ.get("PIX2PIX_WEIGHTS_DIR")
     os.environ["PIX2PIX_WEIGHTS_DIR"] = str(folder)
     from pix2pix_demo import registry

@@ -2,6 +2,13 @@
 // component's root), `props` (models, model, examples, max_seed, coats, value), `server` (the Python
 // server functions render / render_png) and `watch`.
 //
+// The Facades tab uses the same surface with label classes instead of a black pen: `props.palette`
+// ([[name, '#rrggbb'], ...]) shows one swatch per class and paints with the chosen class colour,
+// `props.background` is the canvas colour (and the eraser's), `props.rect` adds a rectangle tool
+// (drag to fill a box), `props.random` a button that asks `server.random_drawing` for a new layout,
+// and `props.hint` / `props.empty_models` / `props.download_prefix` replace the Draw tab's texts.
+// With a palette the drawing is sent without smoothing (nearest-neighbour shrink: no blended colours).
+//
 // A finished stroke -> the 512² canvas is shrunk to the model's 256², sent as one small PNG data
 // URL to server.render (a single POST, no upload, no queue), and the JPEG that comes back is shown.
 // At most one request is in flight; strokes made meanwhile are coalesced into the next request,
@@ -24,14 +31,19 @@
   const coatList = root.querySelector('.p2p-coat-list');
   const coatName = root.querySelector('[data-role=coat-name]');
   const button = (name) => root.querySelector('[data-action=' + name + ']');
+  const palette = Array.isArray(props.palette) && props.palette.length ? props.palette : null; // [[name, hex]]
+  const PAPER = props.background || '#ffffff';
   const SEND_SIZE = 256; // the model's resolution: what the server needs, and ~4x fewer bytes
   const PREVIEW_MS = 300; // while a stroke goes on, a picture of it at most this often
   const MAX_SEED = props.max_seed || 10000;
+  if (props.hint) hint.textContent = props.hint;
   const EMPTY_HINT = hint.textContent;
 
   const state = {
-    tool: 'pen', sizes: { pen: 4, eraser: 16 },
-    history: [], redo: [], // ops: {kind: 'stroke', tool, size, points} | {kind: 'load', image} | {kind: 'clear'}
+    tool: 'pen', sizes: { pen: palette ? 24 : 4, eraser: palette ? 32 : 16, rect: 0 },
+    colour: palette ? palette[Math.min(palette.length - 1, props.ink || 0)][1] : '#000000', // what the pen paints
+    // ops: {kind: 'stroke', tool, size, colour, points} | {kind: 'rect', colour, box} | {kind: 'load', image} | {kind: 'clear'}
+    history: [], redo: [],
     stroke: null, nextId: 1, coat: '', // coat: the cat's colour, for models that take one (props.coats)
     version: 0, inFlight: false, pending: false, shownKey: null,
     cache: new Map(), // drawing state key -> {image, width, height}
@@ -47,7 +59,7 @@
   if (props.model) modelSelect.value = props.model;
   if (!modelSelect.options.length) {
     modelSelect.disabled = true;
-    showStatus('No pix2pix model found in weights/', true);
+    showStatus(props.empty_models || 'No pix2pix model found in weights/', true);
   }
 
   const exampleList = root.querySelector('.p2p-example-list');
@@ -67,8 +79,38 @@
   function setTool(tool) {
     state.tool = tool;
     for (const b of root.querySelectorAll('[data-tool]')) b.setAttribute('aria-pressed', String(b.dataset.tool === tool));
-    sizeInput.value = state.sizes[tool]; sizeValue.textContent = state.sizes[tool];
-    sizeInput.setAttribute('aria-label', tool === 'pen' ? 'Pen size' : 'Eraser size');
+    sizeInput.disabled = tool === 'rect'; // a rectangle is as large as the drag
+    if (tool !== 'rect') { sizeInput.value = state.sizes[tool]; sizeValue.textContent = state.sizes[tool]; }
+    sizeInput.setAttribute('aria-label', tool === 'eraser' ? 'Eraser size' : 'Pen size');
+  }
+  // label classes: one named swatch each; choosing one paints with it (and leaves the eraser)
+  const paletteBox = root.querySelector('.p2p-palette');
+  function renderPalette() {
+    for (const swatch of paletteBox.children) swatch.setAttribute('aria-checked', String(swatch.dataset.colour === state.colour));
+  }
+  if (palette) {
+    paletteBox.hidden = false;
+    for (const [name, hex] of palette) {
+      const swatch = document.createElement('button');
+      swatch.type = 'button'; swatch.className = 'p2p-class'; swatch.dataset.colour = hex; swatch.dataset.label = name;
+      swatch.title = 'Paint ' + name; swatch.setAttribute('role', 'radio');
+      const chip = document.createElement('i');
+      chip.style.background = hex;
+      swatch.append(chip, document.createTextNode(name));
+      swatch.addEventListener('click', () => { state.colour = hex; if (state.tool === 'eraser') setTool('pen'); renderPalette(); });
+      paletteBox.appendChild(swatch);
+    }
+    renderPalette();
+  }
+  if (props.rect) root.querySelector('[data-tool=rect]').hidden = false;
+  if (props.random) {
+    button('random').hidden = false;
+    button('random').addEventListener('click', async () => {
+      let result;
+      try { result = await server.random_drawing({ seed: Math.floor(Math.random() * 1e9) }); } catch (error) { result = undefined; }
+      if (result && result.png) loadDrawing(result.png, null);
+      else showStatus((result && result.error) || 'The server did not answer.', true);
+    });
   }
   for (const b of root.querySelectorAll('[data-tool]')) b.addEventListener('click', () => setTool(b.dataset.tool));
   sizeInput.addEventListener('input', () => { state.sizes[state.tool] = Number(sizeInput.value); sizeValue.textContent = sizeInput.value; });
@@ -77,7 +119,7 @@
   button('clear').addEventListener('click', () => {
     if (!state.history.length) return;
     commit({ kind: 'clear' });
-    setTool('pen'); // a cleared canvas is for drawing: the next stroke must draw, whatever was selected
+    if (state.tool === 'eraser') setTool('pen'); // a cleared canvas is for drawing: the next stroke must draw
   });
   // the cat's colour: one swatch per named coat of the chosen model (edges2cats); hidden for others
   function modelCoats() { return (props.coats || {})[modelSelect.value] || []; }
@@ -129,8 +171,15 @@
   }
   function paint(op, from) {
     ctx.save();
+    if (op.kind === 'rect') {
+      const [x0, y0, x1, y1] = op.box;
+      ctx.fillStyle = op.colour;
+      ctx.fillRect(Math.min(x0, x1), Math.min(y0, y1), Math.abs(x1 - x0), Math.abs(y1 - y0));
+      ctx.restore();
+      return;
+    }
     ctx.lineCap = 'round'; ctx.lineJoin = 'round';
-    ctx.strokeStyle = ctx.fillStyle = op.tool === 'eraser' ? '#ffffff' : '#000000';
+    ctx.strokeStyle = ctx.fillStyle = op.tool === 'eraser' ? PAPER : (op.colour || '#000000');
     ctx.lineWidth = op.size;
     const points = op.points;
     if (points.length === 1) {
@@ -144,12 +193,17 @@
     }
     ctx.restore();
   }
-  function blank() { ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, canvas.width, canvas.height); }
+  function blank() { ctx.fillStyle = PAPER; ctx.fillRect(0, 0, canvas.width, canvas.height); }
   function replay() {
     blank();
     for (const op of state.history) {
       if (op.kind === 'clear') blank();
-      else if (op.kind === 'load') { blank(); ctx.drawImage(op.image, 0, 0, canvas.width, canvas.height); }
+      else if (op.kind === 'load') {
+        blank();
+        ctx.imageSmoothingEnabled = !palette; // a label map keeps its class colours when scaled
+        ctx.drawImage(op.image, 0, 0, canvas.width, canvas.height);
+        ctx.imageSmoothingEnabled = true;
+      }
       else paint(op, 0);
     }
   }
@@ -158,17 +212,28 @@
     if (state.stroke) return; // a second finger while drawing
     event.preventDefault();
     try { canvas.setPointerCapture(event.pointerId); } catch (error) { /* a synthetic event: no capture */ }
-    state.stroke = { kind: 'stroke', tool: state.tool, size: state.sizes[state.tool], points: [point(event)],
-                     pointerId: event.pointerId, lastSent: performance.now() };
+    if (state.tool === 'rect') {
+      const [x, y] = point(event);
+      state.stroke = { kind: 'rect', colour: state.colour, box: [x, y, x, y], pointerId: event.pointerId, lastSent: performance.now() };
+      return;
+    }
+    state.stroke = { kind: 'stroke', tool: state.tool, size: state.sizes[state.tool], colour: state.colour,
+                     points: [point(event)], pointerId: event.pointerId, lastSent: performance.now() };
     paint(state.stroke, 0);
   });
   canvas.addEventListener('pointermove', (event) => {
     const stroke = state.stroke;
     if (!stroke || event.pointerId !== stroke.pointerId) return;
-    const from = stroke.points.length;
-    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-    for (const e of (events.length ? events : [event])) stroke.points.push(point(e));
-    paint(stroke, from);
+    if (stroke.kind === 'rect') { // the box follows the pointer: the drawing so far, then the box
+      const [x, y] = point(event);
+      stroke.box[2] = x; stroke.box[3] = y;
+      replay(); paint(stroke, 0);
+    } else {
+      const from = stroke.points.length;
+      const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+      for (const e of (events.length ? events : [event])) stroke.points.push(point(e));
+      paint(stroke, from);
+    }
     // a picture during a long stroke too: at most one request in flight, one every PREVIEW_MS
     const now = performance.now();
     if (!state.inFlight && now - stroke.lastSent >= PREVIEW_MS) { stroke.lastSent = now; send(true); }
@@ -178,6 +243,9 @@
     if (!stroke || event.pointerId !== stroke.pointerId) return;
     state.stroke = null;
     delete stroke.pointerId; delete stroke.lastSent;
+    if (stroke.kind === 'rect' && (Math.abs(stroke.box[2] - stroke.box[0]) < 2 || Math.abs(stroke.box[3] - stroke.box[1]) < 2)) {
+      replay(); return; // a click, not a box
+    }
     commit(stroke);
   }
   canvas.addEventListener('pointerup', endStroke);
@@ -248,7 +316,8 @@
     const small = document.createElement('canvas');
     small.width = small.height = SEND_SIZE;
     const smallCtx = small.getContext('2d');
-    smallCtx.imageSmoothingEnabled = true; smallCtx.imageSmoothingQuality = 'high';
+    // labels: nearest-neighbour, so every pixel sent is a class colour; lines: smooth
+    smallCtx.imageSmoothingEnabled = !palette; smallCtx.imageSmoothingQuality = 'high';
     smallCtx.drawImage(canvas, 0, 0, SEND_SIZE, SEND_SIZE);
     return small.toDataURL('image/png');
   }
@@ -294,7 +363,7 @@
     showStatus('');
     const link = document.createElement('a');
     link.href = result.image;
-    link.download = 'pix2pix-' + request.model + (request.coat ? '-' + request.coat : '') + (request.seed ? '-v' + request.seed : '') + '-' + result.width + 'x' + result.height + '.png';
+    link.download = (props.download_prefix || 'pix2pix') + '-' + request.model + (request.coat ? '-' + request.coat : '') + (request.seed ? '-v' + request.seed : '') + '-' + result.width + 'x' + result.height + '.png';
     document.body.appendChild(link); link.click(); link.remove();
   }
 
