@@ -256,3 +256,29 @@ def test_spade_training_smoke_run_exports_a_loadable_facades_model(tmp_path):
     args.steps, args.resume = 4, True
     train_spade.main(args)
     assert json.loads((folder / "config.json").read_text())["training"]["steps"] == 4
+
+
+@pytest.mark.slow
+def test_facades_eval_compares_models_with_a_class_means_baseline(tmp_path):
+    from train import facades_eval
+
+    data = tmp_path / "data"
+    data.mkdir()
+    colours = np.random.default_rng(0).integers(0, 256, (NUM_CLASSES, 3)).astype(np.uint8)
+    for i in range(3):  # the "photo" paints each class in a fixed colour: the class-means baseline is near exact
+        layout = random_facade(i, 64, 64)
+        pair = Image.new("RGB", (128, 64))
+        pair.paste(Image.fromarray(colours[layout]), (0, 0))
+        pair.paste(classes_to_image(layout), (64, 0))
+        pair.save(data / f"{i}.png")
+    save_model(tiny_spade(), tmp_path / "spade", {"resolution": 64, "kind": "facades"})
+    result = facades_eval.evaluate(facades_eval.get_args_parser().parse_args([
+        "--models", str(tmp_path / "spade"), "--data", str(data), "--train", str(data), "--num-threads", "1",
+        "--random-grid", str(tmp_path / "random.png"), "--random-seeds", "0,1", "--save-metrics", "heldout"]))
+    spade, baseline = result["models"]["spade"], result["models"]["class-means baseline"]
+    assert result["pairs"] == 3 and spade["parameters"] > 0 and spade["ms_per_image"] > 0
+    assert baseline["l1"] < 0.06 and spade["l1"] > 2 * baseline["l1"]  # untrained: far worse than a colour per class
+    assert Image.open(tmp_path / "random.png").size[0] > 0
+    saved = json.loads((tmp_path / "spade" / "config.json").read_text())["metrics"]["heldout"]
+    assert saved["l1"] == spade["l1"] and saved["pairs"] == 3
+    assert "| spade |" in facades_eval.markdown_table(result)

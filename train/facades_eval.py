@@ -1,0 +1,169 @@
+"""Compare facades models side by side on held-out label maps: L1, PSNR, SSIM, ms per image, parameters.
+
+    python -m train.facades_eval --models weights/facades-pix2pix weights/facades-spade \
+        --data ../shared/data/facades/val ../shared/data/facades/test --num-threads 1 \
+        --grid runs/facades/heldout.png --random-grid docs/images/facades-random.png --save-metrics heldout
+
+Each held-out pair (side-by-side: LEFT photo, RIGHT label map) goes through `FacadesPipeline`, as in the
+app: the label map is snapped to the 12 classes and fitted (256², nearest-neighbour), the output is
+compared with the photo resized to the output's size (`train.evaluate.image_metrics`: L1, PSNR, SSIM on
+[0, 1] RGB). Seed 0 (each model's standard output). A "class means" baseline paints every class with
+its mean photo colour over the training pairs (--train): the bar a model must clear to have learnt
+more than a colour per class.
+
+--grid writes labels | model outputs | photo for the first --grid-rows pairs: it holds data-set photos
+(research use only): keep it under runs/, never in the repository. --random-grid writes code-drawn
+layouts (`labels.random_facade`) | model outputs (seed 0 and one variation of the last model): no
+data-set image, fit for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from pix2pix_demo.data import load_pairs
+from pix2pix_demo.facades import FacadesPipeline, fit_and_pad_labels
+from pix2pix_demo.hub import read_config, update_config
+from pix2pix_demo.imaging import resize_to
+from pix2pix_demo.labels import NUM_CLASSES, classes_to_image, prepare_labels, random_facade
+from train.evaluate import image_metrics, save_grid
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", required=True, help="facades model folders (or Hub ids)")
+    p.add_argument("--data", nargs="+", required=True, help="held-out folders of side-by-side photo|labels")
+    p.add_argument("--train", default=None, help="training folder for the class-means baseline (optional)")
+    p.add_argument("--limit", type=int, default=None, help="at most this many pairs per folder")
+    p.add_argument("--num-threads", type=int, default=None)
+    p.add_argument("--grid", default=None, help="held-out grid PNG (contains data-set photos: keep under runs/)")
+    p.add_argument("--grid-rows", type=int, default=6)
+    p.add_argument("--random-grid", default=None, help="grid of code-drawn layouts -> outputs (no data-set images)")
+    p.add_argument("--random-seeds", default="0,3,6,8,11", help="random_facade seeds of --random-grid rows")
+    p.add_argument("--variation-seed", type=int, default=7, help="the variation column of --random-grid")
+    p.add_argument("--save-metrics", default=None, metavar="KEY", help="store metrics in each model's config.json")
+    p.add_argument("--json", default=None, help="also write the result here")
+    return p
+
+
+def class_mean_colours(folder, limit=None) -> np.ndarray:
+    """(12, 3) mean photo colour of each class over the pairs in `folder` (grey where a class never occurs)."""
+    sums, counts = np.zeros((NUM_CLASSES, 3)), np.zeros(NUM_CLASSES)
+    arrays, _ = load_pairs(folder, "ab", "BtoA", limit=limit)
+    for label_rgb, photo in arrays:
+        indices, _ = prepare_labels(label_rgb)
+        flat = indices.reshape(-1)
+        np.add.at(sums, flat, photo.reshape(-1, 3).astype(np.float64))
+        np.add.at(counts, flat, 1)
+    means = np.full((NUM_CLASSES, 3), 128.0)
+    seen = counts > 0
+    means[seen] = sums[seen] / counts[seen, None]
+    return means.round().astype(np.uint8)
+
+
+def parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def evaluate(args) -> dict:
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    pipes = {Path(str(m)).name: FacadesPipeline.from_pretrained(m) for m in args.models}
+    pairs, names = [], []
+    for folder in args.data:
+        arrays, kept = load_pairs(folder, "ab", "BtoA", limit=args.limit)
+        pairs += arrays
+        names += [f"{Path(folder).name}/{name}" for name in kept]
+    prepared = [prepare_labels(label_rgb)[0] for label_rgb, _ in pairs]
+    means = class_mean_colours(args.train) if args.train else None
+    results, outputs = {}, {name: [] for name in pipes}
+    for name, pipe in pipes.items():
+        pipe.from_indices(prepared[0])  # warm-up, not timed
+        per_image, times = [], []
+        for index, ((_, photo), indices) in enumerate(zip(pairs, prepared)):
+            start = time.perf_counter()
+            output = pipe.from_indices(indices)
+            times.append((time.perf_counter() - start) * 1000)
+            target = resize_to(Image.fromarray(photo), output.size)
+            per_image.append(image_metrics(output, target))
+            if index < args.grid_rows:
+                outputs[name].append(output)
+        config = read_config(pipe.model.source) if Path(str(pipe.model.source)).is_dir() else {}
+        results[name] = {
+            **{key: round(statistics.fmean(m[key] for m in per_image), 4) for key in ("l1", "psnr", "ssim")},
+            "ms_per_image": round(statistics.median(times), 1),
+            "parameters": parameters(pipe.model),
+            "model_type": pipe.model.model_type,
+            "training_steps": (config.get("training") or {}).get("steps"),
+            "training_cpu_s": (config.get("training") or {}).get("wall_time_s"),
+        }
+    if means is not None:
+        per_image = []
+        for (_, photo), indices in zip(pairs, prepared):
+            padded, box = fit_and_pad_labels(indices, 256, 1)
+            guess = Image.fromarray(means[padded])
+            per_image.append(image_metrics(guess, resize_to(Image.fromarray(photo), guess.size)))
+        results["class-means baseline"] = {
+            **{key: round(statistics.fmean(m[key] for m in per_image), 4) for key in ("l1", "psnr", "ssim")},
+            "ms_per_image": None, "parameters": 0, "model_type": "baseline"}
+    result = {"pairs": len(pairs), "data": [str(d) for d in args.data], "torch_threads": torch.get_num_threads(),
+              "models": results}
+    if args.grid:
+        rows = []
+        for index in range(min(args.grid_rows, len(pairs))):
+            label_rgb, photo = pairs[index]
+            first = outputs[next(iter(pipes))][index]
+            rows.append([resize_to(classes_to_image(prepared[index]), first.size)]
+                        + [outputs[name][index] for name in pipes] + [resize_to(Image.fromarray(photo), first.size)])
+        save_grid(rows, Path(args.grid), cell=256)
+        result["grid"] = args.grid
+    if args.random_grid:
+        rows = []
+        last = list(pipes.values())[-1]
+        for seed in (int(s) for s in args.random_seeds.split(",")):
+            layout = random_facade(seed, 256, 256)
+            rows.append([classes_to_image(layout)] + [pipe.from_indices(layout) for pipe in pipes.values()]
+                        + [last.from_indices(layout, seed=args.variation_seed)])
+        save_grid(rows, Path(args.random_grid), cell=256)
+        result["random_grid"] = args.random_grid
+    if args.save_metrics:
+        for model_path, name in zip(args.models, pipes):
+            if Path(str(model_path)).is_dir():
+                metrics = dict(read_config(model_path).get("metrics") or {})
+                metrics[args.save_metrics] = {**{k: results[name][k] for k in ("l1", "psnr", "ssim", "ms_per_image")},
+                                              "pairs": len(pairs), "data": " + ".join(str(d) for d in args.data),
+                                              "torch_threads": torch.get_num_threads()}
+                update_config(model_path, metrics=metrics)
+    return result
+
+
+def markdown_table(result: dict) -> str:
+    lines = ["| model | L1 ↓ | PSNR (dB) ↑ | SSIM ↑ | ms per 256² image | parameters |", "|---|---|---|---|---|---|"]
+    for name, row in result["models"].items():
+        ms = "–" if row["ms_per_image"] is None else f"{row['ms_per_image']:.0f}"
+        params = "–" if not row["parameters"] else f"{row['parameters'] / 1e6:.2f} M"
+        lines.append(f"| {name} | {row['l1']:.4f} | {row['psnr']:.2f} | {row['ssim']:.4f} | {ms} | {params} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = get_args_parser().parse_args(argv)
+    result = evaluate(args)
+    text = json.dumps(result, indent=2)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text + "\n")
+    print(text)
+    print(markdown_table(result))
+
+
+if __name__ == "__main__":
+    main()
