@@ -47,6 +47,12 @@ DATA_NOTES: dict[str, tuple[str, str, str | None]] = {
                     "learned from the Kaggle photos.",
                     "Mixed: Oxford-IIIT Pet (CC BY-SA 4.0) and Asirra / Kaggle (research and non-commercial use only).",
                     "Parkhi et al., CVPR 2012; Elson et al., CCS 2007."),
+    "facades": ("The pix2pix paper's labels→facade pairs from the CMP Facade Database (400 train; val and test "
+                "never trained on): a photo and a colour label map of 12 classes per building.",
+                "CMP Facade Database: free for research use.",
+                "Tyleček, Šára, \"Spatial Pattern Templates for Recognition of Objects with Regular Structure\", "
+                "GCPR 2013; Isola, Zhu, Zhou, Efros, \"Image-to-Image Translation with Conditional Adversarial "
+                "Networks\", CVPR 2017."),
     "consingan": ("An input image of ConSinGAN (tohinz/ConSinGAN).", "MIT (repository licence).",
                   "Hinz, Fisher, Wang, Wermter, \"Improved Techniques for Training Single-Image GANs\", WACV 2021."),
 }
@@ -55,10 +61,13 @@ EXTRA_START, EXTRA_END = "<!-- extra -->", "<!-- /extra -->"
 NOT_METRICS = {"pairs", "files", "crop", "data", "mode", "device", "torch_threads", "model", "sketches", "skipped",
                "cutout", "photos", "photos_below_iou_80"}
 KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"],
-             "cat-segmenter": ["image-segmentation", "u-net"]}
+             "cat-segmenter": ["image-segmentation", "u-net"],
+             "spade-generator": ["spade", "semantic-image-synthesis", "conditional-gan"]}
 
 
 def _kind(config: dict) -> str:
+    if config.get("kind") == "facades":  # label map -> facade photo (pix2pix U-Net or SPADE), see pix2pix_demo.facades
+        return "facades"
     return config["model_type"] if config["model_type"] in ("singan", "edge-detector", "cat-segmenter") else "pix2pix"
 
 
@@ -158,6 +167,12 @@ def _usage(kind: str, target: str) -> str:
                 f"model = load_model(\"{target}\")\nphoto = Image.open(\"cat.jpg\")\n"
                 f"probability = segment(model, photo)  # HxW, 1 = cat\n"
                 f"cut_out(photo, soft_alpha(probability >= 0.5)).save(\"cat-on-white.png\")")
+    if kind == "facades":
+        return (f"from pix2pix_demo.facades import FacadesPipeline\nfrom pix2pix_demo.labels import classes_to_image, "
+                f"random_facade\n\npipe = FacadesPipeline.from_pretrained(\"{target}\")\n"
+                f"labels = classes_to_image(random_facade(seed=3))  # or any label picture in the 12 class colours\n"
+                f"pipe(labels).save(\"facade.png\")            # colours are snapped to the classes; any size\n"
+                f"pipe(labels, seed=7).save(\"variation.png\")")
     if kind == "singan":
         return (f"from pix2pix_demo import load_model\nfrom pix2pix_demo.singan import sample\n\n"
                 f"model = load_model(\"{target}\")  # downloads into the Hugging Face cache once\n"
@@ -175,7 +190,11 @@ def _summary(config: dict, name: str, folder: Path) -> str:
             "edge-detector": "A small CNN that turns a photo into a soft edge map (the `hed-learned` edge "
                              "extractor of `pix2pix_demo.edges`)",
             "cat-segmenter": "A small U-Net that tells a cat from its background (per-pixel probability), used "
-                             "to cut cats out onto white for the stock-style edges2cats training set"}.get(
+                             "to cut cats out onto white for the stock-style edges2cats training set",
+            "facades": ("A SPADE generator (spatially-adaptive normalisation: every layer modulated by the label map) "
+                        "that turns a facade label map (12 CMP classes) into a photo"
+                        if config["model_type"] == "spade-generator" else
+                        "A pix2pix U-Net generator that turns a facade colour label map (12 CMP classes) into a photo")}.get(
         _kind(config), "A pix2pix U-Net generator (conditional GAN, image → image)")
     facts = [f"`{config['model_type']}`"]
     if config.get("resolution"):
@@ -267,6 +286,9 @@ def _app_note(kind: str, name: str, repo_id: str | None) -> str:
     if kind == "edge-detector":
         return ("In the demo app it is the Photo tab's \"Learned HED-like\" edge detector, read from "
                 "`weights/edges-hed-learned` (or the folder in `PIX2PIX_EDGE_DETECTOR`).")
+    if kind == "facades":
+        return ("In the demo app it is a model of the Facades tab (config.json `kind: facades`), read from "
+                f"`weights/{name}` or the Hub repo" + (f" `{repo_id}`." if repo_id else "."))
     return ("In the demo app, the model is listed by the registry (`pix2pix_demo.registry`): a local "
             f"`weights/{name}` folder first, else the Hub repo" + (f" `{repo_id}`." if repo_id else "."))
 

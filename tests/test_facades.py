@@ -282,3 +282,16 @@ def test_facades_eval_compares_models_with_a_class_means_baseline(tmp_path):
     saved = json.loads((tmp_path / "spade" / "config.json").read_text())["metrics"]["heldout"]
     assert saved["l1"] == spade["l1"] and saved["pairs"] == 3
     assert "| spade |" in facades_eval.markdown_table(result)
+
+
+@pytest.mark.parametrize("kind", ["spade", "unet"])
+def test_model_cards_of_facades_models(tmp_path, kind):
+    from pix2pix_demo.cards import model_card
+
+    model = tiny_spade() if kind == "spade" else UNetGenerator(UNetConfig(base_channels=4, num_downsamplings=3, max_channels=8))
+    save_model(model, tmp_path / "facades-x", {"resolution": 32, "kind": "facades",
+                                               "data": {"path": "../shared/data/facades/train"}})
+    card = model_card(tmp_path / "facades-x")
+    assert "FacadesPipeline.from_pretrained(\"weights/facades-x\")" in card and "Facades tab" in card
+    assert "free for research use" in card and "Tyleček" in card  # the data's licence and citation
+    assert ("SPADE generator" in card) == (kind == "spade") and "12 CMP classes" in card
