@@ -62,13 +62,15 @@ NOT_METRICS = {"pairs", "files", "crop", "data", "mode", "device", "torch_thread
                "cutout", "photos", "photos_below_iou_80"}
 KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"],
              "cat-segmenter": ["image-segmentation", "u-net"],
-             "spade-generator": ["spade", "semantic-image-synthesis", "conditional-gan"]}
+             "spade-generator": ["spade", "semantic-image-synthesis", "conditional-gan"],
+             "srgan": ["srgan", "super-resolution"]}
 
 
 def _kind(config: dict) -> str:
     if config.get("kind") == "facades":  # label map -> facade photo (pix2pix U-Net or SPADE), see pix2pix_demo.facades
         return "facades"
-    return config["model_type"] if config["model_type"] in ("singan", "edge-detector", "cat-segmenter") else "pix2pix"
+    return (config["model_type"] if config["model_type"] in ("singan", "edge-detector", "cat-segmenter", "srgan")
+            else "pix2pix")
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:
@@ -173,6 +175,11 @@ def _usage(kind: str, target: str) -> str:
                 f"labels = classes_to_image(random_facade(seed=3))  # or any label picture in the 12 class colours\n"
                 f"pipe(labels).save(\"facade.png\")            # colours are snapped to the classes; any size\n"
                 f"pipe(labels, seed=7).save(\"variation.png\")")
+    if kind == "srgan":
+        return (f"from PIL import Image\n\nfrom pix2pix_demo import load_model\nfrom pix2pix_demo.superres import "
+                f"enhance\n\nmodel = load_model(\"{target}\")\n"
+                f"big = enhance(model, Image.open(\"cat-256.png\"))  # ×4 on each side: 256² -> 1024² "
+                f"(inputs up to 512 px)\nbig.save(\"cat-1024.png\")")
     if kind == "singan":
         return (f"from pix2pix_demo import load_model\nfrom pix2pix_demo.singan import sample\n\n"
                 f"model = load_model(\"{target}\")  # downloads into the Hugging Face cache once\n"
@@ -194,7 +201,11 @@ def _summary(config: dict, name: str, folder: Path) -> str:
             "facades": ("A SPADE generator (spatially-adaptive normalisation: every layer modulated by the label map) "
                         "that turns a facade label map (12 CMP classes) into a photo"
                         if config["model_type"] == "spade-generator" else
-                        "A pix2pix U-Net generator that turns a facade colour label map (12 CMP classes) into a photo")}.get(
+                        "A pix2pix U-Net generator that turns a facade colour label map (12 CMP classes) into a photo"),
+            "srgan": ("An SRGAN generator (SRResNet-style residual blocks + pixel-shuffle up-sampling) that enlarges "
+                      "a picture ×4 on each side, " + ("L1 only (the warm-up stage)" if config.get("stage") == "l1-only"
+                                                      else "L1 + adversarial loss") + " (no VGG loss: no VGG weights "
+                      "offline)")}.get(
         _kind(config), "A pix2pix U-Net generator (conditional GAN, image → image)")
     facts = [f"`{config['model_type']}`"]
     if config.get("resolution"):
@@ -216,6 +227,12 @@ def _data_section(config: dict) -> str:
     lines = ["## Training data", ""]
     if note:
         lines += [note[0], "", f"**Data licence:** {note[1]}", ""] + ([f"Cite: {note[2]}", ""] if note[2] else [])
+    elif isinstance(data.get("sources"), list):  # photos of several data sets (srgan): a note for each known one
+        notes = {name: DATA_NOTES[name] for source in data["sources"] for name in Path(str(source)).parts[:1]
+                 if name in DATA_NOTES}
+        for name, (description, licence, cite) in notes.items():
+            lines += [f"**{name}**: {description} Licence: {licence}" + (f" Cite: {cite}" if cite else ""), ""]
+        note = next(iter(notes.values()), None)
     details = {key: value for key, value in data.items() if value not in (None, "", [], {})}
     lines += [f"- {key}: `{_format(value)}`" for key, value in details.items()] or ["Not recorded in config.json."]
     license_name = config.get("license") or DEFAULT_LICENSE
@@ -286,6 +303,10 @@ def _app_note(kind: str, name: str, repo_id: str | None) -> str:
     if kind == "edge-detector":
         return ("In the demo app it is the Photo tab's \"Learned HED-like\" edge detector, read from "
                 "`weights/edges-hed-learned` (or the folder in `PIX2PIX_EDGE_DETECTOR`).")
+    if kind == "srgan":
+        return ("In the demo app it is \"Enhance ×4\": the Draw tab's 1024² PNG download, the Photo tab's Enhance ×4 "
+                "button and the SRGAN method of the SinGAN tab's Super-resolution, read from "
+                f"`weights/{name}` (the registry lists it as kind `srgan`).")
     if kind == "facades":
         return ("In the demo app it is a model of the Facades tab (config.json `kind: facades`), read from "
                 f"`weights/{name}` or the Hub repo" + (f" `{repo_id}`." if repo_id else "."))

@@ -1,0 +1,475 @@
+"""Train the SRGAN "Enhance ×4" generator on photos, and measure it against bicubic (and SinGAN).
+
+    python -m train.srgan --data ../shared/data --time-budget 20 --warmup 5 --budget-clock cpu \
+        --out weights/srgan-x4
+    python -m train.srgan --data ../shared/data --evaluate weights/srgan-x4 runs/srgan/l1-only \
+        [--singan weights/singan-33039_LR] [--grid runs/srgan/heldout-grid.png]
+
+The recipe of SRGAN (Ledig et al., CVPR 2017) adapted to what exists offline: random 128² crops of
+photos are the high-res targets, their bicubic ×¼ shrinks (32²) the inputs. First an L1-only warm-up
+(the paper's SRResNet stage, with L1 for its MSE), then L1 + an adversarial loss against a small
+PatchGAN (pix2pix_demo.models.patchgan, unconditional: it sees only the high-res picture). The paper's
+content loss compares VGG-19 features; no VGG weights exist on this machine and nothing may be
+downloaded, so the content loss stays in pixel space (L1).
+
+Photos (--data ROOT, the shared data folder; see TRAIN_SOURCES): cats/train, cats-masked/images minus
+its heldout.txt, and the LEFT halves of edges2products/train (the photos of the edge/photo pairs).
+Each step draws every photo's source with equal probability, so 2000 products do not drown 1300 cats.
+--photos DIR adds any folder of pictures. Training state goes to runs/NAME/ (checkpoint.pt,
+log.jsonl; at the end of the warm-up the L1-only generator is exported to runs/NAME/l1-only for the
+comparison); --resume continues; the final generator goes to --out.
+
+--evaluate shrinks held-out photos ×4 and enlarges them again (EVAL_SOURCES: the cats/test photos of
+cats/heldout.txt, cats-masked's heldout.txt, the left halves of edges2products/val), and reports PSNR /
+SSIM on RGB (4-px border shaved) and the CPU time per image of bicubic, each model and, on a few
+photos, SinGAN's super-resolution (--singan).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import platform
+import shlex
+import statistics
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from pix2pix_demo.data import read_name_list
+from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model, update_config
+from pix2pix_demo.imaging import open_image, to_rgb
+from pix2pix_demo.losses import GANLoss
+from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
+from pix2pix_demo.models.srgan import SRGANConfig, SRGANGenerator
+from pix2pix_demo.superres import bicubic, downscale, enhance
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+# (folder under --data, held-out list to leave out (or None), which part of each file is the photo)
+TRAIN_SOURCES = (("cats/train", "cats/heldout.txt", "whole"),
+                 ("cats-masked/images", "cats-masked/heldout.txt", "whole"),
+                 ("edges2products/train", None, "left"))
+# (folder, the list of names to take (None: every file), part)
+EVAL_SOURCES = (("cats/test", "cats/heldout.txt", "whole"),
+                ("cats-masked/images", "cats-masked/heldout.txt", "whole"),
+                ("edges2products/val", None, "left"))
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    data = p.add_argument_group("data")
+    data.add_argument("--data", type=Path, default=None, help="the shared data folder (TRAIN_SOURCES / EVAL_SOURCES)")
+    data.add_argument("--photos", type=Path, action="append", default=[], help="another folder of photos (repeatable)")
+    data.add_argument("--limit", type=int, default=None, help="use only this many photos per source (smoke tests)")
+    run = p.add_argument_group("run")
+    run.add_argument("--name", default="srgan")
+    run.add_argument("--out", type=Path, default=Path("weights/srgan-x4"))
+    run.add_argument("--runs", type=Path, default=Path("runs"))
+    run.add_argument("--steps", type=int, default=None)
+    run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES", help="the whole run, warm-up included")
+    run.add_argument("--warmup", type=float, default=None, metavar="MINUTES",
+                     help="L1-only minutes at the start (default: a quarter of --time-budget)")
+    run.add_argument("--warmup-steps", type=int, default=None, help="L1-only steps at the start (instead of --warmup)")
+    run.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
+                     help="cpu: count this process's CPU time / threads, so a busy machine does not shorten the run")
+    run.add_argument("--num-threads", type=int, default=None)
+    run.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--log-every", type=int, default=20)
+    run.add_argument("--checkpoint-every", type=int, default=150)
+    model = p.add_argument_group("model and losses")
+    model.add_argument("--crop", type=int, default=128, help="high-res crop side (the input is crop / scale)")
+    model.add_argument("--channels", type=int, default=32)
+    model.add_argument("--blocks", type=int, default=8)
+    model.add_argument("--batch-size", type=int, default=16)
+    model.add_argument("--lr", type=float, default=2e-4, help="generator learning rate (Adam)")
+    model.add_argument("--lr-d", type=float, default=1e-4, help="discriminator learning rate (Adam)")
+    model.add_argument("--gan-loss", choices=("vanilla", "lsgan", "hinge"), default="vanilla")
+    model.add_argument("--lambda-adv", type=float, default=0.01, help="weight of the adversarial loss (L1 weighs 1)")
+    model.add_argument("--d-channels", type=int, default=32)
+    model.add_argument("--d-layers", type=int, default=3, help="PatchGAN layers (3: 70×70 patches)")
+    evaluation = p.add_argument_group("evaluation (instead of training)")
+    evaluation.add_argument("--evaluate", type=Path, nargs="+", help="SRGAN model folder(s) to measure")
+    evaluation.add_argument("--per-source", type=int, default=40, help="held-out photos per source")
+    evaluation.add_argument("--singan", type=Path, default=None, help="also measure this SinGAN's super-resolution")
+    evaluation.add_argument("--singan-per-source", type=int, default=4)
+    evaluation.add_argument("--grid", type=Path, default=None, help="save a crop grid of held-out photos here")
+    evaluation.add_argument("--save-metrics", action="store_true", help="store the results in each model's config.json")
+    return p
+
+
+# ---------------------------------------------------------------- data
+
+
+def part_of(image: Image.Image, part: str) -> Image.Image:
+    """"whole", or "left": the left half of a side-by-side pair (the photo of edges2products)."""
+    image = to_rgb(image)
+    return image.crop((0, 0, image.width // 2, image.height)) if part == "left" else image
+
+
+def list_photos(folder: Path, names_file: Path | None, keep: bool) -> list[Path]:
+    """The pictures of `folder`, sorted; with `names_file`: only those it names (keep=True) or all but
+    those (keep=False). Names may be given with or without their extension."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    if names_file is None:
+        return files
+    names = read_name_list(names_file)
+    listed = [p for p in files if p.name in names or p.stem in names]
+    return listed if keep else [p for p in files if p.name not in names and p.stem not in names]
+
+
+def training_sources(args) -> dict[str, tuple[list[Path], str]]:
+    """{source name: (photo files, part)} for the run; sources with no photos are left out."""
+    sources = {}
+    if args.data is not None:
+        for folder, heldout, part in TRAIN_SOURCES:
+            held = args.data / heldout if heldout else None
+            files = list_photos(args.data / folder, held if held and held.is_file() else None, keep=False)
+            sources[folder] = (files, part)
+    for folder in args.photos:
+        sources[str(folder)] = (list_photos(folder, None, keep=True), "whole")
+    return {name: (files[:args.limit] if args.limit else files, part) for name, (files, part) in sources.items() if files}
+
+
+def random_crop_pair(path: Path, part: str, crop: int, scale: int, rng: np.random.Generator,
+                     tries: int = 5) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """A random `crop`² high-res crop of one photo (flipped half the time) and its bicubic ×1/scale shrink,
+    as tensors in [-1, 1]. Flat crops (a white product background) are redrawn up to `tries` times.
+    None when the photo is smaller than the crop."""
+    image = part_of(open_image(path), part)
+    if image.width < crop or image.height < crop:
+        return None
+    for attempt in range(tries):
+        left, top = int(rng.integers(0, image.width - crop + 1)), int(rng.integers(0, image.height - crop + 1))
+        high = image.crop((left, top, left + crop, top + crop))
+        if np.asarray(high).std() >= 8 or attempt == tries - 1:
+            break
+    if rng.random() < 0.5:
+        high = high.transpose(Image.FLIP_LEFT_RIGHT)
+    low = high.resize((crop // scale, crop // scale), Image.BICUBIC)
+    return as_tensor(high), as_tensor(low)
+
+
+def as_tensor(image: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(image, dtype=np.float32).copy()).permute(2, 0, 1) / 127.5 - 1
+
+
+def make_batch(sources: dict, batch_size: int, crop: int, scale: int, rng: np.random.Generator):
+    names = list(sources)
+    highs, lows = [], []
+    while len(highs) < batch_size:
+        files, part = sources[names[int(rng.integers(len(names)))]]
+        pair = random_crop_pair(files[int(rng.integers(len(files)))], part, crop, scale, rng)
+        if pair is not None:
+            highs.append(pair[0])
+            lows.append(pair[1])
+    return torch.stack(highs), torch.stack(lows)
+
+
+# ---------------------------------------------------------------- training
+
+
+def main(args) -> Path | None:
+    if args.evaluate:
+        evaluate(args)
+        return None
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    if args.steps is None and args.time_budget is None:
+        raise SystemExit("Say how long to train: --steps or --time-budget.")
+    if args.data is None and not args.photos:
+        raise SystemExit("Say where the photos are: --data (the shared data folder) and/or --photos DIR.")
+    sources = training_sources(args)
+    if not sources:
+        raise SystemExit("No photos found (looked for .jpg/.png/... files in the --data recipe and --photos folders).")
+    torch.manual_seed(args.seed)
+    config = SRGANConfig(channels=args.channels, num_blocks=args.blocks)
+    if args.crop % config.scale:
+        raise SystemExit(f"--crop {args.crop} must be divisible by the scale {config.scale}.")
+    generator = SRGANGenerator(config)
+    d_config = PatchGANConfig(in_channels=3, base_channels=args.d_channels, n_layers=args.d_layers)
+    discriminator = PatchGANDiscriminator(d_config)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.9, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d, betas=(0.5, 0.999))
+    gan = GANLoss(args.gan_loss)
+    run_dir = args.runs / args.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = run_dir / "checkpoint.pt"
+    budget_s = args.time_budget * 60 if args.time_budget else None
+    warmup_s = (args.warmup * 60 if args.warmup is not None else (budget_s / 4 if budget_s else None))
+    step, spent_before, l1_exported = 0, 0.0, False
+    if args.resume:
+        if not checkpoint_path.is_file():
+            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        saved = state["args"]
+        changed = [name for name in ("channels", "blocks", "d_channels", "d_layers") if saved.get(name) != getattr(args, name)]
+        if changed:
+            raise SystemExit(f"--resume: the checkpoint was trained with other {', '.join('--' + c.replace('_', '-') for c in changed)}"
+                             "; use the same architecture or a new --name.")
+        generator.load_state_dict(state["generator"])
+        discriminator.load_state_dict(state["discriminator"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        step, spent_before, l1_exported = state["step"], state["spent_s"], state["l1_exported"]
+        print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
+    threads = torch.get_num_threads()
+
+    def clock() -> float:
+        return time.process_time() / threads if args.budget_clock == "cpu" else time.time()
+
+    start = clock()
+
+    def spent() -> float:
+        return spent_before + clock() - start
+
+    def progress() -> float:
+        fractions = [0.0]
+        if args.steps:
+            fractions.append(step / args.steps)
+        if budget_s:
+            fractions.append(spent() / budget_s)
+        return max(fractions)
+
+    def warming_up() -> bool:
+        if args.warmup_steps is not None:
+            return step < args.warmup_steps
+        return warmup_s is not None and spent() < warmup_s
+
+    def save_checkpoint():
+        buffer = io.BytesIO()
+        torch.save({"generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
+                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "spent_s": spent(),
+                    "l1_exported": l1_exported,
+                    "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
+                             if not isinstance(v, list)}}, buffer)
+        atomic_write_bytes(checkpoint_path, buffer.getvalue())
+
+    def export(folder: Path, stage: str) -> Path:
+        metadata = {
+            "task": "super-resolution", "label": "SRGAN ×4 (trained on photos)", "scale": config.scale,
+            "resolution": args.crop, "stage": stage,
+            "data": {"path": str(args.data) if args.data else None, "photos_per_source":
+                     {name: len(files) for name, (files, _) in sources.items()},
+                     "sources": [name for name in sources], "exclude": "heldout.txt of cats and cats-masked",
+                     "edges2products": "left halves (the photos)", "low_res": "bicubic ×1/4 of random 128² crops"},
+            "training": {"command": "python -m train.srgan " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+                         "steps": step, "batch_size": args.batch_size, "wall_time_s": round(spent(), 1),
+                         "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
+                         "hardware": f"{platform.machine()} CPU",
+                         "losses": "L1" if stage == "l1-only" else f"L1 + {args.lambda_adv} × {args.gan_loss} GAN",
+                         "warmup_s": round(warmup_s, 1) if warmup_s else None, "warmup_steps": args.warmup_steps,
+                         "lr": args.lr, "lr_d": args.lr_d, "discriminator": asdict(d_config),
+                         "content_loss": "L1 in pixel space (no VGG weights offline)"},
+            "metrics": {}}
+        return save_model(generator, folder, metadata, dtype=torch.float16)
+
+    counts = ", ".join(f"{name}: {len(files)}" for name, (files, _) in sources.items())
+    print(f"Photos: {counts}. G {count(generator) / 1e6:.2f} M params, D {count(discriminator) / 1e6:.2f} M params "
+          f"({d_config.receptive_field}² patches).", flush=True)
+    log = open(run_dir / "log.jsonl", "a")
+    generator.train()
+    discriminator.train()
+    while progress() < 1.0:
+        rng = np.random.default_rng((args.seed, step))
+        high, low = make_batch(sources, args.batch_size, args.crop, config.scale, rng)
+        adversarial = not warming_up()
+        if adversarial and not l1_exported:  # the warm-up is over: keep its L1-only generator for comparison
+            export(run_dir / "l1-only", "l1-only")
+            l1_exported = True
+            print(f"Warm-up done at step {step}: L1-only generator in {run_dir / 'l1-only'}.", flush=True)
+        fake = generator(low)
+        record = {"step": step + 1, "phase": "gan" if adversarial else "l1"}
+        if adversarial:
+            loss_d = gan.discriminator_loss(discriminator(high), discriminator(fake.detach()))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            loss_adv = gan.generator_loss(discriminator(fake))
+            record.update(d=loss_d.item(), adv=loss_adv.item())
+        l1 = F.l1_loss(fake, high)
+        loss_g = l1 + args.lambda_adv * loss_adv if adversarial else l1
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        step += 1
+        if step % args.log_every == 0 or step == 1:
+            with torch.no_grad():
+                bicubic_l1 = F.l1_loss(F.interpolate(low, scale_factor=config.scale, mode="bicubic",
+                                                     align_corners=False), high).item()
+            record.update(l1=l1.item(), bicubic_l1=bicubic_l1, spent_s=round(spent(), 1))
+            record = {k: round(v, 5) if isinstance(v, float) else v for k, v in record.items()}
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            print(record, flush=True)
+        if step % args.checkpoint_every == 0:
+            save_checkpoint()
+    save_checkpoint()
+    log.close()
+    generator.eval()
+    if not l1_exported:  # a run that never left the warm-up is an L1-only model
+        print("The run ended inside the warm-up: the exported model is L1-only.")
+    out = export(args.out, "l1+adversarial" if l1_exported else "l1-only")
+    print(f"Exported {out} after {step} steps ({spent() / 60:.1f} min on the {args.budget_clock} clock).")
+    return out
+
+
+def count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def heldout_photos(root: Path, per_source: int) -> list[tuple[str, Path, str]]:
+    """[(source, file, part)]: the first `per_source` held-out photos of each EVAL_SOURCES folder."""
+    photos = []
+    for folder, names, part in EVAL_SOURCES:
+        files = list_photos(root / folder, root / names if names else None, keep=True)
+        photos += [(folder, path, part) for path in files[:per_source]]
+    return photos
+
+
+def shaved_metrics(output: Image.Image, target: Image.Image, border: int = 4) -> dict:
+    """PSNR (dB) and SSIM on RGB in [0, 1] without a `border`-px frame (train.evaluate's definitions)."""
+    from train.evaluate import image_metrics
+
+    box = (border, border, target.width - border, target.height - border)
+    metrics = image_metrics(output.crop(box), target.crop(box))
+    return {"psnr": metrics["psnr"], "ssim": metrics["ssim"]}
+
+
+def timed(method, image):
+    start = time.process_time()
+    result = method(image)
+    return result, (time.process_time() - start) * 1000
+
+
+def evaluate(args) -> dict:
+    """PSNR / SSIM / CPU ms of bicubic, each --evaluate model and (on fewer photos) SinGAN; a table."""
+    if args.data is None:
+        raise SystemExit("--evaluate needs --data (the shared data folder with the held-out photos).")
+    torch.set_num_threads(args.num_threads or 1)
+    photos = heldout_photos(args.data, args.per_source)
+    models = {str(folder): load_model(folder) for folder in args.evaluate}
+    methods = {"bicubic": bicubic, **{name: (lambda image, m=model: enhance(m, image)) for name, model in models.items()}}
+    singan_photos = set()
+    if args.singan is not None:
+        from pix2pix_demo.singan import super_resolve
+
+        singan = load_model(args.singan)
+        methods["singan"] = lambda image: super_resolve(singan, image, 4, seed=0)
+        by_source: dict[str, list] = {}
+        for source, path, _ in photos:
+            by_source.setdefault(source, []).append(path)
+        singan_photos = {path for paths in by_source.values() for path in paths[:args.singan_per_source]}
+    scores = {name: [] for name in methods}
+    grid_rows = []
+    grid_photos = {path for source in dict.fromkeys(s for s, _, _ in photos)
+                   for path in [p for s, p, _ in photos if s == source][:2]}  # the first two of each source
+    for index, (source, path, part) in enumerate(photos):
+        high, low = downscale(part_of(open_image(path), part), 4)
+        outputs = {}
+        for name, method in methods.items():
+            if name == "singan" and path not in singan_photos:
+                continue
+            output, ms = timed(method, low)
+            outputs[name] = output
+            scores[name].append({"source": source, "ms": ms, "pixels_out": output.width * output.height,
+                                 **shaved_metrics(output, high)})
+        if args.grid and path in grid_photos:  # a method left out on this photo: a white cell
+            grid_rows.append(crop_row(low, [outputs[name] if name in outputs else Image.new("RGB", high.size, "white")
+                                            for name in methods], high))
+        print(f"{index + 1}/{len(photos)} {path.name}", end="\r", flush=True)
+    report = {name: summarize(rows) for name, rows in scores.items() if rows}
+    print()
+    print(json.dumps(report, indent=2))
+    print(markdown_table(report))
+    if args.grid and grid_rows:
+        save_rows(grid_rows, args.grid, ["low-res (nearest x4)", *[short_name(n) for n in methods], "original"])
+        print(f"Grid: {args.grid}")
+    if args.save_metrics:
+        for name in models:
+            update_config(name, metrics={"heldout-x4": {**{k: v for k, v in report[name].items() if k != "per_source"},
+                                                        "bicubic_psnr": report["bicubic"]["psnr"],
+                                                        "bicubic_ssim": report["bicubic"]["ssim"],
+                                                        "data": str(args.data), "files": "heldout photos",
+                                                        "photos": report[name]["photos"]}})
+    return report
+
+
+def summarize(rows: list[dict]) -> dict:
+    megapixels = sum(r["pixels_out"] for r in rows) / 1e6
+    per_source = {}
+    for source in dict.fromkeys(r["source"] for r in rows):
+        mine = [r for r in rows if r["source"] == source]
+        per_source[source] = {"photos": len(mine), "psnr": round(statistics.fmean(r["psnr"] for r in mine), 3),
+                              "ssim": round(statistics.fmean(r["ssim"] for r in mine), 4)}
+    return {"photos": len(rows), "psnr": round(statistics.fmean(r["psnr"] for r in rows), 3),
+            "ssim": round(statistics.fmean(r["ssim"] for r in rows), 4),
+            "cpu_ms_per_image": round(statistics.fmean(r["ms"] for r in rows), 1),
+            "cpu_ms_per_megapixel_out": round(sum(r["ms"] for r in rows) / megapixels, 1), "per_source": per_source}
+
+
+def markdown_table(report: dict) -> str:
+    sources = list(next(iter(report.values()))["per_source"])
+    header = ["method", "photos", "PSNR (dB)", "SSIM", *[f"PSNR / SSIM {s.split('/')[0]}" for s in sources],
+              "CPU ms per MP out"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, row in report.items():
+        cells = [short_name(name), str(row["photos"]), f"{row['psnr']:.2f}", f"{row['ssim']:.4f}"]
+        cells += [f"{row['per_source'][s]['psnr']:.2f} / {row['per_source'][s]['ssim']:.3f}"
+                  if s in row["per_source"] else "–" for s in sources]
+        cells.append(f"{row['cpu_ms_per_megapixel_out']:.0f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def short_name(name: str) -> str:
+    return Path(name).name if "/" in name else name
+
+
+def crop_row(low: Image.Image, outputs: list, high: Image.Image, side: int = 96) -> list[Image.Image]:
+    """The same `side`² window (around the most detailed spot) of the low-res input, each output and
+    the original, for a grid."""
+    gray = np.asarray(high.convert("L"), dtype=np.float32)
+    best, box = -1.0, (0, 0)
+    step = max(8, side // 2)
+    for top in range(0, max(1, high.height - side + 1), step):
+        for left in range(0, max(1, high.width - side + 1), step):
+            detail = float(np.abs(np.diff(gray[top:top + side, left:left + side], axis=1)).mean())
+            if detail > best:
+                best, box = detail, (left, top)
+    left, top = box
+    window = (left, top, left + side, top + side)
+    low_big = low.resize((low.width * 4, low.height * 4), Image.NEAREST)
+    return [low_big.crop(window), *[out.crop(window) for out in outputs], high.crop(window)]
+
+
+def save_rows(rows: list[list[Image.Image]], path: Path, titles: list[str], cell: int = 192) -> None:
+    """Rows of equally sized crops (enlarged to `cell` px, nearest), a title line on top."""
+    from PIL import ImageDraw
+
+    columns = max(len(row) for row in rows)
+    grid = Image.new("RGB", (columns * (cell + 4) - 4, 18 + len(rows) * (cell + 4) - 4), "white")
+    draw = ImageDraw.Draw(grid)
+    for c, title in enumerate(titles[:columns]):
+        draw.text((c * (cell + 4) + 2, 3), title, fill=(0, 0, 0))
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            grid.paste(image.resize((cell, cell), Image.NEAREST), (c * (cell + 4), 18 + r * (cell + 4)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid.save(path)
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
