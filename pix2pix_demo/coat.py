@@ -32,6 +32,21 @@ COATS: dict[str, tuple[float, float, float]] = {
 }
 DEFAULT_COAT = "brown"
 
+# The same for shoes and handbags (edges2products): cluster centres of the 2,000 edges2products/train
+# photos' mean colours (k-means, k = 10), the commonest first after the default. The first is the default.
+PRODUCT_COLOURS: dict[str, tuple[float, float, float]] = {
+    "brown": (0.39, 0.35, 0.33),
+    "dark brown": (0.28, 0.25, 0.24),
+    "black": (0.18, 0.17, 0.17),
+    "white": (0.84, 0.82, 0.80),
+    "beige": (0.75, 0.70, 0.67),
+    "blue": (0.46, 0.49, 0.52),
+    "tan": (0.62, 0.48, 0.35),
+    "khaki": (0.73, 0.64, 0.47),
+    "red": (0.56, 0.28, 0.23),
+    "pink": (0.82, 0.36, 0.45),
+}
+
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # YIQ chroma plane: a hue turn is a rotation of (I, Q) with Y fixed
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=np.float32)

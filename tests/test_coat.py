@@ -209,6 +209,15 @@ def test_train_with_coat_fine_tunes_a_plain_model_and_evaluates_per_coat(tmp_pat
                      "--coat", "target", "--grid", str(tmp_path / "grid.png"))
     metrics = json.loads(result.stdout)
     assert metrics["coat"] == "target" and metrics["pairs"] == 8
+    # the run's checkpoint exports as a model too (what a run still training holds): the same weights
+    from train.export_checkpoint import export
+
+    folder = export(tmp_path / "runs" / "coats", tmp_path / "from-checkpoint")
+    exported, final = load_model(folder).eval(), load_model(tmp_path / "w" / "coats").eval()
+    assert exported.metadata["training"]["steps"] == 6 and exported.config == final.config
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(exported(x, torch.tensor(COATS["black"])), final(x, torch.tensor(COATS["black"])), atol=1e-5)
 
 
 def test_model_card_lists_the_colours_only_for_models_that_take_one(tmp_path):
