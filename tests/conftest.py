@@ -91,10 +91,23 @@ def save_tiny_facades(folder, kind: str, seed: int = 0):
     return save_model(model, folder, {"resolution": 64, "kind": "facades", "label": f"Tiny facades {kind}"})
 
 
+def save_tiny_srgan(folder, seed: int = 0):
+    """A tiny SRGAN generator (×4) whose correction to bicubic is not zero (the real one's tail starts at zero)."""
+    import torch
+
+    from pix2pix_demo.hub import save_model
+    from pix2pix_demo.models.srgan import SRGANConfig, SRGANGenerator
+
+    torch.manual_seed(seed)
+    model = SRGANGenerator(SRGANConfig(channels=8, num_blocks=2))
+    torch.nn.init.normal_(model.tail.weight, std=0.05)
+    return save_model(model, folder, {"label": "Tiny SRGAN ×4", "scale": 4})
+
+
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tmp_path_factory):
-    """A weights folder with tiny `edges2cats`, `edges2products`, `singan-mini`, `facades-pix2pix` and `facades-spade`
-    models, used by the app through
+    """A weights folder with tiny `edges2cats`, `edges2products`, `singan-mini`, `facades-pix2pix`, `facades-spade`
+    and `srgan-x4` models, used by the app through
     PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
     folder = tmp_path_factory.mktemp("weights")
     save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats", coats=True)
@@ -102,6 +115,7 @@ def tiny_weights_dir(tmp_path_factory):
     save_tiny_singan(folder / "singan-mini")
     save_tiny_facades(folder / "facades-pix2pix", "pix2pix")
     save_tiny_facades(folder / "facades-spade", "spade")
+    save_tiny_srgan(folder / "srgan-x4")
     old = os.environ.get("PIX2PIX_WEIGHTS_DIR")
     os.environ["PIX2PIX_WEIGHTS_DIR"] = str(folder)
     from pix2pix_demo import registry

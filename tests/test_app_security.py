@@ -36,6 +36,7 @@ def secret_photo(folder: Path) -> Path:
 # endpoint -> how a file value goes into its inputs
 ENDPOINTS = {
     "photo_to_image": lambda f: [f, "edges2cats", "hed-like"],
+    "enhance": lambda f: [f],
     "labels_to_facade": lambda f: [f, "facades-spade", 0],
     "sketch_to_image": lambda f: [{"background": None, "layers": [], "composite": f}, "edges2cats", 0],
     "singan_edit": lambda f: ["singan-mini", f, f, -1, 0],

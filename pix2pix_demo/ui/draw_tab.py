@@ -27,6 +27,7 @@ from PIL import Image
 
 from . import live, logic
 from .common import MODEL_CONCURRENCY, gpu, output_file, uploaded_files, user_messages
+from .enhance import enhancer_key
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "sketches"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -96,7 +97,7 @@ def build_draw_tab() -> DrawTab:
         elem_id="draw-surface", apply_default_css=False,
         # props for the script
         models=[list(choice) for choice in choices], model=logic.default_model(), examples=list(surface_examples()),
-        max_seed=MAX_SEED, coats=logic.coat_choices(),
+        max_seed=MAX_SEED, coats=logic.coat_choices(), enhance=enhancer_key() is not None,
     )
     # The gradio_client endpoint /sketch_to_image, exactly as before (a Sketchpad value, a model
     # key, a seed): its components are not shown; the page itself uses the surface above.

@@ -39,6 +39,7 @@ MAX_PNG_BYTES = 1_500_000  # a 1024² line drawing is far below this
 MAX_SIDE = 1024  # pixels, either side
 MAX_SEED = 10_000
 DOWNLOAD_SIZES = (256, 512)  # PNG download: the model's own size, or 512² (the size shown)
+ENHANCED_SIZE = 1024  # the Draw tab's third download: the 256² picture enlarged ×4 by the SRGAN model (ui/enhance.py)
 JPEG_QUALITY = 90
 
 # Live requests come from a thread pool, not from the queue: one forward pass at a time keeps
@@ -175,13 +176,21 @@ def render_png(request) -> dict:
     """The download: {png, model, seed, coat, size} -> {image: PNG data URL, width, height}.
 
     `size` 256 is the model's output as it is; 512 follows the app's any-size rule (the model
-    runs at its resolution and the result is resized to the requested long side, LANCZOS)."""
+    runs at its resolution and the result is resized to the requested long side, LANCZOS); 1024
+    (ENHANCED_SIZE) is "Enhance ×4": the model's output enlarged by the SRGAN model (ui/enhance.py)."""
 
     def make():
         size = request.get("size", DOWNLOAD_SIZES[0]) if isinstance(request, dict) else None
-        if size not in DOWNLOAD_SIZES:
-            raise logic.InputError(f"Download size must be one of {', '.join(map(str, DOWNLOAD_SIZES))}.")
+        if size not in (*DOWNLOAD_SIZES, ENHANCED_SIZE):
+            raise logic.InputError(f"Download size must be one of "
+                                   f"{', '.join(map(str, (*DOWNLOAD_SIZES, ENHANCED_SIZE)))}.")
         image = _generate(request)
+        if size == ENHANCED_SIZE:
+            from .enhance import enhance_generated
+
+            with _model_lock:
+                use_torch_threads()
+                image = enhance_generated(image, size=ENHANCED_SIZE // 4)
         image = resize_to(image, fitted_size(*image.size, size))
         return {"image": data_url(image, "PNG"), "width": image.width, "height": image.height}
 

@@ -17,6 +17,7 @@ from ..edges import DEFAULT_EDGE_METHOD, EDGE_METHODS
 from . import logic
 from .common import MODEL_CONCURRENCY, gpu, output_file, uploaded_files, user_messages
 from .draw_tab import DrawTab
+from .enhance import enhance_handler, enhancer_key
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "photos"
 INSTRUCTIONS = (
@@ -86,6 +87,10 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
         with gr.Column(min_width=160):
             run = gr.Button("Generate", variant="primary", elem_id="photo-generate")
             to_draw = gr.Button("Edit the edges in Draw", elem_id="photo-to-draw")
+            enhance = gr.Button("Enhance ×4", elem_id="photo-enhance", visible=enhancer_key() is not None)
+    enhanced = gr.Image(label="Enhanced ×4 (SRGAN: the 256-px picture enlarged to 1024 px)", type="pil", format="png",
+                        interactive=False, elem_id="photo-enhanced", buttons=["download", "fullscreen"],
+                        height=480, visible=enhancer_key() is not None)
     examples = [[str(path)] for path in sorted(EXAMPLES_DIR.glob("*")) if path.suffix.lower() in (".png", ".jpg")]
     if examples:
         gr.Examples(examples, inputs=photo, label="Example photos (scikit-image, CC0)")
@@ -97,5 +102,7 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
           trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
     model.input(model_changed, [photo, model], [method, edges, output], preprocess=False,
                 trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
+    enhance.click(enhance_handler, output, enhanced, api_name="enhance", preprocess=False, **MODEL_CONCURRENCY)
+    output.change(lambda _: None, output, enhanced, api_visibility="private", preprocess=False)  # not a stale one
     to_draw.click(functools.partial(edges_to_canvas, draw=draw), [edges, model], [draw.target, tabs],
                   api_visibility="private", preprocess=False)

@@ -6,7 +6,7 @@ Every application is a named API endpoint whose first input is the model key:
     /singan_edit(model, edited_image, mask, injection_scale, seed) -> image
     /singan_harmonize(model, naive_paste, mask, injection_scale, seed) -> image
     /singan_paint(model, painting, injection_scale, seed, quantize) -> image
-    /singan_super_resolve(model, image, factor, seed) -> image
+    /singan_super_resolve(model, image, factor, seed, method) -> image   (method "srgan": our photo SRGAN, no SinGAN)
     /singan_animate(model, frames, alpha, beta, start_scale, seed) -> GIF file
     /singan_train(image, name, minutes, max_size) -> status, preview, (dropdown updates)
     /gpnn_sample(image, seed, width_factor, height_factor) -> image   (no model: patch nearest neighbours)
@@ -34,7 +34,7 @@ from PIL import Image
 
 from .. import registry
 from ..hub import save_model
-from ..imaging import ImageError
+from ..imaging import ImageError, open_image
 from .common import output_file, output_path, unexpected_error, uploaded_files
 from .logic import parse_seed
 
@@ -201,15 +201,38 @@ def paint_handler(model_key, painting, injection_scale=None, seed=0, quantize=Fa
                                              quantize not in (False, None, 0, "", "false", "False")), "png", "paint")
 
 
+SUPER_RESOLVE_METHODS = ("singan", "srgan")
+
+
 @app_messages
-def super_resolve_handler(model_key, image, factor=4, seed=0):
-    """Model key + image + factor (2 or 4, also "2", "x4") -> the enlarged image."""
-    model = load_model(model_key)
+def super_resolve_handler(model_key, image, factor=4, seed=0, method="singan"):
+    """Model key + image + factor (2 or 4, also "2", "x4") -> the enlarged image.
+
+    method "singan" (default): the model's finest generator, step by step (pix2pix_demo.singan.super_resolve);
+    "srgan": the SRGAN trained on photos (ui/enhance.py, ×4; ×2 is its ×4 shrunk by half, LANCZOS); it
+    needs no SinGAN model and ignores the seed. Either way inputs are shrunk so that the result is at most
+    MAX_SUPER_RESOLVE_SIDE px."""
+    method = method or "singan"
+    if method not in SUPER_RESOLVE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(SUPER_RESOLVE_METHODS)}, got {method!r}.")
+    model = load_model(model_key) if method == "singan" else None
     image = uploaded_files(image)
     text = str(factor).strip().lstrip("x×")
     if text not in ("2", "4", "2.0", "4.0"):
         raise ValueError(f"factor must be 2 or 4, got {factor!r}.")
-    return output_file(singan_module().super_resolve(model, image, int(float(text)), parse_seed(seed)), "png",
+    factor = int(float(text))
+    if method == "srgan":
+        from ..singan_options import MAX_SUPER_RESOLVE_SIDE
+        from .enhance import enhance_image
+
+        if image is None:
+            raise ValueError("Please provide an image to enlarge.")
+        picture = open_image(image)
+        result = enhance_image(picture, max_side=MAX_SUPER_RESOLVE_SIDE // factor)
+        if factor == 2:
+            result = result.resize((result.width // 2, result.height // 2), Image.LANCZOS)
+        return output_file(result, "png", "super-resolved")
+    return output_file(singan_module().super_resolve(model, image, factor, parse_seed(seed)), "png",
                        "super-resolved")
 
 

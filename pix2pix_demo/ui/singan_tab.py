@@ -202,19 +202,24 @@ def _canvas_application_tab(tab: SinGANTab, app: CanvasApplication) -> None:
 
 def _super_resolution_tab(tab: SinGANTab) -> None:
     with gr.Tab("Super-resolution"):
-        gr.Markdown("Enlarge ×2 or ×4 in small steps with the model's finest generator. Works best on the "
-                    "model's own image (the example) or a similar one.")
+        gr.Markdown("Enlarge ×2 or ×4. **SinGAN**: in small steps with the model's finest generator; works best on "
+                    "the model's own image (the example) or a similar one. **SRGAN ×4**: our super-resolution "
+                    "network trained on photos (cats, shoes, bags; `weights/srgan-x4`): no SinGAN model needed, "
+                    "any photo-like picture (×2 is its ×4 shrunk by half).")
         with gr.Row():
             with gr.Column():
                 model = _model_dropdown("super_resolve")
                 load = gr.Button("Load the example")
                 image_in = gr.Image(label="Low-resolution image", type="pil", height=240)
                 factor = gr.Radio([2, 4], value=4, label="Factor")
-                seed = gr.Number(value=0, label="Seed", precision=0)
+                method = gr.Radio([("SinGAN (this model's finest generator)", "singan"),
+                                   ("SRGAN ×4 (trained on photos)", "srgan")], value="singan", label="Method",
+                                  elem_id="singan-super-resolve-method")
+                seed = gr.Number(value=0, label="Seed (SinGAN)", precision=0)
                 button = gr.Button("Enlarge", variant="primary")
             output = gr.Image(label="Enlarged", type="pil", format="png")
         load.click(super_resolve_example, model, image_in, api_visibility="private")
-        button.click(super_resolve_handler, [model, image_in, factor, seed], output,
+        button.click(super_resolve_handler, [model, image_in, factor, seed, method], output,
                      api_name="singan_super_resolve", preprocess=False, **APPLY_CONCURRENCY)
         tab.dropdowns["super_resolve"], tab.outputs["super_resolve"] = model, output
 

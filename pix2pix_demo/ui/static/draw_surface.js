@@ -7,6 +7,7 @@
 // `props.background` is the canvas colour (and the eraser's), `props.rect` adds a rectangle tool
 // (drag to fill a box), `props.random` a button that asks `server.random_drawing` for a new layout,
 // and `props.hint` / `props.empty_models` / `props.download_prefix` replace the Draw tab's texts.
+// `props.enhance` (the Draw tab, when an SRGAN model is installed) adds a 1024² "Enhance ×4" download.
 // With a palette the drawing is sent without smoothing (nearest-neighbour shrink: no blended colours).
 //
 // A finished stroke -> the 512² canvas is shrunk to the model's 256², sent as one small PNG data
@@ -37,6 +38,12 @@
   const PREVIEW_MS = 300; // while a stroke goes on, a picture of it at most this often
   const MAX_SEED = props.max_seed || 10000;
   if (props.hint) hint.textContent = props.hint;
+  if (props.enhance) { // the SRGAN model is there: a 1024² download, the picture enlarged ×4 (live.render_png)
+    const option = document.createElement('option');
+    option.value = '1024'; option.textContent = '1024² (Enhance ×4)';
+    downloadSize.appendChild(option);
+    downloadSize.title += '; 1024² enlarges the picture ×4 with the SRGAN model';
+  }
   const EMPTY_HINT = hint.textContent;
 
   const state = {
@@ -356,7 +363,7 @@
     if (drawingKey() === null) { showStatus('Nothing to download yet: draw something first.', true); return; }
     const size = Number(downloadSize.value);
     const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), size };
-    showStatus('Preparing the PNG…');
+    showStatus(size > 512 ? 'Enhancing ×4 (a few seconds)…' : 'Preparing the PNG…');
     let result;
     try { result = await server.render_png(request); } catch (error) { result = undefined; }
     if (!result || !result.image) { showStatus(result ? (result.error || result.empty) : 'The server did not answer.', true); return; }
