@@ -91,7 +91,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--channels", type=int, default=32)
     model.add_argument("--blocks", type=int, default=8)
     model.add_argument("--batch-size", type=int, default=16)
-    model.add_argument("--lr", type=float, default=2e-4, help="generator learning rate (Adam)")
+    model.add_argument("--lr", type=float, default=5e-4, help="generator learning rate (Adam) in the L1 warm-up")
+    model.add_argument("--lr-gan", type=float, default=1e-4, help="generator learning rate in the adversarial phase")
     model.add_argument("--lr-d", type=float, default=1e-4, help="discriminator learning rate (Adam)")
     model.add_argument("--gan-loss", choices=("vanilla", "lsgan", "hinge"), default="vanilla")
     model.add_argument("--lambda-adv", type=float, default=0.01, help="weight of the adversarial loss (L1 weighs 1)")
@@ -104,6 +105,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--singan-per-source", type=int, default=4)
     evaluation.add_argument("--grid", type=Path, default=None, help="save a crop grid of held-out photos here")
     evaluation.add_argument("--save-metrics", action="store_true", help="store the results in each model's config.json")
+    evaluation.add_argument("--pictures", type=Path, nargs="+",
+                            help="measure on these pictures (shrunk ×4, enlarged again) instead of the held-out photos")
+    evaluation.add_argument("--enlarge", type=Path, nargs="+",
+                            help="no measuring: enlarge these pictures ×4 (bicubic and each model) into the --grid")
     return p
 
 
@@ -268,7 +273,7 @@ def main(args) -> Path | None:
                          "hardware": f"{platform.machine()} CPU",
                          "losses": "L1" if stage == "l1-only" else f"L1 + {args.lambda_adv} × {args.gan_loss} GAN",
                          "warmup_s": round(warmup_s, 1) if warmup_s else None, "warmup_steps": args.warmup_steps,
-                         "lr": args.lr, "lr_d": args.lr_d, "discriminator": asdict(d_config),
+                         "lr": args.lr, "lr_gan": args.lr_gan, "lr_d": args.lr_d, "discriminator": asdict(d_config),
                          "content_loss": "L1 in pixel space (no VGG weights offline)"},
             "metrics": {}}
         return save_model(generator, folder, metadata, dtype=torch.float16)
@@ -287,6 +292,8 @@ def main(args) -> Path | None:
             export(run_dir / "l1-only", "l1-only")
             l1_exported = True
             print(f"Warm-up done at step {step}: L1-only generator in {run_dir / 'l1-only'}.", flush=True)
+        for group in opt_g.param_groups:
+            group["lr"] = args.lr_gan if adversarial else args.lr
         fake = generator(low)
         record = {"step": step + 1, "phase": "gan" if adversarial else "l1"}
         if adversarial:
@@ -356,12 +363,16 @@ def timed(method, image):
 
 def evaluate(args) -> dict:
     """PSNR / SSIM / CPU ms of bicubic, each --evaluate model and (on fewer photos) SinGAN; a table."""
-    if args.data is None:
-        raise SystemExit("--evaluate needs --data (the shared data folder with the held-out photos).")
+    if args.data is None and not (args.pictures or args.enlarge):
+        raise SystemExit("--evaluate needs --data (the shared data folder with the held-out photos), --pictures or "
+                         "--enlarge.")
     torch.set_num_threads(args.num_threads or 1)
-    photos = heldout_photos(args.data, args.per_source)
     models = {str(folder): load_model(folder) for folder in args.evaluate}
     methods = {"bicubic": bicubic, **{name: (lambda image, m=model: enhance(m, image)) for name, model in models.items()}}
+    if args.enlarge:
+        return enlarge_grid(args, methods)
+    photos = ([("pictures", path, "whole") for path in args.pictures] if args.pictures
+              else heldout_photos(args.data, args.per_source))
     singan_photos = set()
     if args.singan is not None:
         from pix2pix_demo.singan import super_resolve
@@ -371,11 +382,13 @@ def evaluate(args) -> dict:
         by_source: dict[str, list] = {}
         for source, path, _ in photos:
             by_source.setdefault(source, []).append(path)
+    if args.pictures:  # a few chosen pictures: every one goes into the grid
+        args.singan_per_source = max(args.singan_per_source, len(photos))
         singan_photos = {path for paths in by_source.values() for path in paths[:args.singan_per_source]}
     scores = {name: [] for name in methods}
     grid_rows = []
-    grid_photos = {path for source in dict.fromkeys(s for s, _, _ in photos)
-                   for path in [p for s, p, _ in photos if s == source][:2]}  # the first two of each source
+    grid_photos = {path for source in dict.fromkeys(s for s, _, _ in photos)  # the first two of each source
+                   for path in [p for s, p, _ in photos if s == source][:len(photos) if args.pictures else 2]}
     for index, (source, path, part) in enumerate(photos):
         high, low = downscale(part_of(open_image(path), part), 4)
         outputs = {}
@@ -397,7 +410,7 @@ def evaluate(args) -> dict:
     if args.grid and grid_rows:
         save_rows(grid_rows, args.grid, ["low-res (nearest x4)", *[short_name(n) for n in methods], "original"])
         print(f"Grid: {args.grid}")
-    if args.save_metrics:
+    if args.save_metrics and not args.pictures:
         for name in models:
             update_config(name, metrics={"heldout-x4": {**{k: v for k, v in report[name].items() if k != "per_source"},
                                                         "bicubic_psnr": report["bicubic"]["psnr"],
@@ -405,6 +418,23 @@ def evaluate(args) -> dict:
                                                         "data": str(args.data), "files": "heldout photos",
                                                         "photos": report[name]["photos"]}})
     return report
+
+
+def enlarge_grid(args, methods: dict) -> dict:
+    """Each --enlarge picture ×4 by every method, no ground truth: rows of crops (input, bicubic, models)
+    at the spot with the most detail; two crops per picture."""
+    if not args.grid:
+        raise SystemExit("--enlarge makes a grid: say where with --grid PATH.")
+    rows = []
+    for path in args.enlarge:
+        image = to_rgb(open_image(path))
+        outputs = [method(image) for method in methods.values()]
+        for side in (128, 256):  # a close-up (shown 2× nearest) and a 1:1 view
+            _, *models, bicubic_crop = crop_row(image, outputs[1:], outputs[0], side=side)  # window: bicubic's detail
+            rows.append([bicubic_crop, *models])
+    save_rows(rows, args.grid, ["bicubic x4", *[short_name(n) for n in list(methods)[1:]]], cell=256)
+    print(f"Grid: {args.grid}")
+    return {}
 
 
 def summarize(rows: list[dict]) -> dict:
