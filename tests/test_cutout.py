@@ -199,6 +199,7 @@ def test_pack_then_gpu_script_trains_from_the_pack(tmp_path):
     assert config["training"]["steps"] == 2 and config["training"]["init_from"] == "weights/edges2cats"
     model = load_model(out / "edges2cats-gpu")
     assert model.config.base_channels == load_model(REPO / "weights" / "edges2cats").config.base_channels
+    assert model.config.condition_channels == 3 and config["data"]["coat"] is True  # COAT=1: a coat colour, like the app's
 
 
 def test_evaluate_on_cutouts_against_constant_images_and_background_cleanliness(tmp_path):

@@ -10,7 +10,8 @@
 # $OUT/edges2cats-gpu (config.json + model.safetensors), with the training log and sample grids
 # in $OUT/runs. Back on the CPU machine, compare it with `python -m train.evaluate` before shipping.
 # Environment: PACK, OUT, MINUTES (training budget), BATCH, WORKERS, DEVICE, INIT (a model folder,
-# or "none" to train from scratch), STEPS (a step limit instead, for smoke tests).
+# or "none" to train from scratch), STEPS (a step limit instead, for smoke tests), LAMBDA_L1, COAT (1: the
+# model takes a coat colour like the shipped one, recolouring the cut-outs: pix2pix_demo.coat; 0: plain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACK=${PACK:-packed/cats-cutout}
@@ -22,6 +23,9 @@ WORKERS=${WORKERS:-$(( CORES > 2 ? CORES - 2 : 0 ))}
 DEVICE=${DEVICE:-cuda}
 INIT=${INIT:-weights/edges2cats}
 DATA=${DATA:-/tmp/edges2cats-gpu-data}
+LAMBDA_L1=${LAMBDA_L1:-50}
+COAT_ARGS=()
+if [ "${COAT:-1}" = "1" ]; then COAT_ARGS=(--coat); fi
 VARIANTS=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['variants'])" "$PACK/pack.json")
 METHOD=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['edge_method'] or 'hed-like')" "$PACK/pack.json")
 
@@ -34,7 +38,7 @@ if [ "$INIT" != "none" ]; then INIT_ARGS=(--init-from "$INIT"); fi
 python -m train.pix2pix --data "$DATA" --name edges2cats-gpu --out "$OUT" --runs "$OUT/runs" --device "$DEVICE" \
     --preset unet-256-ngf16 --num-downsamplings 7 --max-channels 256 --norm instance --dropout 0.3 \
     --upsampling resize --d-layers 3 --d-channels 64 --d-norm none --spectral-norm --gan-loss hinge \
-    --lambda-l1 100 --ema 0.999 --augment-edges --batch-size "$BATCH" --workers "$WORKERS" \
+    --lambda-l1 "$LAMBDA_L1" --ema 0.999 --augment-edges "${COAT_ARGS[@]}" --batch-size "$BATCH" --workers "$WORKERS" \
     --lr 2e-4 --decay-start 0.5 "${LIMIT[@]}" "${INIT_ARGS[@]}" \
     --log-every 50 --sample-every 500 --checkpoint-every 500 --export-dtype float16
 echo "Exported $OUT/edges2cats-gpu"
