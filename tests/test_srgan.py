@@ -84,8 +84,11 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
 # ---------------------------------------------------------------- the library function
 
 
-def test_tiles_give_the_same_result_as_one_pass():
-    model = tiny()
+@pytest.mark.parametrize("blocks", [2, 8])  # 8: the shipped model's depth (the overlap must grow with it)
+def test_tiles_give_the_same_result_as_one_pass(blocks):
+    torch.manual_seed(0)
+    model = SRGANGenerator(SRGANConfig(channels=8, num_blocks=blocks)).eval()
+    torch.nn.init.normal_(model.tail.weight, std=0.05)
     x = torch.rand(1, 3, 45, 70) * 2 - 1
     with torch.no_grad():
         whole = upscale_tensor(model, x, tile=1000)
@@ -267,3 +270,25 @@ def test_srgan_method_reads_no_file_the_client_names(running_app, tmp_path):
         assert kind in ("error", "http"), f"{name}: the server answered {kind}: {payload!r}"
         if kind == "error":
             assert payload.get("error") is None or payload["error"].startswith(NOT_UPLOADED), (name, payload)
+
+
+@pytest.mark.slow
+def test_browser_draw_tab_downloads_an_enhanced_1024_png(running_app, chromium_browser):
+    from conftest import new_page
+
+    surface = "#draw-surface"
+    page = new_page(chromium_browser, running_app)
+    try:
+        page.wait_for_selector(f"{surface} .p2p[data-ready='1']")
+        options = page.locator(f"{surface} [data-role=download-size] option").all_inner_texts()
+        assert "1024² (Enhance ×4)" in options  # the test weights have an SRGAN model
+        page.click(f"{surface} button[data-example=shoe]")
+        page.wait_for_function(f"Number(document.querySelector('{surface} .p2p').dataset.pictures) > 0")
+        page.select_option(f"{surface} [data-role=download-size]", "1024")
+        with page.expect_download() as download_info:
+            page.click(f"{surface} [data-action=download]")
+        png = Image.open(download_info.value.path())
+        assert png.format == "PNG" and png.size == (1024, 1024)
+        assert download_info.value.suggested_filename.endswith("1024x1024.png")
+    finally:
+        page.close()
