@@ -292,3 +292,27 @@ def test_browser_draw_tab_downloads_an_enhanced_1024_png(running_app, chromium_b
         assert download_info.value.suggested_filename.endswith("1024x1024.png")
     finally:
         page.close()
+
+
+def test_evaluate_measures_bicubic_each_model_and_singan(tmp_path):
+    from conftest import save_tiny_singan
+    from train.srgan import get_args_parser, main
+
+    for seed in range(2):
+        picture(48, 40, seed).save(tmp_path / f"p{seed}.png")
+    save_model(tiny(), tmp_path / "sr")
+    save_tiny_singan(tmp_path / "singan")
+    args = get_args_parser().parse_args(["--evaluate", str(tmp_path / "sr"), "--pictures", str(tmp_path / "p0.png"),
+                                         str(tmp_path / "p1.png"), "--singan", str(tmp_path / "singan"),
+                                         "--grid", str(tmp_path / "grid.png")])
+    from train.srgan import evaluate
+
+    report = evaluate(args)
+    assert list(report) == ["bicubic", str(tmp_path / "sr"), "singan"]
+    assert all(row["photos"] == 2 and 5 < row["psnr"] < 60 and 0 < row["ssim"] <= 1 for row in report.values())
+    assert report["bicubic"]["psnr"] != report[str(tmp_path / "sr")]["psnr"]
+    grid = Image.open(tmp_path / "grid.png")
+    assert grid.width == 5 * 192 + 4 * 4  # low-res, bicubic, the model, SinGAN, the original
+    main(get_args_parser().parse_args(["--evaluate", str(tmp_path / "sr"), "--enlarge", str(tmp_path / "p0.png"),
+                                       "--grid", str(tmp_path / "enlarged.png")]))
+    assert Image.open(tmp_path / "enlarged.png").width == 2 * 256 + 4  # bicubic, the model

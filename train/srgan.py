@@ -382,8 +382,8 @@ def evaluate(args) -> dict:
         by_source: dict[str, list] = {}
         for source, path, _ in photos:
             by_source.setdefault(source, []).append(path)
-    if args.pictures:  # a few chosen pictures: every one goes into the grid
-        args.singan_per_source = max(args.singan_per_source, len(photos))
+        if args.pictures:  # a few chosen pictures: every one is measured and goes into the grid
+            args.singan_per_source = max(args.singan_per_source, len(photos))
         singan_photos = {path for paths in by_source.values() for path in paths[:args.singan_per_source]}
     scores = {name: [] for name in methods}
     grid_rows = []
