@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import nn
@@ -82,6 +83,16 @@ class Pix2PixPipeline:
 
         return {name: tuple(rgb) for name, rgb in (self.metadata.get("coats") or COATS).items()}
 
+    def coat_rgb(self, coat) -> list[float] | None:
+        """The RGB a coat stands for (the model's default for None); None for a model without coats."""
+        if not self.coats:
+            return None
+        if coat is None or coat == "":
+            return list(self.model.config.condition_default)
+        from .coat import parse_coat
+
+        return [float(v) for v in parse_coat(coat, self.coats)]
+
     def condition(self, coat) -> torch.Tensor | None:
         """`coat` (a name of `coats`, "#rrggbb" or 3 floats in 0..1; None = the model's default) -> the
         condition tensor; ValueError with a message for an unknown coat. Models without one ignore it."""
@@ -93,7 +104,8 @@ class Pix2PixPipeline:
 
     @torch.inference_mode()
     def __call__(self, image: Image.Image, mode: str = "eval", seed: int | None = None,
-                 keep_input_size: bool = False, size: int | None = None, coat=None) -> Image.Image:
+                 keep_input_size: bool = False, size: int | None = None, coat=None,
+                 match_colour: bool = True) -> Image.Image:
         if mode not in INFERENCE_MODES:
             raise ValueError(f"mode must be one of {INFERENCE_MODES}, got {mode!r}")
         condition = self.condition(coat)
@@ -110,6 +122,11 @@ class Pix2PixPipeline:
         else:
             output = self.model(tensor, *extra)
         result = tensor_to_image(unpad(output, box))
+        if match_colour and self.coats:
+            # the network paints the coat's lightness and shading; its hue it learns late (coat.match_chroma)
+            from .coat import match_chroma
+
+            result = Image.fromarray(match_chroma(np.asarray(result), self.coat_rgb(coat)))
         if keep_input_size:
             result = resize_to(result, (box.original_width, box.original_height))
         return result

@@ -246,3 +246,18 @@ def test_photo_tab_paints_the_photos_own_colour(tiny_weights_dir, tmp_path):
     # a photo with a background and no segmenter installed (the tiny weights folder has none): the default
     noisy = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
     assert logic.photo_colour(noisy) is None
+
+
+def test_match_chroma_moves_the_objects_hue_keeps_lightness_and_white():
+    from pix2pix_demo.coat import match_chroma
+
+    cat = cutout_cat(64, colour=(150, 100, 60))  # brown
+    grey = match_chroma(cat, COATS["grey"])
+    inside, outside = coat_mask(cat), ~coat_mask(cat)
+    assert (grey[outside] == 255).all()  # the background stays white
+    luma = np.array([0.299, 0.587, 0.114])
+    assert np.abs(grey[inside] @ luma - cat[inside] @ luma).max() <= 2  # lightness kept (up to rounding)
+    spread = lambda image: np.abs(image[inside].astype(int).mean(axis=0) - image[inside].mean()).max()
+    assert spread(grey) < spread(cat) / 4  # brown -> (nearly) neutral
+    ginger = match_chroma(cat, COATS["ginger"]).astype(int)
+    assert ginger[inside][:, 0].mean() - ginger[inside][:, 2].mean() > cat[inside][:, 0].mean() - cat[inside][:, 2].mean() - 1
