@@ -117,19 +117,20 @@ def inputs(endpoint: str, image=None, mask=None, model=None, seed=0) -> list:
         "singan_animate": lambda: [tiny, 3, 0.1, 0.9, 0, seed],
         "singan_train": lambda: [image, "x", 0.1, 32],
         "gpnn_sample": lambda: [image, seed, 1.0, 1.0],
+        "labels_to_facade": lambda: [image, model or "facades-spade", seed],
     }[endpoint]()
 
 
 IMAGE_ENDPOINTS = ["photo_to_image", "sketch_to_image", "singan_edit", "singan_harmonize", "singan_paint",
-                   "singan_super_resolve", "singan_train", "gpnn_sample"]
+                   "singan_super_resolve", "singan_train", "gpnn_sample", "labels_to_facade"]
 SEED_ENDPOINTS = ["sketch_to_image", "singan_sample", "singan_edit", "singan_harmonize", "singan_paint",
-                  "singan_super_resolve", "singan_animate", "gpnn_sample"]
+                  "singan_super_resolve", "singan_animate", "gpnn_sample", "labels_to_facade"]
 CATALOGUE = (
     [(endpoint, "not-an-image", "Could not read the image") for endpoint in IMAGE_ENDPOINTS]
     + [(endpoint, "bomb", "(?i)too large|megapixels") for endpoint in IMAGE_ENDPOINTS]
     + [(endpoint, "thin", "too thin") for endpoint in IMAGE_ENDPOINTS]
     + [(endpoint, "seed-1e30", "seed must be a whole number") for endpoint in SEED_ENDPOINTS]
-    + [(endpoint, "wrong-kind-of-model", "not a (pix2pix|SinGAN) model")
+    + [(endpoint, "wrong-kind-of-model", "not a (pix2pix|SinGAN|facades) model")
        for endpoint in IMAGE_ENDPOINTS + ["singan_sample", "singan_animate"]
        if endpoint not in ("singan_train", "gpnn_sample")]  # these two take no model
 )
