@@ -168,6 +168,7 @@ def test_every_shipped_model_publishes(name, tmp_path):
     assert meta["library_name"] == "pix2pix_demo" and meta["license"]
     model_type = json.loads((folder / "config.json").read_text())["model_type"]
     usage = {"edge-detector": 'method="hed-learned"', "singan": "from pix2pix_demo.singan import sample",
-             "cat-segmenter": "from pix2pix_demo.cutout import cut_out, segment, soft_alpha"}
+             "cat-segmenter": "from pix2pix_demo.cutout import cut_out, segment, soft_alpha",
+             "srgan": "from pix2pix_demo.superres import enhance"}
     assert usage.get(model_type, "Pix2PixPipeline.from_pretrained") in card
     assert f'"me/{name}"' in card
