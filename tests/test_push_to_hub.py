@@ -166,9 +166,11 @@ def test_every_shipped_model_publishes(name, tmp_path):
     card = (out / "README.md").read_text()
     meta = front_matter(card)
     assert meta["library_name"] == "pix2pix_demo" and meta["license"]
-    model_type = json.loads((folder / "config.json").read_text())["model_type"]
+    config = json.loads((folder / "config.json").read_text())
+    model_type = "facades" if config.get("kind") == "facades" else config["model_type"]  # a facades U-Net too
     usage = {"edge-detector": 'method="hed-learned"', "singan": "from pix2pix_demo.singan import sample",
              "cat-segmenter": "from pix2pix_demo.cutout import cut_out, segment, soft_alpha",
-             "srgan": "from pix2pix_demo.superres import enhance"}
+             "srgan": "from pix2pix_demo.superres import enhance", "facades": "FacadesPipeline.from_pretrained",
+             "spade-generator": "FacadesPipeline.from_pretrained"}
     assert usage.get(model_type, "Pix2PixPipeline.from_pretrained") in card
     assert f'"me/{name}"' in card
