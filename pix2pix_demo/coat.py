@@ -47,6 +47,10 @@ PRODUCT_COLOURS: dict[str, tuple[float, float, float]] = {
     "pink": (0.82, 0.36, 0.45),
 }
 
+# The named colours a model trained with `train.pix2pix --coat --coat-palette NAME` offers (its config.json
+# "coats"); the first of each is its default.
+PALETTES: dict[str, dict[str, tuple[float, float, float]]] = {"cats": COATS, "products": PRODUCT_COLOURS}
+
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # YIQ chroma plane: a hue turn is a rotation of (I, Q) with Y fixed
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=np.float32)

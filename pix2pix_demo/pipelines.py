@@ -65,6 +65,13 @@ class Pix2PixPipeline:
         self.size = int(metadata.get("resolution", 256))
         self.pad_fill = float(metadata.get("pad_fill", 1.0))  # white around line drawings
         self.metadata = metadata
+        # the named colours a model with a condition takes (pix2pix_demo.coat); {} for others. Read once:
+        # the live path asks for them on every stroke
+        self.coats: dict[str, tuple] = {}
+        if getattr(self.model.config, "condition_channels", 0):
+            from .coat import COATS
+
+            self.coats = {name: tuple(rgb) for name, rgb in (metadata.get("coats") or COATS).items()}
 
     @classmethod
     def from_pretrained(cls, path_or_repo_id, device="cpu", revision=None) -> "Pix2PixPipeline":
@@ -74,17 +81,9 @@ class Pix2PixPipeline:
     def input_channels(self) -> int:
         return self.model.config.in_channels
 
-    @property
-    def coats(self) -> dict[str, tuple]:
-        """The named coat colours this model takes (`pix2pix_demo.coat`); {} for a model without one."""
-        if not getattr(self.model.config, "condition_channels", 0):
-            return {}
-        from .coat import COATS
-
-        return {name: tuple(rgb) for name, rgb in (self.metadata.get("coats") or COATS).items()}
-
     def coat_rgb(self, coat) -> list[float] | None:
-        """The RGB a coat stands for (the model's default for None); None for a model without coats."""
+        """`coat` (a name of `coats`, "#rrggbb" or 3 floats in 0..1; None or "" = the model's default) -> its
+        RGB; ValueError with a message for an unknown coat. None for a model without coats (it ignores them)."""
         if not self.coats:
             return None
         if coat is None or coat == "":
@@ -93,23 +92,14 @@ class Pix2PixPipeline:
 
         return [float(v) for v in parse_coat(coat, self.coats)]
 
-    def condition(self, coat) -> torch.Tensor | None:
-        """`coat` (a name of `coats`, "#rrggbb" or 3 floats in 0..1; None = the model's default) -> the
-        condition tensor; ValueError with a message for an unknown coat. Models without one ignore it."""
-        if coat is None or coat == "" or not self.coats:
-            return None
-        from .coat import parse_coat
-
-        return torch.from_numpy(parse_coat(coat, self.coats)).to(self.device)
-
     @torch.inference_mode()
     def __call__(self, image: Image.Image, mode: str = "eval", seed: int | None = None,
                  keep_input_size: bool = False, size: int | None = None, coat=None,
                  match_colour: bool = True) -> Image.Image:
         if mode not in INFERENCE_MODES:
             raise ValueError(f"mode must be one of {INFERENCE_MODES}, got {mode!r}")
-        condition = self.condition(coat)
-        extra = () if condition is None else (condition,)
+        rgb = self.coat_rgb(coat)
+        extra = () if rgb is None else (torch.tensor(rgb, device=self.device),)
         tensor, box = fit_and_pad(to_rgb(image), size or self.size, self.model.config.multiple,
                                   fill=self.pad_fill, channels=self.input_channels)
         tensor = tensor.to(self.device)
@@ -126,7 +116,7 @@ class Pix2PixPipeline:
             # the network paints the coat's lightness and shading; its hue it learns late (coat.match_chroma)
             from .coat import match_chroma
 
-            result = Image.fromarray(match_chroma(np.asarray(result), self.coat_rgb(coat)))
+            result = Image.fromarray(match_chroma(np.asarray(result), rgb))
         if keep_input_size:
             result = resize_to(result, (box.original_width, box.original_height))
         return result

@@ -35,6 +35,17 @@ def new_page(browser, url: str):
     return page
 
 
+def wait_for_surface_picture(page, root: str, shown_before: int):
+    """Until the drawing surface under `root` (the Draw or Facades tab) has shown a new picture and has no
+    request in flight."""
+    page.wait_for_function(
+        """([root, before]) => { const el = document.querySelector(root + ' .p2p');
+               const img = el.querySelector('img.p2p-picture');
+               return Number(el.dataset.pictures) > before && el.dataset.busy === '0' && !img.hidden
+                      && img.complete && img.naturalWidth > 0; }""",
+        arg=[root, shown_before])
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: browser, end-to-end and training smoke tests (run by default; "
                                        "deselect with -m 'not slow')")

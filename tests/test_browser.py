@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ARTIFACTS, new_page
+from conftest import ARTIFACTS, new_page, wait_for_surface_picture
 from conftest import BROWSER_WAIT_MS as WAIT_MS
 
 pytestmark = pytest.mark.slow
@@ -72,13 +72,8 @@ def picture(page) -> tuple[str, np.ndarray]:
 
 
 def wait_for_picture(page, shown_before: int):
-    """Until the surface has shown a new picture and has no request in flight."""
-    page.wait_for_function(
-        """([root, before]) => { const el = document.querySelector(root + ' .p2p');
-               const img = el.querySelector('img.p2p-picture');
-               return Number(el.dataset.pictures) > before && el.dataset.busy === '0' && !img.hidden
-                      && img.complete && img.naturalWidth > 0; }""",
-        arg=[SURFACE, shown_before])
+    """Until the Draw surface has shown a new picture and has no request in flight."""
+    wait_for_surface_picture(page, SURFACE, shown_before)
 
 
 def stroke(page, start, end, steps: int = 3):

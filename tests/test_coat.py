@@ -261,3 +261,13 @@ def test_match_chroma_moves_the_objects_hue_keeps_lightness_and_white():
     assert spread(grey) < spread(cat) / 4  # brown -> (nearly) neutral
     ginger = match_chroma(cat, COATS["ginger"]).astype(int)
     assert ginger[inside][:, 0].mean() - ginger[inside][:, 2].mean() > cat[inside][:, 0].mean() - cat[inside][:, 2].mean() - 1
+
+
+def test_the_coat_palette_option_picks_the_models_colours_and_default():
+    from pix2pix_demo.coat import PALETTES, PRODUCT_COLOURS
+    from train.pix2pix import generator_config, get_args_parser
+
+    for palette, colours in PALETTES.items():
+        args = get_args_parser().parse_args(["--data", "x", "--name", "n", "--coat", "--coat-palette", palette])
+        assert generator_config(args).condition_default == list(next(iter(colours.values())))
+    assert PALETTES["products"] is PRODUCT_COLOURS and PALETTES["cats"] is COATS

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ARTIFACTS, new_page
+from conftest import ARTIFACTS, new_page, wait_for_surface_picture
 from conftest import BROWSER_WAIT_MS as WAIT_MS
 from pix2pix_demo import registry
 from pix2pix_demo.labels import CLASS_INDEX, CLASSES, classes_to_image, random_facade
@@ -167,12 +167,7 @@ def canvas_colours(page) -> dict:
 
 
 def wait_for_picture(page, shown_before: int):
-    page.wait_for_function(
-        """([root, before]) => { const el = document.querySelector(root + ' .p2p');
-               const img = el.querySelector('img.p2p-picture');
-               return Number(el.dataset.pictures) > before && el.dataset.busy === '0' && !img.hidden
-                      && img.complete && img.naturalWidth > 0; }""",
-        arg=[SURFACE, shown_before])
+    wait_for_surface_picture(page, SURFACE, shown_before)
 
 
 @pytest.mark.slow

@@ -44,9 +44,10 @@ def export(run_dir, out, raw: bool = False, dtype: str = "float32") -> Path:
         "metrics": {},
     }
     if getattr(args, "coat", False):
-        from pix2pix_demo.coat import COATS
+        from pix2pix_demo.coat import PALETTES
 
-        metadata["coats"] = {name: list(rgb) for name, rgb in COATS.items()}
+        palette = PALETTES[getattr(args, "coat_palette", "cats")]
+        metadata["coats"] = {name: list(rgb) for name, rgb in palette.items()}
     return save_model(generator.eval(), out, metadata, dtype=getattr(torch, dtype))
 
 

@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
+from train._ema import update_ema
 from train._progress import tqdm
 
 from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
@@ -57,6 +58,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     data.add_argument("--coat", action="store_true",
                       help="condition G on a coat colour (cut-out cats on white): targets are randomly recoloured "
                            "and each one's mean fur colour is given to G (pix2pix_demo.coat)")
+    data.add_argument("--coat-palette", choices=("cats", "products"), default="cats",
+                      help="with --coat: the named colours the model offers (pix2pix_demo.coat.PALETTES); "
+                           "the first is its default")
     data.add_argument("--coat-recolour", type=float, default=0.7, metavar="P",
                       help="with --coat: the share of targets recoloured (0 = only the photos' own colours, "
                            "e.g. products, whose colours already vary)")
@@ -134,9 +138,10 @@ def generator_config(args) -> UNetConfig:
                  "attention_levels": args.g_attention}
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if getattr(args, "coat", False):
-        from pix2pix_demo.coat import COATS, DEFAULT_COAT
+        from pix2pix_demo.coat import PALETTES
 
-        config = dataclasses.replace(config, condition_channels=3, condition_default=list(COATS[DEFAULT_COAT]))
+        default = next(iter(PALETTES[getattr(args, "coat_palette", "cats")].values()))
+        config = dataclasses.replace(config, condition_channels=3, condition_default=list(default))
     return config
 
 
@@ -495,13 +500,7 @@ def main(args) -> Path | None:
                             "with a lower --lr" if checkpoint_path.exists() else "no checkpoint was written yet")
                 raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept_msg}.")
             if ema is not None:
-                # warm-up (as in Karras et al.): early on the average must not be dominated by the init
-                decay = min(args.ema, (1 + step) / (10 + step))
-                with torch.no_grad():
-                    for p_ema, p in zip(ema.parameters(), g_plain.parameters()):
-                        p_ema.lerp_(p, 1 - decay)
-                    for b_ema, b in zip(ema.buffers(), g_plain.buffers()):
-                        b_ema.copy_(b)
+                update_ema(ema, g_plain, step, args.ema)
             step += 1
             bar.update(1)
             if is_main and step % args.log_every == 0:
@@ -543,9 +542,9 @@ def main(args) -> Path | None:
             "metrics": {},
         }
         if args.coat:
-            from pix2pix_demo.coat import COATS
+            from pix2pix_demo.coat import PALETTES
 
-            metadata["coats"] = {name: list(rgb) for name, rgb in COATS.items()}
+            metadata["coats"] = {name: list(rgb) for name, rgb in PALETTES[args.coat_palette].items()}
         result = save_model(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
         print(f"Exported {result} after {step} steps, {wall / 60:.1f} min.")
     if log:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from train._ema import update_ema
 from train._progress import tqdm
 from train.pix2pix import count, hardware_description, remove_unfinished_writes, trim_log
 
@@ -302,12 +303,7 @@ def main(args) -> Path:
                 raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); the last "
                                  f"checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps a lower --lr.")
             if ema is not None:
-                decay = min(args.ema, (1 + step) / (10 + step))
-                with torch.no_grad():
-                    for p_ema, p in zip(ema.parameters(), generator.parameters()):
-                        p_ema.lerp_(p, 1 - decay)
-                    for b_ema, b in zip(ema.buffers(), generator.buffers()):
-                        b_ema.copy_(b)
+                update_ema(ema, generator, step, args.ema)
             step += 1
             bar.update(1)
             if step % args.log_every == 0:

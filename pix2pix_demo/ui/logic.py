@@ -206,7 +206,7 @@ def parse_coat(pipe, coat) -> str | None:
     if not pipe.coats:
         return None
     try:
-        pipe.condition(coat)
+        pipe.coat_rgb(coat)
     except ValueError as error:
         raise InputError(str(error)) from None
     return coat
@@ -302,8 +302,9 @@ def photo_to_image(value, key: str, method: str = DEFAULT_EDGE_METHOD, seed: int
                    progress=None) -> tuple[Image.Image, Image.Image]:
     """Photo + model key -> (edge map, generated image). A model that takes a colour (edges2cats) gets
     the colour of the photo's own cat (or object), so the picture comes back in that colour."""
-    edges = photo_to_edges(value, method)
-    coat = photo_colour(open_photo(value)) if get_pipeline(key, progress).coats else None
+    photo = open_photo(value)  # opened and decoded once, for the edges and the colour
+    edges = photo_to_edges(photo, method)
+    coat = photo_colour(photo) if get_pipeline(key, progress).coats else None
     return edges, generate(edges, key, seed, progress, coat=coat)
 
 
