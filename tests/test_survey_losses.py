@@ -246,3 +246,37 @@ def test_cli_rejects_misplaced_attention(tmp_path):
     assert result.returncode != 0 and "attention_levels" in result.stderr and "Traceback" not in result.stderr
     result = run_cli("train.pix2pix", *common, "--gan-loss", "began", "--d-attention", "1", check=False)
     assert result.returncode != 0 and "auto-encoder" in result.stderr
+
+
+# --- feature matching (pix2pixHD): a perceptual loss from our own discriminator
+
+
+@pytest.mark.parametrize("layers,attention", [(0, ()), (2, ()), (3, (1,))])
+def test_patchgan_features_end_in_the_logits(layers, attention):
+    torch.manual_seed(0)
+    config = PatchGANConfig(in_channels=6, base_channels=8, n_layers=layers, norm="none", attention_layers=attention)
+    d = PatchGANDiscriminator(config).eval()
+    x = torch.randn(2, 6, 64, 64)
+    features = d.features(x)
+    assert torch.equal(features[-1], d(x))
+    expected = 2 if layers == 0 else layers + 1  # one per LeakyReLU (attention replaces its layer's entry)
+    assert len(features) == expected + 1
+    assert all(f.shape[0] == 2 for f in features)
+
+
+def test_feature_matching_smoke_run_logs_a_falling_loss(tmp_path):
+    data = make_pairs(tmp_path / "data")
+    run_cli("train.pix2pix", "--data", str(data), "--name", "fm", "--out", str(tmp_path / "w"),
+            "--runs", str(tmp_path / "r"), *TINY_ARGS, "--d-layers", "2", "--gan-loss", "hinge", "--spectral-norm",
+            "--d-norm", "none", "--lambda-fm", "10", "--lr", "1e-3", "--decay-start", "1.0", "--steps", "40",
+            "--log-every", "2")
+    log = read_log(tmp_path / "r" / "fm")
+    assert_moves(log, "loss_fm")
+    assert all(r["loss_fm"] >= 0 for r in log)
+    assert log[-1]["loss_l1"] < 0.8 * log[0]["loss_l1"]
+    config = json.loads((tmp_path / "w" / "fm" / "config.json").read_text())
+    assert config["training"]["lambda_fm"] == 10.0
+    result = run_cli("train.pix2pix", "--data", str(data), "--name", "x", "--out", str(tmp_path / "w"),
+                     "--runs", str(tmp_path / "r"), *TINY_ARGS, "--steps", "1", "--gan-loss", "ebgan",
+                     "--lambda-fm", "1", check=False)
+    assert result.returncode != 0 and "--lambda-fm" in result.stderr and "Traceback" not in result.stderr

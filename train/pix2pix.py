@@ -116,6 +116,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                       help="ebgan and began use an auto-encoder discriminator (--d-layers = its down-samplings)")
     disc.add_argument("--lambda-gan", type=float, default=1.0, help="weight of the adversarial term in G's loss")
     disc.add_argument("--lambda-l1", type=float, default=100.0)
+    disc.add_argument("--lambda-fm", type=float, default=0.0,
+                      help="pix2pixHD feature matching: L1 between D's features of the real and the generated pair, "
+                           "summed over D's layers (a perceptual loss from our own D; no VGG weights offline)")
     disc.add_argument("--lambda-gp", type=float, default=10.0, help="gradient penalty weight (wgan-gp)")
     disc.add_argument("--d-latent", type=int, default=16, help="code channels of the auto-encoder D (ebgan, began)")
     disc.add_argument("--ebgan-margin", type=float, default=0.1, help="EBGAN margin m on the fake energy (mean MSE)")
@@ -170,8 +173,9 @@ def discriminator_config(args, g_config: UNetConfig):
     """The discriminator's config: a PatchGAN, or for the energy losses an auto-encoder (same input)."""
     in_channels = g_config.in_channels + g_config.out_channels
     if args.gan_loss in ENERGY_LOSSES:
-        if args.d_attention:
-            raise SystemExit("--d-attention applies to the PatchGAN; ebgan and began use an auto-encoder D.")
+        if args.d_attention or args.lambda_fm:
+            raise SystemExit("--d-attention and --lambda-fm apply to the PatchGAN; ebgan and began use an "
+                             "auto-encoder D.")
         return AutoEncoderDiscriminatorConfig(
             in_channels=in_channels, out_channels=g_config.out_channels, base_channels=args.d_channels,
             num_downsamplings=args.d_layers, latent_channels=args.d_latent,
@@ -485,10 +489,20 @@ def main(args) -> Path | None:
                     pull_away = pull_away_term(codes)
                     loss_g_gan = gan.generator_loss(energy) + args.ebgan_pt_weight * pull_away
                     extra["pull_away"] = pull_away.item()
+                elif args.lambda_fm:
+                    fake_features = d_plain.features(torch.cat([real_a, fake_b], 1))
+                    with torch.no_grad():
+                        real_features = d_plain.features(real_pair)
+                    loss_g_gan = gan.generator_loss(fake_features[-1])
+                    loss_fm = sum((fake.float() - real.float()).abs().mean()
+                                  for fake, real in zip(fake_features[:-1], real_features[:-1]))
+                    extra["loss_fm"] = loss_fm.item()
                 else:
                     loss_g_gan = gan.generator_loss(d_plain(torch.cat([real_a, fake_b], 1)))
                 loss_l1 = (fake_b.float() - real_b).abs().mean()
                 loss_g = args.lambda_gan * loss_g_gan + args.lambda_l1 * loss_l1
+                if "loss_fm" in extra:
+                    loss_g = loss_g + args.lambda_fm * loss_fm
             opt_g.zero_grad(set_to_none=True)
             scaler.scale(loss_g).backward()
             scaler.step(opt_g)
@@ -536,7 +550,7 @@ def main(args) -> Path | None:
                 "wall_time_s": round(wall, 1), "budget_clock": args.budget_clock,
                 "hardware": hardware_description(device), "init_from": args.init_from,
                 "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
-                "lambda_gan": args.lambda_gan, **energy_loss_options(args, gan),
+                "lambda_gan": args.lambda_gan, "lambda_fm": args.lambda_fm, **energy_loss_options(args, gan),
                 "discriminator": dataclasses.asdict(d_config), "ema": args.ema, "progressive": args.progressive,
             },
             "metrics": {},

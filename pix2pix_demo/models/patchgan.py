@@ -90,3 +90,14 @@ class PatchGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The activations after every LeakyReLU (and attention block), then the logits: what
+        pix2pixHD's feature-matching loss compares between real and generated pairs."""
+        outputs = []
+        for index, layer in enumerate(self.net):
+            x = layer(x)
+            following = self.net[index + 1] if index + 1 < len(self.net) else None
+            if isinstance(layer, (nn.LeakyReLU, SelfAttention2d)) and not isinstance(following, SelfAttention2d):
+                outputs.append(x)
+        return outputs + [x]  # the net ends in a convolution: x is the logits
