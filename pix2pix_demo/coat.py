@@ -140,7 +140,12 @@ def match_chroma(image: np.ndarray, coat, white: float = 0.97, soft: float = 0.1
     yiq = rgb @ _RGB_TO_YIQ.T
     target = np.asarray(coat, dtype=np.float32).reshape(3) @ _RGB_TO_YIQ.T
     current = (yiq[..., 1:] * weight[..., None]).sum(axis=(0, 1)) / weight.sum()
-    yiq[..., 1:] += weight[..., None] * (target[1:] - current)
+    # a light pixel along the outline is mostly white paper: shift it only by its share of object (its
+    # darkness relative to the object's mean), so a ginger cat gets no orange halo
+    lightness = yiq[..., 0]
+    mean_lightness = (lightness * weight).sum() / weight.sum()
+    share = np.clip(1.5 * (1.0 - lightness) / max(1.0 - mean_lightness, 0.05), 0.0, 1.0)
+    yiq[..., 1:] += (weight * share)[..., None] * (target[1:] - current)
     out = np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 1.0)
     return np.round(out * 255).astype(np.uint8)
 

@@ -263,6 +263,23 @@ def test_match_chroma_moves_the_objects_hue_keeps_lightness_and_white():
     assert ginger[inside][:, 0].mean() - ginger[inside][:, 2].mean() > cat[inside][:, 0].mean() - cat[inside][:, 2].mean() - 1
 
 
+
+def test_match_chroma_leaves_no_coloured_halo_along_a_light_outline():
+    from pix2pix_demo.coat import match_chroma
+
+    image = np.full((64, 64, 3), 255, np.uint8)
+    yy, xx = np.mgrid[:64, :64]
+    radius = np.hypot(yy - 32, xx - 32)
+    image[radius < 20] = (90, 80, 75)  # a dark grey-brown cat
+    ring = (radius >= 20) & (radius < 22)
+    image[ring] = (225, 222, 220)  # the light, nearly white edge a network paints along the outline
+    ginger = match_chroma(image, COATS["ginger"]).astype(int)
+    warmth = lambda pixels: (pixels[:, 0] - pixels[:, 2]).mean()
+    inside = radius < 18
+    assert warmth(ginger[inside]) > warmth(image[inside].astype(int)) + 20  # the cat turned ginger
+    assert warmth(ginger[ring]) - warmth(image[ring].astype(int)) < 0.3 * (
+        warmth(ginger[inside]) - warmth(image[inside].astype(int)))  # the pale outline barely did
+
 def test_the_coat_palette_option_picks_the_models_colours_and_default():
     from pix2pix_demo.coat import PALETTES, PRODUCT_COLOURS
     from train.pix2pix import generator_config, get_args_parser
