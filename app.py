@@ -21,6 +21,7 @@ from pix2pix_demo.ui.common import OUTPUT_MAX_AGE_S, limit_malloc_arenas
 from pix2pix_demo.ui.draw_tab import build_draw_tab
 from pix2pix_demo.ui.facades_tab import build_facades_tab
 from pix2pix_demo.ui.photo_tab import build_photo_tab
+from pix2pix_demo.ui.translate_tab import build_translate_tab
 
 try:  # the SinGAN tab is optional: the app works without its module, but real errors still show
     from pix2pix_demo.ui.singan_tab import build_singan_tab
@@ -63,6 +64,8 @@ with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
             draw = build_draw_tab()
         with gr.Tab("Photo", id="photo"):
             build_photo_tab(draw, tabs)
+        with gr.Tab("Translate", id="translate"):
+            build_translate_tab()
         with gr.Tab("Facades", id="facades"):
             build_facades_tab()
         if build_singan_tab is not None:

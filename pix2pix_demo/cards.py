@@ -63,12 +63,14 @@ NOT_METRICS = {"pairs", "files", "crop", "data", "mode", "device", "torch_thread
 KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"],
              "cat-segmenter": ["image-segmentation", "u-net"],
              "spade-generator": ["spade", "semantic-image-synthesis", "conditional-gan"],
-             "srgan": ["srgan", "super-resolution"]}
+             "srgan": ["srgan", "super-resolution"], "resnet-generator": ["cyclegan", "unpaired-image-translation"]}
 
 
 def _kind(config: dict) -> str:
     if config.get("kind") == "facades":  # label map -> facade photo (pix2pix U-Net or SPADE), see pix2pix_demo.facades
         return "facades"
+    if config.get("kind") == "cyclegan":  # one direction of a CycleGAN (ResNet generator), see pix2pix_demo.translate
+        return "cyclegan"
     return (config["model_type"] if config["model_type"] in ("singan", "edge-detector", "cat-segmenter", "srgan")
             else "pix2pix")
 
@@ -175,6 +177,11 @@ def _usage(kind: str, target: str) -> str:
                 f"labels = classes_to_image(random_facade(seed=3))  # or any label picture in the 12 class colours\n"
                 f"pipe(labels).save(\"facade.png\")            # colours are snapped to the classes; any size\n"
                 f"pipe(labels, seed=7).save(\"variation.png\")")
+    if kind == "cyclegan":
+        return (f"from PIL import Image\n\nfrom pix2pix_demo import load_model\nfrom pix2pix_demo.translate import "
+                f"translate_image\n\nmodel = load_model(\"{target}\")\n"
+                f"out = translate_image(model, Image.open(\"photo.jpg\"))  # at the scale it was trained at (short side "
+                f"= config resolution)\nout.save(\"translated.png\")")
     if kind == "srgan":
         return (f"from PIL import Image\n\nfrom pix2pix_demo import load_model\nfrom pix2pix_demo.superres import "
                 f"enhance\n\nmodel = load_model(\"{target}\")\n"
@@ -205,7 +212,11 @@ def _summary(config: dict, name: str, folder: Path) -> str:
             "srgan": ("An SRGAN generator (SRResNet-style residual blocks + pixel-shuffle up-sampling) that enlarges "
                       "a picture ×4 on each side, " + ("L1 only (the warm-up stage)" if config.get("stage") == "l1-only"
                                                       else "L1 + adversarial loss") + " (no VGG loss: no VGG weights "
-                      "offline)")}.get(
+                      "offline)"),
+            "cyclegan": ("One direction of a CycleGAN (unpaired translation; ResNet generator) that turns a "
+                         f"{(config.get('domains') or {}).get('source', 'A')} photo into a "
+                         f"{(config.get('domains') or {}).get('target', 'B')} photo; its partner "
+                         f"`{config.get('partner', '?')}` goes back")}.get(
         _kind(config), "A pix2pix U-Net generator (conditional GAN, image → image)")
     facts = [f"`{config['model_type']}`"]
     if config.get("resolution"):
@@ -307,6 +318,9 @@ def _app_note(kind: str, name: str, repo_id: str | None) -> str:
         return ("In the demo app it is \"Enhance ×4\": the Draw tab's 1024² PNG download, the Photo tab's Enhance ×4 "
                 "button and the SRGAN method of the SinGAN tab's Super-resolution, read from "
                 f"`weights/{name}` (the registry lists it as kind `srgan`).")
+    if kind == "cyclegan":
+        return ("In the demo app it is a direction of the Translate tab's CycleGAN translator (config.json "
+                f"`kind: cyclegan`; paired with its partner folder), read from `weights/{name}`.")
     if kind == "facades":
         return ("In the demo app it is a model of the Facades tab (config.json `kind: facades`), read from "
                 f"`weights/{name}` or the Hub repo" + (f" `{repo_id}`." if repo_id else "."))

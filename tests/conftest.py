@@ -115,10 +115,27 @@ def save_tiny_srgan(folder, seed: int = 0):
     return save_model(model, folder, {"label": "Tiny SRGAN ×4", "scale": 4})
 
 
+def save_tiny_cyclegan(folder, domains=("cat", "bengal"), seed: int = 0):
+    """A tiny, untrained CycleGAN pair saved as `train.cyclegan` exports it: folder/<a>2<b> and folder/<b>2<a>."""
+    import torch
+
+    from pix2pix_demo.hub import save_model
+    from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
+
+    torch.manual_seed(seed)
+    a, b = domains
+    for source, target in ((a, b), (b, a)):
+        model = ResnetGenerator(ResnetConfig(base_channels=4, num_blocks=1))
+        save_model(model, Path(folder) / f"{source}2{target}",
+                   {"kind": "cyclegan", "label": f"{source} → {target}", "resolution": 32,
+                    "domains": {"source": source, "target": target}, "partner": f"{target}2{source}",
+                    "data": {"a": {"domain": a}, "b": {"domain": b}}})
+
+
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tmp_path_factory):
-    """A weights folder with tiny `edges2cats`, `edges2products`, `singan-mini`, `facades-pix2pix`, `facades-spade`
-    and `srgan-x4` models, used by the app through
+    """A weights folder with tiny `edges2cats`, `edges2products`, `singan-mini`, `facades-pix2pix`, `facades-spade`,
+    `srgan-x4`, `cat2bengal` and `bengal2cat` models, used by the app through
     PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
     folder = tmp_path_factory.mktemp("weights")
     save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats", coats=True)
@@ -127,6 +144,7 @@ def tiny_weights_dir(tmp_path_factory):
     save_tiny_facades(folder / "facades-pix2pix", "pix2pix")
     save_tiny_facades(folder / "facades-spade", "spade")
     save_tiny_srgan(folder / "srgan-x4")
+    save_tiny_cyclegan(folder)  # cat2bengal + bengal2cat: the Translate tab's "cat-bengal" translator
     old = os.environ.get("PIX2PIX_WEIGHTS_DIR")
     os.environ["PIX2PIX_WEIGHTS_DIR"] = str(folder)
     from pix2pix_demo import registry

@@ -118,11 +118,12 @@ def inputs(endpoint: str, image=None, mask=None, model=None, seed=0) -> list:
         "singan_train": lambda: [image, "x", 0.1, 32],
         "gpnn_sample": lambda: [image, seed, 1.0, 1.0],
         "labels_to_facade": lambda: [image, model or "facades-spade", seed],
+        "translate_photo": lambda: [image, model or "cat-bengal", "bengal"],
     }[endpoint]()
 
 
 IMAGE_ENDPOINTS = ["photo_to_image", "sketch_to_image", "singan_edit", "singan_harmonize", "singan_paint",
-                   "singan_super_resolve", "singan_train", "gpnn_sample", "labels_to_facade"]
+                   "singan_super_resolve", "singan_train", "gpnn_sample", "labels_to_facade", "translate_photo"]
 SEED_ENDPOINTS = ["sketch_to_image", "singan_sample", "singan_edit", "singan_harmonize", "singan_paint",
                   "singan_super_resolve", "singan_animate", "gpnn_sample", "labels_to_facade"]
 CATALOGUE = (
@@ -130,7 +131,7 @@ CATALOGUE = (
     + [(endpoint, "bomb", "(?i)too large|megapixels") for endpoint in IMAGE_ENDPOINTS]
     + [(endpoint, "thin", "too thin") for endpoint in IMAGE_ENDPOINTS]
     + [(endpoint, "seed-1e30", "seed must be a whole number") for endpoint in SEED_ENDPOINTS]
-    + [(endpoint, "wrong-kind-of-model", "not a (pix2pix|SinGAN|facades) model")
+    + [(endpoint, "wrong-kind-of-model", "not a (pix2pix|SinGAN|facades|translator) model")
        for endpoint in IMAGE_ENDPOINTS + ["singan_sample", "singan_animate"]
        if endpoint not in ("singan_train", "gpnn_sample")]  # these two take no model
 )

@@ -1,0 +1,216 @@
+"""Photo -> photo translators: a photo in, the same photo in another domain out (CycleGAN, StarGAN).
+
+    from pix2pix_demo import translate
+    translators = translate.translators()           # {key: Translator}, from the model folders in weights/
+    t = translators["cat-bengal"]                    # the CycleGAN pair weights/cat2bengal + weights/bengal2cat
+    t.targets                                        # ("bengal", "cat")
+    spotted = t.translate(Image.open("cat.jpg"), "bengal")   # PIL in (any mode, size, aspect), PIL RGB out
+
+    spotted = translate.translate_image(load_model("weights/cat2bengal"), Image.open("cat.jpg"))  # one direction
+
+A translator has a `key`, a `label`, its `targets` (domain names, with `target_label` for people) and
+`translate(image, target)`. Two kinds exist:
+
+- `CycleGANTranslator`: one single-direction model per target, e.g. {"bengal": cat2bengal, "cat":
+  bengal2cat}. `python -m train.cyclegan` exports both directions of a run as model folders whose
+  config.json says kind "cyclegan", domains {source, target} and the partner folder; `translators()`
+  pairs them into one translator.
+- `MultiDomainTranslator`: one model told the target domain (StarGAN, `pix2pix_demo.models.stargan`,
+  config.json architecture.domains); every domain is a target.
+
+Both run the photo at the scale the model was trained at (its short side = the model's
+`inference_short_side`, else its training `resolution`), with the long side at most `MAX_SIDE`: a
+generator trained on 128² crops of whole-cat photos learned fur texture at that scale and paints spots
+too small, and blurrier, on a photo twice as large. The result has that working size (a 4:3 photo
+comes back 171×128 at short side 128, 384×288 at short side 288).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from . import hub, registry
+from .imaging import ImageError, check_aspect, image_to_tensor, tensor_to_image, to_rgb
+
+MAX_SIDE = 384  # px, the long side of the working size (CPU time grows with the area)
+DEFAULT_SHORT_SIDE = 256
+DOMAIN_LABELS = {"cat": "Ordinary cat", "bengal": "Bengal (leopard spots)", "abyssinian": "Abyssinian (ticked coat)"}
+
+
+class TranslateError(ValueError):
+    """A translator, target or picture that cannot be used; str(error) is a message for the user."""
+
+
+def target_label(domain: str) -> str:
+    return DOMAIN_LABELS.get(domain, domain.replace("_", " ").replace("-", " ").capitalize())
+
+
+def working_size(width: int, height: int, short_side: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
+    """The size a photo is translated at: short side `short_side`, the long side at most `max_side`."""
+    scale = min(short_side / min(width, height), max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def prepare(image: Image.Image, short_side: int, max_side: int = MAX_SIDE) -> Image.Image:
+    """Any PIL image -> RGB (transparency onto white) at its working size; ImageError for a strip thinner
+    than 1:16."""
+    image = check_aspect(to_rgb(image))
+    size = working_size(*image.size, short_side, max_side)
+    if size == image.size:
+        return image
+    return image.resize(size, Image.BICUBIC if size[0] > image.width else Image.LANCZOS)
+
+
+def run_generator(model, image: Image.Image) -> Image.Image:
+    """A single-direction generator (CycleGAN's ResNet) on a prepared picture: reflect-padded to the
+    generator's multiple, run without gradients, cropped back. PIL RGB in, PIL RGB out, same size."""
+    import torch
+    import torch.nn.functional as F
+
+    multiple = model.config.multiple
+    x = image_to_tensor(image).to(next(model.parameters()).device)
+    height, width = x.shape[-2:]
+    padded_h = max(math.ceil(height / multiple) * multiple, 2 * multiple)
+    padded_w = max(math.ceil(width / multiple) * multiple, 2 * multiple)
+    pad_h, pad_w = padded_h - height, padded_w - width
+    if pad_h or pad_w:  # reflect needs the pad to be smaller than the side; replicate works for tiny inputs
+        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+    with torch.no_grad():
+        return tensor_to_image(model(x)[..., :height, :width].clamp(-1, 1))
+
+
+def model_short_side(model) -> int:
+    """The short side a model translates at: config.json inference_short_side, else its training resolution."""
+    metadata = getattr(model, "metadata", None) or {}
+    return int(metadata.get("inference_short_side") or metadata.get("resolution") or DEFAULT_SHORT_SIDE)
+
+
+def translate_image(model, image: Image.Image, short_side: int | None = None) -> Image.Image:
+    """One CycleGAN direction (a `load_model`ed ResnetGenerator) on any PIL image: at the model's scale
+    (short side `short_side`, default `model_short_side`), PIL RGB out. ImageError for a 1:16+ strip."""
+    return run_generator(model, prepare(image, short_side or model_short_side(model)))
+
+
+@dataclass
+class Translator:
+    key: str
+    label: str
+    targets: tuple[str, ...]
+    device: str = "cpu"
+
+    def target_label(self, target: str) -> str:
+        return target_label(target)
+
+    def check_target(self, target) -> str:
+        if not isinstance(target, str) or target not in self.targets:
+            raise TranslateError(f"{self.label} translates into {', '.join(self.targets)}; got {target!r}.")
+        return target
+
+    def load(self, key: str):
+        try:
+            return registry.load(key, device=self.device)
+        except registry.ModelUnavailable as error:
+            raise TranslateError(str(error)) from None
+
+    def translate(self, image: Image.Image, target: str) -> Image.Image:
+        raise NotImplementedError
+
+
+@dataclass
+class CycleGANTranslator(Translator):
+    """One model per target domain: `models[target]` is the registry key of the generator into it."""
+
+    models: dict[str, str] = field(default_factory=dict)
+
+    def translate(self, image: Image.Image, target: str) -> Image.Image:
+        model = self.load(self.models[self.check_target(target)])
+        try:
+            return translate_image(model, image)
+        except ImageError as error:
+            raise TranslateError(str(error)) from None
+
+
+@dataclass
+class MultiDomainTranslator(Translator):
+    """One model told the target domain (StarGAN): `model_key` is its registry key."""
+
+    model_key: str = ""
+
+    def translate(self, image: Image.Image, target: str) -> Image.Image:
+        from .models.stargan import translate_image
+
+        model = self.load(self.model_key)
+        target = self.check_target(target)
+        try:
+            picture = prepare(image, model_short_side(model))
+            return translate_image(model, picture, target, short_side=min(picture.size), max_side=MAX_SIDE)
+        except ImageError as error:
+            raise TranslateError(str(error)) from None
+
+
+def _local_config(entry: registry.ModelEntry) -> dict | None:
+    if not entry.local:
+        return None
+    try:
+        return hub.read_config(Path(entry.source))
+    except hub.ModelLoadError:
+        return None
+
+
+def translators(device: str = "cpu") -> dict[str, Translator]:
+    """Every translator the local model folders make (config.json only: no torch, no weights loaded).
+
+    CycleGAN folders (kind "cyclegan") of one training run (the same domains A and B, from
+    config.json data.a / data.b) become one translator keyed "<A>-<B>" whose first target is B; a
+    direction without its partner is a translator with one target, keyed by its folder. StarGAN
+    folders (model_type "stargan") are translators of their own, keyed by the folder name."""
+    out: dict[str, Translator] = {}
+    runs: dict[tuple[str, str], dict[str, str]] = {}  # (A, B) -> {target domain: model key}
+    for key, entry in sorted(registry.list_models().items()):
+        config = _local_config(entry)
+        if config is None:
+            continue
+        if config.get("model_type") == "stargan":
+            domains = tuple(str(d) for d in (config.get("architecture") or {}).get("domains") or ())
+            if len(domains) >= 2:
+                label = config.get("label") or f"{key} (StarGAN: {', '.join(domains)})"
+                out[key] = MultiDomainTranslator(key, label, domains, device, model_key=key)
+        elif config.get("kind") == "cyclegan":
+            domains = config.get("domains") or {}
+            source, target = domains.get("source"), domains.get("target")
+            if not (isinstance(source, str) and isinstance(target, str) and source != target):
+                continue
+            data = config.get("data") if isinstance(config.get("data"), dict) else {}
+            a = (data.get("a") or {}).get("domain") if isinstance(data.get("a"), dict) else None
+            pair = (source, target) if a == source else (target, source) if a == target else tuple(sorted((source, target)))
+            runs.setdefault(pair, {}).setdefault(target, key)
+    for (a, b), models in runs.items():
+        if len(models) == 2:
+            out[f"{a}-{b}"] = CycleGANTranslator(f"{a}-{b}", f"{target_label(a)} ↔ {target_label(b)} (CycleGAN)",
+                                                 (b, a), device, models=models)
+        else:
+            (target, key), = models.items()
+            out[key] = CycleGANTranslator(key, f"→ {target_label(target)} (CycleGAN)", (target,), device,
+                                          models=models)
+    return out
+
+
+def get_translator(key, device: str = "cpu") -> Translator:
+    """The translator `key`, or TranslateError naming the ones there are."""
+    available = translators(device)
+    if isinstance(key, str) and key not in available:  # a folder may have appeared since the last scan
+        registry.refresh()
+        available = translators(device)
+    if not isinstance(key, str) or key not in available:
+        names = ", ".join(available) or "none"
+        entry = registry.list_models().get(key) if isinstance(key, str) else None
+        if entry is not None:
+            raise TranslateError(f"Model {key!r} is a {entry.kind} model, not a translator model (CycleGAN or "
+                                 f"StarGAN); translators: {names}.")
+        raise TranslateError(f"Unknown translator {key!r}; available: {names}.")
+    return available[key]

@@ -1,0 +1,527 @@
+"""Train a CycleGAN (Zhu et al., ICCV 2017) on two unaligned folders of photos.
+
+    python -m train.cyclegan --a DIR [DIR ...] --b DIR [DIR ...] --domains cat,bengal \
+        [--b-glob 'Bengal_*'] [--exclude heldout.txt] [--size 128] [--steps N | --epochs E | --time-budget MIN]
+
+Two ResNet generators (pix2pix_demo.models.resnet: G maps A -> B, F maps B -> A), two unconditional
+PatchGAN discriminators (D_B judges B photos and G's outputs, D_A judges A photos and F's), and the
+paper's objective: the GAN losses (LSGAN by default), the cycle loss λ·(‖F(G(a)) − a‖₁ + ‖G(F(b)) − b‖₁)
+with λ = 10, and the identity loss 0.5·λ·(‖G(b) − b‖₁ + ‖F(a) − a‖₁), which keeps colours where
+nothing needs to change. The discriminators are updated on a pool of the last 50 generated images
+(Shrivastava et al. 2017), not only the newest one. Adam(2e-4, β₁ 0.5); the learning rate stays,
+then decays linearly to 0 over the second half of the run (--decay-start).
+
+Images are random crops: each photo is resized so its short side is a random value in
+[size, size·jitter], cropped to size², and flipped half of the time. Every "epoch" visits each A
+photo once, with a random B photo beside it (the folders need not be the same size).
+
+Training state goes to runs/NAME/ (checkpoint.pt with both generators, both discriminators, their
+optimisers, the image pools and the RNG; log.jsonl; samples/: rows a | G(a) | F(G(a)) and
+b | F(b) | G(F(b))); --resume continues. Both directions are exported as model folders loadable by
+`pix2pix_demo.load_model`: OUT/<a>2<b> and OUT/<b>2<a> for --domains a,b. Multi-GPU: torchrun, as
+train.pix2pix (the two generators run as one DistributedDataParallel module, the two discriminators
+as another).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import io
+import json
+import math
+import random
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from pix2pix_demo.data import read_name_list, to_tensor
+from pix2pix_demo.hub import atomic_write_bytes, save_model
+from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image, to_rgb
+from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
+from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
+from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
+from train._ema import update_ema
+from train._progress import tqdm
+from train.pix2pix import count, hardware_description, remove_unfinished_writes, setup_distributed, trim_log, unwrap
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "norm", "d_layers", "d_channels", "d_norm",
+                        "ema")
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    data = p.add_argument_group("data")
+    data.add_argument("--a", nargs="+", required=True, metavar="DIR", help="folder(s) of domain A photos")
+    data.add_argument("--b", nargs="+", required=True, metavar="DIR", help="folder(s) of domain B photos")
+    data.add_argument("--a-glob", default="*", help="file-name pattern of the A photos")
+    data.add_argument("--b-glob", default="*", help="file-name pattern of the B photos, e.g. 'Bengal_*'")
+    data.add_argument("--a-files", help="text file of A names to train on (others are skipped)")
+    data.add_argument("--b-files", help="text file of B names to train on (others are skipped)")
+    data.add_argument("--exclude", action="append", default=[], metavar="FILE",
+                      help="text file of names never to train on, in either domain (a held-out list; repeatable)")
+    data.add_argument("--domains", default="a,b", help="the two domains' names: exports OUT/<a>2<b> and OUT/<b>2<a>")
+    data.add_argument("--jitter", type=float, default=1.12, help="random resize factor before cropping (286/256)")
+    data.add_argument("--limit", type=int, default=None, help="use only this many photos per domain (smoke tests)")
+    run = p.add_argument_group("run")
+    run.add_argument("--name", default="cyclegan", help="runs/NAME holds the checkpoint, log and samples")
+    run.add_argument("--out", default="weights", help="export folder for the two generators")
+    run.add_argument("--runs", default="runs")
+    run.add_argument("--size", type=int, default=128, help="training crop size")
+    run.add_argument("--steps", type=int, default=None)
+    run.add_argument("--epochs", type=float, default=None, help="passes over the A photos (instead of --steps)")
+    run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+                     help="stop after this time (with --steps/--epochs: whichever comes first)")
+    run.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
+                     help="what --time-budget counts: wall time, or this process's CPU time / torch threads")
+    run.add_argument("--batch-size", type=int, default=1)
+    run.add_argument("--workers", type=int, default=0, help="data-loading processes")
+    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    run.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
+    run.add_argument("--export-dtype", choices=("float32", "float16"), default="float32")
+    run.add_argument("--log-every", type=int, default=20)
+    run.add_argument("--sample-every", type=int, default=250)
+    run.add_argument("--checkpoint-every", type=int, default=250)
+    model = p.add_argument_group("networks")
+    model.add_argument("--base-channels", type=int, default=64, help="ngf")
+    model.add_argument("--num-blocks", type=int, default=9, help="residual blocks (paper: 9 at 256², 6 at 128²)")
+    model.add_argument("--upsampling", choices=("transpose", "resize"), default="transpose")
+    model.add_argument("--norm", choices=("instance", "batch", "none"), default="instance")
+    model.add_argument("--d-layers", type=int, default=3, help="PatchGAN n_layers (3 = 70×70 patches)")
+    model.add_argument("--d-channels", type=int, default=64, help="ndf")
+    model.add_argument("--d-norm", choices=("instance", "batch", "none"), default="instance")
+    loss = p.add_argument_group("losses and optimiser")
+    loss.add_argument("--gan-loss", choices=GAN_LOSSES, default="lsgan")
+    loss.add_argument("--lambda-cycle", type=float, default=10.0, help="λ of the cycle loss")
+    loss.add_argument("--lambda-identity", type=float, default=0.5,
+                      help="identity loss weight as a fraction of λ (0.5: 5 with λ = 10; 0 = off)")
+    loss.add_argument("--lambda-gp", type=float, default=10.0, help="gradient penalty weight (wgan-gp)")
+    loss.add_argument("--pool-size", type=int, default=50, help="generated images kept for D (0 = newest only)")
+    loss.add_argument("--lr", type=float, default=2e-4)
+    loss.add_argument("--beta1", type=float, default=0.5)
+    loss.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
+    loss.add_argument("--ema", type=float, default=0.0, help="export an EMA of the generators' weights (0 = off)")
+    return p
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+def list_photos(folders, pattern: str = "*", names: set[str] | None = None, excluded: set[str] = frozenset(),
+                limit: int | None = None) -> list[Path]:
+    """Image files matching `pattern` in `folders`, sorted; a name list keeps (or `excluded` drops) files
+    by name with or without the suffix, as the held-out lists write them."""
+    files = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"Data folder {folder} does not exist.")
+        for path in sorted(folder.glob(pattern)):
+            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+                continue
+            keys = {path.name, path.stem}
+            if (names is None or keys & names) and not keys & excluded:
+                files.append(path)
+    return files[:limit] if limit else files
+
+
+def load_photos(files, short_side: int) -> list[np.ndarray]:
+    """RGB uint8 arrays, shrunk so the short side is at most `short_side` (augmentation never needs more).
+    Unreadable files are skipped with a warning."""
+    photos = []
+    for path in files:
+        try:
+            image = to_rgb(open_image(path))
+        except ImageError as error:
+            print(f"Skipping {path}: {error}")
+            continue
+        scale = short_side / min(image.size)
+        if scale < 1:
+            image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                 Image.LANCZOS)
+        photos.append(np.asarray(image))
+    return photos
+
+
+def random_crop(array: np.ndarray, size: int, jitter: float, rng: np.random.Generator) -> np.ndarray:
+    """Resize so the short side is a random value in [size, size·jitter], crop size², flip half of the time."""
+    height, width = array.shape[:2]
+    short = size * rng.uniform(1.0, jitter) if jitter > 1 else size
+    scale = short / min(height, width)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    image = Image.fromarray(array).resize((new_w, new_h), Image.BICUBIC)
+    left, top = int(rng.integers(0, new_w - size + 1)), int(rng.integers(0, new_h - size + 1))
+    crop = np.asarray(image.crop((left, top, left + size, top + size)))
+    return crop[:, ::-1] if rng.random() < 0.5 else crop
+
+
+def center_crop(array: np.ndarray, size: int) -> torch.Tensor:
+    """A deterministic centre crop (short side resized to size) as a tensor, for sample grids."""
+    image = Image.fromarray(array)
+    scale = size / min(image.size)
+    image = image.resize((max(size, round(image.width * scale)), max(size, round(image.height * scale))), Image.BICUBIC)
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    return to_tensor(np.asarray(image.crop((left, top, left + size, top + size))))
+
+
+class UnpairedDataset(torch.utils.data.Dataset):
+    """Item i: a random crop of A photo i and of a random B photo (unaligned), each (3, size, size) in [-1, 1].
+    The randomness depends on (seed, epoch, index) only, so a resumed run sees the same crops."""
+
+    def __init__(self, photos_a, photos_b, size: int, jitter: float = 1.12, seed: int = 0):
+        self.photos_a, self.photos_b = photos_a, photos_b
+        self.size, self.jitter, self.seed = size, jitter, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.photos_a)
+
+    def __getitem__(self, index: int):
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        b = self.photos_b[int(rng.integers(len(self.photos_b)))]
+        return (to_tensor(random_crop(self.photos_a[index], self.size, self.jitter, rng)),
+                to_tensor(random_crop(b, self.size, self.jitter, rng)))
+
+
+# --- networks and the objective ---------------------------------------------------------------------
+
+class ImagePool:
+    """The last `size` generated images (Shrivastava et al. 2017, as in CycleGAN): each new image is
+    returned as is or, half of the time once the pool is full, swapped for a stored older one."""
+
+    def __init__(self, size: int = 50):
+        self.size = size
+        self.images: list[torch.Tensor] = []
+
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return images
+        out = []
+        for image in images.detach():
+            image = image[None]
+            if len(self.images) < self.size:
+                self.images.append(image.clone())
+                out.append(image)
+            elif random.random() < 0.5:
+                index = random.randrange(self.size)
+                out.append(self.images[index].clone())
+                self.images[index] = image.clone()
+            else:
+                out.append(image)
+        return torch.cat(out)
+
+    def state(self) -> torch.Tensor | None:
+        return torch.cat(self.images).half().cpu() if self.images else None
+
+    def load(self, state: torch.Tensor | None, device) -> None:
+        self.images = [] if state is None else [image[None].float().to(device) for image in state]
+
+
+class CycleGenerators(nn.Module):
+    """G: A -> B and F: B -> A, run together (one DDP module): the translations, the cycles and, when
+    asked, the identity mappings G(b) and F(a)."""
+
+    def __init__(self, config: ResnetConfig):
+        super().__init__()
+        self.a2b, self.b2a = ResnetGenerator(config), ResnetGenerator(config)
+
+    def forward(self, real_a, real_b, identity: bool = True) -> dict[str, torch.Tensor]:
+        fake_b, fake_a = self.a2b(real_a), self.b2a(real_b)
+        out = {"fake_b": fake_b, "fake_a": fake_a, "rec_a": self.b2a(fake_b), "rec_b": self.a2b(fake_a)}
+        if identity:
+            out["idt_b"], out["idt_a"] = self.a2b(real_b), self.b2a(real_a)
+        return out
+
+
+class CycleDiscriminators(nn.Module):
+    """D_A (judges A photos) and D_B (judges B photos), run together."""
+
+    def __init__(self, config: PatchGANConfig):
+        super().__init__()
+        self.a, self.b = PatchGANDiscriminator(config), PatchGANDiscriminator(config)
+
+    def forward(self, images_a, images_b):
+        return self.a(images_a), self.b(images_b)
+
+
+def generator_config(args) -> ResnetConfig:
+    return ResnetConfig(base_channels=args.base_channels, num_blocks=args.num_blocks, upsampling=args.upsampling,
+                        norm=args.norm)
+
+
+def discriminator_config(args) -> PatchGANConfig:
+    return PatchGANConfig(in_channels=3, base_channels=args.d_channels, n_layers=args.d_layers, norm=args.d_norm)
+
+
+def parse_domains(text: str) -> tuple[str, str]:
+    names = [part.strip() for part in text.split(",")]
+    if len(names) != 2 or not all(names) or names[0] == names[1]:
+        raise SystemExit(f"--domains expects two different names such as cat,bengal; got {text!r}")
+    for name in names:
+        if not all(ch.isalnum() or ch in "-_" for ch in name):
+            raise SystemExit(f"--domains: {name!r} must be letters, digits, '-' or '_' (it names a folder)")
+    return names[0], names[1]
+
+
+def save_sample_grid(path: Path, generators: CycleGenerators, inputs_a, inputs_b):
+    """Rows a | G(a) | F(G(a)), then b | F(b) | G(F(b))."""
+    was_training = generators.training
+    generators.eval()
+    with torch.no_grad():
+        out = generators(inputs_a, inputs_b, identity=False)
+    generators.train(was_training)
+    rows = [torch.cat(images, dim=2) for images in zip(inputs_a.cpu(), out["fake_b"].cpu(), out["rec_a"].cpu())]
+    rows += [torch.cat(images, dim=2) for images in zip(inputs_b.cpu(), out["fake_a"].cpu(), out["rec_b"].cpu())]
+    buffer = io.BytesIO()
+    tensor_to_image(torch.cat(rows, dim=1).float()).save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def main(args) -> tuple[Path, Path] | None:
+    device, rank, world_size = setup_distributed(args.device)
+    is_main = rank == 0
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    torch.manual_seed(args.seed + rank)
+    random.seed(args.seed + rank)
+    domain_a, domain_b = parse_domains(args.domains)
+    run_dir = Path(args.runs) / args.name
+    checkpoint_path = run_dir / "checkpoint.pt"
+    export_ab, export_ba = Path(args.out) / f"{domain_a}2{domain_b}", Path(args.out) / f"{domain_b}2{domain_a}"
+    if is_main:
+        stale = remove_unfinished_writes(run_dir, export_ab, export_ba)
+        if stale:
+            print(f"Removed {len(stale)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in stale)}")
+    if args.steps is None and args.epochs is None and args.time_budget is None:
+        raise SystemExit("Say how long to train: --steps, --epochs or --time-budget.")
+
+    excluded = set().union(*(read_name_list(path) for path in args.exclude)) if args.exclude else set()
+    try:
+        files_a = list_photos(args.a, args.a_glob, read_name_list(args.a_files) if args.a_files else None,
+                              excluded, args.limit)
+        files_b = list_photos(args.b, args.b_glob, read_name_list(args.b_files) if args.b_files else None,
+                              excluded, args.limit)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
+    short_side = math.ceil(args.size * max(args.jitter, 1.0))
+    photos_a, photos_b = load_photos(files_a, short_side), load_photos(files_b, short_side)
+    if not photos_a or not photos_b:
+        raise SystemExit(f"No photos: {len(photos_a)} in A ({', '.join(args.a)}, {args.a_glob}), {len(photos_b)} in "
+                         f"B ({', '.join(args.b)}, {args.b_glob}).")
+    try:
+        g_config, d_config = generator_config(args), discriminator_config(args)
+    except ValueError as error:
+        raise SystemExit(f"Network options: {error}") from None
+    if args.size % g_config.multiple or args.size < 2 * g_config.multiple:
+        raise SystemExit(f"--size {args.size} must be a multiple of {g_config.multiple} and at least {2 * g_config.multiple}.")
+
+    dataset = UnpairedDataset(photos_a, photos_b, args.size, args.jitter, args.seed)
+    sampler = (torch.utils.data.distributed.DistributedSampler(dataset, world_size, rank, seed=args.seed)
+               if world_size > 1 else torch.utils.data.RandomSampler(dataset))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, sampler=sampler,
+                                         drop_last=len(dataset) >= args.batch_size, num_workers=args.workers,
+                                         pin_memory=device.type == "cuda")
+    steps_per_epoch = max(1, len(loader))
+    total_steps = args.steps if args.steps is not None else (
+        math.ceil(args.epochs * steps_per_epoch) if args.epochs is not None else None)
+    budget_s = args.time_budget * 60 if args.time_budget else None
+
+    generators = CycleGenerators(g_config).to(device)
+    discriminators = CycleDiscriminators(d_config).to(device)
+    ema = copy.deepcopy(generators).eval().requires_grad_(False) if args.ema > 0 else None
+    opt_g = torch.optim.Adam(generators.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    opt_d = torch.optim.Adam(discriminators.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    gan = GANLoss(args.gan_loss)
+    pool_a, pool_b = ImagePool(args.pool_size), ImagePool(args.pool_size)
+    use_identity = args.lambda_identity > 0
+
+    step, elapsed_before = 0, 0.0
+    if args.resume:
+        if not checkpoint_path.is_file():
+            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        saved = state.get("args", {})
+        changes = [f"--{name.replace('_', '-')} {saved[name]!r} in the checkpoint, {getattr(args, name)!r} now"
+                   for name in ARCHITECTURE_OPTIONS if name in saved and saved[name] != getattr(args, name)]
+        if changes:
+            raise SystemExit(f"--resume: {checkpoint_path} holds a different architecture ({'; '.join(changes)}). "
+                             "Pass the checkpoint's options to continue it, or choose another --name.")
+        generators.load_state_dict(state["generators"])
+        discriminators.load_state_dict(state["discriminators"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
+        pool_a.load(state.get("pool_a"), device)
+        pool_b.load(state.get("pool_b"), device)
+        step, elapsed_before = state["step"], state["elapsed_s"]
+        torch.set_rng_state(state["rng_cpu"])
+        if "rng_python" in state:
+            random.setstate(state["rng_python"])
+        if is_main:
+            print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
+            dropped = trim_log(run_dir / "log.jsonl", step)
+            if dropped:
+                print(f"log.jsonl: dropped {dropped} record(s) after step {step} (they are trained again).")
+    g_plain, d_plain = generators, discriminators
+    if world_size > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        generators = DistributedDataParallel(generators, device_ids=ids)
+        discriminators = DistributedDataParallel(discriminators, device_ids=ids)
+
+    # two photos of each domain, spread over the folders, for the sample grids
+    pick = lambda photos: [photos[round(i * (len(photos) - 1) / 2)] for i in (0, 1)]  # noqa: E731
+    samples_a = torch.stack([center_crop(p, args.size) for p in pick(photos_a)]).to(device)
+    samples_b = torch.stack([center_crop(p, args.size) for p in pick(photos_b)]).to(device)
+    threads = torch.get_num_threads()
+    clock = (lambda: time.process_time() / threads) if args.budget_clock == "cpu" else time.time
+    start = clock()
+
+    def spent() -> float:
+        return elapsed_before + clock() - start
+
+    def save_checkpoint():
+        state = {"generators": g_plain.state_dict(), "discriminators": d_plain.state_dict(),
+                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "elapsed_s": spent(),
+                 "rng_cpu": torch.get_rng_state(), "rng_python": random.getstate(), "pool_a": pool_a.state(), "pool_b": pool_b.state(),
+                 "args": vars(args)}
+        if ema is not None:
+            state["ema"] = ema.state_dict()
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(checkpoint_path, buffer.getvalue())
+
+    def progress() -> float:
+        fractions = [0.0]
+        if total_steps:
+            fractions.append(step / total_steps)
+        if budget_s:
+            fractions.append(spent() / budget_s)
+        return max(fractions)
+
+    if is_main:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        print(f"A ({domain_a}): {len(photos_a)} photos, B ({domain_b}): {len(photos_b)} photos; {world_size} process(es) "
+              f"on {device}; each G {count(g_plain.a2b) / 1e6:.2f} M params, each D {count(d_plain.a) / 1e6:.2f} M "
+              f"({d_config.receptive_field}×{d_config.receptive_field} patches).")
+    log = open(run_dir / "log.jsonl", "a") if is_main else None
+    bar = tqdm(total=total_steps, initial=step, disable=not is_main, dynamic_ncols=True, desc=args.name)
+    epoch = step // steps_per_epoch
+    generators.train()
+    discriminators.train()
+    done = False
+    while not done:
+        dataset.epoch = epoch
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        for real_a, real_b in loader:
+            fraction = progress()
+            if (total_steps is not None and step >= total_steps) or fraction >= 1.0:
+                done = True
+                break
+            lr_scale = 1.0 if fraction < args.decay_start else max(0.0, (1 - fraction) / (1 - args.decay_start))
+            for group in opt_g.param_groups + opt_d.param_groups:
+                group["lr"] = args.lr * lr_scale
+            real_a, real_b = real_a.to(device, non_blocking=True), real_b.to(device, non_blocking=True)
+
+            # --- generators: fool both Ds (raw modules, frozen, so DDP does not sync them here), cycle, identity
+            d_plain.requires_grad_(False)
+            out = generators(real_a, real_b, identity=use_identity)
+            loss_gan_ab = gan.generator_loss(d_plain.b(out["fake_b"]))
+            loss_gan_ba = gan.generator_loss(d_plain.a(out["fake_a"]))
+            loss_cycle = (out["rec_a"] - real_a).abs().mean() + (out["rec_b"] - real_b).abs().mean()
+            loss_identity = ((out["idt_b"] - real_b).abs().mean() + (out["idt_a"] - real_a).abs().mean()
+                             if use_identity else torch.zeros((), device=device))
+            loss_g = (loss_gan_ab + loss_gan_ba + args.lambda_cycle * loss_cycle
+                      + args.lambda_cycle * args.lambda_identity * loss_identity)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+
+            # --- discriminators: real photos vs generated ones drawn from the pools (one call for both Ds)
+            d_plain.requires_grad_(True)
+            fake_a, fake_b = pool_a.query(out["fake_a"]), pool_b.query(out["fake_b"])
+            n = real_a.shape[0]
+            scores_a, scores_b = discriminators(torch.cat([real_a, fake_a]), torch.cat([real_b, fake_b]))
+            loss_d_a = gan.discriminator_loss(scores_a[:n], scores_a[n:])
+            loss_d_b = gan.discriminator_loss(scores_b[:n], scores_b[n:])
+            if args.gan_loss == "wgan-gp":
+                loss_d_a = loss_d_a + gradient_penalty(d_plain.a, real_a, fake_a, args.lambda_gp)
+                loss_d_b = loss_d_b + gradient_penalty(d_plain.b, real_b, fake_b, args.lambda_gp)
+            # the paper halves D's objective (D learns slower than G); GANLoss's lsgan/vanilla already do
+            opt_d.zero_grad(set_to_none=True)
+            (loss_d_a + loss_d_b).backward()
+            opt_d.step()
+
+            losses = {"loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item(), "loss_gan_ab": loss_gan_ab.item(),
+                      "loss_gan_ba": loss_gan_ba.item(), "loss_cycle": loss_cycle.item(),
+                      "loss_identity": loss_identity.item()}
+            if not all(math.isfinite(value) for value in losses.values()):
+                bar.close()
+                kept = (f"the last good checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps with a "
+                        "lower --lr" if checkpoint_path.exists() else "no checkpoint was written yet")
+                raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept}.")
+            if ema is not None:
+                update_ema(ema, g_plain, step, args.ema)
+            step += 1
+            bar.update(1)
+            if is_main and step % args.log_every == 0:
+                record = {"step": step, "epoch": epoch, "lr": args.lr * lr_scale, "elapsed_s": round(spent(), 1),
+                          **{k: round(v, 5) for k, v in losses.items()}}
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                bar.set_postfix(cyc=f"{losses['loss_cycle']:.3f}", g=f"{losses['loss_gan_ab']:.3f}",
+                                d=f"{losses['loss_d_b']:.3f}")
+            if is_main and step % args.sample_every == 0:
+                save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, samples_a, samples_b)
+            if is_main and step % args.checkpoint_every == 0:
+                save_checkpoint()
+        epoch += 1
+    bar.close()
+    result = None
+    if is_main:
+        save_checkpoint()
+        save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, samples_a, samples_b)
+        final = copy.deepcopy(ema or g_plain).float().cpu()
+        training = {"command": "python -m train.cyclegan " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+                    "steps": step, "epochs": round(step / steps_per_epoch, 2), "batch_size": args.batch_size,
+                    "world_size": world_size, "spent_s": round(spent(), 1), "budget_clock": args.budget_clock,
+                    "hardware": hardware_description(device), "torch": torch.__version__, "gan_loss": args.gan_loss,
+                    "lambda_cycle": args.lambda_cycle, "lambda_identity": args.lambda_identity,
+                    "pool_size": args.pool_size, "discriminator": dataclasses.asdict(d_config), "ema": args.ema}
+        data = {"a": {"domain": domain_a, "folders": [str(f) for f in args.a], "glob": args.a_glob,
+                      "files": args.a_files, "photos": len(photos_a)},
+                "b": {"domain": domain_b, "folders": [str(f) for f in args.b], "glob": args.b_glob,
+                      "files": args.b_files, "photos": len(photos_b)},
+                "exclude": args.exclude,
+                # "<data set>/<folder>" of each folder, for the model card's data notes (pix2pix_demo.cards)
+                "sources": [f"{Path(f).resolve().parent.name}/{Path(f).resolve().name}" for f in [*args.a, *args.b]]}
+        dtype = getattr(torch, args.export_dtype)
+        for network, source, target, folder, partner in ((final.a2b, domain_a, domain_b, export_ab, export_ba),
+                                                          (final.b2a, domain_b, domain_a, export_ba, export_ab)):
+            metadata = {"task": "image-to-image", "kind": "cyclegan", "label": f"{source} → {target}",
+                        "domains": {"source": source, "target": target}, "partner": partner.name,
+                        "resolution": args.size, "data": data, "training": training, "metrics": {}}
+            save_model(network, folder, metadata, dtype=dtype)
+        result = (export_ab, export_ba)
+        print(f"Exported {export_ab} and {export_ba} after {step} steps, {spent() / 60:.1f} min.")
+    if log:
+        log.close()
+    if world_size > 1:
+        dist.destroy_process_group()
+    return result
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
