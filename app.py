@@ -37,7 +37,7 @@ a picture while you draw, or start from a photo's edges. Everything runs on this
 Images over {MAX_IMAGE_PIXELS // 1_000_000} megapixels are refused."""
 CSS = """
 #draw-canvas, #draw-output { min-height: 560px; }
-#draw-output img, #photo-output img, #photo-edges img { width: 100%; height: 100%; object-fit: contain; }
+#draw-output img, #photo-output img, #photo-edges img, #translate-output img { width: 100%; height: 100%; object-fit: contain; }
 footer { display: none !important; }
 """
 # Passed to launch() by __main__ and by the tests, so limits are the same everywhere.

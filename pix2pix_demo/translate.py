@@ -46,7 +46,12 @@ class TranslateError(ValueError):
 
 
 def target_label(domain: str) -> str:
-    return DOMAIN_LABELS.get(domain, domain.replace("_", " ").replace("-", " ").capitalize())
+    return DOMAIN_LABELS.get(domain, _name(domain))
+
+
+def _name(domain: str) -> str:
+    """A domain's short name for a translator's label ("bengal" -> "Bengal")."""
+    return domain.replace("_", " ").replace("-", " ").capitalize()
 
 
 def working_size(width: int, height: int, short_side: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
@@ -191,11 +196,11 @@ def translators(device: str = "cpu") -> dict[str, Translator]:
             runs.setdefault(pair, {}).setdefault(target, key)
     for (a, b), models in runs.items():
         if len(models) == 2:
-            out[f"{a}-{b}"] = CycleGANTranslator(f"{a}-{b}", f"{target_label(a)} ↔ {target_label(b)} (CycleGAN)",
+            out[f"{a}-{b}"] = CycleGANTranslator(f"{a}-{b}", f"{_name(a)} ↔ {_name(b)} (CycleGAN)",
                                                  (b, a), device, models=models)
         else:
             (target, key), = models.items()
-            out[key] = CycleGANTranslator(key, f"→ {target_label(target)} (CycleGAN)", (target,), device,
+            out[key] = CycleGANTranslator(key, f"→ {_name(target)} (CycleGAN)", (target,), device,
                                           models=models)
     return out
 

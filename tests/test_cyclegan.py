@@ -251,6 +251,26 @@ def test_a_lone_direction_is_a_one_target_translator(weights):
     assert list(found) == ["cat2bengal"] and found["cat2bengal"].targets == ("bengal",)
 
 
+def test_a_stargan_model_is_a_translator_whose_domain_the_user_switches(weights):
+    stargan = pytest.importorskip("pix2pix_demo.models.stargan")
+    torch.manual_seed(0)
+    model = stargan.StarGANGenerator(stargan.StarGANConfig(domains=("cat", "abyssinian", "bengal"),
+                                                           generator={"base_channels": 4, "num_blocks": 1}))
+    save_model(model, weights / "cats-stargan", {"resolution": 32, "label": "Cats (StarGAN)"})
+    registry.refresh()
+    found = translate.translators()
+    assert sorted(found) == ["cat-bengal", "cats-stargan"]  # the CycleGAN pair stays
+    translator = found["cats-stargan"]
+    assert isinstance(translator, translate.MultiDomainTranslator) and translator.label == "Cats (StarGAN)"
+    assert translator.targets == ("cat", "abyssinian", "bengal")
+    photo = Image.new("RGB", (90, 60), (180, 140, 100))
+    outputs = {target: np.asarray(translator.translate(photo, target)) for target in translator.targets}
+    assert all(out.shape == (32, 48, 3) for out in outputs.values())
+    assert not np.array_equal(outputs["cat"], outputs["bengal"])  # the target code changes the picture
+    with pytest.raises(translate.TranslateError, match="translates into cat, abyssinian, bengal"):
+        translator.translate(photo, "sphynx")
+
+
 # ---------------------------------------------------------------- the app endpoint
 
 
@@ -278,3 +298,42 @@ def test_translate_photo_endpoint(client, tmp_path):
         client.predict(handle_file(str(path)), "cat-bengal", "zebra", api_name="/translate_photo")
     with pytest.raises(AppError, match="not a translator model"):
         client.predict(handle_file(str(path)), "edges2cats", "bengal", api_name="/translate_photo")
+
+
+@pytest.mark.slow
+def test_translate_tab_in_a_browser(running_app, chromium_browser, tmp_path):
+    """Upload a photo in the Translate tab: the translation appears; another target gives another picture."""
+    import io
+
+    from conftest import ARTIFACTS, BROWSER_WAIT_MS, new_page
+
+    path = tmp_path / "cat.png"
+    photo = Image.new("RGB", (240, 160), (205, 195, 175))
+    ImageDraw.Draw(photo).ellipse((60, 20, 180, 140), fill=(150, 100, 60))
+    photo.save(path)
+
+    def shown(page) -> tuple[str, np.ndarray]:
+        src = page.locator("#translate-output img").first.get_attribute("src")
+        return src, np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB"))
+
+    def wait_for_new(page, previous: str):
+        page.wait_for_function(
+            """(previous) => { const img = document.querySelector('#translate-output img');
+                   return img && img.src && img.src !== previous && img.complete && img.naturalWidth > 0; }""",
+            arg=previous)
+
+    page = new_page(chromium_browser, running_app)
+    try:
+        page.get_by_role("tab", name="Translate").click()
+        assert page.locator("#translate-target input[value='bengal']").is_checked()
+        page.locator("#translate-input input[type=file]").set_input_files(str(path))
+        wait_for_new(page, "")
+        src, spotted = shown(page)
+        assert spotted.shape == (32, 48, 3)  # the tiny model's scale (short side 32), the photo's aspect
+        page.locator("#translate-target label").filter(has_text="Ordinary cat").click()
+        wait_for_new(page, src)
+        assert not np.array_equal(shown(page)[1], spotted)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "translate-tab.png"), timeout=BROWSER_WAIT_MS)
+    finally:
+        page.close()
