@@ -63,7 +63,8 @@ NOT_METRICS = {"pairs", "files", "crop", "data", "mode", "device", "torch_thread
 KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"],
              "cat-segmenter": ["image-segmentation", "u-net"],
              "spade-generator": ["spade", "semantic-image-synthesis", "conditional-gan"],
-             "srgan": ["srgan", "super-resolution"], "resnet-generator": ["cyclegan", "unpaired-image-translation"]}
+             "srgan": ["srgan", "super-resolution"], "resnet-generator": ["cyclegan", "unpaired-image-translation"],
+             "stargan": ["stargan", "multi-domain-image-translation"]}
 
 
 def _kind(config: dict) -> str:
@@ -71,7 +72,8 @@ def _kind(config: dict) -> str:
         return "facades"
     if config.get("kind") == "cyclegan":  # one direction of a CycleGAN (ResNet generator), see pix2pix_demo.translate
         return "cyclegan"
-    return (config["model_type"] if config["model_type"] in ("singan", "edge-detector", "cat-segmenter", "srgan")
+    return (config["model_type"] if config["model_type"] in ("singan", "edge-detector", "cat-segmenter", "srgan",
+                                                              "stargan")
             else "pix2pix")
 
 
@@ -182,6 +184,11 @@ def _usage(kind: str, target: str) -> str:
                 f"translate_image\n\nmodel = load_model(\"{target}\")\n"
                 f"out = translate_image(model, Image.open(\"photo.jpg\"))  # at the scale it was trained at (short side "
                 f"= config resolution)\nout.save(\"translated.png\")")
+    if kind == "stargan":
+        return (f"from PIL import Image\n\nfrom pix2pix_demo import load_model\nfrom pix2pix_demo.models.stargan import "
+                f"translate_image\n\nmodel = load_model(\"{target}\")\nprint(model.config.domains)  # the targets it "
+                f"knows\nphoto = Image.open(\"cat.jpg\")\nfor domain in model.config.domains:  # at the scale it was "
+                f"trained at\n    translate_image(model, photo, domain).save(f\"cat-{{domain}}.png\")")
     if kind == "srgan":
         return (f"from PIL import Image\n\nfrom pix2pix_demo import load_model\nfrom pix2pix_demo.superres import "
                 f"enhance\n\nmodel = load_model(\"{target}\")\n"
@@ -209,6 +216,8 @@ def _summary(config: dict, name: str, folder: Path) -> str:
                         "that turns a facade label map (12 CMP classes) into a photo"
                         if config["model_type"] == "spade-generator" else
                         "A pix2pix U-Net generator that turns a facade colour label map (12 CMP classes) into a photo"),
+            "stargan": ("A StarGAN generator (one ResNet generator told the target domain) that turns a photo into "
+                        "any of its domains: " + ", ".join(f"`{d}`" for d in arch.get("domains") or ())),
             "srgan": ("An SRGAN generator (SRResNet-style residual blocks + pixel-shuffle up-sampling) that enlarges "
                       "a picture ×4 on each side, " + ("L1 only (the warm-up stage)" if config.get("stage") == "l1-only"
                                                       else "L1 + adversarial loss") + " (no VGG loss: no VGG weights "
@@ -321,6 +330,9 @@ def _app_note(kind: str, name: str, repo_id: str | None) -> str:
     if kind == "cyclegan":
         return ("In the demo app it is a direction of the Translate tab's CycleGAN translator (config.json "
                 f"`kind: cyclegan`; paired with its partner folder), read from `weights/{name}`.")
+    if kind == "stargan":
+        return ("In the demo app it is a model of the Translate tab (the target domain is the \"Turn it into\" "
+                f"choice; `/translate_photo(image, \"{name}\", domain)`), read from `weights/{name}`.")
     if kind == "facades":
         return ("In the demo app it is a model of the Facades tab (config.json `kind: facades`), read from "
                 f"`weights/{name}` or the Hub repo" + (f" `{repo_id}`." if repo_id else "."))

@@ -33,7 +33,8 @@ MODEL_TYPES: dict[str, type] = {}
 # model types whose module is imported only when such a model is loaded
 LAZY_MODEL_MODULES = {"singan": "pix2pix_demo.models.singan", "edge-detector": "pix2pix_demo.models.edge_detector",
                       "cat-segmenter": "pix2pix_demo.models.segmenter", "spade-generator": "pix2pix_demo.models.spade",
-                      "srgan": "pix2pix_demo.models.srgan", "resnet-generator": "pix2pix_demo.models.resnet"}
+                      "srgan": "pix2pix_demo.models.srgan", "resnet-generator": "pix2pix_demo.models.resnet",
+                      "stargan": "pix2pix_demo.models.stargan"}
 
 
 class ModelLoadError(RuntimeError):

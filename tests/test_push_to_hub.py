@@ -170,7 +170,8 @@ def test_every_shipped_model_publishes(name, tmp_path):
     model_type = "facades" if config.get("kind") == "facades" else config["model_type"]  # a facades U-Net too
     usage = {"edge-detector": 'method="hed-learned"', "singan": "from pix2pix_demo.singan import sample",
              "cat-segmenter": "from pix2pix_demo.cutout import cut_out, segment, soft_alpha",
-             "srgan": "from pix2pix_demo.superres import enhance", "facades": "FacadesPipeline.from_pretrained",
+             "srgan": "from pix2pix_demo.superres import enhance",
+             "stargan": "from pix2pix_demo.models.stargan import translate_image", "facades": "FacadesPipeline.from_pretrained",
              "spade-generator": "FacadesPipeline.from_pretrained"}
     assert usage.get(model_type, "Pix2PixPipeline.from_pretrained") in card
     assert f'"me/{name}"' in card

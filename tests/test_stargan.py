@@ -1,0 +1,326 @@
+"""StarGAN: the generator (told the target domain), the two-headed discriminator, translate(), the training
+script (smoke run, checkpoint -> --resume, export -> load_model) and the Translate tab's endpoint, on tiny
+models and pictures made here (no ../shared, no network)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2pix_demo import registry
+from pix2pix_demo.hub import ModelLoadError, load_model, save_model
+from pix2pix_demo.imaging import ImageError
+from pix2pix_demo.models.stargan import (StarGANConfig, StarGANDiscriminator, StarGANDiscriminatorConfig,
+                                         StarGANGenerator, domain_index, translate, translate_image)
+
+DOMAINS = ("cat", "abyssinian", "bengal")
+
+
+def tiny(seed: int = 0, domains=DOMAINS, **generator) -> StarGANGenerator:
+    torch.manual_seed(seed)
+    return StarGANGenerator(StarGANConfig(domains=domains, generator={"base_channels": 4, "num_blocks": 1,
+                                                                      **generator})).eval()
+
+
+def picture(width: int, height: int, colour=(180, 120, 60), seed: int = 0) -> Image.Image:
+    """A smooth 'photo': a colour with gradients and a few discs of noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([c * (0.6 + 0.4 * np.sin(x / 7 + k) * np.cos(y / 9)) for k, c in enumerate(colour)], -1)
+    base += rng.normal(0, 12, base.shape)
+    return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+
+
+# ---------------------------------------------------------------- the networks
+
+
+def test_generator_keeps_the_shape_and_the_target_changes_the_output():
+    model = tiny()
+    x = torch.rand(2, 3, 16, 24) * 2 - 1
+    with torch.no_grad():
+        outputs = [model(x, torch.full((2,), d)) for d in range(3)]
+        one_hot = model(x, torch.eye(3)[[1, 1]])
+    for out in outputs:
+        assert out.shape == (2, 3, 16, 24) and torch.isfinite(out).all() and out.abs().max() <= 1
+    assert torch.equal(one_hot, outputs[1])
+    # The domain code must reach the output. With the code only as input planes, the instance norm after the
+    # first convolution erased it (all three outputs agreed to 1e-6); the generator adds it back after the norm.
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert (outputs[a] - outputs[b]).abs().mean() > 1e-3
+    assert model.generator.config.in_channels == 3 + 3  # the ResNet generator sees the image + one plane per domain
+
+
+def test_generator_without_instance_norm_is_the_plain_paper_form():
+    model = tiny(norm="none")
+    x = torch.rand(1, 3, 8, 8) * 2 - 1
+    planes = torch.zeros(1, 3, 8, 8)
+    planes[:, 2] = 1
+    with torch.no_grad():
+        assert torch.equal(model(x, torch.tensor([2])), model.generator(torch.cat([x, planes], 1)))
+
+
+def test_bad_configs_and_targets_get_clear_errors():
+    for bad in ({"domains": ("cat",)}, {"domains": ("cat", "cat")}, {"domains": ("cat", "")},
+                {"generator": {"in_channels": 6}}):
+        with pytest.raises(ValueError):
+            StarGANConfig(**bad)
+    with pytest.raises(TypeError):
+        StarGANConfig(generator={"no_such_setting": 1})
+    model = tiny()
+    assert domain_index(model, "bengal") == 2 and domain_index(model, 0) == 0
+    for target in ("dog", 3, -1, True, None):
+        with pytest.raises(ValueError, match="cat, abyssinian, bengal"):
+            domain_index(model, target)
+    with pytest.raises(ValueError, match="codes"):
+        model(torch.zeros(1, 3, 8, 8), torch.zeros(1, 2))
+    with pytest.raises(ValueError, match="divisible by 4"):
+        model(torch.zeros(1, 3, 10, 8), torch.tensor([0]))
+
+
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_discriminator_has_a_patch_head_and_a_domain_head(spectral_norm):
+    torch.manual_seed(0)
+    d = StarGANDiscriminator(StarGANDiscriminatorConfig(num_domains=3, base_channels=4, n_layers=3,
+                                                        spectral_norm=spectral_norm))
+    patches, logits = d(torch.rand(2, 3, 64, 64) * 2 - 1)
+    assert patches.shape == (2, 1, 6, 6)  # 64 -> 32 -> 16 -> 8 -> 7 -> 6: one score per 70×70 patch
+    assert logits.shape == (2, 3) and torch.isfinite(logits).all()
+    assert d.receptive_field == 70
+    patches, logits = d(torch.rand(1, 3, 40, 72) * 2 - 1)  # any size: the domain head pools globally
+    assert logits.shape == (1, 3)
+    with pytest.raises(ValueError):
+        StarGANDiscriminator(StarGANDiscriminatorConfig(n_layers=0))
+
+
+def test_save_load_round_trip_keeps_domains_and_outputs(tmp_path):
+    model = tiny(seed=3)
+    save_model(model, tmp_path / "sg", {"label": "test", "resolution": 32})
+    config = json.loads((tmp_path / "sg" / "config.json").read_text())
+    assert config["model_type"] == "stargan" and config["architecture"]["domains"] == list(DOMAINS)
+    assert config["architecture"]["generator"]["base_channels"] == 4  # every ResNet setting written out
+    assert "norm" in config["architecture"]["generator"]
+    loaded = load_model(tmp_path / "sg")
+    assert isinstance(loaded, StarGANGenerator) and loaded.config == model.config and not loaded.training
+    x = torch.rand(1, 3, 12, 16) * 2 - 1
+    for d in range(3):
+        with torch.no_grad():
+            assert torch.equal(loaded(x, torch.tensor([d])), model(x, torch.tensor([d])))
+    config["architecture"]["domains"] = ["cat", "bengal"]  # two planes: the weights no longer fit
+    (tmp_path / "sg" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match="does not match"):
+        load_model(tmp_path / "sg")
+
+
+def test_translate_any_size_into_each_domain():
+    model = tiny()
+    x = torch.rand(1, 3, 13, 7) * 2 - 1  # odd sides: padded to 16×8 inside, cropped back
+    results = [translate(model, x, target) for target in DOMAINS]
+    for out in results:
+        assert out.shape == x.shape and out.abs().max() <= 1
+    assert torch.equal(translate(model, x, 2), results[2])
+    assert not torch.equal(results[0], results[2])
+    assert translate(model, torch.rand(1, 3, 3, 2), "cat").shape == (1, 3, 3, 2)  # smaller than the padding
+
+
+def test_translate_image_works_at_the_training_scale():
+    model = tiny()
+    model.metadata = {"resolution": 32, "inference_short_side": 36}
+    photo = picture(90, 60).convert("RGBA")
+    out = translate_image(model, photo, "abyssinian")
+    assert out.mode == "RGB" and out.size == (54, 36)  # short side 36, aspect kept
+    assert translate_image(model, photo, "abyssinian", short_side=20).size == (30, 20)
+    assert translate_image(model, picture(400, 40), "cat").size == (108, 11)  # long side capped at 3 × 36
+    with pytest.raises(ValueError, match="Unknown target"):
+        translate_image(model, photo, "dog")
+    with pytest.raises(ImageError):
+        translate_image(model, picture(340, 20), "cat")  # thinner than 1:16
+
+
+def test_registry_lists_a_stargan_folder(tmp_path, monkeypatch):
+    save_model(tiny(), tmp_path / "my-stargan", {"label": "Tiny StarGAN"})
+    monkeypatch.setenv("PIX2PIX_WEIGHTS_DIR", str(tmp_path))
+    registry.refresh()
+    try:
+        entry = registry.list_models()["my-stargan"]
+        assert entry.kind == "stargan" and entry.label == "Tiny StarGAN"
+        assert registry.list_models("pix2pix").get("my-stargan") is None  # not offered to the Draw tab
+    finally:
+        monkeypatch.delenv("PIX2PIX_WEIGHTS_DIR")
+        registry.refresh()
+
+
+def test_model_card_says_what_the_model_does_and_how_to_use_it(tmp_path):
+    from pix2pix_demo.cards import model_card
+
+    save_model(tiny(), tmp_path / "looks", {"label": "Cat looks", "resolution": 128,
+                                            "data": {"sources": ["cats/train", "cats-masked/images"]}})
+    card = model_card(tmp_path / "looks", repo_id="me/looks")
+    assert "StarGAN generator" in card and "`cat`, `abyssinian`, `bengal`" in card
+    assert "from pix2pix_demo.models.stargan import translate_image" in card and 'load_model("me/looks")' in card
+    assert "Translate tab" in card and "- stargan" in card  # the app note and a Hub tag
+    assert "Oxford-IIIT Pet" in card and "Asirra" in card  # a licence note for each data set
+
+
+# ---------------------------------------------------------------- training
+
+
+def make_domains(root: Path) -> dict[str, Path]:
+    """Three small domains like the real ones: 'plain' in its own folder, 'red' and 'blue' pictures side by
+    side in one folder told apart by a glob, and a held-out list naming one of each."""
+    (root / "plain").mkdir(parents=True)
+    (root / "mixed").mkdir()
+    for i in range(4):
+        picture(48 + 4 * i, 40, (128, 128, 128), seed=i).save(root / "plain" / f"p.{i}.jpg")
+        picture(40, 44 + 4 * i, (220, 90, 40), seed=10 + i).save(root / "mixed" / f"Red_{i}.png")
+        picture(52, 40, (40, 80, 220), seed=20 + i).save(root / "mixed" / f"Blue_{i}.png")
+    (root / "heldout.txt").write_text("p.0.jpg\nRed_0\n# a comment\n")
+    return {"plain": root / "plain", "mixed": root / "mixed", "heldout": root / "heldout.txt"}
+
+
+def train_args(root: Path, folders: dict, *extra: str) -> list[str]:
+    return ["--domain", f"plain={folders['plain']}", "--domain", f"red={folders['mixed']}:Red_*",
+            "--domain", f"blue={folders['mixed']}:Blue_*", "--exclude", str(folders["heldout"]),
+            "--domain-label", "red=Red look", "--name", "tiny", "--runs", str(root / "runs"), "--out", str(root / "w"),
+            "--size", "32", "--base-channels", "4", "--num-blocks", "1", "--d-channels", "4", "--batch-size", "3",
+            "--num-threads", "1", "--log-every", "2", "--checkpoint-every", "4", "--sample-every", "6",
+            "--export-dtype", "float32", *extra]
+
+
+@pytest.mark.slow
+def test_smoke_run_checkpoint_resume_and_export(tmp_path):
+    from train import stargan
+
+    folders = make_domains(tmp_path / "data")
+    parser = stargan.get_args_parser()
+    out = stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "12", "--ema", "0.9")))
+    run_dir = tmp_path / "runs" / "tiny"
+    records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 4, 6, 8, 10, 12]
+    keys = ("d_adv", "d_cls", "g_adv", "g_cls", "g_rec")
+    for record in records:
+        assert all(np.isfinite(record[k]) for k in keys)
+    for key in keys:  # every loss moves
+        assert len({r[key] for r in records}) > 1
+    assert (run_dir / "samples" / "step_0000012.png").is_file()
+
+    config = json.loads((out / "config.json").read_text())
+    assert config["architecture"]["domains"] == ["plain", "red", "blue"]
+    assert config["domain_labels"] == {"plain": "plain", "red": "Red look", "blue": "blue"}
+    assert config["data"]["domains"]["red"]["pictures"] == 3  # Red_0 is held out
+    assert config["data"]["domains"]["plain"]["pictures"] == 3
+    assert config["training"]["steps"] == 12 and config["training"]["gan_loss"] == "lsgan"
+    assert config["inference_short_side"] == 36
+    model = load_model(out)
+    state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert state["step"] == 12 and state["domains"] == ["plain", "red", "blue"]
+    fresh = StarGANGenerator(model.config)
+    fresh.load_state_dict(state["ema"])  # the export is the EMA generator
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    for target in ("plain", "red", "blue"):
+        assert torch.allclose(translate(model, x, target), translate(fresh.eval(), x, target), atol=1e-6)
+    assert isinstance(translate_image(model, picture(50, 40), "red"), Image.Image)
+
+    # --resume continues the same run to 16 steps; a changed architecture is refused with the option's name
+    stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "16", "--ema", "0.9", "--resume")))
+    assert torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)["step"] == 16
+    steps = [json.loads(line)["step"] for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 4, 6, 8, 10, 12, 14, 16]
+    with pytest.raises(SystemExit, match="--num-blocks"):
+        stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "20", "--ema", "0.9", "--resume",
+                                                  "--num-blocks", "2")))
+
+
+@pytest.mark.slow
+def test_wgan_gp_with_n_critic_trains_too(tmp_path):
+    from train import stargan
+
+    folders = make_domains(tmp_path / "data")
+    args = stargan.get_args_parser().parse_args(train_args(tmp_path, folders, "--steps", "6", "--gan-loss", "wgan-gp",
+                                                           "--n-critic", "2", "--log-every", "1"))
+    stargan.main(args)
+    records = [json.loads(line) for line in (tmp_path / "runs" / "tiny" / "log.jsonl").read_text().splitlines()]
+    assert [("g_rec" in r) for r in records] == [True, False, True, False, True, False]  # G every second step
+    assert all(np.isfinite(r["d_adv"]) for r in records)
+
+
+def test_cli_refuses_unusable_domains(tmp_path):
+    from train import stargan
+
+    folders = make_domains(tmp_path / "data")
+    parser = stargan.get_args_parser()
+    common = ["--name", "x", "--runs", str(tmp_path / "runs"), "--steps", "1"]
+    with pytest.raises(SystemExit, match="two or more domains"):
+        stargan.main(parser.parse_args(["--domain", f"a={folders['plain']}", *common]))
+    with pytest.raises(SystemExit, match="no pictures"):
+        stargan.main(parser.parse_args(["--domain", f"a={folders['plain']}", "--domain",
+                                        f"b={folders['mixed']}:Green_*", *common]))
+    with pytest.raises(SystemExit, match="not a folder"):
+        stargan.main(parser.parse_args(["--domain", f"a={folders['plain']}", "--domain",
+                                        f"b={tmp_path / 'nowhere'}", *common]))
+    with pytest.raises(SystemExit, match="NAME=DIR"):
+        stargan.main(parser.parse_args(["--domain", str(folders["plain"]), "--domain", f"b={folders['mixed']}",
+                                        *common]))
+    assert stargan.parse_domains([f"a={folders['mixed']}:Red_*", f"a={folders['plain']}"]) == {
+        "a": [(folders["mixed"], "Red_*"), (folders["plain"], "*")]}
+
+
+# ---------------------------------------------------------------- the app: the Translate tab's translators
+
+
+def save_tiny_stargan(folder: Path) -> Path:
+    return save_model(tiny(seed=5), folder, {"label": "Tiny StarGAN cat looks", "resolution": 32,
+                                             "inference_short_side": 36})
+
+
+def test_a_stargan_folder_is_a_translator_with_every_domain_as_target(tmp_path, monkeypatch):
+    from pix2pix_demo import translate as translators_module
+
+    save_tiny_stargan(tmp_path / "looks")
+    monkeypatch.setenv("PIX2PIX_WEIGHTS_DIR", str(tmp_path))
+    registry.refresh()
+    try:
+        translator = translators_module.get_translator("looks")
+        assert translator.targets == DOMAINS and translator.label == "Tiny StarGAN cat looks"
+        photo = picture(90, 60).convert("RGBA")
+        outputs = {target: translator.translate(photo, target) for target in DOMAINS}
+        assert {out.size for out in outputs.values()} == {(54, 36)}  # the model's working scale
+        model = load_model(tmp_path / "looks")
+        assert np.array_equal(np.asarray(outputs["bengal"]), np.asarray(translate_image(model, photo, "bengal")))
+        assert not np.array_equal(np.asarray(outputs["cat"]), np.asarray(outputs["bengal"]))
+        with pytest.raises(translators_module.TranslateError, match="cat, abyssinian, bengal"):
+            translator.translate(photo, "zebra")
+    finally:
+        monkeypatch.delenv("PIX2PIX_WEIGHTS_DIR")
+        registry.refresh()
+
+
+@pytest.fixture(scope="module")
+def client(running_app, tiny_weights_dir):
+    from gradio_client import Client
+
+    save_tiny_stargan(tiny_weights_dir / "cats-stargan-tiny")  # found by the translators' rescan
+    registry.refresh()
+    return Client(running_app, verbose=False)
+
+
+@pytest.mark.slow
+def test_translate_photo_endpoint_switches_the_stargan_domain(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    path = tmp_path / "cat.png"
+    picture(120, 80).save(path)
+    outputs = {target: Image.open(client.predict(handle_file(str(path)), "cats-stargan-tiny", target,
+                                                 api_name="/translate_photo")).convert("RGB")
+               for target in DOMAINS}
+    assert {out.size for out in outputs.values()} == {(54, 36)}
+    arrays = [np.asarray(out) for out in outputs.values()]
+    assert not np.array_equal(arrays[0], arrays[1]) and not np.array_equal(arrays[1], arrays[2])
+    with pytest.raises(AppError, match="cat, abyssinian, bengal"):
+        client.predict(handle_file(str(path)), "cats-stargan-tiny", "zebra", api_name="/translate_photo")

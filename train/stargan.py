@@ -1,0 +1,460 @@
+"""Train a StarGAN: one generator that translates a photo into any of several domains.
+
+    python -m train.stargan --name cats-stargan --size 128 --time-budget 30 --budget-clock cpu --num-threads 1 \
+        --domain cat=../shared/data/cats/train --domain cat=../shared/data/cats/test \
+        --domain "abyssinian=../shared/data/cats-masked/images:Abyssinian_*.jpg" \
+        --domain "bengal=../shared/data/cats-masked/images:Bengal_*.jpg" \
+        --exclude ../shared/data/cats/heldout.txt --exclude ../shared/data/cats-masked/heldout.txt
+
+Each `--domain NAME=DIR[:GLOB]` adds the pictures of DIR (those matching GLOB, default all) to domain
+NAME (repeat a name to give it several folders); the domains' order is the order of first mention.
+`--exclude FILE` leaves out every picture a name list names (with or without extension): the held-out
+sets. Each batch draws every picture's domain with equal probability, so 1760 cat photos do not drown
+160 Abyssinians. Pictures are decoded once, shrunk to a short side of size·jitter, then cropped at a
+random side in [size, size·jitter], resized to size and flipped half the time.
+
+The recipe of the paper (Choi et al., CVPR 2018): D (pix2pix_demo.models.stargan.StarGANDiscriminator)
+learns real/fake per patch and, on real pictures, their domain (cross-entropy); G
+(StarGANGenerator: the ResNet generator + one-hot target planes) learns to fool D, to make D classify
+G(x, c_trg) as c_trg, and to get x back from G(G(x, c_trg), c_org) (L1, λ_rec = 10; λ_cls = 1). The
+target is drawn among the domains other than the picture's own. `--gan-loss wgan-gp --n-critic 5`
+is the paper's objective; the default here is LSGAN with one D step per G step, because with a budget
+of a few hundred steps five D steps per G step would leave G a fifth of them.
+
+Training state goes to runs/NAME/ (checkpoint.pt with G, D, optimisers, EMA, step; log.jsonl; samples/);
+--resume continues it; the generator (its EMA with --ema) is exported to OUT/NAME (config.json +
+model.safetensors), the domains in its config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import fnmatch
+import io
+import json
+import math
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from train._ema import update_ema
+from train._progress import tqdm
+from train.pix2pix import remove_unfinished_writes, trim_log
+
+from pix2pix_demo.data import IMAGE_SUFFIXES, read_name_list
+from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
+from pix2pix_demo.imaging import image_to_tensor, tensor_to_image, to_rgb
+from pix2pix_demo.losses import GANLoss, gradient_penalty
+from pix2pix_demo.models.stargan import (StarGANConfig, StarGANDiscriminator, StarGANDiscriminatorConfig,
+                                         StarGANGenerator)
+
+GAN_LOSSES = ("lsgan", "wgan-gp", "hinge", "vanilla")
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    data = p.add_argument_group("data")
+    data.add_argument("--domain", action="append", default=[], metavar="NAME=DIR[:GLOB]",
+                      help="pictures of a domain (repeatable; a name may be given several folders)")
+    data.add_argument("--exclude", action="append", default=[], metavar="FILE",
+                      help="a text file of picture names never to train on (repeatable), e.g. a held-out list")
+    data.add_argument("--domain-label", action="append", default=[], metavar="NAME=TEXT",
+                      help="how the app names a domain (stored in config.json)")
+    data.add_argument("--limit", type=int, default=None, help="at most this many pictures per domain (smoke tests)")
+    data.add_argument("--jitter", type=float, default=1.25,
+                      help="pictures are stored at a short side of size·jitter and cropped at a random side in "
+                           "[size, size·jitter] (the random resize)")
+    run = p.add_argument_group("run")
+    run.add_argument("--name", required=True)
+    run.add_argument("--out", default="weights", help="export folder for the finished generator")
+    run.add_argument("--runs", default="runs", help="folder for checkpoints, logs and samples")
+    run.add_argument("--size", type=int, default=128, help="training crop side")
+    run.add_argument("--steps", type=int, default=None)
+    run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+                     help="stop after this much time (with --steps: whichever comes first)")
+    run.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
+                     help="cpu: count this process's CPU time / torch threads, so a busy machine does not "
+                          "shorten the run")
+    run.add_argument("--batch-size", type=int, default=4)
+    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    run.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
+    run.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--export-dtype", choices=("float32", "float16"), default="float16")
+    run.add_argument("--log-every", type=int, default=10)
+    run.add_argument("--sample-every", type=int, default=100)
+    run.add_argument("--checkpoint-every", type=int, default=50)
+    model = p.add_argument_group("networks")
+    model.add_argument("--base-channels", type=int, default=32, help="G's ngf")
+    model.add_argument("--num-blocks", type=int, default=6, help="G's residual blocks")
+    model.add_argument("--upsampling", choices=("resize", "transpose"), default="resize",
+                       help="G's up-sampling: nearest resize + conv (no checkerboard) or the paper's transposed conv")
+    model.add_argument("--d-channels", type=int, default=32, help="D's ndf")
+    model.add_argument("--d-layers", type=int, default=3, help="D's PatchGAN layers (3: 70×70 patches)")
+    model.add_argument("--spectral-norm", action="store_true", help="spectral norm on D's layers")
+    losses = p.add_argument_group("losses and optimisation")
+    losses.add_argument("--gan-loss", choices=GAN_LOSSES, default="lsgan")
+    losses.add_argument("--n-critic", type=int, default=1, help="D steps per G step (the paper: 5, with wgan-gp)")
+    losses.add_argument("--lambda-cls", type=float, default=1.0)
+    losses.add_argument("--lambda-rec", type=float, default=10.0)
+    losses.add_argument("--lambda-gp", type=float, default=10.0)
+    losses.add_argument("--lr", type=float, default=2e-4, help="G's learning rate (Adam)")
+    losses.add_argument("--lr-d", type=float, default=None, help="D's learning rate (default --lr)")
+    losses.add_argument("--beta1", type=float, default=0.5)
+    losses.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
+    losses.add_argument("--ema", type=float, default=0.0, help="export an EMA of G's weights (e.g. 0.999; 0 = off)")
+    return p
+
+
+# ---------------------------------------------------------------- data
+
+
+def parse_domains(specs: list[str]) -> dict[str, list[tuple[Path, str]]]:
+    """["cat=DIR", "bengal=DIR:Bengal_*.jpg"] -> {"cat": [(DIR, "*")], "bengal": [(DIR, "Bengal_*.jpg")]}."""
+    domains: dict[str, list[tuple[Path, str]]] = {}
+    for spec in specs:
+        name, sep, where = spec.partition("=")
+        name = name.strip()
+        if not sep or not name or not where:
+            raise SystemExit(f"--domain expects NAME=DIR[:GLOB], got {spec!r}")
+        folder, pattern = where, "*"
+        if not Path(where).is_dir() and ":" in where:  # DIR:GLOB (a folder whose name has ':' stays whole)
+            folder, pattern = where.rsplit(":", 1)
+        domains.setdefault(name, []).append((Path(folder), pattern or "*"))
+    return domains
+
+
+def parse_labels(specs: list[str], domains) -> dict[str, str]:
+    labels = {}
+    for spec in specs:
+        name, sep, text = spec.partition("=")
+        if not sep or name.strip() not in domains:
+            raise SystemExit(f"--domain-label expects NAME=TEXT with NAME one of {', '.join(domains)}; got {spec!r}")
+        labels[name.strip()] = text.strip()
+    return labels
+
+
+def list_domain_files(domains: dict, excluded: set[str], limit: int | None = None) -> dict[str, list[Path]]:
+    """{domain: sorted picture files} without the excluded names; SystemExit for a missing folder or an
+    empty domain."""
+    files = {}
+    for name, sources in domains.items():
+        found = []
+        for folder, pattern in sources:
+            if not folder.is_dir():
+                raise SystemExit(f"--domain {name}: {folder} is not a folder.")
+            found += [p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES
+                      and fnmatch.fnmatch(p.name, pattern) and p.name not in excluded and p.stem not in excluded]
+        found = sorted(dict.fromkeys(found))
+        if not found:
+            raise SystemExit(f"--domain {name}: no pictures in {', '.join(f'{f}:{g}' for f, g in sources)} "
+                             "(after --exclude).")
+        files[name] = found[:limit] if limit else found
+    return files
+
+
+def load_short_side(path: Path, short_side: int) -> np.ndarray:
+    """A picture as RGB uint8, resized so its short side is `short_side`."""
+    with Image.open(path) as image:
+        image.draft("RGB", (short_side * 2, short_side * 2))  # JPEG: decode at a reduced size, much faster
+        image = to_rgb(image)
+    scale = short_side / min(image.size)
+    size = (max(short_side, round(image.width * scale)), max(short_side, round(image.height * scale)))
+    return np.asarray(image.resize(size, Image.LANCZOS if scale < 1 else Image.BICUBIC))
+
+
+class DomainPictures:
+    """Every domain's pictures in memory; `batch` draws domains uniformly, then a picture of each, and
+    returns random resized crops (N, 3, size, size) in [-1, 1] and their domain indices (N,)."""
+
+    def __init__(self, files: dict[str, list[Path]], size: int, jitter: float = 1.25):
+        self.names = list(files)
+        self.size, self.stored = size, max(size, round(size * jitter))
+        self.pictures = [[load_short_side(path, self.stored) for path in paths] for paths in files.values()]
+
+    def crop(self, array: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        height, width = array.shape[:2]
+        side = int(rng.integers(self.size, min(self.stored, height, width) + 1))
+        top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+        image = Image.fromarray(array[top:top + side, left:left + side])
+        if side != self.size:
+            image = image.resize((self.size, self.size), Image.BILINEAR)
+        if rng.random() < 0.5:
+            image = image.transpose(Image.FLIP_LEFT_RIGHT)
+        return image_to_tensor(image)[0]
+
+    def batch(self, batch_size: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = rng.integers(0, len(self.names), batch_size)
+        crops = [self.crop(self.pictures[d][int(rng.integers(len(self.pictures[d])))], rng) for d in labels]
+        return torch.stack(crops), torch.from_numpy(labels).long()
+
+    def centre(self, domain: int, index: int) -> torch.Tensor:
+        """A deterministic centre crop (for sample grids)."""
+        array = self.pictures[domain][index]
+        height, width = array.shape[:2]
+        side = self.size
+        top, left = (height - side) // 2, (width - side) // 2
+        return image_to_tensor(Image.fromarray(array[top:top + side, left:left + side]))[0]
+
+
+def other_domains(labels: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """For each label a random *different* domain (every translation changes something)."""
+    shift = torch.randint(1, count, labels.shape, generator=generator)
+    return (labels + shift) % count
+
+
+# ---------------------------------------------------------------- training
+
+
+ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "d_channels", "d_layers", "spectral_norm", "ema", "size")
+
+
+def save_sample_grid(path: Path, generator, inputs: torch.Tensor, domains: int) -> None:
+    """One row per input: the input, then its translation into every domain."""
+    was_training = generator.training
+    generator.eval()
+    with torch.no_grad():
+        columns = [inputs] + [generator(inputs, torch.full((len(inputs),), d, dtype=torch.long, device=inputs.device))
+                              for d in range(domains)]
+    generator.train(was_training)
+    rows = [torch.cat([column[i] for column in columns], dim=2) for i in range(len(inputs))]
+    buffer = io.BytesIO()
+    tensor_to_image(torch.cat(rows, dim=1).cpu()).save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def main(args) -> Path | None:
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    if args.steps is None and args.time_budget is None:
+        raise SystemExit("Say how long to train: --steps or --time-budget.")
+    if len(parse_domains(args.domain)) < 2:
+        raise SystemExit("StarGAN needs two or more domains: --domain NAME=DIR[:GLOB] (repeatable).")
+    if args.size % 4:
+        raise SystemExit(f"--size {args.size} must be divisible by 4 (the generator down-samples twice).")
+    if args.n_critic < 1:
+        raise SystemExit("--n-critic must be 1 or more.")
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    domains = parse_domains(args.domain)
+    labels = parse_labels(args.domain_label, domains)
+    excluded = set().union(*(read_name_list(path) for path in args.exclude)) if args.exclude else set()
+    files = list_domain_files(domains, excluded, args.limit)
+    run_dir = Path(args.runs) / args.name
+    checkpoint_path = run_dir / "checkpoint.pt"
+    stale = remove_unfinished_writes(run_dir, Path(args.out) / args.name)
+    if stale:
+        print(f"Removed {len(stale)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in stale)}")
+
+    g_config = StarGANConfig(domains=tuple(files), generator={"base_channels": args.base_channels,
+                                                              "num_blocks": args.num_blocks,
+                                                              "upsampling": args.upsampling})
+    d_config = StarGANDiscriminatorConfig(num_domains=len(files), base_channels=args.d_channels,
+                                          n_layers=args.d_layers, spectral_norm=args.spectral_norm)
+    generator = StarGANGenerator(g_config).to(device)
+    discriminator = StarGANDiscriminator(d_config).to(device)
+    ema = copy.deepcopy(generator).eval().requires_grad_(False) if args.ema > 0 else None
+    lr_d = args.lr_d or args.lr
+    opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(args.beta1, 0.999))
+    gan = GANLoss(args.gan_loss)
+
+    step, elapsed_before = 0, 0.0
+    if args.resume:
+        if not checkpoint_path.is_file():
+            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        saved = state.get("args", {})
+        changed = [f"--{n.replace('_', '-')} {saved[n]!r} in the checkpoint, {getattr(args, n)!r} now"
+                   for n in ARCHITECTURE_OPTIONS if n in saved and saved[n] != getattr(args, n)]
+        if state.get("domains") != list(files):
+            changed.append(f"domains {state.get('domains')} in the checkpoint, {list(files)} now")
+        if changed:
+            raise SystemExit(f"--resume: {checkpoint_path} was trained with other settings ({'; '.join(changed)}). "
+                             "Pass the checkpoint's options to continue it, or choose another --name.")
+        generator.load_state_dict(state["generator"])
+        discriminator.load_state_dict(state["discriminator"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        step, elapsed_before = state["step"], state["elapsed_s"]
+        print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
+        dropped = trim_log(run_dir / "log.jsonl", step)
+        if dropped:
+            print(f"log.jsonl: dropped {dropped} record(s) after step {step} (they are trained again).")
+
+    load_start = time.time()
+    data = DomainPictures(files, args.size, args.jitter)
+    counts = ", ".join(f"{name}: {len(paths)}" for name, paths in files.items())
+    print(f"Pictures ({counts}) loaded in {time.time() - load_start:.0f} s; {device}; "
+          f"G {count(generator) / 1e6:.2f} M params, D {count(discriminator) / 1e6:.2f} M params "
+          f"({discriminator.receptive_field}² patches + a {len(files)}-way domain classifier); "
+          f"{args.gan_loss}, {args.n_critic} D step(s) per G step.", flush=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "samples").mkdir(exist_ok=True)
+    sample_inputs = torch.stack([data.centre(d, i) for d in range(len(files))
+                                 for i in sorted({0, len(data.pictures[d]) // 2})]).to(device)
+    threads = torch.get_num_threads()
+    clock = (lambda: time.process_time() / threads) if args.budget_clock == "cpu" else time.time
+    start = clock()
+    budget_s = args.time_budget * 60 if args.time_budget else None
+
+    def elapsed() -> float:
+        return elapsed_before + clock() - start
+
+    def progress() -> float:
+        fractions = [0.0]
+        if args.steps:
+            fractions.append(step / args.steps)
+        if budget_s:
+            fractions.append(elapsed() / budget_s)
+        return max(fractions)
+
+    def save_checkpoint():
+        state = {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
+                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "elapsed_s": elapsed(),
+                 "domains": list(files), "d_config": dataclasses.asdict(d_config),
+                 "args": {k: v for k, v in vars(args).items()}}
+        if ema is not None:
+            state["ema"] = ema.state_dict()
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(checkpoint_path, buffer.getvalue())
+
+    log = open(run_dir / "log.jsonl", "a")
+    bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc=args.name, mininterval=30)
+    generator.train()
+    discriminator.train()
+    sums: dict[str, float] = {}
+    while progress() < 1.0 and (args.steps is None or step < args.steps):
+        fraction = progress()
+        lr_scale = 1.0 if fraction < args.decay_start else max(0.0, (1 - fraction) / (1 - args.decay_start))
+        for group in opt_g.param_groups:
+            group["lr"] = args.lr * lr_scale
+        for group in opt_d.param_groups:
+            group["lr"] = lr_d * lr_scale
+        rng = np.random.default_rng((args.seed, step))  # the batch depends only on the step: resumes repeat it
+        real, original = data.batch(args.batch_size, rng)
+        real, original = real.to(device), original.to(device)
+        target = other_domains(original.cpu(), len(files), torch.Generator().manual_seed(args.seed * 100003 + step)).to(device)
+        train_g = step % args.n_critic == 0
+
+        # --- D: real/fake per patch, and the domain of real pictures
+        with torch.set_grad_enabled(train_g):
+            fake = generator(real, target)
+        src_real, cls_real = discriminator(real)
+        src_fake, _ = discriminator(fake.detach())
+        d_adv = gan.discriminator_loss(src_real, src_fake)
+        d_cls = F.cross_entropy(cls_real, original)
+        loss_d = d_adv + args.lambda_cls * d_cls
+        if args.gan_loss == "wgan-gp":
+            loss_d = loss_d + gradient_penalty(lambda x: discriminator(x)[0], real, fake, args.lambda_gp)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        losses = {"d_adv": d_adv.item(), "d_cls": d_cls.item(),
+                  "d_acc_real": (cls_real.argmax(1) == original).float().mean().item()}
+
+        # --- G: fool D, be classified as the target, and come back to the original
+        if train_g:
+            discriminator.requires_grad_(False)
+            src, cls = discriminator(fake)
+            g_adv = gan.generator_loss(src)
+            g_cls = F.cross_entropy(cls, target)
+            g_rec = (generator(fake, original) - real).abs().mean()
+            loss_g = g_adv + args.lambda_cls * g_cls + args.lambda_rec * g_rec
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            discriminator.requires_grad_(True)
+            if ema is not None:
+                update_ema(ema, generator, step // args.n_critic, args.ema)
+            losses.update(g_adv=g_adv.item(), g_cls=g_cls.item(), g_rec=g_rec.item(),
+                          g_acc_fake=(cls.argmax(1) == target).float().mean().item(),
+                          change=(fake.detach() - real).abs().mean().item())
+        if not all(math.isfinite(v) for v in losses.values()):
+            bar.close()
+            kept = (f"the last good checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps with a "
+                    "lower --lr" if checkpoint_path.exists() else "no checkpoint was written yet")
+            raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept}.")
+        for key, value in losses.items():
+            sums[key] = sums.get(key, 0.0) + value
+            sums[key + "#"] = sums.get(key + "#", 0) + 1
+        step += 1
+        bar.update(1)
+        if step % args.log_every == 0 or step == 1:  # means over the steps since the last record
+            record = {"step": step, "lr": round(args.lr * lr_scale, 7), "elapsed_s": round(elapsed(), 1),
+                      **{k: round(v / sums[k + "#"], 5) for k, v in sums.items() if not k.endswith("#")}}
+            sums = {}
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            bar.set_postfix(d=f"{record['d_adv']:.3f}", g=f"{record.get('g_adv', float('nan')):.3f}",
+                            rec=f"{record.get('g_rec', float('nan')):.3f}")
+        if step % args.sample_every == 0:
+            save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or generator, sample_inputs, len(files))
+        if step % args.checkpoint_every == 0:
+            save_checkpoint()
+    bar.close()
+    log.close()
+    save_checkpoint()
+    save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or generator, sample_inputs, len(files))
+    final = copy.deepcopy(ema or generator).float().cpu().eval()
+    metadata = {
+        "task": "domain-translation",
+        "label": "StarGAN: " + ", ".join(labels.get(name, name) for name in files),
+        "resolution": args.size,
+        # crops of side size..size·jitter of pictures stored at short side size·jitter were resized to
+        # size: a whole picture's short side appeared at size..size·jitter px. Translate at the middle.
+        "inference_short_side": round(args.size * (1 + args.jitter) / 2),
+        "domain_labels": {name: labels.get(name, name) for name in files},
+        "data": {"domains": {name: {"sources": [f"{display_path(f)}:{g}" if g != "*" else display_path(f)
+                                                for f, g in domains[name]], "pictures": len(files[name])}
+                             for name in files},
+                 "sources": list(dict.fromkeys(display_path(f) for sources in domains.values() for f, _ in sources)),
+                 "exclude": [display_path(Path(path)) for path in args.exclude],
+                 "sampling": "domains drawn uniformly per picture",
+                 "augmentation": f"random crop of side {args.size}..{data.stored} of the picture at short side "
+                                 f"{data.stored}, resized to {args.size}, flipped half the time"},
+        "training": {
+            "command": "python -m train.stargan " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "steps": step, "batch_size": args.batch_size, "spent_s": round(elapsed(), 1),
+            **({"wall_time_s": round(elapsed(), 1)} if args.budget_clock == "wall" else {}),
+            "budget_clock": args.budget_clock, "threads": threads,
+            "hardware": f"{platform.machine()} CPU" if device.type == "cpu" else str(device),
+            "torch": torch.__version__, "gan_loss": args.gan_loss, "n_critic": args.n_critic,
+            "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lr": args.lr, "lr_d": lr_d,
+            "ema": args.ema, "discriminator": dataclasses.asdict(d_config)},
+        "metrics": {},
+    }
+    out = save_model(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
+    print(f"Exported {out} after {step} steps, {elapsed() / 60:.1f} min ({args.budget_clock} clock).")
+    return out
+
+
+def display_path(folder: Path) -> str:
+    """A data folder as the model card knows it: from the shared data set's name on ("cats/train"),
+    else as given."""
+    from pix2pix_demo.cards import DATA_NOTES
+
+    parts = Path(folder).parts
+    for i, part in enumerate(parts):
+        if part in DATA_NOTES:
+            return Path(*parts[i:]).as_posix()
+    return str(folder)
+
+
+def count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
