@@ -237,16 +237,19 @@ def test_smoke_run_checkpoint_resume_and_export(tmp_path):
 
 
 @pytest.mark.slow
-def test_wgan_gp_with_n_critic_trains_too(tmp_path):
+def test_wgan_gp_with_n_critic_and_the_identity_loss_train_too(tmp_path):
     from train import stargan
 
     folders = make_domains(tmp_path / "data")
     args = stargan.get_args_parser().parse_args(train_args(tmp_path, folders, "--steps", "6", "--gan-loss", "wgan-gp",
-                                                           "--n-critic", "2", "--log-every", "1"))
-    stargan.main(args)
+                                                           "--n-critic", "2", "--log-every", "1", "--lambda-id", "5"))
+    out = stargan.main(args)
     records = [json.loads(line) for line in (tmp_path / "runs" / "tiny" / "log.jsonl").read_text().splitlines()]
     assert [("g_rec" in r) for r in records] == [True, False, True, False, True, False]  # G every second step
-    assert all(np.isfinite(r["d_adv"]) for r in records)
+    assert [("g_id" in r) for r in records] == [True, False, True, False, True, False]
+    assert all(np.isfinite(r["d_adv"]) for r in records) and all(np.isfinite(r["g_id"]) for r in records[::2])
+    training = json.loads((out / "config.json").read_text())["training"]
+    assert training["lambda_id"] == 5 and training["n_critic"] == 2 and training["gan_loss"] == "wgan-gp"
 
 
 def test_cli_refuses_unusable_domains(tmp_path):

@@ -17,7 +17,8 @@ The recipe of the paper (Choi et al., CVPR 2018): D (pix2pix_demo.models.stargan
 learns real/fake per patch and, on real pictures, their domain (cross-entropy); G
 (StarGANGenerator: the ResNet generator + one-hot target planes) learns to fool D, to make D classify
 G(x, c_trg) as c_trg, and to get x back from G(G(x, c_trg), c_org) (L1, λ_rec = 10; λ_cls = 1). The
-target is drawn among the domains other than the picture's own. `--gan-loss wgan-gp --n-critic 5`
+target is drawn among the domains other than the picture's own. `--lambda-id` adds CycleGAN's identity
+loss, G(x, c_org) ≈ x (not in the StarGAN paper), which keeps a photo's colours early in a short run. `--gan-loss wgan-gp --n-critic 5`
 is the paper's objective; the default here is LSGAN with one D step per G step, because with a budget
 of a few hundred steps five D steps per G step would leave G a fifth of them.
 
@@ -105,6 +106,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     losses.add_argument("--n-critic", type=int, default=1, help="D steps per G step (the paper: 5, with wgan-gp)")
     losses.add_argument("--lambda-cls", type=float, default=1.0)
     losses.add_argument("--lambda-rec", type=float, default=10.0)
+    losses.add_argument("--lambda-id", type=float, default=0.0,
+                        help="identity mapping: L1 between G(x, its own domain) and x (not in the StarGAN paper; "
+                             "CycleGAN's identity loss, which keeps colours; 0 = off)")
     losses.add_argument("--lambda-gp", type=float, default=10.0)
     losses.add_argument("--lr", type=float, default=2e-4, help="G's learning rate (Adam)")
     losses.add_argument("--lr-d", type=float, default=None, help="D's learning rate (default --lr)")
@@ -372,6 +376,10 @@ def main(args) -> Path | None:
             g_cls = F.cross_entropy(cls, target)
             g_rec = (generator(fake, original) - real).abs().mean()
             loss_g = g_adv + args.lambda_cls * g_cls + args.lambda_rec * g_rec
+            if args.lambda_id > 0:  # translating into its own domain changes nothing
+                g_id = (generator(real, original) - real).abs().mean()
+                loss_g = loss_g + args.lambda_id * g_id
+                losses["g_id"] = g_id.item()
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
@@ -431,7 +439,7 @@ def main(args) -> Path | None:
             "budget_clock": args.budget_clock, "threads": threads,
             "hardware": f"{platform.machine()} CPU" if device.type == "cpu" else str(device),
             "torch": torch.__version__, "gan_loss": args.gan_loss, "n_critic": args.n_critic,
-            "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lr": args.lr, "lr_d": lr_d,
+            "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lambda_id": args.lambda_id, "lr": args.lr, "lr_d": lr_d,
             "ema": args.ema, "discriminator": dataclasses.asdict(d_config)},
         "metrics": {},
     }
