@@ -273,6 +273,32 @@ def test_cli_refuses_unusable_domains(tmp_path):
         "a": [(folders["mixed"], "Red_*"), (folders["plain"], "*")]}
 
 
+# ---------------------------------------------------------------- evaluation
+
+
+def test_eval_metrics_tell_near_sets_from_far_ones_and_the_picture_grid(tmp_path):
+    from pix2pix_demo.imaging import image_to_tensor
+    from train import stargan_eval
+
+    def pictures(colour, seeds):
+        return [image_to_tensor(picture(32, 32, colour, seed=s)) for s in seeds]
+
+    real, near, far = pictures((200, 100, 50), range(4)), pictures((200, 100, 50), range(4, 8)), \
+        pictures((40, 90, 210), range(4))
+    assert stargan_eval.set_swd(real, near) < stargan_eval.set_swd(real, far)
+    assert stargan_eval.colour_swd(real, near) < 0.2 * stargan_eval.colour_swd(real, far)
+    assert stargan_eval.content_kept(real, real) == {"ssim_64": 1.0, "l1_64": 0.0}
+    assert stargan_eval.content_kept(real, far)["ssim_64"] < 0.9
+
+    save_model(tiny(), tmp_path / "looks", {"resolution": 32, "inference_short_side": 36,
+                                            "domain_labels": {"cat": "Ordinary cat"}})
+    picture(90, 60).save(tmp_path / "photo.png")
+    stargan_eval.main([str(tmp_path / "looks"), "--pictures", str(tmp_path / "photo.png"), "--grid",
+                       str(tmp_path / "grid.png")])
+    grid = Image.open(tmp_path / "grid.png")
+    assert grid.size == (4 * (54 + 4) - 4, 18 + 36)  # the photo and its three translations, one row
+
+
 # ---------------------------------------------------------------- the app: the Translate tab's translators
 
 

@@ -222,13 +222,18 @@ def label_row(draw: ImageDraw.ImageDraw, titles: list[str], cell: int) -> None:
 
 
 def save_grid(rows: list[list[Image.Image | None]], titles: list[str], path: Path, cell: int = 128) -> None:
+    """Rows of pictures, each shown `cell` px wide (aspect kept), a title line on top; None = a blank cell."""
     columns = max(len(row) for row in rows)
-    grid = Image.new("RGB", (columns * (cell + 4) - 4, 18 + len(rows) * (cell + 4) - 4), "white")
+    heights = [max(round(cell * im.height / im.width) for im in row if im is not None) for row in rows]
+    grid = Image.new("RGB", (columns * (cell + 4) - 4, 18 + sum(heights) + 4 * (len(rows) - 1)), "white")
     label_row(ImageDraw.Draw(grid), titles, cell)
-    for r, row in enumerate(rows):
+    top = 18
+    for row, height in zip(rows, heights):
         for c, image in enumerate(row):
             if image is not None:
-                grid.paste(image.resize((cell, int(cell * image.height / image.width))), (c * (cell + 4), 18 + r * (cell + 4)))
+                grid.paste(image.resize((cell, round(cell * image.height / image.width)), Image.LANCZOS),
+                           (c * (cell + 4), top))
+        top += height + 4
     path.parent.mkdir(parents=True, exist_ok=True)
     grid.save(path)
     print(f"Grid: {path}")
@@ -268,6 +273,22 @@ def picture_grid(args) -> None:
     save_grid(rows, ["photo", *[labels.get(t, t) for t in model.config.domains]], args.grid, cell=width)
 
 
+def card_metrics(report: dict) -> dict:
+    """The StarGAN numbers of a report, flat enough for a model card: {"cat_to_bengal": {...}, ...}."""
+    metrics = {}
+    for task, row in report["translations"].items():
+        ours = row["stargan"]
+        metrics[task.replace(" -> ", "_to_")] = {
+            "swd": ours["swd"], "identity_swd": row["identity_swd"], "reference_swd": row["reference_swd"],
+            "colour_swd": ours["colour_swd"], "identity_colour_swd": row["identity_colour_swd"],
+            "ssim_64": ours["ssim_64"], "l1_64": ours["l1_64"],
+            **({"d_says_target": ours["d_says_target"]} if "d_says_target" in ours else {})}
+    metrics["cpu_ms_per_256px"] = report["cpu_ms_per_256px"]["stargan"]
+    if "d_accuracy_balanced" in report:
+        metrics["own_d_accuracy_on_real_heldout"] = report["d_accuracy_balanced"]
+    return metrics
+
+
 def main(argv=None) -> dict:
     args = get_args_parser().parse_args(argv)
     torch.set_num_threads(args.num_threads)
@@ -284,7 +305,7 @@ def main(argv=None) -> dict:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.save_metrics:
-        update_config(args.model, metrics={"heldout": report})
+        update_config(args.model, metrics={"heldout": card_metrics(report)})
     return report
 
 
