@@ -47,14 +47,21 @@ class GANLoss:
         return -fake.mean()  # hinge and wgan-gp
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0,
+                     per_pixel: bool = False) -> torch.Tensor:
     """WGAN-GP penalty (Gulrajani et al. 2017): weight · E[(‖∇ critic(x̂)‖₂ − 1)²] on random
-    interpolates x̂ between real and fake samples. `critic` is called on x̂ only."""
+    interpolates x̂ between real and fake samples. `critic` is called on x̂ only.
+
+    per_pixel: the norm is taken over the channels at every pixel and the penalty averaged over pixels
+    (as the SinGAN code does for its patch critic), instead of over the whole image: for a critic
+    that outputs a score map, a whole-image norm of the summed scores holds every patch's gradient to
+    about 1/sqrt(number of pixels), which shrinks the adversarial signal as the image grows."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     scores = critic(mixed)
     (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
-    return weight * ((grads.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+    norms = grads.norm(2, dim=1) if per_pixel else grads.flatten(1).norm(2, dim=1)
+    return weight * ((norms - 1) ** 2).mean()
 
 
 class EBGANLoss:

@@ -48,7 +48,7 @@ from .losses import gradient_penalty
 from .models.singan import ScaleDiscriminator, SinGAN, SinGANConfig, upsample
 from .singan_options import (  # noqa: F401 - re-exported: pix2pix_demo.singan.TrainOptions etc.
     MAX_FRAMES, MAX_INPUT_SIDE, MAX_OUTPUT_PIXELS, MAX_SUPER_RESOLVE_SIDE, MAX_TRAIN_SIZE, MIN_IMAGE_SIZE,
-    TrainOptions, default_injection_scale, pyramid_shapes)
+    TrainOptions, default_injection_scale, iteration_cost_ms, iteration_plan, pyramid_shapes)
 
 
 class TrainingCancelled(RuntimeError):
@@ -179,6 +179,8 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
         opt_g = torch.optim.Adam(g.parameters(), lr=scale_lr[n], betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=scale_lr[n], betas=(0.5, 0.999))
         first_iter, planned = 0, None
+        if options.plan == "model":  # fixed iterations from the cost model, whatever the machine's load
+            planned = iteration_plan(shapes, options)[n]
         if resume_state is not None and resume_state.get("iteration", 0) > 0:
             opt_g.load_state_dict(resume_state["opt_g"])
             opt_d.load_state_dict(resume_state["opt_d"])
@@ -196,6 +198,50 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
         losses = {"d": [], "g": [], "rec": []}
         coarse_up = None
         last_save = time.perf_counter()
+        use_crop = options.crop_size and max(shapes[n]) > options.crop_size
+
+        def boxes():
+            if not use_crop:
+                return (0, 0, *shapes[n]), (0, 0, *shapes[n]), (0, 0, *shapes[n])
+            return tuple(_random_crop(shapes[n], options.crop_size, generator) for _ in range(3))
+
+        def critic_step(real_crop, fake, step_index):
+            scores = discriminator(torch.cat([real_crop, fake.detach()]))
+            loss = scores[1:].mean() - scores[:1].mean()
+            if step_index % options.gp_every == 0:  # lazy gradient penalty every gp_every D steps
+                loss = loss + gradient_penalty(discriminator, real_crop, fake,
+                                               weight=options.gp_weight * options.gp_every,
+                                               per_pixel=options.gp_per_pixel)
+            opt_d.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_d.step()
+            return loss
+
+        def generator_step(fake, rec, rec_box):
+            for p in discriminator.parameters():
+                p.requires_grad_(False)
+            adv = -discriminator(fake).mean()
+            for p in discriminator.parameters():
+                p.requires_grad_(True)
+            rec_loss = F.mse_loss(rec, _crop(real, rec_box))
+            opt_g.zero_grad(set_to_none=True)
+            (adv + options.reconstruction_weight * rec_loss).backward()
+            opt_g.step()
+            return adv, rec_loss
+
+        # the random path and the fixed-noise reconstruction path share one batched G call
+        def generate(fake_box, rec_box, noise):
+            x_up = _crop(coarse_up, fake_box)
+            if n == 0:
+                rec_in = torch.zeros_like(x_up)
+                rec_z = model.noise_amp[0] * _crop(rec_noise, rec_box)
+            else:
+                rec_in, rec_z = _crop(rec_input, rec_box), 0.0
+            inputs = torch.cat([x_up, rec_in])
+            noisy = torch.cat([x_up + model.noise_amp[n] * _crop(noise, fake_box), rec_in + rec_z])
+            out = inputs + g(noisy.contiguous(memory_format=memory_format))
+            return out[:1], out[1:]
+
         it = first_iter
         while True:
             if planned is not None and it >= planned:
@@ -213,46 +259,26 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                     coarse_up = torch.zeros_like(real)
                 else:
                     coarse_up = upsample(random_sample_tensor(model, n - 1, generator), shapes[n])
+            # extra critic steps (d_steps > 1, as SinGAN's 3), each on a fresh fake without a G gradient
+            for k in range(options.d_steps - 1):
+                fake_box, real_box, _ = boxes()
+                noise = torch.randn(real.shape, generator=generator).to(device)
+                with torch.no_grad():
+                    x_up = _crop(coarse_up, fake_box)
+                    fake = x_up + g((x_up + model.noise_amp[n] * _crop(noise, fake_box)).contiguous(
+                        memory_format=memory_format))
+                critic_step(_crop(real, real_box), fake, it * options.d_steps + k)
             noise = torch.randn(real.shape, generator=generator).to(device)
-            use_crop = options.crop_size and max(shapes[n]) > options.crop_size
-            if use_crop:
-                fake_box = _random_crop(shapes[n], options.crop_size, generator)
-                real_box = _random_crop(shapes[n], options.crop_size, generator)
-                rec_box = _random_crop(shapes[n], options.crop_size, generator)
-            else:
-                fake_box = real_box = rec_box = (0, 0, *shapes[n])
-            # the random path and the fixed-noise reconstruction path share one batched G call
-            x_up = _crop(coarse_up, fake_box)
-            if n == 0:
-                rec_in = torch.zeros_like(x_up)
-                rec_z = model.noise_amp[0] * _crop(rec_noise, rec_box)
-            else:
-                rec_in, rec_z = _crop(rec_input, rec_box), 0.0
-            inputs = torch.cat([x_up, rec_in])
-            noisy = torch.cat([x_up + model.noise_amp[n] * _crop(noise, fake_box), rec_in + rec_z])
-            out = inputs + g(noisy.contiguous(memory_format=memory_format))
-            fake, rec = out[:1], out[1:]
-            real_crop = _crop(real, real_box)
-            # ---- D step: maximise D(real) - D(fake); lazy gradient penalty every gp_every steps
-            scores = discriminator(torch.cat([real_crop, fake.detach()]))
-            loss_d = scores[1:].mean() - scores[:1].mean()
-            if it % options.gp_every == 0:
-                loss_d = loss_d + gradient_penalty(discriminator, real_crop, fake,
-                                                   weight=options.gp_weight * options.gp_every)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+            fake_box, real_box, rec_box = boxes()
+            fake, rec = generate(fake_box, rec_box, noise)
+            # ---- D step: maximise D(real) - D(fake) (shares this G pass with the G step)
+            loss_d = critic_step(_crop(real, real_box), fake, it * options.d_steps + options.d_steps - 1)
             # ---- G step: fool D + reconstruct the real image from the fixed noise
-            for p in discriminator.parameters():
-                p.requires_grad_(False)
-            loss_adv = -discriminator(fake).mean()
-            for p in discriminator.parameters():
-                p.requires_grad_(True)
-            loss_rec = F.mse_loss(rec, _crop(real, rec_box))
-            loss_g = loss_adv + options.reconstruction_weight * loss_rec
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            loss_adv, loss_rec = generator_step(fake, rec, rec_box)
+            for _ in range(options.g_steps - 1):  # extra generator steps (g_steps > 1), fresh noise and crops
+                fake_box, _, rec_box = boxes()
+                noise = torch.randn(real.shape, generator=generator).to(device)
+                loss_adv, loss_rec = generator_step(*generate(fake_box, rec_box, noise), rec_box)
             it += 1
             losses["d"].append(float(loss_d.detach()))
             losses["g"].append(float(loss_adv.detach()))
@@ -265,7 +291,8 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                 else:
                     planned = int(min(options.iters, max(options.min_iters, share / per_iter)))
                 planned = max(planned, it)
-            if share is not None and planned is not None and it >= options.min_iters and (
+            measured = share is not None and options.plan == "measured"
+            if measured and planned is not None and it >= options.min_iters and (
                     clock() - scale_start > 1.25 * share + 1  # the machine got slower (shared CPU)
                     or (n == num_scales - 1 and elapsed() >= options.time_budget * 60)):  # never past the budget
                 planned = it

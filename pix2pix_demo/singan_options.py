@@ -46,6 +46,13 @@ class TrainOptions:
     fine_weight: float = 1.0  # time-budget share of the finest scale relative to the coarsest (geometric in
     # between; 1 = an equal share of what is left for every scale)
     fine_lr_mult: float = 1.0  # learning rate of the finest scale = lr * fine_lr_mult (geometric from the coarsest)
+    d_steps: int = 1  # critic steps per iteration (SinGAN: 3); the extra ones each see a fresh fake
+    g_steps: int = 1  # generator steps per iteration (SinGAN: 3)
+    gp_per_pixel: bool = False  # gradient-penalty norm per pixel (the SinGAN code) instead of per image
+    plan: str = "measured"  # how time_budget becomes iterations per scale: "measured" (each scale times its
+    # first iterations: adapts to the machine, but a busy machine changes the run) or "model" (a fixed cost
+    # model of this project's 2-core CPU, `iteration_plan`: the same iterations whatever the load, so runs
+    # are reproducible; the time taken then varies instead)
 
     def validate(self) -> None:
         if not MIN_IMAGE_SIZE <= self.max_size <= MAX_TRAIN_SIZE:
@@ -66,6 +73,10 @@ class TrainOptions:
             raise ValueError(f"fine_weight must be between 0.25 and 64, got {self.fine_weight}.")
         if not 0.1 <= self.fine_lr_mult <= 10:
             raise ValueError(f"fine_lr_mult must be between 0.1 and 10, got {self.fine_lr_mult}.")
+        if not 1 <= self.d_steps <= 8 or not 1 <= self.g_steps <= 8:
+            raise ValueError(f"d_steps and g_steps must be between 1 and 8, got {self.d_steps}, {self.g_steps}.")
+        if self.plan not in ("measured", "model"):
+            raise ValueError(f"plan must be 'measured' or 'model', got {self.plan!r}.")
         if self.budget_clock not in ("wall", "cpu"):
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}.")
         if self.time_budget is not None and not 0 < self.time_budget <= 24 * 60:
@@ -101,3 +112,40 @@ def default_injection_scale(num_scales: int, task: str) -> int:
     third of the way up, painting near the bottom (it must invent all the texture)."""
     n = num_scales
     return {"edit": max(1, n // 3), "harmonize": max(1, n // 3), "paint": max(1, n // 5)}[task]
+
+
+# CPU ms per training iteration on the project's 2-core CPU (one torch thread), fitted to the logged
+# per-scale times of two 3-minute 250-px runs (README, Sharpness): a fixed part, a part per pixel of
+# the (cropped) training image and a part per pixel of the coarse sample redrawn every coarse_refresh
+# iterations through all lower scales. Extra critic / generator steps add about 0.65 / 0.75 of a
+# plain iteration's fixed and per-pixel parts (the critic's from a 4-scale run, the generator's a guess).
+COST_MS_FIXED, COST_MS_PER_PIXEL, COST_MS_PER_REFRESH_PIXEL = 9.5, 0.017, 0.0009
+
+
+def iteration_cost_ms(shapes, n: int, options: TrainOptions) -> float:
+    """The cost model's CPU ms for one iteration at scale n of a pyramid with these [h, w] shapes."""
+    h, w = shapes[n]
+    crop = options.crop_size if options.crop_size and max(h, w) > options.crop_size else None
+    pixels = min(h, crop) * min(w, crop) if crop else h * w
+    refresh = sum(a * b for a, b in shapes[:n]) / options.coarse_refresh
+    steps = 1 + 0.65 * (options.d_steps - 1) + 0.75 * (options.g_steps - 1)
+    return steps * (COST_MS_FIXED + COST_MS_PER_PIXEL * pixels) + COST_MS_PER_REFRESH_PIXEL * refresh
+
+
+def iteration_plan(shapes, options: TrainOptions) -> list[int]:
+    """Iterations per scale for options.time_budget under the cost model (plan="model"): every scale
+    takes its share of the budget left (fine_weight sets the shares, as the measured plan does),
+    capped at `iters`, at least `min_iters`; what a scale does not use flows on. Pure arithmetic: the
+    same numbers on any machine and at any load."""
+    if options.time_budget is None:
+        return [options.iters] * len(shapes)
+    count = len(shapes)
+    weights = [options.fine_weight ** (n / max(1, count - 1)) for n in range(count)]
+    remaining, plan = options.time_budget * 60_000.0, []
+    for n in range(count):
+        cost = iteration_cost_ms(shapes, n, options)
+        share = max(0.0, remaining) * weights[n] / sum(weights[n:])
+        iterations = int(min(options.iters, max(options.min_iters, share / cost)))
+        plan.append(iterations)
+        remaining -= iterations * cost
+    return plan

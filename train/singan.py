@@ -59,6 +59,13 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="learning rate of the finest scale = lr x this (geometric from the coarsest)")
     p.add_argument("--noise-amp", type=float, default=d.noise_amp, help="sigma_n = this x RMSE(reconstruction)")
     p.add_argument("--rec-weight", type=float, default=d.reconstruction_weight, help="reconstruction loss weight (alpha)")
+    p.add_argument("--plan", choices=("measured", "model"), default=d.plan,
+                   help="iterations per scale from timing this machine (measured) or from a fixed cost model of "
+                        "the project's CPU (model: the same run whatever the load)")
+    p.add_argument("--d-steps", type=int, default=d.d_steps, help="critic steps per iteration (SinGAN: 3)")
+    p.add_argument("--g-steps", type=int, default=d.g_steps, help="generator steps per iteration (SinGAN: 3)")
+    p.add_argument("--gp-per-pixel", action=argparse.BooleanOptionalAction, default=d.gp_per_pixel,
+                   help="gradient-penalty norm per pixel, as the SinGAN code (--no-gp-per-pixel: per image)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
@@ -115,7 +122,8 @@ def main(args) -> Path:
                            crop_size=args.crop_size, gp_every=args.gp_every, coarse_refresh=args.coarse_refresh,
                            seed=args.seed, device=args.device, fine_weight=args.fine_weight,
                            fine_lr_mult=args.fine_lr_mult, noise_amp=args.noise_amp,
-                           reconstruction_weight=args.rec_weight,
+                           reconstruction_weight=args.rec_weight, d_steps=args.d_steps, g_steps=args.g_steps,
+                           gp_per_pixel=args.gp_per_pixel, plan=args.plan,
                            channels_last=args.channels_last)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
