@@ -65,6 +65,22 @@ def test_generator_without_instance_norm_is_the_plain_paper_form():
         assert torch.equal(model(x, torch.tensor([2])), model.generator(torch.cat([x, planes], 1)))
 
 
+def test_a_residual_generator_starts_as_the_identity_and_saves_the_choice(tmp_path):
+    torch.manual_seed(0)
+    model = StarGANGenerator(StarGANConfig(generator={"base_channels": 4, "num_blocks": 1}, residual=True))
+    x = torch.rand(2, 3, 12, 16) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(model(x, torch.tensor([0, 2])), x)  # an untrained model returns the photo
+        last = [m for m in model.generator.net if isinstance(m, torch.nn.Conv2d)][-1]
+        torch.nn.init.normal_(last.weight, std=0.1)  # as after training: a change that depends on the domain
+        changed = [model(x, torch.full((2,), d)) for d in range(3)]
+    assert all(out.abs().max() <= 1 and not torch.equal(out, x) for out in changed)
+    assert not torch.equal(changed[0], changed[2])
+    save_model(model, tmp_path / "res")
+    loaded = load_model(tmp_path / "res")
+    assert loaded.config.residual and torch.equal(loaded(x, torch.tensor([1, 1])), changed[1])
+
+
 def test_bad_configs_and_targets_get_clear_errors():
     for bad in ({"domains": ("cat",)}, {"domains": ("cat", "cat")}, {"domains": ("cat", "")},
                 {"generator": {"in_channels": 6}}):
@@ -198,7 +214,7 @@ def test_smoke_run_checkpoint_resume_and_export(tmp_path):
 
     folders = make_domains(tmp_path / "data")
     parser = stargan.get_args_parser()
-    out = stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "12", "--ema", "0.9")))
+    out = stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "12", "--ema", "0.9", "--residual")))
     run_dir = tmp_path / "runs" / "tiny"
     records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 4, 6, 8, 10, 12]
@@ -215,7 +231,7 @@ def test_smoke_run_checkpoint_resume_and_export(tmp_path):
     assert config["data"]["domains"]["red"]["pictures"] == 3  # Red_0 is held out
     assert config["data"]["domains"]["plain"]["pictures"] == 3
     assert config["training"]["steps"] == 12 and config["training"]["gan_loss"] == "lsgan"
-    assert config["inference_short_side"] == 36
+    assert config["inference_short_side"] == 36 and config["architecture"]["residual"] is True
     model = load_model(out)
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     assert state["step"] == 12 and state["domains"] == ["plain", "red", "blue"]
@@ -227,13 +243,16 @@ def test_smoke_run_checkpoint_resume_and_export(tmp_path):
     assert isinstance(translate_image(model, picture(50, 40), "red"), Image.Image)
 
     # --resume continues the same run to 16 steps; a changed architecture is refused with the option's name
-    stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "16", "--ema", "0.9", "--resume")))
+    stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "16", "--ema", "0.9", "--residual",
+                                              "--resume")))
     assert torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)["step"] == 16
     steps = [json.loads(line)["step"] for line in (run_dir / "log.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 4, 6, 8, 10, 12, 14, 16]
     with pytest.raises(SystemExit, match="--num-blocks"):
-        stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "20", "--ema", "0.9", "--resume",
-                                                  "--num-blocks", "2")))
+        stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "20", "--ema", "0.9", "--residual",
+                                                  "--resume", "--num-blocks", "2")))
+    with pytest.raises(SystemExit, match="--residual"):  # a plain generator cannot continue a residual one
+        stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "20", "--ema", "0.9", "--resume")))
 
 
 @pytest.mark.slow

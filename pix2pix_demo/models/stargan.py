@@ -14,7 +14,8 @@ ReLU (G(x, c) was identical for every c, to 1e-6). The paper's code kept a trace
 zero padding at the borders; this generator pads by reflection, which keeps the planes constant. So
 that constant (the first convolution's response to the code, from the same weights) is added back
 after the norm: the code becomes a learned per-domain shift of the first layer's features, before the
-ReLU, i.e. a conditional instance norm's bias.
+ReLU, i.e. a conditional instance norm's bias. With `residual` (not in the paper) the network predicts a
+change to the photo, starting at zero.
 
 Discriminator (training only, `StarGANDiscriminator`): the PatchGAN trunk of
 `pix2pix_demo.models.patchgan` (no normalisation, as in the paper: WGAN-GP's penalty is per sample)
@@ -47,6 +48,10 @@ class StarGANConfig:
     # even if those defaults change later.
     generator: dict = field(default_factory=dict)
     image_channels: int = 3
+    # Not in the paper: the generator predicts a change to the photo, out = clamp(x + G(x, c), -1, 1), and its
+    # last convolution starts at zero, so an untrained model returns the photo unchanged (as SRGAN's bicubic
+    # skip here): a short CPU run spends its steps on the domain, not on learning to copy colours.
+    residual: bool = False
 
     def __post_init__(self):
         self.domains = tuple(str(name) for name in self.domains)
@@ -80,6 +85,10 @@ class StarGANGenerator(nn.Module):
         if not (isinstance(first, nn.Conv2d) and first.in_channels == config.in_channels):  # the layout forward() needs
             raise TypeError("StarGANGenerator expects ResnetGenerator.net to start with a padding and the "
                             f"{config.in_channels}-channel input convolution")
+        if config.residual:  # the change starts at zero (tanh(0) = 0): out = x
+            last = [m for m in self.generator.net if isinstance(m, nn.Conv2d)][-1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     @property
     def multiple(self) -> int:
@@ -96,6 +105,10 @@ class StarGANGenerator(nn.Module):
         return target.float()
 
     def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        out = self._generate(x, target)
+        return (x + out).clamp(-1, 1) if self.config.residual else out
+
+    def _generate(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         code = self.domain_code(target).to(x.device, x.dtype)
         planes = code[:, :, None, None].expand(-1, -1, *x.shape[-2:])
         inputs = torch.cat([x, planes], 1)
