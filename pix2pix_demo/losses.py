@@ -48,19 +48,23 @@ class GANLoss:
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0,
-                     per_pixel: bool = False) -> torch.Tensor:
+                     per_pixel: bool = False, reference_pixels: int | None = None) -> torch.Tensor:
     """WGAN-GP penalty (Gulrajani et al. 2017): weight · E[(‖∇ critic(x̂)‖₂ − 1)²] on random
     interpolates x̂ between real and fake samples. `critic` is called on x̂ only.
 
     per_pixel: the norm is taken over the channels at every pixel and the penalty averaged over pixels
     (as the SinGAN code does for its patch critic), instead of over the whole image: for a critic
     that outputs a score map, a whole-image norm of the summed scores holds every patch's gradient to
-    about 1/sqrt(number of pixels), which shrinks the adversarial signal as the image grows."""
+    about 1/sqrt(number of pixels), which shrinks the adversarial signal as the image grows.
+    reference_pixels: the whole-image norm is scaled by sqrt(reference_pixels / pixels), so a patch
+    critic on any image size is held to the per-patch gradient it would have on a reference_pixels image."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     scores = critic(mixed)
     (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     norms = grads.norm(2, dim=1) if per_pixel else grads.flatten(1).norm(2, dim=1)
+    if reference_pixels and not per_pixel:
+        norms = norms * (reference_pixels / (grads.shape[-1] * grads.shape[-2])) ** 0.5
     return weight * ((norms - 1) ** 2).mean()
 
 

@@ -128,6 +128,10 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
     budget_weights = [options.fine_weight ** p for p in position]
     scale_lr = [options.lr * options.fine_lr_mult ** p for p in position]
     total_weight = sum(weights)
+    # gp_norm "coarsest": the penalty's reference size = the pixels of a coarsest-scale training example
+    h0, w0 = shapes[0]
+    crop0 = options.crop_size if options.crop_size and max(h0, w0) > options.crop_size else max(h0, w0)
+    gp_reference = min(h0, crop0) * min(w0, crop0) if options.gp_norm == "coarsest" else None
 
     stats = {"scales": [], "num_scales": num_scales, "shapes": shapes, "scale_factor": factor,
              "options": asdict(options), "device": str(device)}
@@ -211,7 +215,8 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
             if step_index % options.gp_every == 0:  # lazy gradient penalty every gp_every D steps
                 loss = loss + gradient_penalty(discriminator, real_crop, fake,
                                                weight=options.gp_weight * options.gp_every,
-                                               per_pixel=options.gp_per_pixel)
+                                               per_pixel=options.gp_norm == "pixel",
+                                               reference_pixels=gp_reference)
             opt_d.zero_grad(set_to_none=True)
             loss.backward()
             opt_d.step()

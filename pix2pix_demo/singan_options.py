@@ -48,7 +48,10 @@ class TrainOptions:
     fine_lr_mult: float = 1.0  # learning rate of the finest scale = lr * fine_lr_mult (geometric from the coarsest)
     d_steps: int = 1  # critic steps per iteration (SinGAN: 3); the extra ones each see a fresh fake
     g_steps: int = 1  # generator steps per iteration (SinGAN: 3)
-    gp_per_pixel: bool = False  # gradient-penalty norm per pixel (the SinGAN code) instead of per image
+    gp_norm: str = "image"  # the gradient penalty's norm: "image" (of the whole score map's gradient: the
+    # critic's per-patch gradient shrinks as 1/sqrt(pixels), so large scales get a weak critic), "pixel" (per
+    # pixel, as the SinGAN code), "coarsest" ("image" rescaled to the coarsest scale's pixel count: every
+    # scale's critic as strong per patch as the coarsest one's)
     plan: str = "measured"  # how time_budget becomes iterations per scale: "measured" (each scale times its
     # first iterations: adapts to the machine, but a busy machine changes the run) or "model" (a fixed cost
     # model of this project's 2-core CPU, `iteration_plan`: the same iterations whatever the load, so runs
@@ -75,6 +78,8 @@ class TrainOptions:
             raise ValueError(f"fine_lr_mult must be between 0.1 and 10, got {self.fine_lr_mult}.")
         if not 1 <= self.d_steps <= 8 or not 1 <= self.g_steps <= 8:
             raise ValueError(f"d_steps and g_steps must be between 1 and 8, got {self.d_steps}, {self.g_steps}.")
+        if self.gp_norm not in ("image", "pixel", "coarsest"):
+            raise ValueError(f"gp_norm must be 'image', 'pixel' or 'coarsest', got {self.gp_norm!r}.")
         if self.plan not in ("measured", "model"):
             raise ValueError(f"plan must be 'measured' or 'model', got {self.plan!r}.")
         if self.budget_clock not in ("wall", "cpu"):

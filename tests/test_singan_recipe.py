@@ -25,6 +25,8 @@ def test_per_pixel_gradient_penalty_does_not_grow_with_the_image():
         assert gradient_penalty(critic, real, fake, weight=1.0, per_pixel=True).item() == pytest.approx(0, abs=1e-9)
         whole = gradient_penalty(critic, real, fake, weight=1.0).item()
         assert whole == pytest.approx((side - 1) ** 2, rel=1e-4)  # ||grad|| = sqrt(side*side) = side
+        rescaled = gradient_penalty(critic, real, fake, weight=1.0, reference_pixels=16).item()
+        assert rescaled == pytest.approx((4 - 1) ** 2, rel=1e-4)  # as on a 4x4 image, whatever the size
 
 
 def _count_steps(monkeypatch):
@@ -59,15 +61,27 @@ def test_critic_and_generator_steps_per_iteration(monkeypatch, d_steps, g_steps)
 def test_recipe_options_change_training_and_are_validated():
     torch.set_num_threads(1)
     image = singan.reference_image(32)
-    plain, _ = singan.train_singan(image, singan.TrainOptions(**TINY, gp_per_pixel=False))
-    again, _ = singan.train_singan(image, singan.TrainOptions(**TINY, gp_per_pixel=False))
-    per_pixel, _ = singan.train_singan(image, singan.TrainOptions(**TINY, gp_per_pixel=True))
+    plain, _ = singan.train_singan(image, singan.TrainOptions(**TINY, gp_norm="image"))
+    again, _ = singan.train_singan(image, singan.TrainOptions(**TINY, gp_norm="image"))
+    per_pixel, _ = singan.train_singan(image, singan.TrainOptions(**TINY, gp_norm="pixel"))
+    coarsest, _ = singan.train_singan(image, singan.TrainOptions(**TINY, gp_norm="coarsest"))
+    full = {**TINY, "crop_size": 0}  # whole images: 25x25, then 32x32
+    plain_full, _ = singan.train_singan(image, singan.TrainOptions(**full, gp_norm="image"))
+    coarsest_full, _ = singan.train_singan(image, singan.TrainOptions(**full, gp_norm="coarsest"))
     key = "generators.1.tail.weight"
     assert torch.equal(plain.state_dict()[key], again.state_dict()[key])  # deterministic
     assert not torch.equal(plain.state_dict()[key], per_pixel.state_dict()[key])
+    # "coarsest" equals "image" where the training example has the coarsest one's size (here every
+    # scale's 24-px crops) and differs where it is larger (the 32-px scale of whole-image training)
+    assert torch.equal(plain.state_dict()[key], coarsest.state_dict()[key])
+    zero = "generators.0.tail.weight"
+    assert torch.equal(plain_full.state_dict()[zero], coarsest_full.state_dict()[zero])
+    assert not torch.equal(plain_full.state_dict()[key], coarsest_full.state_dict()[key])
     for bad in (dict(d_steps=0), dict(g_steps=9)):
         with pytest.raises(ValueError, match="d_steps and g_steps"):
             singan.TrainOptions(**bad).validate()
+    with pytest.raises(ValueError, match="gp_norm"):
+        singan.TrainOptions(gp_norm="patch").validate()
 
 
 def test_model_plan_spends_the_budget_on_the_cost_model():

@@ -64,8 +64,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                         "the project's CPU (model: the same run whatever the load)")
     p.add_argument("--d-steps", type=int, default=d.d_steps, help="critic steps per iteration (SinGAN: 3)")
     p.add_argument("--g-steps", type=int, default=d.g_steps, help="generator steps per iteration (SinGAN: 3)")
-    p.add_argument("--gp-per-pixel", action=argparse.BooleanOptionalAction, default=d.gp_per_pixel,
-                   help="gradient-penalty norm per pixel, as the SinGAN code (--no-gp-per-pixel: per image)")
+    p.add_argument("--gp-norm", choices=("image", "pixel", "coarsest"), default=d.gp_norm,
+                   help="gradient-penalty norm: of the whole image (a weak critic at large scales), per pixel (the "
+                        "SinGAN code), or the whole image's rescaled to the coarsest scale's size")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
@@ -123,7 +124,7 @@ def main(args) -> Path:
                            seed=args.seed, device=args.device, fine_weight=args.fine_weight,
                            fine_lr_mult=args.fine_lr_mult, noise_amp=args.noise_amp,
                            reconstruction_weight=args.rec_weight, d_steps=args.d_steps, g_steps=args.g_steps,
-                           gp_per_pixel=args.gp_per_pixel, plan=args.plan,
+                           gp_norm=args.gp_norm, plan=args.plan,
                            channels_last=args.channels_last)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
