@@ -20,7 +20,13 @@ noise, noise amplitude from the reconstruction RMSE) with changes that buy speed
   11-px receptive field, so a crop is as good a training example as the full image, and costs
   a fraction of it); the coarse-scale sample feeding a scale is refreshed every few iterations;
 - a wall-clock budget split across scales: each scale measures its own iteration time and
-  takes its share of the remaining budget (coarse scales finish early and hand time on).
+  takes its share of the remaining budget (coarse scales finish early and hand time on), or
+  (plan="model") a fixed iteration plan from a cost model, the same run at any machine load;
+- the WGAN-GP penalty's gradient norm is taken over the whole (cropped) image and rescaled to the
+  coarsest training example's size (gp_norm="coarsest"): the plain whole-image norm holds a patch
+  critic's per-patch gradient to ~1/sqrt(pixels), so at the large scales the critic is too weak to
+  ask for texture and samples come out soft (README, Sharpness); "image" and SinGAN's "pixel"
+  stay options.
 
 All applications are deterministic for a given seed (noise comes from a seeded CPU generator),
 accept images of any size (resized to the model's scale and back) and raise ValueError with a
