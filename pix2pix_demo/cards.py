@@ -59,7 +59,7 @@ DATA_NOTES: dict[str, tuple[str, str, str | None]] = {
 EXTRA_START, EXTRA_END = "<!-- extra -->", "<!-- /extra -->"
 # Context stored next to metrics by train.evaluate: shown in the table, not indexed as metrics.
 NOT_METRICS = {"pairs", "files", "crop", "data", "mode", "device", "torch_threads", "model", "sketches", "skipped",
-               "cutout", "photos", "photos_below_iou_80"}
+               "cutout", "photos", "photos_below_iou_80", "target_photos", "short_side"}
 KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"],
              "cat-segmenter": ["image-segmentation", "u-net"],
              "spade-generator": ["spade", "semantic-image-synthesis", "conditional-gan"],

@@ -172,6 +172,7 @@ def test_every_shipped_model_publishes(name, tmp_path):
              "cat-segmenter": "from pix2pix_demo.cutout import cut_out, segment, soft_alpha",
              "srgan": "from pix2pix_demo.superres import enhance",
              "stargan": "from pix2pix_demo.models.stargan import translate_image", "facades": "FacadesPipeline.from_pretrained",
-             "spade-generator": "FacadesPipeline.from_pretrained"}
+             "spade-generator": "FacadesPipeline.from_pretrained",
+             "resnet-generator": "from pix2pix_demo.translate import translate_image"}
     assert usage.get(model_type, "Pix2PixPipeline.from_pretrained") in card
     assert f'"me/{name}"' in card

@@ -20,7 +20,9 @@ For each direction X -> Y, on the held-out X photos translated at the model's sc
 - speed: CPU ms per 256² image (median of 5 runs, torch threads as set).
 
 --grid writes rows input | translation | round trip for a few held-out photos of each domain (keep it
-under runs/: the shared photos may not be committed).
+under runs/: the shared photos may not be committed). --example-grid does the same for licence-clean
+photos (--example), A -> B at several working sizes: input | A->B at each of --example-sides | the
+round trip of the first.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--short-side", type=int, default=None, help="working size (default: each model's resolution)")
     p.add_argument("--grid", type=Path, default=None, help="write a grid of held-out translations here")
     p.add_argument("--grid-rows", type=int, default=6, help="photos per domain in the grid")
+    p.add_argument("--example", type=Path, action="append", default=[],
+                   help="a licence-clean A photo (e.g. examples/photos/chelsea.png) for --example-grid (repeatable)")
+    p.add_argument("--example-grid", type=Path, default=None,
+                   help="rows: the example, A -> B at each --example-sides, the round trip of the first")
+    p.add_argument("--example-sides", default="128,192,256", help="short sides of the --example-grid columns")
     p.add_argument("--save-metrics", default=None, metavar="KEY", help="store the metrics in both models' config.json")
     p.add_argument("--num-threads", type=int, default=1)
     p.add_argument("--json", action="store_true")
@@ -78,7 +85,8 @@ def set_swd(reals: list[torch.Tensor], fakes: list[torch.Tensor], levels: int = 
             per_image = max(1, total // len(images))
             sets.append(torch.cat([patches(laplacian_pyramid(x, levels)[level], count=per_image, generator=generator)
                                    for x in images]))
-        real, fake = sets
+        count = min(len(part) for part in sets)  # the same number from each (the sliced W1 compares sorted lists)
+        real, fake = (part[torch.randperm(len(part), generator=generator)[:count]] for part in sets)
         mean, std = real.mean(0, keepdim=True), real.std(0, keepdim=True) + 1e-8
         result.append(1000 * sliced_wasserstein((real - mean) / std, (fake - mean) / std, generator=generator))
     return result
@@ -167,6 +175,14 @@ def main(argv=None) -> dict:
             step = max(1, len(triples[name]) // args.grid_rows)
             rows += [list(triple) for triple in triples[name][::step][:args.grid_rows]]
         save_grid(rows, args.grid, cell=160)
+    if args.example_grid and args.example:
+        sides = [int(side) for side in args.example_sides.split(",")]
+        rows = []
+        for path in args.example:
+            photo = to_rgb(open_image(path))
+            outputs = [run_generator(ab, prepare(photo, side)) for side in sides]
+            rows.append([prepare(photo, sides[-1]), *outputs, run_generator(ba, outputs[0])])
+        save_grid(rows, args.example_grid, cell=192)
     if args.save_metrics:
         for folder in (args.ab, args.ba):
             config = json.loads((Path(folder) / "config.json").read_text())

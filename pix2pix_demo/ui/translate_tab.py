@@ -20,11 +20,11 @@ from .common import MODEL_CONCURRENCY, gpu, output_file, uploaded_files, user_me
 
 EXAMPLES = [Path(__file__).resolve().parents[2] / "examples" / "photos" / "chelsea.png"]  # a tabby, CC0
 INSTRUCTIONS = (
-    "Upload a photo of a cat and give it a **Bengal's leopard spots**, or turn a Bengal back into an **ordinary "
-    "cat**. The CycleGAN model learned this from *unpaired* photos: ordinary cats on one side, Bengal cats on the "
-    "other, never the same cat twice. It was trained for 20 CPU-minutes only, so expect a change of fur colour and "
-    "a faint, blotchy texture more than crisp rosettes; the picture comes back at the small scale the model learned "
-    "(its short side 128 px).")
+    "Upload a photo of a cat and give it a **Bengal's leopard spots**, or turn a Bengal into an **ordinary cat**. "
+    "**Cat ↔ Bengal (CycleGAN)** learned this from *unpaired* photos (ordinary cats on one side, Bengals on the "
+    "other, never the same cat twice) in 20 CPU-minutes: expect warmer fur with a fine, dotted grain and some blur, "
+    "not crisp rosettes. A **StarGAN** model, where there is one, is a single network for all its looks: pick the "
+    "look under *Turn it into*. Pictures come back at the small scale the models learned (short side 128 px).")
 
 
 def translator_choices() -> list[tuple[str, str]]:
