@@ -510,7 +510,8 @@ def main(args) -> tuple[Path, Path] | None:
         dtype = getattr(torch, args.export_dtype)
         for network, source, target, folder, partner in ((final.a2b, domain_a, domain_b, export_ab, export_ba),
                                                           (final.b2a, domain_b, domain_a, export_ba, export_ab)):
-            metadata = {"task": "image-to-image", "kind": "cyclegan", "label": f"{source.capitalize()} → {target} (CycleGAN)",
+            metadata = {"task": "image-to-image", "kind": "cyclegan",
+                        "label": f"{source.capitalize()} → {target} (CycleGAN)",
                         "domains": {"source": source, "target": target}, "partner": partner.name,
                         "resolution": args.size, "data": data, "training": training, "metrics": {}}
             save_model(network, folder, metadata, dtype=dtype)
