@@ -50,7 +50,8 @@ class TrainOptions:
     g_steps: int = 1  # generator steps per iteration (SinGAN: 3)
     gp_norm: str = "coarsest"  # the gradient penalty's norm: "coarsest" (of the whole image's gradient,
     # rescaled to the coarsest training example's pixel count: every scale's patch critic as strong as the
-    # coarsest one's; 3 CPU-min, 250 px: high-frequency ratio 0.31 -> 1.09 and 0.45 -> 0.71, README), "image"
+    # coarsest one's; 3 CPU-min, 250 px, one run each: high-frequency ratio 0.31 -> 1.09 and 0.45 -> 0.71;
+    # a 5-min run 0.45: README), "image"
     # (the default until then: the critic's per-patch gradient shrinks as 1/sqrt(pixels), so the large scales
     # get a weak critic and soft samples), "pixel" (per pixel, as the SinGAN code)
     plan: str = "measured"  # how time_budget becomes iterations per scale: "measured" (each scale times its
