@@ -129,8 +129,8 @@ def _random_samples_tab(tab: SinGANTab) -> None:
         tab.dropdowns["sample"], tab.outputs["sample"] = model, output
         gr.Markdown("**Instant, no training: patch nearest neighbours** ([GPNN](https://arxiv.org/abs/2103.15545), "
                     "\"Drop the GAN\"). Upload any picture: a new arrangement of its patches in a few seconds "
-                    "(the picture is worked on at 250 px). Sharper than a short SinGAN run, but it varies less "
-                    "and repeats whole pieces of the picture.")
+                    "(the picture is worked on at 250 px). Sharp at once, no waiting for training, but it invents "
+                    "nothing: it rearranges and repeats whole pieces of the picture.")
         with gr.Row():
             with gr.Column():
                 gpnn_in = gr.Image(label="Any picture", type="pil", height=240, elem_id="gpnn-input")
