@@ -30,3 +30,15 @@ except ImportError:  # pragma: no cover - exercised only where tqdm is missing
 
         def close(self):
             pass
+
+
+def stop_if_not_finite(losses: dict, step: int, checkpoint_path, bar) -> None:
+    """End a training run with a message (and the last good checkpoint kept) when a loss is NaN/inf."""
+    import math
+
+    if all(math.isfinite(value) for value in losses.values()):
+        return
+    bar.close()
+    kept = (f"the last good checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps with a lower --lr"
+            if checkpoint_path.exists() else "no checkpoint was written yet")
+    raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept}.")

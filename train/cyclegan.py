@@ -51,7 +51,7 @@ from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
 from train._ema import update_ema
-from train._progress import tqdm
+from train._progress import stop_if_not_finite, tqdm
 from train.pix2pix import count, hardware_description, remove_unfinished_writes, setup_distributed, trim_log, unwrap
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -467,11 +467,7 @@ def main(args) -> tuple[Path, Path] | None:
             losses = {"loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item(), "loss_gan_ab": loss_gan_ab.item(),
                       "loss_gan_ba": loss_gan_ba.item(), "loss_cycle": loss_cycle.item(),
                       "loss_identity": loss_identity.item()}
-            if not all(math.isfinite(value) for value in losses.values()):
-                bar.close()
-                kept = (f"the last good checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps with a "
-                        "lower --lr" if checkpoint_path.exists() else "no checkpoint was written yet")
-                raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept}.")
+            stop_if_not_finite(losses, step, checkpoint_path, bar)
             if ema is not None:
                 update_ema(ema, g_plain, step, args.ema)
             step += 1

@@ -32,7 +32,7 @@ import torch.distributed as dist
 from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from train._ema import update_ema
-from train._progress import tqdm
+from train._progress import stop_if_not_finite, tqdm
 
 from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
@@ -508,11 +508,7 @@ def main(args) -> Path | None:
             scaler.step(opt_g)
             scaler.update()
             losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item(), **extra}
-            if not all(math.isfinite(value) for value in losses.values()):
-                bar.close()
-                kept_msg = (f"the last good checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps "
-                            "with a lower --lr" if checkpoint_path.exists() else "no checkpoint was written yet")
-                raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept_msg}.")
+            stop_if_not_finite(losses, step, checkpoint_path, bar)
             if ema is not None:
                 update_ema(ema, g_plain, step, args.ema)
             step += 1

@@ -24,7 +24,6 @@ import copy
 import dataclasses
 import io
 import json
-import math
 import shlex
 import sys
 import time
@@ -34,7 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 from train._ema import update_ema
-from train._progress import tqdm
+from train._progress import stop_if_not_finite, tqdm
 from train.pix2pix import count, hardware_description, remove_unfinished_writes, trim_log
 
 from pix2pix_demo.data import load_pairs, read_name_list, to_tensor
@@ -298,10 +297,7 @@ def main(args) -> Path:
             opt_g.step()
             losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_fm": loss_fm.item(),
                       "loss_l1": loss_l1.item()}
-            if not all(math.isfinite(v) for v in losses.values()):
-                bar.close()
-                raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); the last "
-                                 f"checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps a lower --lr.")
+            stop_if_not_finite(losses, step, checkpoint_path, bar)
             if ema is not None:
                 update_ema(ema, generator, step, args.ema)
             step += 1

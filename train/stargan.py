@@ -35,7 +35,6 @@ import dataclasses
 import fnmatch
 import io
 import json
-import math
 import platform
 import shlex
 import sys
@@ -47,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from train._ema import update_ema
-from train._progress import tqdm
+from train._progress import stop_if_not_finite, tqdm
 from train.pix2pix import remove_unfinished_writes, trim_log
 
 from pix2pix_demo.data import IMAGE_SUFFIXES, read_name_list
@@ -393,11 +392,7 @@ def main(args) -> Path | None:
             losses.update(g_adv=g_adv.item(), g_cls=g_cls.item(), g_rec=g_rec.item(),
                           g_acc_fake=(cls.argmax(1) == target).float().mean().item(),
                           change=(fake.detach() - real).abs().mean().item())
-        if not all(math.isfinite(v) for v in losses.values()):
-            bar.close()
-            kept = (f"the last good checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps with a "
-                    "lower --lr" if checkpoint_path.exists() else "no checkpoint was written yet")
-            raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept}.")
+        stop_if_not_finite(losses, step, checkpoint_path, bar)
         for key, value in losses.items():
             sums[key] = sums.get(key, 0.0) + value
             sums[key + "#"] = sums.get(key + "#", 0) + 1
