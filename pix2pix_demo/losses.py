@@ -47,6 +47,18 @@ class GANLoss:
         return -fake.mean()  # hinge and wgan-gp
 
 
+def feature_matching(discriminator, fake_input: torch.Tensor, real_input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """pix2pixHD's feature-matching loss on a PatchGAN (`discriminator.features`: its activations, then its
+    logits): (L1 between the features of the generated and of the real input, summed over D's layers
+    (the real ones without gradient), D's logits on the generated input for the adversarial term).
+    A perceptual loss from our own discriminator, used where no VGG weights exist offline."""
+    fake_features = discriminator.features(fake_input)
+    with torch.no_grad():
+        real_features = discriminator.features(real_input)
+    loss = sum((fake.float() - real.float()).abs().mean() for fake, real in zip(fake_features[:-1], real_features[:-1]))
+    return loss, fake_features[-1]
+
+
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0,
                      per_pixel: bool = False, reference_pixels: int | None = None) -> torch.Tensor:
     """WGAN-GP penalty (Gulrajani et al. 2017): weight · E[(‖∇ critic(x̂)‖₂ − 1)²] on random

@@ -176,6 +176,49 @@ def test_training_smoke_run_learns_exports_and_resumes(tmp_path):
         main(get_args_parser().parse_args([*common, "--steps", "70", "--resume", "--channels", "16"]))
 
 
+@pytest.mark.slow
+def test_fine_tune_with_feature_matching_starts_from_a_saved_model(tmp_path):
+    """--init starts G from a saved SRGAN (fresh D); --lambda-fm adds the discriminator feature-matching term:
+    logged, finite, moving, and it changes the update (same seed and batches, without it G ends elsewhere)."""
+    from train.srgan import get_args_parser, main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for seed in range(4):
+        picture(80, 72, seed).save(photos / f"p{seed}.png")
+    start = tiny(seed=3)
+    save_model(start, tmp_path / "start", {"scale": 4})
+    outs = {}
+    for fm in ("0", "5"):
+        args = ["--photos", str(photos), "--runs", str(tmp_path / "runs"), "--name", f"fm{fm}", "--out",
+                str(tmp_path / f"out{fm}"), "--init", str(tmp_path / "start"), "--crop", "32", "--batch-size", "2",
+                "--d-channels", "8", "--log-every", "1", "--steps", "6", "--warmup-steps", "0", "--lambda-fm", fm]
+        main(get_args_parser().parse_args(args))
+        outs[fm] = load_model(tmp_path / f"out{fm}")
+        records = [json.loads(line) for line in (tmp_path / "runs" / f"fm{fm}" / "log.jsonl").read_text().splitlines()]
+        assert [r["phase"] for r in records] == ["gan"] * 6
+        if fm == "5":
+            assert all(np.isfinite(r["fm"]) and r["fm"] > 0 for r in records) and len({r["fm"] for r in records}) > 1
+            training = outs[fm].metadata["training"]
+            assert training["lambda_fm"] == 5 and "feature matching" in training["losses"]
+            assert training["init"] == str(tmp_path / "start")
+        else:
+            assert all("fm" not in r for r in records)
+    assert outs["0"].config.channels == 8 and outs["0"].config.num_blocks == 2  # the --init model's architecture
+    x = torch.rand(1, 3, 8, 8) * 2 - 1
+    with torch.no_grad():
+        first_step = [json.loads(line) for line in (tmp_path / "runs/fm0/log.jsonl").read_text().splitlines()][0]
+        # step 1 starts from the saved model: its L1 is the saved model's, not bicubic's
+        assert first_step["l1"] != pytest.approx(first_step["bicubic_l1"], abs=1e-4)
+        assert not torch.allclose(outs["0"].float()(x), outs["5"].float()(x))
+    with pytest.raises(SystemExit, match="not an SRGAN"):
+        from pix2pix_demo.models.stargan import StarGANConfig, StarGANGenerator
+
+        save_model(StarGANGenerator(StarGANConfig(generator={"base_channels": 4, "num_blocks": 1})), tmp_path / "star")
+        main(get_args_parser().parse_args(["--photos", str(photos), "--runs", str(tmp_path / "runs"), "--steps", "1",
+                                           "--init", str(tmp_path / "star")]))
+
+
 def test_model_card_describes_the_srgan(tmp_path):
     from pix2pix_demo.cards import model_card
 

@@ -37,8 +37,8 @@ from train._progress import stop_if_not_finite, tqdm
 from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
 from pix2pix_demo.imaging import tensor_to_image
-from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss, GANLoss, gradient_penalty,
-                                 pull_away_term)
+from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss, GANLoss, feature_matching,
+                                 gradient_penalty, pull_away_term)
 from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
                                  PatchGANDiscriminator, UNetConfig, UNetGenerator)
 
@@ -490,12 +490,8 @@ def main(args) -> Path | None:
                     loss_g_gan = gan.generator_loss(energy) + args.ebgan_pt_weight * pull_away
                     extra["pull_away"] = pull_away.item()
                 elif args.lambda_fm:
-                    fake_features = d_plain.features(torch.cat([real_a, fake_b], 1))
-                    with torch.no_grad():
-                        real_features = d_plain.features(real_pair)
-                    loss_g_gan = gan.generator_loss(fake_features[-1])
-                    loss_fm = sum((fake.float() - real.float()).abs().mean()
-                                  for fake, real in zip(fake_features[:-1], real_features[:-1]))
+                    loss_fm, fake_logits = feature_matching(d_plain, torch.cat([real_a, fake_b], 1), real_pair)
+                    loss_g_gan = gan.generator_loss(fake_logits)
                     extra["loss_fm"] = loss_fm.item()
                 else:
                     loss_g_gan = gan.generator_loss(d_plain(torch.cat([real_a, fake_b], 1)))

@@ -47,7 +47,7 @@ from PIL import Image
 from pix2pix_demo.data import read_name_list
 from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
-from pix2pix_demo.losses import GANLoss
+from pix2pix_demo.losses import GANLoss, feature_matching
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.srgan import SRGANConfig, SRGANGenerator
 from pix2pix_demo.superres import bicubic, downscale, enhance
@@ -96,6 +96,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--lr-d", type=float, default=1e-4, help="discriminator learning rate (Adam)")
     model.add_argument("--gan-loss", choices=("vanilla", "lsgan", "hinge"), default="vanilla")
     model.add_argument("--lambda-adv", type=float, default=0.01, help="weight of the adversarial loss (L1 weighs 1)")
+    model.add_argument("--lambda-fm", type=float, default=0.0,
+                       help="feature matching (pix2pixHD): L1 between our own discriminator's features of the real "
+                            "and the enlarged crop, summed over its layers, in the adversarial phase; a stand-in for "
+                            "SRGAN's VGG content loss (no VGG weights offline); 0 = off")
+    model.add_argument("--init", type=Path, default=None, metavar="MODEL_DIR",
+                       help="start the generator from a saved SRGAN (e.g. weights/srgan-x4; its architecture), "
+                            "with a fresh discriminator: a fine-tune")
     model.add_argument("--d-channels", type=int, default=32)
     model.add_argument("--d-layers", type=int, default=3, help="PatchGAN layers (3: 70×70 patches)")
     evaluation = p.add_argument_group("evaluation (instead of training)")
@@ -198,9 +205,17 @@ def main(args) -> Path | None:
         raise SystemExit("No photos found (looked for .jpg/.png/... files in the --data recipe and --photos folders).")
     torch.manual_seed(args.seed)
     config = SRGANConfig(channels=args.channels, num_blocks=args.blocks)
+    if args.init is not None and not args.resume:
+        initial = load_model(args.init)
+        if not isinstance(initial, SRGANGenerator):
+            raise SystemExit(f"--init {args.init} is not an SRGAN generator.")
+        config = initial.config
+        args.channels, args.blocks = config.channels, config.num_blocks  # what the checkpoint records
     if args.crop % config.scale:
         raise SystemExit(f"--crop {args.crop} must be divisible by the scale {config.scale}.")
     generator = SRGANGenerator(config)
+    if args.init is not None and not args.resume:
+        generator.load_state_dict(initial.float().state_dict())
     d_config = PatchGANConfig(in_channels=3, base_channels=args.d_channels, n_layers=args.d_layers)
     discriminator = PatchGANDiscriminator(d_config)
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.9, 0.999))
@@ -272,7 +287,9 @@ def main(args) -> Path | None:
                          **({"wall_time_s": round(spent(), 1)} if args.budget_clock == "wall" else {}),
                          "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
                          "hardware": f"{platform.machine()} CPU",
-                         "losses": "L1" if stage == "l1-only" else f"L1 + {args.lambda_adv} × {args.gan_loss} GAN",
+                         "losses": "L1" if stage == "l1-only" else f"L1 + {args.lambda_adv} × {args.gan_loss} GAN"
+                         + (f" + {args.lambda_fm} × feature matching on D" if args.lambda_fm else ""),
+                         "lambda_fm": args.lambda_fm, **({"init": str(args.init)} if args.init else {}),
                          "warmup_s": round(warmup_s, 1) if warmup_s else None, "warmup_steps": args.warmup_steps,
                          "lr": args.lr, "lr_gan": args.lr_gan, "lr_d": args.lr_d, "discriminator": asdict(d_config),
                          "content_loss": "L1 in pixel space (no VGG weights offline)"},
@@ -302,10 +319,17 @@ def main(args) -> Path | None:
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
-            loss_adv = gan.generator_loss(discriminator(fake))
+            if args.lambda_fm:
+                loss_fm, fake_logits = feature_matching(discriminator, fake, high)
+                record["fm"] = loss_fm.item()
+            else:
+                fake_logits = discriminator(fake)
+            loss_adv = gan.generator_loss(fake_logits)
             record.update(d=loss_d.item(), adv=loss_adv.item())
         l1 = F.l1_loss(fake, high)
         loss_g = l1 + args.lambda_adv * loss_adv if adversarial else l1
+        if adversarial and args.lambda_fm:
+            loss_g = loss_g + args.lambda_fm * loss_fm
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
