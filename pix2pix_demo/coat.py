@@ -124,7 +124,8 @@ def random_recolour(rng: np.random.Generator, keep: float = 0.3) -> dict:
             "gamma": float(np.exp(rng.uniform(np.log(0.2), np.log(2.5))))}
 
 
-def match_chroma(image: np.ndarray, coat, white: float = 0.97, soft: float = 0.12) -> np.ndarray:
+def match_chroma(image: np.ndarray, coat, white: float = 0.97, soft: float = 0.12,
+                 weight: np.ndarray | None = None) -> np.ndarray:
     """Move the mean hue and saturation of the object in `image` (the pixels that are not white) to those
     of `coat` (RGB 0..1), keeping every pixel's lightness and the texture's own colour variation: the
     chroma (YIQ's I, Q) of each object pixel is shifted by the difference of the means, fading out
@@ -132,9 +133,16 @@ def match_chroma(image: np.ndarray, coat, white: float = 0.97, soft: float = 0.1
 
     The generator learns a coat's lightness (black, grey, cream, white cats) far sooner than its hue: after
     95 CPU-minutes a "ginger" condition still came out brown. This final step makes the chosen colour
-    visible; the shading, fur and shape are the network's."""
+    visible; the shading, fur and shape are the network's.
+
+    `weight` (HxW in 0..1, e.g. a segmenter's cat probability) says where the object is in an ordinary
+    photo instead (no white background): its chroma moves by `weight` × the difference."""
     rgb = _as_float(image)
-    weight = np.clip((white - rgb.min(axis=2)) / soft, 0.0, 1.0)  # 0 on white, 1 inside the object
+    masked = weight is not None
+    if masked:
+        weight = np.clip(np.asarray(weight, dtype=np.float32), 0.0, 1.0)
+    else:
+        weight = np.clip((white - rgb.min(axis=2)) / soft, 0.0, 1.0)  # 0 on white, 1 inside the object
     if weight.sum() < 16:
         return np.asarray(image).copy()
     yiq = rgb @ _RGB_TO_YIQ.T
@@ -144,10 +152,12 @@ def match_chroma(image: np.ndarray, coat, white: float = 0.97, soft: float = 0.1
     # darkness relative to the object's mean), so a ginger cat gets no orange halo
     lightness = yiq[..., 0]
     mean_lightness = (lightness * weight).sum() / weight.sum()
-    share = np.clip(1.5 * (1.0 - lightness) / max(1.0 - mean_lightness, 0.05), 0.0, 1.0)
+    share = 1.0 if masked else np.clip(1.5 * (1.0 - lightness) / max(1.0 - mean_lightness, 0.05), 0.0, 1.0)
     yiq[..., 1:] += (weight * share)[..., None] * (target[1:] - current)
-    out = np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 1.0)
-    return np.round(out * 255).astype(np.uint8)
+    out = np.round(np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 1.0) * 255).astype(np.uint8)
+    if masked:  # pixels outside the object keep their exact values (no rounding through YIQ)
+        out[weight <= 0] = np.asarray(image)[weight <= 0]
+    return out
 
 
 def parse_coat(value, coats: dict | None = None) -> np.ndarray:

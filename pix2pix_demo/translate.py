@@ -16,7 +16,8 @@ A translator has a `key`, a `label`, its `targets` (domain names, with `target_l
   config.json says kind "cyclegan", domains {source, target} and the partner folder; `translators()`
   pairs them into one translator.
 - `MultiDomainTranslator`: one model told the target domain (StarGAN, `pix2pix_demo.models.stargan`,
-  config.json architecture.domains); every domain is a target.
+  config.json architecture.domains); every domain is a target, named for people by the config's
+  `domain_labels` (e.g. {"grey-tabby": "Grey tabby"}) where it has them.
 
 Both run the photo at the scale the model was trained at (its short side = the model's
 `inference_short_side`, else its training `resolution`), with the long side at most `MAX_SIDE`: a
@@ -107,9 +108,10 @@ class Translator:
     label: str
     targets: tuple[str, ...]
     device: str = "cpu"
+    labels: dict[str, str] = field(default_factory=dict)  # the model's own names for its domains, if any
 
     def target_label(self, target: str) -> str:
-        return target_label(target)
+        return self.labels.get(target) or target_label(target)
 
     def check_target(self, target) -> str:
         if not isinstance(target, str) or target not in self.targets:
@@ -184,7 +186,10 @@ def translators(device: str = "cpu") -> dict[str, Translator]:
             domains = tuple(str(d) for d in (config.get("architecture") or {}).get("domains") or ())
             if len(domains) >= 2:
                 label = config.get("label") or f"{key} (StarGAN: {', '.join(domains)})"
-                out[key] = MultiDomainTranslator(key, label, domains, device, model_key=key)
+                named = config.get("domain_labels") if isinstance(config.get("domain_labels"), dict) else {}
+                labels = {d: named[d].strip() for d in domains  # train.stargan writes the bare name where none was given
+                          if isinstance(named.get(d), str) and named[d].strip() not in ("", d)}
+                out[key] = MultiDomainTranslator(key, label, domains, device, labels=labels, model_key=key)
         elif config.get("kind") == "cyclegan":
             domains = config.get("domains") or {}
             source, target = domains.get("source"), domains.get("target")

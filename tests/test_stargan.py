@@ -271,6 +271,53 @@ def test_wgan_gp_with_n_critic_and_the_identity_loss_train_too(tmp_path):
     assert training["lambda_id"] == 5 and training["n_critic"] == 2 and training["gan_loss"] == "wgan-gp"
 
 
+@pytest.mark.slow
+def test_a_labels_file_with_masks_trains_and_keeps_the_background(tmp_path):
+    """--labels (train.coat_domains' CSV: path, domain, mask) instead of folders; the domains in the order of
+    --domain-label; --lambda-bg's loss on the masked background is finite, moves, and is 0 inside the cat."""
+    from train import stargan
+
+    folders = make_domains(tmp_path / "data")
+    (tmp_path / "labels" / "masks").mkdir(parents=True)
+    rows = ["path,domain,r,g,b,mask"]
+    for path in sorted(folders["mixed"].iterdir()):
+        width, height = Image.open(path).size
+        cat = np.zeros((height // 2, width // 2), np.uint8)  # masks at another size than the photo
+        cat[height // 8:height // 3, width // 8:width // 3] = 255
+        Image.fromarray(cat).save(tmp_path / "labels" / "masks" / f"{path.stem}.png")
+        domain = "" if path.stem == "Blue_3" else ("warm" if path.stem.startswith("Red") else "cold")
+        rows.append(f"{path},{domain},0.5,0.5,0.5,masks/{path.stem}.png")
+    (tmp_path / "labels" / "labels.csv").write_text("\n".join(rows) + "\n")
+    args = ["--labels", str(tmp_path / "labels" / "labels.csv"), "--exclude", str(folders["heldout"]),
+            "--domain-label", "cold=Cold coat", "--domain-label", "warm=Warm coat", "--lambda-bg", "10",
+            "--name", "lab", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "w"), "--size", "32",
+            "--base-channels", "4", "--num-blocks", "1", "--d-channels", "4", "--batch-size", "3", "--num-threads", "1",
+            "--log-every", "1", "--sample-every", "100", "--export-dtype", "float32", "--steps", "5"]
+    out = stargan.main(stargan.get_args_parser().parse_args(args))
+    config = json.loads((out / "config.json").read_text())
+    assert config["architecture"]["domains"] == ["cold", "warm"]  # the --domain-label order, not the file's
+    assert config["domain_labels"] == {"cold": "Cold coat", "warm": "Warm coat"}
+    assert config["data"]["domains"]["warm"]["pictures"] == 3  # Red_0 is held out
+    assert config["data"]["domains"]["cold"]["pictures"] == 3  # Blue_3 has no domain
+    assert config["training"]["lambda_bg"] == 10
+    records = [json.loads(line) for line in (tmp_path / "runs" / "lab" / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["g_bg"]) for r in records) and len({r["g_bg"] for r in records}) > 1
+
+    data = stargan.DomainPictures({"warm": [folders["mixed"] / "Red_1.png"]}, 32, 1.25,
+                                  {folders["mixed"] / "Red_1.png": tmp_path / "labels" / "masks" / "Red_1.png"})
+    images, domains, masks = data.batch(4, np.random.default_rng(0))
+    assert images.shape == (4, 3, 32, 32) and masks.shape == (4, 1, 32, 32) and domains.tolist() == [0] * 4
+    assert 0 < masks.mean() < 0.5 and masks.max() > 0.9  # the cat's corner square, cropped with the photo
+    with pytest.raises(SystemExit, match="mask for every picture"):
+        stargan.main(stargan.get_args_parser().parse_args(train_args(tmp_path, folders, "--steps", "1",
+                                                                     "--lambda-bg", "1")))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,coat\nx.png,black\n")
+    with pytest.raises(SystemExit, match="columns path and domain"):
+        stargan.main(stargan.get_args_parser().parse_args(["--labels", str(bad), "--name", "b", "--steps", "1",
+                                                           "--runs", str(tmp_path / "runs")]))
+
+
 def test_cli_refuses_unusable_domains(tmp_path):
     from train import stargan
 
@@ -343,6 +390,27 @@ def test_a_stargan_folder_is_a_translator_with_every_domain_as_target(tmp_path, 
         assert not np.array_equal(np.asarray(outputs["cat"]), np.asarray(outputs["bengal"]))
         with pytest.raises(translators_module.TranslateError, match="cat, abyssinian, bengal"):
             translator.translate(photo, "zebra")
+    finally:
+        monkeypatch.delenv("PIX2PIX_WEIGHTS_DIR")
+        registry.refresh()
+
+
+def test_the_translate_tab_names_the_domains_as_the_model_config_does(tmp_path, monkeypatch):
+    """config.json domain_labels (train.stargan --domain-label) name the targets in the tab's switch; a domain
+    without one (or labelled with its bare name, as train.stargan writes it) keeps the app's own name."""
+    from pix2pix_demo import translate as translators_module
+    from pix2pix_demo.ui import translate_tab
+
+    save_model(tiny(seed=5), tmp_path / "coats", {"label": "Coats", "resolution": 32, "domain_labels": {
+        "cat": "Ordinary cat (own)", "abyssinian": "abyssinian", "bengal": "  Leopard spots ", "zebra": "Zebra"}})
+    monkeypatch.setenv("PIX2PIX_WEIGHTS_DIR", str(tmp_path))
+    registry.refresh()
+    try:
+        translator = translators_module.get_translator("coats")
+        assert translator.labels == {"cat": "Ordinary cat (own)", "bengal": "Leopard spots"}
+        assert translate_tab.target_choices("coats") == [("Ordinary cat (own)", "cat"),
+                                                         ("Abyssinian (ticked coat)", "abyssinian"),
+                                                         ("Leopard spots", "bengal")]
     finally:
         monkeypatch.delenv("PIX2PIX_WEIGHTS_DIR")
         registry.refresh()

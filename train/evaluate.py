@@ -83,8 +83,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> float:
-    """Mean SSIM (Wang et al. 2004) of two (1, C, H, W) tensors in [0, 1]."""
+def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5,
+         weight: torch.Tensor | None = None) -> float:
+    """Mean SSIM (Wang et al. 2004) of two (1, C, H, W) tensors in [0, 1]; with `weight` (H, W), the
+    SSIM map's mean weighted by it (e.g. a photo's background only)."""
     coords = torch.arange(window, dtype=torch.float64) - window // 2
     gauss = torch.exp(-(coords ** 2) / (2 * sigma ** 2))
     gauss = (gauss / gauss.sum()).float()
@@ -99,7 +101,11 @@ def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5)
     var_y = blur(y * y) - mu_y ** 2
     cov = blur(x * y) - mu_x * mu_y
     value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
-    return float(value.mean())
+    if weight is None:
+        return float(value.mean())
+    half = window // 2  # the map covers the windows that fit: weigh each by its centre pixel
+    weight = torch.as_tensor(weight, dtype=value.dtype)[half:half + value.shape[-2], half:half + value.shape[-1]]
+    return float((value.mean(dim=1)[0] * weight).sum() / weight.sum().clamp(min=1e-8))
 
 
 def image_metrics(output: Image.Image, target: Image.Image) -> dict:

@@ -64,6 +64,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     data = p.add_argument_group("data")
     data.add_argument("--domain", action="append", default=[], metavar="NAME=DIR[:GLOB]",
                       help="pictures of a domain (repeatable; a name may be given several folders)")
+    data.add_argument("--labels", default=None, metavar="CSV",
+                      help="pictures and their domains from a labels file (train.coat_domains writes one: columns "
+                           "path, domain (empty: not used), mask (a cat-probability PNG, relative to the file)); "
+                           "with or instead of --domain")
     data.add_argument("--exclude", action="append", default=[], metavar="FILE",
                       help="a text file of picture names never to train on (repeatable), e.g. a held-out list")
     data.add_argument("--domain-label", action="append", default=[], metavar="NAME=TEXT",
@@ -111,6 +115,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     losses.add_argument("--lambda-id", type=float, default=0.0,
                         help="identity mapping: L1 between G(x, its own domain) and x (not in the StarGAN paper; "
                              "CycleGAN's identity loss, which keeps colours; 0 = off)")
+    losses.add_argument("--lambda-bg", type=float, default=0.0,
+                        help="keep the background: L1 between G(x, c_trg) and x weighted by 1 - the cat probability "
+                             "of the --labels masks (not in the paper; 0 = off)")
     losses.add_argument("--lambda-gp", type=float, default=10.0)
     losses.add_argument("--lr", type=float, default=2e-4, help="G's learning rate (Adam)")
     losses.add_argument("--lr-d", type=float, default=None, help="D's learning rate (default --lr)")
@@ -148,12 +155,45 @@ def parse_labels(specs: list[str], domains) -> dict[str, str]:
     return labels
 
 
-def list_domain_files(domains: dict, excluded: set[str], limit: int | None = None) -> dict[str, list[Path]]:
-    """{domain: sorted picture files} without the excluded names; SystemExit for a missing folder or an
-    empty domain."""
+def read_labels(path) -> tuple[dict[str, list[Path]], dict[Path, Path]]:
+    """A labels CSV (train.coat_domains) -> ({domain: picture files}, {picture: its mask PNG}); rows
+    with an empty domain are left out; domains in order of first appearance."""
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f"--labels: {path} is not a file.")
+    domains: dict[str, list[Path]] = {}
+    masks: dict[Path, Path] = {}
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"path", "domain"} <= set(reader.fieldnames):
+            raise SystemExit(f"--labels: {path} needs the columns path and domain (and optionally mask).")
+        for row in reader:
+            domain = (row.get("domain") or "").strip()
+            if not domain:
+                continue
+            picture = Path(row["path"])
+            domains.setdefault(domain, []).append(picture)
+            if row.get("mask"):
+                masks[picture] = path.parent / row["mask"]
+    if not domains:
+        raise SystemExit(f"--labels: {path} gives no picture a domain.")
+    return domains, masks
+
+
+def list_domain_files(domains: dict, excluded: set[str], limit: int | None = None,
+                      labelled: dict[str, list[Path]] | None = None) -> dict[str, list[Path]]:
+    """{domain: sorted picture files} without the excluded names (from the --domain folders and, when
+    given, `labelled`: read_labels' files); SystemExit for a missing folder or an empty domain."""
     files = {}
-    for name, sources in domains.items():
-        found = []
+    for name in dict.fromkeys([*domains, *(labelled or {})]):
+        sources = domains.get(name, [])
+        found = [p for p in (labelled or {}).get(name, []) if p.name not in excluded and p.stem not in excluded]
+        if labelled and name in labelled:
+            missing = [p for p in found if not p.is_file()]
+            if missing:
+                raise SystemExit(f"--labels: {len(missing)} picture(s) of {name} do not exist, e.g. {missing[0]}")
         for folder, pattern in sources:
             if not folder.is_dir():
                 raise SystemExit(f"--domain {name}: {folder} is not a folder.")
@@ -161,46 +201,66 @@ def list_domain_files(domains: dict, excluded: set[str], limit: int | None = Non
                       and fnmatch.fnmatch(p.name, pattern) and p.name not in excluded and p.stem not in excluded]
         found = sorted(dict.fromkeys(found))
         if not found:
-            raise SystemExit(f"--domain {name}: no pictures in {', '.join(f'{f}:{g}' for f, g in sources)} "
-                             "(after --exclude).")
+            where = ", ".join([f"{f}:{g}" for f, g in sources] + (["--labels"] if labelled and name in labelled else []))
+            raise SystemExit(f"--domain {name}: no pictures in {where} (after --exclude).")
         files[name] = found[:limit] if limit else found
     return files
 
 
-def load_short_side(path: Path, short_side: int) -> np.ndarray:
-    """A picture as RGB uint8, resized so its short side is `short_side`."""
+def load_short_side(path: Path, short_side: int, mask: Path | None = None) -> np.ndarray:
+    """A picture as RGB uint8, resized so its short side is `short_side`; with `mask` (a grey PNG of
+    any size, e.g. a segmenter's probability) the mask resized to the same size as a 4th channel."""
     with Image.open(path) as image:
         image.draft("RGB", (short_side * 2, short_side * 2))  # JPEG: decode at a reduced size, much faster
         image = to_rgb(image)
     scale = short_side / min(image.size)
     size = (max(short_side, round(image.width * scale)), max(short_side, round(image.height * scale)))
-    return np.asarray(image.resize(size, Image.LANCZOS if scale < 1 else Image.BICUBIC))
+    rgb = np.asarray(image.resize(size, Image.LANCZOS if scale < 1 else Image.BICUBIC))
+    if mask is None:
+        return rgb
+    with Image.open(mask) as grey:
+        grey = np.asarray(grey.convert("L").resize(size, Image.BILINEAR))
+    return np.concatenate([rgb, grey[..., None]], axis=2)
 
 
 class DomainPictures:
     """Every domain's pictures in memory; `batch` draws domains uniformly, then a picture of each, and
-    returns random resized crops (N, 3, size, size) in [-1, 1] and their domain indices (N,)."""
+    returns random resized crops (N, 3, size, size) in [-1, 1], their domain indices (N,) and, when
+    `masks` ({picture: mask PNG}) covers every picture, the same crops of the masks (N, 1, size, size)
+    in [0, 1] (else None)."""
 
-    def __init__(self, files: dict[str, list[Path]], size: int, jitter: float = 1.25):
+    def __init__(self, files: dict[str, list[Path]], size: int, jitter: float = 1.25,
+                 masks: dict[Path, Path] | None = None):
         self.names = list(files)
         self.size, self.stored = size, max(size, round(size * jitter))
-        self.pictures = [[load_short_side(path, self.stored) for path in paths] for paths in files.values()]
+        masks = masks or {}
+        self.has_masks = bool(masks) and all(path in masks for paths in files.values() for path in paths)
+        self.pictures = [[load_short_side(path, self.stored, masks[path] if self.has_masks else None)
+                          for path in paths] for paths in files.values()]
 
-    def crop(self, array: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+    def _tensors(self, array: np.ndarray, resize: bool, flip: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        image = Image.fromarray(np.ascontiguousarray(array[..., :3]))
+        mask = Image.fromarray(np.ascontiguousarray(array[..., 3])) if array.shape[2] == 4 else None
+        if resize:
+            image = image.resize((self.size, self.size), Image.BILINEAR)
+            mask = mask.resize((self.size, self.size), Image.BILINEAR) if mask is not None else None
+        if flip:
+            image = image.transpose(Image.FLIP_LEFT_RIGHT)
+            mask = mask.transpose(Image.FLIP_LEFT_RIGHT) if mask is not None else None
+        mask = torch.from_numpy(np.asarray(mask, dtype=np.float32) / 255)[None] if mask is not None else None
+        return image_to_tensor(image)[0], mask
+
+    def crop(self, array: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         height, width = array.shape[:2]
         side = int(rng.integers(self.size, min(self.stored, height, width) + 1))
         top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
-        image = Image.fromarray(array[top:top + side, left:left + side])
-        if side != self.size:
-            image = image.resize((self.size, self.size), Image.BILINEAR)
-        if rng.random() < 0.5:
-            image = image.transpose(Image.FLIP_LEFT_RIGHT)
-        return image_to_tensor(image)[0]
+        return self._tensors(array[top:top + side, left:left + side], side != self.size, rng.random() < 0.5)
 
-    def batch(self, batch_size: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, batch_size: int, rng: np.random.Generator):
         labels = rng.integers(0, len(self.names), batch_size)
         crops = [self.crop(self.pictures[d][int(rng.integers(len(self.pictures[d])))], rng) for d in labels]
-        return torch.stack(crops), torch.from_numpy(labels).long()
+        masks = torch.stack([mask for _, mask in crops]) if self.has_masks else None
+        return torch.stack([image for image, _ in crops]), torch.from_numpy(labels).long(), masks
 
     def centre(self, domain: int, index: int) -> torch.Tensor:
         """A deterministic centre crop (for sample grids)."""
@@ -208,7 +268,7 @@ class DomainPictures:
         height, width = array.shape[:2]
         side = self.size
         top, left = (height - side) // 2, (width - side) // 2
-        return image_to_tensor(Image.fromarray(array[top:top + side, left:left + side]))[0]
+        return self._tensors(array[top:top + side, left:left + side], False, False)[0]
 
 
 def other_domains(labels: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
@@ -242,8 +302,9 @@ def main(args) -> Path | None:
         torch.set_num_threads(args.num_threads)
     if args.steps is None and args.time_budget is None:
         raise SystemExit("Say how long to train: --steps or --time-budget.")
-    if len(parse_domains(args.domain)) < 2:
-        raise SystemExit("StarGAN needs two or more domains: --domain NAME=DIR[:GLOB] (repeatable).")
+    labelled, masks = read_labels(args.labels) if args.labels else ({}, {})
+    if len({*parse_domains(args.domain), *labelled}) < 2:
+        raise SystemExit("StarGAN needs two or more domains: --domain NAME=DIR[:GLOB] (repeatable) or --labels CSV.")
     if args.size % 4:
         raise SystemExit(f"--size {args.size} must be divisible by 4 (the generator down-samples twice).")
     if args.n_critic < 1:
@@ -251,9 +312,11 @@ def main(args) -> Path | None:
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     domains = parse_domains(args.domain)
-    labels = parse_labels(args.domain_label, domains)
+    labels = parse_labels(args.domain_label, {*domains, *labelled})
+    # labelled domains in the order of their --domain-label (else of the file)
+    labelled = {name: labelled[name] for name in sorted(labelled, key=lambda n: list(labels).index(n) if n in labels else len(labels))}
     excluded = set().union(*(read_name_list(path) for path in args.exclude)) if args.exclude else set()
-    files = list_domain_files(domains, excluded, args.limit)
+    files = list_domain_files(domains, excluded, args.limit, labelled)
     run_dir = Path(args.runs) / args.name
     checkpoint_path = run_dir / "checkpoint.pt"
     stale = remove_unfinished_writes(run_dir, Path(args.out) / args.name)
@@ -300,7 +363,9 @@ def main(args) -> Path | None:
             print(f"log.jsonl: dropped {dropped} record(s) after step {step} (they are trained again).")
 
     load_start = time.time()
-    data = DomainPictures(files, args.size, args.jitter)
+    data = DomainPictures(files, args.size, args.jitter, masks)
+    if args.lambda_bg > 0 and not data.has_masks:
+        raise SystemExit("--lambda-bg needs a mask for every picture: --labels with a mask column (train.coat_domains).")
     counts = ", ".join(f"{name}: {len(paths)}" for name, paths in files.items())
     print(f"Pictures ({counts}) loaded in {time.time() - load_start:.0f} s; {device}; "
           f"G {count(generator) / 1e6:.2f} M params, D {count(discriminator) / 1e6:.2f} M params "
@@ -350,7 +415,7 @@ def main(args) -> Path | None:
         for group in opt_d.param_groups:
             group["lr"] = lr_d * lr_scale
         rng = np.random.default_rng((args.seed, step))  # the batch depends only on the step: resumes repeat it
-        real, original = data.batch(args.batch_size, rng)
+        real, original, cat = data.batch(args.batch_size, rng)
         real, original = real.to(device), original.to(device)
         target = other_domains(original.cpu(), len(files), torch.Generator().manual_seed(args.seed * 100003 + step)).to(device)
         train_g = step % args.n_critic == 0
@@ -379,6 +444,11 @@ def main(args) -> Path | None:
             g_cls = F.cross_entropy(cls, target)
             g_rec = (generator(fake, original) - real).abs().mean()
             loss_g = g_adv + args.lambda_cls * g_cls + args.lambda_rec * g_rec
+            if args.lambda_bg > 0:  # the background (1 - cat probability) stays as it was
+                background = 1 - cat.to(device)
+                g_bg = ((fake - real).abs() * background).sum() / (3 * background.sum()).clamp(min=1)
+                loss_g = loss_g + args.lambda_bg * g_bg
+                losses["g_bg"] = g_bg.item()
             if args.lambda_id > 0:  # translating into its own domain changes nothing
                 g_id = (generator(real, original) - real).abs().mean()
                 loss_g = loss_g + args.lambda_id * g_id
@@ -424,9 +494,14 @@ def main(args) -> Path | None:
         "inference_short_side": round(args.size * (1 + args.jitter) / 2),
         "domain_labels": {name: labels.get(name, name) for name in files},
         "data": {"domains": {name: {"sources": [f"{display_path(f)}:{g}" if g != "*" else display_path(f)
-                                                for f, g in domains[name]], "pictures": len(files[name])}
+                                                for f, g in domains.get(name, [])]
+                                    + (["--labels"] if name in labelled else []), "pictures": len(files[name])}
                              for name in files},
-                 "sources": list(dict.fromkeys(display_path(f) for sources in domains.values() for f, _ in sources)),
+                 "sources": list(dict.fromkeys([display_path(f) for sources in domains.values() for f, _ in sources]
+                                               + [display_path(p.parent) for paths in labelled.values() for p in paths])),
+                 **({"labels": "train.coat_domains: " + ", ".join(f"{n} {len(labelled[n])}" for n in labelled)
+                     + " pictures labelled by their cat's measured coat colour (segmenter core); the "
+                       "segmenter's cat probability as the --lambda-bg mask"} if labelled else {}),
                  "exclude": [display_path(Path(path)) for path in args.exclude],
                  "sampling": "domains drawn uniformly per picture",
                  "augmentation": f"random crop of side {args.size}..{data.stored} of the picture at short side "
@@ -438,7 +513,7 @@ def main(args) -> Path | None:
             "budget_clock": args.budget_clock, "threads": threads,
             "hardware": f"{platform.machine()} CPU" if device.type == "cpu" else str(device),
             "torch": torch.__version__, "gan_loss": args.gan_loss, "n_critic": args.n_critic,
-            "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lambda_id": args.lambda_id, "lr": args.lr, "lr_d": lr_d,
+            "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lambda_id": args.lambda_id, "lambda_bg": args.lambda_bg, "lr": args.lr, "lr_d": lr_d,
             "ema": args.ema, "discriminator": dataclasses.asdict(d_config)},
         "metrics": {},
     }

@@ -1,0 +1,165 @@
+"""Coat-colour domains for a StarGAN: the labelling rules and tool (train.coat_domains), the masked classical
+recolour it is compared with (coat.match_chroma's weight), the background-only SSIM, and the evaluator
+(train.coat_stargan_eval), on pictures and tiny models made here (no ../shared, no network)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2pix_demo.coat import COATS, core_colour, match_chroma
+from pix2pix_demo.hub import save_model
+from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
+from pix2pix_demo.models.stargan import StarGANConfig, StarGANGenerator
+from train.coat_domains import coat_domain, coat_features, coat_spread
+from train.evaluate import ssim
+
+DOMAINS = ("black", "ginger", "grey-tabby", "white-cream")
+
+
+def cat_photo(coat, size=(64, 48), background=(40, 110, 60), seed=0, patches=False) -> tuple[np.ndarray, np.ndarray]:
+    """A 'photo': a textured disc of `coat` (RGB 0..1) on a green ground, and its cat probability."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    y, x = np.mgrid[0:height, 0:width]
+    disc = ((x - width / 2) ** 2 + (y - height / 2) ** 2) < (0.35 * min(size)) ** 2
+    photo = np.empty((height, width, 3), np.float32)
+    photo[:] = np.asarray(background, np.float32) / 255
+    stripes = 1 + 0.15 * np.sin(x / 2.0)[..., None]
+    photo[disc] = (np.asarray(coat, np.float32) * stripes)[disc]
+    if patches:  # a black-and-white cat: half the disc white, half black
+        photo[disc & (x < width / 2)] = 0.95
+        photo[disc & (x >= width / 2)] = 0.05
+    photo = np.clip(photo + rng.normal(0, 0.01, photo.shape), 0, 1)
+    return np.round(photo * 255).astype(np.uint8), disc.astype(np.float32)
+
+
+def test_coat_domains_follow_lightness_warmth_and_spread():
+    assert coat_domain((0.12, 0.11, 0.10)) == "black"
+    assert coat_domain(COATS["ginger"]) == "ginger"
+    assert coat_domain((0.45, 0.44, 0.43)) == "grey-tabby"
+    assert coat_domain((0.85, 0.83, 0.79)) == "white-cream"
+    assert coat_domain(COATS["brown"]) is None  # between grey and ginger: left out, not mislabelled
+    y, warmth, chroma = coat_features((0.5, 0.5, 0.5))
+    assert y == pytest.approx(0.5, abs=1e-4) and abs(warmth) < 1e-4 and chroma < 1e-4
+    plain, probability = cat_photo((0.45, 0.44, 0.43))
+    mixed, _ = cat_photo((0.45, 0.44, 0.43), patches=True)
+    assert coat_spread(plain, probability) < 0.1 < 0.3 < coat_spread(mixed, probability)
+    assert coat_domain(core_colour(plain, probability), coat_spread(plain, probability)) == "grey-tabby"
+    # a black-and-white cat's mean is grey, but it is no grey tabby
+    assert coat_domain(core_colour(mixed, probability), coat_spread(mixed, probability)) is None
+    assert coat_spread(plain, np.zeros_like(probability)) is None  # no sure cat
+
+
+def test_coat_domains_tool_writes_labels_and_masks(tmp_path, monkeypatch):
+    from pix2pix_demo import cutout
+    from train import coat_domains
+
+    photos = tmp_path / "cats" / "train"
+    photos.mkdir(parents=True)
+    coats = {"a": (0.1, 0.1, 0.1), "b": COATS["ginger"], "c": (0.45, 0.44, 0.43), "d": (0.86, 0.84, 0.8),
+             "e": COATS["brown"]}
+    probabilities = {}
+    for name, coat in coats.items():
+        photo, probability = cat_photo(coat, seed=len(probabilities))
+        Image.fromarray(photo).save(photos / f"{name}.png")
+        probabilities[photo.tobytes()] = probability
+    (tmp_path / "heldout.txt").write_text("e.png\n")
+    save_model(CatSegmenter(SegmenterConfig(channels=[2, 4])), tmp_path / "seg")
+    monkeypatch.setattr(cutout, "segment", lambda model, photo: probabilities[np.asarray(photo).tobytes()])
+    out = coat_domains.main(["--photos", str(photos), "--exclude", str(tmp_path / "heldout.txt"),
+                             "--segmenter", str(tmp_path / "seg"), "--out", str(tmp_path / "labels")])
+    rows = list(csv.DictReader(open(out)))
+    assert [(row["path"].rsplit("/", 1)[1], row["domain"]) for row in rows] == [
+        ("a.png", "black"), ("b.png", "ginger"), ("c.png", "grey-tabby"), ("d.png", "white-cream")]
+    mask = np.asarray(Image.open(tmp_path / "labels" / rows[0]["mask"]))
+    assert mask.shape == (48, 64) and mask.max() == 255 and mask.min() == 0
+    assert float(rows[1]["warmth"]) > 0.12 and float(rows[0]["lightness"]) < 0.22
+
+
+def test_match_chroma_with_a_weight_recolours_only_the_cat():
+    photo, probability = cat_photo((0.45, 0.44, 0.43))
+    out = match_chroma(photo, COATS["ginger"], weight=probability)
+    outside = probability == 0
+    assert np.abs(out[outside].astype(int) - photo[outside]).max() <= 1  # the background stays
+    before, after = core_colour(photo, probability), core_colour(out, probability)
+    assert coat_features(after)[1] > coat_features(before)[1] + 0.1  # warmer: ginger's hue
+    assert abs(coat_features(after)[0] - coat_features(before)[0]) < 0.03  # the same lightness
+
+
+def test_ssim_with_a_weight_scores_only_the_weighted_pixels():
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((1, 3, 40, 40)).astype(np.float32))
+    y = x.clone()
+    y[..., :, 20:] = torch.from_numpy(rng.random((1, 3, 40, 20)).astype(np.float32))  # the right half differs
+    left = torch.zeros(40, 40)
+    left[:, :10] = 1
+    right = torch.zeros(40, 40)
+    right[:, 30:] = 1
+    assert ssim(x, y, weight=left) == pytest.approx(1.0, abs=1e-5)
+    assert ssim(x, y, weight=right) < 0.2 < ssim(x, y) < 0.9
+
+
+def make_heldout(root):
+    """The evaluator's held-out layout: cats/test + cats/heldout.txt, cats-masked/images + its heldout.txt."""
+    (root / "cats" / "test").mkdir(parents=True)
+    (root / "cats-masked" / "images").mkdir(parents=True)
+    probabilities = {}
+    for i, coat in enumerate([(0.1, 0.1, 0.1), (0.45, 0.44, 0.43), COATS["ginger"]]):
+        photo, probability = cat_photo(coat, size=(120, 90), seed=i)
+        Image.fromarray(photo).save(root / "cats" / "test" / f"cat.{i}.png")
+        probabilities[i] = probability
+    photo, probability = cat_photo((0.85, 0.83, 0.8), size=(120, 90), seed=9)
+    Image.fromarray(photo).save(root / "cats-masked" / "images" / "Bengal_1.png")
+    (root / "cats" / "heldout.txt").write_text("cat.0.png\ncat.1.png\ncat.2.png\n")
+    (root / "cats-masked" / "heldout.txt").write_text("Bengal_1\n")
+    return probability  # every test photo has the same disc
+
+
+def test_evaluator_scores_methods_on_heldout_photos(tmp_path, monkeypatch):
+    from train import coat_stargan_eval
+
+    disc = make_heldout(tmp_path / "data")
+    labels = tmp_path / "labels.csv"
+    centres = {"black": (0.12, 0.11, 0.1), "ginger": COATS["ginger"], "grey-tabby": (0.45, 0.44, 0.43),
+               "white-cream": (0.84, 0.82, 0.78)}
+    labels.write_text("path,domain,r,g,b\n" + "".join(f"x{d}.png,{d},{r},{g},{b}\n" for d, (r, g, b) in centres.items())
+                      + "y.png,,,,\n")
+    torch.manual_seed(0)
+    model = StarGANGenerator(StarGANConfig(domains=DOMAINS, generator={"base_channels": 4, "num_blocks": 1},
+                                           residual=True))
+    save_model(model, tmp_path / "coats", {"resolution": 64, "inference_short_side": 64})
+    save_model(CatSegmenter(SegmenterConfig(channels=[2, 4])), tmp_path / "seg")
+    monkeypatch.setattr(coat_stargan_eval, "segment", lambda segmenter, photo: np.asarray(
+        Image.fromarray((disc * 255).astype(np.uint8)).resize(photo.size, Image.BILINEAR), np.float32) / 255)
+    report = coat_stargan_eval.main([str(tmp_path / "coats"), "--data", str(tmp_path / "data"), "--labels", str(labels),
+                                     "--segmenter", str(tmp_path / "seg"), "--grid", str(tmp_path / "grid.png"),
+                                     "--json", str(tmp_path / "r.json"), "--save-metrics"])
+    assert report["photos"] == 4 and report["own_domains"] == {d: 1 for d in DOMAINS}
+    for target in DOMAINS:  # every photo goes into the three domains that are not its own
+        scores = report["targets"][target]
+        assert {scores[m]["n"] for m in coat_stargan_eval.METHODS} == {3}
+        assert scores["identity"]["hit"] == 0 and scores["identity"]["cat_l1"] == 0
+        assert scores["identity"]["bg_ssim"] == pytest.approx(1.0, abs=1e-6)
+        # an untrained residual StarGAN returns the photo: it scores exactly as doing nothing
+        assert scores["stargan"]["hit"] == 0 and scores["stargan"]["cat_l1"] == 0
+        assert scores["recolour"]["dist"] < scores["identity"]["dist"]
+        assert scores["recolour"]["bg_ssim"] > 0.99
+    assert report["targets"]["black"]["recolour"]["hit"] == 1.0  # darkening a coat makes it black
+    assert report["targets"]["ginger"]["chroma"]["hit"] > 0  # the grey cat turns ginger by its hue alone
+    assert json.loads((tmp_path / "r.json").read_text())["mean"] == report["mean"]
+    config = json.loads((tmp_path / "coats" / "config.json").read_text())
+    assert config["metrics"]["heldout_coats"]["mean"] == report["mean"]
+    assert config["domain_coats"]["black"] == [0.12, 0.11, 0.1]
+    assert Image.open(tmp_path / "grid.png").size == (128 * 5, 16 + 2 * 128 * 4)
+
+    coat_stargan_eval.main([str(tmp_path / "coats"), "--pictures", str(tmp_path / "data/cats/test/cat.1.png"),
+                            "--grid", str(tmp_path / "pictures.png")])
+    assert Image.open(tmp_path / "pictures.png").size == (85 * 5, 18 + 64)
+    with pytest.raises(SystemExit, match="--labels"):
+        coat_stargan_eval.main([str(tmp_path / "coats"), "--data", str(tmp_path / "data")])

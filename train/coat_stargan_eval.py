@@ -1,0 +1,260 @@
+"""Measure a coat-colour StarGAN on held-out cat photos: does the cat's coat become the chosen one, and
+does the rest of the photo stay? Against doing nothing and the classical recolour.
+
+    python -m train.coat_stargan_eval weights/cats-coat-stargan --data ../shared/data \
+        --labels runs/coat-domains/labels.csv --grid runs/coat-heldout.png [--json r.json] [--save-metrics]
+    python -m train.coat_stargan_eval weights/cats-coat-stargan --pictures examples/photos/chelsea.png \
+        --grid docs/images/coat-stargan-chelsea.png        # no data needed: one row per picture
+
+Held-out photos (never trained on, nor labelled for training): the 200 of cats/heldout.txt and the 80
+of cats-masked/heldout.txt, each at the model's working scale (`translate_image`). Our cat segmenter
+gives each input's cat probability p; the input's own coat domain is `train.coat_domains.coat_domain`
+of its measured coat (`coat.core_colour`). Every photo is translated into every domain other than its
+own, by
+- identity: the photo unchanged (what doing nothing scores),
+- chroma: `coat.match_chroma` on the segmenter's p towards the domain's centre (the mean coat of its
+  training photos, from --labels): the app's classical recolour; it moves hue and saturation only,
+- recolour: the same plus the cat's lightness scaled to the centre's (a stronger classical baseline:
+  what an image editor's "colourise the selection" does),
+- the StarGAN, told the domain.
+Per target domain and method: hit = the output's coat (measured on the input's cat core, so a method
+cannot win by moving the cat) falls in the target domain by the labelling rules; dist = RGB distance of
+that coat to the domain's centre; bg SSIM = SSIM between input and output outside the cat (p < 0.5,
+grown by 3 % of the side and half the SSIM window); cat L1 = the mean change inside the cat core;
+ms = CPU ms per photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from pix2pix_demo.coat import _RGB_TO_YIQ, _YIQ_TO_RGB, core_colour, match_chroma
+from pix2pix_demo.cutout import segment
+from pix2pix_demo.data import list_images, read_name_list
+from pix2pix_demo.hub import load_model, update_config
+from pix2pix_demo.imaging import open_image, to_rgb
+from pix2pix_demo.models.stargan import translate_image, working_size
+from train.coat_domains import coat_domain
+from train.evaluate import ssim
+
+HELDOUT = (("cats/test", "cats/heldout.txt"), ("cats-masked/images", "cats-masked/heldout.txt"))
+METHODS = ("identity", "chroma", "recolour", "stargan")
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("model", type=Path, help="a StarGAN model folder whose domains are coat domains")
+    p.add_argument("--data", type=Path, default=None, help="the shared data folder (held-out photos)")
+    p.add_argument("--labels", type=Path, default=None, help="train.coat_domains' labels.csv: the domains' centres")
+    p.add_argument("--segmenter", type=Path, default=Path("weights/cat-segmenter"))
+    p.add_argument("--limit", type=int, default=None, help="at most this many held-out photos (evenly spread)")
+    p.add_argument("--pictures", type=Path, nargs="+", help="no measuring: a grid of these pictures in every domain")
+    p.add_argument("--grid", type=Path, default=None)
+    p.add_argument("--grid-rows", type=int, default=8)
+    p.add_argument("--save-metrics", action="store_true", help="store the results in the model's config.json")
+    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--num-threads", type=int, default=1)
+    return p
+
+
+def domain_centres(labels: Path, domains) -> dict[str, np.ndarray]:
+    """{domain: mean coat RGB of its labelled training photos}."""
+    colours: dict[str, list] = {}
+    with open(labels, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["domain"]:
+                colours.setdefault(row["domain"], []).append([float(row[c]) for c in "rgb"])
+    missing = [d for d in domains if d not in colours]
+    if missing:
+        raise SystemExit(f"{labels} labels no photo as {', '.join(missing)}.")
+    return {d: np.mean(colours[d], axis=0).astype(np.float32) for d in domains}
+
+
+def recolour(photo: np.ndarray, centre, probability: np.ndarray) -> np.ndarray:
+    """Classical: the cat's lightness scaled to the centre's (weighted by p), then match_chroma on p."""
+    rgb = photo.astype(np.float32) / 255
+    weight = np.clip(probability, 0, 1)
+    yiq = rgb @ _RGB_TO_YIQ.T
+    core = probability >= 0.8
+    if core.sum() >= 16:
+        target = float(np.asarray(centre, np.float32) @ _RGB_TO_YIQ[0])
+        ratio = target / max(float(yiq[..., 0][core].mean()), 0.02)
+        yiq *= (1 + weight * (ratio - 1))[..., None]  # Y, I and Q together: the same colour, lighter or darker
+    lit = np.round(np.clip(yiq @ _YIQ_TO_RGB.T, 0, 1) * 255).astype(np.uint8)
+    lit[weight <= 0] = photo[weight <= 0]  # outside the cat: the photo's own pixels
+    return match_chroma(lit, centre, weight=weight)
+
+
+def background_weight(probability: np.ndarray, window: int = 11) -> np.ndarray:
+    """1 where the photo is background: p < 0.5, grown by 3 % of the side plus half the SSIM window (so no
+    SSIM window that scores the background reaches into the cat)."""
+    cat = (probability >= 0.5).astype(np.uint8)
+    radius = window // 2 + max(1, round(0.03 * max(cat.shape)))
+    grown = cv2.dilate(cat, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
+    return (grown == 0).astype(np.float32)
+
+
+def as_tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(array.astype(np.float32) / 255).permute(2, 0, 1)[None]
+
+
+def heldout_photos(root: Path, limit: int | None) -> list[Path]:
+    files = []
+    for folder, names_file in HELDOUT:
+        names = read_name_list(root / names_file)
+        files += [p for p in list_images(root / folder) if p.name in names or p.stem in names]
+    if limit and len(files) > limit:
+        files = [files[round(i * (len(files) - 1) / (limit - 1))] for i in range(limit)]
+    return files
+
+
+def working_photo(model, path: Path) -> Image.Image:
+    image = to_rgb(open_image(path))
+    short = int(model.metadata.get("inference_short_side") or model.metadata.get("resolution") or 128)
+    size = working_size(*image.size, short, 3 * short)
+    return image.resize(size, Image.LANCZOS if size[0] < image.width else Image.BICUBIC)
+
+
+def evaluate(args) -> dict:
+    model = load_model(args.model).float().eval()
+    segmenter = load_model(args.segmenter).eval()
+    domains = list(model.config.domains)
+    centres = domain_centres(args.labels, domains)
+    photos = heldout_photos(args.data, args.limit)
+    rows = {(method, target): [] for method in METHODS for target in domains}
+    times = {method: [] for method in METHODS}
+    grid, own_domains = [], {}
+    for path in photos:
+        photo = working_photo(model, path)
+        array = np.asarray(photo)
+        probability = segment(segmenter, photo)
+        own = coat_domain(core_colour(array, probability)) if core_colour(array, probability) is not None else None
+        own_domains[own or "(none)"] = own_domains.get(own or "(none)", 0) + 1
+        if (probability >= 0.8).sum() < 0.02 * probability.size:
+            continue  # the segmenter finds no sure cat: nothing to measure the coat on
+        background = background_weight(probability)
+        outputs = {}
+        for target in domains:
+            if target == own:
+                continue
+            for method in METHODS:
+                start = time.process_time()
+                if method == "identity":
+                    out = array
+                elif method == "chroma":
+                    out = match_chroma(array, centres[target], weight=probability)
+                elif method == "recolour":
+                    out = recolour(array, centres[target], probability)
+                else:
+                    out = np.asarray(translate_image(model, photo, target))
+                times[method].append(1000 * (time.process_time() - start))
+                coat = core_colour(out, probability)
+                core = probability >= 0.8
+                rows[(method, target)].append({
+                    "hit": coat_domain(coat) == target,
+                    "dist": float(np.linalg.norm(coat - centres[target])),
+                    "bg_ssim": ssim(as_tensor(array), as_tensor(out), weight=torch.from_numpy(background))
+                    if background.sum() > 0.05 * background.size else None,
+                    "cat_l1": float(np.abs(out.astype(np.float32) - array)[core].mean() / 255)})
+                outputs[(method, target)] = out
+        if len(grid) < args.grid_rows:
+            grid.append((array, own, outputs))
+    report = {"photos": len(photos), "own_domains": own_domains, "domains": domains,
+              "centres": {d: [round(float(v), 3) for v in c] for d, c in centres.items()}, "targets": {},
+              "ms_per_photo": {m: round(statistics.median(t), 1) for m, t in times.items() if t}}
+    for target in domains:
+        report["targets"][target] = {}
+        for method in METHODS:
+            items = rows[(method, target)]
+            bg = [r["bg_ssim"] for r in items if r["bg_ssim"] is not None]
+            report["targets"][target][method] = {
+                "n": len(items), "hit": round(float(np.mean([r["hit"] for r in items])), 3),
+                "dist": round(float(np.mean([r["dist"] for r in items])), 3),
+                "bg_ssim": round(float(np.mean(bg)), 3) if bg else None,
+                "cat_l1": round(float(np.mean([r["cat_l1"] for r in items])), 3)}
+    report["mean"] = {method: {key: round(float(np.mean([report["targets"][t][method][key] for t in domains])), 3)
+                               for key in ("hit", "dist", "bg_ssim", "cat_l1")} for method in METHODS}
+    if args.grid:
+        save_grid(grid, domains, args.grid)
+    return report
+
+
+def save_grid(grid, domains, path: Path, cell: int = 128) -> None:
+    """Per photo two rows: the StarGAN into each domain, then the classical recolour into each."""
+    columns = 1 + len(domains)
+    titles = ["input"] + list(domains)
+    sheet = Image.new("RGB", (cell * columns, 16 + 2 * cell * len(grid)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, title in enumerate(titles):
+        draw.text((cell * c + 4, 2), title, fill="black")
+    for r, (array, own, outputs) in enumerate(grid):
+        for k, method in enumerate(("stargan", "recolour")):
+            y = 16 + (2 * r + k) * cell
+            tiles = [array] + [outputs.get((method, d), array) for d in domains]
+            for c, tile in enumerate(tiles):
+                image = Image.fromarray(tile)
+                image.thumbnail((cell, cell))
+                sheet.paste(image, (cell * c, y))
+            draw.text((4, y + cell - 14), f"{method} (own: {own})", fill="yellow")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
+def picture_grid(args) -> None:
+    """One row per picture: the picture, then the StarGAN into every domain (no data, no measuring)."""
+    model = load_model(args.model).float().eval()
+    domains = list(model.config.domains)
+    labels = model.metadata.get("domain_labels", {})
+    rows = []
+    for path in args.pictures:
+        photo = working_photo(model, path)
+        rows.append([photo] + [translate_image(model, photo, d) for d in domains])
+    cell = max(max(im.width for im in row) for row in rows)
+    height = max(max(im.height for im in row) for row in rows)
+    sheet = Image.new("RGB", (cell * (1 + len(domains)), 18 + height * len(rows)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, title in enumerate(["input"] + [labels.get(d, d) for d in domains]):
+        draw.text((cell * c + 4, 3), title, fill="black")
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            sheet.paste(image, (cell * c, 18 + height * r))
+    args.grid.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.grid)
+
+
+def main(argv=None) -> dict | None:
+    args = get_args_parser().parse_args(argv)
+    torch.set_num_threads(args.num_threads)
+    if args.pictures:
+        if not args.grid:
+            raise SystemExit("--pictures makes a grid: say where with --grid.")
+        picture_grid(args)
+        return None
+    if args.data is None or args.labels is None:
+        raise SystemExit("Measuring needs --data (the held-out photos) and --labels (the domains' centres).")
+    report = evaluate(args)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+    if args.save_metrics:
+        update_config(args.model, metrics={"heldout_coats": {"photos": report["photos"], "mean": report["mean"],
+                                                             "targets": report["targets"],
+                                                             "ms_per_photo": report["ms_per_photo"]}},
+                      domain_coats=report["centres"])
+    return report
+
+
+if __name__ == "__main__":
+    main()
