@@ -81,6 +81,36 @@ def test_a_residual_generator_starts_as_the_identity_and_saves_the_choice(tmp_pa
     assert loaded.config.residual and torch.equal(loaded(x, torch.tensor([1, 1])), changed[1])
 
 
+def test_conditional_norm_starts_as_the_plain_model_and_lets_every_layer_see_the_domain(tmp_path):
+    torch.manual_seed(0)
+    plain = StarGANGenerator(StarGANConfig(generator={"base_channels": 4, "num_blocks": 2}, residual=True))
+    conditioned = StarGANGenerator(StarGANConfig(generator={"base_channels": 4, "num_blocks": 2}, residual=True,
+                                                 conditional_norm=True))
+    missing, unexpected = conditioned.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(name.startswith("norm_codes.") for name in missing)
+    assert len(conditioned.norm_codes) == 1 + 2 + 2 * 2 + 2  # c7s1, two down, two per block, two up
+    x = torch.rand(2, 3, 16, 12) * 2 - 1
+    last = [m for m in conditioned.generator.net if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        for model in (plain, conditioned):  # the same non-zero change in both
+            torch.nn.init.normal_(model.generator.net[-2].weight, std=0.05)
+        conditioned.generator.net[-2].weight.copy_(plain.generator.net[-2].weight)
+        assert last is conditioned.generator.net[-2]
+        assert torch.allclose(conditioned(x, torch.tensor([0, 2])), plain(x, torch.tensor([0, 2])), atol=1e-6)
+        torch.nn.init.normal_(conditioned.norm_codes[4].weight, std=0.5)  # a residual block's norm learns the code
+        outputs = [conditioned(x, torch.full((2,), d)) for d in range(3)]
+    assert (outputs[0] - outputs[1]).abs().mean() > 1e-3 and (outputs[1] - outputs[2]).abs().mean() > 1e-3
+    assert conditioned._code is None  # the code lives only during a call
+    save_model(conditioned, tmp_path / "cn")
+    loaded = load_model(tmp_path / "cn")
+    assert loaded.config.conditional_norm is True
+    with torch.no_grad():
+        assert torch.allclose(loaded(x, torch.tensor([1, 1])), outputs[1], atol=1e-6)
+    with pytest.raises(ValueError, match="normalisation layers"):
+        StarGANGenerator(StarGANConfig(generator={"base_channels": 4, "num_blocks": 1, "norm": "none"},
+                                       conditional_norm=True))
+
+
 def test_bad_configs_and_targets_get_clear_errors():
     for bad in ({"domains": ("cat",)}, {"domains": ("cat", "cat")}, {"domains": ("cat", "")},
                 {"generator": {"in_channels": 6}}):

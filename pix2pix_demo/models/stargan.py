@@ -52,6 +52,11 @@ class StarGANConfig:
     # last convolution starts at zero, so an untrained model returns the photo unchanged (as SRGAN's bicubic
     # skip here): a short CPU run spends its steps on the domain, not on learning to copy colours.
     residual: bool = False
+    # Not in the paper: every normalisation layer of the generator also gets a per-domain scale and shift
+    # (conditional instance norm, Dumoulin et al. 2017; StarGAN v2's AdaIN is its learned-style form), starting
+    # at zero. With the code only at the input, each later instance norm can subtract what it added, and a
+    # 4-domain coat model's translations into all four domains were the same picture after 200 steps.
+    conditional_norm: bool = False
 
     def __post_init__(self):
         self.domains = tuple(str(name) for name in self.domains)
@@ -89,6 +94,16 @@ class StarGANGenerator(nn.Module):
             last = [m for m in self.generator.net if isinstance(m, nn.Conv2d)][-1]
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
+        self._code: torch.Tensor | None = None
+        if config.conditional_norm:
+            norms = [m for m in self.generator.modules() if isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d))]
+            if not norms:
+                raise ValueError("conditional_norm needs a generator with normalisation layers (norm instance or batch)")
+            # per norm layer: domain code -> (scale, shift) per channel, zero at the start (the plain model)
+            self.norm_codes = nn.ModuleList(nn.Linear(len(config.domains), 2 * m.num_features, bias=False) for m in norms)
+            for layer, norm in zip(self.norm_codes, norms):
+                nn.init.zeros_(layer.weight)
+                norm.register_forward_hook(self._conditioned(layer))
 
     @property
     def multiple(self) -> int:
@@ -104,12 +119,22 @@ class StarGANGenerator(nn.Module):
                              f"got {tuple(target.shape)}")
         return target.float()
 
+    def _conditioned(self, layer: nn.Linear):
+        def hook(module, inputs, output):
+            scale, shift = layer(self._code.to(output.dtype)).chunk(2, dim=1)
+            return output * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
+        return hook
+
     def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        out = self._generate(x, target)
+        code = self.domain_code(target).to(x.device, x.dtype)
+        self._code = code  # read by the conditional norms' hooks during this call
+        try:
+            out = self._generate(x, code)
+        finally:
+            self._code = None
         return (x + out).clamp(-1, 1) if self.config.residual else out
 
-    def _generate(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        code = self.domain_code(target).to(x.device, x.dtype)
+    def _generate(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         planes = code[:, :, None, None].expand(-1, -1, *x.shape[-2:])
         inputs = torch.cat([x, planes], 1)
         if self.config.generator.get("norm") != "instance":  # nothing subtracts the code: the paper's form
