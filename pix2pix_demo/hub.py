@@ -27,6 +27,10 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 FORMAT_VERSION = 1
+# int8 storage: a weight W of shape (C, ...) is stored as int8 values `name` plus one float32 scale
+# per first-axis channel, `name` + INT8_SCALE_SUFFIX; W = values * scale. Other tensors: float16.
+INT8_SCALE_SUFFIX = ".int8_scale"
+INT8_MIN_ELEMENTS = 1024  # smaller weights (and every bias / norm) stay float16: they cost nothing
 
 # model_type -> model class; each class has `config_class` (a dataclass) and `model_type`.
 MODEL_TYPES: dict[str, type] = {}
@@ -75,9 +79,12 @@ def save_model(model: torch.nn.Module, folder, metadata: dict | None = None,
 
     `metadata` (JSON-serialisable) is stored next to the architecture: training command,
     data, resolution, wall time, hardware, metrics. `dtype=torch.float16` stores floating
-    point tensors at half size (shipped models: the loader casts back to the model's dtype).
-    Returns the folder.
+    point tensors at half size (shipped models: the loader casts back to the model's dtype);
+    `dtype=torch.int8` stores each weight with at least INT8_MIN_ELEMENTS values as int8 with one
+    scale per output channel (a quarter of float32; `load_local` restores float weights) and the
+    rest as float16. Returns the folder.
     """
+    import torch
     from safetensors.torch import save_file
 
     folder = Path(folder)
@@ -91,7 +98,13 @@ def save_model(model: torch.nn.Module, folder, metadata: dict | None = None,
     state = {}
     for name, tensor in model.state_dict().items():
         tensor = tensor.detach().cpu().contiguous()
-        state[name] = tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor
+        if dtype == torch.int8 and tensor.is_floating_point():
+            if tensor.dim() >= 2 and tensor.numel() >= INT8_MIN_ELEMENTS:
+                state[name], state[name + INT8_SCALE_SUFFIX] = quantize_int8(tensor)
+            else:
+                state[name] = tensor.to(torch.float16)
+        else:
+            state[name] = tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor
     if dtype is not None:
         config["weights_dtype"] = str(dtype).removeprefix("torch.")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model.", suffix=".tmp")
@@ -104,6 +117,32 @@ def save_model(model: torch.nn.Module, folder, metadata: dict | None = None,
         Path(tmp).unlink(missing_ok=True)
     atomic_write_bytes(folder / CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode())
     return folder
+
+
+def quantize_int8(tensor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 with one scale per channel of the first axis: (int8 values, float32 scales).
+
+    The largest magnitude of each channel maps to 127, so the rounding error of a value is at most
+    half a step, 1/254 of its channel's largest weight."""
+    import torch
+
+    flat = tensor.detach().float().reshape(tensor.shape[0], -1)
+    scale = flat.abs().amax(dim=1).clamp_min(1e-12) / 127
+    values = torch.round(flat / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return values.reshape(tensor.shape), scale
+
+
+def dequantize_state(state: dict) -> dict:
+    """Turn the int8 weights of a loaded state dict (and their scales) back into float32 tensors."""
+    import torch
+
+    for key in [key for key in state if key.endswith(INT8_SCALE_SUFFIX)]:
+        scale, name = state.pop(key), key.removesuffix(INT8_SCALE_SUFFIX)
+        values = state.get(name)
+        if values is None or values.dtype != torch.int8 or scale.numel() != values.shape[0]:
+            raise ModelLoadError(f"int8 weights: {key} has no matching int8 tensor {name}.")
+        state[name] = (values.float().reshape(values.shape[0], -1) * scale.float()[:, None]).reshape(values.shape)
+    return state
 
 
 def read_config(folder) -> dict:
@@ -163,6 +202,7 @@ def load_local(folder, device="cpu") -> torch.nn.Module:
         state = load_file(weights, device="cpu")
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelLoadError(f"{weights} is not a readable safetensors file ({error}); it may be truncated.") from None
+    dequantize_state(state)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

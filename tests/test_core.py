@@ -322,3 +322,54 @@ def test_eval_mode_is_deterministic_and_paper_mode_varies_with_the_seed(pipe):
     assert not pipe.model.training
     with pytest.raises(ValueError, match="mode"):
         pipe(image, mode="train")
+
+
+def test_int8_weights_are_a_quarter_of_float32_and_load_back_close(tmp_path):
+    from safetensors.torch import load_file
+
+    from pix2pix_demo.hub import INT8_SCALE_SUFFIX
+
+    model = tiny_model(base_channels=16)
+    full = save_model(model, tmp_path / "f32")
+    small = save_model(model, tmp_path / "int8", dtype=torch.int8)
+    assert json.loads((small / "config.json").read_text())["weights_dtype"] == "int8"
+    stored = load_file(small / "model.safetensors")
+    quantized = [k for k in stored if k + INT8_SCALE_SUFFIX in stored]
+    assert quantized and all(stored[k].dtype == torch.int8 for k in quantized)
+    assert (small / "model.safetensors").stat().st_size < 0.4 * (full / "model.safetensors").stat().st_size
+    loaded = load_model(small)  # strict load: the scales are folded back into float weights
+    for name, tensor in model.state_dict().items():
+        restored = loaded.state_dict()[name]
+        assert restored.dtype == tensor.dtype
+        if name in quantized:  # at most half a step (1/254 of the channel's largest weight) off
+            step = tensor.reshape(tensor.shape[0], -1).abs().amax(1) / 127
+            error = (restored - tensor).reshape(tensor.shape[0], -1).abs().amax(1)
+            assert torch.all(error <= step / 2 + 1e-7)
+    x = torch.randn(1, 3, 32, 32)
+    with torch.inference_mode():
+        assert (model(x) - loaded(x)).abs().max() < 0.05
+
+
+def test_int8_weights_without_their_values_give_a_clear_error(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = save_model(tiny_model(base_channels=16), tmp_path / "m", dtype=torch.int8)
+    stored = load_file(folder / "model.safetensors")
+    name = next(k for k in stored if k.endswith(".int8_scale")).removesuffix(".int8_scale")
+    stored[name] = stored[name].float()  # values not int8: the file was mixed up
+    save_file(stored, folder / "model.safetensors")
+    with pytest.raises(ModelLoadError, match="int8"):
+        load_model(folder)
+
+
+def test_requantize_rewrites_a_folder_and_reports_the_change(tmp_path):
+    from train import requantize
+
+    folder = save_model(tiny_model(base_channels=16), tmp_path / "m", metadata={"resolution": 32, "label": "tiny"})
+    (folder / "README.md").write_text("card")
+    report = requantize.main([str(folder), "--dtype", "int8", "--out", str(tmp_path / "q")])
+    assert report["bytes_after"] < 0.4 * report["bytes_before"]
+    assert 0 < report["output_difference"]["max"] < 0.05
+    config = json.loads((tmp_path / "q" / "config.json").read_text())
+    assert config["label"] == "tiny" and config["weights_dtype"] == "int8" and config["resolution"] == 32
+    assert (tmp_path / "q" / "README.md").read_text() == "card"

@@ -56,7 +56,7 @@ def main(argv=None) -> Path:
     p.add_argument("run_dir", help="runs/NAME (holding checkpoint.pt)")
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument("--raw", action="store_true", help="export G's own weights, not their EMA")
-    p.add_argument("--export-dtype", choices=("float32", "float16"), default="float32")
+    p.add_argument("--export-dtype", choices=("float32", "float16", "int8"), default="float32")
     args = p.parse_args(argv)
     folder = export(args.run_dir, args.out, args.raw, args.export_dtype)
     print(f"Exported {folder}")

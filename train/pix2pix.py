@@ -88,8 +88,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
     run.add_argument("--compile", action="store_true", help="torch.compile the networks (CUDA)")
-    run.add_argument("--export-dtype", choices=("float32", "float16"), default="float32",
-                     help="dtype of the exported weights (float16 halves the file; loading casts back)")
+    run.add_argument("--export-dtype", choices=("float32", "float16", "int8"), default="float32",
+                     help="dtype of the exported weights (float16 halves the file, int8 quarters it with one "
+                          "scale per channel; loading casts back)")
     run.add_argument("--log-every", type=int, default=20)
     run.add_argument("--sample-every", type=int, default=500)
     run.add_argument("--checkpoint-every", type=int, default=500)
