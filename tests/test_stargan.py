@@ -87,8 +87,9 @@ def test_conditional_norm_starts_as_the_plain_model_and_lets_every_layer_see_the
     conditioned = StarGANGenerator(StarGANConfig(generator={"base_channels": 4, "num_blocks": 2}, residual=True,
                                                  conditional_norm=True))
     missing, unexpected = conditioned.load_state_dict(plain.state_dict(), strict=False)
-    assert not unexpected and missing and all(name.startswith("norm_codes.") for name in missing)
-    assert len(conditioned.norm_codes) == 1 + 2 + 2 * 2 + 2  # c7s1, two down, two per block, two up
+    assert not unexpected and missing and all(name.endswith(".code.weight") for name in missing)
+    norms = conditioned.conditional_norms
+    assert len(norms) == len(missing) == 1 + 2 + 2 * 2 + 2  # c7s1, two down, two per block, two up
     x = torch.rand(2, 3, 16, 12) * 2 - 1
     last = [m for m in conditioned.generator.net if isinstance(m, torch.nn.Conv2d)][-1]
     with torch.no_grad():
@@ -97,10 +98,15 @@ def test_conditional_norm_starts_as_the_plain_model_and_lets_every_layer_see_the
         conditioned.generator.net[-2].weight.copy_(plain.generator.net[-2].weight)
         assert last is conditioned.generator.net[-2]
         assert torch.allclose(conditioned(x, torch.tensor([0, 2])), plain(x, torch.tensor([0, 2])), atol=1e-6)
-        torch.nn.init.normal_(conditioned.norm_codes[4].weight, std=0.5)  # a residual block's norm learns the code
+        torch.nn.init.normal_(norms[4].code.weight, std=0.5)  # a residual block's norm learns the code
         outputs = [conditioned(x, torch.full((2,), d)) for d in range(3)]
+        copy = __import__("copy").deepcopy(conditioned)  # as train.stargan's EMA: a copy runs on its own weights
+        torch.nn.init.zeros_(norms[4].code.weight)
+        assert torch.allclose(copy(x, torch.full((2,), 1)), outputs[1], atol=1e-6)
+        torch.nn.init.normal_(norms[4].code.weight, std=0.5)
+        norms[4].code.weight.copy_(copy.conditional_norms[4].code.weight)
     assert (outputs[0] - outputs[1]).abs().mean() > 1e-3 and (outputs[1] - outputs[2]).abs().mean() > 1e-3
-    assert conditioned._code is None  # the code lives only during a call
+    assert all(norm.domain is None for norm in norms)  # the code lives only during a call
     save_model(conditioned, tmp_path / "cn")
     loaded = load_model(tmp_path / "cn")
     assert loaded.config.conditional_norm is True
@@ -322,14 +328,16 @@ def test_a_labels_file_with_masks_trains_and_keeps_the_background(tmp_path):
             "--domain-label", "cold=Cold coat", "--domain-label", "warm=Warm coat", "--lambda-bg", "10",
             "--name", "lab", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "w"), "--size", "32",
             "--base-channels", "4", "--num-blocks", "1", "--d-channels", "4", "--batch-size", "3", "--num-threads", "1",
-            "--log-every", "1", "--sample-every", "100", "--export-dtype", "float32", "--steps", "5"]
+            "--log-every", "1", "--sample-every", "4", "--export-dtype", "float32", "--steps", "5",
+            "--conditional-norm", "--ema", "0.9"]  # the EMA copy runs its own conditional norms (samples at 4, 5)
     out = stargan.main(stargan.get_args_parser().parse_args(args))
     config = json.loads((out / "config.json").read_text())
     assert config["architecture"]["domains"] == ["cold", "warm"]  # the --domain-label order, not the file's
     assert config["domain_labels"] == {"cold": "Cold coat", "warm": "Warm coat"}
     assert config["data"]["domains"]["warm"]["pictures"] == 3  # Red_0 is held out
     assert config["data"]["domains"]["cold"]["pictures"] == 3  # Blue_3 has no domain
-    assert config["training"]["lambda_bg"] == 10
+    assert config["training"]["lambda_bg"] == 10 and config["architecture"]["conditional_norm"] is True
+    assert (tmp_path / "runs" / "lab" / "samples" / "step_0000004.png").is_file()
     records = [json.loads(line) for line in (tmp_path / "runs" / "lab" / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["g_bg"]) for r in records) and len({r["g_bg"] for r in records}) > 1
 

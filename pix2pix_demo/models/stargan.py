@@ -94,16 +94,15 @@ class StarGANGenerator(nn.Module):
             last = [m for m in self.generator.net if isinstance(m, nn.Conv2d)][-1]
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
-        self._code: torch.Tensor | None = None
-        if config.conditional_norm:
-            norms = [m for m in self.generator.modules() if isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d))]
-            if not norms:
+        if config.conditional_norm:  # every norm layer becomes a ConditionalNorm around it
+            replaced = 0
+            for parent in list(self.generator.modules()):
+                for name, child in list(parent.named_children()):
+                    if isinstance(child, (nn.InstanceNorm2d, nn.BatchNorm2d)):
+                        setattr(parent, name, ConditionalNorm(child, len(config.domains)))
+                        replaced += 1
+            if not replaced:
                 raise ValueError("conditional_norm needs a generator with normalisation layers (norm instance or batch)")
-            # per norm layer: domain code -> (scale, shift) per channel, zero at the start (the plain model)
-            self.norm_codes = nn.ModuleList(nn.Linear(len(config.domains), 2 * m.num_features, bias=False) for m in norms)
-            for layer, norm in zip(self.norm_codes, norms):
-                nn.init.zeros_(layer.weight)
-                norm.register_forward_hook(self._conditioned(layer))
 
     @property
     def multiple(self) -> int:
@@ -119,19 +118,20 @@ class StarGANGenerator(nn.Module):
                              f"got {tuple(target.shape)}")
         return target.float()
 
-    def _conditioned(self, layer: nn.Linear):
-        def hook(module, inputs, output):
-            scale, shift = layer(self._code.to(output.dtype)).chunk(2, dim=1)
-            return output * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
-        return hook
+    @property
+    def conditional_norms(self) -> list["ConditionalNorm"]:
+        return [m for m in self.modules() if isinstance(m, ConditionalNorm)]
 
     def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         code = self.domain_code(target).to(x.device, x.dtype)
-        self._code = code  # read by the conditional norms' hooks during this call
+        norms = self.conditional_norms
+        for norm in norms:  # the code they read during this call
+            norm.domain = code
         try:
             out = self._generate(x, code)
         finally:
-            self._code = None
+            for norm in norms:
+                norm.domain = None
         return (x + out).clamp(-1, 1) if self.config.residual else out
 
     def _generate(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -144,6 +144,26 @@ class StarGANGenerator(nn.Module):
         features = net[:3](inputs)  # the norm has just removed the code's constant response ...
         shift = torch.einsum("okij,nk->no", net[1].weight[:, self.config.image_channels:], code)
         return net[3:](features + shift[:, :, None, None])  # ... so it goes back in, before the ReLU
+
+
+class ConditionalNorm(nn.Module):
+    """A norm layer followed by a per-domain scale and shift per channel (conditional instance norm):
+    out = norm(x) · (1 + scale(c)) + shift(c), both linear in the domain code c and zero at the start.
+    `domain` (N, D) is set by StarGANGenerator.forward for the duration of a call."""
+
+    def __init__(self, norm: nn.Module, num_domains: int):
+        super().__init__()
+        self.norm = norm
+        self.code = nn.Linear(num_domains, 2 * norm.num_features, bias=False)
+        nn.init.zeros_(self.code.weight)
+        self.domain: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.domain is None:
+            raise RuntimeError("ConditionalNorm runs inside StarGANGenerator.forward, which gives it the domain code")
+        out = self.norm(x)
+        scale, shift = self.code(self.domain.to(out.dtype)).chunk(2, dim=1)
+        return out * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
 
 
 def check_size(x: torch.Tensor, multiple: int) -> None:
