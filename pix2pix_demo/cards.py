@@ -121,7 +121,8 @@ def _parameter_count(folder: Path) -> int | None:
 
     try:
         with safe_open(folder / hub.WEIGHTS_NAME, framework="pt") as weights:
-            counts = [weights.get_slice(name).get_shape() for name in weights.keys()]
+            counts = [weights.get_slice(name).get_shape() for name in weights.keys()
+                      if not name.endswith(hub.INT8_SCALE_SUFFIX)]  # an int8 weight's scales are not parameters
     except Exception:  # a card for a folder without readable weights still gets written
         return None
     total = 0
@@ -204,6 +205,9 @@ def _usage(kind: str, target: str) -> str:
             f"model = load_model(\"{target}\")  # or the bare torch.nn.Module (eval mode)")
 
 
+INT8_NOTE = " (int8 with one scale per output channel; `load_model` restores float weights)"
+
+
 def _summary(config: dict, name: str, folder: Path) -> str:
     arch = config.get("architecture") or {}
     params = _parameter_count(folder)
@@ -233,7 +237,8 @@ def _summary(config: dict, name: str, folder: Path) -> str:
     if params:
         facts.append(f"{params / 1e6:.1f} M parameters" if params >= 1e5 else f"{params:,} parameters")
     lines = [f"# {config.get('label') or name}", "", f"{what}, trained with `{LIBRARY_NAME}` "
-             f"({', '.join(facts)}). Weights: `model.safetensors`; architecture: `config.json`.", ""]
+             f"({', '.join(facts)}). Weights: `model.safetensors`{INT8_NOTE if config.get('weights_dtype') == 'int8' else ''}; "
+             "architecture: `config.json`.", ""]
     if arch:
         lines += ["<details><summary>Architecture (config.json)</summary>", "", "| setting | value |", "|---|---|"]
         lines += [f"| {key} | {_format(value)} |" for key, value in arch.items() if not isinstance(value, (list, dict))]
