@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # edges2cats on one CUDA GPU (H200-class) in about 8 minutes, from the packed cut-out photos.
 #
-#   python -m train.pack_dataset runs/data/cats-cutout packed/cats-cutout    # here, once
+#   python -m train.pack_dataset runs/data/cats-v7 packed/cats-v7 --budget-mb 24   # here, once
 #   bash train/gpu_edges2cats.sh                                             # on the GPU machine
 #
 # It recomputes the edge maps from the packed photos with the app's extractor (the same variants
@@ -11,10 +11,11 @@
 # in $OUT/runs. Back on the CPU machine, compare it with `python -m train.evaluate` before shipping.
 # Environment: PACK, OUT, MINUTES (training budget), BATCH, WORKERS, DEVICE, INIT (a model folder,
 # or "none" to train from scratch), STEPS (a step limit instead, for smoke tests), LAMBDA_L1, COAT (1: the
-# model takes a coat colour like the shipped one, recolouring the cut-outs: pix2pix_demo.coat; 0: plain).
+# model takes a coat colour like the shipped one, recolouring the cut-outs: pix2pix_demo.coat; 0: plain),
+# RECOLOUR (the share of targets recoloured; the real photos already hold grey, black, white and ginger cats).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACK=${PACK:-packed/cats-cutout}
+PACK=${PACK:-packed/cats-v7}
 OUT=${OUT:-runs/gpu}
 MINUTES=${MINUTES:-8}
 BATCH=${BATCH:-32}
@@ -25,7 +26,7 @@ INIT=${INIT:-weights/edges2cats}
 DATA=${DATA:-/tmp/edges2cats-gpu-data}
 LAMBDA_L1=${LAMBDA_L1:-50}
 COAT_ARGS=()
-if [ "${COAT:-1}" = "1" ]; then COAT_ARGS=(--coat); fi
+if [ "${COAT:-1}" = "1" ]; then COAT_ARGS=(--coat --coat-recolour "${RECOLOUR:-0.35}"); fi
 VARIANTS=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['variants'])" "$PACK/pack.json")
 METHOD=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['edge_method'] or 'hed-like')" "$PACK/pack.json")
 
@@ -40,5 +41,5 @@ python -m train.pix2pix --data "$DATA" --name edges2cats-gpu --out "$OUT" --runs
     --upsampling resize --d-layers 3 --d-channels 64 --d-norm none --spectral-norm --gan-loss hinge \
     --lambda-l1 "$LAMBDA_L1" --ema 0.999 --augment-edges "${COAT_ARGS[@]}" --batch-size "$BATCH" --workers "$WORKERS" \
     --lr 2e-4 --decay-start 0.5 "${LIMIT[@]}" "${INIT_ARGS[@]}" \
-    --log-every 50 --sample-every 500 --checkpoint-every 500 --export-dtype float16
+    --log-every 50 --sample-every 500 --checkpoint-every 500 --export-dtype int8
 echo "Exported $OUT/edges2cats-gpu"
