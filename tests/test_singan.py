@@ -277,6 +277,10 @@ def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
     assert min(per_scale["samples"]) > 0 and min(per_scale["reconstruction"]) > 0
     grid = Image.open(tmp_path / "grid.png")
     assert grid.height > 3 * 120 and grid.width >= 3 * 120  # two models + the GPNN row
+    args.grid_height, args.gpnn = 0, False  # rows at the models' own 32 px: samples unscaled
+    singan_eval.main(args)
+    grid = Image.open(tmp_path / "grid.png")
+    assert grid.height == 2 * (32 + 18 + 3) and grid.width == 3 * (32 + 3)
 
 
 def test_previews_come_mid_scale_and_leave_training_unchanged():

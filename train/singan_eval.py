@@ -161,7 +161,10 @@ def evaluate_gpnn(image: Image.Image, size: int, num_samples: int = 8) -> tuple[
 
 
 def make_grid(rows: list[list[Image.Image]], labels: list[str], columns: int, height: int = 120) -> Image.Image:
+    """Rows of images under their labels, every image scaled to `height` (0: the first image's own height,
+    so the samples are shown pixel for pixel, as a sharpness comparison needs)."""
     label_h, gap = 18, 3
+    height = height or rows[0][0].height
     scaled = [[im.resize((max(1, round(im.width * height / im.height)), height), Image.LANCZOS) for im in row[:columns]]
               for row in rows]
     width = max(sum(im.width + gap for im in row) for row in scaled)
@@ -184,6 +187,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=8, help="random samples per model for the metric")
     p.add_argument("--grid", default=None, help="write a PNG grid here (reconstruction + samples per model)")
     p.add_argument("--grid-columns", type=int, default=5, help="images per grid row (reconstruction included)")
+    p.add_argument("--grid-height", type=int, default=120,
+                   help="row height of the grid in px (0: the models' own size, no rescaling)")
     p.add_argument("--labels", nargs="*", default=None, help="row labels, one per model")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--gpnn", action="store_true",
@@ -212,7 +217,7 @@ def main(args) -> list[dict]:
                   + f"SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']})"
                   for label, m in zip(labels, results)]
         Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
-        make_grid(rows, labels, args.grid_columns).save(args.grid)
+        make_grid(rows, labels, args.grid_columns, args.grid_height).save(args.grid)
     if args.json:
         print(json.dumps(results, indent=1))
     else:
