@@ -329,7 +329,7 @@ def test_a_labels_file_with_masks_trains_and_keeps_the_background(tmp_path):
             "--name", "lab", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "w"), "--size", "32",
             "--base-channels", "4", "--num-blocks", "1", "--d-channels", "4", "--batch-size", "3", "--num-threads", "1",
             "--log-every", "1", "--sample-every", "4", "--export-dtype", "float32", "--steps", "5",
-            "--conditional-norm", "--ema", "0.9"]  # the EMA copy runs its own conditional norms (samples at 4, 5)
+            "--conditional-norm", "--ema", "0.9", "--lr-code", "10"]  # the EMA copy runs its own conditional norms (samples at 4, 5)
     out = stargan.main(stargan.get_args_parser().parse_args(args))
     config = json.loads((out / "config.json").read_text())
     assert config["architecture"]["domains"] == ["cold", "warm"]  # the --domain-label order, not the file's
@@ -337,6 +337,8 @@ def test_a_labels_file_with_masks_trains_and_keeps_the_background(tmp_path):
     assert config["data"]["domains"]["warm"]["pictures"] == 3  # Red_0 is held out
     assert config["data"]["domains"]["cold"]["pictures"] == 3  # Blue_3 has no domain
     assert config["training"]["lambda_bg"] == 10 and config["architecture"]["conditional_norm"] is True
+    state = torch.load(tmp_path / "runs" / "lab" / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert [group["base_lr"] for group in state["opt_g"]["param_groups"]] == [2e-4, 2e-3]  # the codes' own rate
     assert (tmp_path / "runs" / "lab" / "samples" / "step_0000004.png").is_file()
     records = [json.loads(line) for line in (tmp_path / "runs" / "lab" / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["g_bg"]) for r in records) and len({r["g_bg"] for r in records}) > 1

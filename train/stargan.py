@@ -124,6 +124,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     losses.add_argument("--lambda-gp", type=float, default=10.0)
     losses.add_argument("--lr", type=float, default=2e-4, help="G's learning rate (Adam)")
     losses.add_argument("--lr-d", type=float, default=None, help="D's learning rate (default --lr)")
+    losses.add_argument("--lr-code", type=float, default=1.0,
+                        help="learning-rate multiplier for the domain-code layers of --conditional-norm")
     losses.add_argument("--beta1", type=float, default=0.5)
     losses.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
     losses.add_argument("--ema", type=float, default=0.0, help="export an EMA of G's weights (e.g. 0.999; 0 = off)")
@@ -336,7 +338,13 @@ def main(args) -> Path | None:
     discriminator = StarGANDiscriminator(d_config).to(device)
     ema = copy.deepcopy(generator).eval().requires_grad_(False) if args.ema > 0 else None
     lr_d = args.lr_d or args.lr
-    opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    # the domain-code layers of the conditional norms start at zero; Adam moves a weight by about lr per step,
+    # so at lr 2e-4 a few hundred steps leave the four domains' scales and shifts within a few hundredths
+    code = [p for name, p in generator.named_parameters() if name.endswith(".code.weight")]
+    rest = [p for name, p in generator.named_parameters() if not name.endswith(".code.weight")]
+    opt_g = torch.optim.Adam([{"params": rest, "base_lr": args.lr}]
+                             + ([{"params": code, "base_lr": args.lr * args.lr_code}] if code else []),
+                             lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(args.beta1, 0.999))
     gan = GANLoss(args.gan_loss)
 
@@ -414,7 +422,7 @@ def main(args) -> Path | None:
         fraction = progress()
         lr_scale = 1.0 if fraction < args.decay_start else max(0.0, (1 - fraction) / (1 - args.decay_start))
         for group in opt_g.param_groups:
-            group["lr"] = args.lr * lr_scale
+            group["lr"] = group["base_lr"] * lr_scale
         for group in opt_d.param_groups:
             group["lr"] = lr_d * lr_scale
         rng = np.random.default_rng((args.seed, step))  # the batch depends only on the step: resumes repeat it
@@ -516,7 +524,7 @@ def main(args) -> Path | None:
             "budget_clock": args.budget_clock, "threads": threads,
             "hardware": f"{platform.machine()} CPU" if device.type == "cpu" else str(device),
             "torch": torch.__version__, "gan_loss": args.gan_loss, "n_critic": args.n_critic,
-            "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lambda_id": args.lambda_id, "lambda_bg": args.lambda_bg, "lr": args.lr, "lr_d": lr_d,
+            "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lambda_id": args.lambda_id, "lambda_bg": args.lambda_bg, "lr": args.lr, "lr_code": args.lr_code, "lr_d": lr_d,
             "ema": args.ema, "discriminator": dataclasses.asdict(d_config)},
         "metrics": {},
     }
