@@ -44,7 +44,7 @@ from pix2pix_demo.data import list_images, read_name_list
 from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.models.stargan import translate_image, working_size
-from train.coat_domains import coat_domain
+from train.coat_domains import coat_domain, coat_spread
 from train.evaluate import ssim
 
 HELDOUT = (("cats/test", "cats/heldout.txt"), ("cats-masked/images", "cats-masked/heldout.txt"))
@@ -139,10 +139,12 @@ def evaluate(args) -> dict:
         photo = working_photo(model, path)
         array = np.asarray(photo)
         probability = segment(segmenter, photo)
-        own = coat_domain(core_colour(array, probability)) if core_colour(array, probability) is not None else None
-        own_domains[own or "(none)"] = own_domains.get(own or "(none)", 0) + 1
-        if (probability >= 0.8).sum() < 0.02 * probability.size:
+        colour = core_colour(array, probability)
+        if colour is None:
+            own_domains["(no sure cat)"] = own_domains.get("(no sure cat)", 0) + 1
             continue  # the segmenter finds no sure cat: nothing to measure the coat on
+        own = coat_domain(colour, coat_spread(array, probability))
+        own_domains[own or "(none)"] = own_domains.get(own or "(none)", 0) + 1
         background = background_weight(probability)
         outputs = {}
         for target in domains:

@@ -1,9 +1,9 @@
 """StarGAN (Choi et al., CVPR 2018): one generator for several image domains, told the target domain.
 
-    model = load_model("weights/cats-stargan")          # config.json lists the domains
-    model.config.domains                                 # ("cat", "abyssinian", "bengal")
-    out = translate(model, x, "bengal")                  # (N, 3, H, W) in [-1, 1] -> the same shape
-    photo = translate_image(model, Image.open("cat.jpg"), "abyssinian")   # PIL in, PIL out
+    model = load_model("weights/cats-coat-stargan")     # config.json lists the domains
+    model.config.domains                                 # ("black", "ginger", "grey-tabby", "white-cream")
+    out = translate(model, x, "ginger")                  # (N, 3, H, W) in [-1, 1] -> the same shape
+    photo = translate_image(model, Image.open("cat.jpg"), "black")   # PIL in, PIL out
 
 Generator: the CycleGAN paper's ResNet generator (`pix2pix_demo.models.resnet.ResnetGenerator`) whose
 input is the image plus one constant plane per domain, the target's one-hot code (the paper's
@@ -15,7 +15,10 @@ zero padding at the borders; this generator pads by reflection, which keeps the 
 that constant (the first convolution's response to the code, from the same weights) is added back
 after the norm: the code becomes a learned per-domain shift of the first layer's features, before the
 ReLU, i.e. a conditional instance norm's bias. With `residual` (not in the paper) the network predicts a
-change to the photo, starting at zero.
+change to the photo, starting at zero. With `conditional_norm` (not in the paper) every norm layer gets
+such a per-domain scale and shift (`ConditionalNorm`), not only the first: the later instance norms
+otherwise subtract what the first one's shift added (a 4-coat model gave the same picture for every
+target after 200 steps).
 
 Discriminator (training only, `StarGANDiscriminator`): the PatchGAN trunk of
 `pix2pix_demo.models.patchgan` (no normalisation, as in the paper: WGAN-GP's penalty is per sample)
