@@ -32,7 +32,7 @@ from pix2pix_demo.imaging import open_image, to_rgb
 # RGB -> YIQ (pix2pix_demo.coat's matrix): Y = lightness, I = the orange-blue axis, Q = purple-green
 _YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=np.float32)
 
-# Domain rules on a coat's lightness Y and warmth I (YIQ), tuned on the histogram of the 1,700 training
+# Domain rules on a coat's lightness Y and warmth I (YIQ), tuned on the histogram of the 1,301 training
 # photos so each domain is a coat a person would name, with a gap between domains (photos in the gaps
 # are left out rather than mislabelled).
 DOMAINS = ("black", "ginger", "grey-tabby", "white-cream")

@@ -1,4 +1,4 @@
-"""The Translate tab: a photo in, the same photo in another domain out (CycleGAN: cat ↔ Bengal).
+"""The Translate tab: a photo in, the same photo in another domain out (CycleGAN: cat ↔ Bengal; StarGAN: coats).
 
 The translators come from `pix2pix_demo.translate.translators()` (the CycleGAN folders paired by
 training run, and any StarGAN model with its domains). The target domain is a Radio whose choices
@@ -23,8 +23,11 @@ INSTRUCTIONS = (
     "Upload a photo of a cat and give it a **Bengal's leopard spots**, or turn a Bengal into an **ordinary cat**. "
     "**Cat ↔ Bengal (CycleGAN)** learned this from *unpaired* photos (ordinary cats on one side, Bengals on the "
     "other, never the same cat twice) in 20 CPU-minutes: expect warmer fur with a fine, dotted grain and some blur, "
-    "not crisp rosettes. A **StarGAN** model, where there is one, is a single network for all its looks: pick the "
-    "look under *Turn it into*. Pictures come back at the small scale the models learned (short side 128 px).")
+    "not crisp rosettes. **Cat coat colours (StarGAN)** is a single network for four coats: pick **Black**, "
+    "**Ginger**, **Grey tabby** or **White / cream** under *Turn it into* and the cat's coat changes (22 CPU-minutes "
+    "of training: black and ginger look like their names, strongly; grey tabby and white / cream come out violet "
+    "and blue, and some colour leaks onto the background around the cat). Pictures come back at the small scale "
+    "the models learned (short side 128-144 px).")
 
 
 def translator_choices() -> list[tuple[str, str]]:
