@@ -48,6 +48,7 @@ class TrainOptions:
     fine_lr_mult: float = 1.0  # learning rate of the finest scale = lr * fine_lr_mult (geometric from the coarsest)
     d_steps: int = 1  # critic steps per iteration (SinGAN: 3); the extra ones each see a fresh fake
     g_steps: int = 1  # generator steps per iteration (SinGAN: 3)
+    padding: str = "zeros"  # the convs' padding (G and D): "zeros", "reflect" or "replicate"
     gp_norm: str = "coarsest"  # the gradient penalty's norm: "coarsest" (of the whole image's gradient,
     # rescaled to the coarsest training example's pixel count: every scale's patch critic as strong as the
     # coarsest one's; 3 CPU-min, 250 px, one run each: high-frequency ratio 0.31 -> 1.09 and 0.45 -> 0.71;
@@ -80,6 +81,8 @@ class TrainOptions:
             raise ValueError(f"fine_lr_mult must be between 0.1 and 10, got {self.fine_lr_mult}.")
         if not 1 <= self.d_steps <= 8 or not 1 <= self.g_steps <= 8:
             raise ValueError(f"d_steps and g_steps must be between 1 and 8, got {self.d_steps}, {self.g_steps}.")
+        if self.padding not in ("zeros", "reflect", "replicate"):
+            raise ValueError(f"padding must be 'zeros', 'reflect' or 'replicate', got {self.padding!r}.")
         if self.gp_norm not in ("image", "pixel", "coarsest"):
             raise ValueError(f"gp_norm must be 'image', 'pixel' or 'coarsest', got {self.gp_norm!r}.")
         if self.plan not in ("measured", "model"):

@@ -77,6 +77,41 @@ def test_model_config_validation():
         SinGANConfig(shapes=[[25, 25], [30, 30]], channels=[8])
 
 
+def test_padding_mode_is_part_of_the_model_and_old_configs_mean_zeros(tmp_path):
+    with pytest.raises(ValueError, match="padding_mode"):
+        SinGANConfig(padding_mode="circular-ish")
+    with pytest.raises(ValueError, match="padding"):
+        singan.TrainOptions(**{**TINY, "padding": "mirror"}).validate()
+    torch.manual_seed(0)
+    zeros, reflect = SinGAN(SinGANConfig()), SinGAN(SinGANConfig(padding_mode="reflect"))
+    reflect.load_state_dict(zeros.state_dict())  # same parameters: only the border computation differs
+    x = torch.randn(1, 3, 25, 25)
+    a, b = zeros.generators[0](x), reflect.generators[0](x)
+    assert torch.allclose(a[..., 6:-6, 6:-6], b[..., 6:-6, 6:-6], atol=1e-6)  # interior beyond the receptive field
+    assert not torch.allclose(a[..., 0, :], b[..., 0, :])  # the border row is where padding shows
+    folder = save_model(reflect, tmp_path / "reflect")
+    assert load_model(folder).generators[0].tail.padding_mode == "reflect"
+    config = read_config(folder)
+    del config["architecture"]["padding_mode"]  # a model saved before the option existed
+    (folder / "config.json").write_text(__import__("json").dumps(config))
+    assert load_model(folder).generators[0].tail.padding_mode == "zeros"
+
+
+def test_training_uses_the_chosen_padding_in_generator_and_critic():
+    seen = []
+    original = singan.ScaleDiscriminator.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.tail.padding_mode)
+
+    options = singan.TrainOptions(**{**TINY, "iters": 3, "min_iters": 3, "padding": "replicate"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(singan.ScaleDiscriminator, "__init__", spy)
+        model, _ = singan.train_singan(singan.reference_image(32), options)
+    assert model.config.padding_mode == "replicate" and seen and set(seen) == {"replicate"}
+
+
 def test_pyramid_any_aspect():
     shapes, factor = singan.pyramid_shapes(500, 120, singan.TrainOptions(max_size=250, min_size=25))
     assert shapes[-1] == [60, 250] and shapes[0][0] == 25 and 0.75 <= factor < 0.85  # steps rounded up: never coarser than asked

@@ -67,6 +67,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--gp-norm", choices=("image", "pixel", "coarsest"), default=d.gp_norm,
                    help="gradient-penalty norm: of the whole image (a weak critic at large scales), per pixel (the "
                         "SinGAN code), or the whole image's rescaled to the coarsest scale's size")
+    p.add_argument("--padding", choices=("zeros", "reflect", "replicate"), default=d.padding,
+                   help="padding of every 3x3 conv of G and D (zeros leave a frame along the border)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
@@ -124,7 +126,7 @@ def main(args) -> Path:
                            seed=args.seed, device=args.device, fine_weight=args.fine_weight,
                            fine_lr_mult=args.fine_lr_mult, noise_amp=args.noise_amp,
                            reconstruction_weight=args.rec_weight, d_steps=args.d_steps, g_steps=args.g_steps,
-                           gp_norm=args.gp_norm, plan=args.plan,
+                           gp_norm=args.gp_norm, plan=args.plan, padding=args.padding,
                            channels_last=args.channels_last)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)

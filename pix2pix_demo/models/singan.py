@@ -24,6 +24,9 @@ import torch.nn.functional as F
 from ..hub import register_model_type
 
 
+PADDING_MODES = ("zeros", "reflect", "replicate")
+
+
 @dataclass
 class SinGANConfig:
     shapes: list = field(default_factory=lambda: [[25, 25], [50, 50]])  # [height, width] per scale, coarse -> fine
@@ -31,6 +34,7 @@ class SinGANConfig:
     num_layers: int = 5  # 3x3 conv layers per generator (receptive field 2*num_layers+1)
     image_channels: int = 3
     scale_factor: float = 0.75  # nominal ratio between consecutive scales (r in the paper)
+    padding_mode: str = "zeros"  # of every 3x3 conv: "zeros" (models before session 7), "reflect" or "replicate"
 
     def __post_init__(self):
         self.shapes = [[int(h), int(w)] for h, w in self.shapes]
@@ -41,25 +45,28 @@ class SinGANConfig:
             raise ValueError(f"channels has {len(self.channels)} entries but there are {len(self.shapes)} scales")
         if self.num_layers < 3:
             raise ValueError("num_layers must be at least 3 (head, body, tail)")
+        if self.padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {self.padding_mode!r}")
 
     @property
     def num_scales(self) -> int:
         return len(self.shapes)
 
 
-def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
+def conv_block(in_channels: int, out_channels: int, padding_mode: str = "zeros") -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, padding_mode=padding_mode),
+                         nn.LeakyReLU(0.2, inplace=True))
 
 
 class ScaleGenerator(nn.Module):
     """head conv -> body convs -> tail conv + tanh; returns the residual to add to x_up."""
 
-    def __init__(self, channels: int, num_layers: int, image_channels: int = 3):
+    def __init__(self, channels: int, num_layers: int, image_channels: int = 3, padding_mode: str = "zeros"):
         super().__init__()
-        layers = [conv_block(image_channels, channels)]
-        layers += [conv_block(channels, channels) for _ in range(num_layers - 2)]
+        layers = [conv_block(image_channels, channels, padding_mode)]
+        layers += [conv_block(channels, channels, padding_mode) for _ in range(num_layers - 2)]
         self.body = nn.Sequential(*layers)
-        self.tail = nn.Conv2d(channels, image_channels, 3, padding=1)
+        self.tail = nn.Conv2d(channels, image_channels, 3, padding=1, padding_mode=padding_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.tail(self.body(x)))
@@ -68,12 +75,12 @@ class ScaleGenerator(nn.Module):
 class ScaleDiscriminator(nn.Module):
     """Markovian critic with the same layout as the generator (receptive field 2*num_layers+1)."""
 
-    def __init__(self, channels: int, num_layers: int, image_channels: int = 3):
+    def __init__(self, channels: int, num_layers: int, image_channels: int = 3, padding_mode: str = "zeros"):
         super().__init__()
-        layers = [conv_block(image_channels, channels)]
-        layers += [conv_block(channels, channels) for _ in range(num_layers - 2)]
+        layers = [conv_block(image_channels, channels, padding_mode)]
+        layers += [conv_block(channels, channels, padding_mode) for _ in range(num_layers - 2)]
         self.body = nn.Sequential(*layers)
-        self.tail = nn.Conv2d(channels, 1, 3, padding=1)
+        self.tail = nn.Conv2d(channels, 1, 3, padding=1, padding_mode=padding_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.tail(self.body(x))
@@ -95,7 +102,7 @@ class SinGAN(nn.Module):
         super().__init__()
         self.config = config
         self.generators = nn.ModuleList(
-            ScaleGenerator(c, config.num_layers, config.image_channels) for c in config.channels)
+            ScaleGenerator(c, config.num_layers, config.image_channels, config.padding_mode) for c in config.channels)
         # sigma_n: std of the noise added at each scale (1 at the coarsest, RMSE-based above)
         self.register_buffer("noise_amp", torch.ones(config.num_scales))
         h0, w0 = config.shapes[0]
