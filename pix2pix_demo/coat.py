@@ -53,8 +53,8 @@ PALETTES: dict[str, dict[str, tuple[float, float, float]]] = {"cats": COATS, "pr
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # YIQ chroma plane: a hue turn is a rotation of (I, Q) with Y fixed
-_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=np.float32)
-_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
+RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=np.float32)
+YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ).astype(np.float32)
 
 
 def coat_mask(photo: np.ndarray, white: float = 0.90) -> np.ndarray:
@@ -79,14 +79,19 @@ def core_colour(photo: np.ndarray, probability: np.ndarray, sure: float = 0.8) -
     """The colour of the cat in an ordinary photo (not a cut-out): the mean RGB (0..1) over the pixels a
     segmenter is sure about (probability >= `sure`), eroded by 2 % of the side so the background does not
     leak in; None when that leaves under 2 % of the photo."""
+    core = sure_core(probability, sure)
+    return None if core is None else _as_float(photo)[core].mean(axis=0).astype(np.float32)
+
+
+def sure_core(probability: np.ndarray, sure: float = 0.8) -> np.ndarray | None:
+    """The pixels a segmenter is sure are cat (probability >= `sure`), eroded by 2 % of the side so the
+    background does not leak in (HxW bool); None when that leaves under 2 % of the picture."""
     import cv2
 
     core = (np.asarray(probability) >= sure).astype(np.uint8)
     radius = max(1, round(0.02 * max(core.shape)))
     core = cv2.erode(core, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)) > 0
-    if core.sum() < 0.02 * core.size:
-        return None
-    return _as_float(photo)[core].mean(axis=0).astype(np.float32)
+    return None if core.sum() < 0.02 * core.size else core
 
 
 def on_white(photo: np.ndarray, share: float = 0.9) -> bool:
@@ -102,12 +107,12 @@ def recolour_photo(photo: np.ndarray, saturation: float = 1.0, hue_degrees: floa
     """Scale the saturation, turn the hue, then apply a gamma curve. White stays white (no chroma, and
     1 ** gamma = 1). HxWx3 uint8 in -> uint8 out (float in -> float out)."""
     rgb = _as_float(photo)
-    yiq = rgb @ _RGB_TO_YIQ.T
+    yiq = rgb @ RGB_TO_YIQ.T
     angle = np.deg2rad(hue_degrees)
     cos, sin = np.cos(angle) * saturation, np.sin(angle) * saturation
     i, q = yiq[..., 1].copy(), yiq[..., 2].copy()
     yiq[..., 1], yiq[..., 2] = cos * i - sin * q, sin * i + cos * q
-    out = np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 1.0) ** np.float32(gamma)
+    out = np.clip(yiq @ YIQ_TO_RGB.T, 0.0, 1.0) ** np.float32(gamma)
     if photo.dtype == np.uint8:
         return np.round(out * 255).astype(np.uint8)
     return out.astype(np.float32)
@@ -145,8 +150,8 @@ def match_chroma(image: np.ndarray, coat, white: float = 0.97, soft: float = 0.1
         weight = np.clip((white - rgb.min(axis=2)) / soft, 0.0, 1.0)  # 0 on white, 1 inside the object
     if weight.sum() < 16:
         return np.asarray(image).copy()
-    yiq = rgb @ _RGB_TO_YIQ.T
-    target = np.asarray(coat, dtype=np.float32).reshape(3) @ _RGB_TO_YIQ.T
+    yiq = rgb @ RGB_TO_YIQ.T
+    target = np.asarray(coat, dtype=np.float32).reshape(3) @ RGB_TO_YIQ.T
     current = (yiq[..., 1:] * weight[..., None]).sum(axis=(0, 1)) / weight.sum()
     # a light pixel along the outline is mostly white paper: shift it only by its share of object (its
     # darkness relative to the object's mean), so a ginger cat gets no orange halo
@@ -154,7 +159,7 @@ def match_chroma(image: np.ndarray, coat, white: float = 0.97, soft: float = 0.1
     mean_lightness = (lightness * weight).sum() / weight.sum()
     share = 1.0 if masked else np.clip(1.5 * (1.0 - lightness) / max(1.0 - mean_lightness, 0.05), 0.0, 1.0)
     yiq[..., 1:] += (weight * share)[..., None] * (target[1:] - current)
-    out = np.round(np.clip(yiq @ _YIQ_TO_RGB.T, 0.0, 1.0) * 255).astype(np.uint8)
+    out = np.round(np.clip(yiq @ YIQ_TO_RGB.T, 0.0, 1.0) * 255).astype(np.uint8)
     if masked:  # pixels outside the object keep their exact values (no rounding through YIQ)
         out[weight <= 0] = np.asarray(image)[weight <= 0]
     return out

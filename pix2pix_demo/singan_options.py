@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+PADDING_MODES = ("zeros", "reflect", "replicate")  # of SinGAN's 3x3 convs (models.singan.SinGANConfig.padding_mode)
+
 MAX_TRAIN_SIZE = 1024  # long side; beyond this a CPU run takes hours
 MIN_IMAGE_SIZE = 25  # the smallest short side accepted for training (the paper's coarsest scale)
 MAX_OUTPUT_PIXELS = 4_000_000
@@ -81,8 +83,8 @@ class TrainOptions:
             raise ValueError(f"fine_lr_mult must be between 0.1 and 10, got {self.fine_lr_mult}.")
         if not 1 <= self.d_steps <= 8 or not 1 <= self.g_steps <= 8:
             raise ValueError(f"d_steps and g_steps must be between 1 and 8, got {self.d_steps}, {self.g_steps}.")
-        if self.padding not in ("zeros", "reflect", "replicate"):
-            raise ValueError(f"padding must be 'zeros', 'reflect' or 'replicate', got {self.padding!r}.")
+        if self.padding not in PADDING_MODES:
+            raise ValueError(f"padding must be one of {', '.join(PADDING_MODES)}, got {self.padding!r}.")
         if self.gp_norm not in ("image", "pixel", "coarsest"):
             raise ValueError(f"gp_norm must be 'image', 'pixel' or 'coarsest', got {self.gp_norm!r}.")
         if self.plan not in ("measured", "model"):

@@ -480,3 +480,23 @@ def test_translate_photo_endpoint_switches_the_stargan_domain(client, tmp_path):
     assert not np.array_equal(arrays[0], arrays[1]) and not np.array_equal(arrays[1], arrays[2])
     with pytest.raises(AppError, match="cat, abyssinian, bengal"):
         client.predict(handle_file(str(path)), "cats-stargan-tiny", "zebra", api_name="/translate_photo")
+
+
+def test_conditional_norm_model_called_from_several_threads_gives_each_call_its_own_domain():
+    from concurrent.futures import ThreadPoolExecutor
+
+    torch.manual_seed(0)
+    model = StarGANGenerator(StarGANConfig(generator={"base_channels": 4, "num_blocks": 2}, residual=True,
+                                           conditional_norm=True)).eval()
+    with torch.no_grad():
+        for norm in model.conditional_norms:
+            torch.nn.init.normal_(norm.code.weight, std=0.5)
+        torch.nn.init.normal_(model.generator.net[-2].weight, std=0.05)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        expected = [model(x, torch.tensor([d])) for d in range(3)]
+        assert (expected[0] - expected[2]).abs().mean() > 1e-3
+        with ThreadPoolExecutor(4) as pool:  # interleaved calls with different targets
+            results = list(pool.map(lambda d: (d, model(x, torch.tensor([d]))), [0, 1, 2] * 8))
+    for domain, out in results:
+        assert torch.allclose(out, expected[domain], atol=1e-6)

@@ -24,13 +24,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pix2pix_demo.coat import core_colour
+from pix2pix_demo.coat import RGB_TO_YIQ, core_colour, sure_core
 from pix2pix_demo.data import list_images, read_name_list
 from pix2pix_demo.hub import load_model
 from pix2pix_demo.imaging import open_image, to_rgb
 
-# RGB -> YIQ (pix2pix_demo.coat's matrix): Y = lightness, I = the orange-blue axis, Q = purple-green
-_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=np.float32)
 
 # Domain rules on a coat's lightness Y and warmth I (YIQ), tuned on the histogram of the 1,301 training
 # photos so each domain is a coat a person would name, with a gap between domains (photos in the gaps
@@ -41,22 +39,18 @@ DOMAIN_LABELS = {"black": "Black", "ginger": "Ginger", "grey-tabby": "Grey tabby
 
 
 def coat_features(rgb) -> tuple[float, float, float]:
-    """(lightness Y, warmth I, chroma |IQ|) of an RGB colour in 0..1."""
-    y, i, q = _YIQ @ np.asarray(rgb, dtype=np.float32).reshape(3)
+    """(lightness Y, warmth I: the orange-blue axis, chroma |IQ|) of an RGB colour in 0..1 (YIQ)."""
+    y, i, q = RGB_TO_YIQ @ np.asarray(rgb, dtype=np.float32).reshape(3)
     return float(y), float(i), float(np.hypot(i, q))
 
 
 def coat_spread(photo: np.ndarray, probability: np.ndarray, sure: float = 0.8) -> float | None:
     """The spread (standard deviation) of the lightness over the cat's sure core: a two-coloured cat (black
     and white, calico) has a grey mean but a large spread."""
-    import cv2
-
-    core = (np.asarray(probability) >= sure).astype(np.uint8)
-    radius = max(1, round(0.02 * max(core.shape)))
-    core = cv2.erode(core, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)) > 0
-    if core.sum() < 0.02 * core.size:
+    core = sure_core(probability, sure)  # the pixels coat.core_colour averages
+    if core is None:
         return None
-    lightness = (np.asarray(photo, dtype=np.float32) / 255) @ _YIQ[0]
+    lightness = (np.asarray(photo, dtype=np.float32) / 255) @ RGB_TO_YIQ[0]
     return float(lightness[core].std())
 
 

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from pix2pix_demo.coat import _RGB_TO_YIQ, _YIQ_TO_RGB, core_colour, match_chroma
+from pix2pix_demo.coat import RGB_TO_YIQ, YIQ_TO_RGB, core_colour, match_chroma
 from pix2pix_demo.cutout import segment
 from pix2pix_demo.data import list_images, read_name_list
 from pix2pix_demo.hub import load_model, update_config
@@ -85,13 +85,13 @@ def recolour(photo: np.ndarray, centre, probability: np.ndarray) -> np.ndarray:
     """Classical: the cat's lightness scaled to the centre's (weighted by p), then match_chroma on p."""
     rgb = photo.astype(np.float32) / 255
     weight = np.clip(probability, 0, 1)
-    yiq = rgb @ _RGB_TO_YIQ.T
+    yiq = rgb @ RGB_TO_YIQ.T
     core = probability >= 0.8
     if core.sum() >= 16:
-        target = float(np.asarray(centre, np.float32) @ _RGB_TO_YIQ[0])
+        target = float(np.asarray(centre, np.float32) @ RGB_TO_YIQ[0])
         ratio = target / max(float(yiq[..., 0][core].mean()), 0.02)
         yiq *= (1 + weight * (ratio - 1))[..., None]  # Y, I and Q together: the same colour, lighter or darker
-    lit = np.round(np.clip(yiq @ _YIQ_TO_RGB.T, 0, 1) * 255).astype(np.uint8)
+    lit = np.round(np.clip(yiq @ YIQ_TO_RGB.T, 0, 1) * 255).astype(np.uint8)
     lit[weight <= 0] = photo[weight <= 0]  # outside the cat: the photo's own pixels
     return match_chroma(lit, centre, weight=weight)
 

@@ -13,7 +13,6 @@ the PSNR between old and new outputs on the images of a folder (pix2pix models: 
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -49,19 +48,16 @@ def output_difference(old, new) -> dict | None:
 
 def drawings_psnr(old_folder: Path, new_folder: Path, drawings: Path) -> float:
     """Mean PSNR (dB) between the two models' pipeline outputs on a folder of line drawings."""
-    import numpy as np
     from PIL import Image
 
     from pix2pix_demo.pipelines import Pix2PixPipeline
+    from train.evaluate import image_metrics
 
     old, new = Pix2PixPipeline.from_pretrained(old_folder), Pix2PixPipeline.from_pretrained(new_folder)
     values = []
     for path in sorted(drawings.glob("*.png")):
         with Image.open(path) as image:
-            a = np.asarray(old(image), dtype=np.float64) / 255
-            b = np.asarray(new(image), dtype=np.float64) / 255
-        mse = float(((a - b) ** 2).mean())
-        values.append(99.0 if mse == 0 else 10 * math.log10(1 / mse))
+            values.append(image_metrics(new(image), old(image))["psnr"])
     return sum(values) / len(values)
 
 

@@ -29,6 +29,7 @@ from pix2pix_demo.cards import write_model_card
 from pix2pix_demo.hub import resolve_device, save_model
 from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image
 from pix2pix_demo.singan import TrainOptions, random_sample_tensor, sample, train_singan
+from pix2pix_demo.singan_options import PADDING_MODES
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -67,7 +68,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--gp-norm", choices=("image", "pixel", "coarsest"), default=d.gp_norm,
                    help="gradient-penalty norm: of the whole image (a weak critic at large scales), per pixel (the "
                         "SinGAN code), or the whole image's rescaled to the coarsest scale's size")
-    p.add_argument("--padding", choices=("zeros", "reflect", "replicate"), default=d.padding,
+    p.add_argument("--padding", choices=PADDING_MODES, default=d.padding,
                    help="padding of every 3x3 conv of G and D (zeros leave a frame along the border)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))

@@ -22,9 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..hub import register_model_type
-
-
-PADDING_MODES = ("zeros", "reflect", "replicate")
+from ..singan_options import PADDING_MODES
 
 
 @dataclass

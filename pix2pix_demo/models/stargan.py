@@ -30,6 +30,7 @@ with two heads, D_src (the PatchGAN's last convolution: one real/fake score per 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass, field
 
 import torch
@@ -41,6 +42,9 @@ from ..hub import register_model_type
 from ..imaging import check_aspect, image_to_tensor, tensor_to_image, to_rgb
 from .patchgan import PatchGANConfig, PatchGANDiscriminator
 from .resnet import ResnetGenerator
+
+# held while a generator with conditional norms runs (they read the call's domain code from an attribute)
+_CONDITIONAL_CALL = threading.Lock()
 
 
 @dataclass
@@ -128,13 +132,19 @@ class StarGANGenerator(nn.Module):
     def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         code = self.domain_code(target).to(x.device, x.dtype)
         norms = self.conditional_norms
-        for norm in norms:  # the code they read during this call
-            norm.domain = code
-        try:
+        if not norms:
             out = self._generate(x, code)
-        finally:
-            for norm in norms:
-                norm.domain = None
+        else:
+            # the norms read this call's code from an attribute: two threads calling the same model at once
+            # would read each other's, so such calls take turns
+            with _CONDITIONAL_CALL:
+                for norm in norms:
+                    norm.domain = code
+                try:
+                    out = self._generate(x, code)
+                finally:
+                    for norm in norms:
+                        norm.domain = None
         return (x + out).clamp(-1, 1) if self.config.residual else out
 
     def _generate(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
