@@ -280,3 +280,52 @@ def test_feature_matching_smoke_run_logs_a_falling_loss(tmp_path):
                      "--runs", str(tmp_path / "r"), *TINY_ARGS, "--steps", "1", "--gan-loss", "ebgan",
                      "--lambda-fm", "1", check=False)
     assert result.returncode != 0 and "--lambda-fm" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- pix2pixHD's multi-scale discriminator
+
+
+def test_multiscale_patchgan_stacks_one_map_per_scale():
+    torch.manual_seed(0)
+    config = PatchGANConfig(in_channels=6, base_channels=4, n_layers=2, norm="none", num_scales=3)
+    d = PatchGANDiscriminator(config).eval()
+    x = torch.randn(2, 6, 64, 64)
+    out = d(x)
+    single = PatchGANDiscriminator(PatchGANConfig(in_channels=6, base_channels=4, n_layers=2, norm="none")).eval()
+    assert out.shape == (2, 3, *single(x).shape[-2:])
+    # channel 0 is the full-size PatchGAN; channel 1 the second one on the pair at half size, repeated
+    assert torch.equal(out[:, :1], d.net(x))
+    half = d.coarser[0](torch.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False))
+    assert torch.allclose(out[:, 1:2], torch.nn.functional.interpolate(half, size=out.shape[-2:], mode="nearest"))
+    assert not torch.allclose(out[:, 0], out[:, 1])  # separate weights, separate judgements
+    features = d.features(x)
+    assert torch.equal(features[-1], out)
+    assert len(features) == 3 * (len(single.features(x)) - 1) + 1  # every scale's activations, then the logits
+
+
+def test_single_scale_patchgan_keeps_its_weight_names():
+    """Old checkpoints and shipped discriminators hold `net.*` only; one scale must load them unchanged."""
+    old = PatchGANDiscriminator(PatchGANConfig(base_channels=4, n_layers=2))
+    assert all(key.startswith("net.") for key in old.state_dict())
+    two = PatchGANDiscriminator(PatchGANConfig(base_channels=4, n_layers=2, num_scales=2))
+    assert {k for k in two.state_dict() if k.startswith("net.")} == set(old.state_dict())
+    assert any(k.startswith("coarser.0.") for k in two.state_dict())
+    with pytest.raises(ValueError, match="num_scales"):
+        PatchGANConfig(num_scales=0)
+
+
+def test_multiscale_feature_matching_smoke_run(tmp_path):
+    data = make_pairs(tmp_path / "data")
+    run_cli("train.pix2pix", "--data", str(data), "--name", "ms", "--out", str(tmp_path / "w"),
+            "--runs", str(tmp_path / "r"), *TINY_ARGS, "--d-layers", "2", "--d-scales", "2", "--gan-loss", "lsgan",
+            "--d-norm", "instance", "--lambda-fm", "10", "--lr", "1e-3", "--decay-start", "1.0", "--steps", "30",
+            "--log-every", "2", "--checkpoint-every", "10")
+    log = read_log(tmp_path / "r" / "ms")
+    assert_moves(log, "loss_fm")
+    assert log[-1]["loss_l1"] < 0.8 * log[0]["loss_l1"]
+    config = json.loads((tmp_path / "w" / "ms" / "config.json").read_text())
+    assert config["training"]["discriminator"]["num_scales"] == 2
+    result = run_cli("train.pix2pix", "--data", str(data), "--name", "ms", "--out", str(tmp_path / "w"),
+                     "--runs", str(tmp_path / "r"), *TINY_ARGS, "--d-layers", "2", "--gan-loss", "lsgan",
+                     "--d-norm", "instance", "--steps", "31", "--resume", check=False)
+    assert result.returncode != 0 and "--d-scales 2 in the checkpoint, 1 now" in result.stderr

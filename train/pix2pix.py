@@ -110,6 +110,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     disc.add_argument("--d-layers", type=int, default=3, help="PatchGAN n_layers: 0=1x1, 1=16x16, 3=70x70, 5=286x286")
     disc.add_argument("--d-channels", type=int, default=64, help="ndf")
     disc.add_argument("--d-norm", choices=("batch", "instance", "none"), default="batch")
+    disc.add_argument("--d-scales", type=int, default=1,
+                      help="pix2pixHD multi-scale D: this many PatchGANs, on the pair at full size, 1/2, 1/4 ...")
     disc.add_argument("--spectral-norm", action="store_true")
     disc.add_argument("--d-attention", default="", metavar="LAYERS",
                       help="SAGAN self-attention after these PatchGAN layers, e.g. 1 (layer n works at size/2^(n+1))")
@@ -174,15 +176,16 @@ def discriminator_config(args, g_config: UNetConfig):
     """The discriminator's config: a PatchGAN, or for the energy losses an auto-encoder (same input)."""
     in_channels = g_config.in_channels + g_config.out_channels
     if args.gan_loss in ENERGY_LOSSES:
-        if args.d_attention or args.lambda_fm:
-            raise SystemExit("--d-attention and --lambda-fm apply to the PatchGAN; ebgan and began use an "
+        if args.d_attention or args.lambda_fm or args.d_scales > 1:
+            raise SystemExit("--d-attention, --d-scales and --lambda-fm apply to the PatchGAN; ebgan and began use an "
                              "auto-encoder D.")
         return AutoEncoderDiscriminatorConfig(
             in_channels=in_channels, out_channels=g_config.out_channels, base_channels=args.d_channels,
             num_downsamplings=args.d_layers, latent_channels=args.d_latent,
             energy="mse" if args.gan_loss == "ebgan" else "l1", spectral_norm=args.spectral_norm)
     return PatchGANConfig(in_channels=in_channels, base_channels=args.d_channels, n_layers=args.d_layers,
-                          norm=args.d_norm, spectral_norm=args.spectral_norm, attention_layers=args.d_attention)
+                          norm=args.d_norm, spectral_norm=args.spectral_norm, attention_layers=args.d_attention,
+                          num_scales=args.d_scales)
 
 
 def make_gan_loss(args):
@@ -220,7 +223,7 @@ def setup_distributed(requested_device: str):
 
 ARCHITECTURE_OPTIONS = ("preset", "base_channels", "num_downsamplings", "max_channels", "norm", "separable",
                         "upsampling", "d_layers", "d_channels", "d_norm", "spectral_norm", "ema", "g_attention",
-                        "d_attention", "d_latent", "gan_loss", "coat")
+                        "d_attention", "d_latent", "gan_loss", "coat", "d_scales")
 
 
 def architecture_changes(saved: dict, args) -> list[str]:
