@@ -163,3 +163,54 @@ def test_evaluator_scores_methods_on_heldout_photos(tmp_path, monkeypatch):
     assert Image.open(tmp_path / "pictures.png").size == (85 * 5, 18 + 64)
     with pytest.raises(SystemExit, match="--labels"):
         coat_stargan_eval.main([str(tmp_path / "coats"), "--data", str(tmp_path / "data")])
+
+
+def test_evaluator_scores_per_domain_models_beside_the_stargan(tmp_path, monkeypatch):
+    """--per-domain DOMAIN=MODEL: a single-direction generator per target is a fifth method, scored only on
+    the targets it has; the StarGAN's card keeps its own four methods."""
+    from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
+    from train import coat_stargan_eval
+
+    disc = make_heldout(tmp_path / "data")
+    labels = tmp_path / "labels.csv"
+    centres = {"black": (0.12, 0.11, 0.1), "ginger": COATS["ginger"], "grey-tabby": (0.45, 0.44, 0.43),
+               "white-cream": (0.84, 0.82, 0.78)}
+    labels.write_text("path,domain,r,g,b\n" + "".join(f"x{d}.png,{d},{r},{g},{b}\n" for d, (r, g, b) in centres.items()))
+    torch.manual_seed(0)
+    save_model(StarGANGenerator(StarGANConfig(domains=DOMAINS, generator={"base_channels": 4, "num_blocks": 1},
+                                              residual=True)), tmp_path / "coats",
+               {"resolution": 64, "inference_short_side": 64})
+    save_model(CatSegmenter(SegmenterConfig(channels=[2, 4])), tmp_path / "seg")
+    # "others -> black": a generator whose last convolution paints every pixel near-black (tanh(-2.5) = -0.99)
+    painter = ResnetGenerator(ResnetConfig(base_channels=4, num_blocks=1))
+    last = [m for m in painter.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.fill_(-2.5)
+    save_model(painter, tmp_path / "others2black", {"resolution": 64, "kind": "cyclegan"})
+    monkeypatch.setattr(coat_stargan_eval, "segment", lambda segmenter, photo: np.asarray(
+        Image.fromarray((disc * 255).astype(np.uint8)).resize(photo.size, Image.BILINEAR), np.float32) / 255)
+    common = [str(tmp_path / "coats"), "--data", str(tmp_path / "data"), "--labels", str(labels),
+              "--segmenter", str(tmp_path / "seg")]
+    report = coat_stargan_eval.main(common + ["--per-domain", f"black={tmp_path / 'others2black'}",
+                                              "--grid", str(tmp_path / "grid.png"), "--save-metrics"])
+    black = report["targets"]["black"]
+    assert black["per-domain"]["n"] == 3 and black["per-domain"]["hit"] == 1.0  # the painted coat is black
+    assert black["per-domain"]["dist"] < black["identity"]["dist"]
+    assert black["per-domain"]["bg_ssim"] < 0.5  # ... and so is the background: SSIM sees it
+    assert all("per-domain" not in report["targets"][t] for t in ("ginger", "grey-tabby", "white-cream"))
+    assert report["mean"]["per-domain"]["hit"] == 1.0  # the mean over the targets it was scored on
+    assert report["per_domain_models"] == {"black": str(tmp_path / "others2black")}
+    assert "per-domain" in report["ms_per_photo"]
+    config = json.loads((tmp_path / "coats" / "config.json").read_text())
+    assert set(config["metrics"]["heldout_coats"]["mean"]) == set(coat_stargan_eval.METHODS)
+    assert Image.open(tmp_path / "grid.png").size == (128 * 5, 16 + 3 * 128 * 4)  # StarGAN, per-domain, recolour
+
+    coat_stargan_eval.main([str(tmp_path / "coats"), "--pictures", str(tmp_path / "data/cats/test/cat.1.png"),
+                            "--per-domain", f"black={tmp_path / 'others2black'}", "--grid", str(tmp_path / "p.png")])
+    sheet = np.asarray(Image.open(tmp_path / "p.png"))
+    assert sheet.shape[:2] == (18 + 2 * 64, 85 * 5)
+    assert sheet[18 + 64 + 32, 85 + 40].max() < 10  # the second row's Black column: the painter's output
+    for bad, message in (("tabby=x", "not one of"), ("black", "DOMAIN=MODEL")):
+        with pytest.raises(SystemExit, match=message):
+            coat_stargan_eval.main(common + ["--per-domain", bad])

@@ -5,6 +5,8 @@ does the rest of the photo stay? Against doing nothing and the classical recolou
         --labels runs/coat-domains/labels.csv --grid runs/coat-heldout.png [--json r.json] [--save-metrics]
     python -m train.coat_stargan_eval weights/cats-coat-stargan --pictures examples/photos/chelsea.png \
         --grid docs/images/coat-stargan-chelsea.png        # no data needed: one row per picture
+    python -m train.coat_stargan_eval weights/cats-coat-stargan ... --per-domain black=runs/w/others2black \
+        --per-domain ginger=runs/w/others2ginger ...       # + one single-direction model per target domain
 
 Held-out photos (never trained on, nor labelled for training): the 200 of cats/heldout.txt and the 80
 of cats-masked/heldout.txt, each at the model's working scale (`translate_image`). Our cat segmenter
@@ -16,7 +18,10 @@ own, by
   training photos, from --labels): the app's classical recolour; it moves hue and saturation only,
 - recolour: the same plus the cat's lightness scaled to the centre's (a stronger classical baseline:
   what an image editor's "colourise the selection" does),
-- the StarGAN, told the domain.
+- the StarGAN, told the domain,
+- with --per-domain: "per-domain", a single-direction model per target domain (a CycleGAN generator
+  from `train.cyclegan`, e.g. other coats -> black), run on the same working photo; targets without
+  one are not scored for it.
 Per target domain and method: hit = the output's coat (measured on the input's cat core, so a method
 cannot win by moving the cat) falls in the target domain by the labelling rules; dist = RGB distance of
 that coat to the domain's centre; bg SSIM = SSIM between input and output outside the cat (p < 0.5,
@@ -38,17 +43,19 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from pix2pix_demo.coat import RGB_TO_YIQ, YIQ_TO_RGB, core_colour, match_chroma
+from pix2pix_demo.coat import core_colour, match_chroma, recolour_coat
 from pix2pix_demo.cutout import segment
 from pix2pix_demo.data import list_images, read_name_list
 from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.models.stargan import translate_image, working_size
+from pix2pix_demo.translate import run_generator
 from train.coat_domains import coat_domain, coat_spread
 from train.evaluate import ssim
 
 HELDOUT = (("cats/test", "cats/heldout.txt"), ("cats-masked/images", "cats-masked/heldout.txt"))
 METHODS = ("identity", "chroma", "recolour", "stargan")
+PER_DOMAIN = "per-domain"  # the method of --per-domain models
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -61,11 +68,44 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="at most this many held-out photos (evenly spread)")
     p.add_argument("--pictures", type=Path, nargs="+", help="no measuring: a grid of these pictures in every domain")
     p.add_argument("--grid", type=Path, default=None)
+    p.add_argument("--per-domain", action="append", default=[], metavar="DOMAIN=MODEL",
+                   help="a single-direction model (train.cyclegan's export) into DOMAIN, scored as method "
+                        f"'{PER_DOMAIN}' beside the StarGAN (repeatable: one per target domain)")
     p.add_argument("--grid-rows", type=int, default=8)
     p.add_argument("--save-metrics", action="store_true", help="store the results in the model's config.json")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--num-threads", type=int, default=1)
     return p
+
+
+def load_per_domain(specs, domains) -> dict:
+    """{domain: loaded single-direction model} from --per-domain DOMAIN=MODEL (SystemExit on a bad one)."""
+    models = {}
+    for spec in specs:
+        domain, sep, folder = spec.partition("=")
+        if not sep or not folder:
+            raise SystemExit(f"--per-domain expects DOMAIN=MODEL_FOLDER; got {spec!r}")
+        if domain not in domains:
+            raise SystemExit(f"--per-domain {spec!r}: {domain!r} is not one of the StarGAN's domains "
+                             f"({', '.join(domains)})")
+        if domain in models:
+            raise SystemExit(f"--per-domain: two models for {domain!r}")
+        models[domain] = load_model(Path(folder)).float().eval()
+    return models
+
+
+def translate_one(method: str, array: np.ndarray, photo: Image.Image, target: str, probability, centres,
+                  model, per_domain) -> np.ndarray:
+    """The photo (HxWx3 uint8 and its PIL image) into `target` by `method`, HxWx3 uint8 of the same size."""
+    if method == "identity":
+        return array
+    if method == "chroma":
+        return match_chroma(array, centres[target], weight=probability)
+    if method == "recolour":
+        return recolour_coat(array, centres[target], probability)
+    if method == PER_DOMAIN:
+        return np.asarray(run_generator(per_domain[target], photo))
+    return np.asarray(translate_image(model, photo, target))
 
 
 def domain_centres(labels: Path, domains) -> dict[str, np.ndarray]:
@@ -79,21 +119,6 @@ def domain_centres(labels: Path, domains) -> dict[str, np.ndarray]:
     if missing:
         raise SystemExit(f"{labels} labels no photo as {', '.join(missing)}.")
     return {d: np.mean(colours[d], axis=0).astype(np.float32) for d in domains}
-
-
-def recolour(photo: np.ndarray, centre, probability: np.ndarray) -> np.ndarray:
-    """Classical: the cat's lightness scaled to the centre's (weighted by p), then match_chroma on p."""
-    rgb = photo.astype(np.float32) / 255
-    weight = np.clip(probability, 0, 1)
-    yiq = rgb @ RGB_TO_YIQ.T
-    core = probability >= 0.8
-    if core.sum() >= 16:
-        target = float(np.asarray(centre, np.float32) @ RGB_TO_YIQ[0])
-        ratio = target / max(float(yiq[..., 0][core].mean()), 0.02)
-        yiq *= (1 + weight * (ratio - 1))[..., None]  # Y, I and Q together: the same colour, lighter or darker
-    lit = np.round(np.clip(yiq @ YIQ_TO_RGB.T, 0, 1) * 255).astype(np.uint8)
-    lit[weight <= 0] = photo[weight <= 0]  # outside the cat: the photo's own pixels
-    return match_chroma(lit, centre, weight=weight)
 
 
 def background_weight(probability: np.ndarray, window: int = 11) -> np.ndarray:
@@ -130,10 +155,12 @@ def evaluate(args) -> dict:
     model = load_model(args.model).float().eval()
     segmenter = load_model(args.segmenter).eval()
     domains = list(model.config.domains)
+    per_domain = load_per_domain(args.per_domain, domains)
+    methods = METHODS + ((PER_DOMAIN,) if per_domain else ())
     centres = domain_centres(args.labels, domains)
     photos = heldout_photos(args.data, args.limit)
-    rows = {(method, target): [] for method in METHODS for target in domains}
-    times = {method: [] for method in METHODS}
+    rows = {(method, target): [] for method in methods for target in domains}
+    times = {method: [] for method in methods}
     grid, own_domains = [], {}
     for path in photos:
         photo = working_photo(model, path)
@@ -150,16 +177,11 @@ def evaluate(args) -> dict:
         for target in domains:
             if target == own:
                 continue
-            for method in METHODS:
+            for method in methods:
+                if method == PER_DOMAIN and target not in per_domain:
+                    continue
                 start = time.process_time()
-                if method == "identity":
-                    out = array
-                elif method == "chroma":
-                    out = match_chroma(array, centres[target], weight=probability)
-                elif method == "recolour":
-                    out = recolour(array, centres[target], probability)
-                else:
-                    out = np.asarray(translate_image(model, photo, target))
+                out = translate_one(method, array, photo, target, probability, centres, model, per_domain)
                 times[method].append(1000 * (time.process_time() - start))
                 coat = core_colour(out, probability)
                 core = probability >= 0.8
@@ -173,36 +195,43 @@ def evaluate(args) -> dict:
         if len(grid) < args.grid_rows:
             grid.append((array, own, outputs))
     report = {"photos": len(photos), "own_domains": own_domains, "domains": domains,
+              "per_domain_models": {d: str(f) for d, f in (s.split("=", 1) for s in args.per_domain)},
               "centres": {d: [round(float(v), 3) for v in c] for d, c in centres.items()}, "targets": {},
               "ms_per_photo": {m: round(statistics.median(t), 1) for m, t in times.items() if t}}
     for target in domains:
         report["targets"][target] = {}
-        for method in METHODS:
+        for method in methods:
             items = rows[(method, target)]
+            if not items:
+                continue
             bg = [r["bg_ssim"] for r in items if r["bg_ssim"] is not None]
             report["targets"][target][method] = {
                 "n": len(items), "hit": round(float(np.mean([r["hit"] for r in items])), 3),
                 "dist": round(float(np.mean([r["dist"] for r in items])), 3),
                 "bg_ssim": round(float(np.mean(bg)), 3) if bg else None,
                 "cat_l1": round(float(np.mean([r["cat_l1"] for r in items])), 3)}
-    report["mean"] = {method: {key: round(float(np.mean([report["targets"][t][method][key] for t in domains])), 3)
-                               for key in ("hit", "dist", "bg_ssim", "cat_l1")} for method in METHODS}
+    # the mean over the target domains a method was scored on (all of them, but for a partial --per-domain)
+    report["mean"] = {method: {key: round(float(np.mean([report["targets"][t][method][key] for t in domains
+                                                          if method in report["targets"][t]])), 3)
+                               for key in ("hit", "dist", "bg_ssim", "cat_l1")}
+                      for method in methods if any(method in report["targets"][t] for t in domains)}
     if args.grid:
-        save_grid(grid, domains, args.grid)
+        save_grid(grid, domains, args.grid, methods=("stargan",) + ((PER_DOMAIN,) if per_domain else ()) + ("recolour",))
     return report
 
 
-def save_grid(grid, domains, path: Path, cell: int = 128) -> None:
-    """Per photo two rows: the StarGAN into each domain, then the classical recolour into each."""
+def save_grid(grid, domains, path: Path, cell: int = 128, methods=("stargan", "recolour")) -> None:
+    """Per photo one row per method (default: the StarGAN into each domain, then the classical recolour);
+    a domain a method did not translate into (the photo's own) shows the input."""
     columns = 1 + len(domains)
     titles = ["input"] + list(domains)
-    sheet = Image.new("RGB", (cell * columns, 16 + 2 * cell * len(grid)), "white")
+    sheet = Image.new("RGB", (cell * columns, 16 + len(methods) * cell * len(grid)), "white")
     draw = ImageDraw.Draw(sheet)
     for c, title in enumerate(titles):
         draw.text((cell * c + 4, 2), title, fill="black")
     for r, (array, own, outputs) in enumerate(grid):
-        for k, method in enumerate(("stargan", "recolour")):
-            y = 16 + (2 * r + k) * cell
+        for k, method in enumerate(methods):
+            y = 16 + (len(methods) * r + k) * cell
             tiles = [array] + [outputs.get((method, d), array) for d in domains]
             for c, tile in enumerate(tiles):
                 image = Image.fromarray(tile)
@@ -214,14 +243,19 @@ def save_grid(grid, domains, path: Path, cell: int = 128) -> None:
 
 
 def picture_grid(args) -> None:
-    """One row per picture: the picture, then the StarGAN into every domain (no data, no measuring)."""
+    """One row per picture: the picture, then the StarGAN into every domain (no data, no measuring); with
+    --per-domain a second row per picture: the per-domain models (the picture where a domain has none)."""
     model = load_model(args.model).float().eval()
     domains = list(model.config.domains)
+    per_domain = load_per_domain(args.per_domain, domains)
     labels = model.metadata.get("domain_labels", {})
     rows = []
     for path in args.pictures:
         photo = working_photo(model, path)
         rows.append([photo] + [translate_image(model, photo, d) for d in domains])
+        if per_domain:
+            rows.append([photo] + [run_generator(per_domain[d], photo) if d in per_domain else photo
+                                   for d in domains])
     cell = max(max(im.width for im in row) for row in rows)
     height = max(max(im.height for im in row) for row in rows)
     sheet = Image.new("RGB", (cell * (1 + len(domains)), 18 + height * len(rows)), "white")
@@ -252,8 +286,10 @@ def main(argv=None) -> dict | None:
         args.json.write_text(text)
     if args.save_metrics:
         # the card's table: the means over the target domains (the per-domain rows are in --json)
-        update_config(args.model, metrics={"heldout_coats": {"photos": report["photos"], "mean": report["mean"],
-                                                             "ms_per_photo": report["ms_per_photo"]}},
+        mean = {method: scores for method, scores in report["mean"].items() if method != PER_DOMAIN}  # the StarGAN's card
+        update_config(args.model, metrics={"heldout_coats": {"photos": report["photos"], "mean": mean,
+                                                             "ms_per_photo": {
+            method: ms for method, ms in report["ms_per_photo"].items() if method != PER_DOMAIN}}},
                       domain_coats=report["centres"])
     return report
 
