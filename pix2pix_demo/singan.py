@@ -120,7 +120,8 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
     shapes, factor = pyramid_shapes(*image.size, options)
     num_scales = len(shapes)
     config = SinGANConfig(shapes=shapes, channels=[options.channels] * num_scales, num_layers=options.num_layers,
-                          scale_factor=round(factor, 6), padding_mode=options.padding)
+                          scale_factor=round(factor, 6), padding_mode=options.padding,
+                          fine_padding_mode=options.fine_padding, fine_padding_from=options.fine_padding_from)
     torch.manual_seed(options.seed)
     model = SinGAN(config).to(device)
     reals = [r.to(device) for r in image_pyramid(image, shapes)]
@@ -171,7 +172,7 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
         previous_d = discriminator.state_dict() if discriminator is not None else (
             resume_state.get("discriminator") if resume_state is not None else None)
         discriminator = ScaleDiscriminator(options.channels, options.num_layers,
-                                           padding_mode=options.padding).to(device)
+                                           padding_mode=config.padding_at(n)).to(device)
         if fresh and n > 0:
             g.load_state_dict(model.generators[n - 1].state_dict())  # start from the scale below
         if previous_d is not None:

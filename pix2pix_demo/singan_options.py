@@ -51,6 +51,10 @@ class TrainOptions:
     d_steps: int = 1  # critic steps per iteration (SinGAN: 3); the extra ones each see a fresh fake
     g_steps: int = 1  # generator steps per iteration (SinGAN: 3)
     padding: str = "zeros"  # the convs' padding (G and D): "zeros", "reflect" or "replicate"
+    fine_padding: str | None = None  # if set, the padding of scales fine_padding_from.. instead (e.g. zeros at
+    # the coarse scales, which set the layout, and reflect at the fine ones, where zeros draw a frame)
+    fine_padding_from: int = 4  # index of the first "fine" scale (0 = the coarsest; its short side is about
+    # min_size / scale_factor**K px: 12 -> 38 px at K = 4); beyond the pyramid = `padding` everywhere
     gp_norm: str = "coarsest"  # the gradient penalty's norm: "coarsest" (of the whole image's gradient,
     # rescaled to the coarsest training example's pixel count: every scale's patch critic as strong as the
     # coarsest one's; 3 CPU-min, 250 px, one run each: high-frequency ratio 0.31 -> 1.09 and 0.45 -> 0.71;
@@ -85,6 +89,11 @@ class TrainOptions:
             raise ValueError(f"d_steps and g_steps must be between 1 and 8, got {self.d_steps}, {self.g_steps}.")
         if self.padding not in PADDING_MODES:
             raise ValueError(f"padding must be one of {', '.join(PADDING_MODES)}, got {self.padding!r}.")
+        if self.fine_padding is not None and self.fine_padding not in PADDING_MODES:
+            raise ValueError(f"fine_padding must be None or one of {', '.join(PADDING_MODES)}, "
+                             f"got {self.fine_padding!r}.")
+        if not 0 <= self.fine_padding_from <= 64:
+            raise ValueError(f"fine_padding_from must be a scale index between 0 and 64, got {self.fine_padding_from}.")
         if self.gp_norm not in ("image", "pixel", "coarsest"):
             raise ValueError(f"gp_norm must be 'image', 'pixel' or 'coarsest', got {self.gp_norm!r}.")
         if self.plan not in ("measured", "model"):

@@ -112,6 +112,58 @@ def test_training_uses_the_chosen_padding_in_generator_and_critic():
     assert model.config.padding_mode == "replicate" and seen and set(seen) == {"replicate"}
 
 
+def test_mixed_padding_zeros_at_coarse_scales_reflect_at_fine_ones_round_trips(tmp_path):
+    with pytest.raises(ValueError, match="fine_padding_mode"):
+        SinGANConfig(fine_padding_mode="mirror")
+    with pytest.raises(ValueError, match="fine_padding"):
+        singan.TrainOptions(**{**TINY, "fine_padding": "mirror"}).validate()
+    shapes = [[12, 12], [16, 16], [21, 21]]
+    torch.manual_seed(0)
+    mixed = SinGAN(SinGANConfig(shapes=shapes, channels=[8] * 3, fine_padding_mode="reflect", fine_padding_from=1))
+    zeros = SinGAN(SinGANConfig(shapes=shapes, channels=[8] * 3))
+    reflect = SinGAN(SinGANConfig(shapes=shapes, channels=[8] * 3, padding_mode="reflect"))
+    zeros.load_state_dict(mixed.state_dict())
+    reflect.load_state_dict(mixed.state_dict())
+    x = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():  # what each scale computes, border included, not just an attribute
+        assert torch.equal(mixed.generators[0](x), zeros.generators[0](x))
+        assert not torch.allclose(mixed.generators[0](x), reflect.generators[0](x))
+        for n in (1, 2):
+            assert torch.equal(mixed.generators[n](x), reflect.generators[n](x))
+            assert not torch.allclose(mixed.generators[n](x), zeros.generators[n](x))
+    folder = save_model(mixed, tmp_path / "mixed")
+    loaded = load_model(folder)
+    assert [loaded.config.padding_at(n) for n in range(3)] == ["zeros", "reflect", "reflect"]
+    assert {m.padding_mode for m in loaded.generators[0].modules() if isinstance(m, torch.nn.Conv2d)} == {"zeros"}
+    assert {m.padding_mode for m in loaded.generators[2].modules() if isinstance(m, torch.nn.Conv2d)} == {"reflect"}
+    assert arrays_equal(singan.sample(mixed, seed=3), singan.sample(loaded, seed=3))
+    config = read_config(folder)
+    for key in ("fine_padding_mode", "fine_padding_from"):  # a model saved before session 8
+        del config["architecture"][key]
+    (folder / "config.json").write_text(__import__("json").dumps(config))
+    assert [load_model(folder).config.padding_at(n) for n in range(3)] == ["zeros"] * 3
+
+
+def test_training_with_fine_padding_gives_each_scale_its_padding_in_generator_and_critic():
+    seen = []
+    original = singan.ScaleDiscriminator.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.tail.padding_mode)
+
+    options = singan.TrainOptions(**{**TINY, "iters": 3, "min_iters": 3, "fine_padding": "reflect",
+                                     "fine_padding_from": 1})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(singan.ScaleDiscriminator, "__init__", spy)
+        model, _ = singan.train_singan(singan.reference_image(32), options)
+    assert seen == ["zeros", "reflect"]  # one critic per scale, each with its scale's padding
+    assert [model.generators[n].tail.padding_mode for n in range(2)] == ["zeros", "reflect"]
+    with torch.no_grad():
+        assert torch.isfinite(singan.random_sample_tensor(model, 1, torch.Generator().manual_seed(1))).all()
+        assert torch.isfinite(model.reconstruct()).all()
+
+
 def test_pyramid_any_aspect():
     shapes, factor = singan.pyramid_shapes(500, 120, singan.TrainOptions(max_size=250, min_size=25))
     assert shapes[-1] == [60, 250] and shapes[0][0] == 25 and 0.75 <= factor < 0.85  # steps rounded up: never coarser than asked

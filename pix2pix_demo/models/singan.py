@@ -33,6 +33,10 @@ class SinGANConfig:
     image_channels: int = 3
     scale_factor: float = 0.75  # nominal ratio between consecutive scales (r in the paper)
     padding_mode: str = "zeros"  # of every 3x3 conv: "zeros" (models before session 7), "reflect" or "replicate"
+    fine_padding_mode: str | None = None  # if set, the padding of scales fine_padding_from.. (None: padding_mode
+    # everywhere, as every model saved before session 8): zeros at the coarse scales tell the generators where
+    # the border is (the layout), reflect at the fine ones leaves no frame along it
+    fine_padding_from: int = 0
 
     def __post_init__(self):
         self.shapes = [[int(h), int(w)] for h, w in self.shapes]
@@ -45,10 +49,21 @@ class SinGANConfig:
             raise ValueError("num_layers must be at least 3 (head, body, tail)")
         if self.padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {self.padding_mode!r}")
+        if self.fine_padding_mode is not None and self.fine_padding_mode not in PADDING_MODES:
+            raise ValueError(f"fine_padding_mode must be None or one of {', '.join(PADDING_MODES)}, "
+                             f"got {self.fine_padding_mode!r}")
+        if self.fine_padding_from < 0:
+            raise ValueError(f"fine_padding_from must be a scale index (0 or more), got {self.fine_padding_from}")
 
     @property
     def num_scales(self) -> int:
         return len(self.shapes)
+
+    def padding_at(self, scale: int) -> str:
+        """The padding of scale `scale`'s convs (generator and, in training, critic)."""
+        if self.fine_padding_mode is not None and scale >= self.fine_padding_from:
+            return self.fine_padding_mode
+        return self.padding_mode
 
 
 def conv_block(in_channels: int, out_channels: int, padding_mode: str = "zeros") -> nn.Sequential:
@@ -100,7 +115,8 @@ class SinGAN(nn.Module):
         super().__init__()
         self.config = config
         self.generators = nn.ModuleList(
-            ScaleGenerator(c, config.num_layers, config.image_channels, config.padding_mode) for c in config.channels)
+            ScaleGenerator(c, config.num_layers, config.image_channels, config.padding_at(n))
+            for n, c in enumerate(config.channels))
         # sigma_n: std of the noise added at each scale (1 at the coarsest, RMSE-based above)
         self.register_buffer("noise_amp", torch.ones(config.num_scales))
         h0, w0 = config.shapes[0]
