@@ -8,8 +8,8 @@
 
     spotted = translate.translate_image(load_model("weights/cat2bengal"), Image.open("cat.jpg"))  # one direction
 
-A translator has a `key`, a `label`, its `targets` (domain names, with `target_label` for people) and
-`translate(image, target)`. Two kinds exist:
+A translator has a `key`, a `label`, its `targets` (domain names, with `target_label` for people),
+`learned` (a trained GAN, or a classical method) and `translate(image, target)`. Three kinds exist:
 
 - `CycleGANTranslator`: one single-direction model per target, e.g. {"bengal": cat2bengal, "cat":
   bengal2cat}. `python -m train.cyclegan` exports both directions of a run as model folders whose
@@ -18,8 +18,12 @@ A translator has a `key`, a `label`, its `targets` (domain names, with `target_l
 - `MultiDomainTranslator`: one model told the target domain (StarGAN, `pix2pix_demo.models.stargan`,
   config.json architecture.domains); every domain is a target, named for people by the config's
   `domain_labels` (e.g. {"grey-tabby": "Grey tabby"}) where it has them.
+- `RecolourTranslator` ("cats-coat-recolour", offered when weights/cat-segmenter exists): classical, no
+  GAN. Our cat segmenter finds the cat; `coat.recolour_coat` moves its lightness and colour to one of
+  the StarGAN's four coat domains (`coat.COAT_DOMAINS`). It works at the photo's own size (long side at
+  most `RECOLOUR_MAX_SIDE`) and refuses a photo with no cat the segmenter is sure about.
 
-Both run the photo at the scale the model was trained at (its short side = the model's
+The learned ones run the photo at the scale the model was trained at (its short side = the model's
 `inference_short_side`, else its training `resolution`), with the long side at most `MAX_SIDE`: a
 generator trained on 128² crops of whole-cat photos learned fur texture at that scale and paints spots
 too small, and blurrier, on a photo twice as large. The result has that working size (a 4:3 photo
@@ -38,6 +42,9 @@ from . import hub, registry
 from .imaging import ImageError, check_aspect, image_to_tensor, tensor_to_image, to_rgb
 
 MAX_SIDE = 384  # px, the long side of the working size (CPU time grows with the area)
+RECOLOUR_MAX_SIDE = 1024  # px, the classical recolour's largest picture (larger photos are shrunk to it)
+RECOLOUR_KEY = "cats-coat-recolour"
+SEGMENTER_KEY = "cat-segmenter"
 DEFAULT_SHORT_SIDE = 256
 DOMAIN_LABELS = {"cat": "Ordinary cat", "bengal": "Bengal (leopard spots)", "abyssinian": "Abyssinian (ticked coat)"}
 
@@ -109,6 +116,7 @@ class Translator:
     targets: tuple[str, ...]
     device: str = "cpu"
     labels: dict[str, str] = field(default_factory=dict)  # the model's own names for its domains, if any
+    learned: bool = True  # a trained network (CycleGAN, StarGAN); False: a classical method
 
     def target_label(self, target: str) -> str:
         return self.labels.get(target) or target_label(target)
@@ -160,6 +168,35 @@ class MultiDomainTranslator(Translator):
             raise TranslateError(str(error)) from None
 
 
+@dataclass
+class RecolourTranslator(Translator):
+    """Classical coat recolour: the segmenter's cat probability p, then `coat.recolour_coat` towards
+    `coats[target]` (RGB 0..1). No learned translation; the segmenter is the only network."""
+
+    coats: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    segmenter_key: str = SEGMENTER_KEY
+
+    def translate(self, image: Image.Image, target: str) -> Image.Image:
+        import numpy as np
+
+        from .coat import recolour_coat, sure_core
+        from .cutout import segment
+
+        target = self.check_target(target)
+        try:
+            picture = check_aspect(to_rgb(image))
+        except ImageError as error:
+            raise TranslateError(str(error)) from None
+        if max(picture.size) > RECOLOUR_MAX_SIDE:
+            picture = picture.copy()
+            picture.thumbnail((RECOLOUR_MAX_SIDE, RECOLOUR_MAX_SIDE), Image.LANCZOS)
+        probability = segment(self.load(self.segmenter_key), picture)
+        if sure_core(probability) is None:
+            raise TranslateError("No cat found in this photo (the cat segmenter is sure of too little of it), so "
+                                 "there is no coat to recolour. Try a photo where the cat is larger and in view.")
+        return Image.fromarray(recolour_coat(np.asarray(picture), self.coats[target], probability))
+
+
 def _local_config(entry: registry.ModelEntry) -> dict | None:
     if not entry.local:
         return None
@@ -175,7 +212,10 @@ def translators(device: str = "cpu") -> dict[str, Translator]:
     CycleGAN folders (kind "cyclegan") of one training run (the same domains A and B, from
     config.json data.a / data.b) become one translator keyed "<A>-<B>" whose first target is B; a
     direction without its partner is a translator with one target, keyed by its folder. StarGAN
-    folders (model_type "stargan") are translators of their own, keyed by the folder name."""
+    folders (model_type "stargan") are translators of their own, keyed by the folder name. With a cat
+    segmenter, the classical coat recolour (RECOLOUR_KEY) comes last."""
+    from .coat import COAT_DOMAIN_LABELS, COAT_DOMAINS
+
     out: dict[str, Translator] = {}
     runs: dict[tuple[str, str], dict[str, str]] = {}  # (A, B) -> {target domain: model key}
     for key, entry in sorted(registry.list_models().items()):
@@ -207,6 +247,10 @@ def translators(device: str = "cpu") -> dict[str, Translator]:
             (target, key), = models.items()
             out[key] = CycleGANTranslator(key, f"→ {_name(target)} (CycleGAN)", (target,), device,
                                           models=models)
+    if SEGMENTER_KEY in registry.list_models() and RECOLOUR_KEY not in out:
+        out[RECOLOUR_KEY] = RecolourTranslator(RECOLOUR_KEY, "Cat coat colours: Recolour (classical, segmenter mask)",
+                                               tuple(COAT_DOMAINS), device, labels=dict(COAT_DOMAIN_LABELS),
+                                               learned=False, coats=dict(COAT_DOMAINS))
     return out
 
 
@@ -220,7 +264,7 @@ def get_translator(key, device: str = "cpu") -> Translator:
         names = ", ".join(available) or "none"
         entry = registry.list_models().get(key) if isinstance(key, str) else None
         if entry is not None:
-            raise TranslateError(f"Model {key!r} is a {entry.kind} model, not a translator model (CycleGAN or "
-                                 f"StarGAN); translators: {names}.")
+            raise TranslateError(f"Model {key!r} is a {entry.kind} model, not a translator model (CycleGAN, "
+                                 f"StarGAN or the classical recolour); translators: {names}.")
         raise TranslateError(f"Unknown translator {key!r}; available: {names}.")
     return available[key]

@@ -1,7 +1,10 @@
-"""The Translate tab: a photo in, the same photo in another domain out (CycleGAN: cat ↔ Bengal; StarGAN: coats).
+"""The Translate tab: a photo in, the same photo in another domain out (CycleGAN: cat ↔ Bengal; StarGAN: coats;
+the classical coat recolour beside it).
 
 The translators come from `pix2pix_demo.translate.translators()` (the CycleGAN folders paired by
-training run, and any StarGAN model with its domains). The target domain is a Radio whose choices
+training run, any StarGAN model with its domains, and the classical recolour when the cat segmenter is
+there). Each choice says whether it is learned (a GAN) or classical, and a note under the controls
+says what the chosen method does. The target domain is a Radio whose choices
 follow the chosen translator. The photo reaches the handler unprocessed (`preprocess=False`), so
 `imaging.open_image` alone decides what is an image; the `/translate_photo(image, model, target)`
 endpoint is the Translate button's.
@@ -27,14 +30,33 @@ INSTRUCTIONS = (
     "**Ginger**, **Grey tabby** or **White / cream** under *Turn it into* and the cat's coat changes (22 CPU-minutes "
     "of training: black and ginger look like their names, strongly; grey tabby and white / cream come out violet "
     "and blue, and some colour leaks onto the background around the cat). Pictures come back at the small scale "
-    "the models learned (short side 128-144 px).")
+    "the models learned (short side 128-144 px). **Cat coat colours: Recolour (classical, segmenter mask)** is no "
+    "GAN: it recolours the cat our segmenter finds to the same four coats, at the photo's own size (up to 1024 px), "
+    "and measures better than the StarGAN (see the note under the model).")
+LEARNED_NOTE = ("**Learned** (a GAN trained on our photos): the network paints the whole picture itself and needs "
+                "no mask; it shows what the GAN learned, flaws included.")
+CLASSICAL_NOTE = ("**Classical** (no GAN): our cat segmenter finds the cat, then its lightness and colour are moved "
+                  "to the chosen coat's; the fur, the light and the background are the photo's own. On 120 "
+                  "held-out photos the coat came out in the chosen colour 84 % of the time (the StarGAN: 45 %), "
+                  "with the background kept (SSIM 0.99; StarGAN 0.90). Fails where the segmenter misses the cat "
+                  "or takes in a cushion next to it.")
 
 
 def translator_choices() -> list[tuple[str, str]]:
-    """(label, key) of every translator, CycleGAN pairs first."""
+    """(label, key) of every translator: CycleGAN pairs first, the classical ones last; a learned one's label
+    says so (a classical one's label names its method)."""
     found = translate.translators()
-    order = sorted(found, key=lambda key: (not isinstance(found[key], translate.CycleGANTranslator), key))
-    return [(found[key].label, key) for key in order]
+    order = sorted(found, key=lambda key: (not isinstance(found[key], translate.CycleGANTranslator),
+                                           not found[key].learned, key))
+    return [(found[key].label + (" — learned" if found[key].learned else ""), key) for key in order]
+
+
+def method_note(key: str | None) -> str:
+    """What the chosen translator is: learned (a GAN) or classical."""
+    found = translate.translators()
+    if key not in found:
+        return ""
+    return LEARNED_NOTE if found[key].learned else CLASSICAL_NOTE
 
 
 def default_translator() -> str | None:
@@ -84,9 +106,9 @@ def photo_changed(image, model_key: str, target: str):
 
 
 def model_changed(model_key: str):
-    """A new translator: its targets, the first one chosen."""
+    """A new translator: its targets, the first one chosen, and the note on its method."""
     choices = target_choices(model_key)
-    return gr.Radio(choices=choices, value=choices[0][1] if choices else None)
+    return gr.Radio(choices=choices, value=choices[0][1] if choices else None), method_note(model_key)
 
 
 def build_translate_tab() -> None:
@@ -106,6 +128,7 @@ def build_translate_tab() -> None:
         target = gr.Radio(choices=targets, value=targets[0][1] if targets else None, label="Turn it into",
                           elem_id="translate-target")
         run = gr.Button("Translate", variant="primary", elem_id="translate-run", interactive=key is not None)
+    note = gr.Markdown(method_note(key), elem_id="translate-method")
     examples = [[str(path)] for path in EXAMPLES if path.is_file()]
     if examples:
         gr.Examples(examples, inputs=photo, label="Example photo (scikit-image's 'chelsea', CC0)")
@@ -114,5 +137,5 @@ def build_translate_tab() -> None:
     run.click(translate_photo, inputs, output, api_name="translate_photo", preprocess=False, **MODEL_CONCURRENCY)
     gr.on([photo.change, target.input], photo_changed, inputs, output, preprocess=False, trigger_mode="always_last",
           api_visibility="private", **MODEL_CONCURRENCY)
-    model.input(model_changed, model, target, api_visibility="private").then(
+    model.input(model_changed, model, [target, note], api_visibility="private").then(
         photo_changed, inputs, output, preprocess=False, api_visibility="private", **MODEL_CONCURRENCY)
