@@ -211,6 +211,12 @@ def test_evaluator_scores_per_domain_models_beside_the_stargan(tmp_path, monkeyp
     sheet = np.asarray(Image.open(tmp_path / "p.png"))
     assert sheet.shape[:2] == (18 + 2 * 64, 85 * 5)
     assert sheet[18 + 64 + 32, 85 + 40].max() < 10  # the second row's Black column: the painter's output
+    coat_stargan_eval.main([str(tmp_path / "coats"), "--pictures", str(tmp_path / "data/cats/test/cat.1.png"),
+                            "--segmenter", str(tmp_path / "seg"), "--recolour-row", "--grid", str(tmp_path / "r.png")])
+    sheet = np.asarray(Image.open(tmp_path / "r.png")).astype(float)
+    assert sheet.shape[:2] == (18 + 2 * 64, 85 * 5)
+    centre = sheet[18 + 64 + 32, 85 * 2 + 42], sheet[18 + 64 + 32, 85 * 1 + 42]  # the cat: ginger, black columns
+    assert centre[0][0] - centre[0][2] > 40 and centre[1].max() < 90  # a warm coat, a dark one
     for bad, message in (("tabby=x", "not one of"), ("black", "DOMAIN=MODEL")):
         with pytest.raises(SystemExit, match=message):
             coat_stargan_eval.main(common + ["--per-domain", bad])

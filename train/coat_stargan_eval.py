@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from pix2pix_demo.coat import core_colour, match_chroma, recolour_coat
+from pix2pix_demo.coat import COAT_DOMAINS, core_colour, match_chroma, recolour_coat
 from pix2pix_demo.cutout import segment
 from pix2pix_demo.data import list_images, read_name_list
 from pix2pix_demo.hub import load_model, update_config
@@ -71,6 +71,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-domain", action="append", default=[], metavar="DOMAIN=MODEL",
                    help="a single-direction model (train.cyclegan's export) into DOMAIN, scored as method "
                         f"'{PER_DOMAIN}' beside the StarGAN (repeatable: one per target domain)")
+    p.add_argument("--recolour-row", action="store_true",
+                   help="--pictures: add a row of the classical recolour (--segmenter's mask; the model's "
+                        "domain_coats, else coat.COAT_DOMAINS)")
     p.add_argument("--grid-rows", type=int, default=8)
     p.add_argument("--save-metrics", action="store_true", help="store the results in the model's config.json")
     p.add_argument("--json", type=Path, default=None)
@@ -244,17 +247,27 @@ def save_grid(grid, domains, path: Path, cell: int = 128, methods=("stargan", "r
 
 def picture_grid(args) -> None:
     """One row per picture: the picture, then the StarGAN into every domain (no data, no measuring); with
-    --per-domain a second row per picture: the per-domain models (the picture where a domain has none)."""
+    --per-domain a second row per picture: the per-domain models (the picture where a domain has none);
+    with --recolour-row one more: the classical recolour."""
     model = load_model(args.model).float().eval()
     domains = list(model.config.domains)
     per_domain = load_per_domain(args.per_domain, domains)
     labels = model.metadata.get("domain_labels", {})
+    if args.recolour_row:
+        segmenter = load_model(args.segmenter).eval()
+        centres = {**COAT_DOMAINS, **(model.metadata.get("domain_coats") or {})}
+        if any(d not in centres for d in domains):
+            raise SystemExit(f"--recolour-row: no coat colour for {', '.join(d for d in domains if d not in centres)}")
     rows = []
     for path in args.pictures:
         photo = working_photo(model, path)
         rows.append([photo] + [translate_image(model, photo, d) for d in domains])
         if per_domain:
             rows.append([photo] + [run_generator(per_domain[d], photo) if d in per_domain else photo
+                                   for d in domains])
+        if args.recolour_row:
+            probability = segment(segmenter, photo)
+            rows.append([photo] + [Image.fromarray(recolour_coat(np.asarray(photo), centres[d], probability))
                                    for d in domains])
     cell = max(max(im.width for im in row) for row in rows)
     height = max(max(im.height for im in row) for row in rows)
