@@ -344,6 +344,21 @@ def test_high_frequency_ratio_and_diversity():
     assert diversity(image, [image, flipped]) > diversity(image, [image, noisy]) > 0
 
 
+def test_border_step_finds_a_frame_line_and_ignores_texture():
+    """train.singan_eval's frame measure: ~0 for a textured image, clearly up with a dark 1-px frame line
+    (what zero padding draws), and up on one edge only is still seen."""
+    from train.singan_eval import border_step
+
+    image = singan.image_to_tensor(singan.reference_image(64))
+    noise = torch.rand(image.shape, generator=torch.Generator().manual_seed(0)) * 2 - 1  # texture, no frame
+    framed = image.clone()
+    framed[..., 0, :] = framed[..., -1, :] = framed[..., :, 0] = framed[..., :, -1] = -1
+    left_only = image.clone()
+    left_only[..., :, 0] -= 0.4
+    assert border_step(noise) < 2 and border_step(image) < 5
+    assert border_step(framed) > 15 > border_step(left_only) > border_step(image) + 2
+
+
 def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
     from train import singan_eval
 
@@ -359,6 +374,7 @@ def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
     assert [r["rec_psnr"] for r in results][0] == results[1]["rec_psnr"] > 10
     assert len(results[0]["swd_x1000"]) == 3
     assert results[0]["hf_ratio"] > 0 and results[0]["diversity"] > 0  # two seeds, two different samples
+    assert results[0]["border_step"] >= 0 and results[0]["border_step_photo"] >= 0
     per_scale = results[0]["hf_ratio_per_scale"]
     assert len(per_scale["samples"]) == len(per_scale["reconstruction"]) == model.num_scales
     assert min(per_scale["samples"]) > 0 and min(per_scale["reconstruction"]) > 0

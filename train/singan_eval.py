@@ -11,8 +11,10 @@ downloaded network (SIFID would need Inception weights); read it together with t
 it cannot tell a plausible rearrangement from a copy. Next to it: the high-frequency ratio
 (Laplacian energy of the samples / of the training image at the finest scale; close to 1 = as
 sharp as the photo, well under 1 = soft) and SinGAN's diversity (per-pixel std across the
-samples / std of the image; 0 = all samples identical), and the high-frequency ratio per scale of
-samples and of the reconstruction (where along the pyramid detail is lost).
+samples / std of the image; 0 = all samples identical), the border step (a dark or light frame line
+along the image border, as zero padding draws: percent of the luminance range, the photo's own value
+beside it), and the high-frequency ratio per scale of samples and of the reconstruction (where along
+the pyramid detail is lost).
 
 The grid has one row per model: the reconstruction, then samples with seeds 1..N (the same
 seeds for every model). Label text comes from --labels (default: the folder names).
@@ -90,6 +92,17 @@ def high_frequency_ratio(real: torch.Tensor, fakes: list[torch.Tensor]) -> float
     return float(np.mean([laplacian_energy(f) for f in fakes]) / max(laplacian_energy(real), 1e-12))
 
 
+def border_step(x: torch.Tensor, depth: int = 3) -> float:
+    """How strongly (1, 3, H, W) in [-1, 1] is framed: per edge, the luminance of the outermost pixel line
+    minus that of the lines 1..depth inside it, averaged along the edge (texture averages out, a dark or light
+    frame line does not), absolute, mean over the four edges, x100 in [0, 1] units (percent of full range).
+    Zero padding draws such a frame; compare with the photo's own value (a sky's gradient scores too)."""
+    luma = (0.299 * x[0, 0] + 0.587 * x[0, 1] + 0.114 * x[0, 2]) * 0.5
+    edges = [luma, luma.flip(0), luma.T, luma.T.flip(0)]  # top, bottom, left, right edge as row 0
+    steps = [float((e[0] - e[1:depth + 1].mean(0)).mean().abs()) for e in edges]
+    return 100 * float(np.mean(steps))
+
+
 def diversity(real: torch.Tensor, fakes: list[torch.Tensor]) -> float:
     """SinGAN's diversity measure: the per-pixel standard deviation across the samples, averaged over
     pixels and channels, divided by the standard deviation of the real image's pixel values. 0 = every
@@ -100,10 +113,13 @@ def diversity(real: torch.Tensor, fakes: list[torch.Tensor]) -> float:
 
 
 def sample_metrics(real: torch.Tensor, fakes: list[torch.Tensor]) -> dict:
-    """SWD per level (finest first), its mean, the high-frequency ratio and diversity of `fakes` vs `real`."""
+    """SWD per level (finest first), its mean, the high-frequency ratio and diversity of `fakes` vs `real`,
+    and the border step (frame) of the samples (mean) and of `real`."""
     levels = [round(v, 1) for v in swd(real, fakes)]
     return {"swd_x1000": levels, "swd_mean": round(float(np.mean(levels)), 1),
-            "hf_ratio": round(high_frequency_ratio(real, fakes), 3), "diversity": round(diversity(real, fakes), 3)}
+            "hf_ratio": round(high_frequency_ratio(real, fakes), 3), "diversity": round(diversity(real, fakes), 3),
+            "border_step": round(float(np.mean([border_step(f) for f in fakes])), 2),
+            "border_step_photo": round(border_step(real), 2)}
 
 
 def evaluate(folder: str, image: Image.Image, num_samples: int = 8) -> tuple[dict, list[Image.Image]]:
@@ -214,7 +230,7 @@ def main(args) -> list[dict]:
         labels = [*labels, "GPNN"]
     if args.grid:
         labels = [f"{label}  (" + (f"rec {m['rec_psnr']} dB, " if m["rec_psnr"] else "")
-                  + f"SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']})"
+                  + f"SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']}, frame {m['border_step']})"
                   for label, m in zip(labels, results)]
         Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
         make_grid(rows, labels, args.grid_columns, args.grid_height).save(args.grid)
@@ -225,7 +241,8 @@ def main(args) -> list[dict]:
             source = (f"{m['scales']} scales, rec PSNR {m['rec_psnr']} dB" if m["rec_psnr"] is not None
                       else f"{m['cpu_s_per_sample']} CPU-s per sample")
             print(f"{m['model']}: {m['size']}, {source}, SWD x1000 {m['swd_x1000']} (mean {m['swd_mean']}), "
-                  f"high-frequency ratio {m['hf_ratio']}, diversity {m['diversity']}"
+                  f"high-frequency ratio {m['hf_ratio']}, diversity {m['diversity']}, "
+                  f"border step {m['border_step']} (photo {m['border_step_photo']})"
                   + (f", budget {m['budget']} min ({m['budget_clock']})" if m.get("budget") else ""))
             if "hf_ratio_per_scale" in m:
                 print(f"  high-frequency ratio per scale, coarse -> fine: samples {m['hf_ratio_per_scale']['samples']}, "
