@@ -104,6 +104,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--residual", action="store_true",
                        help="G predicts a change to the photo (out = x + G, starting at zero: the photo unchanged); "
                             "not in the paper")
+    model.add_argument("--output", choices=("image", "colour"), default="image",
+                       help="G's output: the picture (or with --residual a change to it), or 'colour': a per-pixel "
+                            "lightness gain/offset, chroma gain and warm-axis offset that cannot invent hues; not in "
+                            "the paper")
     model.add_argument("--conditional-norm", action="store_true",
                        help="every norm layer of G gets a per-domain scale and shift (conditional instance norm), "
                             "not only the first; not in the paper")
@@ -285,7 +289,7 @@ def other_domains(labels: torch.Tensor, count: int, generator: torch.Generator) 
 # ---------------------------------------------------------------- training
 
 
-ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "residual", "conditional_norm", "d_channels", "d_layers", "spectral_norm", "ema", "size")
+ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "residual", "output", "conditional_norm", "d_channels", "d_layers", "spectral_norm", "ema", "size")
 
 
 def save_sample_grid(path: Path, generator, inputs: torch.Tensor, domains: int) -> None:
@@ -331,7 +335,7 @@ def main(args) -> Path | None:
     g_config = StarGANConfig(domains=tuple(files), generator={"base_channels": args.base_channels,
                                                               "num_blocks": args.num_blocks,
                                                               "upsampling": args.upsampling},
-                              residual=args.residual, conditional_norm=args.conditional_norm)
+                              residual=args.residual, conditional_norm=args.conditional_norm, output=args.output)
     d_config = StarGANDiscriminatorConfig(num_domains=len(files), base_channels=args.d_channels,
                                           n_layers=args.d_layers, spectral_norm=args.spectral_norm)
     generator = StarGANGenerator(g_config).to(device)

@@ -18,7 +18,12 @@ ReLU, i.e. a conditional instance norm's bias. With `residual` (not in the paper
 change to the photo, starting at zero. With `conditional_norm` (not in the paper) every norm layer gets
 such a per-domain scale and shift (`ConditionalNorm`), not only the first: the later instance norms
 otherwise subtract what the first one's shift added (a 4-coat model gave the same picture for every
-target after 200 steps).
+target after 200 steps). With `output="colour"` (not in the paper) the generator cannot paint at all: its
+four output planes are a per-pixel lightness gain and offset, a chroma gain and an offset along the
+warm (orange, YIQ +I) axis (`colour_change`), so it can darken, lighten, desaturate or warm each pixel
+but never invent a hue: no violet (it never adds Q) and nothing bluer than the photo (I is never pushed
+below min(I, 0)). Cat coats are all neutral-to-warm; a 4-coat model with a free RGB output turned grey
+cats violet and white ones blue.
 
 Discriminator (training only, `StarGANDiscriminator`): the PatchGAN trunk of
 `pix2pix_demo.models.patchgan` (no normalisation, as in the paper: WGAN-GP's penalty is per sample)
@@ -38,10 +43,14 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from ..coat import RGB_TO_YIQ, YIQ_TO_RGB
 from ..hub import register_model_type
 from ..imaging import check_aspect, image_to_tensor, tensor_to_image, to_rgb
 from .patchgan import PatchGANConfig, PatchGANDiscriminator
 from .resnet import ResnetGenerator
+
+OUTPUTS = ("image", "colour")
+COLOUR_PLANES = 4  # lightness gain, lightness offset, chroma gain, warm offset
 
 # held while a generator with conditional norms runs (they read the call's domain code from an attribute)
 _CONDITIONAL_CALL = threading.Lock()
@@ -64,6 +73,9 @@ class StarGANConfig:
     # at zero. With the code only at the input, each later instance norm can subtract what it added, and a
     # 4-domain coat model's translations into all four domains were the same picture after 200 steps.
     conditional_norm: bool = False
+    # "image": G's three planes are the picture (or, with residual, a change to it); "colour": four planes of a
+    # per-pixel colour change that cannot invent hues (`colour_change`), starting as the identity. Not in the paper.
+    output: str = "image"
 
     def __post_init__(self):
         self.domains = tuple(str(name) for name in self.domains)
@@ -71,6 +83,15 @@ class StarGANConfig:
             raise ValueError(f"domains must be two or more different, non-empty names; got {list(self.domains)}")
         if "in_channels" in self.generator:
             raise ValueError("generator.in_channels is set by StarGAN (image channels + one plane per domain)")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}; got {self.output!r}")
+        if self.output == "colour":
+            if self.image_channels != 3 or self.residual:
+                raise ValueError("output 'colour' changes an RGB photo's colours (image_channels 3) and is its own "
+                                 "residual form: residual must be False")
+            if self.generator.get("out_channels", COLOUR_PLANES) != COLOUR_PLANES:
+                raise ValueError(f"output 'colour' needs generator.out_channels {COLOUR_PLANES}")
+            self.generator = {**self.generator, "out_channels": COLOUR_PLANES}
         resnet = ResnetGenerator.config_class(**{**self.generator, "in_channels": self.in_channels})
         self.generator = {k: v for k, v in dataclasses.asdict(resnet).items() if k != "in_channels"}
 
@@ -97,7 +118,7 @@ class StarGANGenerator(nn.Module):
         if not (isinstance(first, nn.Conv2d) and first.in_channels == config.in_channels):  # the layout forward() needs
             raise TypeError("StarGANGenerator expects ResnetGenerator.net to start with a padding and the "
                             f"{config.in_channels}-channel input convolution")
-        if config.residual:  # the change starts at zero (tanh(0) = 0): out = x
+        if config.residual or config.output == "colour":  # the change starts at zero (tanh(0) = 0): out = x
             last = [m for m in self.generator.net if isinstance(m, nn.Conv2d)][-1]
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
@@ -145,6 +166,8 @@ class StarGANGenerator(nn.Module):
                 finally:
                     for norm in norms:
                         norm.domain = None
+        if self.config.output == "colour":
+            return colour_change(x, out)
         return (x + out).clamp(-1, 1) if self.config.residual else out
 
     def _generate(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -157,6 +180,31 @@ class StarGANGenerator(nn.Module):
         features = net[:3](inputs)  # the norm has just removed the code's constant response ...
         shift = torch.einsum("okij,nk->no", net[1].weight[:, self.config.image_channels:], code)
         return net[3:](features + shift[:, :, None, None])  # ... so it goes back in, before the ReLU
+
+
+def colour_change(x: torch.Tensor, planes: torch.Tensor) -> torch.Tensor:
+    """Apply G's four colour planes (N, 4, H, W) in [-1, 1] to the photo x (N, 3, H, W) in [-1, 1], in YIQ:
+    lightness Y·exp(1.5·a) + 0.3·b, chroma (I, Q)·exp(2·s), then I + 0.3·w along the warm axis, I kept at or
+    above min(I_in, 0), and into the RGB cube by shortening the chroma (not by clamping channels). Hue can only
+    stay, fade to grey or turn warmer; all zeros give the photo back."""
+    to_yiq = torch.as_tensor(RGB_TO_YIQ, dtype=x.dtype, device=x.device)
+    to_rgb = torch.as_tensor(YIQ_TO_RGB, dtype=x.dtype, device=x.device)
+    yiq = torch.einsum("cd,ndhw->nchw", to_yiq, (x + 1) / 2)
+    y, i, q = yiq.unbind(1)
+    a, b, s, w = planes.unbind(1)
+    chroma = torch.exp(2 * s)
+    y = y * torch.exp(1.5 * a) + 0.3 * b
+    warm = i * chroma + 0.3 * w
+    i = torch.maximum(warm, torch.minimum(i, torch.zeros_like(i)))  # never bluer than the photo, or than grey
+    q = q * chroma
+    # into the RGB cube without turning the hue (a per-channel clamp would: a warm, light pixel whose red
+    # overflows turns pinker): lightness clamped, then the chroma shortened until every channel fits
+    y = y.clamp(0, 1)[:, None]
+    offset = torch.einsum("cd,ndhw->nchw", to_rgb[:, 1:], torch.stack([i, q], 1))  # the chroma's share per channel
+    room = torch.where(offset > 0, (1 - y) / offset.clamp(min=1e-6), y / (-offset).clamp(min=1e-6))
+    shorten = room.amin(1, keepdim=True).clamp(max=1)
+    rgb = y + shorten * offset
+    return (rgb * 2 - 1).clamp(-1, 1)  # only rounding is left to clamp
 
 
 class ConditionalNorm(nn.Module):
