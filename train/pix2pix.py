@@ -106,6 +106,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--g-attention", default=None, metavar="LEVELS",
                        help="SAGAN self-attention after these decoder levels, e.g. 2 or 2,3 (level i works at "
                             "size/2^i: 2 = 32x32 at 128²)")
+    model.add_argument("--g-noise", default=None, metavar="LEVELS",
+                       help="StyleGAN per-pixel noise after these decoder levels, e.g. 1,2 (level i works at size/2^i: "
+                            "randomness for fur-like texture; fixed noise at inference, so outputs stay deterministic)")
     disc = p.add_argument_group("discriminator and losses")
     disc.add_argument("--d-layers", type=int, default=3, help="PatchGAN n_layers: 0=1x1, 1=16x16, 3=70x70, 5=286x286")
     disc.add_argument("--d-channels", type=int, default=64, help="ndf")
@@ -132,6 +135,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     disc.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default --lr)")
     disc.add_argument("--beta1", type=float, default=0.5)
     disc.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
+    disc.add_argument("--d-warmup", type=int, default=0, metavar="STEPS",
+                      help="train only D for the first STEPS steps (G's weights frozen): a fresh D on a fine-tuned G first "
+                           "learns to tell its outputs from photos, instead of pulling a trained G off course")
     disc.add_argument("--ema", type=float, default=0.0, help="export an EMA of G's weights (e.g. 0.999; 0 = off)")
     return p
 
@@ -141,7 +147,7 @@ def generator_config(args) -> UNetConfig:
     overrides = {"base_channels": args.base_channels, "num_downsamplings": args.num_downsamplings,
                  "max_channels": args.max_channels, "norm": args.norm, "dropout": args.dropout,
                  "separable": args.separable, "upsampling": args.upsampling,
-                 "attention_levels": args.g_attention}
+                 "attention_levels": args.g_attention, "noise_levels": args.g_noise}
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if getattr(args, "coat", False):
         from pix2pix_demo.coat import PALETTES
@@ -223,7 +229,7 @@ def setup_distributed(requested_device: str):
 
 ARCHITECTURE_OPTIONS = ("preset", "base_channels", "num_downsamplings", "max_channels", "norm", "separable",
                         "upsampling", "d_layers", "d_channels", "d_norm", "spectral_norm", "ema", "g_attention",
-                        "d_attention", "d_latent", "gan_loss", "coat", "d_scales")
+                        "d_attention", "d_latent", "gan_loss", "coat", "d_scales", "g_noise")
 
 
 def architecture_changes(saved: dict, args) -> list[str]:
@@ -358,10 +364,12 @@ def main(args) -> Path | None:
         from pix2pix_demo.hub import load_model
 
         source = load_model(args.init_from)
-        ignore = {"condition_channels", "condition_default"}  # a condition may be added (its weights start at 0)
+        # a condition or noise may be added (their weights start at 0: the first step computes what the source did)
+        ignore = {"condition_channels", "condition_default", "noise_levels"}
         theirs = {k: v for k, v in dataclasses.asdict(source.config).items() if k not in ignore}
         ours = {k: v for k, v in dataclasses.asdict(g_config).items() if k not in ignore}
-        if theirs != ours or source.config.condition_channels not in (0, g_config.condition_channels):
+        if (theirs != ours or source.config.condition_channels not in (0, g_config.condition_channels)
+                or not set(source.config.noise_levels) <= set(g_config.noise_levels)):
             raise SystemExit(f"--init-from {args.init_from}: its architecture {dataclasses.asdict(source.config)} "
                              f"differs from this run's {dataclasses.asdict(g_config)}; pass the same generator options.")
         widened = init_generator(generator, source)
@@ -465,7 +473,8 @@ def main(args) -> Path | None:
             real_b = real_b.to(device, memory_format=memory_format, non_blocking=True)
             condition = condition[0].to(device) if condition else None
 
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+            warming_up = step < args.d_warmup  # --d-warmup: D only, G frozen
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp), torch.set_grad_enabled(not warming_up):
                 fake_b = generator(real_a, condition)
             # --- discriminator: real pairs vs generated pairs
             d_plain.requires_grad_(True)
@@ -487,7 +496,7 @@ def main(args) -> Path | None:
                 extra["k_t"] = gan.k
             # --- generator: fool D (the raw module, frozen, so DDP does not sync D here) + L1
             d_plain.requires_grad_(False)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp), torch.set_grad_enabled(not warming_up):
                 if args.gan_loss == "ebgan":
                     energy, codes = d_plain(torch.cat([real_a, fake_b], 1), return_features=True)
                     pull_away = pull_away_term(codes)
@@ -503,9 +512,10 @@ def main(args) -> Path | None:
                 loss_g = args.lambda_gan * loss_g_gan + args.lambda_l1 * loss_l1
                 if "loss_fm" in extra:
                     loss_g = loss_g + args.lambda_fm * loss_fm
-            opt_g.zero_grad(set_to_none=True)
-            scaler.scale(loss_g).backward()
-            scaler.step(opt_g)
+            if not warming_up:  # (while D warms up, G's losses are still measured and logged)
+                opt_g.zero_grad(set_to_none=True)
+                scaler.scale(loss_g).backward()
+                scaler.step(opt_g)
             scaler.update()
             losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item(), **extra}
             stop_if_not_finite(losses, step, checkpoint_path, bar)
@@ -546,7 +556,7 @@ def main(args) -> Path | None:
                 "wall_time_s": round(wall, 1), "budget_clock": args.budget_clock,
                 "hardware": hardware_description(device), "init_from": args.init_from,
                 "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
-                "lambda_gan": args.lambda_gan, "lambda_fm": args.lambda_fm, **energy_loss_options(args, gan),
+                "lambda_gan": args.lambda_gan, "lambda_fm": args.lambda_fm, "d_warmup_steps": args.d_warmup, **energy_loss_options(args, gan),
                 "discriminator": dataclasses.asdict(d_config), "ema": args.ema, "progressive": args.progressive,
             },
             "metrics": {},

@@ -13,6 +13,13 @@ n = 8 is the paper's "U-Net-256" (bottleneck 1×1 at 256²), n = 7 suits 128² i
 (1 ≤ i ≤ n-1, counted from the outside) works at 1/2^i of the input side, so at 128² level 2 is
 32×32 and level n-1 is the one just above the bottleneck; the block sits after the level's
 up-sampling, before the skip is concatenated.
+
+`noise_levels` adds StyleGAN's per-pixel noise to decoder levels (same numbering): one Gaussian noise
+plane, scaled by a learned weight per channel (starting at 0, so a model fine-tuned with noise begins
+exactly as it was), is added after the level's up-sampling: randomness at the scale of fur and hair,
+where pix2pix's dropout (only next to the bottleneck) gives none. In training every call draws new
+noise; in eval mode the noise is a fixed pattern (seed 0 for every image size), so a drawing always
+gives the same picture, stroke after stroke, and an exported model is deterministic.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ class UNetConfig:
     separable: bool = False  # depthwise-separable convolutions in the inner levels (small, fast)
     upsampling: str = "transpose"  # "transpose" (paper) | "resize" (nearest + conv: no checkerboard)
     attention_levels: tuple[int, ...] = ()  # decoder levels with SAGAN self-attention (none in the paper)
+    noise_levels: tuple[int, ...] = ()  # decoder levels with StyleGAN per-pixel noise (none in the paper)
     # A global condition (e.g. edges2cats' coat colour, RGB in [0, 1]) given to every decoder level as
     # constant planes, as BicycleGAN injects its latent code into every layer; 0 = none (the paper).
     condition_channels: int = 0
@@ -56,6 +64,11 @@ class UNetConfig:
         outside = [i for i in self.attention_levels if not 1 <= i < self.num_downsamplings]
         if outside:
             raise ValueError(f"attention_levels {outside} outside 1..{self.num_downsamplings - 1} "
+                             f"(level i works at 1/2^i of the input side)")
+        self.noise_levels = parse_positions(self.noise_levels, "noise_levels")
+        outside = [i for i in self.noise_levels if not 1 <= i < self.num_downsamplings]
+        if outside:
+            raise ValueError(f"noise_levels {outside} outside 1..{self.num_downsamplings - 1} "
                              f"(level i works at 1/2^i of the input side)")
         if self.condition_channels and len(self.condition_default) != self.condition_channels:
             raise ValueError(f"condition_default needs {self.condition_channels} values, got {self.condition_default!r}")
@@ -149,12 +162,34 @@ def up_conv(in_ch: int, out_ch: int, bias: bool, separable: bool, upsampling: st
     return nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=bias)
 
 
+class NoiseInjection(nn.Module):
+    """x + weight · noise: one (N, 1, H, W) Gaussian plane shared by the channels, a learned weight per
+    channel (0 at first). Fresh noise in training; in eval mode the same pattern for a given size."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self._fixed: dict[tuple, torch.Tensor] = {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        if self.training:
+            noise = torch.randn(n, 1, h, w, device=x.device, dtype=x.dtype)
+        else:
+            key = (h, w, x.device, x.dtype)
+            if key not in self._fixed:
+                generator = torch.Generator().manual_seed(0)
+                self._fixed[key] = torch.randn(1, 1, h, w, generator=generator).to(x.device, x.dtype)
+            noise = self._fixed[key].expand(n, -1, -1, -1)
+        return x + self.weight.to(x.dtype) * noise
+
+
 class UNetLevel(nn.Module):
     """One level of the U-Net: down-sample, run the inner levels, up-sample, concatenate the skip."""
 
     def __init__(self, outer_ch: int, inner_ch: int, config: UNetConfig, inner: nn.Module | None,
                  outermost: bool = False, in_ch: int | None = None, dropout: float = 0.0,
-                 attention: bool = False):
+                 attention: bool = False, noise: bool = False):
         super().__init__()
         in_ch = outer_ch if in_ch is None else in_ch
         cond = config.condition_channels  # concatenated to the input of every up-sampling
@@ -180,6 +215,7 @@ class UNetLevel(nn.Module):
         self.up = nn.Sequential(*up)
         # Identity has no parameters: models without attention keep their state-dict keys
         self.attention = SelfAttention2d(outer_ch) if attention else nn.Identity()
+        self.noise = NoiseInjection(outer_ch) if noise else nn.Identity()
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         h = self.down(x)
@@ -187,7 +223,7 @@ class UNetLevel(nn.Module):
         if condition is not None:  # (N, C) -> constant (N, C, H, W) planes beside the features
             planes = condition[:, :, None, None].to(h.dtype).expand(-1, -1, h.shape[-2], h.shape[-1])
             h = torch.cat([h, planes], dim=1)
-        y = self.attention(self.up(h))
+        y = self.noise(self.attention(self.up(h)))
         return y if self.outermost else torch.cat([x, y], dim=1)
 
 
@@ -211,7 +247,7 @@ class UNetGenerator(nn.Module):
             # dropout on the `dropout_levels` levels directly above the bottleneck (not on it)
             use_dropout = config.dropout if (n - 1 - config.dropout_levels) <= i < n - 1 else 0.0
             level = UNetLevel(channels[i - 1], channels[i], config, level, dropout=use_dropout,
-                              attention=i in config.attention_levels)
+                              attention=i in config.attention_levels, noise=i in config.noise_levels)
         self.net = UNetLevel(config.out_channels, channels[0], config, level, outermost=True,
                              in_ch=config.in_channels)
 
