@@ -51,10 +51,12 @@ class TrainOptions:
     d_steps: int = 1  # critic steps per iteration (SinGAN: 3); the extra ones each see a fresh fake
     g_steps: int = 1  # generator steps per iteration (SinGAN: 3)
     padding: str = "zeros"  # the convs' padding (G and D): "zeros", "reflect" or "replicate"
-    fine_padding: str | None = None  # if set, the padding of scales fine_padding_from.. instead (e.g. zeros at
-    # the coarse scales, which set the layout, and reflect at the fine ones, where zeros draw a frame)
-    fine_padding_from: int = 4  # index of the first "fine" scale (0 = the coarsest; its short side is about
-    # min_size / scale_factor**K px: 12 -> 38 px at K = 4); beyond the pyramid = `padding` everywhere
+    fine_padding: str | None = "reflect"  # the padding of scales fine_padding_from.. instead (None: `padding`
+    # everywhere). Zeros at the coarse scales tell the generators where the border is (the layout: all-reflect
+    # samples lose the face), zeros at the fine ones draw a light/dark frame along it; zeros to scale 4 and
+    # reflect above kept the layout and removed the frame (CC0 cat 3 CPU-min, Marina Bay 5: README, Sharpness)
+    fine_padding_from: int = 5  # index of the first "fine" scale (0 = the coarsest; its short side is about
+    # min_size / scale_factor**K px: 12 -> 51 px at K = 5); beyond the pyramid = `padding` everywhere
     gp_norm: str = "coarsest"  # the gradient penalty's norm: "coarsest" (of the whole image's gradient,
     # rescaled to the coarsest training example's pixel count: every scale's patch critic as strong as the
     # coarsest one's; 3 CPU-min, 250 px, one run each: high-frequency ratio 0.31 -> 1.09 and 0.45 -> 0.71;
@@ -141,6 +143,15 @@ def default_injection_scale(num_scales: int, task: str) -> int:
 # iterations through all lower scales. Extra critic / generator steps add about 0.65 / 0.75 of a
 # plain iteration's fixed and per-pixel parts (the critic's from a 4-scale run, the generator's a guess).
 COST_MS_FIXED, COST_MS_PER_PIXEL, COST_MS_PER_REFRESH_PIXEL = 9.5, 0.017, 0.0009
+# Reflect / replicate padding is an extra op before every conv (zeros is folded into the conv): an iteration
+# at such a scale costs ~1.2x (CPU time of 3- and 5-minute runs with zeros, mixed and reflect padding).
+COST_PADDING_FACTOR = 1.2
+
+
+def padding_at(scale: int, padding: str, fine_padding: str | None, fine_padding_from: int) -> str:
+    """The padding of scale `scale`'s convs: `fine_padding` from scale `fine_padding_from` on (when set), else
+    `padding` (the cost model below and models.singan.SinGANConfig ask here)."""
+    return fine_padding if fine_padding is not None and scale >= fine_padding_from else padding
 
 
 def iteration_cost_ms(shapes, n: int, options: TrainOptions) -> float:
@@ -150,7 +161,9 @@ def iteration_cost_ms(shapes, n: int, options: TrainOptions) -> float:
     pixels = min(h, crop) * min(w, crop) if crop else h * w
     refresh = sum(a * b for a, b in shapes[:n]) / options.coarse_refresh
     steps = 1 + 0.65 * (options.d_steps - 1) + 0.75 * (options.g_steps - 1)
-    return steps * (COST_MS_FIXED + COST_MS_PER_PIXEL * pixels) + COST_MS_PER_REFRESH_PIXEL * refresh
+    zeros = padding_at(n, options.padding, options.fine_padding, options.fine_padding_from) == "zeros"
+    padding = 1.0 if zeros else COST_PADDING_FACTOR
+    return padding * steps * (COST_MS_FIXED + COST_MS_PER_PIXEL * pixels) + COST_MS_PER_REFRESH_PIXEL * refresh
 
 
 def iteration_plan(shapes, options: TrainOptions) -> list[int]:

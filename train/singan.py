@@ -70,9 +70,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                         "SinGAN code), or the whole image's rescaled to the coarsest scale's size")
     p.add_argument("--padding", choices=PADDING_MODES, default=d.padding,
                    help="padding of every 3x3 conv of G and D (zeros leave a frame along the border)")
-    p.add_argument("--fine-padding", choices=PADDING_MODES, default=d.fine_padding,
-                   help="padding of the scales from --fine-padding-from on instead of --padding (e.g. zeros at the "
-                        "coarse scales for the layout, reflect at the fine ones against the frame)")
+    p.add_argument("--fine-padding", choices=(*PADDING_MODES, "same"), default=d.fine_padding,
+                   help="padding of the scales from --fine-padding-from on instead of --padding (default: zeros at "
+                        "the coarse scales for the layout, reflect at the fine ones: no frame; same = --padding)")
     p.add_argument("--fine-padding-from", type=int, default=d.fine_padding_from, metavar="K",
                    help="index of the first scale that uses --fine-padding (0 = the coarsest)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -133,7 +133,8 @@ def main(args) -> Path:
                            fine_lr_mult=args.fine_lr_mult, noise_amp=args.noise_amp,
                            reconstruction_weight=args.rec_weight, d_steps=args.d_steps, g_steps=args.g_steps,
                            gp_norm=args.gp_norm, plan=args.plan, padding=args.padding,
-                           fine_padding=args.fine_padding, fine_padding_from=args.fine_padding_from,
+                           fine_padding=None if args.fine_padding == "same" else args.fine_padding,
+                           fine_padding_from=args.fine_padding_from,
                            channels_last=args.channels_last)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..hub import register_model_type
-from ..singan_options import PADDING_MODES
+from ..singan_options import PADDING_MODES, padding_at
 
 
 @dataclass
@@ -61,9 +61,7 @@ class SinGANConfig:
 
     def padding_at(self, scale: int) -> str:
         """The padding of scale `scale`'s convs (generator and, in training, critic)."""
-        if self.fine_padding_mode is not None and scale >= self.fine_padding_from:
-            return self.fine_padding_mode
-        return self.padding_mode
+        return padding_at(scale, self.padding_mode, self.fine_padding_mode, self.fine_padding_from)
 
 
 def conv_block(in_channels: int, out_channels: int, padding_mode: str = "zeros") -> nn.Sequential:
