@@ -248,7 +248,7 @@ def translators(device: str = "cpu") -> dict[str, Translator]:
             out[key] = CycleGANTranslator(key, f"→ {_name(target)} (CycleGAN)", (target,), device,
                                           models=models)
     if SEGMENTER_KEY in registry.list_models() and RECOLOUR_KEY not in out:
-        out[RECOLOUR_KEY] = RecolourTranslator(RECOLOUR_KEY, "Cat coat colours: Recolour (classical, segmenter mask)",
+        out[RECOLOUR_KEY] = RecolourTranslator(RECOLOUR_KEY, "Cat coats: Recolour (classical, segmenter mask)",
                                                tuple(COAT_DOMAINS), device, labels=dict(COAT_DOMAIN_LABELS),
                                                learned=False, coats=dict(COAT_DOMAINS))
     return out

@@ -30,7 +30,7 @@ INSTRUCTIONS = (
     "**Ginger**, **Grey tabby** or **White / cream** under *Turn it into* and the cat's coat changes (22 CPU-minutes "
     "of training: black and ginger look like their names, strongly; grey tabby and white / cream come out violet "
     "and blue, and some colour leaks onto the background around the cat). Pictures come back at the small scale "
-    "the models learned (short side 128-144 px). **Cat coat colours: Recolour (classical, segmenter mask)** is no "
+    "the models learned (short side 128-144 px). **Cat coats: Recolour (classical, segmenter mask)** is no "
     "GAN: it recolours the cat our segmenter finds to the same four coats, at the photo's own size (up to 1024 px), "
     "and measures better than the StarGAN (see the note under the model).")
 LEARNED_NOTE = ("**Learned** (a GAN trained on our photos): the network paints the whole picture itself and needs "
