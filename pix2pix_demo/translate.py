@@ -218,7 +218,8 @@ def translators(device: str = "cpu") -> dict[str, Translator]:
 
     out: dict[str, Translator] = {}
     runs: dict[tuple[str, str], dict[str, str]] = {}  # (A, B) -> {target domain: model key}
-    for key, entry in sorted(registry.list_models().items()):
+    entries = registry.list_models()
+    for key, entry in sorted(entries.items()):
         config = _local_config(entry)
         if config is None:
             continue
@@ -247,7 +248,7 @@ def translators(device: str = "cpu") -> dict[str, Translator]:
             (target, key), = models.items()
             out[key] = CycleGANTranslator(key, f"→ {_name(target)} (CycleGAN)", (target,), device,
                                           models=models)
-    if SEGMENTER_KEY in registry.list_models() and RECOLOUR_KEY not in out:
+    if SEGMENTER_KEY in entries and RECOLOUR_KEY not in out:
         out[RECOLOUR_KEY] = RecolourTranslator(RECOLOUR_KEY, "Cat coats: Recolour (classical, segmenter mask)",
                                                tuple(COAT_DOMAINS), device, labels=dict(COAT_DOMAIN_LABELS),
                                                learned=False, coats=dict(COAT_DOMAINS))

@@ -15,20 +15,8 @@ from pix2pix_demo import registry, translate
 from pix2pix_demo.coat import COAT_DOMAINS, core_colour, recolour_coat
 from pix2pix_demo.hub import save_model
 from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
+from test_coat_stargan import cat_photo  # the striped-disc 'photo' of the coat StarGAN tests
 from train.coat_domains import coat_domain
-
-
-def cat_photo(coat, size=(96, 72), background=(40, 110, 60), seed=0):
-    """A 'photo': a striped disc of `coat` (RGB 0..1) on a green ground, and its cat probability (1 on the disc)."""
-    rng = np.random.default_rng(seed)
-    width, height = size
-    y, x = np.mgrid[0:height, 0:width]
-    disc = ((x - width / 2) ** 2 + (y - height / 2) ** 2) < (0.35 * min(size)) ** 2
-    photo = np.empty((height, width, 3), np.float32)
-    photo[:] = np.asarray(background, np.float32) / 255
-    photo[disc] = (np.asarray(coat, np.float32) * (1 + 0.15 * np.sin(x / 2.0))[..., None])[disc]
-    photo = np.clip(photo + rng.normal(0, 0.01, photo.shape), 0, 1)
-    return np.round(photo * 255).astype(np.uint8), disc.astype(np.float32)
 
 
 def constant_segmenter(folder, logit: float):
@@ -42,7 +30,7 @@ def constant_segmenter(folder, logit: float):
 
 @pytest.mark.parametrize("start", [(0.45, 0.44, 0.43), (0.57, 0.40, 0.25), (0.12, 0.11, 0.10)])
 def test_recolour_moves_the_coat_to_each_target_and_keeps_the_background(start):
-    photo, probability = cat_photo(start)
+    photo, probability = cat_photo(start, size=(96, 72))
     before = core_colour(photo, probability)
     for target, coat in COAT_DOMAINS.items():
         out = recolour_coat(photo, coat, probability)
@@ -59,7 +47,7 @@ def test_recolour_moves_the_coat_to_each_target_and_keeps_the_background(start):
 
 
 def test_recolour_without_a_sure_cat_changes_nothing():
-    photo, _ = cat_photo((0.45, 0.44, 0.43))
+    photo, _ = cat_photo((0.45, 0.44, 0.43), size=(96, 72))
     out = recolour_coat(photo, COAT_DOMAINS["ginger"], np.zeros(photo.shape[:2], np.float32))
     assert np.array_equal(out, photo)
 

@@ -97,7 +97,8 @@ def test_padding_mode_is_part_of_the_model_and_old_configs_mean_zeros(tmp_path):
     assert load_model(folder).generators[0].tail.padding_mode == "zeros"
 
 
-def test_training_uses_the_chosen_padding_in_generator_and_critic():
+def critic_paddings(options) -> tuple[singan.SinGAN, list[str]]:
+    """Train a tiny SinGAN with `options`; return it and the padding of every critic it built, in order."""
     seen = []
     original = singan.ScaleDiscriminator.__init__
 
@@ -105,10 +106,14 @@ def test_training_uses_the_chosen_padding_in_generator_and_critic():
         original(self, *args, **kwargs)
         seen.append(self.tail.padding_mode)
 
-    options = singan.TrainOptions(**{**TINY, "iters": 3, "min_iters": 3, "padding": "replicate"})
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(singan.ScaleDiscriminator, "__init__", spy)
         model, _ = singan.train_singan(singan.reference_image(32), options)
+    return model, seen
+
+
+def test_training_uses_the_chosen_padding_in_generator_and_critic():
+    model, seen = critic_paddings(singan.TrainOptions(**{**TINY, "iters": 3, "min_iters": 3, "padding": "replicate"}))
     assert model.config.padding_mode == "replicate" and seen and set(seen) == {"replicate"}
 
 
@@ -145,18 +150,8 @@ def test_mixed_padding_zeros_at_coarse_scales_reflect_at_fine_ones_round_trips(t
 
 
 def test_training_with_fine_padding_gives_each_scale_its_padding_in_generator_and_critic():
-    seen = []
-    original = singan.ScaleDiscriminator.__init__
-
-    def spy(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        seen.append(self.tail.padding_mode)
-
-    options = singan.TrainOptions(**{**TINY, "iters": 3, "min_iters": 3, "fine_padding": "reflect",
-                                     "fine_padding_from": 1})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(singan.ScaleDiscriminator, "__init__", spy)
-        model, _ = singan.train_singan(singan.reference_image(32), options)
+    model, seen = critic_paddings(singan.TrainOptions(**{**TINY, "iters": 3, "min_iters": 3, "fine_padding": "reflect",
+                                                         "fine_padding_from": 1}))
     assert seen == ["zeros", "reflect"]  # one critic per scale, each with its scale's padding
     assert [model.generators[n].tail.padding_mode for n in range(2)] == ["zeros", "reflect"]
     with torch.no_grad():
