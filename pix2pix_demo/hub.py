@@ -38,7 +38,7 @@ MODEL_TYPES: dict[str, type] = {}
 LAZY_MODEL_MODULES = {"singan": "pix2pix_demo.models.singan", "edge-detector": "pix2pix_demo.models.edge_detector",
                       "cat-segmenter": "pix2pix_demo.models.segmenter", "spade-generator": "pix2pix_demo.models.spade",
                       "srgan": "pix2pix_demo.models.srgan", "resnet-generator": "pix2pix_demo.models.resnet",
-                      "stargan": "pix2pix_demo.models.stargan"}
+                      "stargan": "pix2pix_demo.models.stargan", "detail": "pix2pix_demo.models.detail"}
 
 
 class ModelLoadError(RuntimeError):

@@ -1,0 +1,136 @@
+"""The texture stage (pix2pix_demo.models.detail, train.detail): the generator, its training script and its
+place in Pix2PixPipeline, on tiny models and pictures made here (no ../shared, no network)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from pix2pix_demo.hub import load_model, save_model
+from pix2pix_demo.models.detail import DetailConfig, DetailGenerator
+
+
+def tiny(seed=0, noise_channels=1, trained_tail=True) -> DetailGenerator:
+    torch.manual_seed(seed)
+    model = DetailGenerator(DetailConfig(channels=8, num_blocks=1, noise_channels=noise_channels))
+    if trained_tail:  # the tail starts at zero (the identity); a non-zero one makes the network's part show
+        torch.nn.init.normal_(model.tail.weight, std=0.05)
+    return model.eval()
+
+
+def cat_on_white(size: int = 64, seed: int = 0) -> Image.Image:
+    """A striped brown blob with two dark eyes on white: a cut-out cat in miniature."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    r = int(size * rng.uniform(0.3, 0.42))
+    c = size // 2 + int(rng.integers(-3, 4))
+    draw.ellipse([c - r, c - r, c + r, c + r], fill=tuple(int(v) for v in rng.integers(60, 180, 3)))
+    for k in range(c - r, c + r, 3):  # fur stripes: the texture the stage should keep
+        draw.line([(k, c - r // 2), (k + 2, c + r // 2)], fill=(40, 30, 20))
+    for dx in (-r // 3, r // 3):
+        draw.ellipse([c + dx - 3, c - 5, c + dx + 3, c + 1], fill=(10, 10, 10))
+    return image
+
+
+def test_untrained_stage_is_the_identity_and_odd_sides_are_refused():
+    model = DetailGenerator(DetailConfig(channels=8, num_blocks=2)).eval()
+    x = torch.rand(2, 3, 12, 20) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(model(x), x)
+    with pytest.raises(ValueError, match="even"):
+        model(torch.zeros(1, 3, 11, 20))
+    with pytest.raises(ValueError):
+        DetailConfig(channels=0)
+
+
+def test_inference_noise_is_fixed_and_training_noise_is_not():
+    model = tiny()
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        first, second = model(x), model(x)
+        assert torch.equal(first, second)  # eval: the same picture gets the same texture every time
+        assert not torch.equal(first, x)
+        other_size = model(torch.rand(1, 3, 16, 24) * 2 - 1)  # another size gets its own fixed pattern
+        assert other_size.shape == (1, 3, 16, 24)
+        assert torch.equal(model(x), first)
+        model.train()
+        assert not torch.equal(model(x), model(x))  # training: fresh noise every call
+        # without noise the stage is a plain function of the picture
+        plain = tiny(noise_channels=0).train()
+        assert torch.equal(plain(x), plain(x))
+
+
+def test_save_load_round_trip(tmp_path):
+    model = tiny(seed=3)
+    save_model(model, tmp_path / "fur", {"task": "texture"})
+    loaded = load_model(tmp_path / "fur")
+    assert isinstance(loaded, DetailGenerator) and loaded.config == model.config
+    x = torch.rand(1, 3, 8, 8) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), model(x), atol=1e-6)
+
+
+def make_pairs(folder, count=6, size=64):
+    """A make_edges_dataset-like folder: A/ edges (here: the blob's outline), B/ the cut-outs, plus an
+    edge variant `__v1` of the first photo (the trainer must skip it)."""
+    (folder / "A").mkdir(parents=True)
+    (folder / "B").mkdir(parents=True)
+    for seed in range(count):
+        photo = cat_on_white(size, seed)
+        photo.save(folder / "B" / f"cat{seed}.png")
+        edges = np.where(np.asarray(photo.convert("L")) < 250, 0, 255).astype(np.uint8)
+        Image.fromarray(edges).convert("RGB").save(folder / "A" / f"cat{seed}.png")
+    photo.save(folder / "B" / "cat0__v1.png")
+
+
+def test_batches_mix_smoothed_photos_and_first_stage_outputs(tmp_path):
+    from train.detail import degrade, get_args_parser, load_pictures, make_batch, photo_names
+
+    make_pairs(tmp_path / "pairs")
+    names = photo_names(tmp_path / "pairs")
+    assert names == [f"cat{k}.png" for k in range(6)]  # the edge variant is not a second photo
+    photos = load_pictures(tmp_path / "pairs" / "B", names)
+    stage1 = 255 - photos  # something unlike the photos: unpaired inputs must come from here
+    args = get_args_parser().parse_args(["--pairs", "x", "--crop", "32", "--batch-size", "16", "--recolour", "0",
+                                         "--stage1-share", "0.5"])
+    inputs, reals, paired = make_batch(photos, stage1, args, np.random.default_rng(0))
+    assert inputs.shape == reals.shape == (16, 3, 32, 32) and 0 < int(paired.sum()) < 16
+    # paired inputs are the photo made smooth: close to it, but without its finest texture
+    smooth, sharp = inputs[paired], reals[paired]
+    assert (smooth - sharp).abs().mean() < 0.25
+    laplacian = lambda t: (4 * t[..., 1:-1, 1:-1] - t[..., :-2, 1:-1] - t[..., 2:, 1:-1] - t[..., 1:-1, :-2]
+                           - t[..., 1:-1, 2:]).abs().mean()
+    assert laplacian(smooth) < 0.8 * laplacian(sharp)
+    # the others are first-stage outputs at the same place: the inverted photo
+    assert torch.allclose(inputs[~paired], -reals[~paired], atol=1 / 127.5 + 1e-6)
+    crop = np.asarray(cat_on_white(32))
+    assert degrade(crop, 2.0).shape == crop.shape
+
+
+def test_training_smoke_run_exports_resumes_and_refuses_another_architecture(tmp_path):
+    from train.detail import get_args_parser, main
+
+    make_pairs(tmp_path / "pairs")
+    common = ["--pairs", str(tmp_path / "pairs"), "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+              "--crop", "32", "--batch-size", "4", "--channels", "8", "--blocks", "1", "--d-channels", "8",
+              "--d-layers", "2", "--log-every", "1", "--checkpoint-every", "5"]
+    main(get_args_parser().parse_args([*common, "--steps", "6"]))
+    records = [json.loads(line) for line in (tmp_path / "runs/detail/log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, 7))
+    assert all(np.isfinite([r["d"], r["adv"], r["lf"], r["pair"]]).all() for r in records)
+    model = load_model(tmp_path / "out")
+    assert isinstance(model, DetailGenerator) and model.metadata["training"]["steps"] == 6
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        assert not torch.equal(model(x), x)  # it trained: no longer the identity
+    main(get_args_parser().parse_args([*common, "--steps", "8", "--resume"]))
+    assert load_model(tmp_path / "out").metadata["training"]["steps"] == 8
+    with pytest.raises(SystemExit, match="--channels"):
+        main(get_args_parser().parse_args([*common, "--steps", "9", "--resume", "--channels", "16"]))
+    with pytest.raises(SystemExit, match="B/"):
+        main(get_args_parser().parse_args(["--pairs", str(tmp_path), "--steps", "1", "--runs", str(tmp_path / "r")]))
