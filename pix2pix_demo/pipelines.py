@@ -14,6 +14,7 @@ training and evaluation mode (a recurring confusion with the reference code's `-
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -56,11 +57,17 @@ class Pix2PixPipeline:
     The input is resized so its long side is the model's training resolution, padded to a
     multiple of 2**num_downsamplings (white, as in line drawings), translated, cropped back
     and returned at the fitted size (or at the input's size with `keep_input_size=True`).
+
+    `detail`: a texture stage (`pix2pix_demo.models.detail`, e.g. weights/edges2cats-fur) run on the
+    result, after the coat colour is matched: it adds fur where the network painted smooth shading.
+    `from_pretrained` finds it by itself when the model's config names one (`"detail": "edges2cats-fur"`,
+    a folder next to the model's); `texture=False` in a call leaves it out.
     """
 
-    def __init__(self, model: nn.Module, device="cpu"):
+    def __init__(self, model: nn.Module, device="cpu", detail: nn.Module | None = None):
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
+        self.detail = detail.to(self.device).eval() if detail is not None else None
         metadata = getattr(model, "metadata", {}) or {}
         self.size = int(metadata.get("resolution", 256))
         self.pad_fill = float(metadata.get("pad_fill", 1.0))  # white around line drawings
@@ -74,8 +81,15 @@ class Pix2PixPipeline:
             self.coats = {name: tuple(rgb) for name, rgb in (metadata.get("coats") or COATS).items()}
 
     @classmethod
-    def from_pretrained(cls, path_or_repo_id, device="cpu", revision=None) -> "Pix2PixPipeline":
-        return cls(load_model(path_or_repo_id, device="cpu", revision=revision), device=device)
+    def from_pretrained(cls, path_or_repo_id, device="cpu", revision=None, detail="auto") -> "Pix2PixPipeline":
+        """`detail`: "auto" (the texture stage the config names, if its folder sits next to this model's),
+        None (none), or a texture stage's folder / repo id."""
+        model = load_model(path_or_repo_id, device="cpu", revision=revision)
+        if detail == "auto":
+            name = (getattr(model, "metadata", {}) or {}).get("detail")
+            sibling = Path(str(path_or_repo_id)).parent / name if isinstance(name, str) and name else None
+            detail = sibling if sibling is not None and (sibling / "config.json").is_file() else None
+        return cls(model, device=device, detail=load_model(detail, device="cpu") if detail is not None else None)
 
     @property
     def input_channels(self) -> int:
@@ -95,7 +109,7 @@ class Pix2PixPipeline:
     @torch.inference_mode()
     def __call__(self, image: Image.Image, mode: str = "eval", seed: int | None = None,
                  keep_input_size: bool = False, size: int | None = None, coat=None,
-                 match_colour: bool = True) -> Image.Image:
+                 match_colour: bool = True, texture: bool = True) -> Image.Image:
         if mode not in INFERENCE_MODES:
             raise ValueError(f"mode must be one of {INFERENCE_MODES}, got {mode!r}")
         rgb = self.coat_rgb(coat)
@@ -117,6 +131,18 @@ class Pix2PixPipeline:
             from .coat import match_chroma
 
             result = Image.fromarray(match_chroma(np.asarray(result), rgb))
+        if texture and self.detail is not None:
+            result = self.add_texture(result)
         if keep_input_size:
             result = resize_to(result, (box.original_width, box.original_height))
         return result
+
+    @torch.inference_mode()
+    def add_texture(self, image: Image.Image) -> Image.Image:
+        """The texture stage on an RGB picture (odd sides: edge pixels repeated, then cropped off)."""
+        array = np.asarray(image, dtype=np.float32)
+        height, width = array.shape[:2]
+        array = np.pad(array, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+        tensor = torch.from_numpy(array).permute(2, 0, 1)[None].to(self.device) / 127.5 - 1
+        output = self.detail(tensor.to(next(self.detail.parameters()).dtype))
+        return tensor_to_image(output[..., :height, :width].float())

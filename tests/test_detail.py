@@ -134,3 +134,63 @@ def test_training_smoke_run_exports_resumes_and_refuses_another_architecture(tmp
         main(get_args_parser().parse_args([*common, "--steps", "9", "--resume", "--channels", "16"]))
     with pytest.raises(SystemExit, match="B/"):
         main(get_args_parser().parse_args(["--pairs", str(tmp_path), "--steps", "1", "--runs", str(tmp_path / "r")]))
+
+
+# ---------------------------------------------------------------- in the pipeline and the app
+
+
+def two_stage_weights(folder):
+    """weights/edges2cats (tiny, with coats) whose config names a tiny texture stage next to it."""
+    from conftest import save_tiny_pix2pix
+    from pix2pix_demo.hub import update_config
+
+    save_tiny_pix2pix(folder / "edges2cats", seed=0, coats=True)
+    update_config(folder / "edges2cats", detail="edges2cats-fur")
+    save_model(tiny(seed=5), folder / "edges2cats-fur", {"task": "texture"})
+    return folder
+
+
+def drawing(width=90, height=64) -> Image.Image:
+    image = Image.new("L", (width, height), 255)
+    ImageDraw.Draw(image).ellipse([10, 8, width - 10, height - 8], outline=0, width=2)
+    return image
+
+
+def test_pipeline_finds_the_texture_stage_next_to_the_model_and_can_leave_it_out(tmp_path):
+    from pix2pix_demo.pipelines import Pix2PixPipeline
+
+    weights = two_stage_weights(tmp_path)
+    pipe = Pix2PixPipeline.from_pretrained(weights / "edges2cats")
+    assert isinstance(pipe.detail, DetailGenerator)
+    alone = Pix2PixPipeline.from_pretrained(weights / "edges2cats", detail=None)
+    assert alone.detail is None
+    sketch = drawing(64, 45)  # at the model's size, with an odd side for the stage
+    textured, plain = pipe(sketch, coat="grey"), pipe(sketch, coat="grey", texture=False)
+    assert textured.size == plain.size == (64, 45)
+    assert np.array_equal(np.asarray(plain), np.asarray(alone(sketch, coat="grey")))
+    assert not np.array_equal(np.asarray(textured), np.asarray(plain))
+    assert np.array_equal(np.asarray(textured), np.asarray(pipe(sketch, coat="grey")))  # same fur every call
+    assert pipe(drawing(), keep_input_size=True).size == (90, 64)
+    # a config naming a stage that is not there: the first stage alone, no error
+    (weights / "edges2cats-fur" / "config.json").unlink()
+    assert Pix2PixPipeline.from_pretrained(weights / "edges2cats").detail is None
+
+
+def test_app_pipeline_loads_the_texture_stage_through_the_registry(tmp_path, monkeypatch):
+    from pix2pix_demo import registry
+    from pix2pix_demo.ui import logic
+
+    weights = two_stage_weights(tmp_path)
+    monkeypatch.setenv("PIX2PIX_WEIGHTS_DIR", str(weights))
+    monkeypatch.setattr(logic, "_pipelines", {})
+    registry.refresh()
+    try:
+        keys = [key for _, key in logic.model_choices()]
+        assert "edges2cats" in keys and "edges2cats-fur" not in keys  # the stage is not a model to choose
+        pipe = logic.get_pipeline("edges2cats")
+        assert isinstance(pipe.detail, DetailGenerator)
+        image = logic.generate(drawing(), "edges2cats")
+        assert image.mode == "RGB"
+    finally:
+        monkeypatch.undo()
+        registry.refresh()

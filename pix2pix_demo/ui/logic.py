@@ -14,6 +14,7 @@ User mistakes raise `InputError` (a ValueError whose message is meant for the us
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
@@ -30,6 +31,8 @@ from ..imaging import ImageError, check_aspect, fitted_size, open_image, resize_
 
 if TYPE_CHECKING:  # imported on first use in get_pipeline (it imports torch)
     from ..pipelines import Pix2PixPipeline
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "edges2cats"
 PREFERRED_ORDER = ("edges2cats", "edges2products")  # then any other pix2pix model, by name
@@ -114,9 +117,23 @@ def get_pipeline(key: str, progress=None) -> Pix2PixPipeline:
         raise InputError(str(error)) from None
     from ..pipelines import Pix2PixPipeline  # torch: on the first model use, not at start-up
 
-    pipe = Pix2PixPipeline(model, device=target)
+    pipe = Pix2PixPipeline(model, device=target, detail=texture_stage(model, target, progress))
     with _pipelines_lock:
         return _pipelines.setdefault((key, target), pipe)
+
+
+def texture_stage(model, target: str, progress=None):
+    """The texture stage a pix2pix model's config names (`"detail": KEY`, e.g. edges2cats-fur), loaded
+    through the registry like any model; None when it names none or that model cannot be loaded (the
+    pictures are then the first stage's alone, and the log says why)."""
+    key = (getattr(model, "metadata", {}) or {}).get("detail")
+    if not isinstance(key, str) or not key:
+        return None
+    try:
+        return registry.load(key, progress=progress, device=target)
+    except registry.ModelUnavailable as error:
+        logger.warning("Texture stage %r not loaded: %s", key, error)
+        return None
 
 
 # ---------------------------------------------------------------- canvas
