@@ -216,6 +216,8 @@ def test_evaluate_on_cutouts_against_constant_images_and_background_cleanliness(
     # on a cat on white, the silhouette guess (true outline, mean cat colour) beats both flat images
     assert scores["silhouette"]["l1"] < min(scores["white"]["l1"], scores["grey"]["l1"])
     assert scores["silhouette"]["psnr"] > max(scores["white"]["psnr"], scores["grey"]["psnr"]) + 5
+    # a flat fill has no fine texture inside the cat; the photos do
+    assert scores["silhouette"]["texture_ratio"] < 0.05
 
     drawing = Image.new("L", (128, 128), 255)
     ImageDraw.Draw(drawing).ellipse([32, 32, 96, 96], outline=0, width=3)
@@ -249,3 +251,18 @@ def test_color_spread_tells_one_colour_for_all_from_colours_that_follow_the_data
     same = [object_color(on_white((120, 90, 60))) for _ in range(4)]
     varied = [object_color(on_white(c)) for c in ((240, 240, 230), (230, 120, 170), (40, 40, 40), (120, 90, 60))]
     assert color_spread(same) == 0.0 and color_spread(varied) > 0.2
+
+
+def test_fine_detail_measures_texture_inside_the_object_not_its_outline():
+    from train.evaluate import fine_detail
+
+    flat = Image.new("RGB", (48, 48), "white")
+    ImageDraw.Draw(flat).rectangle([8, 8, 40, 40], fill=(120, 90, 60))
+    striped = flat.copy()
+    draw = ImageDraw.Draw(striped)
+    for x in range(8, 41, 2):
+        draw.line([(x, 8), (x, 40)], fill=(60, 40, 30))
+    mask = np.asarray(flat).min(axis=2) < 235
+    assert fine_detail(flat, mask) == 0.0  # the square's outline is outside the shrunk mask
+    assert fine_detail(striped, mask) > 0.1
+    assert fine_detail(striped, np.zeros_like(mask)) == 0.0

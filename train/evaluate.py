@@ -145,6 +145,17 @@ def object_color(image: Image.Image) -> np.ndarray:
     return array[foreground].mean(axis=0) if foreground.mean() >= 0.01 else array.reshape(-1, 3).mean(axis=0)
 
 
+def fine_detail(image: Image.Image, mask: np.ndarray) -> float:
+    """Mean |Laplacian| of the grey image (0..1) over `mask` shrunk by 3 px (the object's inside, not its
+    outline): how much fine texture (fur) an object has. A model's "texture ratio" is its outputs' value
+    over the targets' on the same pixels (1 = as much fine detail as the photos; smooth shading ≈ 0.2)."""
+    grey = torch.from_numpy(np.asarray(image.convert("L"), np.float32) / 255)[None, None]
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])[None, None]
+    laplacian = F.conv2d(grey, kernel, padding=1)[0, 0].abs()
+    inside = -F.max_pool2d(-torch.from_numpy(mask.astype(np.float32))[None, None], 7, 1, 3)[0, 0] > 0.5
+    return float(laplacian[inside].mean()) if inside.any() else 0.0
+
+
 def color_spread(colors: list[np.ndarray]) -> float:
     """How much objects' colours differ across a set: the RMS over channels of the standard deviation
     across images of each image's object colour (0 = every output the same colour)."""
@@ -304,7 +315,7 @@ def evaluate(args) -> dict:
 
     other = Pix2PixPipeline.from_pretrained(args.compare, device=args.device) if args.compare else None
     pipe(pairs[0][0])  # warm-up, not timed
-    per_image, times, rows, output_colors, target_colors = [], [], [], [], []
+    per_image, times, rows, output_colors, target_colors, details = [], [], [], [], [], []
     columns = [c.strip() for c in args.grid_columns.split(",") if c.strip()]
     for index, (source, target) in enumerate(pairs):
         start = time.perf_counter()
@@ -322,6 +333,8 @@ def evaluate(args) -> dict:
         if args.baseline:
             output = baseline_image(args.baseline, target)
         per_image.append(image_metrics(output, target))
+        cat = np.asarray(target.convert("RGB")).min(axis=2) < 235  # the object: what is not background white
+        details.append((fine_detail(output, cat), fine_detail(target, cat)))
         output_colors.append(object_color(output))
         target_colors.append(object_color(target))
         if index < args.grid_rows:
@@ -345,6 +358,8 @@ def evaluate(args) -> dict:
         "color_spread": round(color_spread(output_colors), 4),
         "target_color_spread": round(color_spread(target_colors), 4),
         "color_error": round(float(np.mean([np.abs(o - t).mean() for o, t in zip(output_colors, target_colors)])), 4),
+        # fine texture inside the object, the outputs' over the targets' (1: as detailed as the photos)
+        "texture_ratio": round(sum(d[0] for d in details) / max(sum(d[1] for d in details), 1e-8), 3),
         "device": str(pipe.device),
         "torch_threads": torch.get_num_threads(),
     }
@@ -358,8 +373,9 @@ def evaluate(args) -> dict:
             raise SystemExit("--save-metrics needs a local model folder.")
         metrics = dict(read_config(folder).get("metrics") or {})
         metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "ms_per_image", "color_spread",
-                                                             "target_color_spread", "color_error", "pairs", "files",
-                                                             "crop", "data", "cutout", "skipped", "coat")}
+                                                             "target_color_spread", "color_error", "texture_ratio",
+                                                             "pairs", "files", "crop", "data", "cutout", "skipped",
+                                                             "coat")}
         update_config(folder, metrics=metrics)
     return result
 
@@ -372,7 +388,7 @@ def main(argv=None):
     else:
         print(f"{result['pairs']} pairs: L1 {result['l1']:.4f}  PSNR {result['psnr']:.2f} dB  "
               f"SSIM {result['ssim']:.4f}  colour spread {result['color_spread']:.3f} (targets "
-              f"{result['target_color_spread']:.3f})  {result['ms_per_image']:.1f} ms/image  grid {result['grid']}")
+              f"{result['target_color_spread']:.3f})  texture {result['texture_ratio']:.2f}  {result['ms_per_image']:.1f} ms/image  grid {result['grid']}")
 
 
 if __name__ == "__main__":
