@@ -22,6 +22,10 @@ noise, noise amplitude from the reconstruction RMSE) with changes that buy speed
 - a wall-clock budget split across scales: each scale measures its own iteration time and
   takes its share of the remaining budget (coarse scales finish early and hand time on), or
   (plan="model") a fixed iteration plan from a cost model, the same run at any machine load;
+- optionally (concurrent > 0) ConSinGAN's concurrent stages: while scale n trains, the generators of
+  the scales just below get the same losses at a smaller learning rate; with crops, each of them runs
+  only on the window of its scale that the crop above reads (exact: the window has the receptive
+  radius as a margin), so the extra cost stays about that of a crop;
 - the WGAN-GP penalty's gradient norm is taken over the whole (cropped) image and rescaled to the
   coarsest training example's size (gp_norm="coarsest"): the plain whole-image norm holds a patch
   critic's per-patch gradient to ~1/sqrt(pixels), so at the large scales the critic is too weak to
@@ -54,7 +58,7 @@ from .losses import gradient_penalty
 from .models.singan import ScaleDiscriminator, SinGAN, SinGANConfig, upsample
 from .singan_options import (  # noqa: F401 - re-exported: pix2pix_demo.singan.TrainOptions etc.
     MAX_FRAMES, MAX_INPUT_SIDE, MAX_OUTPUT_PIXELS, MAX_SUPER_RESOLVE_SIDE, MAX_TRAIN_SIZE, MIN_IMAGE_SIZE,
-    TrainOptions, default_injection_scale, iteration_cost_ms, iteration_plan, pyramid_shapes)
+    TrainOptions, concurrent_window, default_injection_scale, iteration_cost_ms, iteration_plan, pyramid_shapes)
 
 
 class TrainingCancelled(RuntimeError):
@@ -89,6 +93,38 @@ def random_sample_tensor(model: SinGAN, end_scale: int, generator: torch.Generat
     noises = [torch.randn(1, model.config.image_channels, *shapes[n], generator=generator).to(model.device)
               for n in range(end_scale + 1)]
     return model.forward(noises, end_scale=end_scale, shapes=shapes)
+
+
+def concurrent_inputs(model: SinGAN, shapes, low: int, n: int, boxes, bases, noises) -> torch.Tensor:
+    """Scale n's up-sampled input x_up in each of `boxes` (one (top, left, h, w) per batch item), computed
+    through the generators of scales low .. n-1 with their gradient (ConSinGAN's concurrent stages).
+
+    bases[i]: (1, C, *shapes[low]), item i's up-sampled sample of the scales below `low`; noises[k - low][i]:
+    item i's (1, C, *shapes[k]) noise at scale k = low .. n-1. Returns (len(boxes), C, h, w); the boxes must
+    have one size. Each scale runs only on the window the scale above reads, widened by the generator's
+    receptive radius (`concurrent_window`): the pixels read are exactly those of a full-image pass (the cut
+    edges' padding never reaches them), at the cost of about one crop per scale. The windows are zero-padded
+    to the full size, resized up and cut again."""
+    radius = model.config.num_layers
+    windows = [list(boxes)]
+    for k in range(n - 1, low - 1, -1):
+        level = []
+        for top, left, ch, cw in windows[0]:
+            t, hh = concurrent_window(top, ch, shapes[k][0], shapes[k + 1][0], radius)
+            l, ww = concurrent_window(left, cw, shapes[k][1], shapes[k + 1][1], radius)
+            level.append((t, l, hh, ww))
+        windows.insert(0, level)
+    x = torch.cat([_crop(base, box) for base, box in zip(bases, windows[0])])
+    for k in range(low, n):
+        here, above = windows[k - low], windows[k - low + 1]
+        noise = torch.cat([_crop(z, box) for z, box in zip(noises[k - low], here)])
+        out = x + model.generators[k](x + model.noise_amp[k] * noise)
+        h, w = shapes[k]
+        full = torch.cat([F.pad(out[i:i + 1], (box[1], w - box[1] - box[3], box[0], h - box[0] - box[2]))
+                          for i, box in enumerate(here)])
+        up = upsample(full, shapes[k + 1])
+        x = torch.cat([_crop(up[i:i + 1], box) for i, box in enumerate(above)])
+    return x
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
@@ -188,8 +224,23 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                 if fresh:
                     rmse = torch.sqrt(F.mse_loss(rec_input, real))
                     model.noise_amp[n] = options.noise_amp * rmse
-        opt_g = torch.optim.Adam(g.parameters(), lr=scale_lr[n], betas=(0.5, 0.999))
+        depth = min(options.concurrent, n)  # concurrent scales n-1 .. n-depth train with scale n (ConSinGAN)
+        low = n - depth
+        if depth:
+            lr_below = [scale_lr[n] * options.concurrent_lr_scale ** d for d in range(1, depth + 1)]
+            opt_g = torch.optim.Adam([{"params": g.parameters(), "lr": scale_lr[n]}]
+                                     + [{"params": model.generators[n - d].parameters(), "lr": lr}
+                                        for d, lr in enumerate(lr_below, start=1)], betas=(0.5, 0.999))
+            with torch.no_grad():  # the reconstruction path's fixed input below the concurrent scales
+                chain_rec_base = (torch.zeros(1, model.config.image_channels, *shapes[0], device=device) if low == 0
+                                  else upsample(model.reconstruct(end_scale=low - 1), shapes[low]))
+                chain_rec_noise = [model.reconstruction_noise if k == 0 else  # no noise above scale 0 (z*)
+                                   torch.zeros(1, model.config.image_channels, *shapes[k], device=device)
+                                   for k in range(low, n)]
+        else:
+            opt_g = torch.optim.Adam(g.parameters(), lr=scale_lr[n], betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=scale_lr[n], betas=(0.5, 0.999))
+        base_lr = [[group["lr"] for group in opt.param_groups] for opt in (opt_g, opt_d)]
         first_iter, planned = 0, None
         if options.plan == "model":  # fixed iterations from the cost model, whatever the machine's load
             planned = iteration_plan(shapes, options)[n]
@@ -242,8 +293,21 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
             opt_g.step()
             return adv, rec_loss
 
+        def chain(fake_box, rec_box):
+            """Scale n's up-sampled inputs in fake_box (random path) and rec_box (reconstruction path), through
+            the concurrent scales low .. n-1 with their gradient."""
+            x = concurrent_inputs(model, shapes, low, n, [fake_box, rec_box], [chain_base, chain_rec_base],
+                                  [[f, r] for f, r in zip(chain_noise, chain_rec_noise)])
+            return x[:1], x[1:]
+
         # the random path and the fixed-noise reconstruction path share one batched G call
         def generate(fake_box, rec_box, noise):
+            if depth:
+                x_up, rec_in = chain(fake_box, rec_box)
+                inputs = torch.cat([x_up, rec_in])
+                noisy = torch.cat([x_up + model.noise_amp[n] * _crop(noise, fake_box), rec_in])
+                out = inputs + g(noisy.contiguous(memory_format=memory_format))
+                return out[:1], out[1:]
             x_up = _crop(coarse_up, fake_box)
             if n == 0:
                 rec_in = torch.zeros_like(x_up)
@@ -262,13 +326,19 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
             if cancel is not None and cancel.is_set():
                 raise TrainingCancelled("Training was cancelled.")
             if planned is not None and not decayed and it >= int(0.8 * planned):
-                for opt in (opt_g, opt_d):
-                    for group in opt.param_groups:
-                        group["lr"] = scale_lr[n] * 0.1
+                for opt, bases in zip((opt_g, opt_d), base_lr):
+                    for group, base in zip(opt.param_groups, bases):
+                        group["lr"] = base * 0.1
                 decayed = True
             # ---- inputs: a fresh coarse sample (every few iterations), noise, crops
             if coarse_up is None or it % options.coarse_refresh == 0:
-                if n == 0:
+                if depth:  # a sample below the concurrent scales, and their noise (they run in `chain`)
+                    coarse_up = chain_base = (torch.zeros(1, model.config.image_channels, *shapes[0], device=device)
+                                              if low == 0 else
+                                              upsample(random_sample_tensor(model, low - 1, generator), shapes[low]))
+                    chain_noise = [torch.randn(1, model.config.image_channels, *shapes[k], generator=generator)
+                                   .to(device) for k in range(low, n)]
+                elif n == 0:
                     coarse_up = torch.zeros_like(real)
                 else:
                     coarse_up = upsample(random_sample_tensor(model, n - 1, generator), shapes[n])
@@ -277,7 +347,7 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                 fake_box, real_box, _ = boxes()
                 noise = torch.randn(real.shape, generator=generator).to(device)
                 with torch.no_grad():
-                    x_up = _crop(coarse_up, fake_box)
+                    x_up = chain(fake_box, fake_box)[0] if depth else _crop(coarse_up, fake_box)
                     fake = x_up + g((x_up + model.noise_amp[n] * _crop(noise, fake_box)).contiguous(
                         memory_format=memory_format))
                 critic_step(_crop(real, real_box), fake, it * options.d_steps + k)

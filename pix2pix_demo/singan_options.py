@@ -67,6 +67,9 @@ class TrainOptions:
     # first iterations: adapts to the machine, but a busy machine changes the run) or "model" (a fixed cost
     # model of this project's 2-core CPU, `iteration_plan`: the same iterations whatever the load, so runs
     # are reproducible; the time taken then varies instead)
+    concurrent: int = 0  # ConSinGAN's concurrent stages: while scale n trains, the generators of the scales
+    # n-1 .. n-concurrent are trained with it (the sample flows through them with its gradient; 0 = SinGAN)
+    concurrent_lr_scale: float = 0.1  # the learning rate of the generator d scales below n = lr * this ** d
 
     def validate(self) -> None:
         if not MIN_IMAGE_SIZE <= self.max_size <= MAX_TRAIN_SIZE:
@@ -98,6 +101,10 @@ class TrainOptions:
             raise ValueError(f"fine_padding_from must be a scale index between 0 and 64, got {self.fine_padding_from}.")
         if self.gp_norm not in ("image", "pixel", "coarsest"):
             raise ValueError(f"gp_norm must be 'image', 'pixel' or 'coarsest', got {self.gp_norm!r}.")
+        if not 0 <= self.concurrent <= 4:
+            raise ValueError(f"concurrent must be between 0 and 4 scales, got {self.concurrent}.")
+        if not 0 < self.concurrent_lr_scale <= 1:
+            raise ValueError(f"concurrent_lr_scale must be in (0, 1], got {self.concurrent_lr_scale}.")
         if self.plan not in ("measured", "model"):
             raise ValueError(f"plan must be 'measured' or 'model', got {self.plan!r}.")
         if self.budget_clock not in ("wall", "cpu"):
@@ -146,12 +153,57 @@ COST_MS_FIXED, COST_MS_PER_PIXEL, COST_MS_PER_REFRESH_PIXEL = 9.5, 0.017, 0.0009
 # Reflect / replicate padding is an extra op before every conv (zeros is folded into the conv): an iteration
 # at such a scale costs ~1.2x (CPU time of 3- and 5-minute runs with zeros, mixed and reflect padding).
 COST_PADDING_FACTOR = 1.2
+# A concurrent scale (TrainOptions.concurrent): its generator's forward and backward on the windows the crop
+# above needs (both paths: ~65x65 px each below a 64-px crop), and the full-size pad + resize that carries them
+# up. Fitted to 40-iteration runs of the 250-px cat with concurrent 0 / 1 / 2 (one torch thread): +55 ms per
+# iteration at the fine scales with two concurrent scales, +10 ms at scale 3.
+COST_MS_CONCURRENT_FIXED, COST_MS_CONCURRENT_PER_PIXEL, COST_MS_CONCURRENT_PER_FULL_PIXEL = 2.5, 0.0047, 0.00005
 
 
 def padding_at(scale: int, padding: str, fine_padding: str | None, fine_padding_from: int) -> str:
     """The padding of scale `scale`'s convs: `fine_padding` from scale `fine_padding_from` on (when set), else
     `padding` (the cost model below and models.singan.SinGANConfig ask here)."""
     return fine_padding if fine_padding is not None and scale >= fine_padding_from else padding
+
+
+def upsample_needs(start: int, length: int, source: int, target: int) -> tuple[int, int]:
+    """[a, b): the rows (or columns) of a `source`-long axis that bilinear resizing (align_corners=False) to
+    `target` reads for the output rows [start, start + length), with one row of slack on each side."""
+    s = source / target
+    a = math.floor((start + 0.5) * s - 0.5) - 1
+    b = math.floor((start + length - 0.5) * s - 0.5) + 3
+    return max(0, a), min(source, b)
+
+
+def concurrent_window_size(length: int, source: int, target: int, radius: int) -> int:
+    """The fixed size of the window a concurrent scale computes for `length` rows of the scale above: what
+    `upsample_needs` can ask for, plus the generator's receptive radius on each side (at most the axis)."""
+    return min(source, math.ceil(length * source / target) + 5 + 2 * radius)
+
+
+def concurrent_window(start: int, length: int, source: int, target: int, radius: int) -> tuple[int, int]:
+    """(start, size) of the window on a `source`-long axis whose generator output is exact wherever the scale
+    above (`target` long) reads it for its rows [start, start + length): the rows `upsample_needs` plus the
+    receptive radius (a conv's padding at the window's cut edges only reaches `radius` rows in), shifted to lie
+    inside the axis. The size depends on `length` only, so the random and reconstruction paths batch."""
+    size = concurrent_window_size(length, source, target, radius)
+    a, b = upsample_needs(start, length, source, target)
+    a, b = max(0, a - radius), min(source, b + radius)
+    first = min(max(0, a - (size - (b - a)) // 2), source - size)
+    assert first <= a and b <= first + size, (start, length, source, target, radius)
+    return first, size
+
+
+def concurrent_window_pixels(shapes, n: int, crop: int | None, depth: int, radius: int) -> list[int]:
+    """Pixels of the window each concurrent scale n-1 .. n-depth computes for one crop of scale n."""
+    h, w = shapes[n]
+    h, w = (min(h, crop), min(w, crop)) if crop else (h, w)
+    pixels = []
+    for k in range(n - 1, n - depth - 1, -1):
+        h = concurrent_window_size(h, shapes[k][0], shapes[k + 1][0], radius)
+        w = concurrent_window_size(w, shapes[k][1], shapes[k + 1][1], radius)
+        pixels.append(h * w)
+    return pixels
 
 
 def iteration_cost_ms(shapes, n: int, options: TrainOptions) -> float:
@@ -163,7 +215,16 @@ def iteration_cost_ms(shapes, n: int, options: TrainOptions) -> float:
     steps = 1 + 0.65 * (options.d_steps - 1) + 0.75 * (options.g_steps - 1)
     zeros = padding_at(n, options.padding, options.fine_padding, options.fine_padding_from) == "zeros"
     padding = 1.0 if zeros else COST_PADDING_FACTOR
-    return padding * steps * (COST_MS_FIXED + COST_MS_PER_PIXEL * pixels) + COST_MS_PER_REFRESH_PIXEL * refresh
+    cost = padding * steps * (COST_MS_FIXED + COST_MS_PER_PIXEL * pixels) + COST_MS_PER_REFRESH_PIXEL * refresh
+    depth = min(options.concurrent, n)
+    if depth:  # each concurrent scale: its generator forward + backward on a window per path, and full-size resizes
+        windows = concurrent_window_pixels(shapes, n, crop, depth, options.num_layers)
+        for k, window in zip(range(n - 1, n - depth - 1, -1), windows):
+            zeros_k = padding_at(k, options.padding, options.fine_padding, options.fine_padding_from) == "zeros"
+            cost += (1.0 if zeros_k else COST_PADDING_FACTOR) * options.g_steps * (
+                COST_MS_CONCURRENT_FIXED + COST_MS_CONCURRENT_PER_PIXEL * window
+                + COST_MS_CONCURRENT_PER_FULL_PIXEL * shapes[k + 1][0] * shapes[k + 1][1])
+    return cost
 
 
 def iteration_plan(shapes, options: TrainOptions) -> list[int]:

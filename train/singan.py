@@ -75,6 +75,10 @@ def get_args_parser() -> argparse.ArgumentParser:
                         "the coarse scales for the layout, reflect at the fine ones: no frame; same = --padding)")
     p.add_argument("--fine-padding-from", type=int, default=d.fine_padding_from, metavar="K",
                    help="index of the first scale that uses --fine-padding (0 = the coarsest)")
+    p.add_argument("--concurrent", type=int, default=d.concurrent, metavar="K",
+                   help="ConSinGAN's concurrent stages: train the generators of the K scales below each scale with it")
+    p.add_argument("--concurrent-lr-scale", type=float, default=d.concurrent_lr_scale,
+                   help="learning rate of the generator d scales below = lr x this^d (with --concurrent)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
@@ -134,7 +138,8 @@ def main(args) -> Path:
                            reconstruction_weight=args.rec_weight, d_steps=args.d_steps, g_steps=args.g_steps,
                            gp_norm=args.gp_norm, plan=args.plan, padding=args.padding,
                            fine_padding=None if args.fine_padding == "same" else args.fine_padding,
-                           fine_padding_from=args.fine_padding_from,
+                           fine_padding_from=args.fine_padding_from, concurrent=args.concurrent,
+                           concurrent_lr_scale=args.concurrent_lr_scale,
                            channels_last=args.channels_last)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
