@@ -95,6 +95,14 @@ def random_sample_tensor(model: SinGAN, end_scale: int, generator: torch.Generat
     return model.forward(noises, end_scale=end_scale, shapes=shapes)
 
 
+def resolve_plan(plan: str, device: torch.device) -> str:
+    """TrainOptions.plan for a run on `device`: "auto" is the cost model ("model") on the CPU, whose cost it
+    describes, and the measured plan on a GPU (where the CPU cost model would spend a fraction of the budget)."""
+    if plan == "auto":
+        return "model" if torch.device(device).type == "cpu" else "measured"
+    return plan
+
+
 def concurrent_inputs(model: SinGAN, shapes, low: int, n: int, boxes, bases, noises) -> torch.Tensor:
     """Scale n's up-sampled input x_up in each of `boxes` (one (top, left, h, w) per batch item), computed
     through the generators of scales low .. n-1 with their gradient (ConSinGAN's concurrent stages).
@@ -155,6 +163,7 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
     device = resolve_device(options.device)
     shapes, factor = pyramid_shapes(*image.size, options)
     num_scales = len(shapes)
+    plan = resolve_plan(options.plan, device)
     config = SinGANConfig(shapes=shapes, channels=[options.channels] * num_scales, num_layers=options.num_layers,
                           scale_factor=round(factor, 6), padding_mode=options.padding,
                           fine_padding_mode=options.fine_padding, fine_padding_from=options.fine_padding_from)
@@ -177,7 +186,7 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
     gp_reference = min(h0, crop0) * min(w0, crop0) if options.gp_norm == "coarsest" else None
 
     stats = {"scales": [], "num_scales": num_scales, "shapes": shapes, "scale_factor": factor,
-             "options": asdict(options), "device": str(device)}
+             "options": asdict(options), "device": str(device), "plan": plan}
     start_scale, elapsed_before = 0, 0.0
     discriminator = None
     resume_state = None
@@ -242,7 +251,7 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=scale_lr[n], betas=(0.5, 0.999))
         base_lr = [[group["lr"] for group in opt.param_groups] for opt in (opt_g, opt_d)]
         first_iter, planned = 0, None
-        if options.plan == "model":  # fixed iterations from the cost model, whatever the machine's load
+        if plan == "model":  # fixed iterations from the cost model, whatever the machine's load
             planned = iteration_plan(shapes, options)[n]
         if resume_state is not None and resume_state.get("iteration", 0) > 0:
             opt_g.load_state_dict(resume_state["opt_g"])
@@ -374,7 +383,7 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                 else:
                     planned = int(min(options.iters, max(options.min_iters, share / per_iter)))
                 planned = max(planned, it)
-            measured = share is not None and options.plan == "measured"
+            measured = share is not None and plan == "measured"
             if measured and planned is not None and it >= options.min_iters and (
                     clock() - scale_start > 1.25 * share + 1  # the machine got slower (shared CPU)
                     or (n == num_scales - 1 and elapsed() >= options.time_budget * 60)):  # never past the budget

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 PADDING_MODES = ("zeros", "reflect", "replicate")  # of SinGAN's 3x3 convs (models.singan.SinGANConfig.padding_mode)
+PLANS = ("auto", "model", "measured")  # TrainOptions.plan
 
 MAX_TRAIN_SIZE = 1024  # long side; beyond this a CPU run takes hours
 MIN_IMAGE_SIZE = 25  # the smallest short side accepted for training (the paper's coarsest scale)
@@ -63,10 +64,12 @@ class TrainOptions:
     # a 5-min run 0.45: README), "image"
     # (the default until then: the critic's per-patch gradient shrinks as 1/sqrt(pixels), so the large scales
     # get a weak critic and soft samples), "pixel" (per pixel, as the SinGAN code)
-    plan: str = "measured"  # how time_budget becomes iterations per scale: "measured" (each scale times its
-    # first iterations: adapts to the machine, but a busy machine changes the run) or "model" (a fixed cost
-    # model of this project's 2-core CPU, `iteration_plan`: the same iterations whatever the load, so runs
-    # are reproducible; the time taken then varies instead)
+    plan: str = "auto"  # how time_budget becomes iterations per scale: "measured" (each scale times its
+    # first iterations: adapts to the machine, but a busy machine changes the run: one 5-min volcano run in
+    # three came out soft), "model" (a fixed cost model of this project's 2-core CPU, `iteration_plan`: the same
+    # iterations whatever the load, as every sharpness measurement in the README; the time taken then varies
+    # instead) or "auto" (the default: "model" when training on the CPU, "measured" on a GPU, which the cost
+    # model does not describe)
     concurrent: int = 0  # ConSinGAN's concurrent stages: while scale n trains, the generators of the scales
     # n-1 .. n-concurrent are trained with it (the sample flows through them with its gradient; 0 = SinGAN)
     concurrent_lr_scale: float = 0.1  # the learning rate of the generator d scales below n = lr * this ** d
@@ -105,8 +108,8 @@ class TrainOptions:
             raise ValueError(f"concurrent must be between 0 and 4 scales, got {self.concurrent}.")
         if not 0 < self.concurrent_lr_scale <= 1:
             raise ValueError(f"concurrent_lr_scale must be in (0, 1], got {self.concurrent_lr_scale}.")
-        if self.plan not in ("measured", "model"):
-            raise ValueError(f"plan must be 'measured' or 'model', got {self.plan!r}.")
+        if self.plan not in PLANS:
+            raise ValueError(f"plan must be one of {', '.join(PLANS)}, got {self.plan!r}.")
         if self.budget_clock not in ("wall", "cpu"):
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}.")
         if self.time_budget is not None and not 0 < self.time_budget <= 24 * 60:

@@ -424,7 +424,8 @@ def test_time_budget_is_an_upper_bound_on_training_time():
 
     torch.set_num_threads(1)
     options = singan.TrainOptions(**{**TINY, "iters": 100_000, "min_iters": 1, "time_budget": 10 / 60,
-                                     "budget_clock": "cpu"})  # this process's CPU time: robust to a busy machine
+                                     "budget_clock": "cpu",  # this process's CPU time: robust to a busy machine
+                                     "plan": "measured"})  # the plan that times the machine (auto = model on a CPU)
 
     def slow_last_scale(scale, iteration, fraction, preview):  # iterations get slower once planned
         if scale == 1 and iteration > 20:

@@ -98,14 +98,15 @@ def test_model_plan_spends_the_budget_on_the_cost_model():
         singan.TrainOptions(plan="fast").validate()
 
 
-def test_model_plan_does_not_depend_on_machine_load():
+@pytest.mark.parametrize("plan", ["model", "auto"])  # auto, the default, is the model plan on the CPU
+def test_model_plan_does_not_depend_on_machine_load(plan):
     """With plan="model" each scale runs the planned iterations even when iterations get slower
     (a busy machine): the measured plan would stop the scale early."""
     import time
 
     torch.set_num_threads(1)
     options = singan.TrainOptions(**{**TINY, "iters": 1000, "min_iters": 1, "time_budget": 0.01,
-                                     "budget_clock": "cpu", "plan": "model"})
+                                     "budget_clock": "cpu", "plan": plan})
 
     def slow(scale, iteration, fraction, preview):
         end = time.process_time() + 0.05
@@ -115,3 +116,16 @@ def test_model_plan_does_not_depend_on_machine_load():
     _, stats = singan.train_singan(singan.reference_image(32), options, progress=slow)
     shapes = stats["shapes"]
     assert [s["iterations"] for s in stats["scales"]] == singan.iteration_plan(shapes, options)
+    assert stats["plan"] == "model"
+
+
+def test_auto_plan_is_the_cost_model_on_the_cpu_and_the_measured_plan_on_a_gpu():
+    assert singan.TrainOptions().plan == "auto"
+    assert singan.resolve_plan("auto", torch.device("cpu")) == "model"
+    assert singan.resolve_plan("auto", torch.device("cuda")) == "measured"
+    assert singan.resolve_plan("auto", "mps") == "measured"
+    assert singan.resolve_plan("model", torch.device("cuda")) == "model"  # an explicit plan is kept
+    assert singan.resolve_plan("measured", torch.device("cpu")) == "measured"
+    from train.singan import get_args_parser
+
+    assert get_args_parser().parse_args(["--image", "x", "--name", "x"]).plan == "auto"

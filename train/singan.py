@@ -29,7 +29,7 @@ from pix2pix_demo.cards import write_model_card
 from pix2pix_demo.hub import resolve_device, save_model
 from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image
 from pix2pix_demo.singan import TrainOptions, random_sample_tensor, sample, train_singan
-from pix2pix_demo.singan_options import PADDING_MODES
+from pix2pix_demo.singan_options import PADDING_MODES, PLANS
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -60,9 +60,10 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="learning rate of the finest scale = lr x this (geometric from the coarsest)")
     p.add_argument("--noise-amp", type=float, default=d.noise_amp, help="sigma_n = this x RMSE(reconstruction)")
     p.add_argument("--rec-weight", type=float, default=d.reconstruction_weight, help="reconstruction loss weight (alpha)")
-    p.add_argument("--plan", choices=("measured", "model"), default=d.plan,
+    p.add_argument("--plan", choices=PLANS, default=d.plan,
                    help="iterations per scale from timing this machine (measured) or from a fixed cost model of "
-                        "the project's CPU (model: the same run whatever the load)")
+                        "the project's CPU (model: the same run whatever the load); auto = model on the CPU, "
+                        "measured on a GPU")
     p.add_argument("--d-steps", type=int, default=d.d_steps, help="critic steps per iteration (SinGAN: 3)")
     p.add_argument("--g-steps", type=int, default=d.g_steps, help="generator steps per iteration (SinGAN: 3)")
     p.add_argument("--gp-norm", choices=("image", "pixel", "coarsest"), default=d.gp_norm,
