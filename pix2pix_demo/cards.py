@@ -64,7 +64,7 @@ KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan"
              "cat-segmenter": ["image-segmentation", "u-net"],
              "spade-generator": ["spade", "semantic-image-synthesis", "conditional-gan"],
              "srgan": ["srgan", "super-resolution"], "resnet-generator": ["cyclegan", "unpaired-image-translation"],
-             "stargan": ["stargan", "multi-domain-image-translation"]}
+             "stargan": ["stargan", "multi-domain-image-translation"], "detail": ["texture-synthesis", "two-stage"]}
 
 
 def _kind(config: dict) -> str:
@@ -73,7 +73,7 @@ def _kind(config: dict) -> str:
     if config.get("kind") == "cyclegan":  # one direction of a CycleGAN (ResNet generator), see pix2pix_demo.translate
         return "cyclegan"
     return (config["model_type"] if config["model_type"] in ("singan", "edge-detector", "cat-segmenter", "srgan",
-                                                              "stargan")
+                                                              "stargan", "detail")
             else "pix2pix")
 
 
@@ -195,6 +195,12 @@ def _usage(kind: str, target: str) -> str:
                 f"enhance\n\nmodel = load_model(\"{target}\")\n"
                 f"big = enhance(model, Image.open(\"cat-256.png\"))  # ×4 on each side: 256² -> 1024² "
                 f"(inputs up to 512 px)\nbig.save(\"cat-1024.png\")")
+    if kind == "detail":
+        return (f"from pix2pix_demo import Pix2PixPipeline, load_model, open_image\n\n"
+                f"# the first stage (a pix2pix model with a coat colour), then this texture stage on its picture\n"
+                f"pipe = Pix2PixPipeline.from_pretrained(\"weights/edges2cats\", detail=\"{target}\")\n"
+                f"cat = pipe(open_image(\"drawing.png\"), coat=\"tabby\")            # with fur\n"
+                f"smooth = pipe(open_image(\"drawing.png\"), coat=\"tabby\", texture=False)  # the first stage alone")
     if kind == "singan":
         return (f"from pix2pix_demo import load_model\nfrom pix2pix_demo.singan import sample\n\n"
                 f"model = load_model(\"{target}\")  # downloads into the Hugging Face cache once\n"
@@ -222,6 +228,10 @@ def _summary(config: dict, name: str, folder: Path) -> str:
                         "A pix2pix U-Net generator that turns a facade colour label map (12 CMP classes) into a photo"),
             "stargan": ("A StarGAN generator (one ResNet generator told the target domain) that turns a photo into "
                         "any of its domains: " + ", ".join(f"`{d}`" for d in arch.get("domains") or ())),
+            "detail": ("A texture stage: a small residual network that adds fine texture (fur) to the smooth "
+                       "pictures of a pix2pix model, keeping their shapes and colours (a loss on 4× average-pooled "
+                       "pictures) while a PatchGAN compares its output with real cat photos; a fixed noise plane is "
+                       "its source of randomness"),
             "srgan": ("An SRGAN generator (SRResNet-style residual blocks + pixel-shuffle up-sampling) that enlarges "
                       "a picture ×4 on each side, " + ("L1 only (the warm-up stage)" if config.get("stage") == "l1-only"
                                                       else "L1 + adversarial loss") + " (no VGG loss: no VGG weights "
@@ -332,6 +342,9 @@ def _app_note(kind: str, name: str, repo_id: str | None) -> str:
         return ("In the demo app it is \"Enhance ×4\": the Draw tab's 1024² PNG download, the Photo tab's Enhance ×4 "
                 "button and the SRGAN method of the SinGAN tab's Super-resolution, read from "
                 f"`weights/{name}` (the registry lists it as kind `srgan`).")
+    if kind == "detail":
+        return ("In the demo app it runs after every edges→cats picture (the Draw and Photo tabs): the first stage's "
+                f"config.json names it (`\"detail\": \"{name}\"`), and the registry loads it from `weights/{name}`.")
     if kind == "cyclegan":
         return ("In the demo app it is a direction of the Translate tab's CycleGAN translator (config.json "
                 f"`kind: cyclegan`; paired with its partner folder), read from `weights/{name}`.")

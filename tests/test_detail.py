@@ -194,3 +194,13 @@ def test_app_pipeline_loads_the_texture_stage_through_the_registry(tmp_path, mon
     finally:
         monkeypatch.undo()
         registry.refresh()
+
+
+def test_model_card_describes_the_texture_stage(tmp_path):
+    from pix2pix_demo.cards import model_card
+
+    save_model(tiny(), tmp_path / "edges2cats-fur", {"label": "texture stage (fur)", "task": "texture"})
+    card = model_card(tmp_path / "edges2cats-fur", repo_id="someone/edges2cats-fur")
+    assert "A texture stage" in card and "texture-synthesis" in card
+    assert 'detail="someone/edges2cats-fur"' in card and "texture=False" in card
+    assert '"detail": "edges2cats-fur"' in card  # how the app finds it
