@@ -14,11 +14,11 @@ of them recoloured to another coat (`pix2pix_demo.coat.random_recolour`, the rec
 - **the photo made smooth**: shrunk by a random factor in `--degrade` and enlarged again, a stand-in
   for the first stage's smooth shading that lines up with the photo.
 
-Losses for the generator: `--lambda-lf` × L1 between the 4× average-pooled output and input (keep the
-picture: shape, shading, colour, eyes), `--lambda-pair` × L1 to the photo on the paired crops, and the
-adversarial loss of an unconditional PatchGAN that compares the output with real cat crops (it only
-sees texture and local structure, `--d-layers` sets its patch). Training state goes to runs/NAME/
-(checkpoint.pt, log.jsonl, samples.png); --resume continues after any interruption; the generator is
+Losses for the generator: `--lambda-lf` × L1 between the average-pooled output and input (`--lf-pool`
+4: keep the picture: shape, shading, colour, eyes), `--lambda-pair` × L1 to the photo on the paired
+crops, and the adversarial loss of an unconditional PatchGAN that compares the output with real cat
+crops (it only sees texture and local structure, `--d-layers` sets its patch). Training state goes to runs/NAME/
+(checkpoint.pt, log.jsonl); --resume continues after any interruption; the generator is
 exported to --out (float16) at the end.
 """
 
@@ -83,7 +83,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--lr-d", type=float, default=2e-4)
     model.add_argument("--gan-loss", choices=("vanilla", "lsgan", "hinge"), default="hinge")
     model.add_argument("--lambda-adv", type=float, default=1.0)
-    model.add_argument("--lambda-lf", type=float, default=20.0, help="L1 between 4×-pooled output and input")
+    model.add_argument("--lambda-lf", type=float, default=20.0, help="L1 between the pooled output and input")
+    model.add_argument("--lf-pool", type=int, default=4,
+                       help="average-pooling factor of that loss: structures smaller than this may change")
     model.add_argument("--lambda-pair", type=float, default=2.0, help="L1 to the photo on the paired crops")
     model.add_argument("--d-channels", type=int, default=32)
     model.add_argument("--d-layers", type=int, default=3, help="PatchGAN layers (2: 34², 3: 70² patches)")
@@ -164,8 +166,8 @@ def make_batch(photos: np.ndarray, stage1: np.ndarray | None, args, rng: np.rand
     return as_tensor(inputs), as_tensor(reals), torch.tensor(paired)
 
 
-def low_pass(x: torch.Tensor) -> torch.Tensor:
-    return F.avg_pool2d(x, 4)
+def low_pass(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
+    return F.avg_pool2d(x, factor)
 
 
 # ---------------------------------------------------------------- training
@@ -176,8 +178,8 @@ def main(args) -> Path | None:
         torch.set_num_threads(args.num_threads)
     if args.steps is None and args.time_budget is None:
         raise SystemExit("Say how long to train: --steps or --time-budget.")
-    if args.crop % 4:
-        raise SystemExit(f"--crop {args.crop} must be a multiple of 4.")
+    if args.crop % args.lf_pool or args.crop % 2:
+        raise SystemExit(f"--crop {args.crop} must be even and a multiple of --lf-pool {args.lf_pool}.")
     names = photo_names(args.pairs)[:args.limit]
     run_dir = args.runs / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -248,7 +250,7 @@ def main(args) -> Path | None:
         loss_d.backward()
         opt_d.step()
         adv = gan.generator_loss(discriminator(fake))
-        lf = F.l1_loss(low_pass(fake), low_pass(inputs))
+        lf = F.l1_loss(low_pass(fake, args.lf_pool), low_pass(inputs, args.lf_pool))
         pair = F.l1_loss(fake[paired], reals[paired]) if paired.any() else fake.new_zeros(())
         loss_g = args.lambda_adv * adv + args.lambda_lf * lf + args.lambda_pair * pair
         opt_g.zero_grad(set_to_none=True)
@@ -277,7 +279,8 @@ def main(args) -> Path | None:
                      "steps": step, "batch_size": args.batch_size, "crop": args.crop, "spent_s": round(spent(), 1),
                      "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
                      "hardware": f"{platform.machine()} CPU", "gan_loss": args.gan_loss,
-                     "lambda_adv": args.lambda_adv, "lambda_lf": args.lambda_lf, "lambda_pair": args.lambda_pair,
+                     "lambda_adv": args.lambda_adv, "lambda_lf": args.lambda_lf, "lf_pool": args.lf_pool,
+                     "lambda_pair": args.lambda_pair,
                      "lr": args.lr, "lr_d": args.lr_d, "discriminator": asdict(d_config)},
         "metrics": {}}
     out = save_model(generator, args.out, metadata, dtype=torch.float16)
