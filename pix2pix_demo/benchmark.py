@@ -136,12 +136,35 @@ def pix2pix_models(weights_dir: Path) -> dict[str, Path]:
     return found
 
 
+class TwoStages(torch.nn.Module):
+    """A pix2pix model followed by the texture stage its config names: what a picture costs in the app."""
+
+    def __init__(self, first: torch.nn.Module, detail: torch.nn.Module):
+        super().__init__()
+        self.first, self.detail, self.config = first, detail, first.config
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.detail(self.first(x))
+
+
+def texture_stages(shipped: dict, weights_dir: Path) -> dict:
+    """{"NAME + STAGE": TwoStages} for every model whose config names a texture stage found in weights_dir."""
+    pairs = {}
+    for name, model in shipped.items():
+        stage = (getattr(model, "metadata", {}) or {}).get("detail")
+        if isinstance(stage, str) and (weights_dir / stage / "config.json").is_file():
+            pairs[f"{name} + {stage}"] = TwoStages(model, load_local(weights_dir / stage))
+    return pairs
+
+
 def pix2pix_section(device, weights_dir: Path, full: bool = False) -> dict:
     paper = UNetGenerator(PRESETS["pix2pix-paper"])
     shipped = {name: load_local(folder) for name, folder in pix2pix_models(weights_dir).items()}
+    with_texture = texture_stages(shipped, weights_dir)
     # forward passes of all models timed in turns (not one model after another): on a busy machine
     # the load then slows every model alike and the speed-ups stay meaningful
-    times = interleaved_forward_ms({"pix2pix-paper": paper, **shipped}, device, repeats=21 if full else 15)
+    times = interleaved_forward_ms({"pix2pix-paper": paper, **shipped, **with_texture}, device,
+                                   repeats=21 if full else 15)
     paper_ms = statistics.median(times["pix2pix-paper"])
     result = {
         "device": str(device),
@@ -167,6 +190,11 @@ def pix2pix_section(device, weights_dir: Path, full: bool = False) -> dict:
             "peak_mb": round(peak_memory_mb(str(folder), device), 1),
             "train_images_per_s": round(train_images_per_s(UNetGenerator(model.config), device), 3),
         }
+    for name, model in with_texture.items():  # the app's picture: the model, then its texture stage
+        ratios = [p / m for p, m in zip(times["pix2pix-paper"], times[name])]
+        result["with_texture"] = {**result.get("with_texture", {}), name: {
+            "ms": round(statistics.median(times[name]), 2), "speedup_vs_paper": round(statistics.median(ratios), 2),
+            "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}}
     return result
 
 
@@ -199,6 +227,8 @@ def format_report(results: dict) -> str:
         for name, m in p2p["models"].items():
             lines.append(f"  {name:28s} {m['ms']:8.1f} {m['speedup_vs_paper']:9.2f} {m['params_m']:9.2f} "
                          f"{m['peak_mb']:8.0f} {m['train_images_per_s']:11.2f}")
+        for name, m in (p2p.get("with_texture") or {}).items():
+            lines.append(f"  {name:28s} {m['ms']:8.1f} {m['speedup_vs_paper']:9.2f} {m['params_m']:9.2f}")
     for name, section in results.items():
         if name != "pix2pix":
             lines.append(f"{name}: {json.dumps(section, indent=2)}")

@@ -204,3 +204,27 @@ def test_model_card_describes_the_texture_stage(tmp_path):
     assert "A texture stage" in card and "texture-synthesis" in card
     assert 'detail="someone/edges2cats-fur"' in card and "texture=False" in card
     assert '"detail": "edges2cats-fur"' in card  # how the app finds it
+
+
+def test_benchmark_times_the_model_with_its_texture_stage(tmp_path):
+    from pix2pix_demo.benchmark import format_report, interleaved_forward_ms, pix2pix_models, texture_stages
+    from pix2pix_demo.hub import load_local
+
+    weights = two_stage_weights(tmp_path)
+    assert list(pix2pix_models(weights)) == ["edges2cats"]  # the stage is not timed as a pix2pix model
+    shipped = {name: load_local(folder) for name, folder in pix2pix_models(weights).items()}
+    stages = texture_stages(shipped, weights)
+    assert list(stages) == ["edges2cats + edges2cats-fur"]
+    both = stages["edges2cats + edges2cats-fur"]
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        expected = both.detail(both.first(x))
+        assert torch.equal(both(x), expected) and not torch.equal(expected, both.first(x))
+    times = interleaved_forward_ms({**shipped, **stages}, torch.device("cpu"), size=64, repeats=3, warmup=1)
+    assert len(times["edges2cats + edges2cats-fur"]) == 3
+    report = format_report({"pix2pix": {"device": "cpu", "torch_threads": 1, "paper_config_ms": 100.0,
+                                        "paper_config_params_m": 54.4, "paper_config_peak_mb": 500,
+                                        "paper_config_train_images_per_s": 1.0, "models": {},
+                                        "with_texture": {"edges2cats + edges2cats-fur":
+                                                         {"ms": 20.0, "speedup_vs_paper": 5.0, "params_m": 5.5}}}})
+    assert "edges2cats + edges2cats-fur" in report
