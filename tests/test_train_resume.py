@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -77,3 +78,17 @@ def test_resume_with_another_architecture_names_the_changed_option(tmp_path):
     assert "--base-channels 8 in the checkpoint, 16 now" in result.stderr
     assert "--d-layers 1 in the checkpoint, 2 now" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_shared_resume_check_names_every_changed_architecture_option():
+    from types import SimpleNamespace
+
+    from train._resume import architecture_changes, refuse_other_architecture
+
+    args = SimpleNamespace(channels=16, blocks=4, lr=1e-3)
+    saved = {"channels": 32, "blocks": 4, "lr": 5e-4}  # lr is not an architecture option
+    changes = architecture_changes(saved, args, ("channels", "blocks", "noise_channels"))
+    assert changes == ["--channels 32 in the checkpoint, 16 now"]  # unrecorded options count as unchanged
+    refuse_other_architecture(Path("ckpt.pt"), [])  # nothing changed: no error
+    with pytest.raises(SystemExit, match=r"ckpt.pt holds a different architecture \(--channels 32 in the checkpoint"):
+        refuse_other_architecture(Path("ckpt.pt"), changes)

@@ -52,6 +52,7 @@ from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
 from train._ema import update_ema
 from train._progress import stop_if_not_finite, tqdm
+from train._resume import architecture_changes, refuse_other_architecture
 from train.pix2pix import count, hardware_description, remove_unfinished_writes, setup_distributed, trim_log, unwrap
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -352,11 +353,7 @@ def main(args) -> tuple[Path, Path] | None:
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         saved = state.get("args", {})
-        changes = [f"--{name.replace('_', '-')} {saved[name]!r} in the checkpoint, {getattr(args, name)!r} now"
-                   for name in ARCHITECTURE_OPTIONS if name in saved and saved[name] != getattr(args, name)]
-        if changes:
-            raise SystemExit(f"--resume: {checkpoint_path} holds a different architecture ({'; '.join(changes)}). "
-                             "Pass the checkpoint's options to continue it, or choose another --name.")
+        refuse_other_architecture(checkpoint_path, architecture_changes(saved, args, ARCHITECTURE_OPTIONS))
         generators.load_state_dict(state["generators"])
         discriminators.load_state_dict(state["discriminators"])
         opt_g.load_state_dict(state["opt_g"])

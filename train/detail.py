@@ -44,8 +44,9 @@ from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model
 from pix2pix_demo.losses import GANLoss
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.detail import DetailConfig, DetailGenerator
+from train._resume import architecture_changes, refuse_other_architecture
 
-ARCHITECTURE_ARGS = ("channels", "blocks", "noise_channels", "d_channels", "d_layers")
+ARCHITECTURE_OPTIONS = ("channels", "blocks", "noise_channels", "d_channels", "d_layers", "spectral_norm")
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -205,10 +206,7 @@ def main(args) -> Path | None:
         if not checkpoint_path.is_file():
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        changed = [n for n in ARCHITECTURE_ARGS if state["args"].get(n) != getattr(args, n)]
-        if changed:
-            raise SystemExit(f"--resume: the checkpoint was trained with other "
-                             f"{', '.join('--' + c.replace('_', '-') for c in changed)}; use the same or a new --name.")
+        refuse_other_architecture(checkpoint_path, architecture_changes(state["args"], args, ARCHITECTURE_OPTIONS))
         generator.load_state_dict(state["generator"])
         discriminator.load_state_dict(state["discriminator"])
         opt_g.load_state_dict(state["opt_g"])

@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
+from train import _resume
 from train._ema import update_ema
 from train._progress import stop_if_not_finite, tqdm
 
@@ -234,8 +235,7 @@ ARCHITECTURE_OPTIONS = ("preset", "base_channels", "num_downsamplings", "max_cha
 
 def architecture_changes(saved: dict, args) -> list[str]:
     """The options that shape the networks and differ between a checkpoint's args and this run's."""
-    return [f"--{name.replace('_', '-')} {saved[name]!r} in the checkpoint, {getattr(args, name)!r} now"
-            for name in ARCHITECTURE_OPTIONS if name in saved and saved[name] != getattr(args, name)]
+    return _resume.architecture_changes(saved, args, ARCHITECTURE_OPTIONS)
 
 
 def remove_unfinished_writes(*folders: Path) -> list[Path]:
@@ -387,9 +387,7 @@ def main(args) -> Path | None:
             discriminator.load_state_dict(state["discriminator"])
         except RuntimeError as error:  # shapes or layers differ: say which option changed
             changes = architecture_changes(state.get("args", {}), args)
-            detail = "; ".join(changes) if changes else str(error).strip().splitlines()[0]
-            raise SystemExit(f"--resume: {checkpoint_path} holds a different architecture ({detail}). Pass the "
-                             "checkpoint's options to continue it, or choose another --name for a new run.") from None
+            _resume.refuse_other_architecture(checkpoint_path, changes or [str(error).strip().splitlines()[0]])
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         if ema is not None and "ema" in state:

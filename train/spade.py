@@ -34,6 +34,7 @@ import torch
 from PIL import Image
 from train._ema import update_ema
 from train._progress import stop_if_not_finite, tqdm
+from train._resume import architecture_changes, refuse_other_architecture
 from train.pix2pix import count, hardware_description, remove_unfinished_writes, trim_log
 
 from pix2pix_demo.data import load_pairs, read_name_list, to_tensor
@@ -206,10 +207,7 @@ def main(args) -> Path:
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         saved = state.get("args", {})
-        changed = [f"--{k.replace('_', '-')} {saved[k]!r} in the checkpoint, {getattr(args, k)!r} now"
-                   for k in ARCHITECTURE_OPTIONS if k in saved and saved[k] != getattr(args, k)]
-        if changed:
-            raise SystemExit(f"--resume: {checkpoint_path} holds a different architecture ({'; '.join(changed)}).")
+        refuse_other_architecture(checkpoint_path, architecture_changes(saved, args, ARCHITECTURE_OPTIONS))
         generator.load_state_dict(state["generator"])
         discriminator.load_state_dict(state["discriminator"])
         opt_g.load_state_dict(state["opt_g"])

@@ -51,8 +51,10 @@ from pix2pix_demo.losses import GANLoss, feature_matching
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.srgan import SRGANConfig, SRGANGenerator
 from pix2pix_demo.superres import bicubic, downscale, enhance
+from train._resume import architecture_changes, refuse_other_architecture
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+ARCHITECTURE_OPTIONS = ("channels", "blocks", "d_channels", "d_layers")
 # (folder under --data, held-out list to leave out (or None), which part of each file is the photo)
 TRAIN_SOURCES = (("cats/train", "cats/heldout.txt", "whole"),
                  ("cats-masked/images", "cats-masked/heldout.txt", "whole"),
@@ -232,10 +234,7 @@ def main(args) -> Path | None:
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         saved = state["args"]
-        changed = [name for name in ("channels", "blocks", "d_channels", "d_layers") if saved.get(name) != getattr(args, name)]
-        if changed:
-            raise SystemExit(f"--resume: the checkpoint was trained with other {', '.join('--' + c.replace('_', '-') for c in changed)}"
-                             "; use the same architecture or a new --name.")
+        refuse_other_architecture(checkpoint_path, architecture_changes(saved, args, ARCHITECTURE_OPTIONS))
         generator.load_state_dict(state["generator"])
         discriminator.load_state_dict(state["discriminator"])
         opt_g.load_state_dict(state["opt_g"])

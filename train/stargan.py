@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from PIL import Image
 from train._ema import update_ema
 from train._progress import stop_if_not_finite, tqdm
+from train._resume import architecture_changes, refuse_other_architecture
 from train.pix2pix import remove_unfinished_writes, trim_log
 
 from pix2pix_demo.data import IMAGE_SUFFIXES, read_name_list
@@ -358,13 +359,10 @@ def main(args) -> Path | None:
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         saved = state.get("args", {})
-        changed = [f"--{n.replace('_', '-')} {saved[n]!r} in the checkpoint, {getattr(args, n)!r} now"
-                   for n in ARCHITECTURE_OPTIONS if n in saved and saved[n] != getattr(args, n)]
+        changed = architecture_changes(saved, args, ARCHITECTURE_OPTIONS)
         if state.get("domains") != list(files):
             changed.append(f"domains {state.get('domains')} in the checkpoint, {list(files)} now")
-        if changed:
-            raise SystemExit(f"--resume: {checkpoint_path} was trained with other settings ({'; '.join(changed)}). "
-                             "Pass the checkpoint's options to continue it, or choose another --name.")
+        refuse_other_architecture(checkpoint_path, changed)
         generator.load_state_dict(state["generator"])
         discriminator.load_state_dict(state["discriminator"])
         opt_g.load_state_dict(state["opt_g"])
