@@ -92,3 +92,14 @@ def test_shared_resume_check_names_every_changed_architecture_option():
     refuse_other_architecture(Path("ckpt.pt"), [])  # nothing changed: no error
     with pytest.raises(SystemExit, match=r"ckpt.pt holds a different architecture \(--channels 32 in the checkpoint"):
         refuse_other_architecture(Path("ckpt.pt"), changes)
+
+
+def test_budget_clock_counts_cpu_seconds_per_thread_or_wall_time():
+    from train._progress import budget_clock
+
+    wall, cpu = budget_clock("wall", 1), budget_clock("cpu", 2)
+    start_wall, start_cpu = wall(), cpu()
+    time.sleep(0.2)  # sleeping costs no CPU time
+    assert wall() - start_wall >= 0.19 and cpu() - start_cpu < 0.1
+    with pytest.raises(ValueError, match="wall"):
+        budget_clock("gpu", 1)

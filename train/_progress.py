@@ -42,3 +42,15 @@ def stop_if_not_finite(losses: dict, step: int, checkpoint_path, bar) -> None:
     kept = (f"the last good checkpoint ({checkpoint_path}) is kept; resume with --resume, perhaps with a lower --lr"
             if checkpoint_path.exists() else "no checkpoint was written yet")
     raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept}.")
+
+
+def budget_clock(kind: str, threads: int):
+    """The clock a `--time-budget` is counted on: "wall" (time.time) or "cpu" (this process's CPU seconds
+    over its torch threads, so another job on a shared machine does not shorten the run)."""
+    import time
+
+    if kind == "cpu":
+        return lambda: time.process_time() / threads
+    if kind == "wall":
+        return time.time
+    raise ValueError(f"budget clock must be 'wall' or 'cpu', got {kind!r}")

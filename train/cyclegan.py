@@ -34,7 +34,6 @@ import math
 import random
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +50,7 @@ from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
 from train._ema import update_ema
-from train._progress import stop_if_not_finite, tqdm
+from train._progress import budget_clock, stop_if_not_finite, tqdm
 from train._resume import architecture_changes, refuse_other_architecture
 from train.pix2pix import count, hardware_description, remove_unfinished_writes, setup_distributed, trim_log, unwrap
 
@@ -382,7 +381,7 @@ def main(args) -> tuple[Path, Path] | None:
     samples_a = torch.stack([center_crop(p, args.size) for p in pick(photos_a)]).to(device)
     samples_b = torch.stack([center_crop(p, args.size) for p in pick(photos_b)]).to(device)
     threads = torch.get_num_threads()
-    clock = (lambda: time.process_time() / threads) if args.budget_clock == "cpu" else time.time
+    clock = budget_clock(args.budget_clock, threads)
     start = clock()
 
     def spent() -> float:

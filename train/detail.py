@@ -30,7 +30,6 @@ import json
 import platform
 import shlex
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model
 from pix2pix_demo.losses import GANLoss
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.detail import DetailConfig, DetailGenerator
+from train._progress import budget_clock
 from train._resume import architecture_changes, refuse_other_architecture
 
 ARCHITECTURE_OPTIONS = ("channels", "blocks", "noise_channels", "d_channels", "d_layers", "spectral_norm")
@@ -215,8 +215,7 @@ def main(args) -> Path | None:
         print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
     threads = torch.get_num_threads()
 
-    def clock() -> float:
-        return time.process_time() / threads if args.budget_clock == "cpu" else time.time()
+    clock = budget_clock(args.budget_clock, threads)
 
     start = clock()
 

@@ -23,7 +23,6 @@ import os
 import platform
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from train import _resume
 from train._ema import update_ema
-from train._progress import stop_if_not_finite, tqdm
+from train._progress import budget_clock, stop_if_not_finite, tqdm
 
 from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
@@ -442,7 +441,7 @@ def main(args) -> Path | None:
     log = open(run_dir / "log.jsonl", "a") if is_main else None
     bar = tqdm(total=total_steps, initial=step, disable=not is_main, dynamic_ncols=True, desc=args.name)
     threads = torch.get_num_threads()
-    clock = (lambda: time.process_time() / threads) if args.budget_clock == "cpu" else time.time
+    clock = budget_clock(args.budget_clock, threads)
     start = clock()
     epoch = step // steps_per_epoch
     generator.train()

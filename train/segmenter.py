@@ -32,6 +32,7 @@ from pix2pix_demo.data import read_name_list
 from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
+from train._progress import budget_clock
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -234,8 +235,7 @@ def main(args) -> Path | None:
         print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
     threads = torch.get_num_threads()
 
-    def clock() -> float:
-        return time.process_time() / threads if args.budget_clock == "cpu" else time.time()
+    clock = budget_clock(args.budget_clock, threads)
 
     start = clock()
 

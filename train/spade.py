@@ -26,14 +26,13 @@ import io
 import json
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 from train._ema import update_ema
-from train._progress import stop_if_not_finite, tqdm
+from train._progress import budget_clock, stop_if_not_finite, tqdm
 from train._resume import architecture_changes, refuse_other_architecture
 from train.pix2pix import count, hardware_description, remove_unfinished_writes, trim_log
 
@@ -223,7 +222,7 @@ def main(args) -> Path:
     sample_labels = torch.stack([dataset_center(pairs[i], args.size)[0] for i in sample_ids])
     sample_photos = torch.stack([dataset_center(pairs[i], args.size)[1] for i in sample_ids]).to(device)
     threads = torch.get_num_threads()
-    clock = (lambda: time.process_time() / threads) if args.budget_clock == "cpu" else time.time
+    clock = budget_clock(args.budget_clock, threads)
     budget_s = args.time_budget * 60 if args.time_budget else None
 
     def save_checkpoint():

@@ -51,6 +51,7 @@ from pix2pix_demo.losses import GANLoss, feature_matching
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.srgan import SRGANConfig, SRGANGenerator
 from pix2pix_demo.superres import bicubic, downscale, enhance
+from train._progress import budget_clock
 from train._resume import architecture_changes, refuse_other_architecture
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -243,8 +244,7 @@ def main(args) -> Path | None:
         print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
     threads = torch.get_num_threads()
 
-    def clock() -> float:
-        return time.process_time() / threads if args.budget_clock == "cpu" else time.time()
+    clock = budget_clock(args.budget_clock, threads)
 
     start = clock()
 

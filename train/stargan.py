@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from train._ema import update_ema
-from train._progress import stop_if_not_finite, tqdm
+from train._progress import budget_clock, stop_if_not_finite, tqdm
 from train._resume import architecture_changes, refuse_other_architecture
 from train.pix2pix import remove_unfinished_writes, trim_log
 
@@ -389,7 +389,7 @@ def main(args) -> Path | None:
     sample_inputs = torch.stack([data.centre(d, i) for d in range(len(files))
                                  for i in sorted({0, len(data.pictures[d]) // 2})]).to(device)
     threads = torch.get_num_threads()
-    clock = (lambda: time.process_time() / threads) if args.budget_clock == "cpu" else time.time
+    clock = budget_clock(args.budget_clock, threads)
     start = clock()
     budget_s = args.time_budget * 60 if args.time_budget else None
 
