@@ -232,7 +232,8 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                 rec_input, rec_noise = upsample(model.reconstruct(end_scale=n - 1), shapes[n]), None
                 if fresh:
                     rmse = torch.sqrt(F.mse_loss(rec_input, real))
-                    model.noise_amp[n] = options.noise_amp * rmse
+                    fine = options.fine_noise_amp is not None and n >= options.fine_noise_from
+                    model.noise_amp[n] = (options.fine_noise_amp if fine else options.noise_amp) * rmse
         depth = min(options.concurrent, n)  # concurrent scales n-1 .. n-depth train with scale n (ConSinGAN)
         low = n - depth
         if depth:

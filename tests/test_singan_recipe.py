@@ -129,3 +129,26 @@ def test_auto_plan_is_the_cost_model_on_the_cpu_and_the_measured_plan_on_a_gpu()
     from train.singan import get_args_parser
 
     assert get_args_parser().parse_args(["--image", "x", "--name", "x"]).plan == "auto"
+
+
+def test_fine_noise_amp_scales_the_noise_of_the_fine_scales_only():
+    """fine_noise_amp from fine_noise_from on: the scales below train exactly as before, and the first fine
+    scale's sigma_n (amp x the same reconstruction RMSE) is fine_noise_amp / noise_amp times larger."""
+    torch.set_num_threads(1)
+    options = {**TINY, "max_size": 32, "scale_factor": 0.9}  # four scales: 25, 27, 29, 32 px
+    plain, _ = singan.train_singan(singan.reference_image(32), singan.TrainOptions(**options))
+    fine, _ = singan.train_singan(singan.reference_image(32), singan.TrainOptions(
+        **options, fine_noise_amp=0.5, fine_noise_from=2))
+    assert plain.num_scales == 4
+    assert torch.equal(plain.noise_amp[:2], fine.noise_amp[:2])
+    assert torch.equal(plain.generators[1].tail.weight, fine.generators[1].tail.weight)
+    assert float(fine.noise_amp[2] / plain.noise_amp[2]) == pytest.approx(5.0, rel=1e-5)
+    assert float(fine.noise_amp[3]) != float(plain.noise_amp[3])
+    from train.singan import get_args_parser
+
+    args = get_args_parser().parse_args(["--image", "x", "--name", "x", "--fine-noise-amp", "0.3",
+                                         "--fine-noise-from", "7"])
+    assert (args.fine_noise_amp, args.fine_noise_from) == (0.3, 7)
+    assert get_args_parser().parse_args(["--image", "x", "--name", "x"]).fine_noise_amp is None
+    with pytest.raises(ValueError, match="fine_noise_amp"):
+        singan.TrainOptions(fine_noise_amp=0).validate()

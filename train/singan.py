@@ -59,6 +59,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--fine-lr-mult", type=float, default=d.fine_lr_mult,
                    help="learning rate of the finest scale = lr x this (geometric from the coarsest)")
     p.add_argument("--noise-amp", type=float, default=d.noise_amp, help="sigma_n = this x RMSE(reconstruction)")
+    p.add_argument("--fine-noise-amp", type=float, default=d.fine_noise_amp,
+                   help="--noise-amp of the scales from --fine-noise-from on (default: --noise-amp everywhere)")
+    p.add_argument("--fine-noise-from", type=int, default=d.fine_noise_from, metavar="K",
+                   help="index of the first scale that uses --fine-noise-amp (0 = the coarsest)")
     p.add_argument("--rec-weight", type=float, default=d.reconstruction_weight, help="reconstruction loss weight (alpha)")
     p.add_argument("--plan", choices=PLANS, default=d.plan,
                    help="iterations per scale from timing this machine (measured) or from a fixed cost model of "
@@ -136,6 +140,7 @@ def main(args) -> Path:
                            crop_size=args.crop_size, gp_every=args.gp_every, coarse_refresh=args.coarse_refresh,
                            seed=args.seed, device=args.device, fine_weight=args.fine_weight,
                            fine_lr_mult=args.fine_lr_mult, noise_amp=args.noise_amp,
+                           fine_noise_amp=args.fine_noise_amp, fine_noise_from=args.fine_noise_from,
                            reconstruction_weight=args.rec_weight, d_steps=args.d_steps, g_steps=args.g_steps,
                            gp_norm=args.gp_norm, plan=args.plan, padding=args.padding,
                            fine_padding=None if args.fine_padding == "same" else args.fine_padding,
