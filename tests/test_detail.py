@@ -128,8 +128,10 @@ def test_training_smoke_run_exports_resumes_and_refuses_another_architecture(tmp
     x = torch.rand(1, 3, 16, 16) * 2 - 1
     with torch.no_grad():
         assert not torch.equal(model(x), x)  # it trained: no longer the identity
-    main(get_args_parser().parse_args([*common, "--steps", "8", "--resume"]))
+    main(get_args_parser().parse_args([*common, "--steps", "8", "--resume", "--lambda-style", "1e4"]))
     assert load_model(tmp_path / "out").metadata["training"]["steps"] == 8
+    resumed = [json.loads(line) for line in (tmp_path / "runs/detail/log.jsonl").read_text().splitlines()][6:]
+    assert [r["step"] for r in resumed] == [7, 8] and all(r["style"] >= 0 for r in resumed)
     with pytest.raises(SystemExit, match="--channels"):
         main(get_args_parser().parse_args([*common, "--steps", "9", "--resume", "--channels", "16"]))
     with pytest.raises(SystemExit, match="B/"):
@@ -228,3 +230,24 @@ def test_benchmark_times_the_model_with_its_texture_stage(tmp_path):
                                         "with_texture": {"edges2cats + edges2cats-fur":
                                                          {"ms": 20.0, "speedup_vs_paper": 5.0, "params_m": 5.5}}}})
     assert "edges2cats + edges2cats-fur" in report
+
+
+def test_style_loss_tells_real_texture_from_blur_and_noise():
+    from train.detail import RandomFeatures, gram, style_loss
+
+    extractor = RandomFeatures(channels=16)
+    assert not any(p.requires_grad for p in extractor.parameters())  # fixed features: nothing to train
+    sharp = torch.from_numpy(np.stack([np.asarray(cat_on_white(64, s)) for s in range(4)]).astype(np.float32))
+    sharp = sharp.permute(0, 3, 1, 2) / 127.5 - 1
+    blurred = torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(sharp, 4), scale_factor=4, mode="bilinear")
+    noisy = blurred + 0.05 * torch.randn_like(blurred)
+    assert style_loss(extractor, sharp, sharp).item() == 0.0
+    assert style_loss(extractor, blurred, sharp) > 10 * style_loss(extractor, sharp + 0.01, sharp)
+    assert style_loss(extractor, noisy, sharp) > 0.5 * style_loss(extractor, blurred, sharp)  # noise is not fur
+    # covariance, not colour: a constant shift of the picture leaves the first level's Gram matrix alone
+    first = extractor.convs[0]
+    shifted = gram(torch.relu(first(sharp + 0.01))) - gram(torch.relu(first(sharp)))
+    assert shifted.abs().max() < 0.05 * gram(torch.relu(first(sharp))).abs().max()
+    fake = blurred.clone().requires_grad_(True)
+    style_loss(extractor, fake, sharp).backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0

@@ -88,6 +88,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--lf-pool", type=int, default=4,
                        help="average-pooling factor of that loss: structures smaller than this may change")
     model.add_argument("--lambda-pair", type=float, default=2.0, help="L1 to the photo on the paired crops")
+    model.add_argument("--lambda-style", type=float, default=0.0,
+                       help="style loss on the paired crops: Gram matrices of fixed random conv features (0 = off)")
     model.add_argument("--d-channels", type=int, default=32)
     model.add_argument("--d-layers", type=int, default=3, help="PatchGAN layers (2: 34², 3: 70² patches)")
     model.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=True)
@@ -171,6 +173,48 @@ def low_pass(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
     return F.avg_pool2d(x, factor)
 
 
+class RandomFeatures(torch.nn.Module):
+    """A fixed, randomly initialised 3-level conv net (no weights to download: none exist offline). The Gram
+    matrices of even random features describe a texture well (Ustyuzhaninov et al., ICLR 2017), so they
+    stand in for VGG's in a style loss (Gatys et al.; EnhanceNet's texture loss for super-resolution)."""
+
+    def __init__(self, channels: int = 64, seed: int = 0):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.convs = torch.nn.ModuleList()
+        inputs = 3
+        for _ in range(3):
+            conv = torch.nn.Conv2d(inputs, channels, 5, padding=2)
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) / (inputs * 25) ** 0.5)
+                conv.bias.zero_()
+            conv.requires_grad_(False)
+            self.convs.append(conv)
+            inputs = channels
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        features = []
+        for index, conv in enumerate(self.convs):
+            x = F.relu(conv(x if index == 0 else F.avg_pool2d(x, 2)))
+            features.append(x)
+        return features
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """Each picture's channel covariance (the Gram matrix of mean-free features: texture, not colour)."""
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    flat = flat - flat.mean(dim=2, keepdim=True)
+    return flat @ flat.transpose(1, 2) / (h * w)
+
+
+def style_loss(extractor: RandomFeatures, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of the Gram matrices of each level's random features, picture by picture."""
+    with torch.no_grad():
+        real_features = extractor(real)
+    return sum(F.mse_loss(gram(f), gram(r)) for f, r in zip(extractor(fake), real_features))
+
+
 # ---------------------------------------------------------------- training
 
 
@@ -200,6 +244,7 @@ def main(args) -> Path | None:
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d, betas=(0.5, 0.999))
     gan = GANLoss(args.gan_loss)
+    extractor = RandomFeatures() if args.lambda_style else None
     checkpoint_path = run_dir / "checkpoint.pt"
     step, spent_before = 0, 0.0
     if args.resume:
@@ -250,12 +295,17 @@ def main(args) -> Path | None:
         lf = F.l1_loss(low_pass(fake, args.lf_pool), low_pass(inputs, args.lf_pool))
         pair = F.l1_loss(fake[paired], reals[paired]) if paired.any() else fake.new_zeros(())
         loss_g = args.lambda_adv * adv + args.lambda_lf * lf + args.lambda_pair * pair
+        style = fake.new_zeros(())
+        if args.lambda_style and paired.any():
+            style = style_loss(extractor, fake[paired], reals[paired])
+            loss_g = loss_g + args.lambda_style * style
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
         step += 1
         if step % args.log_every == 0 or step == 1:
             record = {"step": step, "d": loss_d.item(), "adv": adv.item(), "lf": lf.item(), "pair": pair.item(),
+                      **({"style": style.item()} if args.lambda_style else {}),
                       "spent_s": round(spent(), 1)}
             record = {k: round(v, 5) if isinstance(v, float) else v for k, v in record.items()}
             log.write(json.dumps(record) + "\n")
@@ -277,6 +327,7 @@ def main(args) -> Path | None:
                      "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
                      "hardware": f"{platform.machine()} CPU", "gan_loss": args.gan_loss,
                      "lambda_adv": args.lambda_adv, "lambda_lf": args.lambda_lf, "lf_pool": args.lf_pool,
+                     "lambda_style": args.lambda_style,
                      "lambda_pair": args.lambda_pair,
                      "lr": args.lr, "lr_d": args.lr_d, "discriminator": asdict(d_config)},
         "metrics": {}}
