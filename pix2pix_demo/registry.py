@@ -86,7 +86,7 @@ def _coats(config: dict) -> tuple:
 
 _lock = threading.Lock()                   # guards the dicts below
 _key_locks: dict[str, threading.Lock] = {}  # one per key: a model is loaded once, others wait
-_loaded: dict[tuple[str, str], torch.nn.Module] = {}
+_loaded: dict[tuple[str, str, str], torch.nn.Module] = {}  # (key, source, device): another folder, another model
 _scans: dict[Path, dict[str, ModelEntry]] = {}
 _added: dict[str, ModelEntry] = {}
 _fetched: dict[str, dict] = {}              # kind and edge_method learnt from a downloaded repo's config.json
@@ -247,7 +247,7 @@ def download(entry: ModelEntry, progress: Progress | None = None) -> Path:
 
 
 def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.Module:
-    """The model for `key` in eval mode (loaded once per key and device; thread-safe).
+    """The model for `key` in eval mode (loaded once per key, source and device; thread-safe).
 
     progress: optional callable(fraction, desc), e.g. a gr.Progress, called only while downloading.
     Raises ModelUnavailable with a user-facing message."""
@@ -257,7 +257,7 @@ def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.M
         entry = list_models().get(key)
     if entry is None:
         raise ModelUnavailable(f"Unknown model {key!r}; available: {', '.join(list_models()) or 'none'}.")
-    cache_key = (key, str(device))
+    cache_key = (key, entry.source, str(device))
     with _lock:
         key_lock = _key_locks.setdefault(key, threading.Lock())
     with key_lock:

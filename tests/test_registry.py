@@ -190,3 +190,17 @@ def test_concurrent_loads_build_one_model(env):
     for thread in threads:
         thread.join()
     assert len(results) == 4 and all(model is results[0] for model in results)
+
+
+def test_a_model_of_the_same_key_in_another_weights_folder_is_loaded_not_taken_from_the_cache(env, tmp_path,
+                                                                                               monkeypatch):
+    weights, _ = env
+    hub.save_model(tiny_model(), weights / "mine", {"label": "first", "resolution": 32})
+    first = registry.load("mine")
+    assert registry.load("mine") is first  # cached
+    other = tmp_path / "other-weights"
+    hub.save_model(tiny_model(), other / "mine", {"label": "second", "resolution": 64})
+    monkeypatch.setenv("PIX2PIX_WEIGHTS_DIR", str(other))
+    registry.refresh()
+    second = registry.load("mine")
+    assert second is not first and second.metadata["resolution"] == 64
