@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pix2pix_demo import ModelLoadError, Pix2PixPipeline, load_model, save_model
 from pix2pix_demo.hub import update_config
@@ -373,3 +373,15 @@ def test_requantize_rewrites_a_folder_and_reports_the_change(tmp_path):
     config = json.loads((tmp_path / "q" / "config.json").read_text())
     assert config["label"] == "tiny" and config["weights_dtype"] == "int8" and config["resolution"] == 32
     assert (tmp_path / "q" / "README.md").read_text() == "card"
+    # --check compares with the old weights: the untouched folder with --out, a copy when rewriting in place
+    drawings = tmp_path / "drawings"
+    drawings.mkdir()
+    sketch = Image.new("L", (32, 32), 255)
+    ImageDraw.Draw(sketch).ellipse([6, 6, 26, 26], outline=0, width=2)
+    sketch.save(drawings / "circle.png")
+    original = (folder / "model.safetensors").read_bytes()
+    report = requantize.main([str(folder), "--dtype", "int8", "--out", str(tmp_path / "q2"), "--check", str(drawings)])
+    assert (folder / "model.safetensors").read_bytes() == original and report["drawings_psnr_db"] > 30
+    report = requantize.main([str(folder), "--dtype", "int8", "--check", str(drawings)])
+    assert json.loads((folder / "config.json").read_text())["weights_dtype"] == "int8"
+    assert report["drawings_psnr_db"] > 30

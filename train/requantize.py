@@ -73,8 +73,10 @@ def main(argv=None) -> dict:
     out = args.out or args.folder
     before = (args.folder / WEIGHTS_NAME).stat().st_size
     with tempfile.TemporaryDirectory() as scratch:
-        saved_old = Path(scratch) / "old"
-        shutil.copytree(args.folder, saved_old)
+        saved_old = args.folder  # with --out the folder stays as it is; in place, keep a copy of the old weights
+        if args.out is None or args.out.resolve() == args.folder.resolve():
+            saved_old = Path(scratch) / "old"
+            shutil.copytree(args.folder, saved_old)
         metadata = {key: value for key, value in old.metadata.items() if key not in ("model_type", "format_version")}
         metadata.pop("weights_dtype", None)
         save_model(old, out, metadata, dtype=getattr(torch, args.dtype))
