@@ -87,7 +87,8 @@ class Pix2PixPipeline:
         model = load_model(path_or_repo_id, device="cpu", revision=revision)
         if detail == "auto":
             name = (getattr(model, "metadata", {}) or {}).get("detail")
-            sibling = Path(str(path_or_repo_id)).parent / name if isinstance(name, str) and name else None
+            folder = Path(str(path_or_repo_id))
+            sibling = folder.parent / name if isinstance(name, str) and name and folder.is_dir() else None
             detail = sibling if sibling is not None and (sibling / "config.json").is_file() else None
         return cls(model, device=device, detail=load_model(detail, device="cpu") if detail is not None else None)
 

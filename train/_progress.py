@@ -44,13 +44,18 @@ def stop_if_not_finite(losses: dict, step: int, checkpoint_path, bar) -> None:
     raise SystemExit(f"Training stopped: a loss became NaN/inf at step {step} ({losses}); {kept}.")
 
 
-def budget_clock(kind: str, threads: int):
-    """The clock a `--time-budget` is counted on: "wall" (time.time) or "cpu" (this process's CPU seconds
-    over its torch threads, so another job on a shared machine does not shorten the run)."""
+def budget_timer(kind: str, threads: int, before: float = 0.0):
+    """A function giving the seconds a run has spent on its `--time-budget`: `before` (what a resumed run
+    had spent) plus the time since this call, on the "wall" clock (time.time) or the "cpu" clock (this
+    process's CPU seconds over its torch threads, so another job on a shared machine does not shorten
+    the run)."""
     import time
 
     if kind == "cpu":
-        return lambda: time.process_time() / threads
-    if kind == "wall":
-        return time.time
-    raise ValueError(f"budget clock must be 'wall' or 'cpu', got {kind!r}")
+        clock = lambda: time.process_time() / threads  # noqa: E731
+    elif kind == "wall":
+        clock = time.time
+    else:
+        raise ValueError(f"budget clock must be 'wall' or 'cpu', got {kind!r}")
+    start = clock()
+    return lambda: before + clock() - start

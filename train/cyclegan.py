@@ -50,9 +50,9 @@ from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
 from train._ema import update_ema
-from train._progress import budget_clock, stop_if_not_finite, tqdm
+from train._progress import budget_timer, stop_if_not_finite, tqdm
 from train._resume import architecture_changes, refuse_other_architecture
-from train.pix2pix import count, hardware_description, remove_unfinished_writes, setup_distributed, trim_log, unwrap
+from train.pix2pix import count, hardware_description, remove_unfinished_writes, setup_distributed, trim_log
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "norm", "d_layers", "d_channels", "d_norm",
@@ -381,11 +381,7 @@ def main(args) -> tuple[Path, Path] | None:
     samples_a = torch.stack([center_crop(p, args.size) for p in pick(photos_a)]).to(device)
     samples_b = torch.stack([center_crop(p, args.size) for p in pick(photos_b)]).to(device)
     threads = torch.get_num_threads()
-    clock = budget_clock(args.budget_clock, threads)
-    start = clock()
-
-    def spent() -> float:
-        return elapsed_before + clock() - start
+    spent = budget_timer(args.budget_clock, threads, elapsed_before)
 
     def save_checkpoint():
         state = {"generators": g_plain.state_dict(), "discriminators": d_plain.state_dict(),

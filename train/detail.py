@@ -39,11 +39,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from pix2pix_demo.coat import coat_colour, random_recolour, recolour_photo
-from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model
+from pix2pix_demo.hub import atomic_write_bytes, save_model
 from pix2pix_demo.losses import GANLoss
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.detail import DetailConfig, DetailGenerator
-from train._progress import budget_clock
+from train._progress import budget_timer
 from train._resume import architecture_changes, refuse_other_architecture
 
 ARCHITECTURE_OPTIONS = ("channels", "blocks", "noise_channels", "d_channels", "d_layers", "spectral_norm")
@@ -260,12 +260,7 @@ def main(args) -> Path | None:
         print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
     threads = torch.get_num_threads()
 
-    clock = budget_clock(args.budget_clock, threads)
-
-    start = clock()
-
-    def spent() -> float:
-        return spent_before + clock() - start
+    spent = budget_timer(args.budget_clock, threads, spent_before)
 
     def done() -> bool:
         return (args.steps is not None and step >= args.steps) or (

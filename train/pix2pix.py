@@ -32,7 +32,7 @@ from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from train import _resume
 from train._ema import update_ema
-from train._progress import budget_clock, stop_if_not_finite, tqdm
+from train._progress import budget_timer, stop_if_not_finite, tqdm
 
 from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
@@ -415,7 +415,7 @@ def main(args) -> Path | None:
     def save_checkpoint():
         state = {"generator": g_plain.state_dict(), "discriminator": d_plain.state_dict(),
                  "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                 "elapsed_s": elapsed_before + clock() - start, "rng_cpu": torch.get_rng_state(),
+                 "elapsed_s": elapsed(), "rng_cpu": torch.get_rng_state(),
                  "args": vars(args)}
         if ema is not None:
             state["ema"] = ema.state_dict()
@@ -430,7 +430,7 @@ def main(args) -> Path | None:
         if total_steps:
             fractions.append(step / total_steps)
         if budget_s:
-            fractions.append((elapsed_before + clock() - start) / budget_s)
+            fractions.append((elapsed()) / budget_s)
         return max(fractions)
 
     if is_main:
@@ -441,8 +441,7 @@ def main(args) -> Path | None:
     log = open(run_dir / "log.jsonl", "a") if is_main else None
     bar = tqdm(total=total_steps, initial=step, disable=not is_main, dynamic_ncols=True, desc=args.name)
     threads = torch.get_num_threads()
-    clock = budget_clock(args.budget_clock, threads)
-    start = clock()
+    elapsed = budget_timer(args.budget_clock, threads, elapsed_before)
     epoch = step // steps_per_epoch
     generator.train()
     discriminator.train()
@@ -522,7 +521,7 @@ def main(args) -> Path | None:
             bar.update(1)
             if is_main and step % args.log_every == 0:
                 record = {"step": step, "epoch": epoch, "size": dataset.size, "lr": args.lr * lr_scale,
-                          "elapsed_s": round(elapsed_before + clock() - start, 1),
+                          "elapsed_s": round(elapsed(), 1),
                           **{k: round(v, 5) for k, v in losses.items()}}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
@@ -537,7 +536,7 @@ def main(args) -> Path | None:
     if is_main:
         save_checkpoint()
         save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, sample_inputs, sample_targets)
-        wall = elapsed_before + clock() - start
+        wall = elapsed()
         final = copy.deepcopy(ema or g_plain).to(memory_format=torch.contiguous_format).float().cpu()
         metadata = {
             "task": "image-to-image",

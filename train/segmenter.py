@@ -16,7 +16,6 @@ import argparse
 import io
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,8 @@ from pix2pix_demo.data import read_name_list
 from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
-from train._progress import budget_clock
+from train._progress import budget_timer
+from train._resume import architecture_changes, refuse_other_architecture
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -226,21 +226,14 @@ def main(args) -> Path | None:
         if not checkpoint_path.is_file():
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        if state["args"].get("channels") != args.channels:
-            raise SystemExit(f"--resume: the checkpoint was trained with --channels {state['args'].get('channels')}, "
-                             f"not {args.channels}; use the same architecture or a new --name.")
+        refuse_other_architecture(checkpoint_path, architecture_changes(state["args"], args, ("channels",)))
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, spent_before = state["step"], state["spent_s"]
         print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
     threads = torch.get_num_threads()
 
-    clock = budget_clock(args.budget_clock, threads)
-
-    start = clock()
-
-    def spent() -> float:
-        return spent_before + clock() - start
+    spent = budget_timer(args.budget_clock, threads, spent_before)
 
     def progress() -> float:
         fractions = []

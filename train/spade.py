@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 from train._ema import update_ema
-from train._progress import budget_clock, stop_if_not_finite, tqdm
+from train._progress import budget_timer, stop_if_not_finite, tqdm
 from train._resume import architecture_changes, refuse_other_architecture
 from train.pix2pix import count, hardware_description, remove_unfinished_writes, trim_log
 
@@ -222,13 +222,12 @@ def main(args) -> Path:
     sample_labels = torch.stack([dataset_center(pairs[i], args.size)[0] for i in sample_ids])
     sample_photos = torch.stack([dataset_center(pairs[i], args.size)[1] for i in sample_ids]).to(device)
     threads = torch.get_num_threads()
-    clock = budget_clock(args.budget_clock, threads)
     budget_s = args.time_budget * 60 if args.time_budget else None
 
     def save_checkpoint():
         state = {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
                  "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                 "elapsed_s": elapsed_before + clock() - start, "rng_cpu": torch.get_rng_state(), "args": vars(args)}
+                 "elapsed_s": elapsed(), "rng_cpu": torch.get_rng_state(), "args": vars(args)}
         if ema is not None:
             state["ema"] = ema.state_dict()
         buffer = io.BytesIO()
@@ -240,7 +239,7 @@ def main(args) -> Path:
         if args.steps:
             fractions.append(step / args.steps)
         if budget_s:
-            fractions.append((elapsed_before + clock() - start) / budget_s)
+            fractions.append((elapsed()) / budget_s)
         return max(fractions)
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -249,7 +248,7 @@ def main(args) -> Path:
           f"params; label maps snapped (mean foreign fraction {snap_stats['mean_foreign_fraction']}).")
     log = open(run_dir / "log.jsonl", "a")
     bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc=args.name)
-    start = clock()
+    elapsed = budget_timer(args.budget_clock, threads, elapsed_before)
     epoch = step // max(1, len(loader))
     generator.train()
     discriminator.train()
@@ -301,7 +300,7 @@ def main(args) -> Path:
             bar.update(1)
             if step % args.log_every == 0:
                 record = {"step": step, "epoch": epoch, "lr": args.lr * lr_scale,
-                          "elapsed_s": round(elapsed_before + clock() - start, 1),
+                          "elapsed_s": round(elapsed(), 1),
                           **{k: round(v, 5) for k, v in losses.items()}}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
@@ -316,7 +315,7 @@ def main(args) -> Path:
     save_checkpoint()
     save_samples(run_dir / "samples" / f"step_{step:07d}.png", ema or generator, sample_labels, sample_photos,
                  g_config.z_channels)
-    wall = elapsed_before + clock() - start
+    wall = elapsed()
     final = copy.deepcopy(ema or generator).float().cpu()
     metadata = {
         "task": "labels-to-image",

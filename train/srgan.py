@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import platform
 import shlex
 import statistics
@@ -51,7 +50,7 @@ from pix2pix_demo.losses import GANLoss, feature_matching
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.srgan import SRGANConfig, SRGANGenerator
 from pix2pix_demo.superres import bicubic, downscale, enhance
-from train._progress import budget_clock
+from train._progress import budget_timer
 from train._resume import architecture_changes, refuse_other_architecture
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -244,12 +243,7 @@ def main(args) -> Path | None:
         print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
     threads = torch.get_num_threads()
 
-    clock = budget_clock(args.budget_clock, threads)
-
-    start = clock()
-
-    def spent() -> float:
-        return spent_before + clock() - start
+    spent = budget_timer(args.budget_clock, threads, spent_before)
 
     def progress() -> float:
         fractions = [0.0]

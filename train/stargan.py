@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from train._ema import update_ema
-from train._progress import budget_clock, stop_if_not_finite, tqdm
+from train._progress import budget_timer, stop_if_not_finite, tqdm
 from train._resume import architecture_changes, refuse_other_architecture
 from train.pix2pix import remove_unfinished_writes, trim_log
 
@@ -389,12 +389,8 @@ def main(args) -> Path | None:
     sample_inputs = torch.stack([data.centre(d, i) for d in range(len(files))
                                  for i in sorted({0, len(data.pictures[d]) // 2})]).to(device)
     threads = torch.get_num_threads()
-    clock = budget_clock(args.budget_clock, threads)
-    start = clock()
+    elapsed = budget_timer(args.budget_clock, threads, elapsed_before)
     budget_s = args.time_budget * 60 if args.time_budget else None
-
-    def elapsed() -> float:
-        return elapsed_before + clock() - start
 
     def progress() -> float:
         fractions = [0.0]
