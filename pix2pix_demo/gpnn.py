@@ -75,12 +75,20 @@ def _patches(x: torch.Tensor) -> torch.Tensor:
     return F.unfold(x, PATCH).squeeze(0).T.contiguous()
 
 
-def _fold(values: torch.Tensor, shape) -> torch.Tensor:
-    """(L, C*7*7) patches -> (1, C, H, W), overlapping patches averaged."""
+def _fold(values: torch.Tensor, shape, sigma: float | None = None) -> torch.Tensor:
+    """(L, C*7*7) patches -> (1, C, H, W), overlapping patches averaged: uniformly (sigma None) or
+    weighted by a Gaussian of each pixel's distance to its patch's centre (sigma in px; small sigma
+    takes each pixel mostly from the patch centred on it: sharper, less blending)."""
     h, w = shape
-    ones = torch.ones(1, 1, h, w)
-    count = F.fold(F.unfold(ones, PATCH), (h, w), PATCH)
-    return F.fold(values.T.unsqueeze(0), (h, w), PATCH) / count.repeat(1, values.shape[1] // (PATCH * PATCH), 1, 1)
+    channels = values.shape[1] // (PATCH * PATCH)
+    if sigma is None:
+        weight = torch.ones(PATCH * PATCH)
+    else:
+        r = torch.arange(PATCH, dtype=torch.float32) - PATCH // 2
+        weight = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * max(float(sigma), 1e-3) ** 2)).flatten()
+    weights = weight.repeat(channels)[None, :]  # (1, C*49), unfold's channel-major order
+    count = F.fold(weights.T.expand(-1, len(values)).unsqueeze(0), (h, w), PATCH)
+    return F.fold((values * weights).T.unsqueeze(0), (h, w), PATCH) / count
 
 
 def _project(keys: torch.Tensor, queries: torch.Tensor, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -196,35 +204,74 @@ def generate(image, seed: int = 0, width_factor: float = 1.0, height_factor: flo
 
     coarse = max(PATCH + 2, min(int(coarse), min(height, width, out_h, out_w)))
     source_shapes = _level_shapes(height, width, coarse, float(ratio))
-    levels = len(source_shapes)
     # the output's pyramid: the same number of levels and factors, scaled to the output size
     output_shapes = [(max(PATCH, round(h * out_h / height)), max(PATCH, round(w * out_w / width)))
                      for h, w in source_shapes]
     full = image_to_tensor(image)
     sources = [_resize(full, shape) for shape in source_shapes]
     generator = torch.Generator().manual_seed(int(seed))
-
     x = _resize(sources[0], output_shapes[0])
     x = x + float(noise) * torch.randn(x.shape, generator=generator)
+    x = _synthesise(x, sources, source_shapes, output_shapes, 0, alpha=alpha, iterations=int(iterations),
+                    fine_iterations=int(fine_iterations), pca_dims=int(pca_dims))
+    return tensor_to_image(x.clamp(-1, 1))
+
+
+def _synthesise(x: torch.Tensor, sources, source_shapes, output_shapes, first: int, *, alpha, iterations: int,
+                fine_iterations: int, pca_dims: int, sigma: float | None = None) -> torch.Tensor:
+    """GPNN's coarse-to-fine loop from level `first` up: x (at any size) is up-sampled to each level's
+    output shape and rebuilt from that level's patches of `sources`. sigma: the fold of the very last
+    pass (see _fold; None = GPNN's plain average)."""
+    levels = len(source_shapes)
     previous = None
-    for level in range(levels):
+    for level in range(first, levels):
         shape = output_shapes[level]
         x = _resize(x, shape)
         values = _patches(sources[level])
         # keys for the first pass: the image blurred to the level below, so a blurry up-sampled
         # query is matched to the sharp patch that belongs there
         blurred = sources[level] if level == 0 else _resize(sources[level - 1], source_shapes[level])
-        steps = int(fine_iterations) if level >= levels - 3 else int(iterations)
+        steps = fine_iterations if level >= levels - 3 else iterations
         key_grid = (source_shapes[level][0] - PATCH + 1, source_shapes[level][1] - PATCH + 1)
         query_grid = (shape[0] - PATCH + 1, shape[1] - PATCH + 1)
         for step in range(steps):
             keys = _patches(blurred) if step == 0 else values
             queries = _patches(x)
-            k, q = _project(keys, queries, int(pca_dims))
+            k, q = _project(keys, queries, pca_dims)
             if previous is None or len(q) * len(k) <= EXACT_PAIRS:
                 index = _nearest(q, k, alpha)
             else:  # large levels: search around where the level below matched (no completeness term)
                 index = _local_nearest(q, k, key_grid, _propagate(previous, query_grid, key_grid), SEARCH_RADIUS)
             previous = (index, query_grid, key_grid)
-            x = _fold(values[index], shape)
+            last = level == levels - 1 and step == steps - 1
+            x = _fold(values[index], shape, sigma if last else None)
+    return x
+
+
+@torch.no_grad()
+def refine(picture, image, *, from_side: int = 40, alpha: float | None = 0.05, ratio: float = 0.75,
+           iterations: int = 2, fine_iterations: int = 2, pca_dims: int = 24, sigma: float | None = 1.0,
+           coarse: int = 14) -> Image.Image:
+    """`picture`'s layout, rebuilt from `image`'s own patches (GPNN's levels from the one whose short
+    side is at least `from_side` px up): e.g. a SinGAN sample keeps its new arrangement and gets the
+    photo's hairs, leaves and sparks instead of the generator's soft strokes. `image` is the photo the
+    picture imitates, at the picture's scale (its size where the picture is 1:1; a wider picture
+    = a retargeted sample); both are shrunk to at most MAX_SIDE / MAX_OUTPUT_SIDE px first. sigma:
+    the last pass's patch blending (see _fold; None = GPNN's plain average, softer). Deterministic."""
+    if not PATCH + 2 <= int(from_side) <= MAX_SIDE:
+        raise ValueError(f"from_side must be between {PATCH + 2} and {MAX_SIDE} px, got {from_side}.")
+    picture, image = _input(picture, MAX_OUTPUT_SIDE), _input(image, MAX_OUTPUT_SIDE)
+    width, height = image.size
+    out_w, out_h = picture.size
+    coarse = max(PATCH + 2, min(int(coarse), min(height, width, out_h, out_w)))
+    source_shapes = _level_shapes(height, width, coarse, float(ratio))
+    output_shapes = [(max(PATCH, round(h * out_h / height)), max(PATCH, round(w * out_w / width)))
+                     for h, w in source_shapes]
+    first = next((n for n, shape in enumerate(output_shapes) if min(shape) >= int(from_side)),
+                 len(output_shapes) - 1)
+    full = image_to_tensor(image)
+    sources = [_resize(full, shape) for shape in source_shapes]
+    x = _synthesise(image_to_tensor(picture), sources, source_shapes, output_shapes, first, alpha=alpha,
+                    iterations=int(iterations), fine_iterations=int(fine_iterations), pca_dims=int(pca_dims),
+                    sigma=sigma)
     return tensor_to_image(x.clamp(-1, 1))

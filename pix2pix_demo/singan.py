@@ -32,6 +32,12 @@ noise, noise amplitude from the reconstruction RMSE) with changes that buy speed
   ask for texture and samples come out soft (README, Sharpness); "image" and SinGAN's "pixel"
   stay options.
 
+Samples can be *finished from the photo* (`sample(..., finish=True)`, `finish_from_photo`): the
+generators decide the layout, and from the level whose short side is 40 px up the picture is rebuilt
+from the training photo's own 7x7 patches (GPNN's levels, `pix2pix_demo.gpnn.refine`), so the
+texture is the photo's (sparks, windows, hairs) instead of the generators' soft strokes. The model
+keeps the photo for that (`keep_photo`, the default).
+
 All applications are deterministic for a given seed (noise comes from a seeded CPU generator),
 accept images of any size (resized to the model's scale and back) and raise ValueError with a
 user-facing message for bad inputs.
@@ -166,10 +172,13 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
     plan = resolve_plan(options.plan, device)
     config = SinGANConfig(shapes=shapes, channels=[options.channels] * num_scales, num_layers=options.num_layers,
                           scale_factor=round(factor, 6), padding_mode=options.padding,
-                          fine_padding_mode=options.fine_padding, fine_padding_from=options.fine_padding_from)
+                          fine_padding_mode=options.fine_padding, fine_padding_from=options.fine_padding_from,
+                          keeps_photo=options.keep_photo)
     torch.manual_seed(options.seed)
     model = SinGAN(config).to(device)
     reals = [r.to(device) for r in image_pyramid(image, shapes)]
+    if options.keep_photo:
+        model.photo.copy_(((reals[-1] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8))
     generator = torch.Generator().manual_seed(options.seed)
     # z*: its own stream, so that sample(seed=options.seed) is not the reconstruction
     model.reconstruction_noise.copy_(torch.randn(model.reconstruction_noise.shape,
@@ -195,6 +204,8 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         if state["shapes"] != shapes:
             raise ValueError(f"{checkpoint} was made for another image or options (shapes {state['shapes']}).")
+        if options.keep_photo:  # checkpoints from before the photo was kept
+            state["model"].setdefault("photo", model.photo.cpu())
         model.load_state_dict(state["model"])
         start_scale, elapsed_before, stats = state["scale"], state["elapsed"], state["stats"]
         generator.set_state(state["rng"])
@@ -459,12 +470,52 @@ def _output_shapes(model: SinGAN, width: int, height: int) -> list[tuple[int, in
     return [(max(2, round(out_h * rh)), max(2, round(out_w * rw))) for rh, rw in ratio]
 
 
+FINISH_FROM_SIDE = 40  # short side (px) of the first level the finish rebuilds from the photo's patches
+FINISH_SIGMA = 0.5  # patch blending of its last pass (pix2pix_demo.gpnn._fold)
+# measured (README, Sharpness: finish): 4 images x 6 samples of 5-CPU-minute models, finish from 32 / 40 /
+# 55 px with blending 0.5 / none; from 80 px up SWD and sharpness were worse than from 40 (the 80-px
+# picture is already soft, and soft queries find soft patches)
+
+
+def photo(model: SinGAN) -> Image.Image | None:
+    """The training photo the model keeps (at its finest scale's size), or None."""
+    if not model.config.keeps_photo:
+        return None
+    return Image.fromarray(model.photo[0].permute(1, 2, 0).cpu().numpy())
+
+
+def _kept_photo(model: SinGAN) -> Image.Image:
+    image = photo(model)
+    if image is None:
+        raise ValueError("This model was saved without its training photo, so its samples cannot be finished "
+                         "from the photo (train it again with the photo kept: the default).")
+    return image
+
+
+def finish_from_photo(model: SinGAN, picture: Image.Image, from_side: int = FINISH_FROM_SIDE,
+                      sigma: float | None = FINISH_SIGMA) -> Image.Image:
+    """`picture` (a sample, at the model's scale: the training size or a multiple of it) with its
+    texture rebuilt from the training photo's own patches, from the level whose short side is
+    `from_side` px up (pix2pix_demo.gpnn.refine); the layout above that stays the picture's."""
+    from .gpnn import MAX_OUTPUT_SIDE, refine
+
+    image = _kept_photo(model)
+    if max(picture.size) > MAX_OUTPUT_SIDE:
+        raise ValueError(f"The finish from the photo works on pictures up to {MAX_OUTPUT_SIDE} px long; this one "
+                         f"is {picture.width}×{picture.height}. Turn it off for larger samples.")
+    return refine(picture, image, from_side=from_side, sigma=sigma)
+
+
 @torch.no_grad()
 def sample(model: SinGAN, seed: int = 0, width_factor: float = 1.0, height_factor: float = 1.0,
-           start_scale: int = 0, size: tuple[int, int] | None = None) -> Image.Image:
+           start_scale: int = 0, size: tuple[int, int] | None = None, finish: bool = False) -> Image.Image:
     """A random image from the model. width_factor/height_factor (0.25..4) or size=(width, height)
     set the output size relative to / instead of the training size; start_scale > 0 keeps the
-    training image's layout up to that scale (the reconstruction) and adds new detail above."""
+    training image's layout up to that scale (the reconstruction) and adds new detail above.
+    finish=True rebuilds the fine texture from the training photo's patches (finish_from_photo;
+    a few seconds on a CPU; the model must keep its photo)."""
+    if finish:
+        _kept_photo(model)  # a model without its photo: say so before sampling
     start_scale = _check_scale(model, start_scale, "start_scale")
     train_h, train_w = model.config.shapes[-1]
     if size is not None:
@@ -484,7 +535,8 @@ def sample(model: SinGAN, seed: int = 0, width_factor: float = 1.0, height_facto
     else:
         layout = upsample(model.reconstruct(end_scale=start_scale - 1), shapes[start_scale - 1])
         out = model.forward(noises[start_scale:], start=layout, start_scale=start_scale, shapes=shapes)
-    return tensor_to_image(out)
+    picture = tensor_to_image(out)
+    return finish_from_photo(model, picture) if finish else picture
 
 
 def _as_rgb(image, what: str, max_side: int | None = None) -> Image.Image:

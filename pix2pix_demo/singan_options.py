@@ -75,6 +75,8 @@ class TrainOptions:
     # model does not describe)
     concurrent: int = 0  # ConSinGAN's concurrent stages: while scale n trains, the generators of the scales
     # n-1 .. n-concurrent are trained with it (the sample flows through them with its gradient; 0 = SinGAN)
+    keep_photo: bool = True  # store the training photo (at the finest scale's size, uint8) in the model, for
+    # the sharp finish (`finish_from_photo`); False to save or publish a model without the photo
     concurrent_lr_scale: float = 0.1  # the learning rate of the generator d scales below n = lr * this ** d
 
     def validate(self) -> None:

@@ -90,3 +90,36 @@ def test_bad_inputs_get_clear_messages(kwargs, message):
 def test_bad_image_bytes_get_a_clear_message():
     with pytest.raises(ValueError):
         gpnn.generate(b"not an image")
+
+
+def laplacian_energy(image: Image.Image) -> float:
+    x = pixels(image).mean(2)
+    return float(np.abs(4 * x[1:-1, 1:-1] - x[:-2, 1:-1] - x[2:, 1:-1] - x[1:-1, :-2] - x[1:-1, 2:]).mean())
+
+
+def test_weighted_fold_of_one_image_s_patches_gives_the_image_back():
+    x = gpnn.image_to_tensor(reference_image(24))
+    patches = gpnn._patches(x)
+    for sigma in (None, 0.5, 2.0):  # any weighting of identical overlapping values is the value itself
+        assert torch.allclose(gpnn._fold(patches, (24, 24), sigma), x, atol=1e-5)
+
+
+def test_refine_keeps_the_layout_and_puts_back_the_photo_s_sharpness():
+    photo = reference_image(96)
+    soft = photo.resize((24, 24), Image.BILINEAR).resize((96, 96), Image.BILINEAR)  # a blurry "sample"
+    flipped = soft.transpose(Image.FLIP_LEFT_RIGHT)  # a new layout the photo does not have
+    refined = gpnn.refine(flipped, photo, from_side=24)
+    again = gpnn.refine(flipped, photo, from_side=24)
+    assert refined.size == (96, 96) and np.array_equal(pixels(refined), pixels(again))  # deterministic
+    assert laplacian_energy(refined) > 1.5 * laplacian_energy(flipped)  # sharp again
+    # the layout is the picture's, not the photo's: closer to the flipped picture than to the photo
+    small = lambda im: pixels(im.resize((12, 12), Image.BILINEAR))  # noqa: E731
+    assert np.abs(small(refined) - small(flipped)).mean() < np.abs(small(refined) - small(photo)).mean()
+    wide = gpnn.refine(soft.resize((192, 96)), photo, from_side=24)  # a retargeted sample keeps its size
+    assert wide.size == (192, 96)
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(from_side=3), "from_side"), (dict(from_side=1000), "from_side")])
+def test_refine_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gpnn.refine(reference_image(48), reference_image(48), **kwargs)

@@ -437,3 +437,27 @@ def test_time_budget_is_an_upper_bound_on_training_time():
     iterations = [scale["iterations"] for scale in stats["scales"]]
     assert all(count > 20 for count in iterations), iterations  # the budget, not a cap, ended each scale
     assert 8.0 <= stats["budget_seconds"] <= 10.6, stats["budget_seconds"]
+
+
+def test_the_model_keeps_its_photo_and_finishes_samples_from_its_patches(trained, tmp_path):
+    model, _ = trained
+    kept = singan.photo(model)
+    assert model.config.keeps_photo and kept.size == (32, 32)
+    expected = singan.reference_image(32)  # the training photo at the finest scale's size
+    assert np.abs(np.asarray(kept, np.float32) - np.asarray(expected, np.float32)).mean() < 2
+    folder = save_model(model, tmp_path / "singan-photo", {"label": "tiny"})
+    loaded = load_model(folder)
+    assert arrays_equal(singan.photo(loaded), kept)  # the photo round-trips in the safetensors
+    plain, finished = singan.sample(loaded, seed=3), singan.sample(loaded, seed=3, finish=True)
+    assert finished.size == plain.size and not arrays_equal(plain, finished)
+    assert arrays_equal(finished, singan.sample(loaded, seed=3, finish=True))  # deterministic
+    assert singan.sample(loaded, seed=3, width_factor=2, finish=True).size == (64, 32)
+
+
+def test_a_model_without_its_photo_says_so(tmp_path):
+    model, _ = singan.train_singan(singan.reference_image(32),
+                                   singan.TrainOptions(**{**TINY, "iters": 2, "min_iters": 2, "keep_photo": False}))
+    assert singan.photo(model) is None and "photo" not in model.state_dict()
+    assert singan.sample(model, seed=1).size == (32, 32)
+    with pytest.raises(ValueError, match="without its training photo"):
+        singan.sample(model, seed=1, finish=True)

@@ -84,6 +84,10 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="ConSinGAN's concurrent stages: train the generators of the K scales below each scale with it")
     p.add_argument("--concurrent-lr-scale", type=float, default=d.concurrent_lr_scale,
                    help="learning rate of the generator d scales below = lr x this^d (with --concurrent)")
+    p.add_argument("--no-photo", action="store_true",
+                   help="leave the training photo out of the saved model (it is kept by default, at the finest "
+                        "scale's size, for the sharp finish: sample(..., finish=True)); use it before publishing "
+                        "a model of a photo you may not share")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
@@ -116,13 +120,17 @@ def sample_grid(model, scale: int, count: int = 4) -> Image.Image:
     return grid
 
 
-def card_text(name: str, shapes, notes: str = "") -> str:
+def card_text(name: str, shapes, notes: str = "", keeps_photo: bool = False) -> str:
     """The SinGAN-specific part of the model card (the rest comes from config.json)."""
     h, w = shapes[-1]
     return (f"## Samples\n\nThe pyramid has {len(shapes)} scales from {shapes[0][1]}×{shapes[0][0]} to {w}×{h} px. "
             f"`sample(model, seed=s)` gives a new {w}×{h} image with the training image's patches rearranged "
             f"(layout from the coarsest scale, textures from the finer ones); `width_factor=2` makes a panorama. "
-            f"Per-scale sample grids of this run: `runs/{name}/scale_N.png` (reconstruction first, then random "
+            + ("`sample(model, seed=s, finish=True)` rebuilds the fine texture from the training photo's own patches "
+               f"(sharper). **The model holds its training photo** ({w}×{h} px, buffer `photo`) for that: whoever "
+               "downloads the model gets the photo (train with `--no-photo` to leave it out). "
+               if keeps_photo else "Saved without its training photo (`--no-photo`): no finish from the photo. ")
+            + f"Per-scale sample grids of this run: `runs/{name}/scale_N.png` (reconstruction first, then random "
             f"samples).\n\nApplications: `pix2pix_demo.singan` sample, edit, harmonize, paint, super_resolve, animate."
             + (f"\n\n**Observed samples:** {notes}" if notes else ""))
 
@@ -146,7 +154,7 @@ def main(args) -> Path:
                            fine_padding=None if args.fine_padding == "same" else args.fine_padding,
                            fine_padding_from=args.fine_padding_from, concurrent=args.concurrent,
                            concurrent_lr_scale=args.concurrent_lr_scale,
-                           channels_last=args.channels_last)
+                           channels_last=args.channels_last, keep_photo=not args.no_photo)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = run_dir / "checkpoint.pt"
@@ -198,7 +206,8 @@ def main(args) -> Path:
         metadata["license"] = "cc0-1.0" if image_path.stem == "chelsea" else "other"
         metadata["data"]["licence"] = "see ../shared/data/sample-images/SOURCE.md (chelsea: CC0, scikit-image)"
     save_model(model.cpu(), folder, metadata)
-    write_model_card(folder, extra_markdown=card_text(args.name, stats["shapes"], args.notes))
+    write_model_card(folder, extra_markdown=card_text(args.name, stats["shapes"], args.notes,
+                                                            model.config.keeps_photo))
     sample(model, seed=0).save(run_dir / "sample_final.png")
     tqdm.write(f"exported {folder} ({stats['budget_seconds']:.0f} s on the {options.budget_clock} clock, "
                f"{stats['wall_seconds_this_run']:.0f} s wall, {stats['cpu_seconds_this_run']:.0f} s CPU)")

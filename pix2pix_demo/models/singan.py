@@ -37,6 +37,8 @@ class SinGANConfig:
     # everywhere, as every model saved before session 8): zeros at the coarse scales tell the generators where
     # the border is (the layout), reflect at the fine ones leaves no frame along it
     fine_padding_from: int = 0
+    keeps_photo: bool = False  # the state_dict holds the training photo at the finest shape (buffer `photo`,
+    # uint8): the patches `pix2pix_demo.singan.finish_from_photo` rebuilds samples' fine texture from
 
     def __post_init__(self):
         self.shapes = [[int(h), int(w)] for h, w in self.shapes]
@@ -120,6 +122,8 @@ class SinGAN(nn.Module):
         h0, w0 = config.shapes[0]
         # z* in the paper: the fixed coarsest noise that reconstructs the training image
         self.register_buffer("reconstruction_noise", torch.zeros(1, config.image_channels, h0, w0))
+        if config.keeps_photo:
+            self.register_buffer("photo", torch.zeros(1, config.image_channels, *config.shapes[-1], dtype=torch.uint8))
 
     @property
     def num_scales(self) -> int:
