@@ -216,7 +216,7 @@ def test_outputs_are_gradio_temp_files_that_delete_cache_removes(app_module, run
     assert served.parent == upload_folder() / OUTPUT_DIR_NAME and served.suffix == ".gif"
     assert any(str(served) in files for files in app_module.demo.temp_file_sets)  # delete_cache's list
     assert set(glob.glob(str(Path(tempfile.gettempdir()) / "*.gif"))) == stray_gifs
-    kind, payload = call_raw(running_app, "singan_sample", ["singan-mini", 1, 1.0, 1.0, 0])
+    kind, payload = call_raw(running_app, "singan_sample", ["singan-mini", 1, 1.0, 1.0, 0, False])
     assert kind == "complete" and any(payload[0]["path"] in files for files in app_module.demo.temp_file_sets)
 
 

@@ -130,10 +130,20 @@ def test_train_endpoint_registers_a_model(client, tmp_path):
     messages = [output[0] for output in job.outputs()]
     assert messages[0].startswith("Instant preview") and Image.open(job.outputs()[0][1]).size == (32, 32)
     assert any("SinGAN sample through scale" in m for m in messages[1:-1]), messages  # previews while it trains
+    assert "Finishing a sample from your photo" in messages[-2], messages
+    assert "finished from your photo" in status and "keeps your photo" in status, status
     keys = [key for key in registry.list_models("singan") if key.startswith("my-test-run")]
     assert keys, registry.list_models("singan")
     out = Image.open(c.predict(keys[0], 0, 1.0, 1.0, 0, api_name="/singan_sample"))
     assert out.size == (32, 32)
+    # the model keeps the photo, and the last preview is its seed-0 sample finished from it (the live ones are plain)
+    from pix2pix_demo.ui import singan_tab
+
+    trained = registry.load(keys[0])
+    assert singan_tab.keeps_photo(keys[0]) and singan.photo(trained).size == (32, 32)
+    shown = np.asarray(Image.open(preview).convert("RGB"))
+    assert np.array_equal(shown, np.asarray(singan.sample(trained, seed=0, finish=True)))
+    assert not np.array_equal(shown, np.asarray(singan.sample(trained, seed=0)))
 
 
 def test_canvas_helpers_and_examples(client):
@@ -264,3 +274,55 @@ def test_out_of_range_scales_are_clear_errors(client, tmp_path):
     with pytest.raises(Exception, match=f"injection_scale must be between 0 and {n - 1}"):
         c.predict("singan-tiny", image, n + 1, 0, True, api_name="/singan_paint")
     assert Image.open(c.predict("singan-tiny", 2, 1.0, 1.0, n - 1, api_name="/singan_sample")).size == (32, 32)
+
+
+def test_sample_finished_from_the_photo(client):
+    """/singan_sample's last input `finish`: the sample with its texture rebuilt from the photo (same size,
+    not the plain sample); left out by a client (as before it existed) it is off; a model saved without
+    its photo is a clear error and the server keeps serving."""
+    c, _ = client
+    plain = np.asarray(Image.open(c.predict("singan-tiny", 1, 2.0, 1.0, 0, False, api_name="/singan_sample")))
+    finished = np.asarray(Image.open(c.predict("singan-tiny", 1, 2.0, 1.0, 0, True, api_name="/singan_sample")))
+    assert finished.shape == plain.shape == (32, 64, 3)
+    assert np.abs(finished.astype(int) - plain).mean() > 1  # rebuilt, not the plain sample
+    expected = singan.sample(registry.load("singan-tiny"), seed=1, width_factor=2.0, finish=True)
+    assert np.array_equal(finished, np.asarray(expected))
+    omitted = np.asarray(Image.open(c.predict("singan-tiny", 1, 2.0, 1.0, 0, api_name="/singan_sample")))
+    assert np.array_equal(omitted, plain)
+    api = c.view_api(print_info=False, return_format="dict")["named_endpoints"]["/singan_sample"]["parameters"]
+    assert api[-1]["parameter_has_default"] and api[-1]["parameter_default"] is False
+    with pytest.raises(Exception, match="saved without its training photo"):
+        c.predict("singan-tiny4", 0, 1.0, 1.0, 0, True, api_name="/singan_sample")
+    assert Image.open(c.predict("singan-tiny4", 0, 1.0, 1.0, 0, False, api_name="/singan_sample")).size == (56, 44)
+
+
+def test_finish_checkbox_follows_the_models_photo(client, monkeypatch):
+    """The checkbox is built unticked (the API default); on page load / model change it is ticked and
+    clickable for a model that keeps its photo (as the person last left it), unticked and greyed out
+    with the reason for one that does not. Read from config.json: no weights are loaded. The Random
+    samples default is the preferred-with-photo model only when it keeps its photo."""
+    from pix2pix_demo.ui import singan_tab
+
+    c, _ = client
+    boxes = [comp["props"] for comp in c.config["components"]
+             if comp["props"].get("elem_id") == "singan-sample-finish"]
+    assert len(boxes) == 1 and boxes[0]["value"] is False and boxes[0]["label"] == singan_tab.FINISH_LABEL
+
+    def no_loading(*_args, **_kwargs):
+        raise AssertionError("the checkbox must not load the model")
+
+    monkeypatch.setattr(registry, "load", no_loading)
+    assert singan_tab.keeps_photo("singan-tiny") is True and singan_tab.keeps_photo("singan-tiny4") is False
+    assert singan_tab.keeps_photo("no-such-model") is None
+    update = singan_tab.finish_update("singan-tiny", True)
+    assert update["value"] is True and update["interactive"] is True and update["info"] == singan_tab.FINISH_INFO
+    assert singan_tab.finish_update("singan-tiny", False)["value"] is False  # the person's choice is kept
+    update = singan_tab.finish_update("singan-tiny4", True)
+    assert update["value"] is False and update["interactive"] is False and "without its training photo" in update["info"]
+
+    monkeypatch.setitem(singan_tab.PREFERRED, "sample", "singan-tiny4")
+    monkeypatch.setitem(singan_tab.PREFERRED_WITH_PHOTO, "sample", "singan-tiny")
+    assert singan_tab.default_model("sample") == "singan-tiny"
+    monkeypatch.setitem(singan_tab.PREFERRED_WITH_PHOTO, "sample", "singan-tiny4")  # keeps no photo: not preferred
+    monkeypatch.setitem(singan_tab.PREFERRED, "sample", "singan-tiny")
+    assert singan_tab.default_model("sample") == "singan-tiny"

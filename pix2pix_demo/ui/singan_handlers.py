@@ -2,7 +2,11 @@
 
 Every application is a named API endpoint whose first input is the model key:
 
-    /singan_sample(model, seed, width_factor, height_factor, start_scale) -> image
+    /singan_sample(model, seed, width_factor, height_factor, start_scale, finish) -> image
+        finish (the last input, added with the finish): True rebuilds the sample's fine texture from
+        the training photo's patches (sharper, a few seconds; pix2pix_demo.singan.finish_from_photo);
+        the model must keep its photo, else a clear error. gradio_client fills False when it is left
+        out (what older clients got); a raw HTTP call (/gradio_api/call/...) must send all six values.
     /singan_edit(model, edited_image, mask, injection_scale, seed) -> image
     /singan_harmonize(model, naive_paste, mask, injection_scale, seed) -> image
     /singan_paint(model, painting, injection_scale, seed, quantize) -> image
@@ -139,6 +143,11 @@ def _whole(value, name: str) -> int:
     return int(number)
 
 
+def _flag(value) -> bool:
+    """A checkbox value from a client: False, None, 0, "" and "false" (any case) are off, the rest on."""
+    return not (value in (False, None, 0, "") or (isinstance(value, str) and value.strip().lower() == "false"))
+
+
 def _scale(value):
     if value is None or value == "":
         return None
@@ -148,12 +157,13 @@ def _scale(value):
 
 # ----------------------------------------------------------------------------- the applications
 @app_messages
-def sample_handler(model_key, seed=0, width_factor=1.0, height_factor=1.0, start_scale=0):
-    """Model key + seed + size factors + start scale -> a random image."""
+def sample_handler(model_key, seed=0, width_factor=1.0, height_factor=1.0, start_scale=0, finish=False):
+    """Model key + seed + size factors + start scale (+ finish from the photo) -> a random image.
+    finish on a model saved without its photo: pix2pix_demo.singan's ValueError, as a gr.Error."""
     model = load_model(model_key)
     image = singan_module().sample(model, seed=parse_seed(seed), width_factor=_number(width_factor, "width_factor"),
                                    height_factor=_number(height_factor, "height_factor"),
-                                   start_scale=_whole(start_scale, "start_scale"))
+                                   start_scale=_whole(start_scale, "start_scale"), finish=_flag(finish))
     return output_file(image, "png", "sample")
 
 
@@ -198,7 +208,7 @@ def paint_handler(model_key, painting, injection_scale=None, seed=0, quantize=Fa
     model = load_model(model_key)
     painting = uploaded_files(painting)
     return output_file(singan_module().paint(model, painting, _scale(injection_scale), parse_seed(seed),
-                                             quantize not in (False, None, 0, "", "false", "False")), "png", "paint")
+                                             _flag(quantize)), "png", "paint")
 
 
 SUPER_RESOLVE_METHODS = ("singan", "srgan")
@@ -258,9 +268,11 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     """Upload -> a new SinGAN (trained in a thread) -> registered with the registry.
 
     Yields (status markdown, preview image, one dropdown update per sub-tab): first a GPNN sample of
-    the upload (seconds, no training), then a SinGAN sample through the scale being trained at most
-    every PREVIEW_SECONDS and after each scale, then the finished model's sample. One training at
-    a time (own queue); the Cancel button stops it at the next iteration."""
+    the upload (seconds, no training), then a plain SinGAN sample through the scale being trained at
+    most every PREVIEW_SECONDS and after each scale (cheap), then the finished model's sample finished
+    from the photo (singan.sample(finish=True): a few seconds). The model keeps the photo (the default
+    TrainOptions.keep_photo; the status says so). One training at a time (own queue); the Cancel
+    button stops it at the next iteration."""
     updates_none = [gr.update()] * len(model_dropdowns)
     if image is None:
         raise gr.Error("Upload an image to train on.", print_exception=False)
@@ -334,9 +346,17 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
                                                   "time_budget_min": minutes, "app": True}})
     registry.add_local_model(key, folder)
     choices = model_choices()
-    final = singan.sample(model, seed=0)
-    status = (f"Trained **{key}** in {stats['wall_seconds_this_run']:.0f} s ({stats['num_scales']} scales, "
-              f"{stats['shapes'][-1][1]}×{stats['shapes'][-1][0]} px). It is now selected in every SinGAN tab.")
+    height, width = stats["shapes"][-1]
+    trained = (f"Trained **{key}** in {stats['wall_seconds_this_run']:.0f} s ({stats['num_scales']} scales, "
+               f"{width}×{height} px).")
+    finish = singan.photo(model) is not None
+    if finish:
+        yield (f"{trained} Finishing a sample from your photo (a few seconds)…", preview_image, *updates_none)
+    final = singan.sample(model, seed=0, finish=finish)
+    status = (f"{trained} The sample is finished from your photo: its fine texture is rebuilt from the photo's own "
+              f"patches. The model keeps your photo ({width}×{height} px) for that, saved with it on this server; "
+              "it is now selected in every SinGAN tab." if finish else
+              f"{trained} It is now selected in every SinGAN tab.")
     yield (status, final, *[gr.update(choices=choices, value=key) for _ in model_dropdowns])
 
 

@@ -11,8 +11,9 @@
   `_canvas_application_tab`; then the updates that make each sub-tab follow its selected model.
 
 Each sub-tab follows its selected model (on page load and when the dropdown changes): the scale
-sliders end at the model's last scale (read from config.json) and the canvas brush offers the
-model's own colours (k-means of its training image), the darkest first.
+sliders end at the model's last scale (read from config.json), the canvas brush offers the
+model's own colours (k-means of its training image), the darkest first, and Random samples' "Finish
+from the photo" is offered only when the model keeps its training photo (config.json `keeps_photo`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from .singan_handlers import (MAX_TRAIN_MINUTES, MAX_TRAIN_SIZE, animate_handler
 # application -> the shipped model that suits it (used when present)
 PREFERRED = {"sample": "singan-balloons", "edit": "singan-stone", "harmonize": "singan-starry_night",
              "paint": "singan-cows", "super_resolve": "singan-33039_LR", "animate": "singan-lightning1"}
+# ... and the one preferred over it when it keeps its training photo (the finish from the photo needs it)
+PREFERRED_WITH_PHOTO = {"sample": "singan-chelsea"}
 TRAIN_CONCURRENCY = {"concurrency_id": "singan-train", "concurrency_limit": 1}
 APPLY_CONCURRENCY = {"concurrency_id": "singan-apply", "concurrency_limit": 1}
 
@@ -121,11 +124,18 @@ def _random_samples_tab(tab: SinGANTab) -> None:
                 height = gr.Slider(0.5, 3.0, value=1.0, step=0.25, label="Height × training height")
                 start = gr.Slider(0, _slider_ceiling(), value=0, step=1, label="Start scale",
                                   elem_id="singan-sample-start")
+                # built unticked (what an API client that leaves it out gets); page load ticks it when the
+                # model keeps its photo (finish_update), and `wanted` remembers the person's choice
+                finish = gr.Checkbox(value=False, label=FINISH_LABEL, info=FINISH_INFO, elem_id="singan-sample-finish")
+                wanted = gr.State(True)
                 button = gr.Button("Generate", variant="primary", elem_id="singan-sample-run")
             output = gr.Image(label="Sample", type="pil", format="png", elem_id="singan-sample-output")
-        button.click(sample_handler, [model, seed, width, height, start], output, api_name="singan_sample",
+        button.click(sample_handler, [model, seed, width, height, start, finish], output, api_name="singan_sample",
                      preprocess=False, **APPLY_CONCURRENCY)
         _on_model_change(model, start_scale_update, [model, start], start)
+        finish.input(lambda ticked: bool(ticked), finish, wanted, api_visibility="private", queue=False,
+                     show_progress="hidden")
+        _on_model_change(model, finish_update, [model, wanted], finish)
         tab.dropdowns["sample"], tab.outputs["sample"] = model, output
         gr.Markdown("**Instant, no training: patch nearest neighbours** ([GPNN](https://arxiv.org/abs/2103.15545), "
                     "\"Drop the GAN\"). Upload any picture: a new arrangement of its patches in a few seconds "
@@ -253,8 +263,11 @@ def _train_tab(tab: SinGANTab) -> None:
     with gr.Tab("Train on my image"):
         gr.Markdown("Upload a photo; a new SinGAN trains on this machine (one training at a time, the other "
                     "tabs keep working). An instant patch-based preview comes first, then SinGAN samples "
-                    "that sharpen as the scales train; the finished model is selected "
-                    "in every SinGAN tab. About 3 minutes gives a usable 250-px model on a 2-core CPU.")
+                    "that sharpen as the scales train, then a sample *finished from your photo* (its fine "
+                    "texture rebuilt from the photo's own patches: sharper, a few seconds). The finished model "
+                    "is selected in every SinGAN tab. About 3 minutes gives a usable 250-px model on a 2-core "
+                    "CPU. **The model keeps a copy of your photo** (at the model's size) for the finish: it is "
+                    "stored on this server with the model.")
         with gr.Row():
             with gr.Column():
                 upload = gr.Image(label="Your image", type="pil", height=240)
@@ -266,8 +279,8 @@ def _train_tab(tab: SinGANTab) -> None:
                     cancel = gr.Button("Cancel", variant="stop")
             with gr.Column():
                 status = gr.Markdown()
-                preview = gr.Image(label="Preview (instant, then the scales as they train)", type="pil",
-                                   format="png")
+                preview = gr.Image(label="Preview (instant, then the scales as they train, then finished)",
+                                   type="pil", format="png", elem_id="singan-train-preview")
         train.click(train_handler, [upload, name, minutes, size], [status, preview, *model_dropdowns],
                     api_name="singan_train", preprocess=False, **TRAIN_CONCURRENCY)
         cancel.click(cancel_training, None, None, api_visibility="private", queue=False)
@@ -277,6 +290,9 @@ def _train_tab(tab: SinGANTab) -> None:
 # ----------------------------------------------------------------------------- following the selected model
 def default_model(application: str) -> str | None:
     keys = [key for _, key in model_choices()]
+    with_photo = PREFERRED_WITH_PHOTO.get(application)
+    if with_photo in keys and keeps_photo(with_photo):
+        return with_photo
     preferred = PREFERRED.get(application)
     return preferred if preferred in keys else (keys[0] if keys else None)
 
@@ -333,9 +349,9 @@ def brush_update(model_key):
     return gr.update(brush=_brush(model_palette(model_key)))
 
 
-def num_scales(model_key) -> int | None:
-    """The model's number of scales, read from its config.json (weights are not loaded); None if unknown
-    (no such model, or a Hub model that is not downloaded yet)."""
+def _architecture(model_key) -> dict | None:
+    """The model's config.json "architecture" (weights are not loaded); None if unknown (no such model,
+    or a Hub model that is not downloaded yet)."""
     entry = registry.list_models("singan").get(model_key) if model_key else None
     if entry is None:
         return None
@@ -349,9 +365,44 @@ def num_scales(model_key) -> int | None:
             if not isinstance(path, str):
                 return None
             config = read_config(Path(path).parent)
-        return len(config["architecture"]["shapes"]) or None
+        architecture = config["architecture"]
+        return architecture if isinstance(architecture, dict) else None
     except (ModelLoadError, KeyError, TypeError, OSError, ValueError):
         return None
+
+
+def num_scales(model_key) -> int | None:
+    """The model's number of scales, read from its config.json (weights are not loaded); None if unknown
+    (no such model, or a Hub model that is not downloaded yet)."""
+    architecture = _architecture(model_key)
+    try:
+        return len(architecture["shapes"]) or None
+    except (KeyError, TypeError):
+        return None
+
+
+def keeps_photo(model_key) -> bool | None:
+    """Whether the model keeps its training photo (config.json `keeps_photo`; models saved before it
+    existed do not); None if unknown, like num_scales."""
+    architecture = _architecture(model_key)
+    return None if architecture is None else architecture.get("keeps_photo") is True
+
+
+FINISH_LABEL = "Finish from the photo (sharper; a few seconds)"
+FINISH_INFO = "Rebuilds the sample's fine texture from the training photo's own patches; the layout stays SinGAN's."
+FINISH_NO_PHOTO = ("Not available for this model: it was shipped or saved without its training photo (the "
+                   "photo's licence did not allow shipping it, or the model predates models keeping it).")
+FINISH_UNKNOWN = ("Needs the model's training photo: whether this model keeps it is known once it is downloaded "
+                  "(Generate says so if it does not).")
+
+
+def finish_update(model_key, wanted=True):
+    """Model change: "Finish from the photo" is ticked (as the person last left it) and clickable when the
+    model keeps its photo; unticked and greyed out, saying why, when it does not."""
+    keeps = keeps_photo(model_key)
+    if keeps is False:
+        return gr.update(value=False, interactive=False, info=FINISH_NO_PHOTO)
+    return gr.update(value=bool(wanted), interactive=True, info=FINISH_INFO if keeps else FINISH_UNKNOWN)
 
 
 def _clamp(value, low: int, high: int) -> int:
