@@ -121,8 +121,9 @@ def _parameter_count(folder: Path) -> int | None:
 
     try:
         with safe_open(folder / hub.WEIGHTS_NAME, framework="pt") as weights:
+            # an int8 weight's scales are not parameters, nor is an image kept as uint8 (a SinGAN's photo)
             counts = [weights.get_slice(name).get_shape() for name in weights.keys()
-                      if not name.endswith(hub.INT8_SCALE_SUFFIX)]  # an int8 weight's scales are not parameters
+                      if not name.endswith(hub.INT8_SCALE_SUFFIX) and weights.get_slice(name).get_dtype() != "U8"]
     except Exception:  # a card for a folder without readable weights still gets written
         return None
     total = 0

@@ -14,7 +14,8 @@ sharp as the photo, well under 1 = soft) and SinGAN's diversity (per-pixel std a
 samples / std of the image; 0 = all samples identical), the border step (a dark or light frame line
 along the image border, as zero padding draws: percent of the luminance range, the photo's own value
 beside it), and the high-frequency ratio per scale of samples and of the reconstruction (where along
-the pyramid detail is lost).
+the pyramid detail is lost), and the samples' mean PSNR against the photo (copying: a copy scores 30+ dB).
+--finish adds a row per model of its samples finished from the photo (pix2pix_demo.singan.finish_from_photo).
 
 The grid has one row per model: the reconstruction, then samples with seeds 1..N (the same
 seeds for every model). Label text comes from --labels (default: the folder names).
@@ -112,14 +113,50 @@ def diversity(real: torch.Tensor, fakes: list[torch.Tensor]) -> float:
     return float(stack.std(0).mean() / max(float(real.std()), 1e-12))
 
 
+def psnr_to_photo(real: torch.Tensor, fakes: list[torch.Tensor]) -> float:
+    """Mean PSNR (dB) of the samples against the photo (same size only): a copy of the photo scores
+    high (30+), a rearrangement of its content low (~15-20)."""
+    same = [f for f in fakes if f.shape == real.shape]
+    if not same:
+        return float("nan")
+    return float(np.mean([10 * np.log10(4 / max(float(F.mse_loss(f, real)), 1e-10)) for f in same]))
+
+
 def sample_metrics(real: torch.Tensor, fakes: list[torch.Tensor]) -> dict:
     """SWD per level (finest first), its mean, the high-frequency ratio and diversity of `fakes` vs `real`,
-    and the border step (frame) of the samples (mean) and of `real`."""
+    the samples' mean PSNR against the photo (copying), and the border step (frame) of the samples
+    (mean) and of `real`."""
     levels = [round(v, 1) for v in swd(real, fakes)]
     return {"swd_x1000": levels, "swd_mean": round(float(np.mean(levels)), 1),
             "hf_ratio": round(high_frequency_ratio(real, fakes), 3), "diversity": round(diversity(real, fakes), 3),
+            "psnr_to_photo": round(psnr_to_photo(real, fakes), 2),
             "border_step": round(float(np.mean([border_step(f) for f in fakes])), 2),
             "border_step_photo": round(border_step(real), 2)}
+
+
+def evaluate_finish(folder: str, image: Image.Image, num_samples: int = 8) -> tuple[dict, list[Image.Image]]:
+    """The same metrics for the model's samples finished from the photo (pix2pix_demo.singan's
+    finish_from_photo; seeds 1..N): with the photo the model keeps, or, for a model saved without one,
+    `image` at the model's size (what the model would give had it kept it). `cpu_s_per_sample` is the
+    finish's CPU time per sample. The first grid image is the photo."""
+    import time
+
+    from pix2pix_demo import gpnn
+    from pix2pix_demo.singan import FINISH_FROM_SIDE, FINISH_SIGMA, photo
+
+    model = load_model(folder)
+    shape = model.config.shapes[-1]
+    real = image_pyramid(image, [shape])[0]
+    kept = photo(model)
+    exemplar = kept if kept is not None else tensor_to_image(real)
+    plain = [sample(model, seed=s) for s in range(1, num_samples + 1)]
+    started = time.process_time()
+    samples = [gpnn.refine(p, exemplar, from_side=FINISH_FROM_SIDE, sigma=FINISH_SIGMA) for p in plain]
+    seconds = (time.process_time() - started) / num_samples
+    metrics = {"model": f"{folder} + finish" + ("" if kept is not None else " (photo given)"),
+               "size": f"{shape[1]}x{shape[0]}", "scales": model.num_scales, "rec_psnr": None,
+               **sample_metrics(real, [image_to_tensor(s) for s in samples]), "cpu_s_per_sample": round(seconds, 2)}
+    return metrics, [exemplar] + samples
 
 
 def evaluate(folder: str, image: Image.Image, num_samples: int = 8) -> tuple[dict, list[Image.Image]]:
@@ -207,6 +244,8 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="row height of the grid in px (0: the models' own size, no rescaling)")
     p.add_argument("--labels", nargs="*", default=None, help="row labels, one per model")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--finish", action="store_true",
+                   help="add a row per model of its samples finished from the photo (the model's own, else --image)")
     p.add_argument("--gpnn", action="store_true",
                    help="add a row of GPNN samples (patch nearest neighbours, no training) at the first model's size")
     return p
@@ -217,11 +256,18 @@ def main(args) -> list[dict]:
         raise SystemExit(f"--labels: {len(args.labels)} given for {len(args.models)} models.")
     image = to_rgb(open_image(args.image))
     results, rows = [], []
-    for folder in args.models:
+    names = args.labels or [Path(m).name for m in args.models]
+    labels = []
+    for folder, name in zip(args.models, names):
         metrics, images = evaluate(folder, image, args.samples)
         results.append(metrics)
         rows.append(images)
-    labels = args.labels or [Path(m).name for m in args.models]
+        labels.append(name)
+        if args.finish:
+            metrics, images = evaluate_finish(folder, image, args.samples)
+            results.append(metrics)
+            rows.append(images)
+            labels.append(f"{name} + finish")
     if args.gpnn:
         size = max(int(v) for v in results[0]["size"].split("x"))
         metrics, images = evaluate_gpnn(image, size, args.samples)
@@ -230,7 +276,7 @@ def main(args) -> list[dict]:
         labels = [*labels, "GPNN"]
     if args.grid:
         labels = [f"{label}  (" + (f"rec {m['rec_psnr']} dB, " if m["rec_psnr"] else "")
-                  + f"SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']}, frame {m['border_step']})"
+                  + f"SWD {m['swd_mean']}, HF {m['hf_ratio']}, div {m['diversity']}, to photo {m['psnr_to_photo']} dB)"
                   for label, m in zip(labels, results)]
         Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
         make_grid(rows, labels, args.grid_columns, args.grid_height).save(args.grid)
@@ -242,6 +288,7 @@ def main(args) -> list[dict]:
                       else f"{m['cpu_s_per_sample']} CPU-s per sample")
             print(f"{m['model']}: {m['size']}, {source}, SWD x1000 {m['swd_x1000']} (mean {m['swd_mean']}), "
                   f"high-frequency ratio {m['hf_ratio']}, diversity {m['diversity']}, "
+                  f"PSNR to the photo {m['psnr_to_photo']} dB, "
                   f"border step {m['border_step']} (photo {m['border_step_photo']})"
                   + (f", budget {m['budget']} min ({m['budget_clock']})" if m.get("budget") else ""))
             if "hf_ratio_per_scale" in m:
