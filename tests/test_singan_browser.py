@@ -159,6 +159,15 @@ def wait_for_slider_maximum(page, selector: str, maximum: int):
         arg=[selector, maximum])
 
 
+def wait_for_finish_checkbox(page, keeps_photo: bool):
+    """Until "Finish from the photo" is ticked and clickable (the model keeps its photo) or unticked and
+    greyed out (it does not)."""
+    page.wait_for_function(
+        """(keeps) => { const box = document.querySelector("#singan-sample-finish input[type='checkbox']");
+               return box && box.checked === keeps && box.disabled === !keeps; }""",
+        arg=keeps_photo)
+
+
 def select_model(page, application: str, key: str):
     from pix2pix_demo import registry
 
@@ -184,15 +193,22 @@ def screenshot(page, name: str):
 
 # ----------------------------------------------------------------------------- tests
 def test_random_sample_is_twice_as_wide_as_the_training_image(page):
+    from pix2pix_demo import registry, singan
+    from pix2pix_demo.ui import singan_tab
+
     open_subtab(page, "Random samples", "#singan-sample-run")
     key = selected_model(page, "sample")
     width, height = training_size(key)
+    keeps = bool(singan_tab.keeps_photo(key))  # then the sample shown is finished from the photo (on by default)
+    wait_for_finish_checkbox(page, keeps)
     press_and_wait(page, "#singan-sample-run", "#singan-sample-output")
     screenshot(page, "singan-sample.png")
     sample = shown_image(page, "#singan-sample-output")
     # the default width factor is 2, the height factor 1
     assert abs(sample.width - 2 * width) <= 1 and abs(sample.height - height) <= 1, (key, sample.size, width, height)
     assert np.asarray(sample.convert("RGB"), dtype=np.float32).std() > 5, "the sample is flat"
+    expected = singan.sample(registry.load(key), seed=1, width_factor=2.0, finish=keeps)  # the seed box shows 1
+    assert np.array_equal(np.asarray(sample.convert("RGB")), np.asarray(expected)), "not the (finished) sample"
 
 
 def test_painting_a_stroke_on_the_example_edits_it(page):
@@ -240,9 +256,11 @@ def test_scale_sliders_end_at_the_selected_models_last_scale(page):
         pytest.skip(f"all SinGAN models have {depth[key]} scales")
     select_model(page, "sample", other)
     wait_for_slider_maximum(page, "#singan-sample-start", depth[other] - 1)
+    wait_for_finish_checkbox(page, bool(singan_tab.keeps_photo(other)))  # the finish follows the model too
     screenshot(page, "singan-sample-start-scale.png")
     select_model(page, "sample", key)  # back, for the tests that follow
     wait_for_slider_maximum(page, "#singan-sample-start", depth[key] - 1)
+    wait_for_finish_checkbox(page, bool(singan_tab.keeps_photo(key)))
 
     open_subtab(page, "Editing", "#singan-edit-run")
     wait_for_slider_maximum(page, "#singan-edit-injection", depth[selected_model(page, "edit")] - 1)

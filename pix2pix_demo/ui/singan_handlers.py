@@ -354,8 +354,8 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
         yield (f"{trained} Finishing a sample from your photo (a few seconds)…", preview_image, *updates_none)
     final = singan.sample(model, seed=0, finish=finish)
     status = (f"{trained} The sample is finished from your photo: its fine texture is rebuilt from the photo's own "
-              f"patches. The model keeps your photo ({width}×{height} px) for that, saved with it on this server; "
-              "it is now selected in every SinGAN tab." if finish else
+              f"patches. The model keeps a copy of your photo ({width}×{height} px) for that; both are stored on this "
+              "server. It is now selected in every SinGAN tab." if finish else
               f"{trained} It is now selected in every SinGAN tab.")
     yield (status, final, *[gr.update(choices=choices, value=key) for _ in model_dropdowns])
 

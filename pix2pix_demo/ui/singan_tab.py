@@ -270,17 +270,19 @@ def _train_tab(tab: SinGANTab) -> None:
                     "stored on this server with the model.")
         with gr.Row():
             with gr.Column():
-                upload = gr.Image(label="Your image", type="pil", height=240)
+                upload = gr.Image(label="Your image", type="pil", height=240, elem_id="singan-train-upload")
                 name = gr.Textbox(label="Name", placeholder="e.g. my-garden")
-                minutes = gr.Slider(0.1, MAX_TRAIN_MINUTES, value=3, step=0.1, label="Time budget (minutes)")
-                size = gr.Slider(32, MAX_TRAIN_SIZE, value=250, step=2, label="Model size (px, long side)")
+                minutes = gr.Slider(0.1, MAX_TRAIN_MINUTES, value=3, step=0.1, label="Time budget (minutes)",
+                                    elem_id="singan-train-minutes")
+                size = gr.Slider(32, MAX_TRAIN_SIZE, value=250, step=2, label="Model size (px, long side)",
+                                 elem_id="singan-train-size")
                 with gr.Row():
-                    train = gr.Button("Train", variant="primary")
+                    train = gr.Button("Train", variant="primary", elem_id="singan-train-run")
                     cancel = gr.Button("Cancel", variant="stop")
             with gr.Column():
-                status = gr.Markdown()
+                status = gr.Markdown(elem_id="singan-train-status")
                 preview = gr.Image(label="Preview (instant, then the scales as they train, then finished)",
-                                   type="pil", format="png", elem_id="singan-train-preview")
+                                   type="pil", format="png", height=320, elem_id="singan-train-preview")
         train.click(train_handler, [upload, name, minutes, size], [status, preview, *model_dropdowns],
                     api_name="singan_train", preprocess=False, **TRAIN_CONCURRENCY)
         cancel.click(cancel_training, None, None, api_visibility="private", queue=False)
