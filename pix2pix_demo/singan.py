@@ -778,8 +778,9 @@ def reference_image(size: int = 128) -> Image.Image:
 
 
 def benchmark_section(full: bool = False) -> dict:
-    """Sample time (ms, median of 3) for each shipped SinGAN, and with `full` the training time of
-    the 128-px reference image at 100 iterations per scale."""
+    """Sample time (ms, median of 3) for each shipped SinGAN, the same samples finished from the photo
+    for the models that keep one (median of 2), and with `full` the training time of the 128-px
+    reference image at 100 iterations per scale."""
     from .hub import load_local, read_config
 
     result = {"sample_ms": {}, "threads": torch.get_num_threads()}
@@ -792,6 +793,13 @@ def benchmark_section(full: bool = False) -> dict:
             times.append((time.perf_counter() - t0) * 1000)
         shape = read_config(folder)["architecture"]["shapes"][-1]
         result["sample_ms"][key] = {"ms": round(float(np.median(times[1:])), 1), "size": f"{shape[1]}x{shape[0]}"}
+        if model.config.keeps_photo:
+            times = []
+            for seed in range(2):
+                t0 = time.perf_counter()
+                sample(model, seed=seed, finish=True)
+                times.append((time.perf_counter() - t0) * 1000)
+            result["sample_ms"][key]["finished_ms"] = round(float(np.median(times)), 1)
     if full:
         options = TrainOptions(max_size=128, iters=100, min_iters=100, device="cpu")
         t0 = time.perf_counter()
