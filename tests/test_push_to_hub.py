@@ -176,3 +176,10 @@ def test_every_shipped_model_publishes(name, tmp_path):
              "resnet-generator": "from pix2pix_demo.translate import translate_image"}
     assert usage.get(model_type, "Pix2PixPipeline.from_pretrained") in card
     assert f'"me/{name}"' in card
+
+
+@pytest.mark.parametrize("name, says", [("singan-chelsea", True), ("singan-balloons", False)])
+def test_a_model_that_holds_its_training_photo_says_so_before_publishing(name, says, tmp_path, capsys):
+    push_to_hub.main([str(WEIGHTS / name), "--repo-id", f"me/{name}", "--dry-run", str(tmp_path / "up")])
+    printed = capsys.readouterr().out
+    assert ("holds its training photo (250x166 px" in printed) is says, printed

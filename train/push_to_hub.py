@@ -108,12 +108,26 @@ def upload(staged: Path, args) -> str:
     return commit.commit_url
 
 
+def photo_note(folder: Path) -> None:
+    """Say so when the model holds its training photo (a SinGAN saved with keeps_photo): it goes up with it."""
+    try:
+        architecture = hub.read_config(folder).get("architecture", {})
+    except (hub.ModelLoadError, OSError, ValueError):
+        return
+    if isinstance(architecture, dict) and architecture.get("keeps_photo") is True:
+        height, width = architecture["shapes"][-1]
+        print(f"Note: this model holds its training photo ({width}x{height} px, for the finish from the photo): "
+              "whoever can download the model gets the photo. Use --private, or retrain with --no-photo "
+              "to leave it out.")
+
+
 def main(argv=None) -> Path | None:
     args = get_args_parser().parse_args(argv)
     folder = Path(args.folder)
     if not hub.REPO_ID_PATTERN.match(args.repo_id):
         raise SystemExit(f"--repo-id {args.repo_id!r} is not 'owner/name'.")
     validate_folder(folder)
+    photo_note(folder)
     sample = find_sample(folder, args.sample_image)
     if args.dry_run:
         target = Path(args.dry_run)
