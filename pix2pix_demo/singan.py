@@ -472,6 +472,8 @@ def _output_shapes(model: SinGAN, width: int, height: int) -> list[tuple[int, in
 
 FINISH_FROM_SIDE = 40  # short side (px) of the first level the finish rebuilds from the photo's patches
 FINISH_SIGMA = 0.5  # patch blending of its last pass (pix2pix_demo.gpnn._fold)
+FINISH_ALPHA = 0.5  # GPNN's completeness weight at the small levels (0.05 pasted pieces of the background into the
+# cat's fur on 2x-wide samples, where there are twice as many queries as patches; SWD equal within 2 on 4 images)
 # measured (README, Sharpness: finish): 4 images x 6 samples of 5-CPU-minute models, finish from 32 / 40 /
 # 55 px with blending 0.5 / none; from 80 px up SWD and sharpness were worse than from 40 (the 80-px
 # picture is already soft, and soft queries find soft patches)
@@ -503,7 +505,7 @@ def finish_from_photo(model: SinGAN, picture: Image.Image, from_side: int = FINI
     if max(picture.size) > MAX_OUTPUT_SIDE:
         raise ValueError(f"The finish from the photo works on pictures up to {MAX_OUTPUT_SIDE} px long; this one "
                          f"is {picture.width}×{picture.height}. Turn it off for larger samples.")
-    return refine(picture, image, from_side=from_side, sigma=sigma)
+    return refine(picture, image, from_side=from_side, sigma=sigma, alpha=FINISH_ALPHA)
 
 
 @torch.no_grad()
