@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from pix2pix_demo.edges import (DEFAULT_EDGE_METHOD, EDGE_METHODS, augment_edges, cat_face_crop_box, edge_match,
+from pix2pix_demo.edges import (EDGE_METHODS, augment_edges, cat_face_crop_box, edge_match,
                                 extract_edges, is_blank, normalize_sketch, thin)
 
 
