@@ -148,6 +148,18 @@ def load_pairs(folder, layout: str | None = None, direction: str = "AtoB", names
     return pairs, kept
 
 
+def jitter_crop_box(height: int, width: int, size: int, jitter: float, rng: np.random.Generator):
+    """pix2pix's jitter (§6.2: resize to 286, random-crop 256) for a height x width pair: the size to
+    resize both images to (short side random in [size, size·jitter]; jitter <= 1: exactly size) and the
+    size² crop box in it. Returns ((new_width, new_height), (left, top, right, bottom))."""
+    target_short = size * rng.uniform(1.0, jitter) if jitter > 1 else size
+    scale = target_short / min(height, width)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    left = int(rng.integers(0, new_w - size + 1))
+    top = int(rng.integers(0, new_h - size + 1))
+    return (new_w, new_h), (left, top, left + size, top + size)
+
+
 def to_tensor(array: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 -> 3xHxW float in [-1, 1] (the same scaling as imaging.image_to_tensor)."""
     return torch.from_numpy(np.array(array, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0
@@ -196,16 +208,9 @@ class PairedDataset(torch.utils.data.Dataset):
 
             mask = coat_mask(b)
             b = recolour_photo(b, **random_recolour(rng, keep=1.0 - self.recolour))
-        height, width = a.shape[:2]
-        # resize so the short side is size·jitter (random in [size, size·jitter]), then crop size²
-        target_short = self.size * rng.uniform(1.0, self.jitter) if self.jitter > 1 else self.size
-        scale = target_short / min(height, width)
-        new_w, new_h = max(self.size, round(width * scale)), max(self.size, round(height * scale))
+        (new_w, new_h), box = jitter_crop_box(*a.shape[:2], self.size, self.jitter, rng)
         a_img = Image.fromarray(a).resize((new_w, new_h), Image.BICUBIC)
         b_img = Image.fromarray(b).resize((new_w, new_h), Image.BICUBIC)
-        left = int(rng.integers(0, new_w - self.size + 1))
-        top = int(rng.integers(0, new_h - self.size + 1))
-        box = (left, top, left + self.size, top + self.size)
         a_crop, b_crop = np.asarray(a_img.crop(box)), np.asarray(b_img.crop(box))
         cond = None
         if mask is not None:

@@ -36,7 +36,7 @@ from train._progress import budget_timer, stop_if_not_finite, tqdm
 from train._resume import architecture_changes, refuse_other_architecture
 from train.pix2pix import count, hardware_description, remove_unfinished_writes, trim_log
 
-from pix2pix_demo.data import load_pairs, read_name_list, to_tensor
+from pix2pix_demo.data import jitter_crop_box, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
 from pix2pix_demo.imaging import tensor_to_image
 from pix2pix_demo.labels import NUM_CLASSES, label_colour_tensor, one_hot_tensor, snap_to_classes
@@ -116,15 +116,9 @@ class LabelPhotoDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         labels, photo = self.pairs[index]
-        height, width = labels.shape
-        target_short = self.size * rng.uniform(1.0, self.jitter) if self.jitter > 1 else self.size
-        scale = target_short / min(height, width)
-        new_w, new_h = max(self.size, round(width * scale)), max(self.size, round(height * scale))
+        (new_w, new_h), box = jitter_crop_box(*labels.shape, self.size, self.jitter, rng)  # PairedDataset's jitter
         labels_img = Image.fromarray(labels).resize((new_w, new_h), Image.NEAREST)
         photo_img = Image.fromarray(photo).resize((new_w, new_h), Image.BICUBIC)
-        left = int(rng.integers(0, new_w - self.size + 1))
-        top = int(rng.integers(0, new_h - self.size + 1))
-        box = (left, top, left + self.size, top + self.size)
         labels_crop, photo_crop = np.asarray(labels_img.crop(box)), np.asarray(photo_img.crop(box))
         if self.flip and rng.random() < 0.5:
             labels_crop, photo_crop = labels_crop[:, ::-1], photo_crop[:, ::-1]
