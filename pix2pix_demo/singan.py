@@ -36,7 +36,9 @@ Samples can be *finished from the photo* (`sample(..., finish=True)`, `finish_fr
 generators decide the layout, and from the level whose short side is 40 px up the picture is rebuilt
 from the training photo's own 7x7 patches (GPNN's levels, `pix2pix_demo.gpnn.refine`), so the
 texture is the photo's (sparks, windows, hairs) instead of the generators' soft strokes. The model
-keeps the photo for that (`keep_photo`, the default).
+keeps the photo for that (`keep_photo`, the default). So can paintings and edits (`paint(..., finish=True)`,
+`edit(..., finish=True)`: inside the mask only); harmonization is not finished, because the finish
+rebuilds the pasted object itself out of the photo's patches and so erases it.
 
 All applications are deterministic for a given seed (noise comes from a seeded CPU generator),
 accept images of any size (resized to the model's scale and back) and raise ValueError with a
@@ -612,32 +614,45 @@ def _inject(model: SinGAN, image: Image.Image, injection_scale: int, seed: int) 
     return model.forward(noises, start=ref, start_scale=n, shapes=shapes)
 
 
-def _blend(generated: torch.Tensor, image: Image.Image, mask: np.ndarray) -> Image.Image:
-    out = np.asarray(tensor_to_image(generated).resize(image.size, Image.LANCZOS), dtype=np.float32)
+def _generated(model: SinGAN, image: Image.Image, injection_scale: int, seed: int, finish: bool) -> Image.Image:
+    """`image` injected at `injection_scale` (at the model's scale), finished from the photo when asked."""
+    picture = tensor_to_image(_inject(model, image, injection_scale, seed))
+    return finish_from_photo(model, picture) if finish else picture
+
+
+def _blend(generated: Image.Image, image: Image.Image, mask: np.ndarray) -> Image.Image:
+    out = np.asarray(generated.resize(image.size, Image.LANCZOS), dtype=np.float32)
     base = np.asarray(image, dtype=np.float32)
     m = mask[:, :, None]
     return Image.fromarray(np.clip(m * out + (1 - m) * base, 0, 255).round().astype(np.uint8), "RGB")
 
 
-def edit(model: SinGAN, image, mask, injection_scale: int | None = None, seed: int = 0) -> Image.Image:
+def edit(model: SinGAN, image, mask, injection_scale: int | None = None, seed: int = 0,
+         finish: bool = False) -> Image.Image:
     """Editing: `image` is the edited picture, `mask` marks the edited region (white). The region is
     re-generated from `injection_scale` up and blended back with a dilated, blurred mask.
+    finish=True rebuilds the re-generated picture's fine texture from the training photo's patches
+    before the blend (finish_from_photo; the model must keep its photo; outside the mask nothing changes).
     Returns an RGB image of the input's size (shrunk to MAX_INPUT_SIDE first when larger)."""
+    if finish:
+        _kept_photo(model)  # a model without its photo: say so before any work
     image, mask = _working_input(image, mask, "an edited image")
     soft = prepare_mask(mask, image.size, radius=20)
     scale = _check_scale(model, injection_scale, "injection_scale")
     scale = default_injection_scale(model.num_scales, "edit") if scale is None else scale
-    return _blend(_inject(model, image, scale, seed), image, soft)
+    return _blend(_generated(model, image, scale, seed, finish), image, soft)
 
 
 def harmonize(model: SinGAN, image, mask, injection_scale: int | None = None, seed: int = 0) -> Image.Image:
     """Harmonization: `image` is a naive paste onto a picture in the model's style, `mask` marks the
-    pasted object. Returns an RGB image of the input's size (shrunk to MAX_INPUT_SIDE first when larger)."""
+    pasted object. Returns an RGB image of the input's size (shrunk to MAX_INPUT_SIDE first when larger).
+    No finish from the photo here: it rebuilds the masked region out of the photo's patches, and tried on
+    the CC0 cat and a Hubble deep-field model it replaced the pasted object with fur / empty sky."""
     image, mask = _working_input(image, mask, "a naive paste")
     soft = prepare_mask(mask, image.size, radius=7)
     scale = _check_scale(model, injection_scale, "injection_scale")
     scale = default_injection_scale(model.num_scales, "harmonize") if scale is None else scale
-    return _blend(_inject(model, image, scale, seed), image, soft)
+    return _blend(_generated(model, image, scale, seed, False), image, soft)
 
 
 def training_palette(model: SinGAN, num_colors: int = 5) -> np.ndarray:
@@ -659,10 +674,14 @@ def quantize_to_palette(image: Image.Image, palette: np.ndarray) -> Image.Image:
 
 
 def paint(model: SinGAN, painting, injection_scale: int | None = None, seed: int = 0,
-          quantize: bool = False, num_colors: int = 5) -> Image.Image:
+          quantize: bool = False, num_colors: int = 5, finish: bool = False) -> Image.Image:
     """Paint-to-image: a rough painting (flat colours) becomes an image with the model's textures.
     quantize=True first maps the painting onto the training image's `num_colors` k-means colours.
+    finish=True rebuilds the result's fine texture from the training photo's patches (finish_from_photo;
+    the model must keep its photo).
     Returns an RGB image of the painting's size (shrunk to MAX_INPUT_SIDE first when larger)."""
+    if finish:
+        _kept_photo(model)  # a model without its photo: say so before any work
     painting = _as_rgb(painting, "a painting", MAX_INPUT_SIDE)
     scale = _check_scale(model, injection_scale, "injection_scale")
     scale = default_injection_scale(model.num_scales, "paint") if scale is None else scale
@@ -670,7 +689,7 @@ def paint(model: SinGAN, painting, injection_scale: int | None = None, seed: int
         if not 2 <= int(num_colors) <= 16:
             raise ValueError(f"num_colors must be between 2 and 16, got {num_colors}.")
         painting = quantize_to_palette(painting, training_palette(model, int(num_colors)))
-    return tensor_to_image(_inject(model, painting, scale, seed)).resize(painting.size, Image.LANCZOS)
+    return _generated(model, painting, scale, seed, finish).resize(painting.size, Image.LANCZOS)
 
 
 @torch.no_grad()

@@ -461,3 +461,43 @@ def test_a_model_without_its_photo_says_so(tmp_path):
     assert singan.sample(model, seed=1).size == (32, 32)
     with pytest.raises(ValueError, match="without its training photo"):
         singan.sample(model, seed=1, finish=True)
+    image = singan.reference_image(32)
+    mask = Image.new("L", image.size, 0)
+    mask.paste(255, (8, 8, 20, 20))
+    assert singan.paint(model, image, injection_scale=1).size == (32, 32)
+    assert singan.edit(model, image, mask, injection_scale=1).size == (32, 32)
+    with pytest.raises(ValueError, match="without its training photo"):
+        singan.paint(model, image, injection_scale=1, finish=True)
+    with pytest.raises(ValueError, match="without its training photo"):
+        singan.edit(model, image, mask, injection_scale=1, finish=True)
+
+
+def test_paint_and_edit_finished_from_the_photo(trained):
+    """paint / edit with finish=True: the picture SinGAN makes (at the model's scale) is finished from the
+    photo; for paint that is the result, for edit it is blended in inside the mask only. Same size as
+    without, not the plain result, deterministic; finish=False is the plain result."""
+    model, _ = trained
+    painting = singan.reference_image(32).resize((32, 24))  # at the model's scale: no resize after
+    plain = singan.paint(model, painting, injection_scale=1, seed=2)
+    finished = singan.paint(model, painting, injection_scale=1, seed=2, finish=True)
+    assert finished.size == plain.size == (32, 24) and finished.mode == "RGB"
+    assert np.abs(np.asarray(finished, np.float32) - np.asarray(plain, np.float32)).mean() > 1
+    assert arrays_equal(finished, singan.finish_from_photo(model, plain))  # the plain result, finished
+    assert arrays_equal(finished, singan.paint(model, painting, injection_scale=1, seed=2, finish=True))
+    assert arrays_equal(plain, singan.paint(model, painting, injection_scale=1, seed=2, finish=False))
+    larger = singan.paint(model, singan.reference_image(32).resize((64, 48)), injection_scale=1, finish=True)
+    assert larger.size == (64, 48)  # finished at the model's scale, then resized to the painting's size
+
+    image = singan.reference_image(32).resize((48, 40))
+    mask = Image.new("L", image.size, 0)
+    mask.paste(255, (10, 10, 24, 22))
+    plain = singan.edit(model, image, mask, injection_scale=1, seed=2)
+    finished = singan.edit(model, image, mask, injection_scale=1, seed=2, finish=True)
+    assert finished.size == plain.size == image.size and finished.mode == "RGB"
+    inside = np.asarray(mask) > 0
+    difference = np.abs(np.asarray(finished, np.float32) - np.asarray(plain, np.float32)).mean(-1)
+    assert difference[inside].mean() > 1  # the edited region is finished
+    # outside the (dilated, blurred) mask the picture is untouched, finished or not
+    assert np.array_equal(np.asarray(finished)[:, -4:], np.asarray(image)[:, -4:])
+    assert arrays_equal(finished, singan.edit(model, image, mask, injection_scale=1, seed=2, finish=True))
+    assert arrays_equal(plain, singan.edit(model, image, mask, injection_scale=1, seed=2, finish=False))
