@@ -40,9 +40,9 @@ ENDPOINTS = {
     "labels_to_facade": lambda f: [f, "facades-spade", 0],
     "translate_photo": lambda f: [f, "cat-bengal", "bengal"],
     "sketch_to_image": lambda f: [{"background": None, "layers": [], "composite": f}, "edges2cats", 0],
-    "singan_edit": lambda f: ["singan-mini", f, f, -1, 0],
+    "singan_edit": lambda f: ["singan-mini", f, f, -1, 0, False],
     "singan_harmonize": lambda f: ["singan-mini", f, f, -1, 0],
-    "singan_paint": lambda f: ["singan-mini", f, -1, 0, False],
+    "singan_paint": lambda f: ["singan-mini", f, -1, 0, False, False],
     "singan_super_resolve": lambda f: ["singan-mini", f, 2, 0],
     "singan_train": lambda f: [f, "stolen", 0.1, 32],
 }

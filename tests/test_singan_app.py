@@ -296,6 +296,53 @@ def test_sample_finished_from_the_photo(client):
     assert Image.open(c.predict("singan-tiny4", 0, 1.0, 1.0, 0, False, api_name="/singan_sample")).size == (56, 44)
 
 
+def test_paint_and_edit_finished_from_the_photo(client, tmp_path):
+    """/singan_paint's and /singan_edit's last input `finish`: the library's finished result (the edit only
+    inside the mask); left out by a client it is off; a model without its photo is a clear error and the
+    server keeps serving. /singan_harmonize has no finish (it would replace the pasted object)."""
+    from gradio_client import handle_file
+
+    c, _ = client
+    image = singan.reference_image(32).resize((40, 30))
+    mask = Image.new("L", image.size, 0)
+    mask.paste(255, (5, 5, 20, 20))
+    image_file, mask_file = handle_file(png(tmp_path, image, "i.png")), handle_file(png(tmp_path, mask, "m.png"))
+    model = registry.load("singan-tiny")
+
+    def call(*args, api_name):
+        return np.asarray(Image.open(c.predict(*args, api_name=api_name)))
+
+    plain = call("singan-tiny", image_file, 1, 0, True, False, api_name="/singan_paint")
+    finished = call("singan-tiny", image_file, 1, 0, True, True, api_name="/singan_paint")
+    assert finished.shape == plain.shape == (30, 40, 3)
+    assert np.abs(finished.astype(int) - plain).mean() > 1
+    assert np.array_equal(finished, np.asarray(singan.paint(model, image, 1, 0, True, finish=True)))
+    assert np.array_equal(call("singan-tiny", image_file, 1, 0, True, api_name="/singan_paint"), plain)  # omitted
+
+    plain = call("singan-tiny", image_file, mask_file, 1, 0, False, api_name="/singan_edit")
+    finished = call("singan-tiny", image_file, mask_file, 1, 0, True, api_name="/singan_edit")
+    assert finished.shape == plain.shape == (30, 40, 3)
+    assert np.abs(finished.astype(int) - plain)[5:20, 5:20].mean() > 1
+    assert np.array_equal(finished, np.asarray(singan.edit(model, image, mask, 1, 0, finish=True)))
+    assert np.array_equal(call("singan-tiny", image_file, mask_file, 1, 0, api_name="/singan_edit"), plain)
+
+    api = c.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for endpoint, count in (("/singan_paint", 6), ("/singan_edit", 6), ("/singan_harmonize", 5)):
+        parameters = api[endpoint]["parameters"]
+        assert len(parameters) == count, (endpoint, parameters)
+        if count == 6:
+            assert parameters[-1]["parameter_has_default"] and parameters[-1]["parameter_default"] is False
+    four = handle_file(png(tmp_path, singan.reference_image(32).resize((56, 44)), "four.png"))
+    four_mask = Image.new("L", (56, 44), 0)
+    four_mask.paste(255, (5, 5, 20, 20))
+    four_mask = handle_file(png(tmp_path, four_mask, "four-mask.png"))
+    with pytest.raises(Exception, match="saved without its training photo"):
+        c.predict("singan-tiny4", four, 1, 0, False, True, api_name="/singan_paint")
+    with pytest.raises(Exception, match="saved without its training photo"):
+        c.predict("singan-tiny4", four, four_mask, 1, 0, True, api_name="/singan_edit")
+    assert call("singan-tiny4", four, 1, 0, False, False, api_name="/singan_paint").shape == (44, 56, 3)
+
+
 def test_finish_checkbox_follows_the_models_photo(client, monkeypatch):
     """The checkbox is built unticked (the API default); on page load / model change it is ticked and
     clickable for a model that keeps its photo (as the person last left it), unticked and greyed out
@@ -307,6 +354,14 @@ def test_finish_checkbox_follows_the_models_photo(client, monkeypatch):
     boxes = [comp["props"] for comp in c.config["components"]
              if comp["props"].get("elem_id") == "singan-sample-finish"]
     assert len(boxes) == 1 and boxes[0]["value"] is False and boxes[0]["label"] == singan_tab.FINISH_LABEL
+    # the canvas sub-tabs that offer it: Editing and Paint to image (each its own box), not Harmonization
+    ids = {comp["props"].get("elem_id") for comp in c.config["components"]}
+    assert {"singan-edit-finish", "singan-paint-finish"} <= ids and "singan-harmonize-finish" not in ids
+    paint_info = next(app.finish_info for app in singan_tab.CANVAS_APPLICATIONS if app.name == "paint")
+    update = singan_tab.finish_update("singan-tiny", True, paint_info)
+    assert update["value"] is True and update["interactive"] is True and update["info"] == paint_info
+    update = singan_tab.finish_update("singan-tiny4", True, paint_info)
+    assert update["value"] is False and update["interactive"] is False and update["info"] == singan_tab.FINISH_NO_PHOTO
 
     def no_loading(*_args, **_kwargs):
         raise AssertionError("the checkbox must not load the model")

@@ -7,9 +7,13 @@ Every application is a named API endpoint whose first input is the model key:
         the training photo's patches (sharper, a few seconds; pix2pix_demo.singan.finish_from_photo);
         the model must keep its photo, else a clear error. gradio_client fills False when it is left
         out (what older clients got); a raw HTTP call (/gradio_api/call/...) must send all six values.
-    /singan_edit(model, edited_image, mask, injection_scale, seed) -> image
-    /singan_harmonize(model, naive_paste, mask, injection_scale, seed) -> image
-    /singan_paint(model, painting, injection_scale, seed, quantize) -> image
+    /singan_edit(model, edited_image, mask, injection_scale, seed, finish) -> image
+        finish (last, as for /singan_sample): the re-rendered picture is finished from the photo before
+        it is blended in (inside the mask only); a raw HTTP call sends all six values
+    /singan_harmonize(model, naive_paste, mask, injection_scale, seed) -> image   (no finish: it would
+        replace the pasted object with the photo's patches)
+    /singan_paint(model, painting, injection_scale, seed, quantize, finish) -> image
+        finish (last, as for /singan_sample): the result is finished from the photo; raw HTTP: six values
     /singan_super_resolve(model, image, factor, seed, method) -> image   (method "srgan": our photo SRGAN, no SinGAN)
     /singan_animate(model, frames, alpha, beta, start_scale, seed) -> GIF file
     /singan_train(image, name, minutes, max_size) -> status, preview, (dropdown updates)
@@ -185,12 +189,13 @@ def model_image(model_key):
 
 
 @app_messages
-def edit_handler(model_key, image, mask, injection_scale=None, seed=0):
-    """Model key + edited image + mask (white = edited region) -> the harmonised edit."""
+def edit_handler(model_key, image, mask, injection_scale=None, seed=0, finish=False):
+    """Model key + edited image + mask (white = edited region) (+ finish from the photo) -> the harmonised
+    edit. finish on a model saved without its photo: pix2pix_demo.singan's ValueError, as a gr.Error."""
     model = load_model(model_key)
     image, mask = uploaded_files(image), uploaded_files(mask)
-    return output_file(singan_module().edit(model, image, mask, _scale(injection_scale), parse_seed(seed)), "png",
-                       "edit")
+    return output_file(singan_module().edit(model, image, mask, _scale(injection_scale), parse_seed(seed),
+                                            finish=_flag(finish)), "png", "edit")
 
 
 @app_messages
@@ -203,12 +208,13 @@ def harmonize_handler(model_key, image, mask, injection_scale=None, seed=0):
 
 
 @app_messages
-def paint_handler(model_key, painting, injection_scale=None, seed=0, quantize=False):
-    """Model key + rough painting -> an image with the model's textures."""
+def paint_handler(model_key, painting, injection_scale=None, seed=0, quantize=False, finish=False):
+    """Model key + rough painting (+ finish from the photo) -> an image with the model's textures.
+    finish on a model saved without its photo: pix2pix_demo.singan's ValueError, as a gr.Error."""
     model = load_model(model_key)
     painting = uploaded_files(painting)
     return output_file(singan_module().paint(model, painting, _scale(injection_scale), parse_seed(seed),
-                                             _flag(quantize)), "png", "paint")
+                                             _flag(quantize), finish=_flag(finish)), "png", "paint")
 
 
 SUPER_RESOLVE_METHODS = ("singan", "srgan")

@@ -12,8 +12,9 @@
 
 Each sub-tab follows its selected model (on page load and when the dropdown changes): the scale
 sliders end at the model's last scale (read from config.json), the canvas brush offers the
-model's own colours (k-means of its training image), the darkest first, and Random samples' "Finish
-from the photo" is offered only when the model keeps its training photo (config.json `keeps_photo`).
+model's own colours (k-means of its training image), the darkest first, and "Finish from the photo"
+(Random samples, Editing, Paint to image) is offered only when the model keeps its training photo
+(config.json `keeps_photo`).
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ class CanvasApplication:
     sent_labels: tuple[str, ...]  # what is sent: one image, or an image and its mask
     example: Callable  # model key -> canvas value ("Load the example")
     prepare: Callable  # (canvas, remembered example) -> the sent image(s)
-    handler: Callable  # (model, *sent, injection_scale, seed, *extras) -> image
+    handler: Callable  # (model, *sent, injection_scale, seed, *extras[, finish]) -> image
     extra_inputs: Callable[[], list] = list  # more controls, after the seed
+    # the "Finish from the photo" checkbox's info (the handler's last input is `finish`); None: no finish
+    finish_info: str | None = None
 
 
 CANVAS_APPLICATIONS = (
@@ -73,7 +76,9 @@ CANVAS_APPLICATIONS = (
         "the edit **and** the mask; SinGAN re-renders them in the image's style. The example copies a piece "
         "of the image elsewhere (that piece is in the mask too; paint more to add to it).",
         canvas_label="Edit here", button_label="Edit", sent_labels=("Edited image (sent)", "Mask (sent)"),
-        example=edit_example, prepare=canvas_to_edit_inputs, handler=edit_handler),
+        example=edit_example, prepare=canvas_to_edit_inputs, handler=edit_handler,
+        finish_info="Rebuilds the re-rendered region's fine texture from the training photo's own patches "
+                    "(inside the mask only; the rest of the picture is untouched)."),
     CanvasApplication(
         "harmonize", "Harmonization",
         "Paste an object onto the model's image and SinGAN blends it in. The example pastes a piece of another "
@@ -87,7 +92,9 @@ CANVAS_APPLICATIONS = (
         "flat-colour version of the model's own image: paint over it.",
         canvas_label="Paint here", button_label="Paint to image", sent_labels=("Painting (sent)",),
         example=paint_example, prepare=canvas_to_painting, handler=paint_handler,
-        extra_inputs=lambda: [gr.Checkbox(value=True, label="Snap colours to the training image's palette")]),
+        extra_inputs=lambda: [gr.Checkbox(value=True, label="Snap colours to the training image's palette")],
+        finish_info="Rebuilds the result's fine texture from the training photo's own patches; the layout "
+                    "stays your painting's. Regions the photo has no match for become collages of its pieces."),
 )
 
 
@@ -124,18 +131,12 @@ def _random_samples_tab(tab: SinGANTab) -> None:
                 height = gr.Slider(0.5, 3.0, value=1.0, step=0.25, label="Height × training height")
                 start = gr.Slider(0, _slider_ceiling(), value=0, step=1, label="Start scale",
                                   elem_id="singan-sample-start")
-                # built unticked (what an API client that leaves it out gets); page load ticks it when the
-                # model keeps its photo (finish_update), and `wanted` remembers the person's choice
-                finish = gr.Checkbox(value=False, label=FINISH_LABEL, info=FINISH_INFO, elem_id="singan-sample-finish")
-                wanted = gr.State(True)
+                finish = _finish_checkbox(model, "sample", FINISH_INFO)
                 button = gr.Button("Generate", variant="primary", elem_id="singan-sample-run")
             output = gr.Image(label="Sample", type="pil", format="png", elem_id="singan-sample-output")
         button.click(sample_handler, [model, seed, width, height, start, finish], output, api_name="singan_sample",
                      preprocess=False, **APPLY_CONCURRENCY)
         _on_model_change(model, start_scale_update, [model, start], start)
-        finish.input(lambda ticked: bool(ticked), finish, wanted, api_visibility="private", queue=False,
-                     show_progress="hidden")
-        _on_model_change(model, finish_update, [model, wanted], finish)
         tab.dropdowns["sample"], tab.outputs["sample"] = model, output
         gr.Markdown("**Instant, no training: patch nearest neighbours** ([GPNN](https://arxiv.org/abs/2103.15545), "
                     "\"Drop the GAN\"). Upload any picture: a new arrangement of its patches in a few seconds "
@@ -156,14 +157,27 @@ def _random_samples_tab(tab: SinGANTab) -> None:
         tab.outputs["gpnn"] = gpnn_out
 
 
+def _finish_checkbox(model, application: str, info: str):
+    """"Finish from the photo" (elem_id singan-<application>-finish), following `model`. Built unticked (what
+    an API client that leaves it out gets); page load / model change tick it when the model keeps its
+    photo (finish_update), and a gr.State remembers the person's choice. Call inside the sub-tab's layout."""
+    finish = gr.Checkbox(value=False, label=FINISH_LABEL, info=info, elem_id=f"singan-{application}-finish")
+    wanted = gr.State(True)
+    finish.input(lambda ticked: bool(ticked), finish, wanted, api_visibility="private", queue=False,
+                 show_progress="hidden")
+    _on_model_change(model, lambda key, keep: finish_update(key, keep, info), [model, wanted], finish)
+    return finish
+
+
 def _canvas_application_tab(tab: SinGANTab, app: CanvasApplication) -> None:
     """One canvas sub-tab (editing, harmonization, paint to image).
 
     Left: model dropdown, "Load the example" (`app.example(model) -> canvas value`) and the canvas.
-    Right: injection scale, seed, `app.extra_inputs()` (more controls), the button, what is sent
+    Right: injection scale, seed, `app.extra_inputs()` (more controls), "Finish from the photo" (when
+    `app.finish_info`; it follows the model as in Random samples), the button, what is sent
     (`app.sent_labels`: one image, or an image and its mask) and the result. The button runs
     `app.prepare(canvas, remembered example) -> sent images` (shown), then the endpoint
-    /singan_<app.name>: `app.handler(model, *sent, injection_scale, seed, *extras) -> image`."""
+    /singan_<app.name>: `app.handler(model, *sent, injection_scale, seed, *extras[, finish]) -> image`."""
     application = app.name
     with gr.Tab(app.title):
         gr.Markdown(app.description)
@@ -179,6 +193,8 @@ def _canvas_application_tab(tab: SinGANTab, app: CanvasApplication) -> None:
                                       elem_id=f"singan-{application}-injection")
                 seed = gr.Number(value=0, label="Seed", precision=0)
                 extras = app.extra_inputs()
+                if app.finish_info:
+                    extras.append(_finish_checkbox(model, application, app.finish_info))
                 button = gr.Button(app.button_label, variant="primary", elem_id=f"singan-{application}-run")
                 with gr.Row():  # the second sent image, if any, is the mask
                     sent = [gr.Image(label=label, type="pil", height=160, image_mode="L" if i else "RGB",
@@ -395,16 +411,17 @@ FINISH_INFO = "Rebuilds the sample's fine texture from the training photo's own 
 FINISH_NO_PHOTO = ("Not available for this model: it was shipped or saved without its training photo (the "
                    "photo's licence did not allow shipping it, or the model predates models keeping it).")
 FINISH_UNKNOWN = ("Needs the model's training photo: whether this model keeps it is known once it is downloaded "
-                  "(Generate says so if it does not).")
+                  "(running it says so if it does not).")
 
 
-def finish_update(model_key, wanted=True):
+def finish_update(model_key, wanted=True, info: str = FINISH_INFO):
     """Model change: "Finish from the photo" is ticked (as the person last left it) and clickable when the
-    model keeps its photo; unticked and greyed out, saying why, when it does not."""
+    model keeps its photo (`info`: what it does, per sub-tab); unticked and greyed out, saying why, when
+    it does not."""
     keeps = keeps_photo(model_key)
     if keeps is False:
         return gr.update(value=False, interactive=False, info=FINISH_NO_PHOTO)
-    return gr.update(value=bool(wanted), interactive=True, info=FINISH_INFO if keeps else FINISH_UNKNOWN)
+    return gr.update(value=bool(wanted), interactive=True, info=info if keeps else FINISH_UNKNOWN)
 
 
 def _clamp(value, low: int, high: int) -> int:
