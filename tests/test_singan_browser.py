@@ -159,13 +159,13 @@ def wait_for_slider_maximum(page, selector: str, maximum: int):
         arg=[selector, maximum])
 
 
-def wait_for_finish_checkbox(page, keeps_photo: bool):
-    """Until "Finish from the photo" is ticked and clickable (the model keeps its photo) or unticked and
-    greyed out (it does not)."""
+def wait_for_finish_checkbox(page, keeps_photo: bool, application: str = "sample"):
+    """Until the sub-tab's "Finish from the photo" is ticked and clickable (the model keeps its photo) or
+    unticked and greyed out (it does not)."""
     page.wait_for_function(
-        """(keeps) => { const box = document.querySelector("#singan-sample-finish input[type='checkbox']");
+        """([selector, keeps]) => { const box = document.querySelector(selector);
                return box && box.checked === keeps && box.disabled === !keeps; }""",
-        arg=keeps_photo)
+        arg=[f"#singan-{application}-finish input[type='checkbox']", keeps_photo])
 
 
 def select_model(page, application: str, key: str):
@@ -290,6 +290,11 @@ def test_harmonizing_the_example_with_an_extra_stroke(page):
 
 
 def test_paint_example_loads_and_runs(page):
+    """The paint example runs; "Finish from the photo" follows the model (greyed out for one without its
+    photo), and with a model that keeps its photo the result shown is the painting finished from it."""
+    from pix2pix_demo import registry, singan
+    from pix2pix_demo.ui import singan_tab
+
     open_subtab(page, "Paint to image", "#singan-paint-canvas canvas")
     key = selected_model(page, "paint")
     assert load_example(page, "paint").std() > 10, "the example did not show up in the canvas"
@@ -298,6 +303,22 @@ def test_paint_example_loads_and_runs(page):
     result = shown_image(page, "#singan-paint-output")
     assert result.size == training_size(key)
     assert np.asarray(result.convert("RGB"), dtype=np.float32).std() > 5
+    wait_for_finish_checkbox(page, bool(singan_tab.keeps_photo(key)), "paint")
+
+    with_photo = next((k for k in sorted(registry.list_models("singan")) if singan_tab.keeps_photo(k)), None)
+    if with_photo is None or with_photo == key:
+        return
+    select_model(page, "paint", with_photo)
+    wait_for_finish_checkbox(page, True, "paint")  # ticked by default for a model that keeps its photo
+    load_example(page, "paint")
+    press_and_wait(page, "#singan-paint-run", "#singan-paint-output")
+    screenshot(page, "singan-paint-finished.png")
+    finished = shown_image(page, "#singan-paint-output").convert("RGB")
+    painting = shown_image(page, "#singan-paint-sent").convert("RGB")
+    expected = singan.paint(registry.load(with_photo), painting, None, 0, True, finish=True)
+    assert np.array_equal(np.asarray(finished), np.asarray(expected)), "not the painting finished from the photo"
+    select_model(page, "paint", key)  # back, for the tests that follow
+    wait_for_finish_checkbox(page, bool(singan_tab.keeps_photo(key)), "paint")
 
 
 def test_animation_is_a_gif_with_the_chosen_number_of_frames(page):

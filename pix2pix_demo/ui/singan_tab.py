@@ -78,7 +78,8 @@ CANVAS_APPLICATIONS = (
         canvas_label="Edit here", button_label="Edit", sent_labels=("Edited image (sent)", "Mask (sent)"),
         example=edit_example, prepare=canvas_to_edit_inputs, handler=edit_handler,
         finish_info="Rebuilds the re-rendered region's fine texture from the training photo's own patches "
-                    "(inside the mask only; the rest of the picture is untouched)."),
+                    "(inside the mask only). It can undo an edit the photo has no place for: a copied eye "
+                    "became fur again."),
     CanvasApplication(
         "harmonize", "Harmonization",
         "Paste an object onto the model's image and SinGAN blends it in. The example pastes a piece of another "
