@@ -357,6 +357,9 @@ def test_finish_checkbox_follows_the_models_photo(client, monkeypatch):
     # the canvas sub-tabs that offer it: Editing and Paint to image (each its own box), not Harmonization
     ids = {comp["props"].get("elem_id") for comp in c.config["components"]}
     assert {"singan-edit-finish", "singan-paint-finish"} <= ids and "singan-harmonize-finish" not in ids
+    # Editing is opt-in (the finish can undo the edit itself), Paint to image starts ticked
+    by_default = {app.name: app.finish_by_default for app in singan_tab.CANVAS_APPLICATIONS if app.finish_info}
+    assert by_default == {"edit": False, "paint": True}
     paint_info = next(app.finish_info for app in singan_tab.CANVAS_APPLICATIONS if app.name == "paint")
     update = singan_tab.finish_update("singan-tiny", True, paint_info)
     assert update["value"] is True and update["interactive"] is True and update["info"] == paint_info

@@ -67,6 +67,7 @@ class CanvasApplication:
     extra_inputs: Callable[[], list] = list  # more controls, after the seed
     # the "Finish from the photo" checkbox's info (the handler's last input is `finish`); None: no finish
     finish_info: str | None = None
+    finish_by_default: bool = True  # ticked when the model keeps its photo (False: the person opts in)
 
 
 CANVAS_APPLICATIONS = (
@@ -79,7 +80,8 @@ CANVAS_APPLICATIONS = (
         example=edit_example, prepare=canvas_to_edit_inputs, handler=edit_handler,
         finish_info="Rebuilds the re-rendered region's fine texture from the training photo's own patches "
                     "(inside the mask only). It can undo an edit the photo has no place for: a copied eye "
-                    "became fur again."),
+                    "became fur again.",
+        finish_by_default=False),
     CanvasApplication(
         "harmonize", "Harmonization",
         "Paste an object onto the model's image and SinGAN blends it in. The example pastes a piece of another "
@@ -158,12 +160,13 @@ def _random_samples_tab(tab: SinGANTab) -> None:
         tab.outputs["gpnn"] = gpnn_out
 
 
-def _finish_checkbox(model, application: str, info: str):
+def _finish_checkbox(model, application: str, info: str, by_default: bool = True):
     """"Finish from the photo" (elem_id singan-<application>-finish), following `model`. Built unticked (what
     an API client that leaves it out gets); page load / model change tick it when the model keeps its
-    photo (finish_update), and a gr.State remembers the person's choice. Call inside the sub-tab's layout."""
+    photo and `by_default` (finish_update), and a gr.State remembers the person's choice. Call inside the
+    sub-tab's layout."""
     finish = gr.Checkbox(value=False, label=FINISH_LABEL, info=info, elem_id=f"singan-{application}-finish")
-    wanted = gr.State(True)
+    wanted = gr.State(bool(by_default))
     finish.input(lambda ticked: bool(ticked), finish, wanted, api_visibility="private", queue=False,
                  show_progress="hidden")
     _on_model_change(model, lambda key, keep: finish_update(key, keep, info), [model, wanted], finish)
@@ -195,7 +198,7 @@ def _canvas_application_tab(tab: SinGANTab, app: CanvasApplication) -> None:
                 seed = gr.Number(value=0, label="Seed", precision=0)
                 extras = app.extra_inputs()
                 if app.finish_info:
-                    extras.append(_finish_checkbox(model, application, app.finish_info))
+                    extras.append(_finish_checkbox(model, application, app.finish_info, app.finish_by_default))
                 button = gr.Button(app.button_label, variant="primary", elem_id=f"singan-{application}-run")
                 with gr.Row():  # the second sent image, if any, is the mask
                     sent = [gr.Image(label=label, type="pil", height=160, image_mode="L" if i else "RGB",
