@@ -472,15 +472,6 @@ def _output_shapes(model: SinGAN, width: int, height: int) -> list[tuple[int, in
     return [(max(2, round(out_h * rh)), max(2, round(out_w * rw))) for rh, rw in ratio]
 
 
-FINISH_FROM_SIDE = 40  # short side (px) of the first level the finish rebuilds from the photo's patches
-FINISH_SIGMA = 0.5  # patch blending of its last pass (pix2pix_demo.gpnn._fold)
-FINISH_ALPHA = 0.5  # GPNN's completeness weight at the small levels (0.05 pasted pieces of the background into the
-# cat's fur on 2x-wide samples, where there are twice as many queries as patches; SWD equal within 2 on 4 images)
-# measured (README, Sharpness: finish): 4 images x 6 samples of 5-CPU-minute models, finish from 32 / 40 /
-# 55 px with blending 0.5 / none; from 80 px up SWD and sharpness were worse than from 40 (the 80-px
-# picture is already soft, and soft queries find soft patches)
-
-
 def photo(model: SinGAN) -> Image.Image | None:
     """The training photo the model keeps (at its finest scale's size), or None."""
     if not model.config.keeps_photo:
@@ -496,18 +487,18 @@ def _kept_photo(model: SinGAN) -> Image.Image:
     return image
 
 
-def finish_from_photo(model: SinGAN, picture: Image.Image, from_side: int = FINISH_FROM_SIDE,
-                      sigma: float | None = FINISH_SIGMA) -> Image.Image:
-    """`picture` (a sample, at the model's scale: the training size or a multiple of it) with its
-    texture rebuilt from the training photo's own patches, from the level whose short side is
-    `from_side` px up (pix2pix_demo.gpnn.refine); the layout above that stays the picture's."""
+def finish_from_photo(model: SinGAN, picture: Image.Image, image: Image.Image | None = None) -> Image.Image:
+    """`picture` (a sample, at the model's scale: the training size or a multiple of it) with its fine
+    texture rebuilt from the training photo's own patches from the 40-px level up (pix2pix_demo.gpnn.refine
+    with its measured defaults); the layout above that stays the picture's. `image`: the photo at the
+    model's finest size for a model saved without one (default: the photo the model keeps)."""
     from .gpnn import MAX_OUTPUT_SIDE, refine
 
-    image = _kept_photo(model)
+    image = _kept_photo(model) if image is None else image
     if max(picture.size) > MAX_OUTPUT_SIDE:
         raise ValueError(f"The finish from the photo works on pictures up to {MAX_OUTPUT_SIDE} px long; this one "
                          f"is {picture.width}×{picture.height}. Turn it off for larger samples.")
-    return refine(picture, image, from_side=from_side, sigma=sigma, alpha=FINISH_ALPHA)
+    return refine(picture, image)
 
 
 @torch.no_grad()

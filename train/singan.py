@@ -209,6 +209,8 @@ def main(args) -> Path:
     write_model_card(folder, extra_markdown=card_text(args.name, stats["shapes"], args.notes,
                                                             model.config.keeps_photo))
     sample(model, seed=0).save(run_dir / "sample_final.png")
+    if model.config.keeps_photo:  # the same seed finished from the photo (a few seconds), to compare
+        sample(model, seed=0, finish=True).save(run_dir / "sample_final_finished.png")
     tqdm.write(f"exported {folder} ({stats['budget_seconds']:.0f} s on the {options.budget_clock} clock, "
                f"{stats['wall_seconds_this_run']:.0f} s wall, {stats['cpu_seconds_this_run']:.0f} s CPU)")
     log_file.write(json.dumps({"final": stats}) + "\n")

@@ -141,8 +141,7 @@ def evaluate_finish(folder: str, image: Image.Image, num_samples: int = 8) -> tu
     finish's CPU time per sample. The first grid image is the photo."""
     import time
 
-    from pix2pix_demo import gpnn
-    from pix2pix_demo.singan import FINISH_ALPHA, FINISH_FROM_SIDE, FINISH_SIGMA, photo
+    from pix2pix_demo.singan import finish_from_photo, photo
 
     model = load_model(folder)
     shape = model.config.shapes[-1]
@@ -151,8 +150,7 @@ def evaluate_finish(folder: str, image: Image.Image, num_samples: int = 8) -> tu
     exemplar = kept if kept is not None else tensor_to_image(real)
     plain = [sample(model, seed=s) for s in range(1, num_samples + 1)]
     started = time.process_time()
-    samples = [gpnn.refine(p, exemplar, from_side=FINISH_FROM_SIDE, sigma=FINISH_SIGMA, alpha=FINISH_ALPHA)
-               for p in plain]
+    samples = [finish_from_photo(model, p, exemplar) for p in plain]
     seconds = (time.process_time() - started) / num_samples
     metrics = {"model": f"{folder} + finish" + ("" if kept is not None else " (photo given)"),
                "size": f"{shape[1]}x{shape[0]}", "scales": model.num_scales, "rec_psnr": None,
