@@ -178,12 +178,14 @@ class PairedDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, pairs, size: int = 256, jitter: float = 1.12, flip: bool = True,
-                 augment_edges: bool = False, seed: int = 0, coat: bool = False, recolour: float = 0.7):
+                 augment_edges: bool = False, seed: int = 0, coat: bool = False, recolour: float = 0.7,
+                 drawing_styles: bool = False):
         self.pairs = pairs
         self.size = size
         self.jitter = jitter
         self.flip = flip
         self.augment_edges = augment_edges
+        self.drawing_styles = drawing_styles  # edges.vary_drawing: sparse, silhouette, head-only inputs
         self.seed = seed
         self.coat = coat
         self.recolour = recolour  # with coat: the share of targets recoloured (0: the photos' own colours only)
@@ -195,6 +197,11 @@ class PairedDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         a, b = self.pairs[index]
+        if self.drawing_styles:
+            from .edges import vary_drawing
+
+            gray, b, _ = vary_drawing(a.min(axis=2), b, rng)
+            a = np.repeat(gray[:, :, None], 3, axis=2)
         if self.augment_edges:
             # at the stored resolution, where lines are crisp: after a down-scale they turn into
             # faint grey pixels that a threshold would break into dots

