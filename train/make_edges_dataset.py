@@ -132,11 +132,9 @@ def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter
         # sure cat pixels and let the feathered border fade the fringe into white
         alpha = cutout.soft_alpha(trimap == 1, feather=0.008, erode=0.0)
     else:
-        probability = cutout.segment(_segmenter(segmenter), photo)
-        quality = cutout.mask_quality(probability, max_border=max_border)
+        alpha, quality = cutout.segment_cat(_segmenter(segmenter), photo, max_border=max_border)
         if not quality.ok and (check or quality.area == 0):
             return None, f"unsure ({quality.failed})"
-        alpha = cutout.soft_alpha(probability >= 0.5)
     box = None
     if crop == "cat-face":
         box = cat_face_crop_box(photo)
