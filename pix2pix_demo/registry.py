@@ -70,6 +70,7 @@ class ModelEntry:
     revision: str | None = None
     edge_method: str | None = None  # the extractor its training inputs came from (config data.edge_method)
     coats: tuple = ()  # ((name, (r, g, b)), ...): the coat colours it takes (config "coats"), see pix2pix_demo.coat
+    cutouts: bool = False  # trained on cut-outs (a cat on white): the Photo tab cuts a photo's cat out first
 
 
 def _coats(config: dict) -> tuple:
@@ -82,6 +83,21 @@ def _coats(config: dict) -> tuple:
         return tuple((str(name), tuple(float(v) for v in rgb)) for name, rgb in coats.items() if len(rgb) == 3)
     except (TypeError, ValueError):
         return ()
+
+
+def _trained_on_cutouts(config: dict, coats: tuple) -> bool:
+    """Was a pix2pix model trained on cut-outs (cats on white, `train.make_edges_dataset --cutout`)? Its
+    config's data.cutout when it says (true / false); else whether its data.path names a cut-out set
+    ("cutout" in it, e.g. runs/data/cats-cutout); else whether it takes the cats' named coats
+    (`coat.COATS`: edges2cats; edges2products takes product colours)."""
+    data = config.get("data") if isinstance(config.get("data"), dict) else {}
+    if isinstance(data.get("cutout"), bool):
+        return data["cutout"]
+    if isinstance(data.get("path"), str) and "cutout" in data["path"].lower():
+        return True
+    from .coat import COATS
+
+    return bool(coats) and set(COATS) <= {name for name, _ in coats}
 
 
 _lock = threading.Lock()                   # guards the dicts below
@@ -109,8 +125,9 @@ def _entry_from_folder(key: str, folder: Path) -> ModelEntry:
     label = config.get("label") or HUB_MODELS.get(key, {}).get("label") or key
     kind = model_kind(config)
     data = config.get("data") if isinstance(config.get("data"), dict) else {}
+    coats = _coats(config)
     return ModelEntry(key, label, kind, str(folder), local=True, edge_method=data.get("edge_method"),
-                      coats=_coats(config))
+                      coats=coats, cutouts=_trained_on_cutouts(config, coats))
 
 
 def _scan(folder: Path) -> dict[str, ModelEntry]:
@@ -162,7 +179,8 @@ def list_models(kind: str | None = None) -> dict[str, ModelEntry]:
                 entries[key] = ModelEntry(key, spec.get("label") or key, _hub_kind(key, spec), spec["repo_id"],
                                           local=False, revision=spec.get("revision"),
                                           edge_method=_fetched.get(key, {}).get("edge_method"),
-                                          coats=_fetched.get(key, {}).get("coats", ()))
+                                          coats=_fetched.get(key, {}).get("coats", ()),
+                                          cutouts=_fetched.get(key, {}).get("cutouts", False))
     return {key: entry for key, entry in entries.items() if kind is None or entry.kind == kind}
 
 
@@ -279,4 +297,5 @@ def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.M
                                  "coats": _coats({"architecture": dataclasses.asdict(model.config)
                                                   if dataclasses.is_dataclass(getattr(model, "config", None)) else {},
                                                   "coats": model.metadata.get("coats")})}
+                _fetched[key]["cutouts"] = _trained_on_cutouts(model.metadata, _fetched[key]["coats"])
     return model

@@ -350,9 +350,11 @@ def test_photo_tab_follows_the_edge_detector_a_model_was_trained_with(tmp_path):
     assert logic.model_edge_method("edges2cats") == DEFAULT_EDGE_METHOD  # no record: the default
     assert logic.model_edge_method("no-such-model") == DEFAULT_EDGE_METHOD
     path = uploaded(png_bytes(photo()), "photo.png")
-    method, edges, image = photo_tab.model_changed(path, "canny-cats")
+    method, checkbox, edges, image, coat = photo_tab.model_changed(path, "canny-cats")
     edges, image = Image.open(edges), Image.open(image)  # results are files of their own
     assert method == "canny" and edges.size == (240, 160) and image.width > image.height
+    assert checkbox.visible is False and coat == ""  # not trained on cut-outs; no coats
     expected, _ = logic.photo_to_image(str(path), "canny-cats", "canny")
     assert np.array_equal(np.asarray(edges), np.asarray(expected))
-    assert photo_tab.model_changed(None, "canny-cats") == ("canny", None, None)
+    method, _, *outputs = photo_tab.model_changed(None, "canny-cats")
+    assert method == "canny" and outputs == [None, None, ""]

@@ -98,4 +98,4 @@ def build_editor_draw_tab() -> DrawTab:
     variation.click(new_variation, None, seed, api_visibility="private", show_progress="hidden")
     gallery.select(load_example, model, [canvas, model], api_visibility="private", show_progress="hidden")
     return DrawTab(target=canvas, model=model, seed=seed,
-                   value_for_sketch=lambda sketch, model_key=None: logic.canvas_value_for(sketch))
+                   value_for_sketch=lambda sketch, model_key=None, coat=None: logic.canvas_value_for(sketch))

@@ -64,10 +64,15 @@ def surface_examples() -> tuple[dict, ...]:
     return tuple(examples)
 
 
-def surface_value_for(sketch: Image.Image, model_key: str | None = None) -> dict:
+def surface_value_for(sketch: Image.Image, model_key: str | None = None, coat: str | None = None) -> dict:
     """A line drawing -> the surface's value: it loads the drawing (as one undoable step) and, when
-    given, selects `model_key`. The nonce makes a second load of the same drawing count."""
-    return {"load": live.sketch_png_data_url(sketch), "model": model_key, "nonce": uuid.uuid4().hex}
+    given, selects `model_key` and the colour `coat` ("#rrggbb", e.g. measured on the Photo tab's photo:
+    a swatch "from the photo" is added for that model, if it takes a colour). The nonce makes a second
+    load of the same drawing count."""
+    value = {"load": live.sketch_png_data_url(sketch), "model": model_key, "nonce": uuid.uuid4().hex}
+    if coat and model_key and model_key in logic.coat_choices():
+        value["coat"] = coat
+    return value
 
 
 @gpu

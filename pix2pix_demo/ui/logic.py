@@ -7,6 +7,7 @@ listed cheaply, loaded lazily on first use, once per process.
     sketch = sketch_from_canvas(canvas_value)       # Sketchpad dict / image -> PIL L line drawing
     image = generate(sketch, "edges2cats", seed=0)  # seed 0: deterministic; other seeds: variations
     edges, image = photo_to_image(photo, "edges2cats")
+    result = photo_result(photo, "edges2cats")      # + the colour used, whether the cat was cut out, a note
 
 User mistakes raise `InputError` (a ValueError whose message is meant for the user);
 `EmptyInput` is the mild kind (nothing drawn yet) that the UI shows as a warning.
@@ -18,6 +19,7 @@ import logging
 import os
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -83,6 +85,14 @@ def default_model() -> str | None:
     choices = model_choices()
     keys = [key for _, key in choices]
     return DEFAULT_MODEL if DEFAULT_MODEL in keys else (keys[0] if keys else None)
+
+
+def cuts_out_cats(key: str | None) -> bool:
+    """Was this model trained on cut-outs (a cat on white: edges2cats)? Then the Photo tab cuts a photo's
+    cat out first (`photo_result`). The rule is `registry._trained_on_cutouts` (config data.cutout, else a
+    cut-out data.path, else the cats' named coats); no torch, no weights loaded."""
+    entry = registry.list_models().get(key) if key else None
+    return bool(entry is not None and entry.cutouts)
 
 
 def model_edge_method(key: str | None) -> str:
@@ -315,14 +325,96 @@ def photo_to_edges(value, method: str = DEFAULT_EDGE_METHOD) -> Image.Image:
     return edges
 
 
+CUTOUT_MARGIN = 0.08  # white around the cat, as in the training cut-outs (train.make_edges_dataset --margin)
+
+
+@dataclass
+class PhotoResult:
+    edges: Image.Image  # the edge map the picture was made from (of the cut-out when `cut`)
+    image: Image.Image
+    coat: list[float] | None  # the colour it was made with (None: the model's default / a model without coats)
+    cut: bool  # the cat was cut out of the photo first
+    note: str = ""  # for the user: why the whole photo was used although a cut-out was asked for
+
+    @property
+    def coat_hex(self) -> str:
+        """The colour as "#rrggbb" ("" for none): what the Draw tab takes for the same picture."""
+        return "" if self.coat is None else "#%02x%02x%02x" % tuple(round(v * 255) for v in self.coat)
+
+
 def photo_to_image(value, key: str, method: str = DEFAULT_EDGE_METHOD, seed: int = 0,
-                   progress=None) -> tuple[Image.Image, Image.Image]:
-    """Photo + model key -> (edge map, generated image). A model that takes a colour (edges2cats) gets
-    the colour of the photo's own cat (or object), so the picture comes back in that colour."""
+                   progress=None, cutout: bool | None = None) -> tuple[Image.Image, Image.Image]:
+    """Photo + model key -> (edge map, generated image); see `photo_result`."""
+    result = photo_result(value, key, method, seed, progress, cutout)
+    return result.edges, result.image
+
+
+def photo_result(value, key: str, method: str = DEFAULT_EDGE_METHOD, seed: int = 0, progress=None,
+                 cutout: bool | None = None) -> PhotoResult:
+    """Photo + model key -> the edge map, the generated image, the colour used.
+
+    A model trained on cut-outs (`cuts_out_cats`: edges2cats) gets, by default (`cutout` None or True), the
+    photo's cat cut out onto white the way its training photos were (`cat_cut_out`), and the edges *of that
+    cut-out*, with the colour measured inside it (so the rug is not the coat). When the segmenter is not
+    sure where the cat is, the whole photo is used and `note` says why. `cutout=False`, and every other
+    model, use the whole photo; a model that takes a colour then gets the colour of the photo's own cat
+    (or object, `photo_colour`)."""
+    if method not in EDGE_METHODS:
+        raise InputError(f"Unknown edge method {method!r}; choose one of {', '.join(EDGE_METHODS)}.")
     photo = open_photo(value)  # opened and decoded once, for the edges and the colour
+    pipe = get_pipeline(key, progress)
+    note = ""
+    if cutout is not False and cuts_out_cats(key):
+        cut, note = cat_cut_out(photo, pipe.size)
+        if cut is not None:
+            edges = photo_to_edges(cut, method)
+            coat = _quantized(coat_of_cut_out(cut)) if pipe.coats else None
+            return PhotoResult(edges, generate(edges, key, seed, progress, coat=coat), coat, True)
     edges = photo_to_edges(photo, method)
-    coat = photo_colour(photo) if get_pipeline(key, progress).coats else None
-    return edges, generate(edges, key, seed, progress, coat=coat)
+    coat = _quantized(photo_colour(photo)) if pipe.coats else None
+    return PhotoResult(edges, generate(edges, key, seed, progress, coat=coat), coat, False, note)
+
+
+def _quantized(colour) -> list[float] | None:
+    """A colour rounded to 8 bits a channel: the "#rrggbb" the Draw tab gets is then the very same colour."""
+    return None if colour is None else [round(float(v) * 255) / 255 for v in colour]
+
+
+def cat_segmenter():
+    """weights/cat-segmenter (loaded once, by the registry), or None when it is not installed."""
+    try:
+        return registry.load("cat-segmenter")
+    except registry.ModelUnavailable as error:
+        logger.info("No cat segmenter: %s", error)
+        return None
+
+
+def cat_cut_out(photo: Image.Image, size: int) -> tuple[Image.Image | None, str]:
+    """A photo -> (its cat cut out onto white, a `size`² square: the training photos' look, "") or
+    (None, why not, for the user). Made as `train.make_edges_dataset --cutout --segmenter` made the
+    training set: `cutout.segment_cat` (its quality checks included), then `cutout.cut_out` with the
+    training margin."""
+    segmenter = cat_segmenter()
+    if segmenter is None:
+        return None, "No cat segmenter is installed (weights/cat-segmenter), so the whole photo was used."
+    from ..cutout import cut_out, segment_cat
+
+    alpha, quality = segment_cat(segmenter, photo)
+    if not quality.ok:
+        if quality.failed == "no cat":
+            return None, "No cat found in this photo, so the whole photo was used."
+        hint = (" A photo of the whole cat with some room around it works best." if quality.failed in ("area", "frame")
+                else "")
+        return None, f"Not sure where the cat is ({quality.reason}), so the whole photo was used.{hint}"
+    return cut_out(photo, alpha, size=size, margin=CUTOUT_MARGIN), ""
+
+
+def coat_of_cut_out(cut: Image.Image) -> list[float]:
+    """The cat's colour in a cut-out: the mean of its non-white pixels (`coat.coat_colour`, as training
+    measured its cut-out targets)."""
+    from .. import coat
+
+    return [float(v) for v in coat.coat_colour(np.asarray(to_rgb(cut)))]
 
 
 def photo_colour(photo: Image.Image) -> list[float] | None:
@@ -334,9 +426,8 @@ def photo_colour(photo: Image.Image) -> list[float] | None:
     rgb = np.asarray(to_rgb(photo))
     if coat.on_white(rgb):
         return [float(v) for v in coat.coat_colour(rgb)]
-    try:
-        segmenter = registry.load("cat-segmenter")
-    except registry.ModelUnavailable:
+    segmenter = cat_segmenter()
+    if segmenter is None:
         return None
     from ..cutout import segment
 

@@ -22,49 +22,72 @@ from .enhance import enhance_handler, enhancer_key
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "photos"
 INSTRUCTIONS = (
     "Upload a photo (or pick an example). Its **edges** are extracted, then turned into a new picture. "
-    "Works best with a cat's face or a shoe / bag on a plain background. "
+    "For cats, the cat is first cut out of the photo (the look edges2cats was trained on); "
+    "shoes and bags work best on a plain background. "
     "Use **Edit the edges in Draw** to change the edges by hand."
 )
+CUTOUT_LABEL = "Cut the cat out first"
+CUTOUT_INFO = ("The model was trained on cats cut out onto white: the photo's cat is cut out (cat segmenter) and "
+               "only its own edges are used, in its own colour. Off: the edges of the whole photo.")
 
 
 @gpu
-@user_messages(empty_result=(None, None))
-def photo_to_image(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD):
-    """A photo + a model key -> (its edge map, the generated image)."""
-    return _as_files(logic.photo_to_image(uploaded_files(photo), model_key, edge_method))
+@user_messages(empty_result=(None, None, ""))
+def photo_to_image(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD, cut_out=None):
+    """A photo + a model key (+ the edge detector, + whether to cut the cat out first: default on for
+    models trained on cut-outs) -> (its edge map, the generated image, the colour used as "#rrggbb")."""
+    return _results(logic.photo_result(uploaded_files(photo), model_key, edge_method, cutout=_flag(cut_out)))
 
 
-def _as_files(images):
-    edges, image = images
-    return output_file(edges, "png", "edges"), output_file(image, "png")
+def _flag(value) -> bool | None:
+    """The cut-out argument: None (left out, the model's default), else a boolean."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no", "off")
+    return bool(value)
+
+
+def _results(result: logic.PhotoResult):
+    if result.note:
+        gr.Warning(result.note)  # not an error: the picture is made from the whole photo instead
+    return output_file(result.edges, "png", "edges"), output_file(result.image, "png"), result.coat_hex
 
 
 @gpu
-@user_messages(empty_result=(None, None), warn_on_empty=False)  # removing the photo clears the outputs
-def photo_changed(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD):
+@user_messages(empty_result=(None, None, ""), warn_on_empty=False)  # removing the photo clears the outputs
+def photo_changed(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD, cut_out=None):
     if photo is None:
-        return None, None
-    return _as_files(logic.photo_to_image(uploaded_files(photo), model_key, edge_method))
+        return None, None, ""
+    return _results(logic.photo_result(uploaded_files(photo), model_key, edge_method, cutout=_flag(cut_out)))
+
+
+def cutout_checkbox(model_key: str | None):
+    """The checkbox is there only for models trained on cut-outs."""
+    return gr.Checkbox(visible=logic.cuts_out_cats(model_key))
 
 
 @gpu
-@user_messages(empty_result=(gr.skip(), None, None), warn_on_empty=False)
-def model_changed(photo, model_key: str):
-    """A new model: switch to the edge detector it was trained with, then regenerate."""
+@user_messages(empty_result=(gr.skip(), gr.skip(), None, None, ""), warn_on_empty=False)
+def model_changed(photo, model_key: str, cut_out=None):
+    """A new model: switch to the edge detector it was trained with (and show the cut-out checkbox for a
+    model trained on cut-outs), then regenerate."""
     if photo is None:
-        return logic.model_edge_method(model_key), None, None
+        return logic.model_edge_method(model_key), cutout_checkbox(model_key), None, None, ""
     logic.get_pipeline(model_key)  # a Hub model is fetched first: its config says which detector
     method = logic.model_edge_method(model_key)
-    return (method, *_as_files(logic.photo_to_image(uploaded_files(photo), model_key, method)))
+    return (method, cutout_checkbox(model_key),
+            *_results(logic.photo_result(uploaded_files(photo), model_key, method, cutout=_flag(cut_out))))
 
 
 @user_messages(empty_result=gr.skip())
-def edges_to_canvas(edges, model_key=None, *, draw: DrawTab):
-    """The edge map -> the Draw tab's drawing (one undoable step there, with this tab's model)."""
+def edges_to_canvas(edges, model_key=None, coat: str = "", *, draw: DrawTab):
+    """The edge map -> the Draw tab's drawing (one undoable step there, with this tab's model and the colour
+    the picture was made with)."""
     if edges is None:
         raise logic.EmptyInput("No edge map yet: upload a photo first.")
     edges = logic.canvas_image(uploaded_files(edges))  # unprocessed: only a file Gradio received is read
-    return draw.value_for_sketch(edges, model_key), gr.Tabs(selected="draw")
+    return draw.value_for_sketch(edges, model_key, coat=coat or None), gr.Tabs(selected="draw")
 
 
 def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
@@ -88,6 +111,9 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
             run = gr.Button("Generate", variant="primary", elem_id="photo-generate")
             to_draw = gr.Button("Edit the edges in Draw", elem_id="photo-to-draw")
             enhance = gr.Button("Enhance ×4", elem_id="photo-enhance", visible=enhancer_key() is not None)
+    cut = gr.Checkbox(value=True, label=CUTOUT_LABEL, info=CUTOUT_INFO, elem_id="photo-cutout",
+                      visible=logic.cuts_out_cats(logic.default_model()))
+    coat = gr.State("")  # the colour of the picture shown ("#rrggbb"): "Edit the edges in Draw" takes it along
     enhanced = gr.Image(label="Enhanced ×4 (SRGAN: the 256-px picture enlarged to 1024 px)", type="pil", format="png",
                         interactive=False, elem_id="photo-enhanced", buttons=["download", "fullscreen"],
                         height=480, visible=enhancer_key() is not None)
@@ -95,14 +121,14 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
     if examples:
         gr.Examples(examples, inputs=photo, label="Example photos (scikit-image, CC0)")
 
-    inputs = [photo, model, method]
-    run.click(photo_to_image, inputs, [edges, output], api_name="photo_to_image", preprocess=False,
+    inputs = [photo, model, method, cut]
+    run.click(photo_to_image, inputs, [edges, output, coat], api_name="photo_to_image", preprocess=False,
               **MODEL_CONCURRENCY)
-    gr.on([photo.change, method.input], photo_changed, inputs, [edges, output], preprocess=False,
+    gr.on([photo.change, method.input, cut.input], photo_changed, inputs, [edges, output, coat], preprocess=False,
           trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
-    model.input(model_changed, [photo, model], [method, edges, output], preprocess=False,
+    model.input(model_changed, [photo, model, cut], [method, cut, edges, output, coat], preprocess=False,
                 trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
     enhance.click(enhance_handler, output, enhanced, api_name="enhance", preprocess=False, **MODEL_CONCURRENCY)
     output.change(lambda _: None, output, enhanced, api_visibility="private", preprocess=False)  # not a stale one
-    to_draw.click(functools.partial(edges_to_canvas, draw=draw), [edges, model], [draw.target, tabs],
+    to_draw.click(functools.partial(edges_to_canvas, draw=draw), [edges, model, coat], [draw.target, tabs],
                   api_visibility="private", preprocess=False)

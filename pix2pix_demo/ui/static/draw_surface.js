@@ -128,24 +128,31 @@
     commit({ kind: 'clear' });
     if (state.tool === 'eraser') setTool('pen'); // a cleared canvas is for drawing: the next stroke must draw
   });
-  // the cat's colour: one swatch per named coat of the chosen model (edges2cats); hidden for others
-  function modelCoats() { return (props.coats || {})[modelSelect.value] || []; }
+  // the cat's colour: one swatch per named coat of the chosen model (edges2cats); hidden for others. A
+  // colour measured on a photo ("Edit the edges in Draw": value.coat "#rrggbb") adds a swatch "from the
+  // photo" for that model, so the picture here has the Photo tab's colour. state.coat: what is sent.
+  let photoCoat = null; // {model, hex}
+  function modelCoats() {
+    const named = ((props.coats || {})[modelSelect.value] || []).map(([name, hex]) => [name, hex, name]);
+    if (!named.length || !photoCoat || photoCoat.model !== modelSelect.value) return named;
+    return [...named, ['from the photo', photoCoat.hex, photoCoat.hex]];
+  }
   function renderCoats() {
     const coats = modelCoats();
     coatBox.hidden = !coats.length;
     coatList.replaceChildren();
     if (!coats.length) { coatName.textContent = ''; return; }
-    if (!coats.some(([name]) => name === state.coat)) state.coat = coats[0][0]; // the first: the model's default
-    for (const [name, hex] of coats) {
+    if (!coats.some(([, , value]) => value === state.coat)) state.coat = coats[0][2]; // the first: the model's default
+    for (const [name, hex, value] of coats) {
       const swatch = document.createElement('button');
-      swatch.type = 'button'; swatch.className = 'p2p-coat'; swatch.dataset.coat = name;
+      swatch.type = 'button'; swatch.className = 'p2p-coat'; swatch.dataset.coat = value;
       swatch.title = name; swatch.setAttribute('role', 'radio'); swatch.setAttribute('aria-label', name);
-      swatch.setAttribute('aria-checked', String(name === state.coat));
+      swatch.setAttribute('aria-checked', String(value === state.coat));
       swatch.style.background = hex;
-      swatch.addEventListener('click', () => { state.coat = name; renderCoats(); update(); });
+      swatch.addEventListener('click', () => { state.coat = value; renderCoats(); update(); });
       coatList.appendChild(swatch);
     }
-    coatName.textContent = state.coat;
+    coatName.textContent = (coats.find(([, , value]) => value === state.coat) || [''])[0];
   }
   function currentCoat() { return modelCoats().length ? state.coat : ''; }
   renderCoats();
@@ -279,6 +286,7 @@
     const image = new Image();
     image.onload = () => {
       if (model && [...modelSelect.options].some((o) => o.value === model)) modelSelect.value = model;
+      renderCoats();
       commit({ kind: 'load', image });
     };
     image.onerror = () => showStatus('Could not load that drawing.', true);
@@ -370,7 +378,7 @@
     showStatus('');
     const link = document.createElement('a');
     link.href = result.image;
-    link.download = (props.download_prefix || 'pix2pix') + '-' + request.model + (request.coat ? '-' + request.coat : '') + (request.seed ? '-v' + request.seed : '') + '-' + result.width + 'x' + result.height + '.png';
+    link.download = (props.download_prefix || 'pix2pix') + '-' + request.model + (request.coat ? '-' + request.coat.replace('#', '') : '') + (request.seed ? '-v' + request.seed : '') + '-' + result.width + 'x' + result.height + '.png';
     document.body.appendChild(link); link.click(); link.remove();
   }
 
@@ -380,6 +388,10 @@
     const value = props.value;
     if (value && typeof value === 'object' && value.load && value.nonce !== lastNonce) {
       lastNonce = value.nonce;
+      if (typeof value.coat === 'string' && /^#[0-9a-f]{6}$/i.test(value.coat) && value.model) {
+        photoCoat = { model: value.model, hex: value.coat.toLowerCase() };
+        state.coat = photoCoat.hex;
+      }
       loadDrawing(value.load, value.model);
     }
   }
