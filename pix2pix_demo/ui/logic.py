@@ -389,18 +389,18 @@ def cat_segmenter():
         return None
 
 
-def cat_cut_out(photo: Image.Image, size: int) -> tuple[Image.Image | None, str]:
+def cat_cut_out(photo: Image.Image, size: int, check: bool = True) -> tuple[Image.Image | None, str]:
     """A photo -> (its cat cut out onto white, a `size`² square: the training photos' look, "") or
     (None, why not, for the user). Made as `train.make_edges_dataset --cutout --segmenter` made the
     training set: `cutout.segment_cat` (its quality checks included), then `cutout.cut_out` with the
-    training margin."""
+    training margin. `check=False` (measurements) keeps every cut-out with a cat in it."""
     segmenter = cat_segmenter()
     if segmenter is None:
         return None, "No cat segmenter is installed (weights/cat-segmenter), so the whole photo was used."
     from ..cutout import cut_out, segment_cat
 
     alpha, quality = segment_cat(segmenter, photo)
-    if not quality.ok:
+    if not quality.ok and (check or quality.failed == "no cat"):
         if quality.failed == "no cat":
             return None, "No cat found in this photo, so the whole photo was used."
         hint = (" A photo of the whole cat with some room around it works best." if quality.failed in ("area", "frame")

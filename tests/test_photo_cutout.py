@@ -1,0 +1,213 @@
+"""The Photo tab cuts the cat out first for models trained on cut-outs (edges2cats), as their training photos were.
+
+The segmenter's answer is monkeypatched (a known "cat" blob on a synthetic photo): these tests check the
+tab's logic, not the segmenter's accuracy, and need neither ../shared nor weights/."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from pix2pix_demo import cutout, registry
+from pix2pix_demo.ui import logic
+
+CAT_BOX = (30, 60, 130, 170)  # an ellipse: the "cat", brown
+CLUTTER_BOX = (250, 20, 310, 80)  # a blue box far from it: a bowl, a rug...
+CAT_RGB = (150, 100, 60)
+
+
+@pytest.fixture(autouse=True)
+def _models(tiny_weights_dir):
+    logic._pipelines.clear()
+    yield
+
+
+def scene() -> Image.Image:
+    image = Image.new("RGB", (320, 240), (200, 205, 195))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse(CAT_BOX, fill=CAT_RGB)
+    draw.line([(60, 100), (100, 130)], fill=(40, 30, 20), width=3)  # a stripe: some inner edges
+    draw.rectangle(CLUTTER_BOX, fill=(30, 60, 200))
+    return image
+
+
+def cat_probability(image: Image.Image) -> np.ndarray:
+    """What a sure segmenter would say about `scene()`: 1 on the ellipse, 0 elsewhere."""
+    mask = Image.new("L", image.size, 0)
+    ImageDraw.Draw(mask).ellipse(CAT_BOX, fill=255)
+    return (np.asarray(mask, np.float32) / 255)
+
+
+@pytest.fixture
+def segmenter(monkeypatch):
+    """A 'segmenter' whose probability map is `answer[0](photo)` (default: the cat blob); counts its calls."""
+    calls = []
+    answer = [cat_probability]
+
+    def fake_segment(model, photo, *args, **kwargs):
+        calls.append(photo.size)
+        return answer[0](photo)
+
+    monkeypatch.setattr(logic, "cat_segmenter", lambda: object())
+    monkeypatch.setattr(cutout, "segment", fake_segment)
+    return type("Segmenter", (), {"calls": calls, "answer": answer})
+
+
+def expected_cut_out(photo: Image.Image, size: int) -> Image.Image:
+    """The training cut-out (train.make_edges_dataset.cutout_photo's segmenter branch) of `scene()`."""
+    return cutout.cut_out(photo, cutout.soft_alpha(cat_probability(photo) >= 0.5), size=size, margin=0.08)
+
+
+def test_cats_model_is_marked_as_trained_on_cutouts_and_products_is_not():
+    assert logic.cuts_out_cats("edges2cats")  # the tiny one takes the cats' named coats
+    assert not logic.cuts_out_cats("edges2products")
+    assert not logic.cuts_out_cats("no-such-model") and not logic.cuts_out_cats(None)
+
+
+@pytest.mark.parametrize("data, coats, expected", [
+    ({"path": "runs/data/cats-cutout-v2"}, (), True),
+    ({"path": "../shared/data/edges2products/train", "cutout": True}, (), True),
+    ({"path": "runs/data/cats-cutout", "cutout": False}, (), False),  # the explicit flag wins
+    ({"path": "../shared/data/edges2products/train"}, (("brown", (0.4, 0.3, 0.3)), ("blue", (0.4, 0.5, 0.5))), False),
+    ({}, tuple((name, rgb) for name, rgb in __import__("pix2pix_demo.coat").coat.COATS.items()), True),
+])
+def test_the_rule_for_models_trained_on_cutouts(data, coats, expected):
+    assert registry._trained_on_cutouts({"data": data}, coats) is expected
+
+
+def test_cats_model_gets_the_edges_of_the_cut_out_by_default(segmenter):
+    photo = scene()
+    result = logic.photo_result(photo, "edges2cats")
+    assert result.cut and result.note == "" and segmenter.calls
+    cut = expected_cut_out(photo, 64)  # the tiny model's resolution
+    assert np.array_equal(np.asarray(result.edges), np.asarray(logic.photo_to_edges(cut)))
+    whole = logic.photo_to_edges(photo)
+    assert result.edges.size == (64, 64) != whole.size
+    # the clutter is far from the cat: its outline is in the whole photo's edges, not in the cut-out's
+    left, top, right, bottom = CLUTTER_BOX
+    assert (np.asarray(whole)[top - 2:bottom + 3, left - 2:right + 3] < 128).sum() > 50
+    ink = np.asarray(result.edges) < 128
+    assert ink.sum() > 20 and not ink[:, :3].any() and not ink[:3].any()  # white margin around the cat
+    # the picture is the model's answer to those edges, in the colour inside the cut-out (not the rug's)
+    assert np.array_equal(np.asarray(result.image), np.asarray(logic.generate(result.edges, "edges2cats",
+                                                                              coat=result.coat)))
+    assert np.allclose(result.coat, np.array(CAT_RGB) / 255, atol=0.06)
+    assert result.coat_hex == "#%02x%02x%02x" % tuple(round(v * 255) for v in result.coat)
+
+
+def test_draw_gets_the_same_picture_for_the_same_edges_and_the_carried_colour(segmenter):
+    from pix2pix_demo.ui import draw_tab
+
+    result = logic.photo_result(scene(), "edges2cats")
+    # the Draw tab sends the carried colour as "#rrggbb": the very colour the Photo tab used
+    again = logic.generate(result.edges, "edges2cats", coat=result.coat_hex)
+    assert np.array_equal(np.asarray(again), np.asarray(result.image))
+    brown = logic.generate(result.edges, "edges2cats")  # what Draw gave before: the model's default colour
+    assert not np.array_equal(np.asarray(brown), np.asarray(result.image))
+    value = draw_tab.surface_value_for(result.edges, "edges2cats", coat=result.coat_hex)
+    assert value["coat"] == result.coat_hex and value["model"] == "edges2cats"
+    assert "coat" not in draw_tab.surface_value_for(result.edges, "edges2products", coat=result.coat_hex)
+
+
+def test_unsure_segmenter_falls_back_to_the_whole_photo_with_a_message(segmenter):
+    photo = scene()
+    segmenter.answer[0] = lambda image: np.zeros((image.height, image.width), np.float32)
+    result = logic.photo_result(photo, "edges2cats")
+    assert not result.cut and "No cat found" in result.note and "whole photo" in result.note
+    assert np.array_equal(np.asarray(result.edges), np.asarray(logic.photo_to_edges(photo)))
+
+    def two_cats(image):  # two equal blobs: the checks' "blobs"
+        probability = cat_probability(image)
+        return np.maximum(probability, np.roll(probability, 170, axis=1))
+
+    segmenter.answer[0] = two_cats
+    result = logic.photo_result(photo, "edges2cats")
+    assert not result.cut and "Not sure where the cat is" in result.note and "main blob" in result.note
+
+
+def test_handler_warns_about_the_fallback_and_still_answers(segmenter, tmp_path):
+    from test_app import png_bytes, uploaded
+
+    from pix2pix_demo.ui import photo_tab
+
+    segmenter.answer[0] = lambda image: np.zeros((image.height, image.width), np.float32)
+    path = uploaded(png_bytes(scene()), "scene.png")
+    with warnings.catch_warnings(record=True) as caught:  # gr.Warning outside a request warns
+        warnings.simplefilter("always")
+        edges, image, coat = photo_tab.photo_to_image(path, "edges2cats")
+    assert any("No cat found" in str(w.message) for w in caught)
+    assert Image.open(edges).size == (320, 240) and Image.open(image).size[0] > 0
+
+
+def test_checkbox_off_gives_the_whole_photo_as_before(segmenter, tmp_path):
+    from test_app import png_bytes, uploaded
+
+    from pix2pix_demo.ui import photo_tab
+
+    photo = scene()
+    result = logic.photo_result(photo, "edges2cats", cutout=False)
+    assert not result.cut and result.note == ""
+    assert np.array_equal(np.asarray(result.edges), np.asarray(logic.photo_to_edges(photo)))
+    expected = logic.generate(logic.photo_to_edges(photo), "edges2cats", coat=logic._quantized(logic.photo_colour(photo)))
+    assert np.array_equal(np.asarray(result.image), np.asarray(expected))
+    # through the handler (the API's optional 4th argument): off -> the photo's size; left out -> the cut-out
+    path = uploaded(png_bytes(photo), "scene.png")
+    for off in (False, "false"):
+        edges, _, _ = photo_tab.photo_to_image(path, "edges2cats", "hed-like", off)
+        assert Image.open(edges).size == (320, 240)
+    edges, _, coat = photo_tab.photo_to_image(path, "edges2cats")
+    assert Image.open(edges).size == (64, 64) and coat.startswith("#")
+
+
+def test_products_model_is_unaffected(segmenter):
+    photo = scene()
+    segmenter.calls.clear()
+    for cut in (None, True):
+        result = logic.photo_result(photo, "edges2products", cutout=cut)
+        assert not result.cut and result.note == "" and result.coat is None
+        assert np.array_equal(np.asarray(result.edges), np.asarray(logic.photo_to_edges(photo)))
+    assert segmenter.calls == []  # the cat segmenter is never asked
+
+
+def test_without_a_segmenter_the_whole_photo_is_used_and_said():
+    photo = scene()  # the tiny weights folder has no cat-segmenter
+    result = logic.photo_result(photo, "edges2cats")
+    assert not result.cut and "No cat segmenter" in result.note
+    assert np.array_equal(np.asarray(result.edges), np.asarray(logic.photo_to_edges(photo)))
+
+
+def test_model_change_shows_the_checkbox_only_for_cutout_models(tmp_path):
+    from pix2pix_demo.ui import photo_tab
+
+    assert photo_tab.model_changed(None, "edges2cats")[1].visible is True
+    assert photo_tab.model_changed(None, "edges2products")[1].visible is False
+
+
+def test_edit_in_draw_carries_the_colour(segmenter):
+    from test_app import png_bytes, uploaded
+
+    from pix2pix_demo.ui import draw_tab, photo_tab
+
+    edges, _, coat = photo_tab.photo_to_image(uploaded(png_bytes(scene()), "scene.png"), "edges2cats")
+    draw = draw_tab.DrawTab(target=None, model=None, seed=None, value_for_sketch=draw_tab.surface_value_for)
+    value, _ = photo_tab.edges_to_canvas(edges, "edges2cats", coat, draw=draw)
+    assert value["coat"] == coat and value["model"] == "edges2cats" and value["load"].startswith("data:image/png")
+    value, _ = photo_tab.edges_to_canvas(edges, "edges2cats", "", draw=draw)  # no colour yet: none carried
+    assert "coat" not in value
+
+
+def test_config_flag_is_read_from_a_model_folder(tmp_path):
+    from conftest import save_tiny_pix2pix
+
+    from pix2pix_demo.hub import read_config
+
+    folder = save_tiny_pix2pix(tmp_path / "plain-cats", coats=True)
+    config = read_config(folder)
+    config["data"] = {"path": "runs/data/cats-cutout", "cutout": False}
+    (folder / "config.json").write_text(json.dumps(config))
+    registry.add_local_model("plain-cats", folder)
+    assert not logic.cuts_out_cats("plain-cats")
