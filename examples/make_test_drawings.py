@@ -1,8 +1,9 @@
 """Draw the test drawings that judge the cat models: cats as a person draws them with a mouse.
 
-    python examples/make_test_drawings.py        # writes examples/test-drawings/*.png (512², ours, CC0)
+    python examples/make_test_drawings.py [NAME ...]  # writes examples/test-drawings/*.png (512², ours, CC0)
 
-Eight drawings (faces, a head and shoulders, sitting, lying, standing and walking cats), each
+Ten drawings (faces, a head and shoulders, sitting, lying, standing and walking cats, a silhouette
+without inner lines and a face whose outline has gaps), each
 stroke a polyline with the slow wobble and uneven pressure of a hand on a mouse, 4-px black lines
 on white like the app's pen. They are never trained on: `train.evaluate --sketches
 examples/test-drawings` reports background cleanliness on them, and the README grid shows them.
@@ -163,20 +164,48 @@ def simple_face(hand: Hand):
     hand.arc(256, 350, 30, 14, 10, 170, steps=12)
 
 
+def silhouette_sitting(hand: Hand):
+    """Only the outline of a sitting cat, seen from the front: no eyes, no inner line."""
+    hand.arc(256, 150, 85, 78, -30, 210, steps=32)
+    hand.arc(256, 150, 85, 78, 240, 300, steps=8)
+    hand.ears(256, 150, 85)
+    hand.line((185, 200), (160, 300), (150, 400), (170, 470))
+    hand.line((327, 200), (352, 300), (362, 400), (342, 470))
+    hand.line((170, 470), (256, 474), (342, 470))
+
+
+def face_with_gaps(hand: Hand):
+    """A face drawn in a hurry: the head's outline in pieces, the eyes and nose, nothing else."""
+    hand.arc(256, 290, 170, 150, -20, 60, steps=16)
+    hand.arc(256, 290, 170, 150, 85, 150, steps=14)
+    hand.arc(256, 290, 170, 150, 170, 200, steps=8)
+    hand.ears(256, 290, 170)
+    for side in (-1, 1):
+        hand.arc(256 + side * 62, 270, 18, 14, 0, 360, steps=14, wobble=0.8)
+    hand.line((246, 320), (266, 320), (256, 332), (246, 320), wobble=0.8)
+
+
 DRAWINGS = {"face-round": face_round, "face-wide": face_wide, "head-and-shoulders": head_and_shoulders,
             "sitting-front": sitting_front, "sitting-side": sitting_side, "lying": lying, "standing": standing,
-            "simple-face": simple_face}
+            "simple-face": simple_face, "silhouette-sitting": silhouette_sitting, "face-with-gaps": face_with_gaps}
 
 
-def main() -> None:
+def main(names=None) -> None:
+    """Write the drawings named (default: all); each keeps its seed (its place in DRAWINGS)."""
     out = HERE / "test-drawings"
     out.mkdir(exist_ok=True)
+    written = 0
     for seed, (name, draw) in enumerate(DRAWINGS.items()):
+        if names and name not in names:
+            continue
+        written += 1
         hand = Hand(seed)
         draw(hand)
         hand.image.save(out / f"{name}.png", optimize=True)
-    print(f"Wrote {len(DRAWINGS)} drawings to {out}.")
+    print(f"Wrote {written} drawings to {out}.")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])
