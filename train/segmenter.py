@@ -20,7 +20,6 @@ the band ignored). Training state goes to runs/NAME/ (checkpoint.pt, log.jsonl);
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
 import json
 import math
@@ -206,7 +205,7 @@ def evaluate(args) -> dict:
                           "photos_below_iou_80": int(np.sum(np.array(values["iou"]) < 0.8)),
                           "mean_iou_band_ignored": round(float(np.mean(values["iou_band_ignored"])), 4),
                           "ms_per_photo": round(1000 * values["seconds"] / max(1, len(values["iou"])), 1),
-                          "threads": torch.get_num_threads()}
+                          "torch_threads": torch.get_num_threads()}
     print(json.dumps(report, indent=2))
     if model is not None:
         metrics = {**model.metadata.get("metrics", {}),
@@ -214,10 +213,7 @@ def evaluate(args) -> dict:
         if "grabcut" in report:
             metrics["grabcut-baseline"] = report["grabcut"]
         if "compared" in report:
-            previous = compared.metadata.get("training", {})
-            metrics["compared-model"] = {**report["compared"], "model": str(args.compare),
-                                         "architecture": dataclasses.asdict(compared.config),
-                                         "steps": previous.get("steps"), "spent_s": previous.get("spent_s")}
+            metrics["compared-model"] = {**report["compared"], "model": str(args.compare)}
         update_config(args.evaluate, metrics=metrics)
     return report
 
