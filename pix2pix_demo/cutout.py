@@ -24,7 +24,7 @@ from PIL import Image
 
 from .imaging import fit_and_pad, to_rgb
 
-SEGMENT_SIZE = 192  # long side the segmenter sees (it was trained on 192² crops)
+SEGMENT_SIZE = 288  # long side the segmenter sees (lite0 segmenter: held-out IoU 0.854 at 192, 0.887 at 256, 0.895 at 288, 0.894 at 320)
 
 
 @torch.no_grad()
