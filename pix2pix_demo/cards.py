@@ -221,7 +221,9 @@ def _summary(config: dict, name: str, folder: Path) -> str:
     what = {"singan": "A SinGAN model: a pyramid of small generators trained on a single image",
             "edge-detector": "A small CNN that turns a photo into a soft edge map (the `hed-learned` edge "
                              "extractor of `pix2pix_demo.edges`)",
-            "cat-segmenter": "A small U-Net that tells a cat from its background (per-pixel probability), used "
+            "cat-segmenter": ("A U-Net-style segmenter on an EfficientNet-Lite0 encoder (ImageNet weights, fine-tuned)"
+                              if arch.get("encoder") == "lite0" else "A small U-Net")
+                             + " that tells a cat from its background (per-pixel probability), used "
                              "to cut cats out onto white for the stock-style edges2cats training set",
             "facades": ("A SPADE generator (spatially-adaptive normalisation: every layer modulated by the label map) "
                         "that turns a facade label map (12 CMP classes) into a photo"
