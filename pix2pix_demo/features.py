@@ -195,6 +195,16 @@ def kernel_inception_distance(x: torch.Tensor, y: torch.Tensor, subset_size: int
     return float(sum(values) / len(values))
 
 
+def kid_spread(x: torch.Tensor, y: torch.Tensor, fraction: float = 0.5, subsets: int = 100, seed: int = 0) -> float:
+    """How much KID moves with the sample: the standard deviation of KID over `subsets` random
+    subsets of `fraction` of each set (an error bar for a KID of few images)."""
+    size = max(2, int(min(len(x), len(y)) * fraction))
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.tensor([polynomial_mmd(x[torch.randperm(len(x), generator=generator)[:size]],
+                                          y[torch.randperm(len(y), generator=generator)[:size]]) for _ in range(subsets)])
+    return float(values.std())
+
+
 @torch.no_grad()
 def pooled_features(net, images, batch_size: int = 16, size: int = 256) -> torch.Tensor:
     """(N, 1280) pooled features of PIL images (RGB, any size: resized to size², as KID expects one
@@ -209,12 +219,15 @@ def pooled_features(net, images, batch_size: int = 16, size: int = 256) -> torch
     return torch.cat(rows) if rows else torch.zeros(0, 1280)
 
 
-def kid_x1000(net, outputs, targets) -> float:
-    """KID ×1000 between two lists of PIL images (see `pooled_features`)."""
-    return round(1000 * kernel_inception_distance(pooled_features(net, outputs), pooled_features(net, targets)), 2)
+def kid_x1000(net, outputs, targets, spread: bool = False):
+    """KID ×1000 between two lists of PIL images (see `pooled_features`); with `spread`, (KID, its
+    standard deviation over half-size subsets), both ×1000."""
+    x, y = pooled_features(net, outputs), pooled_features(net, targets)
+    kid = round(1000 * kernel_inception_distance(x, y), 2)
+    return (kid, round(1000 * kid_spread(x, y), 2)) if spread else kid
 
 
 __all__ = ["EfficientNetLite0", "FrozenFeatures", "FEATURE_CHANNELS", "IMAGENET_CAT_CLASSES", "INSTALL_HINT",
-           "kernel_inception_distance", "kid_x1000", "load_lite0", "perceptual_loss", "polynomial_mmd",
+           "kernel_inception_distance", "kid_spread", "kid_x1000", "load_lite0", "perceptual_loss", "polynomial_mmd",
            "pooled_features", "wheel_weights_path"]
 

@@ -236,3 +236,11 @@ def test_pix2pix_feature_options_are_checked(tmp_path):
     assert result.returncode != 0 and "4 comma-separated" in result.stderr
     result = run_cli("train.pix2pix", *common, "--d-features", "lite0", "--diffaugment", "rotate", check=False)
     assert result.returncode != 0 and "unknown ['rotate']" in result.stderr
+
+
+def test_kid_spread_is_an_error_bar():
+    torch.manual_seed(0)
+    a, b = torch.randn(80, 8), torch.randn(80, 8) + 0.5
+    spread = features.kid_spread(a, b)
+    assert spread > 0
+    assert spread < features.kernel_inception_distance(a, b)  # a clear difference stands out of its noise

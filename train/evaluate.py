@@ -267,16 +267,17 @@ def background_cleanliness(pipe, folder, other=None, rows: list | None = None, c
             "min": min(scores.values()) if scores else None, "per_sketch": scores}
 
 
-def realism(outputs: list[Image.Image], targets: list[Image.Image]) -> float | None:
-    """KID ×1000 (lower: the outputs' distribution is closer to the photos'); None without the wheel."""
+def realism(outputs: list[Image.Image], targets: list[Image.Image]) -> tuple[float | None, float | None]:
+    """(KID ×1000, its spread over half-size subsets ×1000): lower KID, the outputs' distribution is
+    closer to the photos'; (None, None) without the wheel."""
     try:
         from pix2pix_demo.features import kid_x1000, load_lite0
 
         net = load_lite0()
     except ModuleNotFoundError as error:
         print(f"KID skipped: {error}")
-        return None
-    return kid_x1000(net, outputs, targets)
+        return None, None
+    return kid_x1000(net, outputs, targets, spread=True)
 
 
 def evaluate(args) -> dict:
@@ -381,7 +382,7 @@ def evaluate(args) -> dict:
         "color_error": round(float(np.mean([np.abs(o - t).mean() for o, t in zip(output_colors, target_colors)])), 4),
         # fine texture inside the object, the outputs' over the targets' (1: as detailed as the photos)
         "texture_ratio": round(sum(d[0] for d in details) / max(sum(d[1] for d in details), 1e-8), 3),
-        "kid_x1000": realism(outputs_seen, targets_seen) if args.kid else None,
+        **dict(zip(("kid_x1000", "kid_x1000_spread"), realism(outputs_seen, targets_seen) if args.kid else (None, None))),
         "device": str(pipe.device),
         "torch_threads": torch.get_num_threads(),
     }
@@ -394,7 +395,7 @@ def evaluate(args) -> dict:
         if not folder.is_dir():
             raise SystemExit("--save-metrics needs a local model folder.")
         metrics = dict(read_config(folder).get("metrics") or {})
-        metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "kid_x1000", "ms_per_image", "color_spread",
+        metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "kid_x1000", "kid_x1000_spread", "ms_per_image", "color_spread",
                                                              "target_color_spread", "color_error", "texture_ratio",
                                                              "pairs", "files", "crop", "data", "cutout", "skipped",
                                                              "coat")}
@@ -409,7 +410,7 @@ def main(argv=None):
         print(json.dumps(result, indent=2))
     else:
         print(f"{result['pairs']} pairs: L1 {result['l1']:.4f}  PSNR {result['psnr']:.2f} dB  "
-              f"SSIM {result['ssim']:.4f}  KID×1000 {result['kid_x1000']}  colour spread {result['color_spread']:.3f} (targets "
+              f"SSIM {result['ssim']:.4f}  KID×1000 {result['kid_x1000']} (±{result['kid_x1000_spread']})  colour spread {result['color_spread']:.3f} (targets "
               f"{result['target_color_spread']:.3f})  texture {result['texture_ratio']:.2f}  {result['ms_per_image']:.1f} ms/image  grid {result['grid']}")
 
 
