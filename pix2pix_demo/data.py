@@ -86,6 +86,17 @@ def dataset_edge_method(folder, layout: str | None = None, edge_method: str | No
     return None
 
 
+def dataset_is_cutout(folder) -> bool:
+    """Was a dataset built from cut-outs (objects on white, `train.make_edges_dataset --cutout`)? Its
+    dataset.json says so per source; False when it does not."""
+    info = Path(folder) / DATASET_INFO
+    try:
+        sources = json.loads(info.read_text()).get("sources", []) if info.is_file() else []
+    except (ValueError, AttributeError):
+        return False
+    return bool(sources) and all(source.get("cutout") for source in sources)
+
+
 def load_pairs(folder, layout: str | None = None, direction: str = "AtoB", names: set[str] | None = None,
                edge_method: str | None = None, max_side: int | None = None,
                limit: int | None = None, exclude=()) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:

@@ -244,3 +244,15 @@ def test_kid_spread_is_an_error_bar():
     spread = features.kid_spread(a, b)
     assert spread > 0
     assert spread < features.kernel_inception_distance(a, b)  # a clear difference stands out of its noise
+
+
+def test_dataset_is_cutout_reads_dataset_json(tmp_path):
+    import json as _json
+
+    from pix2pix_demo.data import DATASET_INFO, dataset_is_cutout
+
+    assert not dataset_is_cutout(tmp_path)  # no dataset.json
+    (tmp_path / DATASET_INFO).write_text(_json.dumps({"sources": [{"cutout": True}, {"cutout": True}]}))
+    assert dataset_is_cutout(tmp_path)
+    (tmp_path / DATASET_INFO).write_text(_json.dumps({"sources": [{"cutout": True}, {"cutout": False}]}))
+    assert not dataset_is_cutout(tmp_path)

@@ -34,7 +34,8 @@ from train import _resume
 from train._ema import update_ema
 from train._progress import budget_timer, stop_if_not_finite, tqdm
 
-from pix2pix_demo.data import LAYOUTS, PairedDataset, dataset_edge_method, load_pairs, read_name_list, to_tensor
+from pix2pix_demo.data import (LAYOUTS, PairedDataset, dataset_edge_method, dataset_is_cutout, load_pairs,
+                               read_name_list, to_tensor)
 from pix2pix_demo.features import FEATURE_CHANNELS, FrozenFeatures, load_lite0, perceptual_loss
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
 from pix2pix_demo.imaging import tensor_to_image
@@ -608,7 +609,8 @@ def main(args) -> Path | None:
             "data": {"path": str(args.data), "layout": args.layout or "auto", "direction": args.direction,
                      "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
                      "edge_method": dataset_edge_method(args.data, args.layout, args.edge_method),
-                     "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles},
+                     "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles,
+                     "cutout": dataset_is_cutout(args.data)},
             "training": {
                 "command": "python -m train.pix2pix " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
                 "steps": step, "batch_size": args.batch_size, "world_size": world_size,
