@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-AUGMENT_POLICIES = ("translation", "cutout", "colour")
+AUGMENT_POLICIES = ("translation", "cutout", "colour", "resample")
 
 
 @dataclass
@@ -36,6 +36,7 @@ class AugmentParams:
     brightness: torch.Tensor | None  # (N,) added
     saturation: torch.Tensor | None  # (N,) factor
     contrast: torch.Tensor | None  # (N,) factor
+    resample: torch.Tensor | None = None  # (N, 3): scale, sub-pixel shift x, y (pixels), bilinear
 
 
 def sample_augment(batch: int, height: int, width: int, policy=AUGMENT_POLICIES, generator=None,
@@ -53,8 +54,11 @@ def sample_augment(batch: int, height: int, width: int, policy=AUGMENT_POLICIES,
         x = (uniform(batch) * (width + 1 - cw % 2)).long() - cw // 2
         boxes = torch.stack([y.clamp(0, height), x.clamp(0, width), (y + ch).clamp(0, height), (x + cw).clamp(0, width)], 1)
     colour = "colour" in policy or "color" in policy
+    resample = None
+    if "resample" in policy:  # scale 0.8-1.25 (log-uniform), shift by a fraction of a pixel
+        resample = torch.stack([torch.exp((uniform(batch) * 2 - 1) * 0.223), uniform(batch) - 0.5, uniform(batch) - 0.5], 1)
     return AugmentParams(shift, boxes, uniform(batch) - 0.5 if colour else None,
-                         uniform(batch) * 2 if colour else None, uniform(batch) + 0.5 if colour else None)
+                         uniform(batch) * 2 if colour else None, uniform(batch) + 0.5 if colour else None, resample)
 
 
 def augment(images: torch.Tensor, params: AugmentParams, colour: bool = True, fill: float = 0.0) -> torch.Tensor:
@@ -69,6 +73,16 @@ def augment(images: torch.Tensor, params: AugmentParams, colour: bool = True, fi
         x = (x - mean) * params.saturation.to(x)[:, None, None, None] + mean
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         x = (x - mean) * params.contrast.to(x)[:, None, None, None] + mean
+    if params.resample is not None:
+        # a random zoom and sub-pixel shift, bilinear: a pattern locked to the pixel grid (a period of
+        # 2 or 4 px, what a stride-2 network can be fooled by) lands on a new phase and frequency each time
+        scale, sx, sy = params.resample.to(x).unbind(1)
+        theta = torch.zeros(n, 2, 3, dtype=x.dtype, device=x.device)
+        theta[:, 0, 0], theta[:, 1, 1] = 1 / scale, 1 / scale
+        theta[:, 0, 2], theta[:, 1, 2] = 2 * sx / w, 2 * sy / h
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + fill * (
+            1 - F.grid_sample(torch.ones_like(x[:, :1]), grid, mode="bilinear", padding_mode="zeros", align_corners=False))
     if params.shift.abs().sum():
         pad = int(params.shift.abs().max())
         padded = F.pad(x, (pad, pad, pad, pad), value=fill)

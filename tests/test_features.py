@@ -256,3 +256,18 @@ def test_dataset_is_cutout_reads_dataset_json(tmp_path):
     assert dataset_is_cutout(tmp_path)
     (tmp_path / DATASET_INFO).write_text(_json.dumps({"sources": [{"cutout": True}, {"cutout": False}]}))
     assert not dataset_is_cutout(tmp_path)
+
+
+def test_resample_augment_is_identity_at_scale_one_and_moves_a_pixel_pattern():
+    image = torch.randn(1, 3, 16, 16, requires_grad=True)
+    params = sample_augment(1, 16, 16, policy=("resample",))
+    params.resample[:] = torch.tensor([1.0, 0.0, 0.0])
+    assert torch.allclose(augment(image, params, colour=False), image, atol=1e-5)
+    # a 2-px stripe pattern shifted by half a pixel is no longer the same stripes
+    stripes = torch.zeros(1, 1, 16, 16)
+    stripes[..., ::2, :] = 1
+    params.resample[:] = torch.tensor([1.0, 0.0, 0.5])
+    moved = augment(stripes, params, colour=False)
+    assert (moved[..., 4:12, 4:12] - 0.5).abs().max() < 1e-4  # averaged out to grey
+    augment(image, params).sum().backward()
+    assert image.grad is not None

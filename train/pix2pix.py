@@ -159,7 +159,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     feat.add_argument("--lambda-perceptual", type=float, default=0.0,
                       help="perceptual loss: L1 between the frozen network's feature maps of output and target")
     feat.add_argument("--perceptual-weights", default="1,1,1,1", help="weights of the 4 depths (strides 4, 8, 16, 32)")
-    feat.add_argument("--diffaugment", default="translation,cutout,colour",
+    feat.add_argument("--diffaugment", default="translation,cutout,colour",  # + resample: see projected.augment
                       help="DiffAugment policy for the projected discriminator (same draw for real and fake; "
                            "the perceptual loss sees the same augmented pair)")
     feat.add_argument("--lr-projected", type=float, default=None, help="projected heads' learning rate (default --lr-d or --lr)")
