@@ -442,16 +442,27 @@ def browser_table(result: dict) -> str:
     return "\n".join(rows)
 
 
-def _arg(name: str, default: int) -> int:
-    if name in sys.argv:
-        return int(sys.argv[sys.argv.index(name) + 1])
-    return default
+def get_args_parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pix2pix_demo.app_benchmark",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--browser", action="store_true",
+                        help="the Draw tab in headless chromium, ImageEditor path vs drawing surface (browser_section)")
+    parser.add_argument("--strokes", type=int, default=12, help="with --browser: timed strokes per path")
+    parser.add_argument("--full", action="store_true", help="the full load test (16 clients x 50 requests; default 16 x 5)")
+    return parser
 
 
-if __name__ == "__main__":
-    if "--browser" in sys.argv:
-        section = browser_section(strokes=_arg("--strokes", 12))
+def main(argv=None) -> None:
+    args = get_args_parser().parse_args(argv)  # --help prints this and exits before anything starts
+    if args.browser:
+        section = browser_section(strokes=args.strokes)
         print(json.dumps(section, indent=2))
         print(browser_table(section))
     else:
-        print(json.dumps(benchmark_section(full="--full" in sys.argv), indent=2))
+        print(json.dumps(benchmark_section(full=args.full), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,8 @@
-"""The speed benchmark's timing helper: models timed in interleaved rounds."""
+"""The speed benchmark's timing helper (models timed in interleaved rounds) and the app benchmark's command line."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from pix2pix_demo.benchmark import interleaved_forward_ms
@@ -19,3 +20,19 @@ def test_interleaved_rounds_time_every_model_once_per_round():
     assert set(times) == {"small", "large"} and all(len(t) == 7 for t in times.values())
     assert calls == {"small": 9, "large": 9}  # warm-up rounds run but are not timed
     assert all(ms > 0 for t in times.values() for ms in t)
+
+
+def test_app_benchmark_help_prints_usage_and_starts_nothing(monkeypatch, capsys):
+    from pix2pix_demo import app_benchmark
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("--help started the benchmark")
+
+    monkeypatch.setattr(app_benchmark, "benchmark_section", must_not_run)
+    monkeypatch.setattr(app_benchmark, "browser_section", must_not_run)
+    with pytest.raises(SystemExit) as exited:
+        app_benchmark.main(["--help"])
+    assert exited.value.code == 0 and "--browser" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:
+        app_benchmark.main(["--strokes"])  # a missing value is an error, not a run
+    assert exited.value.code == 2
