@@ -274,6 +274,12 @@ def test_out_of_range_scales_are_clear_errors(client, tmp_path):
     with pytest.raises(Exception, match=f"injection_scale must be between 0 and {n - 1}"):
         c.predict("singan-tiny", image, n + 1, 0, True, api_name="/singan_paint")
     assert Image.open(c.predict("singan-tiny", 2, 1.0, 1.0, n - 1, api_name="/singan_sample")).size == (32, 32)
+    # -1 is "the default"; a more negative scale is refused, not silently taken as the default
+    with pytest.raises(Exception, match="injection_scale must be 0 or more"):
+        c.predict("singan-tiny", image, -50, 0, True, api_name="/singan_paint")
+    # a flag is true or false: "yes" is refused, not taken as true
+    with pytest.raises(Exception, match="finish must be true or false"):
+        c.predict("singan-tiny", 1, 1.0, 1.0, 0, "yes", api_name="/singan_sample")
 
 
 def test_sample_finished_from_the_photo(client):
