@@ -279,6 +279,10 @@ def test_enhance_endpoint(client, tmp_path):
     with pytest.raises(AppError, match="Could not read the image"):
         client.predict(handle_file(str(junk)), api_name="/enhance")
     assert client.predict(None, api_name="/enhance") is None  # nothing generated yet: a warning, no picture
+    thin = tmp_path / "thin.png"  # refused for its own shape, named at the size that was sent (not 256×6)
+    picture(4000, 100).save(thin)
+    with pytest.raises(AppError, match="4000×100 pixels: too thin"):
+        client.predict(handle_file(str(thin)), api_name="/enhance")
 
 
 @pytest.mark.slow

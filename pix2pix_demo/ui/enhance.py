@@ -40,10 +40,13 @@ def enhance_image(image: Image.Image, max_side: int | None = None) -> Image.Imag
     without it, pictures over the library's limit get its message (pix2pix_demo.superres.MAX_INPUT_SIDE)."""
     from ..superres import enhance
 
+    from ..imaging import check_aspect
+
     image = to_rgb(image)
-    if max_side and max(image.size) > max_side:
-        image = resize_to(image, fitted_size(*image.size, max_side))
     try:
+        if max_side and max(image.size) > max_side:
+            check_aspect(image)  # judged at the size the person sent, so the message names that size
+            image = resize_to(image, fitted_size(*image.size, max_side))
         return enhance(enhancer(), image)
     except ImageError as error:
         raise logic.InputError(str(error)) from None
