@@ -264,6 +264,23 @@ def download(entry: ModelEntry, progress: Progress | None = None) -> Path:
     return Path(path).parent
 
 
+INTERNAL_KINDS = ("cat-segmenter", "edge-detector")  # helpers of other models, not something a person picks
+
+
+def offered_models() -> list[str]:
+    """The keys an error message may name: the shipped and Hub models a person can pick, not the
+    internal helpers nor the models visitors trained at run time (those belong to their session)."""
+    with _lock:
+        added = set(_added)
+    return [key for key, entry in list_models().items() if entry.kind not in INTERNAL_KINDS and key not in added]
+
+
+def quoted(text, limit: int = 60) -> str:
+    """A client's string, quoted and cut to `limit` characters for a message."""
+    text = str(text)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
+
+
 def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.Module:
     """The model for `key` in eval mode (loaded once per key, source and device; thread-safe).
 
@@ -274,7 +291,7 @@ def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.M
         refresh()  # a folder may have appeared since the last scan
         entry = list_models().get(key)
     if entry is None:
-        raise ModelUnavailable(f"Unknown model {key!r}; available: {', '.join(list_models()) or 'none'}.")
+        raise ModelUnavailable(f"Unknown model {quoted(key)}; available: {', '.join(offered_models()) or 'none'}.")
     cache_key = (key, entry.source, str(device))
     with _lock:
         key_lock = _key_locks.setdefault(key, threading.Lock())

@@ -204,3 +204,17 @@ def test_a_model_of_the_same_key_in_another_weights_folder_is_loaded_not_taken_f
     registry.refresh()
     second = registry.load("mine")
     assert second is not first and second.metadata["resolution"] == 64
+
+
+def test_unknown_key_message_names_only_models_a_person_picks_and_is_bounded(env):
+    weights, _ = env
+    hub.save_model(tiny_model(), weights / "mine")
+    from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
+
+    hub.save_model(CatSegmenter(SegmenterConfig(channels=[2, 2])), weights / "cat-segmenter")
+    registry.refresh()
+    with pytest.raises(registry.ModelUnavailable) as error:
+        registry.load("x" * 5000)
+    message = str(error.value)
+    assert "mine" in message and "cat-segmenter" not in message
+    assert len(message) < 600 and "…" in message

@@ -29,6 +29,7 @@ import time
 
 from PIL import Image
 
+from .. import registry
 from ..imaging import ImageError, fitted_size, open_image, resize_to, to_rgb
 from . import logic
 
@@ -114,7 +115,7 @@ def _request_fields(request) -> tuple[Image.Image, str, int, str | None]:
     if not isinstance(key, str) or not key:
         raise logic.InputError("Choose a model first.")
     if key not in {k for _, k in logic.model_choices()}:
-        raise logic.InputError(f"Unknown model {key!r}.")
+        raise logic.InputError(f"Unknown model {registry.quoted(key)}.")
     try:
         seed = int(request.get("seed") or 0)
     except (TypeError, ValueError):
