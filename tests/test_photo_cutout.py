@@ -125,8 +125,12 @@ def test_unsure_segmenter_falls_back_to_the_whole_photo_with_a_message(segmenter
         return np.maximum(probability, np.roll(probability, 170, axis=1))
 
     segmenter.answer[0] = two_cats
+    calls_before = len(segmenter.calls)
     result = logic.photo_result(photo, "edges2cats")
     assert not result.cut and "Not sure where the cat is" in result.note and "main blob" in result.note
+    # the refused cut-out's segmentation also gives the whole photo's colour: the photo is segmented once
+    assert len(segmenter.calls) == calls_before + 1
+    assert result.coat is not None
 
 
 def test_handler_warns_about_the_fallback_and_still_answers(segmenter, tmp_path):
@@ -200,7 +204,7 @@ def test_edit_in_draw_carries_the_colour(segmenter):
     assert "coat" not in value
 
 
-def test_config_flag_is_read_from_a_model_folder(tmp_path):
+def test_config_flag_is_read_from_a_model_folder(tmp_path, monkeypatch):
     from conftest import save_tiny_pix2pix
 
     from pix2pix_demo.hub import read_config
@@ -209,5 +213,6 @@ def test_config_flag_is_read_from_a_model_folder(tmp_path):
     config = read_config(folder)
     config["data"] = {"path": "runs/data/cats-cutout", "cutout": False}
     (folder / "config.json").write_text(json.dumps(config))
+    monkeypatch.setattr(registry, "_added", dict(registry._added))  # the model leaves with this test
     registry.add_local_model("plain-cats", folder)
     assert not logic.cuts_out_cats("plain-cats")

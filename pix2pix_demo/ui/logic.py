@@ -169,6 +169,18 @@ def _as_image(value) -> Image.Image | None:
 MAX_SEED_VALUE = 2**32 - 1
 
 
+def parse_flag(value, name: str, default: bool | None = False) -> bool | None:
+    """A checkbox value from a client: True / 1 / "true" are on, False / 0 / "false" off (any case), None
+    and "" mean `default`; anything else ("yes", 2, a list) is an InputError, so a typo is not taken as on."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InputError(f"{name} must be true or false, got {str(value)[:40]!r}.")
+
+
 def parse_seed(seed) -> int:
     """A seed from a slider or an API call -> int in [0, MAX_SEED_VALUE]; InputError otherwise."""
     if seed is None or seed == "":
@@ -363,15 +375,18 @@ def photo_result(value, key: str, method: str = DEFAULT_EDGE_METHOD, seed: int =
         raise InputError(f"Unknown edge method {method!r}; choose one of {', '.join(EDGE_METHODS)}.")
     photo = open_photo(value)  # opened and decoded once, for the edges and the colour
     pipe = get_pipeline(key, progress)
-    note = ""
+    note, probability = "", None
     if cutout is not False and cuts_out_cats(key):
-        cut, note = cat_cut_out(photo, pipe.size)
+        segmenter = cat_segmenter()
+        # segmented once: the cut-out and, when it is refused, the whole photo's colour both use it
+        probability = None if segmenter is None else _segment(segmenter, photo)
+        cut, note = cat_cut_out(photo, pipe.size, probability=probability)
         if cut is not None:
             edges = photo_to_edges(cut, method)
             coat = _quantized(coat_of_cut_out(cut)) if pipe.coats else None
             return PhotoResult(edges, generate(edges, key, seed, progress, coat=coat), coat, True)
     edges = photo_to_edges(photo, method)
-    coat = _quantized(photo_colour(photo)) if pipe.coats else None
+    coat = _quantized(photo_colour(photo, probability)) if pipe.coats else None
     return PhotoResult(edges, generate(edges, key, seed, progress, coat=coat), coat, False, note)
 
 
@@ -389,17 +404,25 @@ def cat_segmenter():
         return None
 
 
-def cat_cut_out(photo: Image.Image, size: int, check: bool = True) -> tuple[Image.Image | None, str]:
+def _segment(segmenter, photo: Image.Image) -> np.ndarray:
+    from ..cutout import segment
+
+    return segment(segmenter, photo)
+
+
+def cat_cut_out(photo: Image.Image, size: int, check: bool = True,
+                probability: np.ndarray | None = None) -> tuple[Image.Image | None, str]:
     """A photo -> (its cat cut out onto white, a `size`² square: the training photos' look, "") or
     (None, why not, for the user). Made as `train.make_edges_dataset --cutout --segmenter` made the
     training set: `cutout.segment_cat` (its quality checks included), then `cutout.cut_out` with the
-    training margin. `check=False` (measurements) keeps every cut-out with a cat in it."""
+    training margin. `check=False` (measurements) keeps every cut-out with a cat in it; `probability`: the
+    segmenter's answer for this photo when it was already computed."""
     segmenter = cat_segmenter()
     if segmenter is None:
         return None, "No cat segmenter is installed (weights/cat-segmenter), so the whole photo was used."
     from ..cutout import cut_out, segment_cat
 
-    alpha, quality = segment_cat(segmenter, photo)
+    alpha, quality = segment_cat(segmenter, photo, probability=probability)
     if not quality.ok and (check or quality.failed == "no cat"):
         if quality.failed == "no cat":
             return None, "No cat found in this photo, so the whole photo was used."
@@ -417,23 +440,28 @@ def coat_of_cut_out(cut: Image.Image) -> list[float]:
     return [float(v) for v in coat.coat_colour(np.asarray(to_rgb(cut)))]
 
 
-def photo_colour(photo: Image.Image) -> list[float] | None:
+def photo_colour(photo: Image.Image, probability: np.ndarray | None = None) -> list[float] | None:
     """The colour of what a photo shows, as a coat colour: on a white background (a product shot, a
     cut-out) the mean of its non-white pixels; otherwise the sure core of the cat our segmenter finds
-    (`weights/cat-segmenter`). None (the model's default) when there is no segmenter or no cat."""
+    (`weights/cat-segmenter`; `probability`: its answer at the photo's size, when already computed).
+    None (the model's default) when there is no segmenter or no cat."""
     from .. import coat
 
     rgb = np.asarray(to_rgb(photo))
     if coat.on_white(rgb):
         return [float(v) for v in coat.coat_colour(rgb)]
-    segmenter = cat_segmenter()
-    if segmenter is None:
-        return None
-    from ..cutout import segment
-
     small = to_rgb(photo).copy()
     small.thumbnail((384, 384))
-    colour = coat.core_colour(np.asarray(small), segment(segmenter, small))
+    if probability is not None:
+        import cv2
+
+        probability = cv2.resize(probability.astype(np.float32), small.size, interpolation=cv2.INTER_AREA)
+    else:
+        segmenter = cat_segmenter()
+        if segmenter is None:
+            return None
+        probability = _segment(segmenter, small)
+    colour = coat.core_colour(np.asarray(small), probability)
     return None if colour is None else [float(v) for v in colour]
 
 

@@ -36,16 +36,7 @@ CUTOUT_INFO = ("The model was trained on cats cut out onto white: the photo's ca
 def photo_to_image(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD, cut_out=None):
     """A photo + a model key (+ the edge detector, + whether to cut the cat out first: default on for
     models trained on cut-outs) -> (its edge map, the generated image, the colour used as "#rrggbb")."""
-    return _results(logic.photo_result(uploaded_files(photo), model_key, edge_method, cutout=_flag(cut_out)))
-
-
-def _flag(value) -> bool | None:
-    """The cut-out argument: None (left out, the model's default), else a boolean."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() not in ("false", "0", "no", "off")
-    return bool(value)
+    return _results(logic.photo_result(uploaded_files(photo), model_key, edge_method, cutout=logic.parse_flag(cut_out, "cut_out", default=None)))
 
 
 def _results(result: logic.PhotoResult):
@@ -59,7 +50,7 @@ def _results(result: logic.PhotoResult):
 def photo_changed(photo, model_key: str, edge_method: str = DEFAULT_EDGE_METHOD, cut_out=None):
     if photo is None:
         return None, None, ""
-    return _results(logic.photo_result(uploaded_files(photo), model_key, edge_method, cutout=_flag(cut_out)))
+    return _results(logic.photo_result(uploaded_files(photo), model_key, edge_method, cutout=logic.parse_flag(cut_out, "cut_out", default=None)))
 
 
 def cutout_checkbox(model_key: str | None):
@@ -77,7 +68,7 @@ def model_changed(photo, model_key: str, cut_out=None):
     logic.get_pipeline(model_key)  # a Hub model is fetched first: its config says which detector
     method = logic.model_edge_method(model_key)
     return (method, cutout_checkbox(model_key),
-            *_results(logic.photo_result(uploaded_files(photo), model_key, method, cutout=_flag(cut_out))))
+            *_results(logic.photo_result(uploaded_files(photo), model_key, method, cutout=logic.parse_flag(cut_out, "cut_out", default=None))))
 
 
 @user_messages(empty_result=gr.skip())

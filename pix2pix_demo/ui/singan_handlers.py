@@ -44,7 +44,7 @@ from .. import registry
 from ..hub import save_model
 from ..imaging import ImageError, open_image
 from .common import output_file, output_path, unexpected_error, uploaded_files
-from .logic import parse_seed
+from .logic import parse_flag, parse_seed
 
 MAX_TRAIN_MINUTES = 15
 MAX_TRAIN_SIZE = 500  # px, the long side of a model trained in the app
@@ -147,18 +147,6 @@ def _whole(value, name: str) -> int:
     return int(number)
 
 
-def _flag(value, name: str = "a checkbox") -> bool:
-    """A checkbox value from a client: True / 1 / "true" are on; False / None / 0 / "" / "false" off (any
-    case); anything else ("yes", 2, a list) is refused, so a typo is not silently taken as on."""
-    if value in (True, 1) and not isinstance(value, float):
-        return True
-    if value in (False, None, 0, ""):
-        return False
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise ValueError(f"{name} must be true or false, got {str(value)[:40]!r}.")
-
-
 def _scale(value):
     """The injection scale: empty or -1 = the model's default for the application, else a scale >= 0."""
     if value is None or value == "":
@@ -177,7 +165,7 @@ def sample_handler(model_key, seed=0, width_factor=1.0, height_factor=1.0, start
     model = load_model(model_key)
     image = singan_module().sample(model, seed=parse_seed(seed), width_factor=_number(width_factor, "width_factor"),
                                    height_factor=_number(height_factor, "height_factor"),
-                                   start_scale=_whole(start_scale, "start_scale"), finish=_flag(finish, "finish"))
+                                   start_scale=_whole(start_scale, "start_scale"), finish=parse_flag(finish, "finish"))
     return output_file(image, "png", "sample")
 
 
@@ -205,7 +193,7 @@ def edit_handler(model_key, image, mask, injection_scale=None, seed=0, finish=Fa
     model = load_model(model_key)
     image, mask = uploaded_files(image), uploaded_files(mask)
     return output_file(singan_module().edit(model, image, mask, _scale(injection_scale), parse_seed(seed),
-                                            finish=_flag(finish, "finish")), "png", "edit")
+                                            finish=parse_flag(finish, "finish")), "png", "edit")
 
 
 @app_messages
@@ -224,7 +212,7 @@ def paint_handler(model_key, painting, injection_scale=None, seed=0, quantize=Fa
     model = load_model(model_key)
     painting = uploaded_files(painting)
     return output_file(singan_module().paint(model, painting, _scale(injection_scale), parse_seed(seed),
-                                             _flag(quantize, "quantize"), finish=_flag(finish, "finish")), "png", "paint")
+                                             parse_flag(quantize, "quantize"), finish=parse_flag(finish, "finish")), "png", "paint")
 
 
 SUPER_RESOLVE_METHODS = ("singan", "srgan")
