@@ -28,6 +28,9 @@ import re
 import time
 from pathlib import Path
 
+from pix2pix_demo.data import read_name_list
+from train.evaluate import save_grid
+
 VARIANTS = ("whole", "cutout", "always")
 
 
@@ -48,16 +51,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def read_names(path: Path) -> list[str]:
-    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip() and not line.startswith("#")]
-
-
 def reference_cutouts(folder: Path, size: int) -> list:
     """The held-out cats-masked photos cut out with their true masks (every one with a cat in it)."""
     from train.make_edges_dataset import cutout_photo
 
     images = []
-    for name in read_names(folder / "heldout.txt"):
+    for name in sorted(read_name_list(folder / "heldout.txt")):
         matches = sorted((folder / "images").glob(f"{name}.*"))
         if not matches:
             continue
@@ -65,21 +64,6 @@ def reference_cutouts(folder: Path, size: int) -> list:
         if image is not None:
             images.append(image)
     return images
-
-
-def grid(rows: list[list], path: Path, cell: int = 160) -> None:
-    from PIL import Image
-
-    from pix2pix_demo.imaging import fitted_size, resize_to, to_rgb
-
-    columns = max(len(row) for row in rows)
-    sheet = Image.new("RGB", (columns * cell, len(rows) * cell), "white")
-    for r, row in enumerate(rows):
-        for c, image in enumerate(row):
-            image = resize_to(to_rgb(image), fitted_size(*image.size, cell))
-            sheet.paste(image, (c * cell + (cell - image.width) // 2, r * cell + (cell - image.height) // 2))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
 
 
 def evaluate(args) -> dict:
@@ -100,7 +84,7 @@ def evaluate(args) -> dict:
         print(f"Note: {folder} is not marked as trained on cut-outs; the tab would not cut its photos out.")
     method = args.edge_method or logic.model_edge_method(key)
     pipe = logic.get_pipeline(key)
-    names = read_names(Path(args.files))[: args.limit]
+    names = sorted(read_name_list(args.files))[: args.limit]
     photos = [Path(args.photos) / name for name in names]
     missing = [p for p in photos if not p.is_file()]
     if missing:
@@ -138,7 +122,7 @@ def evaluate(args) -> dict:
     net = load_lite0()
     kid = {v: kid_x1000(net, outputs[v], references) for v in variants}
     grid_path = Path(args.grid or f"runs/eval/photo-{folder.name}.png")
-    grid(rows, grid_path)
+    save_grid(rows, grid_path, cell=160)
     return {"model": str(folder), "photos": len(photos), "references": len(references), "edge_method": method,
             "kid_x1000": kid, "fell_back": fell_back, "fallback_reasons": reasons,
             "s_per_photo": {v: round(seconds[v] / max(1, len(photos)), 3) for v in variants},

@@ -378,6 +378,7 @@ def main(args) -> Path | None:
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d or args.lr, betas=(args.beta1, 0.999))
     features, projected, opt_p = make_feature_losses(args, device)
+    perceptual_weights = parse_weights(args.perceptual_weights)  # checked once, not every step
     gan = make_gan_loss(args)
     # AMP on CUDA: bfloat16 where supported (no loss scaling needed), else float16 with a scaler.
     use_amp = device.type == "cuda"
@@ -569,7 +570,7 @@ def main(args) -> Path | None:
                     loss_g = loss_g + args.lambda_projected * loss_g_projected
                     extra["loss_g_projected"] = loss_g_projected.item()
                 if args.lambda_perceptual:
-                    loss_perceptual = perceptual_loss(feats_fake, feats_real, parse_weights(args.perceptual_weights))
+                    loss_perceptual = perceptual_loss(feats_fake, feats_real, perceptual_weights)
                     loss_g = loss_g + args.lambda_perceptual * loss_perceptual
                     extra["loss_perceptual"] = loss_perceptual.item()
             if not warming_up:  # (while D warms up, G's losses are still measured and logged)
@@ -653,7 +654,6 @@ def make_feature_losses(args, device):
         raise SystemExit("--no-patchgan leaves no discriminator: add --d-features lite0.")
     if args.d_features == "none" and not args.lambda_perceptual:
         return None, None, None
-    parse_weights(args.perceptual_weights)
     unknown = set(filter(None, args.diffaugment.split(","))) - set(AUGMENT_POLICIES) - {"color"}
     if unknown:
         raise SystemExit(f"--diffaugment: unknown {sorted(unknown)}; choose from {', '.join(AUGMENT_POLICIES)}.")
