@@ -272,3 +272,17 @@ def test_resample_augment_is_identity_at_scale_one_and_moves_a_pixel_pattern():
     assert (moved[..., 4:12, 4:12] - 0.5).abs().max() < 1e-4  # averaged out to grey
     augment(image, params).sum().backward()
     assert image.grad is not None
+
+
+def test_lowfreq_l1_sees_colour_and_not_texture_finer_than_its_pool():
+    from train.pix2pix import lowfreq_l1
+
+    flat = torch.full((1, 3, 32, 32), 0.2)
+    checker = flat.clone()
+    checker[..., ::2, :] += 0.3  # stripes 2 px apart: the same 8x8 block means as flat + 0.15
+    checker[..., 1::2, :] -= 0.3
+    assert lowfreq_l1(checker, flat, 8).item() == pytest.approx(0.0, abs=1e-6)
+    assert (checker - flat).abs().mean().item() == pytest.approx(0.3)  # plain L1 punishes the texture
+    redder = flat.clone()
+    redder[:, 0] += 0.3
+    assert lowfreq_l1(redder, flat, 8).item() == pytest.approx(0.1)  # a colour shift: 0.3 on 1 of 3 channels
