@@ -39,12 +39,18 @@ CSS = """
 #draw-canvas, #draw-output { min-height: 560px; }
 #draw-output img, #photo-output img, #photo-edges img, #translate-output img { width: 100%; height: 100%; object-fit: contain; }
 footer { display: none !important; }
+/* a phone: the five tabs in one row where they fit (and wrapping, not hidden, where they do not) */
+@media (max-width: 720px) { .tab-container > button[role=tab] { padding: 0 9px; } }
 """
+# A phone: less page margin, so the Draw tab's drawing and picture (side by side) are larger. In `head`,
+# not CSS: Gradio scopes the CSS's media rules to its content, and this padding is outside it.
+HEAD = "<style>@media (max-width: 720px) { .gradio-container .main.app { padding-left: 8px; padding-right: 8px; } }</style>"
 # Passed to launch() by __main__ and by the tests, so limits are the same everywhere.
 LAUNCH_OPTIONS = dict(
     max_file_size="25mb",  # a 40-megapixel JPEG fits; anything larger is refused at upload
     theme=gr.themes.Soft(primary_hue="orange"),
     css=CSS,
+    head=HEAD,
     # Clients get the app's own messages (gr.Error) and, for anything unexpected, a short generic one;
     # never raw exception text, which can hold server paths (details go to the server log).
     show_error=False,
@@ -59,7 +65,9 @@ limit_malloc_arenas()
 
 with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
     gr.Markdown(HEADER)
-    with gr.Tabs() as tabs:
+    # "wrap": on a narrow screen (a phone) every tab stays in view, on a second row if need be
+    # (the default "menu" hid Facades and SinGAN under "⋯")
+    with gr.Tabs(overflow_behavior="wrap") as tabs:
         with gr.Tab("Draw", id="draw"):
             draw = build_draw_tab()
         with gr.Tab("Photo", id="photo"):

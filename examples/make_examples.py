@@ -3,8 +3,8 @@
     python examples/make_examples.py [--photos DIR]
 
 sketches/cat.png, shoe.png, handbag.png: line drawings made here with PIL (ours, same licence as
-the code). sketches/chelsea-edges.png: the edge map of photos/chelsea.png (CC0) by
-pix2pix_demo.edges. photos/: copies of scikit-image sample photos (see ATTRIBUTION.md); DIR
+the code). sketches/sitting-cat.png and open-face.png: copies of test-drawings/sitting-front.png and
+face-with-gaps.png (examples/make_test_drawings.py). photos/: copies of scikit-image sample photos (see ATTRIBUTION.md); DIR
 defaults to ../shared/data/sample-images/scikit-image.
 """
 
@@ -94,11 +94,9 @@ def main() -> None:
     for name in PHOTOS:
         if (args.photos / name).is_file():
             shutil.copyfile(args.photos / name, HERE / "photos" / name)
-    sys.path.insert(0, str(HERE.parent))
-    from pix2pix_demo.edges import extract_edges
-    from pix2pix_demo.ui.logic import open_photo
-
-    extract_edges(open_photo(HERE / "photos" / "chelsea.png")).save(HERE / "sketches" / "chelsea-edges.png", optimize=True)
+    # hand-drawn ones (make_test_drawings.py). Not a photo's edge map: edges2cats turned that into a brown smear
+    for name, drawing in (("sitting-cat", "sitting-front"), ("open-face", "face-with-gaps")):
+        shutil.copyfile(HERE / "test-drawings" / f"{drawing}.png", HERE / "sketches" / f"{name}.png")
 
 
 if __name__ == "__main__":

@@ -255,26 +255,74 @@ def test_coat_swatches_recolour_the_cat_and_hide_for_models_without_coats(fresh_
     assert not page.locator(f"{SURFACE} .p2p-coats").is_visible()
 
 
-def test_narrow_screen_keeps_the_canvas_usable(running_app, chromium_browser):
-    page = chromium_browser.new_page(viewport={"width": 420, "height": 900})
+def test_a_phone_shows_the_picture_beside_the_canvas_and_every_tab(running_app, chromium_browser):
+    """420x800 with touch (issue 28): the picture is in view while drawing (canvas and picture side by side,
+    both on screen at once), a finger draws, and Facades and SinGAN are tabs in view (not under a menu)."""
+    page = chromium_browser.new_page(viewport={"width": 420, "height": 800}, has_touch=True)
     page.set_default_timeout(WAIT_MS)
     try:
         page.goto(running_app)
         page.wait_for_selector(f"{SURFACE} .p2p[data-ready='1']")
+        for name in ("Draw", "Photo", "Translate", "Facades", "SinGAN"):
+            tab = page.get_by_role("tab", name=name)
+            assert tab.is_visible(), name
+            box = tab.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 420, name
+        assert not page.locator(".overflow-menu").is_visible()
+        page.locator(f"{SURFACE} canvas").scroll_into_view_if_needed()
         canvas = page.locator(f"{SURFACE} canvas").bounding_box()
         output = page.locator(f"{SURFACE} .p2p-output").bounding_box()
-        assert canvas["width"] >= 300 and canvas["height"] >= 300, canvas
-        assert output["y"] >= canvas["y"] + canvas["height"], "the output should be below the canvas"
-        assert output["width"] >= 300
+        assert abs(output["y"] - canvas["y"]) <= 4 and output["x"] >= canvas["x"] + canvas["width"], (canvas, output)
+        assert canvas["width"] >= 170 and output["width"] >= 170, (canvas, output)
+        for box in (canvas, output):  # both on screen at the same time
+            assert box["y"] >= 0 and box["y"] + box["height"] <= 800 and box["x"] + box["width"] <= 420, box
         assert page.evaluate("document.scrollingElement.scrollWidth") <= 420, "the page scrolls sideways"
         for button in ("[data-tool=pen]", "[data-tool=eraser]", "[data-action=undo]", "[data-action=clear]",
                        "[data-action=download]"):
             box = page.locator(f"{SURFACE} {button}").bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= 420, button
-        stroke(page, (0.2, 0.5), (0.8, 0.5))
+        page.evaluate(  # a finger (pointerType touch)
+            """(root) => { const c = document.querySelector(root + ' canvas'); const b = c.getBoundingClientRect();
+                   const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {pointerId: 9, pointerType: 'touch',
+                       isPrimary: true, bubbles: true, cancelable: true, clientX: b.left + fx * b.width,
+                       clientY: b.top + fy * b.height}));
+                   at('pointerdown', 0.2, 0.3); at('pointermove', 0.5, 0.5); at('pointermove', 0.8, 0.7);
+                   at('pointerup', 0.8, 0.7); }""", SURFACE)
+        assert ink_pixels(page) > 100
         wait_for_picture(page, 0)
+        assert page.locator(f"{SURFACE} img.p2p-picture").is_visible()
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "draw-narrow.png"), full_page=True, timeout=WAIT_MS)
+        page.screenshot(path=str(ARTIFACTS / "draw-phone.png"), timeout=WAIT_MS)
+    finally:
+        page.close()
+
+
+# the text's width and the room for it: the box less its padding and, where the browser draws one, the
+# number box's spinner or the select's arrow (18 px)
+TEXT_ROOM = """(el) => { const s = getComputedStyle(el); const c = document.createElement('canvas').getContext('2d');
+    c.font = s.font; const text = el.tagName === 'SELECT' ? el.options[el.selectedIndex].text : el.value;
+    const control = el.tagName === 'INPUT' || s.appearance !== 'none' ? 18 : 0;
+    return [text, c.measureText(text).width,
+            el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight) - control]; }"""
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+def test_the_toolbar_shows_the_whole_model_name_and_variation(running_app, chromium_browser, width):
+    """The model box read "Edges → shoes &" and the variation box "596(" for 5963 (issue 28)."""
+    page = chromium_browser.new_page(viewport={"width": width, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    try:
+        page.goto(running_app)
+        page.wait_for_selector(f"{SURFACE} .p2p[data-ready='1']")
+        page.select_option(f"{SURFACE} [data-role=model]", "edges2products")
+        page.fill(f"{SURFACE} [data-role=seed]", "10000")  # the widest variation
+        for role in ("model", "seed"):
+            text, needed, room = page.locator(f"{SURFACE} [data-role={role}]").evaluate(TEXT_ROOM)
+            assert needed <= room, (role, text, needed, room)
+        assert page.locator(f"{SURFACE} [data-role=model] option:checked").text_content() == "Edges → shoes & bags"
+        if width > 720:  # a wide screen: the picture's toolbar is one row (the two squares line up)
+            bar = page.locator(f"{SURFACE} .p2p-output-bar").bounding_box()
+            assert bar["height"] <= 40, bar
     finally:
         page.close()
 

@@ -33,7 +33,7 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "sketches"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # example file stem -> (caption, the model that suits it)
 EXAMPLES = {"cat": ("Cat", "edges2cats"), "sitting-cat": ("Sitting cat", "edges2cats"),
-            "chelsea-edges": ("Cat (edges of a photo)", "edges2cats"),
+            "open-face": ("Cat face, open lines", "edges2cats"),
             "shoe": ("Shoe", "edges2products"), "handbag": ("Handbag", "edges2products")}
 MAX_SEED = live.MAX_SEED
 

@@ -40,7 +40,7 @@
   if (props.hint) hint.textContent = props.hint;
   if (props.enhance) { // the SRGAN model is there: a 1024² download, the picture enlarged ×4 (live.render_png)
     const option = document.createElement('option');
-    option.value = '1024'; option.textContent = '1024² (Enhance ×4)';
+    option.value = '1024'; option.textContent = '1024² ×4';
     downloadSize.appendChild(option);
     downloadSize.title += '; 1024² enlarges the picture ×4 with the SRGAN model';
   }
