@@ -274,6 +274,27 @@ def test_resample_augment_is_identity_at_scale_one_and_moves_a_pixel_pattern():
     assert image.grad is not None
 
 
+def test_blur_augment_removes_pixel_stripes_keeps_flat_areas_and_broad_stripes():
+    params = sample_augment(2, 32, 32, policy=("blur",))
+    assert params.blur is not None and ((params.blur >= 1.0) & (params.blur <= 1.5)).all()
+    params.blur[:] = torch.tensor([1.0, 1.5])
+    fine = torch.zeros(2, 3, 32, 32)
+    fine[..., ::2, :] = 1  # 2-px stripes
+    broad = torch.zeros(2, 3, 32, 32)
+    broad[..., (torch.arange(32) // 8) % 2 == 1, :] = 1  # 16-px stripes
+    flat = torch.full((2, 3, 32, 32), 0.3, requires_grad=True)
+
+    def contrast(x):
+        return (x[..., 8:24, 8:24].amax((1, 2, 3)) - x[..., 8:24, 8:24].amin((1, 2, 3)))
+
+    assert (contrast(augment(fine, params, colour=False)) < 0.02).all()
+    assert (contrast(augment(broad, params, colour=False)) > 0.8).all()
+    out = augment(flat, params, colour=False)
+    assert torch.allclose(out, flat)  # a flat image (borders reflected) is unchanged
+    out.sum().backward()
+    assert flat.grad is not None
+
+
 def test_lowfreq_l1_sees_colour_and_not_texture_finer_than_its_pool():
     from train.pix2pix import lowfreq_l1
 
