@@ -83,7 +83,7 @@ def test_resume_with_another_architecture_names_the_changed_option(tmp_path):
 def test_shared_resume_check_names_every_changed_architecture_option():
     from types import SimpleNamespace
 
-    from train._resume import architecture_changes, refuse_other_architecture
+    from train.harness import architecture_changes, refuse_other_architecture
 
     args = SimpleNamespace(channels=16, blocks=4, lr=1e-3)
     saved = {"channels": 32, "blocks": 4, "lr": 5e-4}  # lr is not an architecture option
@@ -95,7 +95,7 @@ def test_shared_resume_check_names_every_changed_architecture_option():
 
 
 def test_budget_timer_counts_cpu_seconds_per_thread_or_wall_time_after_what_was_spent_before():
-    from train._progress import budget_timer
+    from train.harness import budget_timer
 
     wall, cpu = budget_timer("wall", 1, before=60.0), budget_timer("cpu", 2)
     time.sleep(0.2)  # sleeping costs no CPU time

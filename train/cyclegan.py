@@ -28,12 +28,8 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import io
-import json
 import math
 import random
-import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,15 +40,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from pix2pix_demo.data import read_name_list, to_tensor
-from pix2pix_demo.hub import atomic_write_bytes, save_model
-from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image, to_rgb
+from pix2pix_demo.imaging import ImageError, open_image, to_rgb
 from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
-from train._ema import update_ema
-from train._progress import budget_timer, stop_if_not_finite, tqdm
-from train._resume import architecture_changes, refuse_other_architecture
-from train.pix2pix import count, hardware_description, remove_unfinished_writes, setup_distributed, trim_log
+from train import harness
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "norm", "d_layers", "d_channels", "d_norm",
@@ -276,33 +268,23 @@ def parse_domains(text: str) -> tuple[str, str]:
 
 def save_sample_grid(path: Path, generators: CycleGenerators, inputs_a, inputs_b):
     """Rows a | G(a) | F(G(a)), then b | F(b) | G(F(b))."""
-    was_training = generators.training
-    generators.eval()
-    with torch.no_grad():
+    with harness.evaluating(generators):
         out = generators(inputs_a, inputs_b, identity=False)
-    generators.train(was_training)
     rows = [torch.cat(images, dim=2) for images in zip(inputs_a.cpu(), out["fake_b"].cpu(), out["rec_a"].cpu())]
     rows += [torch.cat(images, dim=2) for images in zip(inputs_b.cpu(), out["fake_a"].cpu(), out["rec_b"].cpu())]
-    buffer = io.BytesIO()
-    tensor_to_image(torch.cat(rows, dim=1).float()).save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
+    harness.save_grid(path, rows)
 
 
 def main(args) -> tuple[Path, Path] | None:
-    device, rank, world_size = setup_distributed(args.device)
+    device, rank, world_size = harness.setup_distributed(args.device)
     is_main = rank == 0
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     torch.manual_seed(args.seed + rank)
     random.seed(args.seed + rank)
     domain_a, domain_b = parse_domains(args.domains)
-    run_dir = Path(args.runs) / args.name
-    checkpoint_path = run_dir / "checkpoint.pt"
     export_ab, export_ba = Path(args.out) / f"{domain_a}2{domain_b}", Path(args.out) / f"{domain_b}2{domain_a}"
-    if is_main:
-        stale = remove_unfinished_writes(run_dir, export_ab, export_ba)
-        if stale:
-            print(f"Removed {len(stale)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in stale)}")
+    run = harness.Run(args, "train.cyclegan", exports=[export_ab, export_ba], is_main=is_main, python_rng=True)
     if args.steps is None and args.epochs is None and args.time_budget is None:
         raise SystemExit("Say how long to train: --steps, --epochs or --time-budget.")
 
@@ -333,9 +315,8 @@ def main(args) -> tuple[Path, Path] | None:
                                          drop_last=len(dataset) >= args.batch_size, num_workers=args.workers,
                                          pin_memory=device.type == "cuda")
     steps_per_epoch = max(1, len(loader))
-    total_steps = args.steps if args.steps is not None else (
+    run.total_steps = args.steps if args.steps is not None else (
         math.ceil(args.epochs * steps_per_epoch) if args.epochs is not None else None)
-    budget_s = args.time_budget * 60 if args.time_budget else None
 
     generators = CycleGenerators(g_config).to(device)
     discriminators = CycleDiscriminators(d_config).to(device)
@@ -346,30 +327,12 @@ def main(args) -> tuple[Path, Path] | None:
     pool_a, pool_b = ImagePool(args.pool_size), ImagePool(args.pool_size)
     use_identity = args.lambda_identity > 0
 
-    step, elapsed_before = 0, 0.0
-    if args.resume:
-        if not checkpoint_path.is_file():
-            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        saved = state.get("args", {})
-        refuse_other_architecture(checkpoint_path, architecture_changes(saved, args, ARCHITECTURE_OPTIONS))
-        generators.load_state_dict(state["generators"])
-        discriminators.load_state_dict(state["discriminators"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        if ema is not None and "ema" in state:
-            ema.load_state_dict(state["ema"])
+    run.track(generators=generators, discriminators=discriminators, opt_g=opt_g, opt_d=opt_d, ema=ema)
+    run.extra_state = lambda: {"pool_a": pool_a.state(), "pool_b": pool_b.state()}
+    state = run.resume(ARCHITECTURE_OPTIONS)
+    if state is not None:
         pool_a.load(state.get("pool_a"), device)
         pool_b.load(state.get("pool_b"), device)
-        step, elapsed_before = state["step"], state["elapsed_s"]
-        torch.set_rng_state(state["rng_cpu"])
-        if "rng_python" in state:
-            random.setstate(state["rng_python"])
-        if is_main:
-            print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
-            dropped = trim_log(run_dir / "log.jsonl", step)
-            if dropped:
-                print(f"log.jsonl: dropped {dropped} record(s) after step {step} (they are trained again).")
     g_plain, d_plain = generators, discriminators
     if world_size > 1:
         ids = [device.index] if device.type == "cuda" else None
@@ -380,114 +343,65 @@ def main(args) -> tuple[Path, Path] | None:
     pick = lambda photos: [photos[round(i * (len(photos) - 1) / 2)] for i in (0, 1)]  # noqa: E731
     samples_a = torch.stack([center_crop(p, args.size) for p in pick(photos_a)]).to(device)
     samples_b = torch.stack([center_crop(p, args.size) for p in pick(photos_b)]).to(device)
-    threads = torch.get_num_threads()
-    spent = budget_timer(args.budget_clock, threads, elapsed_before)
-
-    def save_checkpoint():
-        state = {"generators": g_plain.state_dict(), "discriminators": d_plain.state_dict(),
-                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "elapsed_s": spent(),
-                 "rng_cpu": torch.get_rng_state(), "rng_python": random.getstate(), "pool_a": pool_a.state(), "pool_b": pool_b.state(),
-                 "args": vars(args)}
-        if ema is not None:
-            state["ema"] = ema.state_dict()
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(checkpoint_path, buffer.getvalue())
-
-    def progress() -> float:
-        fractions = [0.0]
-        if total_steps:
-            fractions.append(step / total_steps)
-        if budget_s:
-            fractions.append(spent() / budget_s)
-        return max(fractions)
-
     if is_main:
-        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         print(f"A ({domain_a}): {len(photos_a)} photos, B ({domain_b}): {len(photos_b)} photos; {world_size} process(es) "
-              f"on {device}; each G {count(g_plain.a2b) / 1e6:.2f} M params, each D {count(d_plain.a) / 1e6:.2f} M "
-              f"({d_config.receptive_field}×{d_config.receptive_field} patches).")
-    log = open(run_dir / "log.jsonl", "a") if is_main else None
-    bar = tqdm(total=total_steps, initial=step, disable=not is_main, dynamic_ncols=True, desc=args.name)
-    epoch = step // steps_per_epoch
+              f"on {device}; each G {harness.count(g_plain.a2b) / 1e6:.2f} M params, each D "
+              f"{harness.count(d_plain.a) / 1e6:.2f} M ({d_config.receptive_field}×{d_config.receptive_field} patches).")
+    run.start(sample=lambda path: save_sample_grid(path, ema or g_plain, samples_a, samples_b),
+              postfix=lambda losses: dict(cyc=f"{losses['loss_cycle']:.3f}", g=f"{losses['loss_gan_ab']:.3f}",
+                                          d=f"{losses['loss_d_b']:.3f}"))
     generators.train()
     discriminators.train()
-    done = False
-    while not done:
-        dataset.epoch = epoch
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
-        for real_a, real_b in loader:
-            fraction = progress()
-            if (total_steps is not None and step >= total_steps) or fraction >= 1.0:
-                done = True
-                break
-            lr_scale = 1.0 if fraction < args.decay_start else max(0.0, (1 - fraction) / (1 - args.decay_start))
-            for group in opt_g.param_groups + opt_d.param_groups:
-                group["lr"] = args.lr * lr_scale
-            real_a, real_b = real_a.to(device, non_blocking=True), real_b.to(device, non_blocking=True)
+    for real_a, real_b in run.batches(loader, dataset, sampler, steps_per_epoch):
+        lr_scale = harness.linear_decay(run.progress(), args.decay_start)
+        for group in opt_g.param_groups + opt_d.param_groups:
+            group["lr"] = args.lr * lr_scale
+        real_a, real_b = real_a.to(device, non_blocking=True), real_b.to(device, non_blocking=True)
 
-            # --- generators: fool both Ds (raw modules, frozen, so DDP does not sync them here), cycle, identity
-            d_plain.requires_grad_(False)
-            out = generators(real_a, real_b, identity=use_identity)
-            loss_gan_ab = gan.generator_loss(d_plain.b(out["fake_b"]))
-            loss_gan_ba = gan.generator_loss(d_plain.a(out["fake_a"]))
-            loss_cycle = (out["rec_a"] - real_a).abs().mean() + (out["rec_b"] - real_b).abs().mean()
-            loss_identity = ((out["idt_b"] - real_b).abs().mean() + (out["idt_a"] - real_a).abs().mean()
-                             if use_identity else torch.zeros((), device=device))
-            loss_g = (loss_gan_ab + loss_gan_ba + args.lambda_cycle * loss_cycle
-                      + args.lambda_cycle * args.lambda_identity * loss_identity)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+        # --- generators: fool both Ds (raw modules, frozen, so DDP does not sync them here), cycle, identity
+        d_plain.requires_grad_(False)
+        out = generators(real_a, real_b, identity=use_identity)
+        loss_gan_ab = gan.generator_loss(d_plain.b(out["fake_b"]))
+        loss_gan_ba = gan.generator_loss(d_plain.a(out["fake_a"]))
+        loss_cycle = (out["rec_a"] - real_a).abs().mean() + (out["rec_b"] - real_b).abs().mean()
+        loss_identity = ((out["idt_b"] - real_b).abs().mean() + (out["idt_a"] - real_a).abs().mean()
+                         if use_identity else torch.zeros((), device=device))
+        loss_g = (loss_gan_ab + loss_gan_ba + args.lambda_cycle * loss_cycle
+                  + args.lambda_cycle * args.lambda_identity * loss_identity)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
 
-            # --- discriminators: real photos vs generated ones drawn from the pools (one call for both Ds)
-            d_plain.requires_grad_(True)
-            fake_a, fake_b = pool_a.query(out["fake_a"]), pool_b.query(out["fake_b"])
-            n = real_a.shape[0]
-            scores_a, scores_b = discriminators(torch.cat([real_a, fake_a]), torch.cat([real_b, fake_b]))
-            loss_d_a = gan.discriminator_loss(scores_a[:n], scores_a[n:])
-            loss_d_b = gan.discriminator_loss(scores_b[:n], scores_b[n:])
-            if args.gan_loss == "wgan-gp":
-                loss_d_a = loss_d_a + gradient_penalty(d_plain.a, real_a, fake_a, args.lambda_gp)
-                loss_d_b = loss_d_b + gradient_penalty(d_plain.b, real_b, fake_b, args.lambda_gp)
-            # the paper halves D's objective (D learns slower than G); GANLoss's lsgan/vanilla already do
-            opt_d.zero_grad(set_to_none=True)
-            (loss_d_a + loss_d_b).backward()
-            opt_d.step()
+        # --- discriminators: real photos vs generated ones drawn from the pools (one call for both Ds)
+        d_plain.requires_grad_(True)
+        fake_a, fake_b = pool_a.query(out["fake_a"]), pool_b.query(out["fake_b"])
+        n = real_a.shape[0]
+        scores_a, scores_b = discriminators(torch.cat([real_a, fake_a]), torch.cat([real_b, fake_b]))
+        loss_d_a = gan.discriminator_loss(scores_a[:n], scores_a[n:])
+        loss_d_b = gan.discriminator_loss(scores_b[:n], scores_b[n:])
+        if args.gan_loss == "wgan-gp":
+            loss_d_a = loss_d_a + gradient_penalty(d_plain.a, real_a, fake_a, args.lambda_gp)
+            loss_d_b = loss_d_b + gradient_penalty(d_plain.b, real_b, fake_b, args.lambda_gp)
+        # the paper halves D's objective (D learns slower than G); GANLoss's lsgan/vanilla already do
+        opt_d.zero_grad(set_to_none=True)
+        (loss_d_a + loss_d_b).backward()
+        opt_d.step()
 
-            losses = {"loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item(), "loss_gan_ab": loss_gan_ab.item(),
-                      "loss_gan_ba": loss_gan_ba.item(), "loss_cycle": loss_cycle.item(),
-                      "loss_identity": loss_identity.item()}
-            stop_if_not_finite(losses, step, checkpoint_path, bar)
-            if ema is not None:
-                update_ema(ema, g_plain, step, args.ema)
-            step += 1
-            bar.update(1)
-            if is_main and step % args.log_every == 0:
-                record = {"step": step, "epoch": epoch, "lr": args.lr * lr_scale, "elapsed_s": round(spent(), 1),
-                          **{k: round(v, 5) for k, v in losses.items()}}
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                bar.set_postfix(cyc=f"{losses['loss_cycle']:.3f}", g=f"{losses['loss_gan_ab']:.3f}",
-                                d=f"{losses['loss_d_b']:.3f}")
-            if is_main and step % args.sample_every == 0:
-                save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, samples_a, samples_b)
-            if is_main and step % args.checkpoint_every == 0:
-                save_checkpoint()
-        epoch += 1
-    bar.close()
+        losses = {"loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item(), "loss_gan_ab": loss_gan_ab.item(),
+                  "loss_gan_ba": loss_gan_ba.item(), "loss_cycle": loss_cycle.item(),
+                  "loss_identity": loss_identity.item()}
+        run.end_step(losses, ema=(ema, g_plain, args.ema), epoch=run.epoch, lr=args.lr * lr_scale)
+    run.finish()
     result = None
     if is_main:
-        save_checkpoint()
-        save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, samples_a, samples_b)
         final = copy.deepcopy(ema or g_plain).float().cpu()
-        training = {"command": "python -m train.cyclegan " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-                    "steps": step, "epochs": round(step / steps_per_epoch, 2), "batch_size": args.batch_size,
-                    "world_size": world_size, "spent_s": round(spent(), 1), "budget_clock": args.budget_clock,
-                    "hardware": hardware_description(device), "torch": torch.__version__, "gan_loss": args.gan_loss,
-                    "lambda_cycle": args.lambda_cycle, "lambda_identity": args.lambda_identity,
-                    "pool_size": args.pool_size, "discriminator": dataclasses.asdict(d_config), "ema": args.ema}
+        training = {"command": run.command(),
+                    "steps": run.step, "epochs": round(run.step / steps_per_epoch, 2), "batch_size": args.batch_size,
+                    "world_size": world_size, "spent_s": round(run.spent(), 1), "budget_clock": args.budget_clock,
+                    "hardware": harness.hardware_description(device), "torch": torch.__version__,
+                    "gan_loss": args.gan_loss, "lambda_cycle": args.lambda_cycle,
+                    "lambda_identity": args.lambda_identity, "pool_size": args.pool_size,
+                    "discriminator": dataclasses.asdict(d_config), "ema": args.ema}
         data = {"a": {"domain": domain_a, "folders": [str(f) for f in args.a], "glob": args.a_glob,
                       "files": args.a_files, "photos": len(photos_a)},
                 "b": {"domain": domain_b, "folders": [str(f) for f in args.b], "glob": args.b_glob,
@@ -502,11 +416,9 @@ def main(args) -> tuple[Path, Path] | None:
                         "label": f"{source.capitalize()} → {target} (CycleGAN)",
                         "domains": {"source": source, "target": target}, "partner": partner.name,
                         "resolution": args.size, "data": data, "training": training, "metrics": {}}
-            save_model(network, folder, metadata, dtype=dtype)
+            run.export(network, folder, metadata, dtype=dtype)
         result = (export_ab, export_ba)
-        print(f"Exported {export_ab} and {export_ba} after {step} steps, {spent() / 60:.1f} min.")
-    if log:
-        log.close()
+        print(f"Exported {export_ab} and {export_ba} after {run.step} steps, {run.spent() / 60:.1f} min.")
     if world_size > 1:
         dist.destroy_process_group()
     return result

@@ -25,11 +25,7 @@ exported to --out (float16) at the end.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import platform
-import shlex
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -39,12 +35,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from pix2pix_demo.coat import coat_colour, random_recolour, recolour_photo
-from pix2pix_demo.hub import atomic_write_bytes, save_model
 from pix2pix_demo.losses import GANLoss
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.detail import DetailConfig, DetailGenerator
-from train._progress import budget_timer
-from train._resume import architecture_changes, refuse_other_architecture
+from train import harness
 
 ARCHITECTURE_OPTIONS = ("channels", "blocks", "noise_channels", "d_channels", "d_layers", "spectral_norm")
 
@@ -245,41 +239,18 @@ def main(args) -> Path | None:
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d, betas=(0.5, 0.999))
     gan = GANLoss(args.gan_loss)
     extractor = RandomFeatures() if args.lambda_style else None
-    checkpoint_path = run_dir / "checkpoint.pt"
-    step, spent_before = 0, 0.0
-    if args.resume:
-        if not checkpoint_path.is_file():
-            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        refuse_other_architecture(checkpoint_path, architecture_changes(state["args"], args, ARCHITECTURE_OPTIONS))
-        generator.load_state_dict(state["generator"])
-        discriminator.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        step, spent_before = state["step"], state["spent_s"]
-        print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
+    run = harness.Run(args, "train.detail", exports=[args.out] if args.out else [], time_key="spent_s")
+    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d)
+    run.resume(ARCHITECTURE_OPTIONS)
     threads = torch.get_num_threads()
-
-    spent = budget_timer(args.budget_clock, threads, spent_before)
-
-    def done() -> bool:
-        return (args.steps is not None and step >= args.steps) or (
-            args.time_budget is not None and spent() >= args.time_budget * 60)
-
-    def save_checkpoint():
-        buffer = io.BytesIO()
-        torch.save({"generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
-                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "spent_s": spent(),
-                    "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}, buffer)
-        atomic_write_bytes(checkpoint_path, buffer.getvalue())
-
-    print(f"{len(names)} photos{' + first-stage outputs' if stage1 is not None else ''}; G {count(generator) / 1e6:.3f} M "
-          f"params, D {count(discriminator) / 1e6:.2f} M ({d_config.receptive_field}² patches).", flush=True)
-    log = open(run_dir / "log.jsonl", "a")
+    print(f"{len(names)} photos{' + first-stage outputs' if stage1 is not None else ''}; G "
+          f"{harness.count(generator) / 1e6:.3f} M params, D {harness.count(discriminator) / 1e6:.2f} M "
+          f"({d_config.receptive_field}² patches).", flush=True)
+    run.start(bar=False)
     generator.train()
     discriminator.train()
-    while not done():
-        rng = np.random.default_rng((args.seed, step))
+    while not run.done():
+        rng = np.random.default_rng((args.seed, run.step))
         inputs, reals, paired = make_batch(photos, stage1, args, rng)
         fake = generator(inputs)
         loss_d = gan.discriminator_loss(discriminator(reals), discriminator(fake.detach()))
@@ -297,19 +268,14 @@ def main(args) -> Path | None:
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
-        step += 1
-        if step % args.log_every == 0 or step == 1:
-            record = {"step": step, "d": loss_d.item(), "adv": adv.item(), "lf": lf.item(), "pair": pair.item(),
+        run.advance()
+        if run.due(args.log_every, first=True):
+            record = {"step": run.step, "d": loss_d.item(), "adv": adv.item(), "lf": lf.item(), "pair": pair.item(),
                       **({"style": style.item()} if args.lambda_style else {}),
-                      "spent_s": round(spent(), 1)}
-            record = {k: round(v, 5) if isinstance(v, float) else v for k, v in record.items()}
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            print(record, flush=True)
-        if step % args.checkpoint_every == 0:
-            save_checkpoint()
-    save_checkpoint()
-    log.close()
+                      "spent_s": round(run.spent(), 1)}
+            run.write_log({k: round(v, 5) if isinstance(v, float) else v for k, v in record.items()}, echo=True)
+        run.after_step()
+    run.finish()
     if args.out is None:
         return None
     generator.eval()
@@ -317,22 +283,18 @@ def main(args) -> Path | None:
         "task": "texture", "label": "texture stage (fur)", "resolution": 256,
         "data": {"pairs": str(args.pairs), "photos": len(names), "stage1": str(args.stage1) if args.stage1 else None,
                  "stage1_share": args.stage1_share, "degrade": list(args.degrade), "recolour": args.recolour},
-        "training": {"command": "python -m train.detail " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-                     "steps": step, "batch_size": args.batch_size, "crop": args.crop, "spent_s": round(spent(), 1),
-                     "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
-                     "hardware": f"{platform.machine()} CPU", "gan_loss": args.gan_loss,
+        "training": {"command": run.command(),
+                     "steps": run.step, "batch_size": args.batch_size, "crop": args.crop,
+                     "spent_s": round(run.spent(), 1), "budget_clock": args.budget_clock, "threads": threads,
+                     "torch": torch.__version__, "hardware": f"{platform.machine()} CPU", "gan_loss": args.gan_loss,
                      "lambda_adv": args.lambda_adv, "lambda_lf": args.lambda_lf, "lf_pool": args.lf_pool,
                      "lambda_style": args.lambda_style,
                      "lambda_pair": args.lambda_pair,
                      "lr": args.lr, "lr_d": args.lr_d, "discriminator": asdict(d_config)},
         "metrics": {}}
-    out = save_model(generator, args.out, metadata, dtype=torch.float16)
-    print(f"Exported {out} after {step} steps ({spent() / 60:.1f} min on the {args.budget_clock} clock).")
+    out = run.export(generator, args.out, metadata, dtype=torch.float16)
+    print(f"Exported {out} after {run.step} steps ({run.spent() / 60:.1f} min on the {args.budget_clock} clock).")
     return out
-
-
-def count(module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 if __name__ == "__main__":

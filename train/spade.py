@@ -22,23 +22,15 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import io
-import json
-import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from train._ema import update_ema
-from train._progress import budget_timer, stop_if_not_finite, tqdm
-from train._resume import architecture_changes, refuse_other_architecture
-from train.pix2pix import count, hardware_description, remove_unfinished_writes, trim_log
+from train import harness
 
 from pix2pix_demo.data import jitter_crop_box, load_pairs, read_name_list, to_tensor
-from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
-from pix2pix_demo.imaging import tensor_to_image
+from pix2pix_demo.hub import resolve_device
 from pix2pix_demo.labels import NUM_CLASSES, label_colour_tensor, one_hot_tensor, snap_to_classes
 from pix2pix_demo.losses import GANLoss
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
@@ -149,19 +141,14 @@ def discriminator_features(discriminator: PatchGANDiscriminator, x: torch.Tensor
 
 def save_samples(path: Path, generator, labels: torch.Tensor, photos: torch.Tensor, z_channels: int):
     """Rows of labels | output (z = 0) | output (random z) | photo."""
-    was_training = generator.training
-    generator.eval()
-    with torch.no_grad():
+    with harness.evaluating(generator):
         one_hot = one_hot_tensor(labels).to(photos.device)
         standard = generator(one_hot)
         varied = generator(one_hot, torch.randn(len(labels), z_channels, generator=torch.Generator().manual_seed(1)).to(
             photos.device)) if z_channels else standard
-    generator.train(was_training)
     colours = label_colour_tensor(labels).to(photos.device)
-    rows = [torch.cat(row, dim=2) for row in zip(colours.cpu(), standard.cpu(), varied.cpu(), photos.cpu())]
-    buffer = io.BytesIO()
-    tensor_to_image(torch.cat(rows, dim=1)).save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
+    harness.save_grid(path, [torch.cat(row, dim=2)
+                             for row in zip(colours.cpu(), standard.cpu(), varied.cpu(), photos.cpu())])
 
 
 def main(args) -> Path:
@@ -169,9 +156,7 @@ def main(args) -> Path:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     torch.manual_seed(args.seed)
-    run_dir = Path(args.runs) / args.name
-    checkpoint_path = run_dir / "checkpoint.pt"
-    remove_unfinished_writes(run_dir, Path(args.out) / args.name)
+    run = harness.Run(args, "train.spade", exports=[Path(args.out) / args.name])
     if args.steps is None and args.time_budget is None:
         raise SystemExit("Say how long to train: --steps or --time-budget.")
     names = read_name_list(args.files) if args.files else None
@@ -194,122 +179,56 @@ def main(args) -> Path:
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
     gan = GANLoss("hinge")
-    step, elapsed_before = 0, 0.0
-    if args.resume:
-        if not checkpoint_path.is_file():
-            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        saved = state.get("args", {})
-        refuse_other_architecture(checkpoint_path, architecture_changes(saved, args, ARCHITECTURE_OPTIONS))
-        generator.load_state_dict(state["generator"])
-        discriminator.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        if ema is not None and "ema" in state:
-            ema.load_state_dict(state["ema"])
-        step, elapsed_before = state["step"], state["elapsed_s"]
-        torch.set_rng_state(state["rng_cpu"])
-        trim_log(run_dir / "log.jsonl", step)
-        print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
+    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, ema=ema)
+    run.resume(ARCHITECTURE_OPTIONS)
 
     sample_ids = sorted({round(i * (len(pairs) - 1) / 3) for i in range(4)})
     sample_labels = torch.stack([dataset_center(pairs[i], args.size)[0] for i in sample_ids])
     sample_photos = torch.stack([dataset_center(pairs[i], args.size)[1] for i in sample_ids]).to(device)
-    threads = torch.get_num_threads()
-    budget_s = args.time_budget * 60 if args.time_budget else None
-
-    def save_checkpoint():
-        state = {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
-                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
-                 "elapsed_s": elapsed(), "rng_cpu": torch.get_rng_state(), "args": vars(args)}
-        if ema is not None:
-            state["ema"] = ema.state_dict()
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(checkpoint_path, buffer.getvalue())
-
-    def progress() -> float:
-        fractions = [0.0]
-        if args.steps:
-            fractions.append(step / args.steps)
-        if budget_s:
-            fractions.append((elapsed()) / budget_s)
-        return max(fractions)
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "samples").mkdir(exist_ok=True)
-    print(f"{len(pairs)} pairs on {device}; G {count(generator) / 1e6:.2f} M params, D {count(discriminator) / 1e6:.2f} M "
-          f"params; label maps snapped (mean foreign fraction {snap_stats['mean_foreign_fraction']}).")
-    log = open(run_dir / "log.jsonl", "a")
-    bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc=args.name)
-    elapsed = budget_timer(args.budget_clock, threads, elapsed_before)
-    epoch = step // max(1, len(loader))
+    print(f"{len(pairs)} pairs on {device}; G {harness.count(generator) / 1e6:.2f} M params, "
+          f"D {harness.count(discriminator) / 1e6:.2f} M params; label maps snapped "
+          f"(mean foreign fraction {snap_stats['mean_foreign_fraction']}).")
+    run.start(sample=lambda path: save_samples(path, ema or generator, sample_labels, sample_photos,
+                                               g_config.z_channels),
+              postfix=lambda losses: dict(d=f"{losses['loss_d']:.3f}", g=f"{losses['loss_g_gan']:.3f}",
+                                          l1=f"{losses['loss_l1']:.4f}"))
     generator.train()
     discriminator.train()
-    done = False
-    while not done:
-        dataset.epoch = epoch
-        for labels, real in loader:
-            fraction = progress()
-            if (args.steps is not None and step >= args.steps) or fraction >= 1.0:
-                done = True
-                break
-            lr_scale = 1.0 if fraction < args.decay_start else max(0.0, (1 - fraction) / (1 - args.decay_start))
-            for group in opt_g.param_groups:
-                group["lr"] = args.lr * lr_scale
-            for group in opt_d.param_groups:
-                group["lr"] = args.lr_d * lr_scale
-            one_hot = one_hot_tensor(labels).to(device)
-            real = real.to(device)
-            z = torch.randn(real.shape[0], g_config.z_channels, device=device) if g_config.z_channels else None
-            fake = generator(one_hot, z)
-            # --- discriminator
-            discriminator.requires_grad_(True)
-            loss_d = gan.discriminator_loss(discriminator(torch.cat([one_hot, real], 1)),
-                                            discriminator(torch.cat([one_hot, fake.detach()], 1)))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            # --- generator: hinge + feature matching + L1
-            discriminator.requires_grad_(False)
-            fake_features = discriminator_features(discriminator, torch.cat([one_hot, fake], 1))
-            loss_g_gan = gan.generator_loss(fake_features[-1])
-            loss_fm = torch.zeros((), device=device)
-            if args.lambda_fm:
-                with torch.no_grad():
-                    real_features = discriminator_features(discriminator, torch.cat([one_hot, real], 1))
-                loss_fm = sum((f - r).abs().mean() for f, r in zip(fake_features[:-1], real_features[:-1])) / (
-                    len(fake_features) - 1)
-            loss_l1 = (fake - real).abs().mean()
-            loss_g = loss_g_gan + args.lambda_fm * loss_fm + args.lambda_l1 * loss_l1
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_fm": loss_fm.item(),
-                      "loss_l1": loss_l1.item()}
-            stop_if_not_finite(losses, step, checkpoint_path, bar)
-            if ema is not None:
-                update_ema(ema, generator, step, args.ema)
-            step += 1
-            bar.update(1)
-            if step % args.log_every == 0:
-                record = {"step": step, "epoch": epoch, "lr": args.lr * lr_scale,
-                          "elapsed_s": round(elapsed(), 1),
-                          **{k: round(v, 5) for k, v in losses.items()}}
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                bar.set_postfix(d=f"{losses['loss_d']:.3f}", g=f"{losses['loss_g_gan']:.3f}", l1=f"{losses['loss_l1']:.4f}")
-            if step % args.sample_every == 0:
-                save_samples(run_dir / "samples" / f"step_{step:07d}.png", ema or generator, sample_labels,
-                             sample_photos, g_config.z_channels)
-            if step % args.checkpoint_every == 0:
-                save_checkpoint()
-        epoch += 1
-    bar.close()
-    save_checkpoint()
-    save_samples(run_dir / "samples" / f"step_{step:07d}.png", ema or generator, sample_labels, sample_photos,
-                 g_config.z_channels)
-    wall = elapsed()
+    for labels, real in run.batches(loader, dataset):
+        lr_scale = harness.linear_decay(run.progress(), args.decay_start)
+        harness.set_lr(opt_g, args.lr * lr_scale)
+        harness.set_lr(opt_d, args.lr_d * lr_scale)
+        one_hot = one_hot_tensor(labels).to(device)
+        real = real.to(device)
+        z = torch.randn(real.shape[0], g_config.z_channels, device=device) if g_config.z_channels else None
+        fake = generator(one_hot, z)
+        # --- discriminator
+        discriminator.requires_grad_(True)
+        loss_d = gan.discriminator_loss(discriminator(torch.cat([one_hot, real], 1)),
+                                        discriminator(torch.cat([one_hot, fake.detach()], 1)))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        # --- generator: hinge + feature matching + L1
+        discriminator.requires_grad_(False)
+        fake_features = discriminator_features(discriminator, torch.cat([one_hot, fake], 1))
+        loss_g_gan = gan.generator_loss(fake_features[-1])
+        loss_fm = torch.zeros((), device=device)
+        if args.lambda_fm:
+            with torch.no_grad():
+                real_features = discriminator_features(discriminator, torch.cat([one_hot, real], 1))
+            loss_fm = sum((f - r).abs().mean() for f, r in zip(fake_features[:-1], real_features[:-1])) / (
+                len(fake_features) - 1)
+        loss_l1 = (fake - real).abs().mean()
+        loss_g = loss_g_gan + args.lambda_fm * loss_fm + args.lambda_l1 * loss_l1
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_fm": loss_fm.item(),
+                  "loss_l1": loss_l1.item()}
+        run.end_step(losses, ema=(ema, generator, args.ema), epoch=run.epoch, lr=args.lr * lr_scale)
+    run.finish()
+    wall = run.spent()
     final = copy.deepcopy(ema or generator).float().cpu()
     metadata = {
         "task": "labels-to-image",
@@ -319,17 +238,16 @@ def main(args) -> Path:
                  "files": args.files, "exclude": args.exclude, "labels": "CMP facade classes (pix2pix_demo.labels)",
                  **snap_stats},
         "training": {
-            "command": "python -m train.spade " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-            "steps": step, "batch_size": args.batch_size, "wall_time_s": round(wall, 1),
-            "budget_clock": args.budget_clock, "hardware": hardware_description(device), "torch": torch.__version__,
-            "gan_loss": "hinge", "lambda_fm": args.lambda_fm, "lambda_l1": args.lambda_l1,
+            "command": run.command(),
+            "steps": run.step, "batch_size": args.batch_size, "wall_time_s": round(wall, 1),
+            "budget_clock": args.budget_clock, "hardware": harness.hardware_description(device),
+            "torch": torch.__version__, "gan_loss": "hinge", "lambda_fm": args.lambda_fm, "lambda_l1": args.lambda_l1,
             "discriminator": dataclasses.asdict(d_config), "ema": args.ema,
         },
         "metrics": {},
     }
-    result = save_model(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
-    log.close()
-    print(f"Exported {result} after {step} steps, {wall / 60:.1f} min.")
+    result = run.export(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
+    print(f"Exported {result} after {run.step} steps, {wall / 60:.1f} min.")
     return result
 
 

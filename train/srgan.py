@@ -28,12 +28,9 @@ photos, SinGAN's super-resolution (--singan).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import platform
-import shlex
 import statistics
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -44,14 +41,13 @@ import torch.nn.functional as F
 from PIL import Image
 
 from pix2pix_demo.data import read_name_list
-from pix2pix_demo.hub import atomic_write_bytes, load_model, save_model, update_config
+from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.losses import GANLoss, feature_matching
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.srgan import SRGANConfig, SRGANGenerator
 from pix2pix_demo.superres import bicubic, downscale, enhance
-from train._progress import budget_timer
-from train._resume import architecture_changes, refuse_other_architecture
+from train import harness
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 ARCHITECTURE_OPTIONS = ("channels", "blocks", "d_channels", "d_layers")
@@ -223,49 +219,21 @@ def main(args) -> Path | None:
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.9, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d, betas=(0.5, 0.999))
     gan = GANLoss(args.gan_loss)
-    run_dir = args.runs / args.name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint_path = run_dir / "checkpoint.pt"
-    budget_s = args.time_budget * 60 if args.time_budget else None
+    run = harness.Run(args, "train.srgan", exports=[args.out], time_key="spent_s")
+    budget_s = run.budget_s
     warmup_s = (args.warmup * 60 if args.warmup is not None else (budget_s / 4 if budget_s else None))
-    step, spent_before, l1_exported = 0, 0.0, False
-    if args.resume:
-        if not checkpoint_path.is_file():
-            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        saved = state["args"]
-        refuse_other_architecture(checkpoint_path, architecture_changes(saved, args, ARCHITECTURE_OPTIONS))
-        generator.load_state_dict(state["generator"])
-        discriminator.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        step, spent_before, l1_exported = state["step"], state["spent_s"], state["l1_exported"]
-        print(f"Resumed at step {step} ({spent_before / 60:.1f} min trained).")
+    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d)
+    l1_exported = False
+    run.extra_state = lambda: {"l1_exported": l1_exported}
+    state = run.resume(ARCHITECTURE_OPTIONS)
+    if state is not None:
+        l1_exported = state["l1_exported"]
     threads = torch.get_num_threads()
-
-    spent = budget_timer(args.budget_clock, threads, spent_before)
-
-    def progress() -> float:
-        fractions = [0.0]
-        if args.steps:
-            fractions.append(step / args.steps)
-        if budget_s:
-            fractions.append(spent() / budget_s)
-        return max(fractions)
 
     def warming_up() -> bool:
         if args.warmup_steps is not None:
-            return step < args.warmup_steps
-        return warmup_s is not None and spent() < warmup_s
-
-    def save_checkpoint():
-        buffer = io.BytesIO()
-        torch.save({"generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
-                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "spent_s": spent(),
-                    "l1_exported": l1_exported,
-                    "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
-                             if not isinstance(v, list)}}, buffer)
-        atomic_write_bytes(checkpoint_path, buffer.getvalue())
+            return run.step < args.warmup_steps
+        return warmup_s is not None and run.spent() < warmup_s
 
     def export(folder: Path, stage: str) -> Path:
         metadata = {
@@ -275,9 +243,9 @@ def main(args) -> Path | None:
                      {name: len(files) for name, (files, _) in sources.items()},
                      "sources": [name for name in sources], "exclude": "heldout.txt of cats and cats-masked",
                      "edges2products": "left halves (the photos)", "low_res": "bicubic ×1/4 of random 128² crops"},
-            "training": {"command": "python -m train.srgan " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-                         "steps": step, "batch_size": args.batch_size, "spent_s": round(spent(), 1),
-                         **({"wall_time_s": round(spent(), 1)} if args.budget_clock == "wall" else {}),
+            "training": {"command": run.command(),
+                         "steps": run.step, "batch_size": args.batch_size, "spent_s": round(run.spent(), 1),
+                         **({"wall_time_s": round(run.spent(), 1)} if args.budget_clock == "wall" else {}),
                          "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
                          "hardware": f"{platform.machine()} CPU",
                          "losses": "L1" if stage == "l1-only" else f"L1 + {args.lambda_adv} × {args.gan_loss} GAN"
@@ -287,26 +255,25 @@ def main(args) -> Path | None:
                          "lr": args.lr, "lr_gan": args.lr_gan, "lr_d": args.lr_d, "discriminator": asdict(d_config),
                          "content_loss": "L1 in pixel space (no VGG weights offline)"},
             "metrics": {}}
-        return save_model(generator, folder, metadata, dtype=torch.float16)
+        return run.export(generator, folder, metadata, dtype=torch.float16)
 
     counts = ", ".join(f"{name}: {len(files)}" for name, (files, _) in sources.items())
-    print(f"Photos: {counts}. G {count(generator) / 1e6:.2f} M params, D {count(discriminator) / 1e6:.2f} M params "
-          f"({d_config.receptive_field}² patches).", flush=True)
-    log = open(run_dir / "log.jsonl", "a")
+    print(f"Photos: {counts}. G {harness.count(generator) / 1e6:.2f} M params, D "
+          f"{harness.count(discriminator) / 1e6:.2f} M params ({d_config.receptive_field}² patches).", flush=True)
+    run.start(bar=False)
     generator.train()
     discriminator.train()
-    while progress() < 1.0:
-        rng = np.random.default_rng((args.seed, step))
+    while not run.done():
+        rng = np.random.default_rng((args.seed, run.step))
         high, low = make_batch(sources, args.batch_size, args.crop, config.scale, rng)
         adversarial = not warming_up()
         if adversarial and not l1_exported:  # the warm-up is over: keep its L1-only generator for comparison
-            export(run_dir / "l1-only", "l1-only")
+            export(run.run_dir / "l1-only", "l1-only")
             l1_exported = True
-            print(f"Warm-up done at step {step}: L1-only generator in {run_dir / 'l1-only'}.", flush=True)
-        for group in opt_g.param_groups:
-            group["lr"] = args.lr_gan if adversarial else args.lr
+            print(f"Warm-up done at step {run.step}: L1-only generator in {run.run_dir / 'l1-only'}.", flush=True)
+        harness.set_lr(opt_g, args.lr_gan if adversarial else args.lr)
         fake = generator(low)
-        record = {"step": step + 1, "phase": "gan" if adversarial else "l1"}
+        record = {"step": run.step + 1, "phase": "gan" if adversarial else "l1"}
         if adversarial:
             loss_d = gan.discriminator_loss(discriminator(high), discriminator(fake.detach()))
             opt_d.zero_grad(set_to_none=True)
@@ -326,30 +293,21 @@ def main(args) -> Path | None:
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
-        step += 1
-        if step % args.log_every == 0 or step == 1:
+        run.advance()
+        if run.due(args.log_every, first=True):
             with torch.no_grad():
                 bicubic_l1 = F.l1_loss(F.interpolate(low, scale_factor=config.scale, mode="bicubic",
                                                      align_corners=False), high).item()
-            record.update(l1=l1.item(), bicubic_l1=bicubic_l1, spent_s=round(spent(), 1))
-            record = {k: round(v, 5) if isinstance(v, float) else v for k, v in record.items()}
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            print(record, flush=True)
-        if step % args.checkpoint_every == 0:
-            save_checkpoint()
-    save_checkpoint()
-    log.close()
+            record.update(l1=l1.item(), bicubic_l1=bicubic_l1, spent_s=round(run.spent(), 1))
+            run.write_log({k: round(v, 5) if isinstance(v, float) else v for k, v in record.items()}, echo=True)
+        run.after_step()
+    run.finish()
     generator.eval()
     if not l1_exported:  # a run that never left the warm-up is an L1-only model
         print("The run ended inside the warm-up: the exported model is L1-only.")
     out = export(args.out, "l1+adversarial" if l1_exported else "l1-only")
-    print(f"Exported {out} after {step} steps ({spent() / 60:.1f} min on the {args.budget_clock} clock).")
+    print(f"Exported {out} after {run.step} steps ({run.spent() / 60:.1f} min on the {args.budget_clock} clock).")
     return out
-
-
-def count(module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 # ---------------------------------------------------------------- evaluation

@@ -33,11 +33,7 @@ import argparse
 import copy
 import dataclasses
 import fnmatch
-import io
-import json
 import platform
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -45,14 +41,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from train._ema import update_ema
-from train._progress import budget_timer, stop_if_not_finite, tqdm
-from train._resume import architecture_changes, refuse_other_architecture
-from train.pix2pix import remove_unfinished_writes, trim_log
+from train import harness
 
 from pix2pix_demo.data import IMAGE_SUFFIXES, read_name_list
-from pix2pix_demo.hub import atomic_write_bytes, resolve_device, save_model
-from pix2pix_demo.imaging import image_to_tensor, tensor_to_image, to_rgb
+from pix2pix_demo.hub import resolve_device
+from pix2pix_demo.imaging import image_to_tensor, to_rgb
 from pix2pix_demo.losses import GANLoss, gradient_penalty
 from pix2pix_demo.models.stargan import (StarGANConfig, StarGANDiscriminator, StarGANDiscriminatorConfig,
                                          StarGANGenerator)
@@ -295,16 +288,10 @@ ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "residual",
 
 def save_sample_grid(path: Path, generator, inputs: torch.Tensor, domains: int) -> None:
     """One row per input: the input, then its translation into every domain."""
-    was_training = generator.training
-    generator.eval()
-    with torch.no_grad():
+    with harness.evaluating(generator):
         columns = [inputs] + [generator(inputs, torch.full((len(inputs),), d, dtype=torch.long, device=inputs.device))
                               for d in range(domains)]
-    generator.train(was_training)
-    rows = [torch.cat([column[i] for column in columns], dim=2) for i in range(len(inputs))]
-    buffer = io.BytesIO()
-    tensor_to_image(torch.cat(rows, dim=1).cpu()).save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
+    harness.save_grid(path, [torch.cat([column[i] for column in columns], dim=2).cpu() for i in range(len(inputs))])
 
 
 def main(args) -> Path | None:
@@ -327,11 +314,7 @@ def main(args) -> Path | None:
     labelled = {name: labelled[name] for name in sorted(labelled, key=lambda n: list(labels).index(n) if n in labels else len(labels))}
     excluded = set().union(*(read_name_list(path) for path in args.exclude)) if args.exclude else set()
     files = list_domain_files(domains, excluded, args.limit, labelled)
-    run_dir = Path(args.runs) / args.name
-    checkpoint_path = run_dir / "checkpoint.pt"
-    stale = remove_unfinished_writes(run_dir, Path(args.out) / args.name)
-    if stale:
-        print(f"Removed {len(stale)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in stale)}")
+    run = harness.Run(args, "train.stargan", exports=[Path(args.out) / args.name])
 
     g_config = StarGANConfig(domains=tuple(files), generator={"base_channels": args.base_channels,
                                                               "num_blocks": args.num_blocks,
@@ -352,28 +335,11 @@ def main(args) -> Path | None:
                              lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(args.beta1, 0.999))
     gan = GANLoss(args.gan_loss)
-
-    step, elapsed_before = 0, 0.0
-    if args.resume:
-        if not checkpoint_path.is_file():
-            raise SystemExit(f"--resume: no checkpoint at {checkpoint_path}")
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        saved = state.get("args", {})
-        changed = architecture_changes(saved, args, ARCHITECTURE_OPTIONS)
-        if state.get("domains") != list(files):
-            changed.append(f"domains {state.get('domains')} in the checkpoint, {list(files)} now")
-        refuse_other_architecture(checkpoint_path, changed)
-        generator.load_state_dict(state["generator"])
-        discriminator.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        step, elapsed_before = state["step"], state["elapsed_s"]
-        print(f"Resumed {checkpoint_path} at step {step} ({elapsed_before / 60:.1f} min trained).")
-        dropped = trim_log(run_dir / "log.jsonl", step)
-        if dropped:
-            print(f"log.jsonl: dropped {dropped} record(s) after step {step} (they are trained again).")
+    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, ema=ema)
+    run.extra_state = lambda: {"domains": list(files), "d_config": dataclasses.asdict(d_config)}
+    other_domains_ = lambda state: ([f"domains {state.get('domains')} in the checkpoint, {list(files)} now"]  # noqa: E731
+                                    if state.get("domains") != list(files) else [])
+    run.resume(ARCHITECTURE_OPTIONS, changes=other_domains_)
 
     load_start = time.time()
     data = DomainPictures(files, args.size, args.jitter, masks)
@@ -381,48 +347,22 @@ def main(args) -> Path | None:
         raise SystemExit("--lambda-bg needs a mask for every picture: --labels with a mask column (train.coat_domains).")
     counts = ", ".join(f"{name}: {len(paths)}" for name, paths in files.items())
     print(f"Pictures ({counts}) loaded in {time.time() - load_start:.0f} s; {device}; "
-          f"G {count(generator) / 1e6:.2f} M params, D {count(discriminator) / 1e6:.2f} M params "
+          f"G {harness.count(generator) / 1e6:.2f} M params, D {harness.count(discriminator) / 1e6:.2f} M params "
           f"({discriminator.receptive_field}² patches + a {len(files)}-way domain classifier); "
           f"{args.gan_loss}, {args.n_critic} D step(s) per G step.", flush=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "samples").mkdir(exist_ok=True)
     sample_inputs = torch.stack([data.centre(d, i) for d in range(len(files))
                                  for i in sorted({0, len(data.pictures[d]) // 2})]).to(device)
+    run.start(sample=lambda path: save_sample_grid(path, ema or generator, sample_inputs, len(files)), mininterval=30)
     threads = torch.get_num_threads()
-    elapsed = budget_timer(args.budget_clock, threads, elapsed_before)
-    budget_s = args.time_budget * 60 if args.time_budget else None
-
-    def progress() -> float:
-        fractions = [0.0]
-        if args.steps:
-            fractions.append(step / args.steps)
-        if budget_s:
-            fractions.append(elapsed() / budget_s)
-        return max(fractions)
-
-    def save_checkpoint():
-        state = {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
-                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step, "elapsed_s": elapsed(),
-                 "domains": list(files), "d_config": dataclasses.asdict(d_config),
-                 "args": {k: v for k, v in vars(args).items()}}
-        if ema is not None:
-            state["ema"] = ema.state_dict()
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(checkpoint_path, buffer.getvalue())
-
-    log = open(run_dir / "log.jsonl", "a")
-    bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc=args.name, mininterval=30)
     generator.train()
     discriminator.train()
     sums: dict[str, float] = {}
-    while progress() < 1.0 and (args.steps is None or step < args.steps):
-        fraction = progress()
-        lr_scale = 1.0 if fraction < args.decay_start else max(0.0, (1 - fraction) / (1 - args.decay_start))
+    while not run.done():
+        step = run.step
+        lr_scale = harness.linear_decay(run.progress(), args.decay_start)
         for group in opt_g.param_groups:
             group["lr"] = group["base_lr"] * lr_scale
-        for group in opt_d.param_groups:
-            group["lr"] = lr_d * lr_scale
+        harness.set_lr(opt_d, lr_d * lr_scale)
         rng = np.random.default_rng((args.seed, step))  # the batch depends only on the step: resumes repeat it
         real, original, cat = data.batch(args.batch_size, rng)
         real, original = real.to(device), original.to(device)
@@ -466,34 +406,24 @@ def main(args) -> Path | None:
             loss_g.backward()
             opt_g.step()
             discriminator.requires_grad_(True)
-            if ema is not None:
-                update_ema(ema, generator, step // args.n_critic, args.ema)
             losses.update(g_adv=g_adv.item(), g_cls=g_cls.item(), g_rec=g_rec.item(),
                           g_acc_fake=(cls.argmax(1) == target).float().mean().item(),
                           change=(fake.detach() - real).abs().mean().item())
-        stop_if_not_finite(losses, step, checkpoint_path, bar)
+        run.advance(losses, ema=(ema, generator, args.ema) if train_g else None, ema_step=step // args.n_critic)
         for key, value in losses.items():
             sums[key] = sums.get(key, 0.0) + value
             sums[key + "#"] = sums.get(key + "#", 0) + 1
-        step += 1
-        bar.update(1)
-        if step % args.log_every == 0 or step == 1:  # means over the steps since the last record
-            record = {"step": step, "lr": round(args.lr * lr_scale, 7), "elapsed_s": round(elapsed(), 1),
+        if run.due(args.log_every, first=True):  # means over the steps since the last record
+            record = {"step": run.step, "lr": round(args.lr * lr_scale, 7), "elapsed_s": round(run.spent(), 1),
                       **{k: round(v / sums[k + "#"], 5) for k, v in sums.items() if not k.endswith("#")}}
             sums = {}
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            bar.set_postfix(d=f"{record['d_adv']:.3f}", g=f"{record.get('g_adv', float('nan')):.3f}",
-                            rec=f"{record.get('g_rec', float('nan')):.3f}")
-        if step % args.sample_every == 0:
-            save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or generator, sample_inputs, len(files))
-        if step % args.checkpoint_every == 0:
-            save_checkpoint()
-    bar.close()
-    log.close()
-    save_checkpoint()
-    save_sample_grid(run_dir / "samples" / f"step_{step:07d}.png", ema or generator, sample_inputs, len(files))
+            run.write_log(record)
+            run.bar.set_postfix(d=f"{record['d_adv']:.3f}", g=f"{record.get('g_adv', float('nan')):.3f}",
+                                rec=f"{record.get('g_rec', float('nan')):.3f}")
+        run.after_step()
+    run.finish()
     final = copy.deepcopy(ema or generator).float().cpu().eval()
+    spent = run.spent()
     metadata = {
         "task": "domain-translation",
         "label": "StarGAN: " + ", ".join(labels.get(name, name) for name in files),
@@ -516,9 +446,9 @@ def main(args) -> Path | None:
                  "augmentation": f"random crop of side {args.size}..{data.stored} of the picture at short side "
                                  f"{data.stored}, resized to {args.size}, flipped half the time"},
         "training": {
-            "command": "python -m train.stargan " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-            "steps": step, "batch_size": args.batch_size, "spent_s": round(elapsed(), 1),
-            **({"wall_time_s": round(elapsed(), 1)} if args.budget_clock == "wall" else {}),
+            "command": run.command(),
+            "steps": run.step, "batch_size": args.batch_size, "spent_s": round(spent, 1),
+            **({"wall_time_s": round(spent, 1)} if args.budget_clock == "wall" else {}),
             "budget_clock": args.budget_clock, "threads": threads,
             "hardware": f"{platform.machine()} CPU" if device.type == "cpu" else str(device),
             "torch": torch.__version__, "gan_loss": args.gan_loss, "n_critic": args.n_critic,
@@ -526,8 +456,8 @@ def main(args) -> Path | None:
             "ema": args.ema, "discriminator": dataclasses.asdict(d_config)},
         "metrics": {},
     }
-    out = save_model(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
-    print(f"Exported {out} after {step} steps, {elapsed() / 60:.1f} min ({args.budget_clock} clock).")
+    out = run.export(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
+    print(f"Exported {out} after {run.step} steps, {run.spent() / 60:.1f} min ({args.budget_clock} clock).")
     return out
 
 
@@ -541,10 +471,6 @@ def display_path(folder: Path) -> str:
         if part in DATA_NOTES:
             return Path(*parts[i:]).as_posix()
     return str(folder)
-
-
-def count(module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 if __name__ == "__main__":
