@@ -364,3 +364,68 @@ def test_photo_tab_upload_shows_edges_and_an_image_and_model_change_regenerates(
     assert ink_pixels(page) > 100
     assert page.locator(f"{SURFACE} [data-role=model]").input_value() == "edges2products"
     assert_a_generated_picture(picture(page)[1])
+
+
+def toasts(page) -> list[str]:
+    return page.evaluate("[...document.querySelectorAll('[data-testid=toast-body]')].map(e => e.innerText)")
+
+
+def test_photo_tab_enhanced_panel_edit_in_draw_gives_the_same_picture_and_one_error(fresh_page, tmp_path):
+    """Issue 28 item 3: no empty "Enhanced ×4" panel until there is an enhanced picture (and none once the picture
+    changes); "Edit the edges in Draw" keeps the colour and gives the very picture the Photo tab shows (same
+    edges, model, colour); a too-large image says so once."""
+    from PIL import ImageDraw
+
+    from pix2pix_demo.ui import live, logic
+
+    page = fresh_page
+    photo = Image.new("RGB", (240, 160), "white")  # an object on white: its colour is measured
+    draw = ImageDraw.Draw(photo)
+    draw.ellipse([50, 20, 190, 150], fill=(200, 110, 40))  # an orange cat-ish blob: a colour that is not the default
+    draw.ellipse([90, 60, 110, 80], fill=(30, 30, 30))
+    draw.ellipse([130, 60, 150, 80], fill=(30, 30, 30))
+    path = tmp_path / "orange.png"
+    photo.save(path)
+    page.get_by_role("tab", name="Photo").click()
+    assert not page.locator("#photo-enhanced").is_visible()  # nothing enhanced yet: no panel
+    page.locator("#photo-input input[type=file]").set_input_files(str(path))
+    wait_for_new_output(page, "#photo-output", None)
+    wait_for_new_output(page, "#photo-edges", None)
+    assert not page.locator("#photo-enhanced").is_visible()
+    page.click("#photo-enhance")
+    wait_for_new_output(page, "#photo-enhanced", None)
+    assert page.locator("#photo-enhanced img").is_visible()
+    shown_picture = output_image(page, "#photo-output")
+    edges = Image.open(io.BytesIO(page.request.get(current_src(page, "#photo-edges")).body()))
+    # "Edit the edges in Draw": the photo's colour is chosen there, and the picture is the Photo tab's
+    shown = pictures_shown(page)
+    page.click("#photo-to-draw")
+    wait_for_picture(page, shown)
+    assert page.locator(f"{SURFACE} [data-role=model]").input_value() == "edges2cats"
+    assert page.locator(f"{SURFACE} [data-role=coat-name]").text_content() == "from the photo"
+    coat = page.evaluate(f"document.querySelector('{SURFACE} .p2p').__p2p.state.coat")
+    assert coat.startswith("#") and coat != "#000000"
+    size = logic.get_pipeline("edges2cats").size
+    square, box = logic.drawing_of_edges(edges, size)
+    whole = logic.generate(square, "edges2cats", coat=coat)  # the drawing the Draw tab sends, as the server sees it
+    draw_src, _ = picture(page)
+    assert draw_src == live.data_url(whole), "the Draw tab's picture is not the one its drawing makes"
+    assert np.array_equal(shown_picture, np.asarray(whole.crop(box).convert("RGB"), np.float32)), \
+        "the Photo tab's picture differs from the Draw tab's for the same edges, model and colour"
+    page.screenshot(path=str(ARTIFACTS / "photo-edit-in-draw.png"), timeout=WAIT_MS)
+    # a new picture on the Photo tab: the old enhanced one goes, and its panel with it
+    page.get_by_role("tab", name="Photo").click()
+    before = current_src(page, "#photo-output")
+    page.locator("#photo-model input").click()
+    page.get_by_role("option", name="Edges → shoes & bags").click()
+    wait_for_new_output(page, "#photo-output", before)
+    page.wait_for_function("() => !document.querySelector('#photo-enhanced img')")
+    assert not page.locator("#photo-enhanced").is_visible()
+    # too large: one message, once
+    Image.new("RGB", (7000, 6000), (200, 150, 100)).save(tmp_path / "huge.png")
+    page.locator("#photo-input input[type=file]").set_input_files(str(tmp_path / "huge.png"))
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=toast-body]').length > 0 && "
+                           "[...document.querySelectorAll('[data-testid=toast-body]')].some(e => e.innerText.includes('megapixels'))")
+    page.wait_for_timeout(3000)  # time for a second one to show up
+    errors = [text for text in toasts(page) if "megapixels" in text]
+    assert len(errors) == 1 and "7000×6000" in errors[0], toasts(page)

@@ -240,11 +240,11 @@ def test_photo_tab_paints_the_photos_own_colour(tiny_weights_dir, tmp_path):
     path = tmp_path / "orange.png"
     orange.save(path)
     edges, image = logic.photo_to_image(str(path), "edges2cats")
-    default = logic.generate(edges, "edges2cats")
+    default = logic.generate_from_edges(edges, "edges2cats")
     assert not np.array_equal(np.asarray(image), np.asarray(default))  # the photo's colour, not the default
     used = logic.photo_result(str(path), "edges2cats").coat  # the measured colour, rounded to 8 bits for Draw
     assert np.allclose(used, colour, atol=1 / 255)
-    assert np.array_equal(np.asarray(image), np.asarray(logic.generate(edges, "edges2cats", coat=used)))
+    assert np.array_equal(np.asarray(image), np.asarray(logic.generate_from_edges(edges, "edges2cats", coat=used)))
     # a photo with a background and no segmenter installed (the tiny weights folder has none): the default
     noisy = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
     assert logic.photo_colour(noisy) is None

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from pix2pix_demo.ui import live
+from pix2pix_demo.ui import live, logic
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +150,10 @@ def test_examples_and_edge_maps_become_canvas_pngs():
     value = draw_tab.surface_value_for(wide, "edges2cats")
     assert value["model"] == "edges2cats" and len(value["nonce"]) == 32
     loaded = np.asarray(decode(value["load"], "png").convert("L")) < 128
-    assert loaded.shape == (512, 512) and loaded[250:262, 20:490].any(axis=0).all()  # the line, fitted, thickened
+    assert loaded.shape == (512, 512) and loaded[250:262, 40:470].any(axis=0).all()  # the line, fitted
+    # exactly the drawing the Photo tab makes its picture from, at the model's resolution, each pixel a block
+    square, _ = logic.drawing_of_edges(wide, logic.get_pipeline("edges2cats").size)
+    assert np.array_equal(loaded, np.asarray(square.resize((512, 512), Image.NEAREST)) < 128)
     assert draw_tab.surface_value_for(wide)["nonce"] != value["nonce"]
 
 

@@ -93,8 +93,8 @@ def test_cats_model_gets_the_edges_of_the_cut_out_by_default(segmenter):
     ink = np.asarray(result.edges) < 128
     assert ink.sum() > 20 and not ink[:, :3].any() and not ink[:3].any()  # white margin around the cat
     # the picture is the model's answer to those edges, in the colour inside the cut-out (not the rug's)
-    assert np.array_equal(np.asarray(result.image), np.asarray(logic.generate(result.edges, "edges2cats",
-                                                                              coat=result.coat)))
+    assert np.array_equal(np.asarray(result.image), np.asarray(logic.generate_from_edges(result.edges, "edges2cats",
+                                                                                         coat=result.coat)))
     assert np.allclose(result.coat, np.array(CAT_RGB) / 255, atol=0.06)
     assert result.coat_hex == "#%02x%02x%02x" % tuple(round(v * 255) for v in result.coat)
 
@@ -104,9 +104,9 @@ def test_draw_gets_the_same_picture_for_the_same_edges_and_the_carried_colour(se
 
     result = logic.photo_result(scene(), "edges2cats")
     # the Draw tab sends the carried colour as "#rrggbb": the very colour the Photo tab used
-    again = logic.generate(result.edges, "edges2cats", coat=result.coat_hex)
+    again = logic.generate_from_edges(result.edges, "edges2cats", coat=result.coat_hex)
     assert np.array_equal(np.asarray(again), np.asarray(result.image))
-    brown = logic.generate(result.edges, "edges2cats")  # what Draw gave before: the model's default colour
+    brown = logic.generate_from_edges(result.edges, "edges2cats")  # what Draw gave before: the model's default colour
     assert not np.array_equal(np.asarray(brown), np.asarray(result.image))
     value = draw_tab.surface_value_for(result.edges, "edges2cats", coat=result.coat_hex)
     assert value["coat"] == result.coat_hex and value["model"] == "edges2cats"
@@ -156,7 +156,8 @@ def test_checkbox_off_gives_the_whole_photo_as_before(segmenter, tmp_path):
     result = logic.photo_result(photo, "edges2cats", cutout=False)
     assert not result.cut and result.note == ""
     assert np.array_equal(np.asarray(result.edges), np.asarray(logic.photo_to_edges(photo)))
-    expected = logic.generate(logic.photo_to_edges(photo), "edges2cats", coat=logic._quantized(logic.photo_colour(photo)))
+    expected = logic.generate_from_edges(logic.photo_to_edges(photo), "edges2cats",
+                                         coat=logic._quantized(logic.photo_colour(photo)))
     assert np.array_equal(np.asarray(result.image), np.asarray(expected))
     # through the handler (the API's optional 4th argument): off -> the photo's size; left out -> the cut-out
     path = uploaded(png_bytes(photo), "scene.png")
@@ -216,3 +217,19 @@ def test_config_flag_is_read_from_a_model_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "_added", dict(registry._added))  # the model leaves with this test
     registry.add_local_model("plain-cats", folder)
     assert not logic.cuts_out_cats("plain-cats")
+
+
+def test_the_drawing_of_an_edge_map_is_what_the_live_path_makes_of_it(segmenter):
+    """"Edit the edges in Draw" loads logic.drawing_of_edges' square into the canvas; the live path's own reading of
+    that square (sketch_from_canvas) must leave it as it is, or the Draw tab's picture would not be the Photo tab's."""
+    result = logic.photo_result(scene(), "edges2cats")
+    for size in (64, 256):
+        square, (left, top, right, bottom) = logic.drawing_of_edges(result.edges, size)
+        assert square.size == (size, size) and square.mode == "L"
+        assert np.array_equal(np.asarray(logic.sketch_from_canvas(square, size=size)), np.asarray(square))
+        # the canvas doubles (256) or octuples (64) each pixel to 512²; the surface and the server shrink it back
+        blocks = square.resize((512, 512), Image.NEAREST)
+        assert np.array_equal(np.asarray(logic.sketch_from_canvas(blocks, size=size)), np.asarray(square))
+        ink = np.asarray(square) < 128
+        assert ink.any() and not ink[:top].any() and not ink[bottom:].any()  # the edges fill the box, centred
+        assert right - left == size or bottom - top == size

@@ -69,7 +69,12 @@ def surface_value_for(sketch: Image.Image, model_key: str | None = None, coat: s
     given, selects `model_key` and the colour `coat` ("#rrggbb", e.g. measured on the Photo tab's photo:
     a swatch "from the photo" is added for that model, if it takes a colour). The nonce makes a second
     load of the same drawing count."""
-    value = {"load": live.sketch_png_data_url(sketch), "model": model_key, "nonce": uuid.uuid4().hex}
+    # the drawing the Photo tab made its picture from (at the model's resolution), each pixel a block of the 512²
+    # canvas: the canvas sends it back unchanged, so the picture here is the Photo tab's (logic.drawing_of_edges)
+    size = logic.get_pipeline(model_key).size if model_key else live.SEND_SIZE
+    square, _ = logic.drawing_of_edges(sketch, size)
+    blocks = square.resize(logic.CANVAS_SIZE, Image.NEAREST)
+    value = {"load": live.data_url(blocks, "PNG"), "model": model_key, "nonce": uuid.uuid4().hex}
     if coat and model_key and model_key in logic.coat_choices():
         value["coat"] = coat
     return value

@@ -39,6 +39,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PNG_BYTES = 1_500_000  # a 1024² line drawing is far below this
 MAX_SIDE = 1024  # pixels, either side
 MAX_SEED = 10_000
+SEND_SIZE = 256  # the drawing surface sends its 512² canvas at this size (draw_surface.js SEND_SIZE)
 DOWNLOAD_SIZES = (256, 512)  # PNG download: the model's own size, or 512² (the size shown)
 ENHANCED_SIZE = 1024  # the Draw tab's third download: the 256² picture enlarged ×4 by the SRGAN model (ui/enhance.py)
 JPEG_QUALITY = 90

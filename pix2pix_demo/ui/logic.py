@@ -265,6 +265,32 @@ def generate(sketch: Image.Image, key: str, seed: int = 0, progress=None, coat=N
     return pipe(sketch, mode="paper", seed=seed, coat=coat)
 
 
+def drawing_of_edges(edges: Image.Image, size: int) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """An edge map -> (the drawing the Draw tab makes of it: a `size`² square, 1-px lines in the training style,
+    the edges fitted and centred; the box (left, top, right, bottom) they fill).
+
+    The Photo tab's picture is made from this square (`generate_from_edges`), and "Edit the edges in Draw" loads
+    this square into the canvas (`draw_tab.surface_value_for`, pixels doubled): the canvas then sends it back
+    as it was, so the same edges, model and colour give the same picture in both tabs. The square is already
+    what the live path makes of a drawing (`sketch_from_canvas`), so it comes back unchanged."""
+    sketch = normalize_sketch(edges, size=size)
+    width, height = sketch.size
+    left, top = (size - width) // 2, (size - height) // 2
+    square = Image.new("L", (size, size), 255)
+    square.paste(sketch, (left, top))
+    return normalize_sketch(square), (left, top, left + width, top + height)
+
+
+def generate_from_edges(edges: Image.Image, key: str, seed: int = 0, progress=None, coat=None) -> Image.Image:
+    """An edge map -> the picture, made exactly as the Draw tab makes it from `drawing_of_edges`' square,
+    cropped to the edges' box (the photo's aspect)."""
+    pipe = get_pipeline(key, progress)
+    square, box = drawing_of_edges(edges, pipe.size)
+    image = generate(square, key, seed, progress, coat=coat)
+    scale = image.width / square.width  # 1 for every model the app has; a model that answers larger scales the box
+    return image.crop(tuple(round(v * scale) for v in box))
+
+
 def sketch_to_image(canvas_value, key: str, seed: int = 0, progress=None, coat=None) -> Image.Image:
     """Canvas value + model key -> generated image (the whole Draw tab in one call)."""
     pipe = get_pipeline(key, progress)
@@ -384,10 +410,10 @@ def photo_result(value, key: str, method: str = DEFAULT_EDGE_METHOD, seed: int =
         if cut is not None:
             edges = photo_to_edges(cut, method)
             coat = _quantized(coat_of_cut_out(cut)) if pipe.coats else None
-            return PhotoResult(edges, generate(edges, key, seed, progress, coat=coat), coat, True)
+            return PhotoResult(edges, generate_from_edges(edges, key, seed, progress, coat=coat), coat, True)
     edges = photo_to_edges(photo, method)
     coat = _quantized(photo_colour(photo, probability)) if pipe.coats else None
-    return PhotoResult(edges, generate(edges, key, seed, progress, coat=coat), coat, False, note)
+    return PhotoResult(edges, generate_from_edges(edges, key, seed, progress, coat=coat), coat, False, note)
 
 
 def _quantized(colour) -> list[float] | None:

@@ -81,6 +81,15 @@ def edges_to_canvas(edges, model_key=None, coat: str = "", *, draw: DrawTab):
     return draw.value_for_sketch(edges, model_key, coat=coat or None), gr.Tabs(selected="draw")
 
 
+def _show_if_filled(enhanced):
+    """The enhanced picture's panel: on screen only when it holds a picture."""
+    return gr.Image(visible=enhanced is not None)
+
+
+def _hidden_and_empty(_):
+    return gr.Image(value=None, visible=False)
+
+
 def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
     """Add the Photo tab's widgets and events; `draw` and `tabs` receive 'Edit in Draw'."""
     gr.Markdown(INSTRUCTIONS)
@@ -105,9 +114,10 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
     cut = gr.Checkbox(value=True, label=CUTOUT_LABEL, info=CUTOUT_INFO, elem_id="photo-cutout",
                       visible=logic.cuts_out_cats(logic.default_model()))
     coat = gr.State("")  # the colour of the picture shown ("#rrggbb"): "Edit the edges in Draw" takes it along
+    # shown only while it holds a picture (an empty 480-px panel was always on screen)
     enhanced = gr.Image(label="Enhanced ×4 (SRGAN: the 256-px picture enlarged to 1024 px)", type="pil", format="png",
                         interactive=False, elem_id="photo-enhanced", buttons=["download", "fullscreen"],
-                        height=480, visible=enhancer_key() is not None)
+                        height=480, visible=False)
     examples = [[str(path)] for path in sorted(EXAMPLES_DIR.glob("*")) if path.suffix.lower() in (".png", ".jpg")]
     if examples:
         gr.Examples(examples, inputs=photo, label="Example photos (scikit-image, CC0)")
@@ -119,7 +129,9 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
           trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
     model.input(model_changed, [photo, model, cut], [method, cut, edges, output, coat], preprocess=False,
                 trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
-    enhance.click(enhance_handler, output, enhanced, api_name="enhance", preprocess=False, **MODEL_CONCURRENCY)
-    output.change(lambda _: None, output, enhanced, api_visibility="private", preprocess=False)  # not a stale one
+    enhance.click(enhance_handler, output, enhanced, api_name="enhance", preprocess=False, **MODEL_CONCURRENCY).then(
+        _show_if_filled, enhanced, enhanced, api_visibility="private", preprocess=False, show_progress="hidden")
+    output.change(_hidden_and_empty, output, enhanced, api_visibility="private", preprocess=False,  # not a stale one
+                  show_progress="hidden")
     to_draw.click(functools.partial(edges_to_canvas, draw=draw), [edges, model, coat], [draw.target, tabs],
                   api_visibility="private", preprocess=False)
