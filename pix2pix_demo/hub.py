@@ -13,12 +13,14 @@ tensors come from safetensors, everything else from JSON.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
 import re
 import tempfile
 from pathlib import Path
+
+# the registry of model types (re-exported: `hub.register_model_type` is what older code imports)
+from .model_types import LAZY_MODEL_MODULES, MODEL_TYPES, model_class, register_model_type  # noqa: F401
 
 # torch and safetensors are imported by the functions that need them: reading configs and listing
 # models (all the app needs before its first page) must not pay for importing torch.
@@ -32,28 +34,8 @@ FORMAT_VERSION = 1
 INT8_SCALE_SUFFIX = ".int8_scale"
 INT8_MIN_ELEMENTS = 1024  # smaller weights (and every bias / norm) stay float16: they cost nothing
 
-# model_type -> model class; each class has `config_class` (a dataclass) and `model_type`.
-MODEL_TYPES: dict[str, type] = {}
-# model types whose module is imported only when such a model is loaded
-LAZY_MODEL_MODULES = {"singan": "pix2pix_demo.models.singan", "edge-detector": "pix2pix_demo.models.edge_detector",
-                      "cat-segmenter": "pix2pix_demo.models.segmenter", "spade-generator": "pix2pix_demo.models.spade",
-                      "srgan": "pix2pix_demo.models.srgan", "resnet-generator": "pix2pix_demo.models.resnet",
-                      "stargan": "pix2pix_demo.models.stargan", "detail": "pix2pix_demo.models.detail"}
-
-
 class ModelLoadError(RuntimeError):
     """A model could not be found or read; the message says where we looked and why."""
-
-
-def register_model_type(cls):
-    """Class decorator (or plain call) that makes a model class loadable by `load_model`."""
-    MODEL_TYPES[cls.model_type] = cls
-    return cls
-
-
-def _register_builtin_types():
-    # Importing the models package runs the @register_model_type decorators of every model.
-    from . import models  # noqa: F401
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -169,13 +151,10 @@ def update_config(folder, **changes) -> dict:
 
 def build_model(config: dict) -> torch.nn.Module:
     """Instantiate the (untrained) model described by a parsed config.json."""
-    _register_builtin_types()
     model_type = config["model_type"]
-    if model_type not in MODEL_TYPES and model_type in LAZY_MODEL_MODULES:
-        importlib.import_module(LAZY_MODEL_MODULES[model_type])
-    if model_type not in MODEL_TYPES:
+    cls = model_class(model_type)
+    if cls is None:
         raise ModelLoadError(f"Unknown model_type {model_type!r}; known: {', '.join(sorted(MODEL_TYPES))}.")
-    cls = MODEL_TYPES[model_type]
     fields = {field.name for field in dataclasses.fields(cls.config_class)}
     architecture = config["architecture"]
     unknown = set(architecture) - fields

@@ -1,5 +1,5 @@
-"""Model classes. Importing this package registers the pix2pix model types with `pix2pix_demo.hub`
-(SinGAN registers itself when `pix2pix_demo.models.singan` is imported; the loader does that on demand)."""
+"""Model classes. Importing this package registers the pix2pix model types in `pix2pix_demo.model_types`
+(the other model modules register theirs when imported; the loader does that on demand)."""
 
 from .autoencoder import AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig
 from .patchgan import PatchGANConfig, PatchGANDiscriminator

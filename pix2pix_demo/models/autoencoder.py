@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..hub import register_model_type
+from .base import ConfiguredModel
 
 
 @dataclass
@@ -55,16 +55,12 @@ class AutoEncoderDiscriminatorConfig:
         return 2 ** self.num_downsamplings
 
 
-@register_model_type
-class AutoEncoderDiscriminator(nn.Module):
+class AutoEncoderDiscriminator(ConfiguredModel, model_type="pix2pix-autoencoder-d",
+                               config_class=AutoEncoderDiscriminatorConfig):
     """(N, in_channels, H, W) -> energies (N,); with return_features also the codes (N, latent·h·w)."""
 
-    model_type = "pix2pix-autoencoder-d"
-    config_class = AutoEncoderDiscriminatorConfig
-
     def __init__(self, config: AutoEncoderDiscriminatorConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         wrap = spectral_norm if config.spectral_norm else (lambda module: module)
         ndf, cap = config.base_channels, config.base_channels * 8
         widths = [min(ndf * 2 ** i, cap) for i in range(config.num_downsamplings)]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..hub import register_model_type
+from .base import ConfiguredModel
 
 
 @dataclass
@@ -63,14 +63,10 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(self.act(self.conv1(x)))
 
 
-@register_model_type
-class DetailGenerator(nn.Module):
-    model_type = "detail"
-    config_class = DetailConfig
-
+class DetailGenerator(ConfiguredModel, model_type="detail", config_class=DetailConfig):
     def __init__(self, config: DetailConfig | None = None):
-        super().__init__()
-        self.config = config = config or DetailConfig()
+        super().__init__(config)
+        config = self.config
         c = config.channels
         inputs = (config.image_channels + config.noise_channels) * 4
         self.unshuffle = nn.PixelUnshuffle(2)

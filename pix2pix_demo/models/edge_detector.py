@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hub import register_model_type
+from .base import ConfiguredModel
 
 
 @dataclass
@@ -35,14 +35,10 @@ class EdgeDetectorConfig:
         self.dilations = [int(d) for d in self.dilations]
 
 
-@register_model_type
-class EdgeDetector(nn.Module):
-    model_type = "edge-detector"
-    config_class = EdgeDetectorConfig
-
+class EdgeDetector(ConfiguredModel, model_type="edge-detector", config_class=EdgeDetectorConfig):
     def __init__(self, config: EdgeDetectorConfig | None = None):
-        super().__init__()
-        self.config = config = config or EdgeDetectorConfig()
+        super().__init__(config)
+        config = self.config
         s, m, c = config.stem_channels, config.mid_channels, config.context_channels
         self.stem = nn.Conv2d(3, s, 3, padding=1)
         self.down1 = nn.Conv2d(s, m, 3, stride=2, padding=1)

@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..hub import register_model_type
 from .attention import SelfAttention2d, parse_positions
+from .base import ConfiguredModel
 from .unet import make_norm
 
 
@@ -64,16 +64,11 @@ class PatchGANConfig:
         return field
 
 
-@register_model_type
-class PatchGANDiscriminator(nn.Module):
+class PatchGANDiscriminator(ConfiguredModel, model_type="pix2pix-patchgan", config_class=PatchGANConfig):
     """(N, in_channels, H, W) -> (N, num_scales, H', W') logits, one per patch (and scale)."""
 
-    model_type = "pix2pix-patchgan"
-    config_class = PatchGANConfig
-
     def __init__(self, config: PatchGANConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.net = self._build(config)  # full size (the only one when num_scales is 1)
         self.coarser = nn.ModuleList(self._build(config) for _ in range(config.num_scales - 1))
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)

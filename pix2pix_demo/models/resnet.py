@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..hub import register_model_type
+from .base import ConfiguredModel
 from .unet import make_norm, up_conv
 
 
@@ -71,16 +71,12 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
-@register_model_type
-class ResnetGenerator(nn.Module):
+class ResnetGenerator(ConfiguredModel, model_type="resnet-generator", config_class=ResnetConfig):
     """CycleGAN generator: (N, in_channels, H, W) -> (N, out_channels, H, W), both in [-1, 1]."""
 
-    model_type = "resnet-generator"
-    config_class = ResnetConfig
-
     def __init__(self, config: ResnetConfig | None = None):
-        super().__init__()
-        self.config = config = config or ResnetConfig()
+        super().__init__(config)
+        config = self.config
         bias = config.norm != "batch"
         k = config.base_channels
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(config.in_channels, k, 7, bias=bias), make_norm(config.norm, k),

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hub import register_model_type
+from .base import ConfiguredModel
 
 
 ENCODERS = ("unet", "lite0")
@@ -69,14 +69,10 @@ def double_conv(in_ch: int, out_ch: int) -> nn.Sequential:
     )
 
 
-@register_model_type
-class CatSegmenter(nn.Module):
-    model_type = "cat-segmenter"
-    config_class = SegmenterConfig
-
+class CatSegmenter(ConfiguredModel, model_type="cat-segmenter", config_class=SegmenterConfig):
     def __init__(self, config: SegmenterConfig | None = None):
-        super().__init__()
-        self.config = config = config or SegmenterConfig()
+        super().__init__(config)
+        config = self.config
         chs = config.channels
         if config.encoder == "lite0":
             from ..features import EfficientNetLite0  # the architecture only: no wheel needed

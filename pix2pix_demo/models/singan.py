@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..hub import register_model_type
+from ..model_types import register_model_type
 from ..singan_options import PADDING_MODES, padding_at
 
 

@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..hub import register_model_type
+from .base import ConfiguredModel
 
 
 @dataclass
@@ -103,16 +103,11 @@ class SPADEResBlock(nn.Module):
         return shortcut + y
 
 
-@register_model_type
-class SPADEGenerator(nn.Module):
+class SPADEGenerator(ConfiguredModel, model_type="spade-generator", config_class=SPADEConfig):
     """(N, num_classes, H, W) one-hot labels [+ z (N, z_channels)] -> (N, out_channels, H, W) in [-1, 1]."""
 
-    model_type = "spade-generator"
-    config_class = SPADEConfig
-
     def __init__(self, config: SPADEConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         n = config.num_upsamplings
         label_ch = config.num_classes + config.z_channels
         self.head = nn.Conv2d(label_ch, config.channels(0), 3, padding=1)

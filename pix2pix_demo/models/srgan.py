@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hub import register_model_type
+from .base import ConfiguredModel
 
 
 @dataclass
@@ -69,14 +69,10 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(self.act(self.conv1(x)))
 
 
-@register_model_type
-class SRGANGenerator(nn.Module):
-    model_type = "srgan"
-    config_class = SRGANConfig
-
+class SRGANGenerator(ConfiguredModel, model_type="srgan", config_class=SRGANConfig):
     def __init__(self, config: SRGANConfig | None = None):
-        super().__init__()
-        self.config = config = config or SRGANConfig()
+        super().__init__(config)
+        config = self.config
         c = config.channels
         self.head = nn.Sequential(nn.Conv2d(config.image_channels, c, config.head_kernel,
                                             padding=config.head_kernel // 2), nn.PReLU(c))

@@ -44,7 +44,7 @@ from PIL import Image
 from torch import nn
 
 from ..coat import RGB_TO_YIQ, YIQ_TO_RGB
-from ..hub import register_model_type
+from .base import ConfiguredModel
 from ..imaging import check_aspect, image_to_tensor, tensor_to_image, to_rgb
 from .patchgan import PatchGANConfig, PatchGANDiscriminator
 from .resnet import ResnetGenerator
@@ -103,16 +103,12 @@ class StarGANConfig:
         return ResnetGenerator.config_class(**{**self.generator, "in_channels": self.in_channels})
 
 
-@register_model_type
-class StarGANGenerator(nn.Module):
+class StarGANGenerator(ConfiguredModel, model_type="stargan", config_class=StarGANConfig):
     """(N, 3, H, W) image in [-1, 1] + target domains -> (N, 3, H, W) in [-1, 1]."""
 
-    model_type = "stargan"
-    config_class = StarGANConfig
-
     def __init__(self, config: StarGANConfig | None = None):
-        super().__init__()
-        self.config = config = config or StarGANConfig()
+        super().__init__(config)
+        config = self.config
         self.generator = ResnetGenerator(config.resnet_config())
         first = self.generator.net[1]
         if not (isinstance(first, nn.Conv2d) and first.in_channels == config.in_channels):  # the layout forward() needs

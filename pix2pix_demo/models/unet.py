@@ -30,8 +30,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..hub import register_model_type
 from .attention import SelfAttention2d, parse_positions
+from .base import ConfiguredModel
 
 
 @dataclass
@@ -227,19 +227,14 @@ class UNetLevel(nn.Module):
         return y if self.outermost else torch.cat([x, y], dim=1)
 
 
-@register_model_type
-class UNetGenerator(nn.Module):
+class UNetGenerator(ConfiguredModel, model_type="pix2pix-unet", config_class=UNetConfig):
     """pix2pix generator: image (N, in_channels, H, W) in [-1, 1] -> (N, out_channels, H, W) in [-1, 1].
 
     With `config.condition_channels` = C > 0, `forward(x, condition)` also takes an (N, C) tensor (e.g.
     a coat colour in [0, 1]); without one it uses `config.condition_default`."""
 
-    model_type = "pix2pix-unet"
-    config_class = UNetConfig
-
     def __init__(self, config: UNetConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         n = config.num_downsamplings
         channels = [min(config.base_channels * 2 ** i, config.max_channels) for i in range(n)]
         level: nn.Module | None = None
