@@ -16,11 +16,11 @@ script would:
 `full=False` runs a short load (16 x 5); `full=True` the real one (16 x 50).
 
 `--browser` (`browser_section`): the Draw tab as a person uses it, in headless Debian chromium
-(playwright; never a downloaded browser), for the old path (Gradio's ImageEditor, the app started
-with PIX2PIX_DRAW=editor) and the new one (our drawing surface) side by side in one run: a fresh
-page's first stroke (does it produce a picture, and how fast), then N strokes, each timed from
-mouseup to the new picture having loaded in the page (timestamps taken inside the page), and the
-requests, body bytes sent and bytes received per stroke.
+(playwright; never a downloaded browser): a fresh page's first stroke (does it produce a picture,
+and how fast), then N strokes, each timed from mouseup to the new picture having loaded in the page
+(timestamps taken inside the page), and the requests, body bytes sent and bytes received per stroke.
+(It measured the previous path, Gradio's ImageEditor, beside this one until that path was removed;
+those numbers are in docs/app.md.)
 """
 
 from __future__ import annotations
@@ -232,9 +232,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # Where each path shows its picture, and what marks the page as ready to draw.
 DRAW_PATHS = {
-    "old (ImageEditor)": {"env": "editor", "ready": "#draw-canvas canvas", "canvas": "#draw-canvas canvas",
-                          "picture": "#draw-output img"},
-    "new (drawing surface)": {"env": "surface", "ready": "#draw-surface .p2p[data-ready='1']",
+    "new (drawing surface)": {"ready": "#draw-surface .p2p[data-ready='1']",
                               "canvas": "#draw-surface canvas", "picture": "#draw-surface img.p2p-picture"},
 }
 # In the page, installed before the app's own scripts: when each pointerup happened, when each new
@@ -353,8 +351,6 @@ def measure_draw_path(browser, url: str, path: dict, strokes: int, first_timeout
         page.goto(url)
         page.wait_for_selector(path["ready"], timeout=120_000)
         result: dict = {"page_ready_s": round(time.perf_counter() - started, 2)}
-        if path["env"] == "editor":  # give the old path its best chance: pick the brush first, as the old test did
-            page.click("#draw-canvas button[aria-label='Brush']")
         page.wait_for_timeout(300)
         box = page.locator(path["canvas"]).first.bounding_box()
 
@@ -386,7 +382,7 @@ def measure_draw_path(browser, url: str, path: dict, strokes: int, first_timeout
         result["requests_per_stroke"] = round(statistics.mean(t[0] for t in per_stroke), 1)
         result["bytes_sent_per_stroke"] = round(statistics.median(t[1] for t in per_stroke))
         result["bytes_received_per_stroke"] = round(statistics.median(t[2] for t in per_stroke))
-        if path["env"] == "surface":
+        if "#draw-surface" in path["canvas"]:
             stats = page.evaluate("document.querySelector('#draw-surface .p2p').__p2p.state.stats")
             server = [entry["serverMs"] for entry in stats if entry.get("serverMs") is not None]
             if server:
@@ -397,7 +393,7 @@ def measure_draw_path(browser, url: str, path: dict, strokes: int, first_timeout
 
 
 def browser_section(strokes: int = 12, first_timeout_s: float = 60, stroke_timeout_s: float = 60) -> dict:
-    """The old and the new Draw path, one after the other in this run (same machine, same models)."""
+    """Each Draw path (today one: the drawing surface) in this run, on the shipped models."""
     import shutil
 
     try:
@@ -413,7 +409,7 @@ def browser_section(strokes: int = 12, first_timeout_s: float = 60, stroke_timeo
         try:
             for name, path in DRAW_PATHS.items():
                 try:
-                    with app_process({"PIX2PIX_DRAW": path["env"]}) as (url, _):
+                    with app_process() as (url, _):
                         result["paths"][name] = measure_draw_path(browser, url, path, strokes, first_timeout_s,
                                                                   stroke_timeout_s)
                 except Exception as error:  # reported, and the other path still runs
@@ -448,7 +444,7 @@ def get_args_parser():
     parser = argparse.ArgumentParser(prog="python -m pix2pix_demo.app_benchmark",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--browser", action="store_true",
-                        help="the Draw tab in headless chromium, ImageEditor path vs drawing surface (browser_section)")
+                        help="the Draw tab's drawing surface in headless chromium (browser_section)")
     parser.add_argument("--strokes", type=int, default=12, help="with --browser: timed strokes per path")
     parser.add_argument("--full", action="store_true", help="the full load test (16 clients x 50 requests; default 16 x 5)")
     return parser

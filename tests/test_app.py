@@ -289,13 +289,12 @@ def test_unknown_edge_method(tmp_path):
 def test_handlers_turn_user_errors_into_gradio_messages(app_module, tmp_path):
     import gradio as gr
 
-    from pix2pix_demo.ui import draw_editor_tab, draw_tab, photo_tab
+    from pix2pix_demo.ui import draw_tab, photo_tab
 
     with warnings.catch_warnings(record=True) as caught:  # gr.Warning outside a request warns
         warnings.simplefilter("always")
         assert draw_tab.sketch_to_image(None, "edges2cats", 0) == (None, None)
     assert any("canvas is empty" in str(w.message) for w in caught)
-    assert draw_editor_tab.live_sketch_to_image({"composite": None}, "edges2cats", 0) == (None, None)
 
     with pytest.raises(gr.Error, match="Could not read the image"):
         photo_tab.photo_to_image(uploaded(b"no image here", "bad.jpg"), "edges2cats")

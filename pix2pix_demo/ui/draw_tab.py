@@ -9,14 +9,13 @@ upload, no queue) and shows the JPEG that comes back; see `live.py`.
 The `/sketch_to_image` API endpoint for gradio_client is unchanged: the same Sketchpad-value,
 model and seed inputs as before, on components that are not shown.
 
-PIX2PIX_DRAW=editor builds the previous tab (Gradio's ImageEditor, `draw_editor_tab.py`) so the
-browser benchmark can measure both paths.
+The previous tab (Gradio's ImageEditor) was removed once the browser benchmark had measured both
+paths; its numbers are in docs/app.md ("The drawing surface").
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,10 +95,6 @@ def _static(name: str) -> str:
 
 def build_draw_tab() -> DrawTab:
     """Add the Draw tab's widgets and events to the current Blocks context."""
-    if os.environ.get("PIX2PIX_DRAW", "").strip().lower() == "editor":
-        from .draw_editor_tab import build_editor_draw_tab
-
-        return build_editor_draw_tab()
     choices = logic.model_choices()
     surface = gr.HTML(
         value=None, html_template=_static("draw_surface.html"), css_template=_static("draw_surface.css"),
