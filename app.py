@@ -17,7 +17,7 @@ import gradio as gr
 
 from pix2pix_demo.imaging import MAX_IMAGE_PIXELS
 from pix2pix_demo.ui import logic
-from pix2pix_demo.ui.common import OUTPUT_MAX_AGE_S, limit_malloc_arenas
+from pix2pix_demo.ui.common import OUTPUT_MAX_AGE_S, bound_editor_blobs, limit_malloc_arenas
 from pix2pix_demo.ui.draw_tab import build_draw_tab
 from pix2pix_demo.ui.facades_tab import build_facades_tab
 from pix2pix_demo.ui.photo_tab import build_photo_tab
@@ -54,6 +54,10 @@ LAUNCH_OPTIONS = dict(
     # Clients get the app's own messages (gr.Error) and, for anything unexpected, a short generic one;
     # never raw exception text, which can hold server paths (details go to the server log).
     show_error=False,
+    # Gradio keeps a copy of the page's state (~0.3 MB here) for every session hash a request names, anyone's,
+    # up to this many (the oldest go first); its default, 10000, let anyone grow the server by ~3 GB
+    # (200 POSTs with fresh session hashes: +63 MB, never released)
+    state_session_capacity=500,
 )
 # Uploads and outputs (images, GIFs) are Gradio temp files: every 15 minutes those older than an hour
 # are deleted (and all of them when the server stops; common.sweep_outputs also removes the outputs
@@ -80,6 +84,7 @@ with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
             with gr.Tab("SinGAN", id="singan"):
                 build_singan_tab()
 demo.queue(default_concurrency_limit=2, max_size=64)
+bound_editor_blobs(demo)  # what browsers post to the ImageEditors' accept_blobs: bounded, not kept forever
 
 
 def warm_up() -> None:

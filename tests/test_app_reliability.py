@@ -13,10 +13,12 @@ import os
 import struct
 import threading
 import time
+import uuid
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -235,3 +237,60 @@ def test_outputs_of_a_killed_server_are_swept(tmp_path, monkeypatch):
     monkeypatch.setattr(common, "_last_sweep", [None])  # as in a new process
     new = common.output_file(Image.new("RGB", (8, 8)), "png")
     assert not old.exists() and fresh.exists() and Path(new).parent == folder
+
+
+def post_blob(url: str, component_id: int, size: int, index="null", kind="background", session=None) -> int:
+    import httpx
+
+    response = httpx.post(f"{url}gradio_api/component_server", timeout=60, data={
+        "component_id": str(component_id), "session_hash": session or uuid.uuid4().hex[:11], "fn_name": "accept_blobs",
+        "id": uuid.uuid4().hex, "type": kind, "index": index}, files={"file": ("b.png", os.urandom(size), "image/png")})
+    return response.status_code
+
+
+def test_what_anyone_posts_to_the_editors_accept_blobs_is_bounded(app_module, running_app):
+    """Issue 28: Gradio kept every image posted to an ImageEditor's accept_blobs (any new id) and a copy of the
+    page state for every new session hash; 200 posts of 2 MB grew the server by 400+ MB, never released.
+    Now: each editor keeps at most BoundedBlobStore's entries / bytes, a layer index is checked, and sessions
+    are capped (what it does to the server's memory: see the README, "Memory")."""
+    from pix2pix_demo.ui.common import MAX_EDITOR_LAYERS, BoundedBlobStore
+
+    editors = [block for block in app_module.demo.blocks.values() if isinstance(block, gr.ImageEditor)]
+    assert editors and all(isinstance(editor.blob_storage, BoundedBlobStore) for editor in editors)
+    editor = editors[0]
+    store = editor.blob_storage
+    size = store.max_bytes // 12  # 40 posts: over three times the byte budget
+    statuses = {post_blob(running_app, editor._id, size) for _ in range(40)}
+    assert statuses == {200}
+    assert 0 < len(store) <= store.max_entries and store.total_bytes() <= store.max_bytes
+    assert store.total_bytes() >= store.max_bytes - 2 * size  # the newest are kept: a real canvas still arrives
+    # a layer index far out of range (Gradio grew a list that long) or an unknown type: nothing stored
+    before = dict(store)
+    assert post_blob(running_app, editor._id, 100, index=str(10**9), kind="layer") == 200
+    assert post_blob(running_app, editor._id, 100, index=str(MAX_EDITOR_LAYERS), kind="layer") == 200
+    assert post_blob(running_app, editor._id, 100, kind="secret") == 200
+    assert dict(store) == before
+    assert post_blob(running_app, editor._id, 100, index="1", kind="layer") == 200  # a real layer is still taken
+    assert len(store) >= 1 and any(len(blobs.layers) == 2 for blobs in store.values())
+    # and the copies of the page state kept per session hash are capped
+    assert app_module.demo.state_session_capacity == app_module.LAUNCH_OPTIONS["state_session_capacity"] <= 1000
+
+
+def test_blob_store_forgets_old_entries():
+    from pix2pix_demo.ui.common import BoundedBlobStore
+
+    store = BoundedBlobStore(max_entries=3, max_bytes=1000, max_age_s=60)
+    blobs = lambda n: type("Blobs", (), {"background": b"x" * n, "layers": [b"y" * n], "composite": None})()  # noqa: E731
+    for key in "abcd":
+        store[key] = blobs(100)
+    assert list(store) == ["b", "c", "d"] and store.total_bytes() == 600  # at most 3 entries
+    store["e"] = blobs(300)  # 1200 bytes: the oldest go until it fits
+    assert list(store) == ["c", "d", "e"] and store.total_bytes() == 1000
+    store.pop("d")
+    assert store.total_bytes() == 800
+    for key, (size, stored) in store._sizes.items():  # older than max_age_s: gone at the next store
+        store._sizes[key] = (size, stored - 61)
+    store["f"] = blobs(10)
+    assert list(store) == ["f"]
+    store["huge"] = blobs(600)  # larger than the whole budget on its own: not kept (and it pushed out the rest)
+    assert "huge" not in store and store.total_bytes() <= 1000

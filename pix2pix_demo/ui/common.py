@@ -202,3 +202,92 @@ def sweep_outputs(max_age_s: float = OUTPUT_MAX_AGE_S) -> int:
         except FileNotFoundError:  # another process swept it first
             continue
     return removed
+
+
+# ---------------------------------------------------------------- ImageEditor blobs
+class BoundedBlobStore(dict):
+    """An ImageEditor's `blob_storage` with bounds: Gradio keeps every image a browser posts to the editor's
+    server function `accept_blobs` (POST /gradio_api/component_server, anyone, any new `id`) in a plain dict
+    until an event with that id is preprocessed, and our events read the canvas unprocessed, so nothing
+    ever removed them (200 posts of 2 MB: +400 MB, never released). Here the oldest entries go first once
+    there are more than `max_entries`, more than `max_bytes` in all, or any older than `max_age_s`.
+    An evicted canvas only means an empty canvas for an event that comes that much later."""
+
+    def __init__(self, max_entries: int = 32, max_bytes: int = 16_000_000, max_age_s: float = 600):
+        super().__init__()
+        self.max_entries, self.max_bytes, self.max_age_s = max_entries, max_bytes, max_age_s
+        self._sizes: dict = {}  # id -> (bytes, time stored)
+
+    @staticmethod
+    def size_of(blobs) -> int:
+        parts = [getattr(blobs, "background", None), getattr(blobs, "composite", None),
+                 *(getattr(blobs, "layers", None) or [])]
+        return sum(len(part) for part in parts if isinstance(part, (bytes, bytearray)))
+
+    def __setitem__(self, key, blobs):
+        if key in self:
+            super().__delitem__(key)  # re-inserted: it becomes the newest
+        self._sizes[key] = (self.size_of(blobs), time.monotonic())
+        super().__setitem__(key, blobs)
+        self._evict(keep=key)
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        self._sizes.pop(key, None)
+
+    def pop(self, key, *default):
+        self._sizes.pop(key, None)
+        return super().pop(key, *default)
+
+    def total_bytes(self) -> int:
+        return sum(size for size, _ in self._sizes.values())
+
+    def _evict(self, keep) -> None:
+        now = time.monotonic()
+        for key in list(self):  # insertion order is age order (an updated entry moves to the end)
+            if key == keep:
+                continue
+            over = len(self) > self.max_entries or self.total_bytes() > self.max_bytes
+            if not over and now - self._sizes[key][1] <= self.max_age_s:
+                break  # within the bounds, and the rest are newer
+            del self[key]
+        if keep in self and self._sizes[keep][0] > self.max_bytes:
+            del self[keep]  # one canvas larger than the whole budget is not kept either
+
+
+MAX_EDITOR_LAYERS = 8  # accept_blobs' layer index: Gradio grows a list to any index a client names
+
+
+def _checked_accept_blobs(accept_blobs):
+    """An editor's accept_blobs that first checks what a client sent (a known type, a small layer index, one
+    file): Gradio's own grows a list of as many entries as the index says (index 10**9: gigabytes) and
+    fails with a traceback on a missing field. Anything else is dropped (nothing stored)."""
+
+    @functools.wraps(accept_blobs)
+    def checked(data):
+        fields, files = getattr(data, "data", None), getattr(data, "files", None)
+        if not isinstance(fields, dict) or not files or not isinstance(fields.get("id"), str):
+            return None
+        kind, index = fields.get("type"), fields.get("index")
+        if kind not in ("background", "composite", "layer") or len(fields["id"]) > 64:
+            return None
+        if kind == "layer":
+            try:
+                if not 0 <= int(index) < MAX_EDITOR_LAYERS:
+                    return None
+            except (TypeError, ValueError):
+                return None
+        return accept_blobs(data)
+
+    checked._is_server_fn = True
+    return checked
+
+
+def bound_editor_blobs(blocks) -> int:
+    """Give every ImageEditor / Sketchpad of `blocks` a BoundedBlobStore; returns how many there are."""
+    editors = [block for block in blocks.blocks.values() if isinstance(block, gr.ImageEditor)]
+    for editor in editors:
+        if not isinstance(editor.blob_storage, BoundedBlobStore):
+            editor.blob_storage = BoundedBlobStore()
+            editor.accept_blobs = _checked_accept_blobs(editor.accept_blobs)  # the instance's, found first by name
+    return len(editors)
