@@ -472,6 +472,10 @@ def _output_shapes(model: SinGAN, width: int, height: int) -> list[tuple[int, in
     return [(max(2, round(out_h * rh)), max(2, round(out_w * rw))) for rh, rw in ratio]
 
 
+# gpnn.refine's settings for the finish (its own defaults: from the 40-px level, completeness alpha 0.5)
+FINISH_OPTIONS: dict = {}
+
+
 def photo(model: SinGAN) -> Image.Image | None:
     """The training photo the model keeps (at its finest scale's size), or None."""
     if not model.config.keeps_photo:
@@ -487,18 +491,20 @@ def _kept_photo(model: SinGAN) -> Image.Image:
     return image
 
 
-def finish_from_photo(model: SinGAN, picture: Image.Image, image: Image.Image | None = None) -> Image.Image:
+def finish_from_photo(model: SinGAN, picture: Image.Image, image: Image.Image | None = None,
+                      **refine_options) -> Image.Image:
     """`picture` (a sample, at the model's scale: the training size or a multiple of it) with its fine
     texture rebuilt from the training photo's own patches from the 40-px level up (pix2pix_demo.gpnn.refine
     with its measured defaults); the layout above that stays the picture's. `image`: the photo at the
-    model's finest size for a model saved without one (default: the photo the model keeps)."""
+    model's finest size for a model saved without one (default: the photo the model keeps). refine_options:
+    `gpnn.refine`'s keywords (from_side, alpha, ...) instead of FINISH_OPTIONS (experiments)."""
     from .gpnn import MAX_OUTPUT_SIDE, refine
 
     image = _kept_photo(model) if image is None else image
     if max(picture.size) > MAX_OUTPUT_SIDE:
         raise ValueError(f"The finish from the photo works on pictures up to {MAX_OUTPUT_SIDE} px long; this one "
                          f"is {picture.width}×{picture.height}. Turn it off for larger samples.")
-    return refine(picture, image)
+    return refine(picture, image, **{**FINISH_OPTIONS, **refine_options})
 
 
 @torch.no_grad()

@@ -501,3 +501,19 @@ def test_paint_and_edit_finished_from_the_photo(trained):
     assert np.array_equal(np.asarray(finished)[:, -4:], np.asarray(image)[:, -4:])
     assert arrays_equal(finished, singan.edit(model, image, mask, injection_scale=1, seed=2, finish=True))
     assert arrays_equal(plain, singan.edit(model, image, mask, injection_scale=1, seed=2, finish=False))
+
+
+def test_how_new_a_sample_is_follows_its_start_scale(trained):
+    """Random samples' "How new": a sample started from the coarsest scale (0, the default) draws a new layout,
+    one started from a finer scale keeps the reconstruction's layout below it, so it is closer to the
+    reconstruction (mean over seeds); start_scale 0 is what sample() gives by default."""
+    model, _ = trained
+    reconstruction = np.asarray(singan.tensor_to_image(model.reconstruct()), np.float32)
+
+    def distance(start: int) -> float:
+        return float(np.mean([np.mean((np.asarray(singan.sample(model, seed=s, start_scale=start), np.float32)
+                                       - reconstruction) ** 2) for s in range(1, 7)]))
+
+    assert model.num_scales >= 2
+    assert arrays_equal(singan.sample(model, seed=2), singan.sample(model, seed=2, start_scale=0))
+    assert distance(model.num_scales - 1) < 0.5 * distance(0)

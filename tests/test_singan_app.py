@@ -216,6 +216,11 @@ def test_scale_sliders_follow_the_model_without_loading_it(client, monkeypatch):
     assert update["maximum"] == tiny - 1 and update["value"] == tiny - 1
     assert "maximum" not in singan_tab.start_scale_update("no-such-model", 3)  # unknown model: unchanged
 
+    update = singan_tab.how_new_update("singan-tiny4", 5)  # Random samples' "How new": the same range ...
+    assert update["maximum"] == 3 and update["value"] == 3
+    assert "0: a new layout" in update["info"] and "3 (this model's finest)" in update["info"]  # ... and says so
+    assert "maximum" not in singan_tab.how_new_update("no-such-model", 3)
+
     update = singan_tab.injection_scale_update("singan-tiny4", 8, "edit")
     assert update["maximum"] == 3 and update["value"] == 3 and "0 to 3" in update["info"]
     update = singan_tab.injection_scale_update("singan-tiny", -1, "paint")

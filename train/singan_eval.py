@@ -134,11 +134,13 @@ def sample_metrics(real: torch.Tensor, fakes: list[torch.Tensor]) -> dict:
             "border_step_photo": round(border_step(real), 2)}
 
 
-def evaluate_finish(folder: str, image: Image.Image, num_samples: int = 8) -> tuple[dict, list[Image.Image]]:
+def evaluate_finish(folder: str, image: Image.Image, num_samples: int = 8,
+                    **refine_options) -> tuple[dict, list[Image.Image]]:
     """The same metrics for the model's samples finished from the photo (pix2pix_demo.singan's
     finish_from_photo; seeds 1..N): with the photo the model keeps, or, for a model saved without one,
     `image` at the model's size (what the model would give had it kept it). `cpu_s_per_sample` is the
-    finish's CPU time per sample. The first grid image is the photo."""
+    finish's CPU time per sample; refine_options: gpnn.refine's keywords instead of the finish's defaults.
+    The first grid image is the photo."""
     import time
 
     from pix2pix_demo.singan import finish_from_photo, photo
@@ -150,9 +152,10 @@ def evaluate_finish(folder: str, image: Image.Image, num_samples: int = 8) -> tu
     exemplar = kept if kept is not None else tensor_to_image(real)
     plain = [sample(model, seed=s) for s in range(1, num_samples + 1)]
     started = time.process_time()
-    samples = [finish_from_photo(model, p, exemplar) for p in plain]
+    samples = [finish_from_photo(model, p, exemplar, **refine_options) for p in plain]
     seconds = (time.process_time() - started) / num_samples
-    metrics = {"model": f"{folder} + finish" + ("" if kept is not None else " (photo given)"),
+    metrics = {"model": f"{folder} + finish" + ("" if kept is not None else " (photo given)")
+               + (f" {refine_options}" if refine_options else ""),
                "size": f"{shape[1]}x{shape[0]}", "scales": model.num_scales, "rec_psnr": None,
                **sample_metrics(real, [image_to_tensor(s) for s in samples]), "cpu_s_per_sample": round(seconds, 2)}
     return metrics, [exemplar] + samples
@@ -245,9 +248,24 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--finish", action="store_true",
                    help="add a row per model of its samples finished from the photo (the model's own, else --image)")
+    p.add_argument("--finish-from-side", type=int, default=None,
+                   help="with --finish: the finish's first level (short side, px) instead of its default")
+    p.add_argument("--finish-alpha", default=None,
+                   help="with --finish: its completeness weight (a number, or 'none': plain nearest patches)")
     p.add_argument("--gpnn", action="store_true",
                    help="add a row of GPNN samples (patch nearest neighbours, no training) at the first model's size")
     return p
+
+
+def finish_options(args) -> dict:
+    """gpnn.refine keywords from --finish-from-side / --finish-alpha (only those given)."""
+    options = {}
+    if getattr(args, "finish_from_side", None) is not None:
+        options["from_side"] = args.finish_from_side
+    alpha = getattr(args, "finish_alpha", None)
+    if alpha is not None:
+        options["alpha"] = None if str(alpha).lower() == "none" else float(alpha)
+    return options
 
 
 def main(args) -> list[dict]:
@@ -263,7 +281,7 @@ def main(args) -> list[dict]:
         rows.append(images)
         labels.append(name)
         if args.finish:
-            metrics, images = evaluate_finish(folder, image, args.samples)
+            metrics, images = evaluate_finish(folder, image, args.samples, **finish_options(args))
             results.append(metrics)
             rows.append(images)
             labels.append(f"{name} + finish")

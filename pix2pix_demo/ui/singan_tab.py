@@ -124,22 +124,24 @@ def build_singan_tab() -> SinGANTab:
 def _random_samples_tab(tab: SinGANTab) -> None:
     """SinGAN samples of the selected model, and GPNN samples of any picture (no training)."""
     with gr.Tab("Random samples"):
-        gr.Markdown("New images with the same patches as the training image, at any size. "
-                    "Start scale > 0 keeps the training image's layout.")
+        gr.Markdown("New images with the same patches as the training image, at any size. **How new** a "
+                    "sample is: from scale 0 (the default) the coarsest scale draws a new layout, a new scene; "
+                    "starting from a finer scale keeps the training image's layout up to it (as in SinGAN's "
+                    "paper), so the sample comes closer to the photo the finer the start.")
         with gr.Row():
             with gr.Column():
                 model = _model_dropdown("sample")
                 seed = gr.Number(value=1, label="Seed", precision=0)
                 width = gr.Slider(0.5, 3.0, value=2.0, step=0.25, label="Width × training width")
                 height = gr.Slider(0.5, 3.0, value=1.0, step=0.25, label="Height × training height")
-                start = gr.Slider(0, _slider_ceiling(), value=0, step=1, label="Start scale",
-                                  elem_id="singan-sample-start")
+                start = gr.Slider(0, _slider_ceiling(), value=0, step=1, label=HOW_NEW_LABEL,
+                                  info=_how_new_info(None), elem_id="singan-sample-start")
                 finish = _finish_checkbox(model, "sample", FINISH_INFO)
                 button = gr.Button("Generate", variant="primary", elem_id="singan-sample-run")
             output = gr.Image(label="Sample", type="pil", format="png", elem_id="singan-sample-output")
         button.click(sample_handler, [model, seed, width, height, start, finish], output, api_name="singan_sample",
                      preprocess=False, **APPLY_CONCURRENCY)
-        _on_model_change(model, start_scale_update, [model, start], start)
+        _on_model_change(model, how_new_update, [model, start], start)
         tab.dropdowns["sample"], tab.outputs["sample"] = model, output
         gr.Markdown("**Instant, no training: patch nearest neighbours** ([GPNN](https://arxiv.org/abs/2103.15545), "
                     "\"Drop the GAN\"). Upload any picture: a new arrangement of its patches in a few seconds "
@@ -439,6 +441,27 @@ def start_scale_update(model_key, value=0):
     """Model change: the "Start scale" slider goes from 0 to the model's last scale (value clamped)."""
     n = num_scales(model_key)
     return gr.update() if n is None else gr.update(maximum=n - 1, value=_clamp(value, 0, n - 1))
+
+
+HOW_NEW_LABEL = "How new: start scale (0 = a new scene)"
+
+
+def _how_new_info(n: int | None) -> str:
+    """The Random samples "How new" slider's info, for a model of n scales (None: not known yet)."""
+    if n is None:
+        return ("0: a new layout (a new scene); higher: the training image's layout up to that scale, "
+                "with new detail above it.")
+    return (f"0: a new layout (a new scene); 1–{max(1, n // 3)}: the photo's rough layout, its objects moved "
+            f"and reshaped; {n - 1} (this model's finest): the photo with new fine detail.")
+
+
+def how_new_update(model_key, value=0):
+    """Model change in Random samples: `start_scale_update` (the slider ends at the model's last scale)
+    and an info that says what its start scales give for this model."""
+    n = num_scales(model_key)
+    if n is None:
+        return gr.update(info=_how_new_info(None))
+    return gr.update(maximum=n - 1, value=_clamp(value, 0, n - 1), info=_how_new_info(n))
 
 
 def injection_scale_update(model_key, value=-1, application: str = "edit"):
