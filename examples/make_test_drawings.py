@@ -5,7 +5,7 @@
 Ten drawings (faces, a head and shoulders, sitting, lying, standing and walking cats, a silhouette
 without inner lines and a face whose outline has gaps), each
 stroke a polyline with the slow wobble and uneven pressure of a hand on a mouse, 4-px black lines
-on white like the app's pen. They are never trained on: `train.evaluate --sketches
+on white like the app's pen. They are never trained on: `train.eval.pix2pix --sketches
 examples/test-drawings` reports background cleanliness on them, and the README grid shows them.
 """
 

@@ -39,7 +39,7 @@ DATA_NOTES: dict[str, tuple[str, str, str | None]] = {
                     "`heldout.txt` were never trained on.",
                     "Creative Commons Attribution-ShareAlike 4.0 (CC BY-SA 4.0); photo copyright stays with the owners.",
                     "Parkhi, Vedaldi, Zisserman, Jawahar, \"Cats and Dogs\", CVPR 2012."),
-    "cats-cutout": ("Stock-style cats on white made by `train.make_edges_dataset --cutout`: the Oxford-IIIT Pet "
+    "cats-cutout": ("Stock-style cats on white made by `train.data.edges --cutout`: the Oxford-IIIT Pet "
                     "cats of `cats-masked` cut out with their ground-truth trimaps (and, where the data's sources "
                     "below say so, Kaggle *Dogs vs. Cats* photos cut out by our `cat-segmenter`); whole cats and "
                     "face crops, edges extracted from the composite by `pix2pix_demo.edges`. Held-out lists were "
@@ -57,7 +57,7 @@ DATA_NOTES: dict[str, tuple[str, str, str | None]] = {
                   "Hinz, Fisher, Wang, Wermter, \"Improved Techniques for Training Single-Image GANs\", WACV 2021."),
 }
 EXTRA_START, EXTRA_END = "<!-- extra -->", "<!-- /extra -->"
-# Context stored next to metrics by train.evaluate: shown in the table, not indexed as metrics.
+# Context stored next to metrics by train.eval.pix2pix: shown in the table, not indexed as metrics.
 NOT_METRICS = {"pairs", "files", "crop", "data", "mode", "device", "torch_threads", "model", "sketches", "skipped",
                "cutout", "photos", "photos_below_iou_80", "target_photos", "short_side"}
 KIND_TAGS = {"pix2pix-unet": ["pix2pix", "conditional-gan"], "singan": ["singan", "single-image-gan"],
@@ -336,8 +336,8 @@ def _coat_section(config: dict) -> str:
 
 def _app_note(kind: str, name: str, repo_id: str | None) -> str:
     if kind == "cat-segmenter":
-        return ("The app does not run it: `train.make_edges_dataset --cutout --segmenter` and "
-                "`train.evaluate --cutout segmenter` do.")
+        return ("The app does not run it: `train.data.edges --cutout --segmenter` and "
+                "`train.eval.pix2pix --cutout segmenter` do.")
     if kind == "edge-detector":
         return ("In the demo app it is the Photo tab's \"Learned HED-like\" edge detector, read from "
                 "`weights/edges-hed-learned` (or the folder in `PIX2PIX_EDGE_DETECTOR`).")

@@ -19,7 +19,7 @@ import numpy as np
 
 # Named coats a person can pick: mean fur colours (RGB, 0..1) as `coat_colour` measures them. "brown" is
 # the mean of the training cut-outs (Abyssinians and Bengals, the model's default); the others are
-# cluster centres of 282 real cats/train photos measured by `python -m train.coat_palette` (a warm
+# cluster centres of 282 real cats/train photos measured by `python -m train.data.coat_palette` (a warm
 # grey tabby is the commonest), pushed a little towards the colour the name promises (ginger, white).
 COATS: dict[str, tuple[float, float, float]] = {
     "brown": (0.55, 0.45, 0.365),
@@ -32,7 +32,7 @@ COATS: dict[str, tuple[float, float, float]] = {
 }
 DEFAULT_COAT = "brown"
 
-# The four coat domains of the coat-colour StarGAN (`train.coat_domains`' rules) and the mean coat of each
+# The four coat domains of the coat-colour StarGAN (`train.data.coat_domains`' rules) and the mean coat of each
 # domain's labelled training photos (1301 photos of cats/train + cats-masked/images, held-out lists left
 # out; 99 black, 107 ginger, 365 grey tabby, 42 white / cream), as `core_colour` measures it: the targets of
 # the classical `recolour_coat`, so it aims at the same coats as the StarGAN.

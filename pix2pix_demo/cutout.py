@@ -7,8 +7,8 @@
     stock = cut_out(photo, alpha, size=256)           # square crop around the cat, on white
     alpha, check = segment_cat(model, photo)          # the three steps above: `segment`, `mask_quality`, `soft_alpha`
 
-Shared by `train.segmenter` (evaluation), `train.make_edges_dataset --cutout` (the training set),
-`train.evaluate` (the segmenter-cut held-out set) and the app's Photo tab (`ui.logic.photo_result`: a photo
+Shared by `train.segmenter` (evaluation), `train.data.edges --cutout` (the training set),
+`train.eval.pix2pix` (the segmenter-cut held-out set) and the app's Photo tab (`ui.logic.photo_result`: a photo
 is cut out the way edges2cats' training photos were), so every cut-out is made the same way.
 """
 
@@ -130,7 +130,7 @@ def soft_alpha(mask: np.ndarray, feather: float = 0.006, erode: float = 0.003, k
 def segment_cat(model, photo: Image.Image, max_border: float = 0.2,
                 probability: np.ndarray | None = None) -> tuple[np.ndarray, MaskQuality]:
     """A photo -> (alpha, quality): how the segmenter-cut training photos were made
-    (`train.make_edges_dataset --cutout --segmenter`): `segment`, `mask_quality` (`max_border`: 1.0 for a
+    (`train.data.edges --cutout --segmenter`): `segment`, `mask_quality` (`max_border`: 1.0 for a
     face crop, which cuts the body anyway), and the soft alpha of the largest blob of probability >= 0.5.
     Give it to `cut_out(photo, alpha, size, margin=0.08)` when `quality.ok`. `probability`: an already
     computed `segment(model, photo)`."""

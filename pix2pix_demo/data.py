@@ -5,7 +5,7 @@ Three layouts, chosen by `layout=` or detected by `detect_layout`:
 - "ab":      one folder of side-by-side images, A on the left, B on the right (the pix2pix
              release format); `direction="AtoB"` translates left→right, "BtoA" right→left.
 - "folders": DIR/A/<name> and DIR/B/<name> with matching file stems (as written by
-             `python -m train.make_edges_dataset`).
+             `python -m train.data.edges`).
 - "photos":  a folder of photos; the input edge map of each photo is computed by
              `pix2pix_demo.edges.extract_edges` (the same function the app uses).
 
@@ -26,7 +26,7 @@ from .imaging import open_image, to_rgb
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 LAYOUTS = ("ab", "folders", "photos")
-DATASET_INFO = "dataset.json"  # written by train.make_edges_dataset: the extractor and its settings
+DATASET_INFO = "dataset.json"  # written by train.data.edges: the extractor and its settings
 
 
 def list_images(folder) -> list[Path]:
@@ -71,7 +71,7 @@ def dataset_edge_method(folder, layout: str | None = None, edge_method: str | No
     """The edge extractor that made a dataset's inputs, or None when unknown (e.g. real HED maps).
 
     A folder of photos uses `edge_method` (default: the app's default extractor); a folder built by
-    `train.make_edges_dataset` says so in its dataset.json."""
+    `train.data.edges` says so in its dataset.json."""
     from .edges import DEFAULT_EDGE_METHOD
 
     folder = Path(folder)
@@ -87,7 +87,7 @@ def dataset_edge_method(folder, layout: str | None = None, edge_method: str | No
 
 
 def dataset_is_cutout(folder) -> bool:
-    """Was a dataset built from cut-outs (objects on white, `train.make_edges_dataset --cutout`)? Its
+    """Was a dataset built from cut-outs (objects on white, `train.data.edges --cutout`)? Its
     dataset.json says so per source; False when it does not."""
     info = Path(folder) / DATASET_INFO
     try:

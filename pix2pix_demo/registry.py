@@ -86,7 +86,7 @@ def _coats(config: dict) -> tuple:
 
 
 def _trained_on_cutouts(config: dict, coats: tuple) -> bool:
-    """Was a pix2pix model trained on cut-outs (cats on white, `train.make_edges_dataset --cutout`)? Its
+    """Was a pix2pix model trained on cut-outs (cats on white, `train.data.edges --cutout`)? Its
     config's data.cutout when it says (true / false); else whether its data.path names a cut-out set
     ("cutout" in it, e.g. runs/data/cats-cutout); else whether it takes the cats' named coats
     (`coat.COATS`: edges2cats; edges2products takes product colours)."""

@@ -205,12 +205,12 @@ def test_train_with_coat_fine_tunes_a_plain_model_and_evaluates_per_coat(tmp_pat
     config = json.loads((tmp_path / "w" / "coats" / "config.json").read_text())
     assert config["architecture"]["condition_channels"] == 3 and list(config["coats"]) == list(COATS)
     assert config["data"]["coat"] is True
-    result = run_cli("train.evaluate", "--model", str(tmp_path / "w" / "coats"), "--data", str(data), "--json",
+    result = run_cli("train.eval.pix2pix", "--model", str(tmp_path / "w" / "coats"), "--data", str(data), "--json",
                      "--coat", "target", "--grid", str(tmp_path / "grid.png"))
     metrics = json.loads(result.stdout)
     assert metrics["coat"] == "target" and metrics["pairs"] == 8
     # the run's checkpoint exports as a model too (what a run still training holds): the same weights
-    from train.export_checkpoint import export
+    from train.publish.export_checkpoint import export
 
     folder = export(tmp_path / "runs" / "coats", tmp_path / "from-checkpoint")
     exported, final = load_model(folder).eval(), load_model(tmp_path / "w" / "coats").eval()

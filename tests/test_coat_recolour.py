@@ -16,7 +16,7 @@ from pix2pix_demo.coat import COAT_DOMAINS, core_colour, recolour_coat
 from pix2pix_demo.hub import save_model
 from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
 from test_coat_stargan import cat_photo  # the striped-disc 'photo' of the coat StarGAN tests
-from train.coat_domains import coat_domain
+from train.data.coat_domains import coat_domain
 
 
 def constant_segmenter(folder, logit: float):

@@ -1,6 +1,6 @@
-"""Coat-colour domains for a StarGAN: the labelling rules and tool (train.coat_domains), the masked classical
+"""Coat-colour domains for a StarGAN: the labelling rules and tool (train.data.coat_domains), the masked classical
 recolour it is compared with (coat.match_chroma's weight), the background-only SSIM, and the evaluator
-(train.coat_stargan_eval), on pictures and tiny models made here (no ../shared, no network)."""
+(train.eval.coat_stargan), on pictures and tiny models made here (no ../shared, no network)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pix2pix_demo.coat import COATS, core_colour, match_chroma
 from pix2pix_demo.hub import save_model
 from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
 from pix2pix_demo.models.stargan import StarGANConfig, StarGANGenerator
-from train.coat_domains import coat_domain, coat_features, coat_spread
-from train.evaluate import ssim
+from train.data.coat_domains import coat_domain, coat_features, coat_spread
+from train.eval.pix2pix import ssim
 
 DOMAINS = ("black", "ginger", "grey-tabby", "white-cream")
 
@@ -58,7 +58,7 @@ def test_coat_domains_follow_lightness_warmth_and_spread():
 
 def test_coat_domains_tool_writes_labels_and_masks(tmp_path, monkeypatch):
     from pix2pix_demo import cutout
-    from train import coat_domains
+    from train.data import coat_domains
 
     photos = tmp_path / "cats" / "train"
     photos.mkdir(parents=True)
@@ -122,7 +122,7 @@ def make_heldout(root):
 
 
 def test_evaluator_scores_methods_on_heldout_photos(tmp_path, monkeypatch):
-    from train import coat_stargan_eval
+    from train.eval import coat_stargan as coat_stargan_eval
 
     disc = make_heldout(tmp_path / "data")
     labels = tmp_path / "labels.csv"
@@ -169,7 +169,7 @@ def test_evaluator_scores_per_domain_models_beside_the_stargan(tmp_path, monkeyp
     """--per-domain DOMAIN=MODEL: a single-direction generator per target is a fifth method, scored only on
     the targets it has; the StarGAN's card keeps its own four methods."""
     from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
-    from train import coat_stargan_eval
+    from train.eval import coat_stargan as coat_stargan_eval
 
     disc = make_heldout(tmp_path / "data")
     labels = tmp_path / "labels.csv"

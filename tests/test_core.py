@@ -363,7 +363,7 @@ def test_int8_weights_without_their_values_give_a_clear_error(tmp_path):
 
 
 def test_requantize_rewrites_a_folder_and_reports_the_change(tmp_path):
-    from train import requantize
+    from train.publish import requantize
 
     folder = save_model(tiny_model(base_channels=16), tmp_path / "m", metadata={"resolution": 32, "label": "tiny"})
     (folder / "README.md").write_text("card")

@@ -134,7 +134,7 @@ def test_segmenter_training_smoke_run_and_evaluation(tmp_path):
 def test_make_edges_dataset_cutout_mode_keeps_only_the_cats_lines(tmp_path):
     data = make_masked_folder(tmp_path / "masked")
     out = tmp_path / "stock"
-    run_cli("train.make_edges_dataset", str(data / "images"), str(out), "--cutout", "--masks", str(data / "trimaps"),
+    run_cli("train.data.edges", str(data / "images"), str(out), "--cutout", "--masks", str(data / "trimaps"),
             "--exclude", str(data / "heldout.txt"), "--prefix", "m-", "--size", "64", "--workers", "1",
             "--method", "canny")
     names = sorted(p.name for p in (out / "B").glob("*.png"))
@@ -156,7 +156,7 @@ def test_make_edges_dataset_cutout_mode_keeps_only_the_cats_lines(tmp_path):
     # a second source into the same folder is recorded next to the first
     segmenter = CatSegmenter(TINY).eval()
     save_model(segmenter, tmp_path / "seg")
-    run_cli("train.make_edges_dataset", str(data / "images"), str(out), "--cutout", "--segmenter", str(tmp_path / "seg"),
+    run_cli("train.data.edges", str(data / "images"), str(out), "--cutout", "--segmenter", str(tmp_path / "seg"),
             "--prefix", "s-", "--size", "64", "--workers", "1", "--method", "canny")
     info = json.loads((out / "dataset.json").read_text())
     assert [s["prefix"] for s in info["sources"]] == ["m-", "s-"]
@@ -165,7 +165,7 @@ def test_make_edges_dataset_cutout_mode_keeps_only_the_cats_lines(tmp_path):
     assert second["photos"] + sum(second["skipped"].values()) == 6
     assert all(reason.split(" (")[0] == "unsure" and reason.split(" (")[1].rstrip(")") in
                {"no cat", "area", "uncertain", "blobs", "frame"} for reason in second["skipped"])
-    bad = run_cli("train.make_edges_dataset", str(data / "images"), str(out), "--cutout", check=False)
+    bad = run_cli("train.data.edges", str(data / "images"), str(out), "--cutout", check=False)
     assert bad.returncode != 0 and "--masks" in bad.stderr
 
 
@@ -179,13 +179,13 @@ def test_pack_then_gpu_script_trains_from_the_pack(tmp_path):
 
     data = make_masked_folder(tmp_path / "masked", count=4)
     dataset = tmp_path / "stock"
-    run_cli("train.make_edges_dataset", str(data / "images"), str(dataset), "--cutout", "--masks",
+    run_cli("train.data.edges", str(data / "images"), str(dataset), "--cutout", "--masks",
             str(data / "trimaps"), "--size", "64", "--workers", "1", "--variants", "2")
     pack = tmp_path / "pack"
-    run_cli("train.pack_dataset", str(dataset), str(pack))
+    run_cli("train.data.pack", str(dataset), str(pack))
     info = json.loads((pack / "pack.json").read_text())
     assert info["photos"] == 4 and info["variants"] == 2 and len(list(pack.glob("*.jpg"))) == 4
-    too_big = run_cli("train.pack_dataset", str(dataset), str(tmp_path / "pack2"), "--budget-mb", "0.0001", check=False)
+    too_big = run_cli("train.data.pack", str(dataset), str(tmp_path / "pack2"), "--budget-mb", "0.0001", check=False)
     assert too_big.returncode != 0 and "--quality" in too_big.stderr
     out = tmp_path / "gpu-out"
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
@@ -203,14 +203,14 @@ def test_pack_then_gpu_script_trains_from_the_pack(tmp_path):
 
 
 def test_evaluate_on_cutouts_against_constant_images_and_background_cleanliness(tmp_path):
-    from train.evaluate import outside_outline
+    from train.eval.pix2pix import outside_outline
 
     data = make_masked_folder(tmp_path / "masked")
     common = ["--data", str(data / "images"), "--cutout", "masks", "--masks", str(data / "trimaps"), "--json",
               "--grid", str(tmp_path / "grid.png")]
     scores = {}
     for baseline in ("grey", "white", "silhouette"):
-        out = run_cli("train.evaluate", "--baseline", baseline, *common).stdout
+        out = run_cli("train.eval.pix2pix", "--baseline", baseline, *common).stdout
         scores[baseline] = json.loads(out[out.index("{"):])
     assert all(s["pairs"] == 6 and s["cutout"] == "masks" for s in scores.values())
     # on a cat on white, the silhouette guess (true outline, mean cat colour) beats both flat images
@@ -230,7 +230,7 @@ def test_evaluate_on_cutouts_against_constant_images_and_background_cleanliness(
     from pix2pix_demo.models import UNetConfig, UNetGenerator
     save_model(UNetGenerator(UNetConfig(base_channels=4, num_downsamplings=3, max_channels=8)), model_dir,
                {"resolution": 64, "pad_fill": 1.0})
-    out = run_cli("train.evaluate", "--model", str(model_dir), "--sketches", str(tmp_path / "drawings"),
+    out = run_cli("train.eval.pix2pix", "--model", str(model_dir), "--sketches", str(tmp_path / "drawings"),
                   "--grid", str(tmp_path / "drawings.png"), "--compare", str(model_dir),
                   "--save-metrics", "drawings").stdout
     result = json.loads(out[out.index("{"):])["background_cleanliness"]
@@ -240,7 +240,7 @@ def test_evaluate_on_cutouts_against_constant_images_and_background_cleanliness(
 
 
 def test_color_spread_tells_one_colour_for_all_from_colours_that_follow_the_data():
-    from train.evaluate import color_spread, object_color
+    from train.eval.pix2pix import color_spread, object_color
 
     def on_white(color):
         image = Image.new("RGB", (40, 40), "white")
@@ -254,7 +254,7 @@ def test_color_spread_tells_one_colour_for_all_from_colours_that_follow_the_data
 
 
 def test_fine_detail_measures_texture_inside_the_object_not_its_outline():
-    from train.evaluate import fine_detail
+    from train.eval.pix2pix import fine_detail
 
     flat = Image.new("RGB", (48, 48), "white")
     ImageDraw.Draw(flat).rectangle([8, 8, 40, 40], fill=(120, 90, 60))

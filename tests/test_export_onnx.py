@@ -1,4 +1,4 @@
-"""train.export_onnx: the ONNX file gives what PyTorch gives (skipped without onnx / onnxruntime)."""
+"""train.publish.export_onnx: the ONNX file gives what PyTorch gives (skipped without onnx / onnxruntime)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def test_exported_model_matches_pytorch(tmp_path):
     import torch
 
     from pix2pix_demo.hub import load_model
-    from train import export_onnx
+    from train.publish import export_onnx
 
     folder = save_tiny_pix2pix(tmp_path / "tiny", seed=3)
     path = export_onnx.main([str(folder)])
@@ -35,7 +35,7 @@ def test_exported_model_matches_pytorch(tmp_path):
 
 
 def test_other_sizes_and_bad_sizes(tmp_path):
-    from train import export_onnx
+    from train.publish import export_onnx
 
     folder = save_tiny_pix2pix(tmp_path / "tiny", seed=4)
     path = export_onnx.main([str(folder), "--size", "128", "--out", str(tmp_path / "big.onnx")])

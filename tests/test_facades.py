@@ -260,7 +260,7 @@ def test_spade_training_smoke_run_exports_a_loadable_facades_model(tmp_path):
 
 @pytest.mark.slow
 def test_facades_eval_compares_models_with_a_class_means_baseline(tmp_path):
-    from train import facades_eval
+    from train.eval import facades as facades_eval
 
     data = tmp_path / "data"
     data.mkdir()

@@ -58,7 +58,7 @@ def segmenter(monkeypatch):
 
 
 def expected_cut_out(photo: Image.Image, size: int) -> Image.Image:
-    """The training cut-out (train.make_edges_dataset.cutout_photo's segmenter branch) of `scene()`."""
+    """The training cut-out (train.data.edges.cutout_photo's segmenter branch) of `scene()`."""
     return cutout.cut_out(photo, cutout.soft_alpha(cat_probability(photo) >= 0.5), size=size, margin=0.08)
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 from pix2pix_demo import hub, load_model, registry
 from pix2pix_demo.cards import extra_markdown_of, model_card, write_model_card
 from pix2pix_demo.models import UNetConfig, UNetGenerator
-from train import push_to_hub
+from train.publish import push_to_hub
 
 COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
 METADATA = {

@@ -309,7 +309,7 @@ def test_wgan_gp_with_n_critic_and_the_identity_loss_train_too(tmp_path):
 
 @pytest.mark.slow
 def test_a_labels_file_with_masks_trains_and_keeps_the_background(tmp_path):
-    """--labels (train.coat_domains' CSV: path, domain, mask) instead of folders; the domains in the order of
+    """--labels (train.data.coat_domains' CSV: path, domain, mask) instead of folders; the domains in the order of
     --domain-label; --lambda-bg's loss on the masked background is finite, moves, and is 0 inside the cat."""
     from train import stargan
 
@@ -384,7 +384,7 @@ def test_cli_refuses_unusable_domains(tmp_path):
 
 def test_eval_metrics_tell_near_sets_from_far_ones_and_the_picture_grid(tmp_path):
     from pix2pix_demo.imaging import image_to_tensor
-    from train import stargan_eval
+    from train.eval import stargan as stargan_eval
 
     def pictures(colour, seeds):
         return [image_to_tensor(picture(32, 32, colour, seed=s)) for s in seeds]

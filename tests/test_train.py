@@ -94,7 +94,7 @@ def test_training_lowers_l1_exports_resumes_and_evaluates(tmp_path):
     assert steps[-1] == 80 and steps.count(5) == 1  # the early steps were not repeated
     assert load_model(out / "circles").metadata["training"]["steps"] == 80
 
-    evaluation = run_cli("train.evaluate", "--model", str(out / "circles"), "--data", str(data), "--json",
+    evaluation = run_cli("train.eval.pix2pix", "--model", str(out / "circles"), "--data", str(data), "--json",
                          "--grid", str(tmp_path / "grid.png"), "--save-metrics", "train-set")
     metrics = json.loads(evaluation.stdout)
     assert metrics["pairs"] == 16 and 0 <= metrics["l1"] < 0.5 and metrics["psnr"] > 8 and -1 <= metrics["ssim"] <= 1
@@ -111,7 +111,7 @@ def test_evaluate_restricts_to_a_file_list(tmp_path):
     save_model(UNetGenerator(UNetConfig(base_channels=4, num_downsamplings=5, max_channels=8)), tmp_path / "m",
                {"resolution": 32})
     (tmp_path / "list.txt").write_text("00.png\n03.png\n")
-    from train.evaluate import main as evaluate_main
+    from train.eval.pix2pix import main as evaluate_main
 
     evaluate_main(["--model", str(tmp_path / "m"), "--data", str(data), "--files", str(tmp_path / "list.txt"),
                    "--grid", str(tmp_path / "g.png"), "--grid-columns", "input,output"])
@@ -183,7 +183,7 @@ def test_make_edges_dataset_writes_pairs_and_records_the_extractor(tmp_path):
         photo.save(source / f"p{i}.jpg")
     (tmp_path / "skip.txt").write_text("p2.jpg\n")
     out = tmp_path / "dataset"
-    run_cli("train.make_edges_dataset", str(tmp_path / "photos"), str(out), "--size", "48", "--variants", "2",
+    run_cli("train.data.edges", str(tmp_path / "photos"), str(out), "--size", "48", "--variants", "2",
             "--method", "canny", "--exclude", str(tmp_path / "skip.txt"), "--workers", "1")
     edges, photos = sorted((out / "A").glob("*.png")), sorted((out / "B").glob("*.png"))
     assert [p.name for p in edges] == ["sub-p0.png", "sub-p0__v1.png", "sub-p1.png", "sub-p1__v1.png"]

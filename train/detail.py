@@ -3,7 +3,7 @@
     python -m train.detail --pairs runs/data/cats-v7 --stage1 weights/edges2cats --name cats-fur \
         --time-budget 60 --budget-clock cpu --out weights/edges2cats-fur
 
-What it learns from (`--pairs`: a `train.make_edges_dataset` folder; its B/ pictures, cats cut out onto
+What it learns from (`--pairs`: a `train.data.edges` folder; its B/ pictures, cats cut out onto
 white, are the real photos; the `__v1`/`__v2` edge variants are skipped): random `--crop`² crops, half
 of them recoloured to another coat (`pix2pix_demo.coat.random_recolour`, the recolouring pix2pix's
 `--coat` training uses). Each crop's input is one of
@@ -97,7 +97,7 @@ def photo_names(pairs: Path) -> list[str]:
     """The B/ pictures of a make_edges_dataset folder, without the edge variants (same photo)."""
     folder = pairs / "B"
     if not folder.is_dir():
-        raise SystemExit(f"{pairs} has no B/ folder of photos (make it with python -m train.make_edges_dataset).")
+        raise SystemExit(f"{pairs} has no B/ folder of photos (make it with python -m train.data.edges).")
     names = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg") and "__v" not in p.stem)
     if not names:
         raise SystemExit(f"No photos in {folder}.")

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # edges2cats on one CUDA GPU (H200-class) in about 8 minutes, from the packed cut-out photos.
 #
-#   python -m train.pack_dataset runs/data/cats-v7 packed/cats-v7 --budget-mb 24   # here, once
+#   python -m train.data.pack runs/data/cats-v7 packed/cats-v7 --budget-mb 24   # here, once
 #   bash train/gpu_edges2cats.sh                                             # on the GPU machine
 #
 # It recomputes the edge maps from the packed photos with the app's extractor (the same variants
 # as the CPU dataset), fine-tunes the shipped weights/edges2cats architecture (the app's speed
 # depends on it) with AMP bf16, channels_last and a large batch, and exports the model to
 # $OUT/edges2cats-gpu (config.json + model.safetensors), with the training log and sample grids
-# in $OUT/runs. Back on the CPU machine, compare it with `python -m train.evaluate` before shipping.
+# in $OUT/runs. Back on the CPU machine, compare it with `python -m train.eval.pix2pix` before shipping.
 # Environment: PACK, OUT, MINUTES (training budget), BATCH, WORKERS, DEVICE, INIT (a model folder,
 # or "none" to train from scratch), STEPS (a step limit instead, for smoke tests), LAMBDA_L1, COAT (1: the
 # model takes a coat colour like the shipped one, recolouring the cut-outs: pix2pix_demo.coat; 0: plain),
@@ -30,7 +30,7 @@ if [ "${COAT:-1}" = "1" ]; then COAT_ARGS=(--coat --coat-recolour "${RECOLOUR:-0
 VARIANTS=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['variants'])" "$PACK/pack.json")
 METHOD=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['edge_method'] or 'hed-like')" "$PACK/pack.json")
 
-python -m train.make_edges_dataset "$PACK" "$DATA" --method "$METHOD" --variants "$VARIANTS" --size 256 \
+python -m train.data.edges "$PACK" "$DATA" --method "$METHOD" --variants "$VARIANTS" --size 256 \
     --workers "$CORES"
 LIMIT=(--time-budget "$MINUTES")
 if [ -n "${STEPS:-}" ]; then LIMIT=(--steps "$STEPS"); fi

@@ -323,8 +323,8 @@ def heldout_photos(root: Path, per_source: int) -> list[tuple[str, Path, str]]:
 
 
 def shaved_metrics(output: Image.Image, target: Image.Image, border: int = 4) -> dict:
-    """PSNR (dB) and SSIM on RGB in [0, 1] without a `border`-px frame (train.evaluate's definitions)."""
-    from train.evaluate import image_metrics
+    """PSNR (dB) and SSIM on RGB in [0, 1] without a `border`-px frame (train.eval.pix2pix's definitions)."""
+    from train.eval.pix2pix import image_metrics
 
     box = (border, border, target.width - border, target.height - border)
     metrics = image_metrics(output.crop(box), target.crop(box))

@@ -59,7 +59,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     data.add_argument("--domain", action="append", default=[], metavar="NAME=DIR[:GLOB]",
                       help="pictures of a domain (repeatable; a name may be given several folders)")
     data.add_argument("--labels", default=None, metavar="CSV",
-                      help="pictures and their domains from a labels file (train.coat_domains writes one: columns "
+                      help="pictures and their domains from a labels file (train.data.coat_domains writes one: columns "
                            "path, domain (empty: not used), mask (a cat-probability PNG, relative to the file)); "
                            "with or instead of --domain")
     data.add_argument("--exclude", action="append", default=[], metavar="FILE",
@@ -159,7 +159,7 @@ def parse_labels(specs: list[str], domains) -> dict[str, str]:
 
 
 def read_labels(path) -> tuple[dict[str, list[Path]], dict[Path, Path]]:
-    """A labels CSV (train.coat_domains) -> ({domain: picture files}, {picture: its mask PNG}); rows
+    """A labels CSV (train.data.coat_domains) -> ({domain: picture files}, {picture: its mask PNG}); rows
     with an empty domain are left out; domains in order of first appearance."""
     import csv
 
@@ -344,7 +344,7 @@ def main(args) -> Path | None:
     load_start = time.time()
     data = DomainPictures(files, args.size, args.jitter, masks)
     if args.lambda_bg > 0 and not data.has_masks:
-        raise SystemExit("--lambda-bg needs a mask for every picture: --labels with a mask column (train.coat_domains).")
+        raise SystemExit("--lambda-bg needs a mask for every picture: --labels with a mask column (train.data.coat_domains).")
     counts = ", ".join(f"{name}: {len(paths)}" for name, paths in files.items())
     print(f"Pictures ({counts}) loaded in {time.time() - load_start:.0f} s; {device}; "
           f"G {harness.count(generator) / 1e6:.2f} M params, D {harness.count(discriminator) / 1e6:.2f} M params "
@@ -438,7 +438,7 @@ def main(args) -> Path | None:
                              for name in files},
                  "sources": list(dict.fromkeys([display_path(f) for sources in domains.values() for f, _ in sources]
                                                + [display_path(p.parent) for paths in labelled.values() for p in paths])),
-                 **({"labels": "train.coat_domains: " + ", ".join(f"{n} {len(labelled[n])}" for n in labelled)
+                 **({"labels": "train.data.coat_domains: " + ", ".join(f"{n} {len(labelled[n])}" for n in labelled)
                      + " pictures labelled by their cat's measured coat colour (segmenter core); the "
                        "segmenter's cat probability as the --lambda-bg mask"} if labelled else {}),
                  "exclude": [display_path(Path(path)) for path in args.exclude],

@@ -1,12 +1,12 @@
 """Label cat photos by coat colour, for a StarGAN whose domains are coats (the paper's hair colours).
 
-    python -m train.coat_domains --photos ../shared/data/cats/train --photos ../shared/data/cats/test \
+    python -m train.data.coat_domains --photos ../shared/data/cats/train --photos ../shared/data/cats/test \
         --photos ../shared/data/cats-masked/images \
         --exclude ../shared/data/cats/heldout.txt --exclude ../shared/data/cats-masked/heldout.txt \
         --out runs/coat-domains            # -> runs/coat-domains/labels.csv + masks/*.png
 
 Each photo is segmented by our cat segmenter (`pix2pix_demo.cutout.segment`) and its coat colour
-measured as `train.coat_palette` does (`coat.core_colour`: the mean RGB of the sure, eroded core of the
+measured as `train.data.coat_palette` does (`coat.core_colour`: the mean RGB of the sure, eroded core of the
 cat). The colour then names a domain by the rules of `coat_domain` (lightness and warmth in the YIQ
 space of `pix2pix_demo.coat`); a photo between two domains, or whose cat the segmenter is not sure of,
 gets no domain and is left out. labels.csv has one row per photo (path, domain or empty, R, G, B,

@@ -1,6 +1,6 @@
 """Measure the coat colours of real cats: where the named coats of `pix2pix_demo.coat.COATS` come from.
 
-    python -m train.coat_palette --photos ../shared/data/cats/train --exclude ../shared/data/cats/heldout.txt \
+    python -m train.data.coat_palette --photos ../shared/data/cats/train --exclude ../shared/data/cats/heldout.txt \
         --segmenter weights/cat-segmenter --limit 400 --clusters 8 [--swatches runs/coats.png] [--json runs/coats.json]
 
 Each photo is segmented by our cat segmenter; the mean colour of the sure core of the cat (probability

@@ -1,6 +1,6 @@
 """Folder of photos -> paired edges->photo dataset, with the app's own edge extractor.
 
-    python -m train.make_edges_dataset SRC DST [--method hed-like] [--size 256]
+    python -m train.data.edges SRC DST [--method hed-like] [--size 256]
         [--crop none|cat-face] [--exclude LIST.txt] [--variants N] [--prefix P]
         [--cutout --segmenter weights/cat-segmenter | --cutout --masks TRIMAP_DIR]
 

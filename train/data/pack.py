@@ -1,8 +1,8 @@
 """Pack the photos of a cut-out dataset into a small folder that travels to a lent GPU machine.
 
-    python -m train.pack_dataset runs/data/cats-cutout packed/cats-cutout [--quality 92] [--budget-mb 22]
+    python -m train.data.pack runs/data/cats-cutout packed/cats-cutout [--quality 92] [--budget-mb 22]
 
-Copies DST/B/<name>.png of `train.make_edges_dataset` (the cut-out photos; not the edge variants,
+Copies DST/B/<name>.png of `train.data.edges` (the cut-out photos; not the edge variants,
 which the GPU machine recomputes with the same extractor) as JPEGs into OUT, with OUT/pack.json
 recording where they came from and how the edges were made. `packed/` is git-ignored; the device
 tool carries at most 64 MiB together with the repository's tracked files, so the pack must stay
@@ -24,7 +24,7 @@ from pix2pix_demo.data import DATASET_INFO
 
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset", type=Path, help="a folder written by train.make_edges_dataset (A/, B/)")
+    parser.add_argument("dataset", type=Path, help="a folder written by train.data.edges (A/, B/)")
     parser.add_argument("out", type=Path)
     parser.add_argument("--quality", type=int, default=92, help="JPEG quality")
     parser.add_argument("--budget-mb", type=float, default=22.0, help="fail if the pack is larger")
@@ -34,7 +34,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 def main(args) -> dict:
     photos = sorted(p for p in (args.dataset / "B").glob("*.png") if "__v" not in p.stem)
     if not photos:
-        raise SystemExit(f"No {args.dataset}/B/*.png: pack a folder written by train.make_edges_dataset.")
+        raise SystemExit(f"No {args.dataset}/B/*.png: pack a folder written by train.data.edges.")
     args.out.mkdir(parents=True, exist_ok=True)
     total = 0
     for path in photos:

@@ -1,16 +1,16 @@
 """Measure a coat-colour StarGAN on held-out cat photos: does the cat's coat become the chosen one, and
 does the rest of the photo stay? Against doing nothing and the classical recolour.
 
-    python -m train.coat_stargan_eval weights/cats-coat-stargan --data ../shared/data \
+    python -m train.eval.coat_stargan weights/cats-coat-stargan --data ../shared/data \
         --labels runs/coat-domains/labels.csv --grid runs/coat-heldout.png [--json r.json] [--save-metrics]
-    python -m train.coat_stargan_eval weights/cats-coat-stargan --pictures examples/photos/chelsea.png \
+    python -m train.eval.coat_stargan weights/cats-coat-stargan --pictures examples/photos/chelsea.png \
         --grid docs/images/coat-stargan-chelsea.png        # no data needed: one row per picture
-    python -m train.coat_stargan_eval weights/cats-coat-stargan ... --per-domain black=runs/w/others2black \
+    python -m train.eval.coat_stargan weights/cats-coat-stargan ... --per-domain black=runs/w/others2black \
         --per-domain ginger=runs/w/others2ginger ...       # + one single-direction model per target domain
 
 Held-out photos (never trained on, nor labelled for training): the 200 of cats/heldout.txt and the 80
 of cats-masked/heldout.txt, each at the model's working scale (`translate_image`). Our cat segmenter
-gives each input's cat probability p; the input's own coat domain is `train.coat_domains.coat_domain`
+gives each input's cat probability p; the input's own coat domain is `train.data.coat_domains.coat_domain`
 of its measured coat (`coat.core_colour`). Every photo is translated into every domain other than its
 own, by
 - identity: the photo unchanged (what doing nothing scores),
@@ -50,8 +50,8 @@ from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.models.stargan import translate_image, working_size
 from pix2pix_demo.translate import run_generator
-from train.coat_domains import coat_domain, coat_spread
-from train.evaluate import ssim
+from train.data.coat_domains import coat_domain, coat_spread
+from train.eval.pix2pix import ssim
 
 HELDOUT = (("cats/test", "cats/heldout.txt"), ("cats-masked/images", "cats-masked/heldout.txt"))
 METHODS = ("identity", "chroma", "recolour", "stargan")
@@ -63,7 +63,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("model", type=Path, help="a StarGAN model folder whose domains are coat domains")
     p.add_argument("--data", type=Path, default=None, help="the shared data folder (held-out photos)")
-    p.add_argument("--labels", type=Path, default=None, help="train.coat_domains' labels.csv: the domains' centres")
+    p.add_argument("--labels", type=Path, default=None, help="train.data.coat_domains' labels.csv: the domains' centres")
     p.add_argument("--segmenter", type=Path, default=Path("weights/cat-segmenter"))
     p.add_argument("--limit", type=int, default=None, help="at most this many held-out photos (evenly spread)")
     p.add_argument("--pictures", type=Path, nargs="+", help="no measuring: a grid of these pictures in every domain")

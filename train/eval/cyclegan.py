@@ -1,6 +1,6 @@
 """Measure a CycleGAN pair on held-out photos of both domains: closer to the target domain, content kept?
 
-    python -m train.cyclegan_eval --ab weights/cat2bengal --ba weights/bengal2cat \
+    python -m train.eval.cyclegan --ab weights/cat2bengal --ba weights/bengal2cat \
         --a ../shared/data/cats/test --a-files ../shared/data/cats/heldout.txt \
         --b ../shared/data/cats-masked/images --b-glob 'Bengal_*' --b-files ../shared/data/cats-masked/heldout.txt \
         [--short-side 128] [--grid runs/cyclegan/heldout.png] [--save-metrics heldout] [--json]
@@ -42,7 +42,7 @@ from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import image_to_tensor, open_image, to_rgb
 from pix2pix_demo.translate import model_short_side, prepare, run_generator
 from train.cyclegan import list_photos
-from train.evaluate import save_grid, ssim
+from train.eval.pix2pix import save_grid, ssim
 from train.singan_eval import laplacian_pyramid, patches, sliced_wasserstein
 
 

@@ -1,6 +1,6 @@
 """How HED-like is each edge extractor? Precision / recall / F against real HED maps.
 
-    python -m train.edges_eval --data ../shared/data/edges2products/val [--n 200] [--json]
+    python -m train.eval.edges --data ../shared/data/edges2products/val [--n 200] [--json]
 
 Each pix2pix "AB" pair holds the photo on the left and its HED edge map (black lines, the
 pix2pix release's post-processing) on the right. Every method in `EDGE_METHODS` draws edges

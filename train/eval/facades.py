@@ -1,12 +1,12 @@
 """Compare facades models side by side on held-out label maps: L1, PSNR, SSIM, ms per image, parameters.
 
-    python -m train.facades_eval --models weights/facades-pix2pix weights/facades-spade \
+    python -m train.eval.facades --models weights/facades-pix2pix weights/facades-spade \
         --data ../shared/data/facades/val ../shared/data/facades/test --num-threads 1 \
         --grid runs/facades/heldout.png --random-grid docs/images/facades-random.png --save-metrics heldout
 
 Each held-out pair (side-by-side: LEFT photo, RIGHT label map) goes through `FacadesPipeline`, as in the
 app: the label map is snapped to the 12 classes and fitted (256², nearest-neighbour), the output is
-compared with the photo resized to the output's size (`train.evaluate.image_metrics`: L1, PSNR, SSIM on
+compared with the photo resized to the output's size (`train.eval.pix2pix.image_metrics`: L1, PSNR, SSIM on
 [0, 1] RGB). Seed 0 (each model's standard output). A "class means" baseline paints every class with
 its mean photo colour over the training pairs (--train): the bar a model must clear to have learnt
 more than a colour per class.
@@ -34,7 +34,7 @@ from pix2pix_demo.facades import FacadesPipeline, fit_and_pad_labels
 from pix2pix_demo.hub import read_config, update_config
 from pix2pix_demo.imaging import resize_to
 from pix2pix_demo.labels import NUM_CLASSES, classes_to_image, prepare_labels, random_facade
-from train.evaluate import image_metrics, save_grid
+from train.eval.pix2pix import image_metrics, save_grid
 
 
 def get_args_parser() -> argparse.ArgumentParser:

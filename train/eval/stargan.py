@@ -1,9 +1,9 @@
 """Measure a StarGAN cat-looks model on held-out photos (and a CycleGAN direction at the same task).
 
-    python -m train.stargan_eval weights/cats-stargan --data ../shared/data \
+    python -m train.eval.stargan weights/cats-stargan --data ../shared/data \
         --checkpoint runs/cats-stargan/checkpoint.pt --cyclegan bengal=weights/cat2bengal \
         --grid runs/stargan/heldout-grid.png --save-metrics
-    python -m train.stargan_eval weights/cats-stargan --pictures examples/photos/chelsea.png \
+    python -m train.eval.stargan weights/cats-stargan --pictures examples/photos/chelsea.png \
         --grid docs/images/stargan-chelsea.png            # no data needed: one row per picture
 
 Held-out sets (never trained on): the 200 cat photos of cats/heldout.txt, the 40 Abyssinian_* and 40
@@ -46,7 +46,7 @@ from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import image_to_tensor, open_image, tensor_to_image, to_rgb
 from pix2pix_demo.models.stargan import (StarGANDiscriminator, StarGANDiscriminatorConfig, domain_index,
                                          translate)
-from train.evaluate import ssim
+from train.eval.pix2pix import ssim
 from train.singan_eval import laplacian_pyramid, patches, sliced_wasserstein
 
 # domain -> (folder, held-out list, file-name glob) under --data

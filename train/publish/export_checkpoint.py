@@ -1,11 +1,11 @@
 """Export the generator of a pix2pix run's checkpoint (e.g. one still training) as a model folder.
 
-    python -m train.export_checkpoint runs/NAME --out runs/NAME/export [--raw] [--export-dtype float16]
+    python -m train.publish.export_checkpoint runs/NAME --out runs/NAME/export [--raw] [--export-dtype float16]
 
 `train.pix2pix` exports only when a run ends; this writes what `runs/NAME/checkpoint.pt` holds now:
 the EMA of G's weights when the run keeps one (else G itself; `--raw` forces G), rebuilt from the
 options stored in the checkpoint, with a config.json that says which step it is. The folder loads with
-`load_model` / `Pix2PixPipeline.from_pretrained` and can be judged with `train.evaluate` before the run
+`load_model` / `Pix2PixPipeline.from_pretrained` and can be judged with `train.eval.pix2pix` before the run
 ends.
 """
 

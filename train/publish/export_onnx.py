@@ -1,6 +1,6 @@
 """Export a pix2pix generator to ONNX, and check it against PyTorch.
 
-    python -m train.export_onnx weights/NAME [--out PATH] [--size 256] [--opset 18] [--no-check]
+    python -m train.publish.export_onnx weights/NAME [--out PATH] [--size 256] [--opset 18] [--no-check]
 
 Writes one self-contained `.onnx` file (default `weights/NAME/model.onnx`) holding the generator
 in evaluation mode (batch norm with running statistics, no dropout: the app's "Variation 0"):

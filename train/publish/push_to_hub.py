@@ -1,6 +1,6 @@
 """Publish a model folder to the Hugging Face Hub.
 
-    python -m train.push_to_hub weights/NAME --repo-id OWNER/NAME [--private] [--revision BRANCH]
+    python -m train.publish.push_to_hub weights/NAME --repo-id OWNER/NAME [--private] [--revision BRANCH]
                                 [--commit-message MSG] [--sample-image PNG] [--dry-run DIR]
 
 Uploads exactly config.json, model.safetensors and README.md (the model card, regenerated from

@@ -1,6 +1,6 @@
 """Rewrite a model folder's weights in another storage dtype (in place, or into --out).
 
-    python -m train.requantize weights/edges2cats --dtype int8 [--out DIR] [--check drawings/]
+    python -m train.publish.requantize weights/edges2cats --dtype int8 [--out DIR] [--check drawings/]
 
 int8 keeps each large weight as int8 values with one float32 scale per output channel
 (`pix2pix_demo.hub.quantize_int8`): a quarter of float32, half of float16. `load_model` restores
@@ -51,7 +51,7 @@ def drawings_psnr(old_folder: Path, new_folder: Path, drawings: Path) -> float:
     from PIL import Image
 
     from pix2pix_demo.pipelines import Pix2PixPipeline
-    from train.evaluate import image_metrics
+    from train.eval.pix2pix import image_metrics
 
     old, new = Pix2PixPipeline.from_pretrained(old_folder), Pix2PixPipeline.from_pretrained(new_folder)
     values = []

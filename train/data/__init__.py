@@ -1,0 +1,1 @@
+"""Dataset builders: training sets made from photos (`python -m train.data.NAME`)."""

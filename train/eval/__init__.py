@@ -1,0 +1,1 @@
+"""Evaluators: held-out metrics, grids and tables of trained models (`python -m train.eval.NAME`)."""
