@@ -17,7 +17,7 @@ import gradio as gr
 
 from pix2pix_demo.imaging import MAX_IMAGE_PIXELS
 from pix2pix_demo.ui import logic
-from pix2pix_demo.ui.common import OUTPUT_MAX_AGE_S, bound_editor_blobs, limit_malloc_arenas
+from pix2pix_demo.ui.common import OUTPUT_MAX_AGE_S, bound_editor_blobs, limit_malloc_arenas, quiet_file_refusals
 from pix2pix_demo.ui.draw_tab import build_draw_tab
 from pix2pix_demo.ui.facades_tab import build_facades_tab
 from pix2pix_demo.ui.photo_tab import build_photo_tab
@@ -66,6 +66,7 @@ DELETE_CACHE = (900, OUTPUT_MAX_AGE_S)
 
 # Before the server starts its worker threads: bounded memory under concurrent requests.
 limit_malloc_arenas()
+quiet_file_refusals()  # a file reference Gradio refuses: the app's message and one log line, not a traceback
 
 with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
     gr.Markdown(HEADER)

@@ -252,7 +252,7 @@ def test_what_anyone_posts_to_the_editors_accept_blobs_is_bounded(app_module, ru
     """Issue 28: Gradio kept every image posted to an ImageEditor's accept_blobs (any new id) and a copy of the
     page state for every new session hash; 200 posts of 2 MB grew the server by 400+ MB, never released.
     Now: each editor keeps at most BoundedBlobStore's entries / bytes, a layer index is checked, and sessions
-    are capped (what it does to the server's memory: see the README, "Memory")."""
+    are capped (what it does to the server's memory: docs/app.md, "Memory from anyone")."""
     from pix2pix_demo.ui.common import MAX_EDITOR_LAYERS, BoundedBlobStore
 
     editors = [block for block in app_module.demo.blocks.values() if isinstance(block, gr.ImageEditor)]

@@ -187,3 +187,23 @@ def test_singan_canvases_read_only_uploads(tmp_path):
                                      "layers": [], "composite": None, "id": "editor-1"})
     assert opened["background"].mode == "RGBA" and opened["background"].size == (128, 96)
     assert opened["layers"] == [] and opened["composite"] is None
+
+
+def test_a_refused_file_reference_logs_one_line_not_a_traceback(running_app, tmp_path, upload_folder, capfd, caplog):
+    """Issue 28: every file reference Gradio refused printed a full traceback (931 from 748 bad requests); now the
+    client gets the app's message and the log one line per refusal."""
+    import logging
+
+    secret = secret_photo(tmp_path)
+    capfd.readouterr()
+    refusals = 0
+    with caplog.at_level(logging.WARNING, logger="pix2pix_demo.ui.common"):
+        for endpoint in ("enhance", "singan_edit", "labels_to_facade"):
+            for name in ("path-outside", "dotdot"):
+                kind, payload = call_raw(running_app, endpoint, ENDPOINTS[endpoint](attacks(secret, upload_folder)[name]))
+                assert kind == "error" and payload.get("error", "").startswith(NOT_UPLOADED), (endpoint, name, payload)
+                refusals += 1
+    logged = capfd.readouterr()
+    assert "Traceback" not in logged.err + logged.out
+    lines = [record for record in caplog.records if record.getMessage().startswith("Refused a file")]
+    assert len(lines) == refusals and all("\n" not in record.getMessage() for record in lines)
