@@ -105,6 +105,10 @@ _key_locks: dict[str, threading.Lock] = {}  # one per key: a model is loaded onc
 _loaded: dict[tuple[str, str, str], torch.nn.Module] = {}  # (key, source, device): another folder, another model
 _scans: dict[Path, dict[str, ModelEntry]] = {}
 _added: dict[str, ModelEntry] = {}
+# Models that belong to someone (a SinGAN a visitor trained, ui/user_models.py): listed and loadable only where
+# `_private_check(key)` says so (the owner's session); for everyone else they do not exist.
+_private: dict[str, ModelEntry] = {}
+_private_check = None  # callable(key) -> bool; None: private models are visible to no one
 _fetched: dict[str, dict] = {}              # kind and edge_method learnt from a downloaded repo's config.json
 
 
@@ -174,6 +178,8 @@ def list_models(kind: str | None = None) -> dict[str, ModelEntry]:
         if folder not in _scans:
             _scans[folder] = _scan(folder)
         entries = {**_scans[folder], **_added}
+        if _private_check is not None:
+            entries.update({key: entry for key, entry in _private.items() if _private_check(key)})
         for key, spec in hub_models().items():
             if key not in entries:
                 entries[key] = ModelEntry(key, spec.get("label") or key, _hub_kind(key, spec), spec["repo_id"],
@@ -196,6 +202,37 @@ def add_local_model(key: str, folder) -> ModelEntry:
         for cache_key in [k for k in _loaded if k[0] == key]:
             del _loaded[cache_key]
     return entry
+
+
+def add_private_model(key: str, folder, check=None) -> ModelEntry:
+    """Register a model folder made at run time that belongs to someone: `list_models` and `load` see it only
+    where `check(key)` (installed once, for all private models; see `_private_check`) is true. A key already
+    taken by another model is refused (ValueError): a private model never replaces someone else's."""
+    global _private_check
+    try:
+        entry = _entry_from_folder(key, Path(folder))
+    except hub.ModelLoadError as error:
+        raise ModelUnavailable(str(error)) from None
+    with _lock:
+        if key in _private or key in _added or key in _scans.get(weights_dir().resolve(), {}):
+            raise ValueError(f"A model called {key!r} exists already.")
+        if check is not None:
+            _private_check = check
+        _private[key] = entry
+    return entry
+
+
+def remove_private_model(key: str) -> None:
+    """Forget a private model (and its loaded copy); its folder is the caller's to delete."""
+    with _lock:
+        _private.pop(key, None)
+        for cache_key in [k for k in _loaded if k[0] == key]:
+            del _loaded[cache_key]
+
+
+def is_private(key: str) -> bool:
+    with _lock:
+        return key in _private
 
 
 def refresh() -> None:
@@ -271,7 +308,7 @@ def offered_models() -> list[str]:
     """The keys an error message may name: the shipped and Hub models a person can pick, not the
     internal helpers nor the models visitors trained at run time (those belong to their session)."""
     with _lock:
-        added = set(_added)
+        added = set(_added) | set(_private)
     return [key for key, entry in list_models().items() if entry.kind not in INTERNAL_KINDS and key not in added]
 
 

@@ -3,6 +3,7 @@ and a tiny model saved to a temporary weights folder (no network, no /work/share
 
 from __future__ import annotations
 
+import json
 
 import numpy as np
 import pytest
@@ -132,18 +133,118 @@ def test_train_endpoint_registers_a_model(client, tmp_path):
     assert any("SinGAN sample through scale" in m for m in messages[1:-1]), messages  # previews while it trains
     assert "Finishing a sample from your photo" in messages[-2], messages
     assert "finished from your photo" in status and "keeps a copy of your photo" in status, status
-    keys = [key for key in registry.list_models("singan") if key.startswith("my-test-run")]
-    assert keys, registry.list_models("singan")
+    assert "Only you" in status and "deleted after 60 minutes" in status, status
+    from pix2pix_demo.ui import singan_tab, user_models
+
+    keys = [key for key in user_models._owned if key.startswith("my-test-run")]
+    assert keys and user_models.owns(keys[0], session=c.session_hash)
+    assert not [key for key in registry.list_models("singan") if key.startswith("my-")]  # not listed to others
     out = Image.open(c.predict(keys[0], 0, 1.0, 1.0, 0, api_name="/singan_sample"))
     assert out.size == (32, 32)
     # the model keeps the photo, and the last preview is its seed-0 sample finished from it (the live ones are plain)
-    from pix2pix_demo.ui import singan_tab
-
+    as_session(c.session_hash)  # this thread acts as the owner's session from here on
     trained = registry.load(keys[0])
     assert singan_tab.keeps_photo(keys[0]) and singan.photo(trained).size == (32, 32)
     shown = np.asarray(Image.open(preview).convert("RGB"))
     assert np.array_equal(shown, np.asarray(singan.sample(trained, seed=0, finish=True)))
     assert not np.array_equal(shown, np.asarray(singan.sample(trained, seed=0)))
+
+
+def queue_call(url: str, fn_index: int, data: list, session_hash: str) -> tuple[str, object]:
+    """An event by fn_index through the queue, as the page sends it: ("completed", output) or ("error", message)."""
+    import json
+
+    import httpx
+
+    url = url.rstrip("/") + "/"
+    joined = httpx.post(f"{url}gradio_api/queue/join", timeout=60, json={
+        "data": data, "fn_index": fn_index, "session_hash": session_hash, "event_data": None, "trigger_id": None})
+    assert joined.status_code == 200, joined.text
+    with httpx.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session_hash}, timeout=300) as stream:
+        for line in stream.iter_lines():
+            if not line.startswith("data:"):
+                continue
+            message = json.loads(line[5:])
+            if message.get("msg") == "process_completed":
+                output = message.get("output") or {}
+                return ("completed", output) if message.get("success") else ("error", output.get("error"))
+    return "none", None
+
+
+def as_session(session_hash):
+    """This thread handles a request of `session_hash` (what Gradio sets around every handler)."""
+    from types import SimpleNamespace
+
+    from gradio.context import LocalContext
+
+    LocalContext.request.set(None if session_hash is None else SimpleNamespace(session_hash=session_hash))
+
+
+def test_a_trained_model_belongs_to_its_session_and_expires(client, tmp_path):
+    """Issue 28: a model from "Train on my image" (with its photo) was listed to, and usable by, every visitor,
+    private events by fn_index included, and never expired. Now another session gets "Unknown model" (which
+    does not list it) from every endpoint; it expires; a session keeps at most MAX_PER_SESSION."""
+    from gradio_client import Client, handle_file
+
+    from pix2pix_demo.ui import user_models
+
+    c, _ = client
+    photo = handle_file(png(tmp_path, singan.reference_image(32), "photo.png"))
+    status, *_ = c.submit(photo, "mine", 0.1, 25, api_name="/singan_train").result()
+    key = next(key for key in reversed(user_models._owned) if key.startswith("my-mine"))
+    assert f"**{key}**" in status
+    other = Client(c.src, verbose=False)
+    assert other.session_hash != c.session_hash
+    for name, args in {"/singan_sample": (key, 0, 1.0, 1.0, 0), "/singan_animate": (key, 0.3, 4, 2, 0)}.items():
+        with pytest.raises(Exception) as refused:
+            other.predict(*args, api_name=name)
+        assert "Unknown model" in str(refused.value) and key not in str(refused.value).split("available:")[-1]
+    # the private events by fn_index, the way the page calls them: "Load the example" puts the model's picture
+    # (its reconstruction of the photo) into a canvas; for another session it is an error, for the owner a picture
+    editors = {c["id"] for c in other.config["components"] if c.get("type") == "imageeditor"}
+    loads = [index for index, fn in enumerate(other.config["dependencies"])
+             if len(fn["inputs"]) == 1 and editors & set(fn["outputs"]) and fn.get("api_visibility") != "public"]
+    assert loads
+    def has_picture(answer) -> bool:
+        return answer[0] == "completed" and '"path":' in json.dumps(answer[1])
+
+    for index in loads:  # (the others of these only set the brush's colours: nothing of the model's for a stranger)
+        assert not has_picture(queue_call(c.src, index, [key], "someone-else")), index
+    assert any(has_picture(queue_call(c.src, index, [key], c.session_hash)) for index in loads)
+    assert Image.open(c.predict(key, 0, 1.0, 1.0, 0, api_name="/singan_sample")).size[0] > 0  # the owner still can
+    as_session(other.session_hash)
+    assert key not in registry.list_models() and not user_models.owns(key)
+    with pytest.raises(registry.ModelUnavailable):
+        registry.load(key)
+    as_session(c.session_hash)
+    assert key in registry.list_models("singan") and user_models.owns(key)
+    # expiry: an hour on, it is gone for its owner too, folder and all
+    folder = user_models._owned[key].folder
+    assert folder.is_dir()
+    assert user_models.sweep(now=user_models._owned[key].created + user_models.LIFETIME_S) >= 1
+    assert key not in registry.list_models() and not folder.exists()
+    as_session(None)
+
+
+def test_a_session_keeps_a_few_models_and_the_server_a_few_more(tmp_path, monkeypatch):
+    from pix2pix_demo.models.singan import SinGAN, SinGANConfig
+    from pix2pix_demo.ui import user_models
+
+    monkeypatch.setattr(user_models, "_owned", type(user_models._owned)())
+    monkeypatch.setattr(user_models, "MAX_MODELS", 3)
+    model = SinGAN(SinGANConfig(shapes=[[25, 25]], channels=[8], num_layers=3))
+    folders = []
+    for index, session in enumerate(["a", "a", "a", "b", "c"]):
+        folders.append(tmp_path / f"my-{index}")
+        save_model(model, folders[-1], {"label": str(index)})
+        user_models.add(f"my-test-{index}-{session}", folders[-1], session)
+    # "a" kept its newest two (MAX_PER_SESSION), then the server's oldest went to keep three (MAX_MODELS)
+    assert list(user_models._owned) == ["my-test-2-a", "my-test-3-b", "my-test-4-c"]
+    assert [folder.exists() for folder in folders] == [False, False, True, True, True]
+    assert user_models.owns("my-test-3-b", session="b") and not user_models.owns("my-test-3-b", session="a")
+    assert user_models.unique_key("my-test-3-b") != "my-test-3-b"  # a name someone else holds is not handed out
+    for key in list(user_models._owned):
+        user_models.remove(key)
 
 
 def test_canvas_helpers_and_examples(client):

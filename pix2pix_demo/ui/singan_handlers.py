@@ -33,6 +33,7 @@ import math
 import os
 import queue
 import re
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ from PIL import Image
 from .. import registry
 from ..hub import save_model
 from ..imaging import ImageError, open_image
+from . import user_models
 from .common import output_file, output_path, unexpected_error, uploaded_files
 from .logic import parse_flag, parse_seed
 
@@ -50,6 +52,8 @@ MAX_TRAIN_MINUTES = 15
 MAX_TRAIN_SIZE = 500  # px, the long side of a model trained in the app
 PREVIEW_SECONDS = 5.0  # a new SinGAN sample in "Train on my image" at most this often (mid-scale too)
 _cancel_events: dict[str, threading.Event] = {}
+KEPT = (f"Only you (this browser tab) can see and use it; it is deleted after {user_models.LIFETIME_S // 60} minutes "
+        f"(and your oldest one when you train more than {user_models.MAX_PER_SESSION}).")
 # every sub-tab's model dropdown (build_singan_tab fills it): a finished training selects its model in each
 model_dropdowns: list = []
 
@@ -288,7 +292,7 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     if not 25 <= max_size <= MAX_TRAIN_SIZE:
         raise gr.Error(f"The model size must be between 25 and {MAX_TRAIN_SIZE} px.", print_exception=False)
     name = name if isinstance(name, str) else ""
-    key = f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S')}"
+    key = user_models.unique_key(f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S')}")
     singan = singan_module()
     options = singan.TrainOptions(max_size=int(max_size), time_budget=minutes, min_iters=20, device="auto")
     # open and check the upload once, shrunk to the model's size (the training never sees more)
@@ -343,13 +347,18 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     if error is not None:
         raise error  # app_messages: a ValueError is the user's message, anything else a generic one
     model, stats = outcome["result"]
-    folder = user_models_dir() / key
-    save_model(model.cpu(), folder, {"label": f"Yours: {name or 'my image'} ({time.strftime('%H:%M')})",
+    folder = user_models_dir() / f"{key}-{secrets.token_hex(6)}"  # a folder of its own, never another's
+    user_models.sweep_folder(user_models_dir())  # expired ones left by an earlier server
+    label = f"Yours: {name or 'my image'} ({time.strftime('%H:%M')})"
+    save_model(model.cpu(), folder, {"label": label,
                                      "resolution": max(stats["shapes"][-1]),
                                      "training": {"wall_time_s": stats["wall_seconds_this_run"],
                                                   "time_budget_min": minutes, "app": True}})
-    registry.add_local_model(key, folder)
+    # this session's alone (listed and usable nowhere else), for LIFETIME_S, a few per session (ui/user_models.py)
+    user_models.add(key, folder, getattr(request, "session_hash", None))
     choices = model_choices()
+    if key not in [choice for _, choice in choices]:  # (a generator step may run outside the request's context)
+        choices.append((label, key))
     height, width = stats["shapes"][-1]
     trained = (f"Trained **{key}** in {stats['wall_seconds_this_run']:.0f} s ({stats['num_scales']} scales, "
                f"{width}×{height} px).")
@@ -359,8 +368,8 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     final = singan.sample(model, seed=0, finish=finish)
     status = (f"{trained} The sample is finished from your photo: its fine texture is rebuilt from the photo's own "
               f"patches. The model keeps a copy of your photo ({width}×{height} px) for that; both are stored on this "
-              "server. It is now selected in every SinGAN tab." if finish else
-              f"{trained} It is now selected in every SinGAN tab.")
+              f"server. It is now selected in every SinGAN tab. {KEPT}" if finish else
+              f"{trained} It is now selected in every SinGAN tab. {KEPT}")
     yield (status, final, *[gr.update(choices=choices, value=key) for _ in model_dropdowns])
 
 
