@@ -70,29 +70,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     run.add_argument("--size", type=int, default=256, help="training crop size (the model's resolution)")
     run.add_argument("--progressive", default=None, metavar="SIZE:FRACTION",
                      help="train at SIZE (e.g. 128) for the first FRACTION of the run, then at --size")
-    run.add_argument("--steps", type=int, default=None, help="training iterations")
+    harness.add_run_arguments(run, log_every=20, checkpoint_every=500, sample_every=500,
+                              device=True, export_dtypes=("float32", "float16", "int8"))
     run.add_argument("--epochs", type=float, default=None, help="passes over the data (instead of --steps)")
-    run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
-                     help="stop after this wall time (with --steps/--epochs: whichever comes first)")
     run.add_argument("--batch-size", type=int, default=1)
     run.add_argument("--workers", type=int, default=0,
                      help="data-loading processes (0: in the training process; a GPU wants several)")
-    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    run.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
     run.add_argument("--init-from", default=None, metavar="MODEL",
                      help="start G from an exported model folder of the same architecture (fine-tuning)")
-    run.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
-                     help="what --time-budget counts: wall time, or this process's CPU time / torch threads "
-                          "(a busy machine then does not shorten the run)")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
     run.add_argument("--compile", action="store_true", help="torch.compile the networks (CUDA)")
-    run.add_argument("--export-dtype", choices=("float32", "float16", "int8"), default="float32",
-                     help="dtype of the exported weights (float16 halves the file, int8 quarters it with one "
-                          "scale per channel; loading casts back)")
-    run.add_argument("--log-every", type=int, default=20)
-    run.add_argument("--sample-every", type=int, default=500)
-    run.add_argument("--checkpoint-every", type=int, default=500)
     model = p.add_argument_group("generator (a preset, optionally overridden)")
     model.add_argument("--preset", choices=sorted(PRESETS), default="pix2pix-paper")
     model.add_argument("--base-channels", type=int, help="ngf")

@@ -60,16 +60,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--encoder-lr", type=float, default=1e-4, help="with --encoder lite0: the encoder's learning rate")
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--time-budget", type=float, default=None, metavar="MINUTES")
-    p.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
-                   help="cpu: count this process's CPU time / threads, so a busy machine does not shorten the run")
-    p.add_argument("--num-threads", type=int, default=None)
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
+    harness.add_run_arguments(p, log_every=20, checkpoint_every=200)
     p.add_argument("--limit", type=int, default=None, help="use only this many training photos (smoke tests)")
-    p.add_argument("--log-every", type=int, default=20)
-    p.add_argument("--checkpoint-every", type=int, default=200)
     return p
 
 

@@ -72,18 +72,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", default="srgan")
     run.add_argument("--out", type=Path, default=Path("weights/srgan-x4"))
     run.add_argument("--runs", type=Path, default=Path("runs"))
-    run.add_argument("--steps", type=int, default=None)
-    run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES", help="the whole run, warm-up included")
+    harness.add_run_arguments(run, log_every=20, checkpoint_every=150,
+                              time_budget_help="the whole run, warm-up included")
     run.add_argument("--warmup", type=float, default=None, metavar="MINUTES",
                      help="L1-only minutes at the start (default: a quarter of --time-budget)")
     run.add_argument("--warmup-steps", type=int, default=None, help="L1-only steps at the start (instead of --warmup)")
-    run.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
-                     help="cpu: count this process's CPU time / threads, so a busy machine does not shorten the run")
-    run.add_argument("--num-threads", type=int, default=None)
-    run.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--log-every", type=int, default=20)
-    run.add_argument("--checkpoint-every", type=int, default=150)
     model = p.add_argument_group("model and losses")
     model.add_argument("--crop", type=int, default=128, help="high-res crop side (the input is crop / scale)")
     model.add_argument("--channels", type=int, default=32)

@@ -75,21 +75,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="weights", help="export folder for the finished generator")
     run.add_argument("--runs", default="runs", help="folder for checkpoints, logs and samples")
     run.add_argument("--size", type=int, default=128, help="training crop side")
-    run.add_argument("--steps", type=int, default=None)
-    run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
-                     help="stop after this much time (with --steps: whichever comes first)")
-    run.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
-                     help="cpu: count this process's CPU time / torch threads, so a busy machine does not "
-                          "shorten the run")
+    harness.add_run_arguments(run, log_every=10, checkpoint_every=50, sample_every=100,
+                              device=True, export_dtypes=("float32", "float16"), export_dtype="float16")
     run.add_argument("--batch-size", type=int, default=4)
-    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    run.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
-    run.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--export-dtype", choices=("float32", "float16"), default="float16")
-    run.add_argument("--log-every", type=int, default=10)
-    run.add_argument("--sample-every", type=int, default=100)
-    run.add_argument("--checkpoint-every", type=int, default=50)
     model = p.add_argument_group("networks")
     model.add_argument("--base-channels", type=int, default=32, help="G's ngf")
     model.add_argument("--num-blocks", type=int, default=6, help="G's residual blocks")

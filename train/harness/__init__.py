@@ -237,6 +237,30 @@ def _storable(value):
     return value
 
 
+def add_run_arguments(group, *, log_every: int, checkpoint_every: int, sample_every: int | None = None,
+                      device: bool = False, export_dtypes: tuple = (), export_dtype: str = "float32",
+                      time_budget_help: str = "stop after this much time (with --steps: whichever comes first)"):
+    """The options every trainer's run takes (how long, which clock, threads, resume, seed, how often to
+    log / sample / checkpoint; with `device` --device, with `export_dtypes` --export-dtype)."""
+    group.add_argument("--steps", type=int, default=None, help="training iterations")
+    group.add_argument("--time-budget", type=float, default=None, metavar="MINUTES", help=time_budget_help)
+    group.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
+                       help="what --time-budget counts: wall time, or this process's CPU time / torch threads "
+                            "(a busy machine then does not shorten the run)")
+    group.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
+    group.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
+    group.add_argument("--seed", type=int, default=0)
+    if device:
+        group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    if export_dtypes:
+        group.add_argument("--export-dtype", choices=export_dtypes, default=export_dtype,
+                           help="dtype of the exported weights (loading casts back)")
+    group.add_argument("--log-every", type=int, default=log_every)
+    if sample_every is not None:
+        group.add_argument("--sample-every", type=int, default=sample_every)
+    group.add_argument("--checkpoint-every", type=int, default=checkpoint_every)
+
+
 # ---------------------------------------------------------------- the run
 
 
