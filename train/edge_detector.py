@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -27,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from tqdm import tqdm
+from train.harness import budget_timer, command_line, tqdm
 
 from pix2pix_demo.edges import EdgeMatch, edge_match, hed_postprocess
 from pix2pix_demo.hub import CARD_NAME, atomic_write_bytes, save_model
@@ -176,7 +173,7 @@ def main(args: argparse.Namespace) -> Path:
     cv2.setNumThreads(1)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    command = "python -m train.edge_detector " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line("train.edge_detector")
 
     pairs = load_pairs(args.data, args.max_files)
     holdout = [pair for i, pair in enumerate(pairs) if i % args.holdout_every == 0]
@@ -196,14 +193,14 @@ def main(args: argparse.Namespace) -> Path:
         model.load_state_dict(initial.state_dict())
         previous_steps = initial.metadata.get("training", {}).get("total_steps", initial.metadata.get("training", {}).get("steps", 0))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    start = time.time()
+    spent = budget_timer("wall", args.threads)  # --time-budget here is in seconds
     model.train()
     progress = tqdm(range(args.steps), desc="training")
     running, steps_done = None, 0
     for step in progress:
         done = step / args.steps
         if args.time_budget:
-            done = max(done, (time.time() - start) / args.time_budget)
+            done = max(done, spent() / args.time_budget)
         if done >= 1:
             break
         # short linear warm-up, then cosine decay to 2% of the peak
@@ -218,7 +215,7 @@ def main(args: argparse.Namespace) -> Path:
         steps_done = step + 1
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         progress.set_postfix(loss=f"{running:.4f}")
-    wall = time.time() - start
+    wall = spent()
     model.eval()
 
     postprocess, holdout_metrics = choose_postprocess(model, holdout)
