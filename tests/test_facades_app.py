@@ -63,6 +63,30 @@ def test_labels_to_facade_any_size_with_variations(key):
     assert tall.size == (16, 64)
 
 
+def test_a_huge_label_map_is_shrunk_before_its_colours_are_snapped(monkeypatch):
+    """Issue 28: snapping a 6000x6000 map's colours to classes took 16 s of CPU before the model saw 256 px of it.
+    The map is shrunk first (nearest neighbour, to twice the model's side), and gives the same photo as a map
+    drawn at that size."""
+    seen = []
+    snap = facades_logic._indices
+    monkeypatch.setattr(facades_logic, "_indices", lambda picture: seen.append(picture.size) or snap(picture))
+    size = facades_logic.get_pipeline("facades-spade").size
+    small = classes_to_image(random_facade(4, 2 * size, int(1.5 * size)))
+    huge = small.resize((40 * size, 30 * size), Image.NEAREST)  # the same layout, 20 times larger
+    photo, _ = facades_logic.labels_to_facade(huge, "facades-spade")
+    assert seen == [(2 * size, int(1.5 * size))]
+    assert np.array_equal(np.asarray(photo), np.asarray(facades_logic.labels_to_facade(small, "facades-spade")[0]))
+
+
+def test_an_uploaded_label_map_has_a_queue_slot_of_its_own(app_module):
+    """A slow upload to /labels_to_facade never holds the pix2pix models' slot (the Photo tab, /sketch_to_image)."""
+    from pix2pix_demo.ui.common import MODEL_CONCURRENCY
+
+    slots = {fn.api_name: fn.concurrency_id for fn in app_module.demo.fns.values() if fn.api_name}
+    assert slots["labels_to_facade"] != MODEL_CONCURRENCY["concurrency_id"]
+    assert slots["sketch_to_image"] == slots["photo_to_image"] == MODEL_CONCURRENCY["concurrency_id"]
+
+
 def test_foreign_colours_are_snapped_with_a_note_and_empty_pictures_explained():
     picture = layout(64, 64).convert("RGB")
     picture.paste((255, 255, 255), (0, 0, 64, 20))  # white: no class

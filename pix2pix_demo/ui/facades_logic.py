@@ -24,6 +24,7 @@ from . import live, logic
 
 KIND = "facades"
 PREFERRED_ORDER = ("facades-pix2pix", "facades-spade")
+LABELS_MAX_SIDE_FACTOR = 2  # a label map is snapped to classes at most at this many times the model's side
 CANVAS_SIZE = 512  # the surface's canvas; random layouts are drawn at this size (no rescaling)
 FOREIGN_NOTE_ABOVE = 0.05  # say so when more than this fraction of the picture was no class colour
 
@@ -91,6 +92,11 @@ def labels_to_facade(value, key: str, seed=0) -> tuple[Image.Image, str | None]:
     picture = logic.canvas_image(value)
     if picture is None:
         raise logic.EmptyInput("Paint a facade (or click 'Random facade') first: no label picture was given.")
+    # labels first shrunk (nearest neighbour: class colours stay class colours) to twice the model's side, which
+    # is all it reads: snapping a 6000x6000 map's colours took 16 s of CPU that live drawing was waiting for
+    limit = LABELS_MAX_SIDE_FACTOR * pipe.size
+    if max(picture.size) > limit:
+        picture = picture.resize(fitted_size(*picture.size, limit), Image.NEAREST)
     indices, report = _indices(picture)
     note = None
     if report.foreign > FOREIGN_NOTE_ABOVE:

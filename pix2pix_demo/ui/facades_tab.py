@@ -12,10 +12,15 @@ from __future__ import annotations
 import gradio as gr
 
 from . import facades_logic
-from .common import MODEL_CONCURRENCY, gpu, output_file, uploaded_files, user_messages
+from .common import gpu, output_file, uploaded_files, user_messages
 from .draw_tab import _static
 
 EXAMPLE_SEEDS = (("Shutters", 0), ("Shop front", 3), ("Door", 6))  # caption, random_facade seed
+
+
+# An uploaded label map (any size, decoded and snapped here) has a queue slot of its own: it never holds the slot
+# of the pix2pix models' events (the Photo tab, /sketch_to_image); live drawing is not queued at all.
+UPLOAD_CONCURRENCY = {"concurrency_id": "facades-upload", "concurrency_limit": 1}
 
 
 def surface_examples() -> list[dict]:
@@ -59,4 +64,4 @@ def build_facades_tab() -> None:
     output = gr.Image(type="filepath", format="png", visible=False, label="Facade")
     run = gr.Button("Generate", visible=False)
     run.click(labels_to_facade, [labels, model, seed], output, api_name="labels_to_facade", preprocess=False,
-              **MODEL_CONCURRENCY)
+              **UPLOAD_CONCURRENCY)
