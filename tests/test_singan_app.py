@@ -226,6 +226,24 @@ def test_a_trained_model_belongs_to_its_session_and_expires(client, tmp_path):
     as_session(None)
 
 
+def test_the_smallest_size_trains_a_photo_that_is_not_square(client, tmp_path):
+    """Issue 28: /singan_train at the smallest size (25) failed for every non-square photo (its short side came
+    out under 25 px); now the model is made just large enough, and the status says so."""
+    from gradio_client import handle_file
+
+    from pix2pix_demo.ui.singan_handlers import _size_for_short_side
+
+    assert _size_for_short_side(Image.new("RGB", (60, 40)), 25) == 38  # 38x25
+    assert _size_for_short_side(Image.new("RGB", (40, 60)), 100) == 100  # large enough already
+    assert _size_for_short_side(Image.new("RGB", (30, 20)), 25) == 30  # at most the photo's own size
+    c, _ = client
+    wide = singan.reference_image(60).crop((0, 10, 60, 50))  # 60x40
+    status, preview, *_ = c.submit(handle_file(png(tmp_path, wide, "wide.png")), "wide", 0.1, 25,
+                                   api_name="/singan_train").result()
+    assert "Trained" in status and "38 px, not 25" in status, status
+    assert Image.open(preview).size == (38, 25)
+
+
 def test_a_session_keeps_a_few_models_and_the_server_a_few_more(tmp_path, monkeypatch):
     from pix2pix_demo.models.singan import SinGAN, SinGANConfig
     from pix2pix_demo.ui import user_models

@@ -270,6 +270,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", (text or "").strip().lower()).strip("-")[:40]
 
 
+def _size_for_short_side(image: Image.Image, size: int) -> int:
+    """The model size (long side) to train `image` at: `size`, or more when at `size` its short side would be under
+    the coarsest scale's 25 px (the smallest size, 25, failed for every photo that is not square), at most the
+    image's own long side (a smaller image gets pyramid_shapes' message)."""
+    from ..singan_options import MIN_IMAGE_SIZE
+
+    long, short = max(image.size), min(image.size)
+    if round(short * min(1.0, size / long)) >= MIN_IMAGE_SIZE:
+        return size
+    return min(long, max(size, math.ceil(MIN_IMAGE_SIZE * long / short)))
+
+
 @app_messages
 def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request = None,
                   progress=gr.Progress()):
@@ -294,9 +306,10 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     name = name if isinstance(name, str) else ""
     key = user_models.unique_key(f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S')}")
     singan = singan_module()
-    options = singan.TrainOptions(max_size=int(max_size), time_budget=minutes, min_iters=20, device="auto")
     # open and check the upload once, shrunk to the model's size (the training never sees more)
     image = singan._as_rgb(image, "an image to train on", max(MAX_TRAIN_SIZE, int(max_size)))
+    asked, max_size = int(max_size), _size_for_short_side(image, int(max_size))
+    options = singan.TrainOptions(max_size=max_size, time_budget=minutes, min_iters=20, device="auto")
     scales = len(singan.pyramid_shapes(*image.size, options)[0])  # fail fast
     # something to look at within seconds: GPNN samples of the upload (no training) before SinGAN starts
     from ..gpnn import generate
@@ -361,7 +374,8 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
         choices.append((label, key))
     height, width = stats["shapes"][-1]
     trained = (f"Trained **{key}** in {stats['wall_seconds_this_run']:.0f} s ({stats['num_scales']} scales, "
-               f"{width}×{height} px).")
+               f"{width}×{height} px" + (f": {max_size} px, not {asked}, so its short side is 25 px" if max_size != asked
+                                        else "") + ").")
     finish = singan.photo(model) is not None
     if finish:
         yield (f"{trained} Finishing a sample from your photo (5-15 s)…", preview_image, *updates_none)
