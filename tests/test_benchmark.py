@@ -30,9 +30,31 @@ def test_app_benchmark_help_prints_usage_and_starts_nothing(monkeypatch, capsys)
 
     monkeypatch.setattr(app_benchmark, "benchmark_section", must_not_run)
     monkeypatch.setattr(app_benchmark, "browser_section", must_not_run)
+    monkeypatch.setattr(app_benchmark, "pages_section", must_not_run)
     with pytest.raises(SystemExit) as exited:
         app_benchmark.main(["--help"])
-    assert exited.value.code == 0 and "--browser" in capsys.readouterr().out
+    assert exited.value.code == 0 and "--pages" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exited:
         app_benchmark.main(["--strokes"])  # a missing value is an error, not a run
     assert exited.value.code == 2
+
+
+@pytest.mark.slow
+def test_pages_benchmark_draws_on_several_pages_at_once(running_app, capsys):
+    """The many-people browser benchmark (issue 28 item 9) runs: two pages in contexts of their own, each of
+    its strokes timed; here it only has to work (what it measures goes to the README, not to an assert)."""
+    import shutil
+
+    pytest.importorskip("playwright.async_api")
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian chromium is not installed")
+    from pix2pix_demo import app_benchmark
+
+    app_benchmark.main(["--browser", "--pages", "2", "--strokes", "2", "--url", running_app])
+    out = capsys.readouterr().out
+    table = out[out.index("| page |"):]
+    result = app_benchmark.json.loads(out[:out.index("| page |")])
+    assert result["pages_at_once"] == 2 and len(result["pages"]) == 2 and table.count("\n| ") == 2
+    for page in result["pages"]:
+        assert page["strokes_without_picture"] == 0 and page["mouseup_to_picture_ms"]["n"] == 2
+        assert page["requests"] >= 3  # the untimed first stroke and the two timed ones
