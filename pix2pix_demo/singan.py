@@ -103,6 +103,15 @@ def random_sample_tensor(model: SinGAN, end_scale: int, generator: torch.Generat
     return model.forward(noises, end_scale=end_scale, shapes=shapes)
 
 
+def critic_layers(options: TrainOptions, shape) -> int:
+    """The critic's conv layers at a scale of `shape` (h, w): options.coarse_critic_layers where the short side
+    is under options.coarse_critic_side (a patch critic smaller than the picture: see TrainOptions), else
+    options.num_layers (as the generator)."""
+    if options.coarse_critic_layers is not None and min(shape) < options.coarse_critic_side:
+        return options.coarse_critic_layers
+    return options.num_layers
+
+
 def resolve_plan(plan: str, device: torch.device) -> str:
     """TrainOptions.plan for a run on `device`: "auto" is the cost model ("model") on the CPU, whose cost it
     describes, and the measured plan on a GPU (where the CPU cost model would spend a fraction of the budget)."""
@@ -229,12 +238,13 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
         fresh = resume_state is None or resume_state.get("iteration", 0) == 0
         previous_d = discriminator.state_dict() if discriminator is not None else (
             resume_state.get("discriminator") if resume_state is not None else None)
-        discriminator = ScaleDiscriminator(options.channels, options.num_layers,
+        discriminator = ScaleDiscriminator(options.channels, critic_layers(options, shapes[n]),
                                            padding_mode=config.padding_at(n)).to(device)
         if fresh and n > 0:
             g.load_state_dict(model.generators[n - 1].state_dict())  # start from the scale below
         if previous_d is not None:
-            discriminator.load_state_dict(previous_d)  # as SinGAN: D_n starts as D_{n-1}
+            # as SinGAN: D_n starts as D_{n-1} (a deeper critic above the coarse ones: its extra layers start fresh)
+            discriminator.load_state_dict(previous_d, strict=len(previous_d) == len(discriminator.state_dict()))
         g.to(memory_format=memory_format)
         discriminator.to(memory_format=memory_format)
         # fixed input of the reconstruction path, and sigma_n from its RMSE

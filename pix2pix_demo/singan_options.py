@@ -28,7 +28,8 @@ MAX_FRAMES = 40
 class TrainOptions:
     max_size: int = 250  # long side of the finest scale (the image is never up-scaled)
     min_size: int = 12  # short side of the coarsest scale: about the 11-px receptive field, so the
-    # coarsest generator knows where every pixel sits and keeps the layout (README, SinGAN: layout)
+    # coarsest generator knows where every pixel sits and keeps the layout (README, SinGAN: layout); its critic
+    # is smaller (coarse_critic_layers), else it copies the photo's layout
     scale_factor: float = 0.75  # r: ratio between scales (adjusted so min_size is hit exactly)
     channels: int = 32  # conv width of every G and D (nfc)
     num_layers: int = 5
@@ -78,6 +79,14 @@ class TrainOptions:
     keep_photo: bool = True  # store the training photo (at the finest scale's size, uint8) in the model, for
     # the sharp finish (`finish_from_photo`); False to save or publish a model without the photo
     concurrent_lr_scale: float = 0.1  # the learning rate of the generator d scales below n = lr * this ** d
+    coarse_critic_layers: int | None = 3  # the critic's conv layers at the scales whose short side is under
+    # coarse_critic_side (None: num_layers everywhere, as before issue 30). A critic whose receptive field
+    # (2 * layers + 1 = 11 px) covers the whole 12-px coarsest scale judges the whole picture and accepts only
+    # the photo: every sample had the photo's layout (volcano, 5 CPU-min: diversity 0.26, 20.1 dB to the
+    # photo). A 7-px critic there judges patches, while the generator (11 px, zero padding) still knows where the
+    # border is: new layouts with the ground below and the sky above (diversity 0.40, 16.5 dB; docs/singan.md,
+    # "New scenes"). A 25-px coarsest scale instead gave jumbled patches at this budget (14.1 dB)
+    coarse_critic_side: int = 25
 
     def validate(self) -> None:
         if not MIN_IMAGE_SIZE <= self.max_size <= MAX_TRAIN_SIZE:
@@ -118,6 +127,11 @@ class TrainOptions:
             raise ValueError(f"concurrent must be between 0 and 4 scales, got {self.concurrent}.")
         if not 0 < self.concurrent_lr_scale <= 1:
             raise ValueError(f"concurrent_lr_scale must be in (0, 1], got {self.concurrent_lr_scale}.")
+        if self.coarse_critic_layers is not None and not 3 <= self.coarse_critic_layers <= self.num_layers:
+            raise ValueError(f"coarse_critic_layers must be None or between 3 and num_layers ({self.num_layers}), "
+                             f"got {self.coarse_critic_layers}.")
+        if not 8 <= self.coarse_critic_side <= MAX_TRAIN_SIZE:
+            raise ValueError(f"coarse_critic_side must be between 8 and {MAX_TRAIN_SIZE} px, got {self.coarse_critic_side}.")
         if self.plan not in PLANS:
             raise ValueError(f"plan must be one of {', '.join(PLANS)}, got {self.plan!r}.")
         if self.budget_clock not in ("wall", "cpu"):

@@ -517,3 +517,31 @@ def test_how_new_a_sample_is_follows_its_start_scale(trained):
     assert model.num_scales >= 2
     assert arrays_equal(singan.sample(model, seed=2), singan.sample(model, seed=2, start_scale=0))
     assert distance(model.num_scales - 1) < 0.5 * distance(0)
+
+
+def test_coarse_critic_layers_give_the_coarse_scales_a_smaller_critic(monkeypatch):
+    """coarse_critic_layers: the scales whose short side is under coarse_critic_side train against a critic of
+    that many layers (a patch critic smaller than the picture), the others against num_layers; each critic
+    starts from the one below (its extra layers fresh when it is deeper); bad values are refused."""
+    torch.set_num_threads(1)
+    built = []
+    original = singan.ScaleDiscriminator
+
+    class Recording(original):
+        def __init__(self, channels, num_layers, *args, **kwargs):
+            super().__init__(channels, num_layers, *args, **kwargs)
+            built.append(num_layers)
+
+    monkeypatch.setattr(singan, "ScaleDiscriminator", Recording)
+    options = singan.TrainOptions(max_size=48, min_size=12, channels=8, num_layers=5, iters=3, min_iters=3,
+                                  device="cpu", crop_size=0, coarse_critic_layers=3, coarse_critic_side=25)
+    model, stats = singan.train_singan(singan.reference_image(48), options)
+    expected = [3 if min(shape) < 25 else 5 for shape in stats["shapes"]]
+    assert built == expected and 3 in expected and 5 in expected
+    # the default (issue 30): a 3-layer (7-px) critic below 25 px, the generator's 5 layers above
+    assert singan.critic_layers(singan.TrainOptions(), (12, 18)) == 3
+    assert singan.critic_layers(singan.TrainOptions(), (25, 37)) == 5
+    assert singan.critic_layers(singan.TrainOptions(coarse_critic_layers=None), (12, 18)) == 5  # off: as before
+    for bad in (dict(coarse_critic_layers=2), dict(coarse_critic_layers=6), dict(coarse_critic_side=4)):
+        with pytest.raises(ValueError, match="coarse_critic"):
+            singan.TrainOptions(**bad).validate()

@@ -84,6 +84,12 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="ConSinGAN's concurrent stages: train the generators of the K scales below each scale with it")
     p.add_argument("--concurrent-lr-scale", type=float, default=d.concurrent_lr_scale,
                    help="learning rate of the generator d scales below = lr x this^d (with --concurrent)")
+    p.add_argument("--coarse-critic-layers", type=int, default=d.coarse_critic_layers, metavar="L",
+                   help="the critic's conv layers (receptive field 2L+1 px) at the scales whose short side is under "
+                        "--coarse-critic-side: a patch critic smaller than the picture, so samples get new layouts "
+                        "(0 = the generator's layers everywhere: the photo's layout)")
+    p.add_argument("--coarse-critic-side", type=int, default=d.coarse_critic_side, metavar="PX",
+                   help="short side (px) under which a scale uses --coarse-critic-layers")
     p.add_argument("--no-photo", action="store_true",
                    help="leave the training photo out of the saved model (it is kept by default, at the finest "
                         "scale's size, for the sharp finish: sample(..., finish=True)); use it before publishing "
@@ -154,6 +160,8 @@ def main(args) -> Path:
                            fine_padding=None if args.fine_padding == "same" else args.fine_padding,
                            fine_padding_from=args.fine_padding_from, concurrent=args.concurrent,
                            concurrent_lr_scale=args.concurrent_lr_scale,
+                           coarse_critic_layers=args.coarse_critic_layers or None,
+                           coarse_critic_side=args.coarse_critic_side,
                            channels_last=args.channels_last, keep_photo=not args.no_photo)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -451,8 +451,8 @@ def _how_new_info(n: int | None) -> str:
     if n is None:
         return ("0: a new layout (a new scene); higher: the training image's layout up to that scale, "
                 "with new detail above it.")
-    return (f"0: a new layout (a new scene); 1–{max(1, n // 3)}: the photo's rough layout, its objects moved "
-            f"and reshaped; {n - 1} (this model's finest): the photo with new fine detail.")
+    return (f"0: a new layout (a new scene); 1 to {n - 1} (this model's finest): the training image's layout up to "
+            "that scale, new detail above it (close to the photo: the scales above the coarsest add little noise).")
 
 
 def how_new_update(model_key, value=0):
