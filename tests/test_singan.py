@@ -545,3 +545,23 @@ def test_coarse_critic_layers_give_the_coarse_scales_a_smaller_critic(monkeypatc
     for bad in (dict(coarse_critic_layers=2), dict(coarse_critic_layers=6), dict(coarse_critic_side=4)):
         with pytest.raises(ValueError, match="coarse_critic"):
             singan.TrainOptions(**bad).validate()
+
+
+def test_train_singan_cli_records_the_critic_per_scale(tmp_path):
+    """python -m train.singan (tiny run): the exported config says which critic each scale trained against
+    (the 3-layer critic below 25 px by default; --coarse-critic-layers 0: the generator's layers everywhere)."""
+    import json
+
+    from train.singan import get_args_parser, main
+
+    torch.set_num_threads(1)
+    image = tmp_path / "photo.png"
+    singan.reference_image(40).save(image)
+    common = ["--image", str(image), "--max-size", "40", "--min-size", "12", "--channels", "4", "--iters", "2",
+              "--min-iters", "1", "--device", "cpu", "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r")]
+    folder = main(get_args_parser().parse_args(common + ["--name", "new"]))
+    training = json.loads((folder / "config.json").read_text())["training"]
+    shapes = read_config(folder)["architecture"]["shapes"]
+    assert training["critic_layers"] == [3 if min(s) < 25 else 5 for s in shapes] and 3 in training["critic_layers"]
+    folder = main(get_args_parser().parse_args(common + ["--name", "old", "--coarse-critic-layers", "0"]))
+    assert json.loads((folder / "config.json").read_text())["training"]["critic_layers"] == [5] * len(shapes)

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from pix2pix_demo.cards import write_model_card
 from pix2pix_demo.hub import resolve_device, save_model
 from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image
-from pix2pix_demo.singan import TrainOptions, random_sample_tensor, sample, train_singan
+from pix2pix_demo.singan import TrainOptions, critic_layers, random_sample_tensor, sample, train_singan
 from pix2pix_demo.singan_options import PADDING_MODES, PLANS
 
 
@@ -207,6 +207,7 @@ def main(args) -> Path:
                      "cpu_time_s": stats["cpu_seconds_this_run"], "hardware": hardware_description(device),
                      "budget_clock": options.budget_clock, "time_budget_min": options.time_budget,
                      "scales": stats["num_scales"], "iterations": [s["iterations"] for s in stats["scales"]],
+                     "critic_layers": [critic_layers(options, shape) for shape in stats["shapes"]],
                      "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")},
         "noise_amp": [round(s["noise_amp"], 5) for s in stats["scales"]],
     }
