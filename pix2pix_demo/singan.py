@@ -15,6 +15,9 @@ noise, noise amplitude from the reconstruction RMSE) with changes that buy speed
   field: with zero padding only pixels near a border know where they are, so at 25 px the middle
   of a coarse sample has no idea of "up" and landscapes come out as jumbled patches; at 12 px
   the layout (sky on top, ground below) survives, notably at 500 px;
+- at the scales under 25 px the critic has 3 layers (a 7-px receptive field; `coarse_critic_layers`): an
+  11-px critic covers the whole 12-px coarsest picture and accepts only the photo, so every sample had the
+  photo's layout (issue 30); the smaller critic judges patches and the samples get new layouts;
 - each scale starts from the weights of the scale below (as SinGAN does when widths agree);
 - scales larger than `crop_size` are trained on random crops (D and G are Markovian with an
   11-px receptive field, so a crop is as good a training example as the full image, and costs
