@@ -235,7 +235,8 @@ def test_the_smallest_size_trains_a_photo_that_is_not_square(client, tmp_path):
 
     assert _size_for_short_side(Image.new("RGB", (60, 40)), 25) == 38  # 38x25
     assert _size_for_short_side(Image.new("RGB", (40, 60)), 100) == 100  # large enough already
-    assert _size_for_short_side(Image.new("RGB", (30, 20)), 25) == 30  # at most the photo's own size
+    assert _size_for_short_side(Image.new("RGB", (30, 20)), 25) == 25  # too small itself: pyramid_shapes says so
+    assert _size_for_short_side(Image.new("RGB", (300, 25)), 100) == 300  # 12:1, short side 25 only at full size
     c, _ = client
     wide = singan.reference_image(60).crop((0, 10, 60, 50))  # 60x40
     status, preview, *_ = c.submit(handle_file(png(tmp_path, wide, "wide.png")), "wide", 0.1, 25,

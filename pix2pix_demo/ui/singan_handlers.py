@@ -272,14 +272,14 @@ def _slug(text: str) -> str:
 
 def _size_for_short_side(image: Image.Image, size: int) -> int:
     """The model size (long side) to train `image` at: `size`, or more when at `size` its short side would be under
-    the coarsest scale's 25 px (the smallest size, 25, failed for every photo that is not square), at most the
-    image's own long side (a smaller image gets pyramid_shapes' message)."""
+    the coarsest scale's 25 px (the smallest size, 25, failed for every photo that is not square). An image
+    whose own short side is under 25 px keeps `size` (pyramid_shapes says it is too small)."""
     from ..singan_options import MIN_IMAGE_SIZE
 
     long, short = max(image.size), min(image.size)
-    if round(short * min(1.0, size / long)) >= MIN_IMAGE_SIZE:
+    if short < MIN_IMAGE_SIZE or round(short * min(1.0, size / long)) >= MIN_IMAGE_SIZE:
         return size
-    return min(long, max(size, math.ceil(MIN_IMAGE_SIZE * long / short)))
+    return max(size, math.ceil(MIN_IMAGE_SIZE * long / short))
 
 
 @app_messages
