@@ -322,7 +322,8 @@ def default_model(application: str) -> str | None:
 
 
 def _model_dropdown(application: str):
-    # allow_custom_value: a model trained at run time (or by another session) is accepted by key
+    # allow_custom_value: a model this session trained at run time is accepted by key (another session's
+    # model does not exist for it: ui/user_models)
     dropdown = gr.Dropdown(choices=model_choices(), value=default_model(application), label="SinGAN model",
                            allow_custom_value=True, info="Each model was trained on one image.",
                            elem_id=f"singan-{application}-model")
