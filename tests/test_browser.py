@@ -85,6 +85,18 @@ def stroke(page, start, end, steps: int = 3):
     page.mouse.up()
 
 
+def touch_stroke(page, points):
+    """One stroke of a finger (PointerEvents with pointerType 'touch') through `points`, fractions of the
+    drawing canvas's width and height."""
+    page.evaluate(
+        """([root, points]) => { const c = document.querySelector(root + ' canvas'); const b = c.getBoundingClientRect();
+               const at = (type, [fx, fy]) => c.dispatchEvent(new PointerEvent(type, {pointerId: 7, pointerType: 'touch',
+                   isPrimary: true, bubbles: true, cancelable: true, clientX: b.left + fx * b.width,
+                   clientY: b.top + fy * b.height}));
+               at('pointerdown', points[0]); points.slice(1).forEach((p) => at('pointermove', p));
+               at('pointerup', points[points.length - 1]); }""", [SURFACE, points])
+
+
 def ink_pixels(page) -> int:
     """Dark pixels on the 512² drawing canvas."""
     return page.evaluate(
@@ -210,13 +222,7 @@ def test_a_long_stroke_shows_pictures_while_it_is_drawn(fresh_page):
 def test_touch_strokes_draw_too(fresh_page):
     """Pointer events with pointerType 'touch' (a finger on a phone) draw like the mouse."""
     page = fresh_page
-    page.evaluate(
-        """(root) => { const c = document.querySelector(root + ' canvas'); const b = c.getBoundingClientRect();
-               const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {pointerId: 7, pointerType: 'touch',
-                   isPrimary: true, bubbles: true, cancelable: true, clientX: b.left + fx * b.width,
-                   clientY: b.top + fy * b.height}));
-               at('pointerdown', 0.2, 0.5); at('pointermove', 0.5, 0.55); at('pointermove', 0.8, 0.6);
-               at('pointerup', 0.8, 0.6); }""", SURFACE)
+    touch_stroke(page, [(0.2, 0.5), (0.5, 0.55), (0.8, 0.6)])
     assert ink_pixels(page) > 100
     wait_for_picture(page, 0)
     assert_a_generated_picture(picture(page)[1])
@@ -281,13 +287,7 @@ def test_a_phone_shows_the_picture_beside_the_canvas_and_every_tab(running_app, 
                        "[data-action=download]"):
             box = page.locator(f"{SURFACE} {button}").bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= 420, button
-        page.evaluate(  # a finger (pointerType touch)
-            """(root) => { const c = document.querySelector(root + ' canvas'); const b = c.getBoundingClientRect();
-                   const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {pointerId: 9, pointerType: 'touch',
-                       isPrimary: true, bubbles: true, cancelable: true, clientX: b.left + fx * b.width,
-                       clientY: b.top + fy * b.height}));
-                   at('pointerdown', 0.2, 0.3); at('pointermove', 0.5, 0.5); at('pointermove', 0.8, 0.7);
-                   at('pointerup', 0.8, 0.7); }""", SURFACE)
+        touch_stroke(page, [(0.2, 0.3), (0.5, 0.5), (0.8, 0.7)])  # a finger
         assert ink_pixels(page) > 100
         wait_for_picture(page, 0)
         assert page.locator(f"{SURFACE} img.p2p-picture").is_visible()

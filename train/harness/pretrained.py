@@ -29,7 +29,7 @@ def add_arguments(p) -> None:
     feat.add_argument("--lambda-perceptual", type=float, default=0.0,
                       help="perceptual loss: L1 between the frozen network's feature maps of output and target")
     feat.add_argument("--perceptual-weights", default="1,1,1,1", help="weights of the 4 depths (strides 4, 8, 16, 32)")
-    feat.add_argument("--diffaugment", default="translation,cutout,colour",  # + resample: see projected.augment
+    feat.add_argument("--diffaugment", default="translation,cutout,colour",  # + resample, blur: see projected.augment
                       help="DiffAugment policy for the projected discriminator (same draw for real and fake; "
                            "the perceptual loss sees the same augmented pair)")
     feat.add_argument("--lr-projected", type=float, default=None, help="projected heads' learning rate (default --lr-d or --lr)")
