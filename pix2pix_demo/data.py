@@ -190,13 +190,14 @@ class PairedDataset(torch.utils.data.Dataset):
 
     def __init__(self, pairs, size: int = 256, jitter: float = 1.12, flip: bool = True,
                  augment_edges: bool = False, seed: int = 0, coat: bool = False, recolour: float = 0.7,
-                 drawing_styles: bool = False):
+                 drawing_styles: bool = False, close_ups: float = 0.0):
         self.pairs = pairs
         self.size = size
         self.jitter = jitter
         self.flip = flip
         self.augment_edges = augment_edges
         self.drawing_styles = drawing_styles  # edges.vary_drawing: sparse, silhouette, head-only inputs
+        self.close_ups = close_ups  # with drawing_styles: the share of close-ups (cat cut by the frame)
         self.seed = seed
         self.coat = coat
         self.recolour = recolour  # with coat: the share of targets recoloured (0: the photos' own colours only)
@@ -209,9 +210,9 @@ class PairedDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         a, b = self.pairs[index]
         if self.drawing_styles:
-            from .edges import vary_drawing
+            from .edges import drawing_style_probabilities, vary_drawing
 
-            gray, b, _ = vary_drawing(a.min(axis=2), b, rng)
+            gray, b, _ = vary_drawing(a.min(axis=2), b, rng, drawing_style_probabilities(self.close_ups))
             a = np.repeat(gray[:, :, None], 3, axis=2)
         if self.augment_edges:
             # at the stored resolution, where lines are crisp: after a down-scale they turn into

@@ -369,8 +369,18 @@ def augment_edges(edges: np.ndarray, rng: np.random.Generator, drop_probability:
     return np.where(lines, LINE, BACKGROUND).astype(np.uint8)
 
 
-DRAWING_STYLES = ("as-extracted", "sparse", "silhouette", "head-only")
-DRAWING_STYLE_PROBABILITIES = (0.55, 0.2, 0.15, 0.1)
+DRAWING_STYLES = ("as-extracted", "sparse", "silhouette", "head-only", "close-up")
+# close-ups are off unless asked for (`train.pix2pix --close-ups P`): with 0 the other styles are drawn
+# exactly as before they existed (the same uniform number picks the same style)
+DRAWING_STYLE_PROBABILITIES = (0.55, 0.2, 0.15, 0.1, 0.0)
+
+
+def drawing_style_probabilities(close_ups: float = 0.0) -> tuple[float, ...]:
+    """The styles' probabilities with a share `close_ups` of close-ups, the others scaled to the rest."""
+    if not 0.0 <= close_ups < 1.0:
+        raise ValueError(f"close_ups must be in [0, 1), got {close_ups}")
+    others = DRAWING_STYLE_PROBABILITIES[:-1]
+    return tuple(p * (1 - close_ups) / sum(others) for p in others) + (close_ups,)
 
 
 def _object_mask(photo: np.ndarray) -> np.ndarray:
@@ -389,8 +399,12 @@ def vary_drawing(edges: np.ndarray, photo: np.ndarray, rng: np.random.Generator,
     - "sparse": most strokes dropped and many gaps cut (a quick drawing, or a photo's broken edges);
     - "silhouette": only the object's outline, no inner line (the model must invent eyes and fur);
     - "head-only": the top of the object (an ellipse around where a sitting cat's head is) kept in both
-      edges and photo, the rest turned white, its outline closed: no lines below, so no body below.
-    The photo is only changed by "head-only". Deterministic given `rng`."""
+      edges and photo, the rest turned white, its outline closed: no lines below, so no body below;
+    - "close-up": a photo where the cat fills the frame and is cut by it (a face close-up, what people
+      often upload): a square window around the head, 45-80 % of the object's size, enlarged to the
+      pair's size, its edges extracted from the enlarged photo the way the Photo tab extracts them
+      (`close_up`).
+    The photo is changed by "head-only" and "close-up". Deterministic given `rng`."""
     style = DRAWING_STYLES[int(rng.choice(len(DRAWING_STYLES), p=np.asarray(probabilities) / sum(probabilities)))]
     if style == "as-extracted":
         return edges, photo, style
@@ -399,6 +413,8 @@ def vary_drawing(edges: np.ndarray, photo: np.ndarray, rng: np.random.Generator,
     mask = _object_mask(photo)
     if mask.sum() < 64:
         return edges, photo, "as-extracted"
+    if style == "close-up":
+        return (*close_up(photo, mask, rng), style)
     thickness = int(rng.integers(1, 3))
     if style == "silhouette":
         contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
@@ -423,6 +439,34 @@ def vary_drawing(edges: np.ndarray, photo: np.ndarray, rng: np.random.Generator,
     contours, _ = cv2.findContours(head.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(drawn, contours, -1, int(LINE), thickness)
     return drawn, photo, style
+
+
+def close_up_box(mask: np.ndarray, side: int, centre: tuple[float, float]) -> tuple[int, int, int, int]:
+    """A `side`² window (left, top, right, bottom) centred on `centre` (x, y), moved inside the image."""
+    height, width = mask.shape
+    side = int(min(side, height, width))
+    left = int(np.clip(round(centre[0] - side / 2), 0, width - side))
+    top = int(np.clip(round(centre[1] - side / 2), 0, height - side))
+    return left, top, left + side, top + side
+
+
+def close_up(photo: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
+             method: str = DEFAULT_EDGE_METHOD) -> tuple[np.ndarray, np.ndarray]:
+    """A cut-out (HxWx3 uint8, object on white) and its object mask -> (edges, photo) of a close-up:
+    a square window around the head (where `vary_drawing`'s "head-only" puts it), 45-80 % of the
+    object's larger side, so the frame cuts the cat; enlarged back to HxW, and its edges extracted from
+    the enlarged photo with `method`, as the Photo tab extracts a close-up's edges."""
+    rows, columns = np.nonzero(mask)
+    top, height = rows.min(), rows.max() - rows.min() + 1
+    width = columns.max() - columns.min() + 1
+    side = max(16, int(max(height, width) * rng.uniform(0.45, 0.8)))
+    band = rows < top + 0.15 * height  # the ears
+    centre = (columns[band].mean() + rng.uniform(-0.1, 0.1) * side, top + side * rng.uniform(0.3, 0.6))
+    left, upper, right, lower = close_up_box(mask, side, centre)
+    window = Image.fromarray(np.ascontiguousarray(photo[upper:lower, left:right]))
+    enlarged = window.resize((photo.shape[1], photo.shape[0]), Image.BICUBIC)
+    edges = np.asarray(extract_edges(enlarged, method).convert("L"))
+    return np.where(edges < 128, LINE, BACKGROUND).astype(np.uint8), np.asarray(enlarged)
 
 
 # ---------------------------------------------------------------- cat faces

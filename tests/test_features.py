@@ -202,6 +202,24 @@ def test_drawing_styles(style):
         assert (drawn[100:] < 128).sum() == 0  # and no lines below the head
     if style == "sparse":
         assert (drawn < 128).sum() < (edges < 128).sum()
+    if style == "close-up":
+        cat = target.min(axis=2) < 230
+        assert cat.mean() > 1.3 * (photo.min(axis=2) < 230).mean()  # enlarged: the cat fills more of the frame...
+        assert cat[0].any() or cat[-1].any() or cat[:, 0].any() or cat[:, -1].any()  # ...and the frame cuts it
+        assert set(np.unique(drawn)) <= {0, 255} and (drawn < 128).sum() > 50  # its own edges, extracted again
+
+
+def test_close_up_share():
+    from pix2pix_demo.edges import drawing_style_probabilities
+
+    assert drawing_style_probabilities(0.0) == pytest.approx((0.55, 0.2, 0.15, 0.1, 0.0))
+    shares = drawing_style_probabilities(0.2)
+    assert shares[-1] == 0.2 and sum(shares) == pytest.approx(1.0) and shares[0] == pytest.approx(0.44)
+    edges, photo = cat_pair()
+    names = [vary_drawing(edges, photo, np.random.default_rng(i), shares)[2] for i in range(200)]
+    assert 20 <= names.count("close-up") <= 60
+    with pytest.raises(ValueError):
+        drawing_style_probabilities(1.0)
 
 
 @pytest.mark.slow

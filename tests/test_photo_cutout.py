@@ -113,6 +113,42 @@ def test_draw_gets_the_same_picture_for_the_same_edges_and_the_carried_colour(se
     assert "coat" not in draw_tab.surface_value_for(result.edges, "edges2products", coat=result.coat_hex)
 
 
+def test_a_close_up_is_cut_out_inside_the_frame_for_a_model_trained_with_close_ups(segmenter, monkeypatch):
+    photo = scene()
+
+    def face(image):  # a cat filling the photo's left and cut by its frame (a face close-up)
+        mask = Image.new("L", image.size, 0)
+        ImageDraw.Draw(mask).ellipse((-60, -40, 200, 280), fill=255)
+        return np.asarray(mask, np.float32) / 255
+
+    segmenter.answer[0] = face
+    quality = cutout.mask_quality(face(photo))
+    assert quality.failed == "frame" and logic.is_close_up(quality)
+    # a model trained without close-ups: the old refusal and the whole photo
+    result = logic.photo_result(photo, "edges2cats")
+    assert not result.cut and not result.close_up and "touches" in result.note
+    # trained with them: the cat cut out in a square inside the photo, the frame still cutting it
+    pipe = logic.get_pipeline("edges2cats")
+    monkeypatch.setitem(pipe.metadata, "data", {**pipe.metadata.get("data", {}), "close_ups": 0.1})
+    result = logic.photo_result(photo, "edges2cats")
+    assert result.cut and result.close_up and result.note == ""
+    alpha = cutout.soft_alpha(face(photo) >= 0.5)
+    box = cutout.square_box(alpha > 0.5, 0.08)
+    assert box[0] < 0 and box[3] - box[1] > photo.height  # the training cut-out's box would leave the photo...
+    from pix2pix_demo.edges import close_up_box
+
+    inside = close_up_box(alpha > 0.5, box[2] - box[0], ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+    assert inside == (0, 0, photo.height, photo.height)  # ...this one is the largest square inside it, on the cat
+    expected = cutout.cut_out(photo, alpha, size=64, box=inside)
+    assert np.array_equal(np.asarray(result.edges), np.asarray(logic.photo_to_edges(expected)))
+    cut = np.asarray(expected).min(axis=2) < 230
+    assert cut[:, 0].all()  # the cat reaches the square's left side: cut by the frame, no white margin there
+    # other refusals stay refusals: an unsure outline is no close-up
+    unsure = cutout.MaskQuality(0.5, 0.6, 1.0, 0.5, False, "", "area")
+    assert not logic.is_close_up(unsure)
+    assert not logic.is_close_up(cutout.MaskQuality(0.02, 0.0, 1.0, 0.5, False, "", "area"))  # a tiny cat
+
+
 def test_unsure_segmenter_falls_back_to_the_whole_photo_with_a_message(segmenter):
     photo = scene()
     segmenter.answer[0] = lambda image: np.zeros((image.height, image.width), np.float32)

@@ -52,6 +52,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     data.add_argument("--drawing-styles", action="store_true",
                       help="objects on white: also train on sparse drawings, silhouettes without inner lines and "
                            "head-only drawings made from each pair (pix2pix_demo.edges.vary_drawing)")
+    data.add_argument("--close-ups", type=float, default=0.0, metavar="P",
+                      help="with --drawing-styles: this share of pairs become close-ups (a window around the head "
+                           "enlarged so the frame cuts the cat, its edges extracted again), for photos of cats "
+                           "filling the frame")
     data.add_argument("--max-side", type=int, default=512, help="shrink larger images on load")
     data.add_argument("--jitter", type=float, default=1.12, help="random resize factor before cropping (286/256)")
     data.add_argument("--coat", action="store_true",
@@ -247,9 +251,13 @@ def main(args) -> Path | None:
         if size % g_config.multiple:
             raise SystemExit(f"Training size {size} is not divisible by 2**num_downsamplings = {g_config.multiple}; "
                              f"use --num-downsamplings {int(math.log2(size))} or less.")
+    if args.close_ups and not args.drawing_styles:
+        raise SystemExit("--close-ups needs --drawing-styles (close-ups are one of its drawing styles).")
+    if not 0 <= args.close_ups < 1:
+        raise SystemExit(f"--close-ups is a share of the pairs, in [0, 1): got {args.close_ups}.")
     dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
                             augment_edges=args.augment_edges, seed=args.seed, coat=args.coat,
-                            drawing_styles=args.drawing_styles,
+                            drawing_styles=args.drawing_styles, close_ups=args.close_ups,
                             recolour=args.coat_recolour)
     sampler = (torch.utils.data.distributed.DistributedSampler(dataset, world_size, rank, seed=args.seed)
                if world_size > 1 else torch.utils.data.RandomSampler(dataset))
@@ -345,7 +353,7 @@ def main(args) -> Path | None:
                      "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
                      "edge_method": dataset_edge_method(args.data, args.layout, args.edge_method),
                      "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles,
-                     "cutout": dataset_is_cutout(args.data)},
+                     "close_ups": args.close_ups, "cutout": dataset_is_cutout(args.data)},
             "training": {
                 "command": run.command(),
                 "steps": run.step, "batch_size": args.batch_size, "world_size": world_size,

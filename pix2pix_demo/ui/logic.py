@@ -373,6 +373,7 @@ class PhotoResult:
     coat: list[float] | None  # the colour it was made with (None: the model's default / a model without coats)
     cut: bool  # the cat was cut out of the photo first
     note: str = ""  # for the user: why the whole photo was used although a cut-out was asked for
+    close_up: bool = False  # cut out as a close-up (the cat fills the photo or is cut by its frame)
 
     @property
     def coat_hex(self) -> str:
@@ -406,11 +407,12 @@ def photo_result(value, key: str, method: str = DEFAULT_EDGE_METHOD, seed: int =
         segmenter = cat_segmenter()
         # segmented once: the cut-out and, when it is refused, the whole photo's colour both use it
         probability = None if segmenter is None else _segment(segmenter, photo)
-        cut, note = cat_cut_out(photo, pipe.size, probability=probability)
+        cut, note = cat_cut_out(photo, pipe.size, probability=probability, close_ups=takes_close_ups(pipe))
         if cut is not None:
             edges = photo_to_edges(cut, method)
             coat = _quantized(coat_of_cut_out(cut)) if pipe.coats else None
-            return PhotoResult(edges, generate_from_edges(edges, key, seed, progress, coat=coat), coat, True)
+            return PhotoResult(edges, generate_from_edges(edges, key, seed, progress, coat=coat), coat, True,
+                               close_up=note == CLOSE_UP)
     edges = photo_to_edges(photo, method)
     coat = _quantized(photo_colour(photo, probability)) if pipe.coats else None
     return PhotoResult(edges, generate_from_edges(edges, key, seed, progress, coat=coat), coat, False, note)
@@ -436,19 +438,45 @@ def _segment(segmenter, photo: Image.Image) -> np.ndarray:
     return segment(segmenter, photo)
 
 
+CLOSE_UP = "close-up"  # cat_cut_out's note for a close-up cut-out (not a refusal)
+
+
+def takes_close_ups(pipe) -> bool:
+    """Was this model trained with close-ups too (`train.pix2pix --close-ups`: cats that fill the frame)?"""
+    data = pipe.metadata.get("data") if isinstance(pipe.metadata.get("data"), dict) else {}
+    return bool(data.get("close_ups"))
+
+
+def is_close_up(quality) -> bool:
+    """A sure, single cat that fills the photo or is cut by its frame (a face close-up): only the
+    "area" (too large) and "frame" checks failed."""
+    import inspect
+
+    from ..cutout import mask_quality
+
+    limits = {name: p.default for name, p in inspect.signature(mask_quality).parameters.items()}
+    return (not quality.ok and quality.failed in ("area", "frame") and quality.area >= limits["min_area"]
+            and quality.unsure <= limits["max_unsure"] and quality.main_blob >= limits["min_main_blob"])
+
+
 def cat_cut_out(photo: Image.Image, size: int, check: bool = True,
-                probability: np.ndarray | None = None) -> tuple[Image.Image | None, str]:
+                probability: np.ndarray | None = None, close_ups: bool = False) -> tuple[Image.Image | None, str]:
     """A photo -> (its cat cut out onto white, a `size`² square: the training photos' look, "") or
     (None, why not, for the user). Made as `train.make_edges_dataset --cutout --segmenter` made the
     training set: `cutout.segment_cat` (its quality checks included), then `cutout.cut_out` with the
-    training margin. `check=False` (measurements) keeps every cut-out with a cat in it; `probability`: the
-    segmenter's answer for this photo when it was already computed."""
+    training margin. `close_ups` (a model trained with `--close-ups`): a cat that fills the photo or is
+    cut by its frame is cut out inside the photo's own frame, a square as large as the cat but no larger
+    than the photo (`close_up_cut_out`), as training made its close-ups, and the note is `CLOSE_UP`. `check=False` (measurements)
+    keeps every cut-out with a cat in it; `probability`: the segmenter's answer for this photo when it
+    was already computed."""
     segmenter = cat_segmenter()
     if segmenter is None:
         return None, "No cat segmenter is installed (weights/cat-segmenter), so the whole photo was used."
     from ..cutout import cut_out, segment_cat
 
     alpha, quality = segment_cat(segmenter, photo, probability=probability)
+    if close_ups and is_close_up(quality):
+        return close_up_cut_out(photo, alpha, size), CLOSE_UP
     if not quality.ok and (check or quality.failed == "no cat"):
         if quality.failed == "no cat":
             return None, "No cat found in this photo, so the whole photo was used."
@@ -456,6 +484,19 @@ def cat_cut_out(photo: Image.Image, size: int, check: bool = True,
                 else "")
         return None, f"Not sure where the cat is ({quality.reason}), so the whole photo was used.{hint}"
     return cut_out(photo, alpha, size=size, margin=CUTOUT_MARGIN), ""
+
+
+def close_up_cut_out(photo: Image.Image, alpha: np.ndarray, size: int) -> Image.Image:
+    """A close-up's cat on white in a `size`² square that stays inside the photo (the frame keeps
+    cutting the cat, as in training's close-ups): as large as the cat's box with the training margin,
+    at most the photo's short side, centred on the cat."""
+    from ..cutout import cut_out, square_box
+    from ..edges import close_up_box
+
+    mask = alpha > 0.5
+    left, top, right, bottom = square_box(mask, CUTOUT_MARGIN)
+    box = close_up_box(mask, right - left, ((left + right) / 2, (top + bottom) / 2))
+    return cut_out(photo, alpha, size=size, box=box)
 
 
 def coat_of_cut_out(cut: Image.Image) -> list[float]:

@@ -94,6 +94,7 @@ def evaluate(args) -> dict:
     fell_back = {v: 0 for v in variants}
     reasons: dict[str, int] = {}
     rows, seconds = [], {v: 0.0 for v in variants}
+    close_ups = {v: 0 for v in variants}  # cut out as close-ups (a model trained with --close-ups)
     for path in photos:
         photo = logic.open_photo(str(path))
         row = [photo]
@@ -105,6 +106,7 @@ def evaluate(args) -> dict:
                 result = logic.photo_result(photo, key, method, cutout=variant == "cutout")
             seconds[variant] += time.perf_counter() - start
             outputs[variant].append(result.image)
+            close_ups[variant] += bool(getattr(result, "close_up", False))
             if variant != "whole" and not result.cut:
                 fell_back[variant] += 1
                 if variant == "cutout":  # every failed check, its numbers left out
@@ -124,7 +126,7 @@ def evaluate(args) -> dict:
     grid_path = Path(args.grid or f"runs/eval/photo-{folder.name}.png")
     save_grid(rows, grid_path, cell=160)
     return {"model": str(folder), "photos": len(photos), "references": len(references), "edge_method": method,
-            "kid_x1000": kid, "fell_back": fell_back, "fallback_reasons": reasons,
+            "kid_x1000": kid, "fell_back": fell_back, "fallback_reasons": reasons, "close_ups": close_ups,
             "s_per_photo": {v: round(seconds[v] / max(1, len(photos)), 3) for v in variants},
             "grid": str(grid_path), "grid_columns": "photo, then edges + picture per variant: " + ", ".join(variants),
             "torch_threads": torch.get_num_threads()}
