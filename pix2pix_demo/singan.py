@@ -115,6 +115,30 @@ def critic_layers(options: TrainOptions, shape) -> int:
     return options.num_layers
 
 
+def critic_rows(options: TrainOptions, shape) -> bool:
+    """Whether the critic of a scale of `shape` (h, w) sees each pixel's row (options.coarse_critic_rows, at
+    the scales whose short side is under options.coarse_critic_side: ScaleDiscriminator(rows=True))."""
+    return bool(options.coarse_critic_rows) and min(shape) < options.coarse_critic_side
+
+
+def _load_critic(discriminator: ScaleDiscriminator, previous: dict) -> None:
+    """Start a critic from the previous one's weights: tensors of the same shape are copied; a first conv whose
+    inputs differ (a critic with or without the row channel) keeps the common input channels; layers the
+    previous critic lacked (a deeper critic above the coarse ones) start fresh."""
+    state = discriminator.state_dict()
+    for key, value in state.items():
+        old = previous.get(key)
+        if old is None:
+            continue
+        if old.shape == value.shape:
+            state[key] = old
+        elif old.dim() == 4 and old.shape[0] == value.shape[0] and old.shape[2:] == value.shape[2:]:
+            common = min(old.shape[1], value.shape[1])
+            state[key] = value.clone()
+            state[key][:, :common] = old[:, :common]
+    discriminator.load_state_dict(state)
+
+
 def resolve_plan(plan: str, device: torch.device) -> str:
     """TrainOptions.plan for a run on `device`: "auto" is the cost model ("model") on the CPU, whose cost it
     describes, and the measured plan on a GPU (where the CPU cost model would spend a fraction of the budget)."""
@@ -242,12 +266,13 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
         previous_d = discriminator.state_dict() if discriminator is not None else (
             resume_state.get("discriminator") if resume_state is not None else None)
         discriminator = ScaleDiscriminator(options.channels, critic_layers(options, shapes[n]),
-                                           padding_mode=config.padding_at(n)).to(device)
+                                           padding_mode=config.padding_at(n), rows=critic_rows(options, shapes[n])
+                                           ).to(device)
         if fresh and n > 0:
             g.load_state_dict(model.generators[n - 1].state_dict())  # start from the scale below
         if previous_d is not None:
             # as SinGAN: D_n starts as D_{n-1} (a deeper critic above the coarse ones: its extra layers start fresh)
-            discriminator.load_state_dict(previous_d, strict=len(previous_d) == len(discriminator.state_dict()))
+            _load_critic(discriminator, previous_d)
         g.to(memory_format=memory_format)
         discriminator.to(memory_format=memory_format)
         # fixed input of the reconstruction path, and sigma_n from its RMSE

@@ -87,6 +87,9 @@ class TrainOptions:
     # border is: new layouts with the ground below and the sky above (diversity 0.40, 16.5 dB; docs/singan.md,
     # "New scenes"). A 25-px coarsest scale instead gave jumbled patches at this budget (14.1 dB)
     coarse_critic_side: int = 25
+    coarse_critic_rows: bool = False  # the critic of those scales also sees each pixel's row (height in the
+    # picture): it judges a patch together with where it sits vertically, so a piece of ground or a cone's foot
+    # is refused in the sky, while the layout may still change across the picture (issue 30)
 
     def validate(self) -> None:
         if not MIN_IMAGE_SIZE <= self.max_size <= MAX_TRAIN_SIZE:

@@ -547,6 +547,43 @@ def test_coarse_critic_layers_give_the_coarse_scales_a_smaller_critic(monkeypatc
             singan.TrainOptions(**bad).validate()
 
 
+def test_coarse_critic_rows_let_the_coarse_critic_see_each_pixels_row(monkeypatch):
+    """coarse_critic_rows: the critic of the scales under coarse_critic_side gets each pixel's row as one more
+    input (so the same patch scores differently at the top and at the bottom of the picture), the others do
+    not; each critic starts from the one below, the image channels of its first conv copied."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    critic = singan.ScaleDiscriminator(8, 3, rows=True)
+    flat = torch.zeros(1, 3, 15, 9)  # one colour everywhere: only the row (and the border) can tell pixels apart
+    scores = critic(flat).detach()[0, 0, :, 4]
+    assert float((scores[3:-3] - scores[3:-3].mean()).abs().max()) > 1e-4  # the interior rows differ
+    plain = singan.ScaleDiscriminator(8, 3)
+    assert float(plain(flat).detach()[0, 0, 3:-3, 4].std()) < 1e-6  # without the row: the interior is one patch
+    built = []
+    original = singan.ScaleDiscriminator
+
+    class Recording(original):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(singan, "ScaleDiscriminator", Recording)
+    options = singan.TrainOptions(max_size=48, min_size=12, channels=8, num_layers=5, iters=3, min_iters=3,
+                                  device="cpu", crop_size=0, coarse_critic_rows=True)
+    model, stats = singan.train_singan(singan.reference_image(48), options)
+    rows = [min(shape) < 25 for shape in stats["shapes"]]
+    assert [d.rows for d in built] == rows and True in rows and False in rows
+    assert [d.body[0][0].in_channels for d in built] == [4 if r else 3 for r in rows]
+    assert singan.critic_rows(singan.TrainOptions(coarse_critic_rows=True), (12, 18))
+    assert not singan.critic_rows(singan.TrainOptions(coarse_critic_rows=True), (25, 37))
+    # the first critic without the row channel starts from the last one with it (image channels copied)
+    above = rows.index(False)
+    before = built[above - 1].state_dict()["body.0.0.weight"]
+    fresh = singan.ScaleDiscriminator(8, 5)
+    singan._load_critic(fresh, built[above - 1].state_dict())
+    assert torch.equal(fresh.state_dict()["body.0.0.weight"], before[:, :3])
+
+
 def test_train_singan_cli_records_the_critic_per_scale(tmp_path):
     """python -m train.singan (tiny run): the exported config says which critic each scale trained against
     (the 3-layer critic below 25 px by default; --coarse-critic-layers 0: the generator's layers everywhere)."""
@@ -563,5 +600,9 @@ def test_train_singan_cli_records_the_critic_per_scale(tmp_path):
     training = json.loads((folder / "config.json").read_text())["training"]
     shapes = read_config(folder)["architecture"]["shapes"]
     assert training["critic_layers"] == [3 if min(s) < 25 else 5 for s in shapes] and 3 in training["critic_layers"]
-    folder = main(get_args_parser().parse_args(common + ["--name", "old", "--coarse-critic-layers", "0"]))
-    assert json.loads((folder / "config.json").read_text())["training"]["critic_layers"] == [5] * len(shapes)
+    assert training["critic_rows"] == [False] * len(shapes)
+    folder = main(get_args_parser().parse_args(common + ["--name", "old", "--coarse-critic-layers", "0",
+                                                         "--coarse-critic-rows"]))
+    training = json.loads((folder / "config.json").read_text())["training"]
+    assert training["critic_layers"] == [5] * len(shapes)
+    assert training["critic_rows"] == [min(s) < 25 for s in shapes] and True in training["critic_rows"]

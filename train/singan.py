@@ -28,7 +28,7 @@ from tqdm import tqdm
 from pix2pix_demo.cards import write_model_card
 from pix2pix_demo.hub import resolve_device, save_model
 from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image
-from pix2pix_demo.singan import TrainOptions, critic_layers, random_sample_tensor, sample, train_singan
+from pix2pix_demo.singan import TrainOptions, critic_layers, critic_rows, random_sample_tensor, sample, train_singan
 from pix2pix_demo.singan_options import PADDING_MODES, PLANS
 
 
@@ -90,6 +90,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                         "(0 = the generator's layers everywhere: the photo's layout)")
     p.add_argument("--coarse-critic-side", type=int, default=d.coarse_critic_side, metavar="PX",
                    help="short side (px) under which a scale uses --coarse-critic-layers")
+    p.add_argument("--coarse-critic-rows", action=argparse.BooleanOptionalAction, default=d.coarse_critic_rows,
+                   help="the critic of the scales under --coarse-critic-side also sees each pixel's row (its height "
+                        "in the picture): pieces of ground stay below, the layout may change across the picture")
     p.add_argument("--no-photo", action="store_true",
                    help="leave the training photo out of the saved model (it is kept by default, at the finest "
                         "scale's size, for the sharp finish: sample(..., finish=True)); use it before publishing "
@@ -161,7 +164,7 @@ def main(args) -> Path:
                            fine_padding_from=args.fine_padding_from, concurrent=args.concurrent,
                            concurrent_lr_scale=args.concurrent_lr_scale,
                            coarse_critic_layers=args.coarse_critic_layers or None,
-                           coarse_critic_side=args.coarse_critic_side,
+                           coarse_critic_side=args.coarse_critic_side, coarse_critic_rows=args.coarse_critic_rows,
                            channels_last=args.channels_last, keep_photo=not args.no_photo)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -208,6 +211,7 @@ def main(args) -> Path:
                      "budget_clock": options.budget_clock, "time_budget_min": options.time_budget,
                      "scales": stats["num_scales"], "iterations": [s["iterations"] for s in stats["scales"]],
                      "critic_layers": [critic_layers(options, shape) for shape in stats["shapes"]],
+                     "critic_rows": [critic_rows(options, shape) for shape in stats["shapes"]],
                      "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")},
         "noise_amp": [round(s["noise_amp"], 5) for s in stats["scales"]],
     }

@@ -86,16 +86,26 @@ class ScaleGenerator(nn.Module):
 
 
 class ScaleDiscriminator(nn.Module):
-    """Markovian critic with the same layout as the generator (receptive field 2*num_layers+1)."""
+    """Markovian critic with the same layout as the generator (receptive field 2*num_layers+1).
 
-    def __init__(self, channels: int, num_layers: int, image_channels: int = 3, padding_mode: str = "zeros"):
+    rows=True: the critic also sees each pixel's height in the picture (one more input channel, -1 at the top
+    row to 1 at the bottom one), so it judges a patch together with the row it sits in (training only: the
+    critic is not part of a saved model)."""
+
+    def __init__(self, channels: int, num_layers: int, image_channels: int = 3, padding_mode: str = "zeros",
+                 rows: bool = False):
         super().__init__()
-        layers = [conv_block(image_channels, channels, padding_mode)]
+        self.rows = rows
+        layers = [conv_block(image_channels + (1 if rows else 0), channels, padding_mode)]
         layers += [conv_block(channels, channels, padding_mode) for _ in range(num_layers - 2)]
         self.body = nn.Sequential(*layers)
         self.tail = nn.Conv2d(channels, 1, 3, padding=1, padding_mode=padding_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.rows:
+            b, _, h, w = x.shape
+            height = torch.linspace(-1.0, 1.0, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1)
+            x = torch.cat([x, height.expand(b, 1, h, w)], dim=1)
         return self.tail(self.body(x))
 
 
