@@ -28,16 +28,21 @@ import numpy as np
 import torch
 from PIL import Image
 from train import harness
+from train.harness import pretrained
+from train.harness.pretrained import feature_loss_options, feature_pass, make_feature_losses, parse_weights
+from train.pix2pix import lowfreq_l1
 
 from pix2pix_demo.data import jitter_crop_box, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import resolve_device
 from pix2pix_demo.labels import NUM_CLASSES, label_colour_tensor, one_hot_tensor, snap_to_classes
 from pix2pix_demo.losses import GANLoss
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
+from pix2pix_demo.features import perceptual_loss
 from pix2pix_demo.models.spade import SPADEConfig, SPADEGenerator
+from pix2pix_demo.projected import hinge_discriminator_loss, hinge_generator_loss
 
 ARCHITECTURE_OPTIONS = ("base_channels", "max_channels", "num_upsamplings", "hidden_channels", "z_channels",
-                        "modulation_kernel", "spectral_norm", "d_layers", "d_channels")
+                        "modulation_kernel", "spectral_norm", "label_resize", "padding_mode", "d_layers", "d_channels")
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -64,16 +69,26 @@ def get_args_parser() -> argparse.ArgumentParser:
     g.add_argument("--z-channels", type=int, default=defaults.z_channels)
     g.add_argument("--modulation-kernel", type=int, choices=(1, 3), default=defaults.modulation_kernel)
     g.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=defaults.spectral_norm)
+    g.add_argument("--label-resize", choices=("nearest", "area"), default=defaults.label_resize,
+                   help="how each level sees the labels: one pixel per cell, or class fractions (area mean)")
+    g.add_argument("--padding-mode", choices=("zeros", "replicate"), default=defaults.padding_mode,
+                   help="padding of G's convolutions; zeros tell G where the border is (a layout by position)")
     d = p.add_argument_group("discriminator and losses")
     d.add_argument("--d-layers", type=int, default=3)
     d.add_argument("--d-channels", type=int, default=64)
     d.add_argument("--lambda-fm", type=float, default=10.0, help="feature matching (0: off)")
     d.add_argument("--lambda-l1", type=float, default=50.0, help="L1 to the photo (0: off)")
+    d.add_argument("--lambda-lowfreq", type=float, default=0.0,
+                   help="L1 between output and photo after a POOLxPOOL average (colour and shading, not texture)")
+    d.add_argument("--lowfreq-pool", type=int, default=8, metavar="POOL", help="pool size of --lambda-lowfreq")
+    d.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
+                   help="the PatchGAN on [labels, image] (--no-patchgan: only the projected discriminator)")
     d.add_argument("--lr", type=float, default=2e-4, help="generator learning rate")
     d.add_argument("--lr-d", type=float, default=2e-4, help="discriminator learning rate")
     d.add_argument("--beta1", type=float, default=0.5)
     d.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
     d.add_argument("--ema", type=float, default=0.0, help="export an EMA of G's weights (0 = off)")
+    pretrained.add_arguments(p)  # the projected heads are conditioned on the class fractions
     return p
 
 
@@ -81,7 +96,8 @@ def generator_config(args) -> SPADEConfig:
     return SPADEConfig(num_classes=NUM_CLASSES, base_channels=args.base_channels, max_channels=args.max_channels,
                        num_upsamplings=args.num_upsamplings, hidden_channels=args.hidden_channels,
                        z_channels=args.z_channels, modulation_kernel=args.modulation_kernel,
-                       spectral_norm=args.spectral_norm)
+                       spectral_norm=args.spectral_norm, label_resize=args.label_resize,
+                       padding_mode=args.padding_mode)
 
 
 class LabelPhotoDataset(torch.utils.data.Dataset):
@@ -169,7 +185,10 @@ def main(args) -> Path:
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
     gan = GANLoss("hinge")
-    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, ema=ema)
+    features, projected, opt_p = make_feature_losses(args, device, condition_channels=NUM_CLASSES)
+    perceptual_weights = parse_weights(args.perceptual_weights)
+    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, ema=ema,
+              projected=projected, opt_p=opt_p)
     run.resume(ARCHITECTURE_OPTIONS)
 
     sample_ids = sorted({round(i * (len(pairs) - 1) / 3) for i in range(4)})
@@ -188,34 +207,65 @@ def main(args) -> Path:
         lr_scale = harness.linear_decay(run.progress(), args.decay_start)
         harness.set_lr(opt_g, args.lr * lr_scale)
         harness.set_lr(opt_d, args.lr_d * lr_scale)
+        if opt_p is not None:
+            harness.set_lr(opt_p, (args.lr_projected or args.lr_d) * lr_scale)
         one_hot = one_hot_tensor(labels).to(device)
         real = real.to(device)
         z = torch.randn(real.shape[0], g_config.z_channels, device=device) if g_config.z_channels else None
         fake = generator(one_hot, z)
+        extra = {}
+        if features is not None:  # the frozen network's features of the (equally augmented) photo and output
+            feats_real, feats_fake, condition = feature_pass(features, one_hot, real, fake, args.diffaugment,
+                                                             condition=one_hot)
+        if projected is not None:  # --- projected heads over the frozen features, told the class fractions
+            projected.requires_grad_(True)
+            loss_dp = hinge_discriminator_loss(projected(feats_real, condition),
+                                               projected([f.detach() for f in feats_fake], condition))
+            opt_p.zero_grad(set_to_none=True)
+            loss_dp.backward()
+            opt_p.step()
+            extra["loss_d_projected"] = loss_dp.item()
         # --- discriminator
-        discriminator.requires_grad_(True)
-        loss_d = gan.discriminator_loss(discriminator(torch.cat([one_hot, real], 1)),
-                                        discriminator(torch.cat([one_hot, fake.detach()], 1)))
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        # --- generator: hinge + feature matching + L1
+        loss_d = torch.zeros((), device=device)
+        if args.patchgan:
+            discriminator.requires_grad_(True)
+            loss_d = gan.discriminator_loss(discriminator(torch.cat([one_hot, real], 1)),
+                                            discriminator(torch.cat([one_hot, fake.detach()], 1)))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        # --- generator: hinge + feature matching + L1 (+ low-frequency L1, projected heads, perceptual)
         discriminator.requires_grad_(False)
-        fake_features = discriminator_features(discriminator, torch.cat([one_hot, fake], 1))
-        loss_g_gan = gan.generator_loss(fake_features[-1])
+        loss_g_gan = torch.zeros((), device=device)
         loss_fm = torch.zeros((), device=device)
-        if args.lambda_fm:
+        if args.patchgan:
+            fake_features = discriminator_features(discriminator, torch.cat([one_hot, fake], 1))
+            loss_g_gan = gan.generator_loss(fake_features[-1])
+        if args.patchgan and args.lambda_fm:
             with torch.no_grad():
                 real_features = discriminator_features(discriminator, torch.cat([one_hot, real], 1))
             loss_fm = sum((f - r).abs().mean() for f, r in zip(fake_features[:-1], real_features[:-1])) / (
                 len(fake_features) - 1)
         loss_l1 = (fake - real).abs().mean()
         loss_g = loss_g_gan + args.lambda_fm * loss_fm + args.lambda_l1 * loss_l1
+        if args.lambda_lowfreq:
+            loss_lowfreq = lowfreq_l1(fake, real, args.lowfreq_pool)
+            loss_g = loss_g + args.lambda_lowfreq * loss_lowfreq
+            extra["loss_lowfreq"] = loss_lowfreq.item()
+        if projected is not None:
+            projected.requires_grad_(False)
+            loss_g_projected = hinge_generator_loss(projected(feats_fake, condition))
+            loss_g = loss_g + args.lambda_projected * loss_g_projected
+            extra["loss_g_projected"] = loss_g_projected.item()
+        if args.lambda_perceptual:
+            loss_perceptual = perceptual_loss(feats_fake, feats_real, perceptual_weights)
+            loss_g = loss_g + args.lambda_perceptual * loss_perceptual
+            extra["loss_perceptual"] = loss_perceptual.item()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
         losses = {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_fm": loss_fm.item(),
-                  "loss_l1": loss_l1.item()}
+                  "loss_l1": loss_l1.item(), **extra}
         run.end_step(losses, ema=(ema, generator, args.ema), epoch=run.epoch, lr=args.lr * lr_scale)
     run.finish()
     wall = run.spent()
@@ -233,6 +283,8 @@ def main(args) -> Path:
             "budget_clock": args.budget_clock, "hardware": harness.hardware_description(device),
             "torch": torch.__version__, "gan_loss": "hinge", "lambda_fm": args.lambda_fm, "lambda_l1": args.lambda_l1,
             "discriminator": dataclasses.asdict(d_config), "ema": args.ema,
+            **({"lambda_lowfreq": args.lambda_lowfreq, "lowfreq_pool": args.lowfreq_pool} if args.lambda_lowfreq else {}),
+            **feature_loss_options(args),
         },
         "metrics": {},
     }

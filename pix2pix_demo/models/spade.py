@@ -43,12 +43,23 @@ class SPADEConfig:
     z_channels: int = 8  # style-vector size (0: no variation input)
     modulation_kernel: int = 3  # kernel of the γ/β convolutions: 3 as in the paper, 1 is ~9x cheaper
     spectral_norm: bool = True  # on the generator's convolutions, as in the paper
+    # How each level sees the label map: "nearest" samples one pixel per cell (the paper's choice; a
+    # 32×32 cell of a window grid then reads as whatever pixel it happens to hit), "area" averages the
+    # one-hot map over the cell (class fractions: the coarse levels see how much window is there).
+    label_resize: str = "nearest"
+    # Padding of the 3×3 convolutions: "zeros" tells every layer where the image border is, from which
+    # a generator can learn a layout by position alone; "replicate" hides it (works at any size).
+    padding_mode: str = "zeros"
 
     def __post_init__(self):
         if not 1 <= self.num_upsamplings <= 8:
             raise ValueError(f"num_upsamplings must be in 1..8, got {self.num_upsamplings}")
         if self.modulation_kernel not in (1, 3):
             raise ValueError(f"modulation_kernel must be 1 or 3, got {self.modulation_kernel}")
+        if self.label_resize not in ("nearest", "area"):
+            raise ValueError(f"label_resize must be 'nearest' or 'area', got {self.label_resize!r}")
+        if self.padding_mode not in ("zeros", "replicate"):
+            raise ValueError(f"padding_mode must be 'zeros' or 'replicate', got {self.padding_mode!r}")
         if self.num_classes < 1 or self.base_channels < 1 or self.hidden_channels < 1 or self.z_channels < 0:
             raise ValueError("num_classes, base_channels and hidden_channels must be positive, z_channels >= 0")
 
@@ -62,13 +73,21 @@ class SPADEConfig:
         return min(self.base_channels * 2 ** (self.num_upsamplings - level), self.max_channels)
 
 
+def resize_labels(labels: torch.Tensor, size, mode: str) -> torch.Tensor:
+    """One-hot labels (+ z planes) to a level's size: "nearest" (one pixel per cell) or "area" (the mean
+    over each cell: class fractions). Sides are multiples of the level's, so "area" is an exact average."""
+    if tuple(labels.shape[-2:]) == tuple(size):
+        return labels
+    return F.interpolate(labels, size=tuple(size), mode=mode)
+
+
 class SPADE(nn.Module):
     """Instance norm, then per-pixel scale and shift from a label embedding: x̂·(1 + γ) + β."""
 
-    def __init__(self, channels: int, hidden: int, kernel: int = 3):
+    def __init__(self, channels: int, hidden: int, kernel: int = 3, padding_mode: str = "zeros"):
         super().__init__()
         self.norm = nn.InstanceNorm2d(channels, affine=False)
-        self.gamma_beta = nn.Conv2d(hidden, 2 * channels, kernel, padding=kernel // 2)
+        self.gamma_beta = nn.Conv2d(hidden, 2 * channels, kernel, padding=kernel // 2, padding_mode=padding_mode)
 
     def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         gamma, beta = self.gamma_beta(embedding).chunk(2, dim=1)
@@ -84,18 +103,21 @@ class SPADEResBlock(nn.Module):
         wrap = spectral_norm if config.spectral_norm else (lambda module: module)
         middle = min(in_ch, out_ch)
         label_ch = config.num_classes + config.z_channels
-        self.embed = nn.Sequential(nn.Conv2d(label_ch, config.hidden_channels, 3, padding=1), nn.ReLU(True))
-        self.norm_0 = SPADE(in_ch, config.hidden_channels, config.modulation_kernel)
-        self.conv_0 = wrap(nn.Conv2d(in_ch, middle, 3, padding=1))
-        self.norm_1 = SPADE(middle, config.hidden_channels, config.modulation_kernel)
-        self.conv_1 = wrap(nn.Conv2d(middle, out_ch, 3, padding=1))
+        pad, kernel = config.padding_mode, config.modulation_kernel
+        self.label_resize = config.label_resize
+        self.embed = nn.Sequential(nn.Conv2d(label_ch, config.hidden_channels, 3, padding=1, padding_mode=pad),
+                                   nn.ReLU(True))
+        self.norm_0 = SPADE(in_ch, config.hidden_channels, kernel, pad)
+        self.conv_0 = wrap(nn.Conv2d(in_ch, middle, 3, padding=1, padding_mode=pad))
+        self.norm_1 = SPADE(middle, config.hidden_channels, kernel, pad)
+        self.conv_1 = wrap(nn.Conv2d(middle, out_ch, 3, padding=1, padding_mode=pad))
         self.learned_shortcut = in_ch != out_ch
         if self.learned_shortcut:
-            self.norm_s = SPADE(in_ch, config.hidden_channels, config.modulation_kernel)
+            self.norm_s = SPADE(in_ch, config.hidden_channels, kernel, pad)
             self.conv_s = wrap(nn.Conv2d(in_ch, out_ch, 1, bias=False))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        labels = F.interpolate(labels, size=x.shape[-2:], mode="nearest")
+        labels = resize_labels(labels, x.shape[-2:], self.label_resize)
         embedding = self.embed(labels)
         shortcut = self.conv_s(self.norm_s(x, embedding)) if self.learned_shortcut else x
         y = self.conv_0(F.leaky_relu(self.norm_0(x, embedding), 0.2))
@@ -110,11 +132,11 @@ class SPADEGenerator(ConfiguredModel, model_type="spade-generator", config_class
         super().__init__(config)
         n = config.num_upsamplings
         label_ch = config.num_classes + config.z_channels
-        self.head = nn.Conv2d(label_ch, config.channels(0), 3, padding=1)
+        self.head = nn.Conv2d(label_ch, config.channels(0), 3, padding=1, padding_mode=config.padding_mode)
         self.blocks = nn.ModuleList([SPADEResBlock(config.channels(0), config.channels(0), config)])
         for level in range(1, n + 1):
             self.blocks.append(SPADEResBlock(config.channels(level - 1), config.channels(level), config))
-        self.to_image = nn.Conv2d(config.channels(n), config.out_channels, 3, padding=1)
+        self.to_image = nn.Conv2d(config.channels(n), config.out_channels, 3, padding=1, padding_mode=config.padding_mode)
 
     def forward(self, labels: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         config = self.config
@@ -138,7 +160,7 @@ class SPADEGenerator(ConfiguredModel, model_type="spade-generator", config_class
             labels = torch.cat([labels, z_map], dim=1)
         elif z is not None:
             raise ValueError("This SPADE generator has no z input (z_channels = 0).")
-        x = self.head(F.interpolate(labels, size=(height // config.multiple, width // config.multiple), mode="nearest"))
+        x = self.head(resize_labels(labels, (height // config.multiple, width // config.multiple), config.label_resize))
         x = self.blocks[0](x, labels)
         for block in self.blocks[1:]:
             x = block(F.interpolate(x, scale_factor=2, mode="nearest"), labels)

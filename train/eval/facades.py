@@ -1,4 +1,4 @@
-"""Compare facades models side by side on held-out label maps: L1, PSNR, SSIM, ms per image, parameters.
+"""Compare facades models side by side on held-out label maps: KID, L1, PSNR, SSIM, ms per image, parameters.
 
     python -m train.eval.facades --models weights/facades-pix2pix weights/facades-spade \
         --data ../shared/data/facades/val ../shared/data/facades/test --num-threads 1 \
@@ -9,7 +9,10 @@ app: the label map is snapped to the 12 classes and fitted (256², nearest-neigh
 compared with the photo resized to the output's size (`train.eval.pix2pix.image_metrics`: L1, PSNR, SSIM on
 [0, 1] RGB). Seed 0 (each model's standard output). A "class means" baseline paints every class with
 its mean photo colour over the training pairs (--train): the bar a model must clear to have learnt
-more than a colour per class.
+more than a colour per class. KID ×1000 (as `train.eval.pix2pix`: unbiased MMD² with the cubic kernel
+on the frozen EfficientNet-Lite0's pooled features, outputs vs photos; needs the training wheel,
+--no-kid skips it) with its spread over half-size subsets, over all pairs and per --data folder
+("per_folder": val and test separately).
 
 --grid writes labels | model outputs | photo for the first --grid-rows pairs: it holds data-set photos
 (research use only): keep it under runs/, never in the repository. --random-grid writes code-drawn
@@ -37,6 +40,12 @@ from pix2pix_demo.labels import NUM_CLASSES, classes_to_image, prepare_labels, r
 from train.eval.pix2pix import image_metrics, save_grid
 
 
+def kid_x1000(net, outputs, targets, spread=True):
+    from pix2pix_demo.features import kid_x1000 as kid
+
+    return kid(net, outputs, targets, spread=spread)
+
+
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", required=True, help="facades model folders (or Hub ids)")
@@ -51,6 +60,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--variation-seed", type=int, default=7, help="the variation column of --random-grid")
     p.add_argument("--save-metrics", default=None, metavar="KEY", help="store metrics in each model's config.json")
     p.add_argument("--json", default=None, help="also write the result here")
+    p.add_argument("--kid", action=argparse.BooleanOptionalAction, default=True,
+                   help="KID x1000 (frozen EfficientNet-Lite0 from the training wheel)")
     return p
 
 
@@ -69,6 +80,22 @@ def class_mean_colours(folder, limit=None) -> np.ndarray:
     return means.round().astype(np.uint8)
 
 
+def summarise(per_image: list[dict], outputs: list, targets: list, folders: list[str], net) -> dict:
+    """Mean L1/PSNR/SSIM and KID ×1000 (± spread) over all pairs, and the same per data folder."""
+    def block(indices):
+        row = {key: round(statistics.fmean(per_image[i][key] for i in indices), 4) for key in ("l1", "psnr", "ssim")}
+        if net is not None:
+            row["kid_x1000"], row["kid_x1000_spread"] = kid_x1000(net, [outputs[i] for i in indices],
+                                                                  [targets[i] for i in indices], spread=True)
+        return row
+
+    everything = block(range(len(per_image)))
+    names = list(dict.fromkeys(folders))
+    if len(names) > 1:
+        everything["per_folder"] = {name: block([i for i, f in enumerate(folders) if f == name]) for name in names}
+    return everything
+
+
 def parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -77,17 +104,26 @@ def evaluate(args) -> dict:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     pipes = {Path(str(m)).name: FacadesPipeline.from_pretrained(m) for m in args.models}
-    pairs, names = [], []
+    pairs, names, folders = [], [], []
     for folder in args.data:
         arrays, kept = load_pairs(folder, "ab", "BtoA", limit=args.limit)
         pairs += arrays
         names += [f"{Path(folder).name}/{name}" for name in kept]
+        folders += [Path(folder).name] * len(arrays)
+    net = None
+    if args.kid:
+        try:
+            from pix2pix_demo.features import load_lite0
+
+            net = load_lite0()
+        except ModuleNotFoundError as error:
+            print(f"KID skipped: {error}")
     prepared = [prepare_labels(label_rgb)[0] for label_rgb, _ in pairs]
     means = class_mean_colours(args.train) if args.train else None
     results, outputs = {}, {name: [] for name in pipes}
     for name, pipe in pipes.items():
         pipe.from_indices(prepared[0])  # warm-up, not timed
-        per_image, times, cpu_times = [], [], []
+        per_image, times, cpu_times, all_outputs, targets = [], [], [], [], []
         for index, ((_, photo), indices) in enumerate(zip(pairs, prepared)):
             start, cpu_start = time.perf_counter(), time.process_time()
             output = pipe.from_indices(indices)
@@ -95,11 +131,13 @@ def evaluate(args) -> dict:
             cpu_times.append((time.process_time() - cpu_start) * 1000 / torch.get_num_threads())
             target = resize_to(Image.fromarray(photo), output.size)
             per_image.append(image_metrics(output, target))
+            all_outputs.append(output)
+            targets.append(target)
             if index < args.grid_rows:
                 outputs[name].append(output)
         config = read_config(pipe.model.source) if Path(str(pipe.model.source)).is_dir() else {}
         results[name] = {
-            **{key: round(statistics.fmean(m[key] for m in per_image), 4) for key in ("l1", "psnr", "ssim")},
+            **summarise(per_image, all_outputs, targets, folders, net),
             "ms_per_image": round(statistics.median(times), 1),
             # CPU time per image and thread: what a busy machine does not inflate as much as wall time
             "cpu_ms_per_image": round(statistics.median(cpu_times), 1),
@@ -109,13 +147,16 @@ def evaluate(args) -> dict:
             "training_cpu_s": (config.get("training") or {}).get("wall_time_s"),
         }
     if means is not None:
-        per_image = []
+        per_image, guesses, targets = [], [], []
         for (_, photo), indices in zip(pairs, prepared):
             padded, box = fit_and_pad_labels(indices, 256, 1)
             guess = Image.fromarray(means[padded])
-            per_image.append(image_metrics(guess, resize_to(Image.fromarray(photo), guess.size)))
+            target = resize_to(Image.fromarray(photo), guess.size)
+            per_image.append(image_metrics(guess, target))
+            guesses.append(guess)
+            targets.append(target)
         results["class-means baseline"] = {
-            **{key: round(statistics.fmean(m[key] for m in per_image), 4) for key in ("l1", "psnr", "ssim")},
+            **summarise(per_image, guesses, targets, folders, net),
             "ms_per_image": None, "cpu_ms_per_image": None, "parameters": 0, "model_type": "baseline"}
     result = {"pairs": len(pairs), "data": [str(d) for d in args.data], "torch_threads": torch.get_num_threads(),
               "models": results}
@@ -141,8 +182,9 @@ def evaluate(args) -> dict:
         for model_path, name in zip(args.models, pipes):
             if Path(str(model_path)).is_dir():
                 metrics = dict(read_config(model_path).get("metrics") or {})
-                metrics[args.save_metrics] = {**{k: results[name][k] for k in ("l1", "psnr", "ssim", "ms_per_image",
-                                                                               "cpu_ms_per_image")},
+                metrics[args.save_metrics] = {**{k: results[name][k] for k in ("l1", "psnr", "ssim", "kid_x1000", "kid_x1000_spread",
+                                                                               "ms_per_image", "cpu_ms_per_image", "per_folder")
+                                                 if k in results[name]},
                                               "pairs": len(pairs), "data": " + ".join(str(d) for d in args.data),
                                               "torch_threads": torch.get_num_threads()}
                 update_config(model_path, metrics=metrics)
@@ -150,12 +192,20 @@ def evaluate(args) -> dict:
 
 
 def markdown_table(result: dict) -> str:
-    lines = ["| model | L1 ↓ | PSNR (dB) ↑ | SSIM ↑ | ms per 256² image (wall / CPU) | parameters |",
-             "|---|---|---|---|---|---|"]
+    folders = list(next(iter(result["models"].values())).get("per_folder", {}))
+    header = "| model | KID ×1000 ↓ | L1 ↓ | PSNR (dB) ↑ | SSIM ↑ |"
+    header += "".join(f" {f}: KID / PSNR / SSIM |" for f in folders) + " ms per 256² image (wall / CPU) | parameters |"
+    lines = [header, "|---" * (header.count("|") - 1) + "|"]
+
+    def kid(row):
+        return "–" if row.get("kid_x1000") is None else f"{row['kid_x1000']:.0f} ± {row['kid_x1000_spread']:.0f}"
+
     for name, row in result["models"].items():
         ms = "–" if row["ms_per_image"] is None else f"{row['ms_per_image']:.0f} / {row['cpu_ms_per_image']:.0f}"
         params = "–" if not row["parameters"] else f"{row['parameters'] / 1e6:.2f} M"
-        lines.append(f"| {name} | {row['l1']:.4f} | {row['psnr']:.2f} | {row['ssim']:.4f} | {ms} | {params} |")
+        per = "".join(f" {kid(row['per_folder'][f])} / {row['per_folder'][f]['psnr']:.2f} / {row['per_folder'][f]['ssim']:.4f} |"
+                      for f in folders)
+        lines.append(f"| {name} | {kid(row)} | {row['l1']:.4f} | {row['psnr']:.2f} | {row['ssim']:.4f} |{per} {ms} | {params} |")
     return "\n".join(lines)
 
 

@@ -45,9 +45,10 @@ def parse_weights(spec: str) -> tuple[float, ...]:
     return weights
 
 
-def make_feature_losses(args, device):
+def make_feature_losses(args, device, condition_channels: int = 1):
     """(frozen features, projected discriminator, its optimizer) for --d-features / --lambda-perceptual;
-    Nones when neither is asked for."""
+    Nones when neither is asked for. `condition_channels`: what the heads are told besides the features
+    (1: the input's ink; a label map's classes for SPADE)."""
     if not args.patchgan and args.d_features == "none":
         raise SystemExit("--no-patchgan leaves no discriminator: add --d-features lite0.")
     if args.d_features == "none" and not args.lambda_perceptual:
@@ -61,17 +62,21 @@ def make_feature_losses(args, device):
         raise SystemExit(str(error)) from None
     if args.d_features == "none":
         return features, None, None
-    projected = ProjectedDiscriminator(FEATURE_CHANNELS, size=args.size, condition_channels=1, seed=args.seed).to(device)
+    projected = ProjectedDiscriminator(FEATURE_CHANNELS, size=args.size, condition_channels=condition_channels,
+                                       seed=args.seed).to(device)
     lr = args.lr_projected or args.lr_d or args.lr
     return features, projected, torch.optim.Adam(projected.parameters(), lr=lr, betas=(args.beta1, 0.999))
 
 
-def feature_pass(features, real_a, real_b, fake_b, policy: str):
-    """One DiffAugment draw applied alike to target and output (and the input's ink, the projected
-    heads' condition), then the frozen features: (target's without grad, output's, ink in [0, 1])."""
+def feature_pass(features, real_a, real_b, fake_b, policy: str, condition=None):
+    """One DiffAugment draw applied alike to target and output (and the projected heads' condition:
+    the input's ink, or `condition` if given, e.g. one-hot labels), then the frozen features:
+    (target's without grad, output's, condition (ink in [0, 1]) augmented alike)."""
     batch, _, height, width = real_b.shape
     params = sample_augment(batch, height, width, policy=tuple(filter(None, policy.split(","))))
-    ink = augment((1 - real_a.float().mean(dim=1, keepdim=True)) / 2, params, colour=False, fill=0.0)
+    if condition is None:
+        condition = (1 - real_a.float().mean(dim=1, keepdim=True)) / 2
+    ink = augment(condition.float(), params, colour=False, fill=0.0)
     with torch.no_grad():
         feats_real = features(augment(real_b, params))
     return feats_real, features(augment(fake_b, params)), ink
