@@ -99,6 +99,7 @@ class FacadesPipeline:
         return result
 
     def __call__(self, image, seed: int = 0, keep_input_size: bool = False, size: int | None = None) -> Image.Image:
-        """A label picture (any size or mode; colours snapped to the classes) -> photo (PIL RGB)."""
-        indices, _ = prepare_labels(image)
+        """A label picture (any size or mode; in the data set's class colours or the app's brush colours,
+        `labels.BRUSH_PALETTE`; snapped to the classes) -> photo (PIL RGB)."""
+        indices, _ = prepare_labels(image, palette="auto")
         return self.from_indices(indices, seed=seed or 0, keep_input_size=keep_input_size, size=size)

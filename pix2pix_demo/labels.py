@@ -6,6 +6,7 @@ colours that are no class at all (anti-aliased brush edges, an uploaded picture)
 
     indices, report = snap_to_classes(image)  # PIL (any mode/size) -> (H, W) uint8 class indices
     image = classes_to_image(indices)         # -> PIL RGB in the exact class colours
+    image = classes_to_image(indices, BRUSH_PALETTE)  # -> the same map in the app's brush colours
     one_hot = one_hot_tensor(indices)         # -> float tensor (1, 12, H, W) for SPADE
     indices = random_facade(seed, 256, 256)   # a plausible facade layout, drawn in code
 
@@ -47,6 +48,31 @@ PALETTE = np.array([colour for _, colour in CLASSES], dtype=np.uint8)  # (12, 3)
 CLASS_INDEX = {name: index for index, name in enumerate(CLASS_NAMES)}
 BACKGROUND = CLASS_INDEX["background"]
 
+# The colours a person paints with in the app (the Facades tab's swatches). The data set's colours
+# are a jet colour map in which background, facade, window and door are four near-identical blues
+# (CIELAB ΔE 11 between background and facade); these are told apart at a glance (every pair
+# ΔE >= 26) and mean something (sky-blue background, beige wall, dark window glass, brown door, white
+# cornice, ...). Each is >= 90 (RGB distance) from every data-set colour of another class. A picture
+# is snapped in the set of colours that explains more of its pixels (`snap_to_classes(...,
+# palette="auto")`, what the app does: a data-set map snaps exactly as before, a brush painting in
+# brush colours); the models only ever see class indices.
+BRUSH_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (170, 210, 245),  # background: sky blue
+    (225, 200, 160),  # facade: beige wall
+    (20, 40, 140),    # window: dark blue glass
+    (120, 70, 30),    # door: brown
+    (250, 250, 250),  # cornice: white
+    (150, 230, 150),  # sill: light green
+    (30, 110, 50),    # balcony: dark green
+    (130, 60, 180),   # blind: purple
+    (240, 130, 200),  # deco: pink
+    (0, 150, 150),    # molding: teal
+    (220, 30, 90),    # pillar: red
+    (90, 20, 60),     # shop: maroon
+)
+BRUSH_PALETTE = np.array(BRUSH_COLOURS, dtype=np.uint8)  # (12, 3), class order
+SNAP_PALETTES = {"data": PALETTE, "brush": BRUSH_PALETTE}
+
 # A pixel within this RGB distance of a class colour is that class for sure: JPEG noise inside a
 # class region stays under 5 (99th percentile over 100 training maps); the closest two class
 # colours (background, facade) are 56 apart. On code-drawn facades saved as JPEG (quality 75 and
@@ -55,8 +81,8 @@ CONFIDENT_DISTANCE = 40.0
 BORDER_PIXELS = 3  # unsure pixels this close to confident ones take their class (blurred borders)
 
 
-def hex_colour(index: int) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*CLASSES[index][1])
+def hex_colour(index: int, palette: np.ndarray = PALETTE) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(v) for v in palette[index]))
 
 
 @dataclass(frozen=True)
@@ -69,10 +95,13 @@ class SnapReport:
     classes: tuple[int, ...]  # the class indices present, sorted
 
 
-def nearest_class(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(..., 3) uint8/float RGB -> (class index uint8, distance to that class's colour)."""
+def nearest_class(rgb: np.ndarray, palette: str = "data") -> tuple[np.ndarray, np.ndarray]:
+    """(..., 3) uint8/float RGB -> (class index uint8, distance to that class's colour). `palette`:
+    "data" (the data set's colours) or "brush" (the app's brush colours)."""
+    if palette not in SNAP_PALETTES:
+        raise ValueError(f"palette must be one of {', '.join(SNAP_PALETTES)}, got {palette!r}")
     pixels = rgb.reshape(-1, 3).astype(np.float32)
-    palette = PALETTE.astype(np.float32)
+    palette = SNAP_PALETTES[palette].astype(np.float32)
     # |p - c|^2 = |p|^2 - 2 p.c + |c|^2: one matrix product, no (N, 12, 3) temporary
     squared = (pixels ** 2).sum(1, keepdims=True) - 2 * pixels @ palette.T + (palette ** 2).sum(1)
     index = squared.argmin(1)
@@ -106,8 +135,10 @@ def _fill_from_neighbours(indices: np.ndarray, sure: np.ndarray, steps: int) -> 
     return sure
 
 
-def snap_to_classes(image, border_pixels: int = BORDER_PIXELS) -> tuple[np.ndarray, SnapReport]:
+def snap_to_classes(image, border_pixels: int = BORDER_PIXELS, palette: str = "data") -> tuple[np.ndarray, SnapReport]:
     """A label picture (PIL any mode, or an HxWx3 uint8 array) -> ((H, W) uint8 class indices, report).
+    `palette`: which class colours the picture is in, "data" (the data set's), "brush" (the app's) or
+    "auto": the one with more pixels within CONFIDENT_DISTANCE of its colours (ties: "data").
 
     Transparency is flattened onto the background class colour (an unpainted, transparent canvas
     is background)."""
@@ -117,7 +148,11 @@ def snap_to_classes(image, border_pixels: int = BORDER_PIXELS) -> tuple[np.ndarr
         rgb = np.asarray(image)
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"Expected an HxWx3 RGB array, got shape {rgb.shape}.")
-    indices, distance = nearest_class(rgb)
+    if palette == "auto":
+        candidates = [nearest_class(rgb, name) for name in ("data", "brush")]
+        indices, distance = max(candidates, key=lambda pair: int((pair[1] <= CONFIDENT_DISTANCE).sum()))
+    else:
+        indices, distance = nearest_class(rgb, palette)
     sure = distance <= CONFIDENT_DISTANCE
     exact = float(sure.mean())
     indices = indices.copy()
@@ -139,21 +174,22 @@ EMPTY_MESSAGE = ("The label map is a single class: paint a facade wall and some 
                  "(or click 'Random facade').")
 
 
-def prepare_labels(image) -> tuple[np.ndarray, SnapReport]:
+def prepare_labels(image, palette: str = "data") -> tuple[np.ndarray, SnapReport]:
     """A label picture (PIL or HxWx3 uint8) -> (class indices, snapping report). Raises EmptyLabels
-    when the picture holds one class only."""
-    indices, report = snap_to_classes(image)
+    when the picture holds one class only. `palette`: as in `snap_to_classes`."""
+    indices, report = snap_to_classes(image, palette=palette)
     if len(report.classes) < 2:
         raise EmptyLabels(EMPTY_MESSAGE)
     return indices, report
 
 
-def classes_to_image(indices: np.ndarray) -> Image.Image:
-    """(H, W) class indices -> PIL RGB label map in the exact class colours."""
+def classes_to_image(indices: np.ndarray, palette: np.ndarray = PALETTE) -> Image.Image:
+    """(H, W) class indices -> PIL RGB label map in the exact class colours (`palette`: the data set's,
+    or BRUSH_PALETTE, the app's)."""
     indices = np.asarray(indices)
     if indices.size and int(indices.max()) >= NUM_CLASSES:
         raise ValueError(f"Class indices must be below {NUM_CLASSES}, got {int(indices.max())}.")
-    return Image.fromarray(PALETTE[indices.astype(np.intp)], "RGB")
+    return Image.fromarray(np.asarray(palette, np.uint8)[indices.astype(np.intp)], "RGB")
 
 
 def one_hot_tensor(indices) -> "torch.Tensor":

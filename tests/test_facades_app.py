@@ -14,7 +14,7 @@ from PIL import Image
 from conftest import ARTIFACTS, new_page, wait_for_surface_picture
 from conftest import BROWSER_WAIT_MS as WAIT_MS
 from pix2pix_demo import registry
-from pix2pix_demo.labels import CLASS_INDEX, CLASSES, classes_to_image, random_facade
+from pix2pix_demo.labels import BRUSH_PALETTE, CLASS_INDEX, CLASSES, classes_to_image, random_facade
 from pix2pix_demo.ui import facades_logic, logic
 
 SURFACE = "#facades-surface"
@@ -127,7 +127,13 @@ def test_live_render_download_and_random_layouts():
     picture = decode(drawing["png"])
     assert picture.size == (512, 512)
     colours = {tuple(c) for c in np.asarray(picture).reshape(-1, 3)}
-    assert colours <= {colour for _, colour in CLASSES} and len(colours) >= 4  # exact class colours only
+    assert colours <= {tuple(c) for c in BRUSH_PALETTE.tolist()} and len(colours) >= 4  # exact brush colours only
+    # the swatches are the brush colours, and a painting in them gives the same picture as the data set's colours
+    assert facades_logic.palette()[2] == ["window", "#{:02x}{:02x}{:02x}".format(*BRUSH_PALETTE[2])]
+    brush = classes_to_image(random_facade(2, 256, 256), BRUSH_PALETTE)
+    assert facades_logic.render({**request, "png": png_data_url(brush)})["image"] == result["image"]
+    empty = facades_logic.render({**request, "png": png_data_url(Image.new("RGB", (64, 64), tuple(BRUSH_PALETTE[1])))})
+    assert "single class" in empty["empty"]
     assert "error" in facades_logic.random_drawing({"seed": "x"})
     assert facades_logic.random_drawing({"seed": 11}) == drawing
 
@@ -210,7 +216,7 @@ def test_paint_two_rectangles_and_a_facade_appears(running_app, chromium_browser
         drag(page, (0.55, 0.6), (0.75, 0.98))
         wait_for_picture(page, 0)
         colours = canvas_colours(page)
-        window, door = ",".join(map(str, CLASSES[CLASS_INDEX["window"]][1])), ",".join(map(str, CLASSES[CLASS_INDEX["door"]][1]))
+        window, door = (",".join(map(str, BRUSH_PALETTE[CLASS_INDEX[name]].tolist())) for name in ("window", "door"))
         assert colours.get(window, 0) > 10000 and colours.get(door, 0) > 10000  # two filled boxes, exact colours
         src = page.locator(f"{SURFACE} img.p2p-picture").get_attribute("src")
         pixels = np.asarray(decode(src), dtype=np.float32)

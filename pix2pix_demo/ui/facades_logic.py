@@ -19,7 +19,7 @@ from PIL import Image
 
 from .. import registry
 from ..imaging import fitted_size, resize_to
-from ..labels import CLASSES, EmptyLabels, LabelError, classes_to_image, prepare_labels, random_facade
+from ..labels import BRUSH_PALETTE, CLASS_NAMES, EmptyLabels, LabelError, classes_to_image, hex_colour, prepare_labels, random_facade
 from . import live, logic
 
 KIND = "facades"
@@ -45,8 +45,10 @@ def default_model() -> str | None:
 
 
 def palette() -> list[list[str]]:
-    """[[class name, '#rrggbb'], ...] for the surface's swatches."""
-    return [[name, "#{:02x}{:02x}{:02x}".format(*colour)] for name, colour in CLASSES]
+    """[[class name, '#rrggbb'], ...] for the surface's swatches: the brush colours (`labels.BRUSH_PALETTE`,
+    told apart at a glance), not the data set's four near-identical blues. Pictures in either set snap to
+    the same classes."""
+    return [[name, hex_colour(index, BRUSH_PALETTE)] for index, name in enumerate(CLASS_NAMES)]
 
 
 def get_pipeline(key):
@@ -77,7 +79,7 @@ def get_pipeline(key):
 
 def _indices(picture: Image.Image):
     try:
-        return prepare_labels(picture)
+        return prepare_labels(picture, palette="auto")  # brush colours (the surface) or the data set's
     except EmptyLabels as error:
         raise logic.EmptyInput(str(error)) from None
     except LabelError as error:
@@ -156,8 +158,8 @@ def render_png(request) -> dict:
 
 
 def random_png(seed: int, size: int = CANVAS_SIZE) -> str:
-    """A code-drawn facade layout (`labels.random_facade`) as a PNG data URL of size²."""
-    return live.data_url(classes_to_image(random_facade(seed, size, size)), "PNG")
+    """A code-drawn facade layout (`labels.random_facade`) in the brush colours, as a PNG data URL of size²."""
+    return live.data_url(classes_to_image(random_facade(seed, size, size), BRUSH_PALETTE), "PNG")
 
 
 def random_drawing(request) -> dict:
