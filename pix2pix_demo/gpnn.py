@@ -50,8 +50,8 @@ MIN_SIDE = 24  # the smallest short side accepted (a few 7x7 patches at the coar
 PATCH = 7
 EXACT_PAIRS = 1.2e8  # levels with more query x key pairs search locally (see _local_nearest)
 SEARCH_RADIUS = 4
-_CHUNK = 1024  # queries per block of the local search: 4 * 1024 x 81 candidates x PCA dims
-_BLOCK_ELEMENTS = 20_000_000  # floats per block of the exact search
+_CHUNK = 1024  # queries per block of the local search (x candidates x PCA dims floats)
+_BLOCK_ELEMENTS = 262_144  # floats per block of the exact search (1 MB: it stays in the cache)
 
 
 def _level_shapes(height: int, width: int, coarse: int, ratio: float) -> list[tuple[int, int]]:
@@ -86,8 +86,9 @@ def _fold(values: torch.Tensor, shape, sigma: float | None = None) -> torch.Tens
     else:
         r = torch.arange(PATCH, dtype=torch.float32) - PATCH // 2
         weight = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * max(float(sigma), 1e-3) ** 2)).flatten()
+    # the weight each pixel gets in all: one channel's fold (the same for every channel)
+    count = F.fold(weight[:, None].expand(-1, len(values)).unsqueeze(0), (h, w), PATCH)
     weights = weight.repeat(channels)[None, :]  # (1, C*49), unfold's channel-major order
-    count = F.fold(weights.T.expand(-1, len(values)).unsqueeze(0), (h, w), PATCH)
     return F.fold((values * weights).T.unsqueeze(0), (h, w), PATCH) / count
 
 
@@ -103,26 +104,29 @@ def _project(keys: torch.Tensor, queries: torch.Tensor, dims: int) -> tuple[torc
     return centred @ basis, (queries - mean) @ basis
 
 
+def _augmented(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows with which one matrix product gives squared distances: [q, |q|², 1] · [-2k, 1, |k|²] = |q - k|²
+    (no temporaries of the size of the distance matrix besides the product itself)."""
+    ones_q, ones_k = torch.ones(len(queries), 1), torch.ones(len(keys), 1)
+    return (torch.cat([queries, (queries * queries).sum(1, keepdim=True), ones_q], 1),
+            torch.cat([-2 * keys, ones_k, (keys * keys).sum(1, keepdim=True)], 1))
+
+
 def _nearest(queries: torch.Tensor, keys: torch.Tensor, alpha: float | None) -> torch.Tensor:
     """For every query row, the index of its key: argmin_k D(q, k) / (alpha + min_q' D(q', k))
-    (GPNN's completeness-normalised score), or plain argmin_k D(q, k) when alpha is None."""
-    key_norms = (keys * keys).sum(1)
-    query_norms = (queries * queries).sum(1)
-
-    rows = max(64, _BLOCK_ELEMENTS // max(1, len(keys)))  # a block of distances stays under ~80 MB
-
-    def distances(start: int) -> torch.Tensor:
-        block = queries[start:start + rows]
-        d = query_norms[start:start + rows, None] - 2 * block @ keys.T + key_norms[None]
-        return d.clamp_(min=0)
-
+    (GPNN's completeness-normalised score), or plain argmin_k D(q, k) when alpha is None. Exact; each
+    block of distances is one matrix product (`_augmented`) followed by one reduction."""
+    q, k = _augmented(queries, keys)
+    rows = max(64, _BLOCK_ELEMENTS // max(1, len(keys)))  # a block of distances stays small (cache-sized)
+    blocks = range(0, len(q), rows)
     if alpha is None:
-        return torch.cat([distances(s).argmin(1) for s in range(0, len(queries), rows)])
+        return torch.cat([(q[s:s + rows] @ k.T).argmin(1) for s in blocks])
     nearest_query = torch.full((len(keys),), float("inf"))
-    for s in range(0, len(queries), rows):
-        nearest_query = torch.minimum(nearest_query, distances(s).min(0).values)
-    scale = 1.0 / (alpha + nearest_query)
-    return torch.cat([(distances(s) * scale[None]).argmin(1) for s in range(0, len(queries), rows)])
+    for s in blocks:
+        nearest_query = torch.minimum(nearest_query, (q[s:s + rows] @ k.T).amin(0))
+    # dividing a key's distances by (alpha + its nearest query's) = scaling its augmented row
+    k = k * (1.0 / (alpha + nearest_query.clamp(min=0)))[:, None]
+    return torch.cat([(q[s:s + rows] @ k.T).argmin(1) for s in blocks])
 
 
 def _propagate(previous, query_grid, key_grid) -> torch.Tensor:
@@ -140,21 +144,42 @@ def _propagate(previous, query_grid, key_grid) -> torch.Tensor:
     return torch.stack([si.round().clamp(0, kh - 1).long().flatten(), sj.round().clamp(0, kw - 1).long().flatten()], 1)
 
 
-def _local_nearest(queries: torch.Tensor, keys: torch.Tensor, key_grid, centres: torch.Tensor,
-                   radius: int) -> torch.Tensor:
-    """For every query, the nearest key among the (2 radius + 1)^2 around its centre on key_grid."""
+def _window(centres: torch.Tensor, radius: int, key_grid) -> torch.Tensor:
+    """(Lq, 2) centres on key_grid -> (Lq, (2 radius + 1)^2) indices of the keys around them (clamped)."""
     kh, kw = key_grid
     steps = torch.arange(-radius, radius + 1)
-    offsets = torch.stack(torch.meshgrid(steps, steps, indexing="ij"), -1).view(-1, 2)
+    rows = (centres[:, 0:1] + steps[None]).clamp_(0, kh - 1) * kw  # (Lq, 2r+1)
+    cols = (centres[:, 1:2] + steps[None]).clamp_(0, kw - 1)
+    return (rows[:, :, None] + cols[:, None, :]).view(len(centres), -1)
+
+
+def _coherent(index: torch.Tensor, query_grid, key_grid) -> torch.Tensor:
+    """PatchMatch's propagation: for every query, its four neighbours' matches shifted back by the step to
+    that neighbour (a query next to a copied piece of the photo is offered the continuation of that piece).
+    index: (Lq,) matches of the queries on query_grid; -> (Lq, 4) key indices (clamped at the borders)."""
+    qh, qw = query_grid
+    kh, kw = key_grid
+    rows, cols = (index // kw).view(qh, qw), (index % kw).view(qh, qw)
+    result = []
+    for di, dj in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        # the neighbour at (i + di, j + dj) matched (r, c): offer (r - di, c - dj)
+        r = torch.roll(rows, (-di, -dj), (0, 1)) - di
+        c = torch.roll(cols, (-di, -dj), (0, 1)) - dj
+        result.append((r.clamp(0, kh - 1) * kw + c.clamp(0, kw - 1)).flatten())
+    return torch.stack(result, 1)
+
+
+def _local_nearest(queries: torch.Tensor, keys: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """For every query, the nearest of its candidate keys ((Lq, K) indices into keys)."""
+    key_norms = (keys * keys).sum(1)
     result = torch.empty(len(queries), dtype=torch.long)
-    for start in range(0, len(queries), 4 * _CHUNK):
-        stop = start + 4 * _CHUNK
-        candidates = centres[start:stop, None, :] + offsets[None]
-        rows = candidates[..., 0].clamp(0, kh - 1)
-        cols = candidates[..., 1].clamp(0, kw - 1)
-        index = rows * kw + cols  # (B, K)
-        distance = (keys[index] - queries[start:stop, None, :]).pow(2).sum(-1)
-        result[start:stop] = index.gather(1, distance.argmin(1, keepdim=True)).squeeze(1)
+    for start in range(0, len(queries), _CHUNK):
+        stop = start + _CHUNK
+        index = candidates[start:stop]
+        # |k|² - 2 k·q (|q|² is the same for all of a query's candidates)
+        score = torch.baddbmm(key_norms[index].unsqueeze(2), keys[index], queries[start:stop, :, None],
+                              alpha=-2).squeeze(2)
+        result[start:stop] = index.gather(1, score.argmin(1, keepdim=True)).squeeze(1)
     return result
 
 
@@ -218,10 +243,14 @@ def generate(image, seed: int = 0, width_factor: float = 1.0, height_factor: flo
 
 
 def _synthesise(x: torch.Tensor, sources, source_shapes, output_shapes, first: int, *, alpha, iterations: int,
-                fine_iterations: int, pca_dims: int, sigma: float | None = None) -> torch.Tensor:
+                fine_iterations: int, pca_dims: int, sigma: float | None = None, radius: int = SEARCH_RADIUS,
+                same_level_radius: int | None = None, coherence: bool = False,
+                exact_pairs: float = EXACT_PAIRS) -> torch.Tensor:
     """GPNN's coarse-to-fine loop from level `first` up: x (at any size) is up-sampled to each level's
     output shape and rebuilt from that level's patches of `sources`. sigma: the fold of the very last
-    pass (see _fold; None = GPNN's plain average)."""
+    pass (see _fold; None = GPNN's plain average). The large levels search locally: `radius` around
+    where the level below matched; a further pass at the same level `same_level_radius` (None: `radius`)
+    around its own last match, plus (coherence) its neighbours' matches shifted (PatchMatch)."""
     levels = len(source_shapes)
     previous = None
     for level in range(first, levels):
@@ -238,10 +267,15 @@ def _synthesise(x: torch.Tensor, sources, source_shapes, output_shapes, first: i
             keys = _patches(blurred) if step == 0 else values
             queries = _patches(x)
             k, q = _project(keys, queries, pca_dims)
-            if previous is None or len(q) * len(k) <= EXACT_PAIRS:
+            if previous is None or len(q) * len(k) <= exact_pairs:
                 index = _nearest(q, k, alpha)
             else:  # large levels: search around where the level below matched (no completeness term)
-                index = _local_nearest(q, k, key_grid, _propagate(previous, query_grid, key_grid), SEARCH_RADIUS)
+                centres = _propagate(previous, query_grid, key_grid)
+                same = step > 0 and same_level_radius is not None
+                candidates = _window(centres, same_level_radius if same else radius, key_grid)
+                if step > 0 and coherence:
+                    candidates = torch.cat([candidates, _coherent(previous[0], query_grid, key_grid)], 1)
+                index = _local_nearest(q, k, candidates)
             previous = (index, query_grid, key_grid)
             last = level == levels - 1 and step == steps - 1
             x = _fold(values[index], shape, sigma if last else None)
@@ -251,21 +285,30 @@ def _synthesise(x: torch.Tensor, sources, source_shapes, output_shapes, first: i
 @torch.no_grad()
 def refine(picture, image, *, from_side: int = 40, alpha: float | None = 0.5, ratio: float = 0.75,
            iterations: int = 2, fine_iterations: int = 2, pca_dims: int = 24, sigma: float | None = 0.5,
-           coarse: int = 14) -> Image.Image:
+           coarse: int = 14, radius: int = 3, same_level_radius: int | None = 1, coherence: bool = True,
+           exact_pairs: float = 3e7) -> Image.Image:
     """`picture`'s layout, rebuilt from `image`'s own patches (GPNN's levels from the one whose short
     side is at least `from_side` px up): e.g. a SinGAN sample keeps its new arrangement and gets the
     photo's hairs, leaves and sparks instead of the generator's soft strokes. `image` is the photo the
     picture imitates, at the picture's scale (its size where the picture is 1:1; a wider picture
     = a retargeted sample); both are shrunk to at most MAX_OUTPUT_SIDE px long first (the time grows
-    with the picture's pixels: ~5 s for 250 x 166 on one CPU thread). sigma: the last pass's patch
-    blending (see _fold; None = GPNN's plain average, softer); alpha: GPNN's completeness weight at the
-    small levels. Deterministic.
+    with the picture's pixels: ~1.5 s for 250 x 166, ~3 s for 500 x 166 on one CPU thread). sigma: the last
+    pass's patch blending (see _fold; None = GPNN's plain average, softer); alpha: GPNN's completeness weight
+    at the small levels (those with at most `exact_pairs` query x key pairs: exact search). Above them the
+    search is local (`_synthesise`): `radius` around where the level below matched, then at the same level
+    `same_level_radius` around the last match plus the neighbours' matches shifted (`coherence`, PatchMatch's
+    propagation). Deterministic.
 
     The defaults are SinGAN's finish from the photo (`pix2pix_demo.singan.finish_from_photo`), measured on
     four images x 6 samples of 5-CPU-minute models (README, "Finish from the photo"): from 40 px (32 and 55
     alike; from 80 px up worse: the picture is already soft there, and soft queries find soft patches);
     sigma 0.5 (a plain average blurred: the cat's HF ratio 0.60 -> 0.95); alpha 0.5 (0.05 scored alike but
-    pasted pieces of the background into the cat's fur on 2x-wide samples, twice as many queries as patches)."""
+    pasted pieces of the background into the cat's fur on 2x-wide samples, twice as many queries as patches).
+    The search settings (issue 28: the finish took ~15 CPU-s at the app's default 500 x 166) are the fast ones:
+    exact search only up to 3e7 pairs (was 1.2e8), radius 3 (was 4), the second pass at a level radius 1 +
+    coherence (was radius 4); on singan-chelsea's 2x-wide samples the result is within ~29.5 dB of the old
+    settings' with the same HF ratio and SWD (docs/singan.md); `radius=4, same_level_radius=None,
+    coherence=False, exact_pairs=1.2e8` gives the old results back."""
     if not PATCH + 2 <= int(from_side) <= MAX_SIDE:
         raise ValueError(f"from_side must be between {PATCH + 2} and {MAX_SIDE} px, got {from_side}.")
     picture, image = _input(picture, MAX_OUTPUT_SIDE), _input(image, MAX_OUTPUT_SIDE)
@@ -281,5 +324,6 @@ def refine(picture, image, *, from_side: int = 40, alpha: float | None = 0.5, ra
     sources = [_resize(full, shape) for shape in source_shapes]
     x = _synthesise(image_to_tensor(picture), sources, source_shapes, output_shapes, first, alpha=alpha,
                     iterations=int(iterations), fine_iterations=int(fine_iterations), pca_dims=int(pca_dims),
-                    sigma=sigma)
+                    sigma=sigma, radius=int(radius), same_level_radius=same_level_radius, coherence=bool(coherence),
+                    exact_pairs=float(exact_pairs))
     return tensor_to_image(x.clamp(-1, 1))

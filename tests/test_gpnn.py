@@ -70,7 +70,41 @@ def test_local_search_matches_exact_search_when_the_window_covers_the_keys():
     keys, queries = torch.randn(36, 5, generator=generator), torch.randn(50, 5, generator=generator)
     exact = gpnn._nearest(queries, keys, alpha=None)
     centres = torch.full((50, 2), 2, dtype=torch.long)  # the middle of a 6x6 key grid; radius 4 covers it
-    assert torch.equal(gpnn._local_nearest(queries, keys, (6, 6), centres, radius=4), exact)
+    assert torch.equal(gpnn._local_nearest(queries, keys, gpnn._window(centres, 4, (6, 6))), exact)
+
+
+def test_exact_search_is_the_brute_force_argmin_with_and_without_completeness():
+    generator = torch.Generator().manual_seed(1)
+    keys, queries = torch.randn(300, 8, generator=generator), torch.randn(700, 8, generator=generator)
+    distances = torch.cdist(queries.double(), keys.double()) ** 2
+    assert torch.equal(gpnn._nearest(queries, keys, alpha=None), distances.argmin(1))
+    completeness = distances / (0.5 + distances.min(0).values)[None]
+    assert torch.equal(gpnn._nearest(queries, keys, alpha=0.5), completeness.argmin(1))
+
+
+def test_coherent_candidates_continue_the_neighbours_pieces():
+    # every query matched the key at its own place (a copy): each neighbour's match, shifted back, is the
+    # query's own place again (inside the grid)
+    index = torch.arange(5 * 7)
+    candidates = gpnn._coherent(index, (5, 7), (5, 7)).view(5, 7, 4)
+    assert torch.equal(candidates[1:-1, 1:-1], index.view(5, 7)[1:-1, 1:-1, None].expand(-1, -1, 4))
+    # a query whose right neighbour copied key (2, 4) is offered (2, 3)
+    index = torch.zeros(3 * 3, dtype=torch.long)
+    index[1 * 3 + 2] = 2 * 6 + 4  # query (1, 2) matched key (2, 4) on a 4 x 6 key grid
+    assert 2 * 6 + 3 in gpnn._coherent(index, (3, 3), (4, 6))[1 * 3 + 1].tolist()
+
+
+def test_fast_refine_stays_close_to_the_exact_search_it_replaced():
+    """refine's fast search (exact only on small levels, radius 3, a same-level pass of radius 1 + coherence)
+    against the settings before issue 28 (exact up to 1.2e8 pairs, radius 4 everywhere): a new picture,
+    close to the old one, and as sharp."""
+    photo = reference_image(96)
+    soft = photo.resize((24, 24), Image.BILINEAR).resize((192, 96), Image.BILINEAR).transpose(Image.FLIP_LEFT_RIGHT)
+    fast = gpnn.refine(soft, photo, from_side=24)
+    slow = gpnn.refine(soft, photo, from_side=24, radius=4, same_level_radius=None, coherence=False, exact_pairs=1.2e8)
+    assert not np.array_equal(pixels(fast), pixels(slow))  # the search did change
+    assert np.abs(pixels(fast) - pixels(slow)).mean() < 4  # of 255 (measured: 1.7)
+    assert laplacian_energy(fast) > 0.9 * laplacian_energy(slow)
 
 
 @pytest.mark.parametrize("kwargs, message", [

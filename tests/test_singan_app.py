@@ -516,3 +516,21 @@ def test_finish_checkbox_follows_the_models_photo(client, monkeypatch):
     monkeypatch.setitem(singan_tab.PREFERRED_WITH_PHOTO, "sample", "singan-tiny4")  # keeps no photo: not preferred
     monkeypatch.setitem(singan_tab.PREFERRED, "sample", "singan-tiny")
     assert singan_tab.default_model("sample") == "singan-tiny"
+
+
+def test_every_sub_tab_with_a_finish_defaults_to_a_shipped_model_that_keeps_its_photo():
+    """Random samples, Editing and Paint to image offer "Finish from the photo"; their shipped default model
+    must keep its photo, or the checkbox a person first sees is greyed out (issue 28: Editing's stone and
+    Paint's cows were shipped without theirs). Read from the shipped config.json files."""
+    from pathlib import Path
+
+    from pix2pix_demo.hub import read_config
+    from pix2pix_demo.ui import singan_tab
+
+    weights = Path(__file__).resolve().parent.parent / "weights"
+    with_finish = ["sample"] + [app.name for app in singan_tab.CANVAS_APPLICATIONS if app.finish_info]
+    assert with_finish == ["sample", "edit", "paint"]
+    for application in with_finish:
+        key = singan_tab.PREFERRED_WITH_PHOTO.get(application)
+        assert key is not None, application
+        assert read_config(weights / key)["architecture"].get("keeps_photo") is True, (application, key)

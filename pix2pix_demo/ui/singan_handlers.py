@@ -378,7 +378,7 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
                                         else "") + ").")
     finish = singan.photo(model) is not None
     if finish:
-        yield (f"{trained} Finishing a sample from your photo (5-15 s)…", preview_image, *updates_none)
+        yield (f"{trained} Finishing a sample from your photo (a few seconds)…", preview_image, *updates_none)
     final = singan.sample(model, seed=0, finish=finish)
     status = (f"{trained} The sample is finished from your photo: its fine texture is rebuilt from the photo's own "
               f"patches. The model keeps a copy of your photo ({width}×{height} px) for that; both are stored on this "

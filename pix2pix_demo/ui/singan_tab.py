@@ -39,8 +39,9 @@ from .singan_handlers import (MAX_TRAIN_MINUTES, MAX_TRAIN_SIZE, animate_handler
 # application -> the shipped model that suits it (used when present)
 PREFERRED = {"sample": "singan-balloons", "edit": "singan-stone", "harmonize": "singan-starry_night",
              "paint": "singan-cows", "super_resolve": "singan-33039_LR", "animate": "singan-lightning1"}
-# ... and the one preferred over it when it keeps its training photo (the finish from the photo needs it)
-PREFERRED_WITH_PHOTO = {"sample": "singan-chelsea"}
+# ... and the one preferred over it when it keeps its training photo (the finish from the photo needs it: with
+# the stone and the cows, trained on the papers' photos and shipped without them, its checkbox was greyed out)
+PREFERRED_WITH_PHOTO = {"sample": "singan-chelsea", "edit": "singan-chelsea", "paint": "singan-chelsea"}
 TRAIN_CONCURRENCY = {"concurrency_id": "singan-train", "concurrency_limit": 1}
 APPLY_CONCURRENCY = {"concurrency_id": "singan-apply", "concurrency_limit": 1}
 
@@ -286,7 +287,7 @@ def _train_tab(tab: SinGANTab) -> None:
         gr.Markdown("Upload a photo; a new SinGAN trains on this machine (one training at a time, the other "
                     "tabs keep working). An instant patch-based preview comes first, then SinGAN samples "
                     "that sharpen as the scales train, then a sample *finished from your photo* (its fine "
-                    "texture rebuilt from the photo's own patches: sharper, 5-15 s more). The finished model "
+                    "texture rebuilt from the photo's own patches: sharper, a few seconds more). The finished model "
                     "is selected in every SinGAN tab. About 3 minutes gives a usable 250-px model on a 2-core "
                     "CPU. **The model keeps a copy of your photo** (at the model's size) for the finish: it is "
                     "stored on this server with the model.")
@@ -413,7 +414,7 @@ def keeps_photo(model_key) -> bool | None:
     return None if architecture is None else architecture.get("keeps_photo") is True
 
 
-FINISH_LABEL = "Finish from the photo (sharper; about 5-15 s on a CPU)"
+FINISH_LABEL = "Finish from the photo (sharper; a few seconds on a CPU)"
 FINISH_INFO = "Rebuilds the sample's fine texture from the training photo's own patches; the layout stays SinGAN's."
 FINISH_NO_PHOTO = ("Not available for this model: it was shipped or saved without its training photo (the "
                    "photo's licence did not allow shipping it, or the model predates models keeping it).")
