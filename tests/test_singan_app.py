@@ -4,6 +4,7 @@ and a tiny model saved to a temporary weights folder (no network, no /work/share
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -130,6 +131,7 @@ def test_train_endpoint_registers_a_model(client, tmp_path):
     assert "Trained" in status and Image.open(preview).size == (32, 32)
     messages = [output[0] for output in job.outputs()]
     assert messages[0].startswith("Instant preview") and Image.open(job.outputs()[0][1]).size == (32, 32)
+    assert re.search(r"starts now on \d+ CPU threads?;", messages[0]), messages[0]  # which (issue 28)
     assert any("SinGAN sample through scale" in m for m in messages[1:-1]), messages  # previews while it trains
     assert "Finishing a sample from your photo" in messages[-2], messages
     assert "finished from your photo" in status and "keeps a copy of your photo" in status, status

@@ -45,6 +45,7 @@ from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
 from train import harness
+from pix2pix_demo.threads import use_threads
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "norm", "d_layers", "d_channels", "d_norm",
@@ -267,8 +268,7 @@ def save_sample_grid(path: Path, generators: CycleGenerators, inputs_a, inputs_b
 def main(args) -> tuple[Path, Path] | None:
     device, rank, world_size = harness.setup_distributed(args.device)
     is_main = rank == 0
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+    print(f"Training with {use_threads(args.num_threads)}", flush=True)
     torch.manual_seed(args.seed + rank)
     random.seed(args.seed + rank)
     domain_a, domain_b = parse_domains(args.domains)

@@ -39,6 +39,7 @@ from pix2pix_demo.losses import GANLoss
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.detail import DetailConfig, DetailGenerator
 from train import harness
+from pix2pix_demo.threads import use_threads
 
 ARCHITECTURE_OPTIONS = ("channels", "blocks", "noise_channels", "d_channels", "d_layers", "spectral_norm")
 
@@ -205,8 +206,7 @@ def style_loss(extractor: RandomFeatures, fake: torch.Tensor, real: torch.Tensor
 
 
 def main(args) -> Path | None:
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+    print(f"Training with {use_threads(args.num_threads)}", flush=True)
     if args.steps is None and args.time_budget is None:
         raise SystemExit("Say how long to train: --steps or --time-budget.")
     if args.crop % args.lf_pool or args.crop % 2:

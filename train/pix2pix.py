@@ -37,6 +37,7 @@ from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss
 from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
                                  PatchGANDiscriminator, UNetConfig, UNetGenerator)
 from pix2pix_demo.projected import hinge_discriminator_loss, hinge_generator_loss
+from pix2pix_demo.threads import use_threads
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -231,8 +232,7 @@ def save_sample_grid(path: Path, generator, inputs, targets):
 def main(args) -> Path | None:
     device, rank, world_size = harness.setup_distributed(args.device)
     is_main = rank == 0
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+    print(f"Training with {use_threads(args.num_threads)}", flush=True)
     torch.manual_seed(args.seed + rank)
     names = read_name_list(args.files) if args.files else None
     excluded = read_name_list(args.exclude) if args.exclude else set()

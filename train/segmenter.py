@@ -37,6 +37,7 @@ from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
 from train import harness
+from pix2pix_demo.threads import use_threads
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -221,8 +222,7 @@ def lite0_imagenet_state() -> dict:
 
 
 def main(args) -> Path | None:
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+    print(f"Training with {use_threads(args.num_threads)}", flush=True)
     if args.evaluate or args.baseline != "none":
         evaluate(args)
         return None

@@ -30,6 +30,7 @@ from pix2pix_demo.hub import resolve_device, save_model
 from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image
 from pix2pix_demo.singan import TrainOptions, critic_layers, critic_rows, random_sample_tensor, sample, train_singan
 from pix2pix_demo.singan_options import PADDING_MODES, PLANS
+from pix2pix_demo.threads import use_threads
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -145,8 +146,7 @@ def card_text(name: str, shapes, notes: str = "", keeps_photo: bool = False) -> 
 
 
 def main(args) -> Path:
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+    print(f"Training with {use_threads(args.num_threads)}", flush=True)
     try:
         image = open_image(args.image)
     except ImageError as error:

@@ -40,6 +40,7 @@ from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.features import perceptual_loss
 from pix2pix_demo.models.spade import SPADEConfig, SPADEGenerator
 from pix2pix_demo.projected import hinge_discriminator_loss, hinge_generator_loss
+from pix2pix_demo.threads import use_threads
 
 ARCHITECTURE_OPTIONS = ("base_channels", "max_channels", "num_upsamplings", "hidden_channels", "z_channels",
                         "modulation_kernel", "spectral_norm", "label_resize", "padding_mode", "d_layers", "d_channels")
@@ -159,8 +160,7 @@ def save_samples(path: Path, generator, labels: torch.Tensor, photos: torch.Tens
 
 def main(args) -> Path:
     device = resolve_device(args.device)
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+    print(f"Training with {use_threads(args.num_threads)}", flush=True)
     torch.manual_seed(args.seed)
     run = harness.Run(args, "train.spade", exports=[Path(args.out) / args.name])
     if args.steps is None and args.time_budget is None:

@@ -48,6 +48,7 @@ from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.srgan import SRGANConfig, SRGANGenerator
 from pix2pix_demo.superres import bicubic, downscale, enhance
 from train import harness
+from pix2pix_demo.threads import use_threads
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 ARCHITECTURE_OPTIONS = ("channels", "blocks", "d_channels", "d_layers")
@@ -185,8 +186,7 @@ def main(args) -> Path | None:
     if args.evaluate:
         evaluate(args)
         return None
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+    print(f"Training with {use_threads(args.num_threads)}", flush=True)
     if args.steps is None and args.time_budget is None:
         raise SystemExit("Say how long to train: --steps or --time-budget.")
     if args.data is None and not args.photos:

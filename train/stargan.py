@@ -49,6 +49,7 @@ from pix2pix_demo.imaging import image_to_tensor, to_rgb
 from pix2pix_demo.losses import GANLoss, gradient_penalty
 from pix2pix_demo.models.stargan import (StarGANConfig, StarGANDiscriminator, StarGANDiscriminatorConfig,
                                          StarGANGenerator)
+from pix2pix_demo.threads import use_threads
 
 GAN_LOSSES = ("lsgan", "wgan-gp", "hinge", "vanilla")
 
@@ -283,8 +284,7 @@ def save_sample_grid(path: Path, generator, inputs: torch.Tensor, domains: int) 
 
 
 def main(args) -> Path | None:
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+    print(f"Training with {use_threads(args.num_threads)}", flush=True)
     if args.steps is None and args.time_budget is None:
         raise SystemExit("Say how long to train: --steps or --time-budget.")
     labelled, masks = read_labels(args.labels) if args.labels else ({}, {})

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import math
 import os
 import queue
@@ -52,6 +53,7 @@ MAX_TRAIN_MINUTES = 15
 MAX_TRAIN_SIZE = 500  # px, the long side of a model trained in the app
 PREVIEW_SECONDS = 5.0  # a new SinGAN sample in "Train on my image" at most this often (mid-scale too)
 _cancel_events: dict[str, threading.Event] = {}
+logger = logging.getLogger(__name__)
 KEPT = (f"Only you (this browser tab) can see and use it; it is deleted after {user_models.LIFETIME_S // 60} minutes "
         f"(and your oldest one when you train more than {user_models.MAX_PER_SESSION}).")
 # every sub-tab's model dropdown (build_singan_tab fills it): a finished training selects its model in each
@@ -315,8 +317,13 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     from ..gpnn import generate
 
     instant = generate(image, seed=1, max_side=min(int(max_size), 250))
-    yield (f"Instant preview: patch nearest neighbours (GPNN, no training). Training **{key}** starts now; "
-           "its samples replace this one as the scales finish.", instant, *updates_none)
+    from ..threads import choose_threads
+
+    threads, why = choose_threads()  # torch's default (one per core) collapses on a busy machine (issue 28)
+    logger.info("Training %s with %d torch thread(s) (%s)", key, threads, why)
+    yield (f"Instant preview: patch nearest neighbours (GPNN, no training). Training **{key}** starts now on "
+           f"{threads} CPU thread{'s' if threads != 1 else ''}; its samples replace this one as the scales finish.",
+           instant, *updates_none)
     session = getattr(request, "session_hash", None) or "api"
     cancel = _cancel_events[session] = threading.Event()
     events: queue.Queue = queue.Queue()
@@ -327,6 +334,9 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
 
     def work():
         try:
+            import torch
+
+            torch.set_num_threads(threads)  # process-wide: the live drawing path sets its own per request
             outcome["result"] = singan.train_singan(image, options, progress=report, cancel=cancel,
                                                     preview_every=PREVIEW_SECONDS)
         except BaseException as error:  # noqa: BLE001 - handed to the UI thread

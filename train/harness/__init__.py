@@ -247,7 +247,9 @@ def add_run_arguments(group, *, log_every: int, checkpoint_every: int, sample_ev
     group.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall",
                        help="what --time-budget counts: wall time, or this process's CPU time / torch threads "
                             "(a busy machine then does not shorten the run)")
-    group.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
+    group.add_argument("--num-threads", type=int, default=None,
+                       help="torch CPU threads (default: at most half the cores, fewer when the machine is busy: "
+                            "pix2pix_demo.threads)")
     group.add_argument("--resume", action="store_true", help="continue from runs/NAME/checkpoint.pt")
     group.add_argument("--seed", type=int, default=0)
     if device:
