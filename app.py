@@ -93,6 +93,7 @@ def warm_up() -> None:
     the server answers, so the first stroke does not wait for it and start-up does not wait for torch."""
     while not getattr(demo, "is_running", False):
         time.sleep(0.1)
+    import cv2  # noqa: F401  (pix2pix_demo.edges imports it on first use; the Photo tab's first photo needs it)
     key = logic.default_model()
     if key:
         try:

@@ -38,11 +38,24 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from .imaging import to_rgb
+
+
+class _LazyCv2:
+    """OpenCV, imported on first use: the app's first page needs no edge extraction, and importing cv2 is
+    about a seventh of building the app (issue 28: start-up). `app.warm_up` imports it once the server answers."""
+
+    def __getattr__(self, name):
+        import cv2 as module
+
+        globals()["cv2"] = module
+        return getattr(module, name)
+
+
+cv2 = _LazyCv2()
 
 WORKING_SIZE = 256  # long side at which edges are computed (the model resolution)
 LINE, BACKGROUND = 0, 255
