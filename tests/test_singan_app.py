@@ -129,6 +129,8 @@ def test_train_endpoint_registers_a_model(client, tmp_path):
     job = c.submit(photo, "test run", 0.1, 32, api_name="/singan_train")
     status, preview, *_ = job.result()
     assert "Trained" in status and Image.open(preview).size == (32, 32)
+    # the status names the model as the dropdowns list it ("Yours: NAME (HH:MM)"), not by its internal key
+    assert re.search(r"Trained \*\*Yours: test run \(\d\d:\d\d\)\*\*", status) and "my-test-run" not in status, status
     messages = [output[0] for output in job.outputs()]
     assert messages[0].startswith("Instant preview") and Image.open(job.outputs()[0][1]).size == (32, 32)
     assert re.search(r"starts now on \d+ CPU threads?;", messages[0]), messages[0]  # which (issue 28)
@@ -194,7 +196,7 @@ def test_a_trained_model_belongs_to_its_session_and_expires(client, tmp_path):
     photo = handle_file(png(tmp_path, singan.reference_image(32), "photo.png"))
     status, *_ = c.submit(photo, "mine", 0.1, 25, api_name="/singan_train").result()
     key = next(key for key in reversed(user_models._owned) if key.startswith("my-mine"))
-    assert f"**{key}**" in status
+    assert "**Yours: mine (" in status and key not in status  # named as the dropdown lists it
     other = Client(c.src, verbose=False)
     assert other.session_hash != c.session_hash
     for name, args in {"/singan_sample": (key, 0, 1.0, 1.0, 0), "/singan_animate": (key, 0.3, 4, 2, 0)}.items():

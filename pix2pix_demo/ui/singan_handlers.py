@@ -306,7 +306,10 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     if not 25 <= max_size <= MAX_TRAIN_SIZE:
         raise gr.Error(f"The model size must be between 25 and {MAX_TRAIN_SIZE} px.", print_exception=False)
     name = name if isinstance(name, str) else ""
-    key = user_models.unique_key(f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S')}")
+    started = time.localtime()
+    key = user_models.unique_key(f"my-{_slug(name) or 'image'}-{time.strftime('%H%M%S', started)}")
+    # what the dropdowns list it as; the status names it the same way (issue 28: it said the key)
+    label = f"Yours: {name or 'my image'} ({time.strftime('%H:%M', started)})"
     singan = singan_module()
     # open and check the upload once, shrunk to the model's size (the training never sees more)
     image = singan._as_rgb(image, "an image to train on", max(MAX_TRAIN_SIZE, int(max_size)))
@@ -321,7 +324,7 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
 
     threads, why = choose_threads()  # torch's default (one per core) collapses on a busy machine (issue 28)
     logger.info("Training %s with %d torch thread(s) (%s)", key, threads, why)
-    yield (f"Instant preview: patch nearest neighbours (GPNN, no training). Training **{key}** starts now on "
+    yield (f"Instant preview: patch nearest neighbours (GPNN, no training). Training **{label}** starts now on "
            f"{threads} CPU thread{'s' if threads != 1 else ''}; its samples replace this one as the scales finish.",
            instant, *updates_none)
     session = getattr(request, "session_hash", None) or "api"
@@ -356,7 +359,7 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
             progress(fraction, desc=f"scale {scale}, iteration {iteration}")
             if preview is not None:
                 preview_image = preview
-                yield (f"Training **{key}**: a SinGAN sample through scale {scale} of "
+                yield (f"Training **{label}**: a SinGAN sample through scale {scale} of "
                        f"{scales}, iteration {iteration} "
                        f"({fraction:.0%}).", preview_image, *updates_none)
     finally:
@@ -372,7 +375,6 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     model, stats = outcome["result"]
     folder = user_models_dir() / f"{key}-{secrets.token_hex(6)}"  # a folder of its own, never another's
     user_models.sweep_folder(user_models_dir())  # expired ones left by an earlier server
-    label = f"Yours: {name or 'my image'} ({time.strftime('%H:%M')})"
     save_model(model.cpu(), folder, {"label": label,
                                      "resolution": max(stats["shapes"][-1]),
                                      "training": {"wall_time_s": stats["wall_seconds_this_run"],
@@ -383,7 +385,7 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     if key not in [choice for _, choice in choices]:  # (a generator step may run outside the request's context)
         choices.append((label, key))
     height, width = stats["shapes"][-1]
-    trained = (f"Trained **{key}** in {stats['wall_seconds_this_run']:.0f} s ({stats['num_scales']} scales, "
+    trained = (f"Trained **{label}** in {stats['wall_seconds_this_run']:.0f} s ({stats['num_scales']} scales, "
                f"{width}×{height} px" + (f": {max_size} px, not {asked}, so its short side is 25 px" if max_size != asked
                                         else "") + ").")
     finish = singan.photo(model) is not None
