@@ -229,15 +229,16 @@ def test_pix2pix_trains_with_the_projected_discriminator_and_perceptual_loss_and
 
     data = make_pairs(tmp_path / "data", 8)
     common = ["--data", str(data), "--name", "proj", "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r"),
-              *TINY_ARGS, "--no-patchgan", "--d-features", "lite0", "--lambda-perceptual", "1"]
+              *TINY_ARGS, "--no-patchgan", "--d-features", "lite0", "--lambda-perceptual", "1", "--lambda-lowfreq", "5"]
     run_cli("train.pix2pix", *common, "--steps", "10")
     log = read_log(tmp_path / "r" / "proj")
-    assert {"loss_d_projected", "loss_g_projected", "loss_perceptual"} <= set(log[-1])
+    assert {"loss_d_projected", "loss_g_projected", "loss_perceptual", "loss_lowfreq"} <= set(log[-1])
     assert log[-1]["loss_d"] == 0  # no PatchGAN
     state = torch.load(tmp_path / "r" / "proj" / "checkpoint.pt", weights_only=True)
     assert "projected" in state and "opt_p" in state
     config = json.loads((tmp_path / "w" / "proj" / "config.json").read_text())
     assert config["training"]["pretrained_features"]["projected_discriminator"] is True
+    assert config["training"]["lambda_lowfreq"] == 5.0 and config["training"]["lowfreq_pool"] == 8
     assert config["training"]["discriminator"] is None
     result = run_cli("train.pix2pix", *common, "--steps", "15", "--resume")
     assert "at step 10" in result.stdout and read_log(tmp_path / "r" / "proj")[-1]["step"] == 15
@@ -314,7 +315,7 @@ def test_blur_augment_removes_pixel_stripes_keeps_flat_areas_and_broad_stripes()
 
 
 def test_lowfreq_l1_sees_colour_and_not_texture_finer_than_its_pool():
-    from train.pix2pix import lowfreq_l1
+    from train.harness.pretrained import lowfreq_l1
 
     flat = torch.full((1, 3, 32, 32), 0.2)
     checker = flat.clone()

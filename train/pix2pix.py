@@ -22,21 +22,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from train import harness
 from train.harness import pretrained
-from train.harness.pretrained import feature_loss_options, feature_pass, make_feature_losses, parse_weights
+from train.harness.pretrained import (feature_loss_options, feature_pass, generator_terms, make_feature_losses,
+                                     parse_weights)
 
 from pix2pix_demo.data import (LAYOUTS, PairedDataset, dataset_edge_method, dataset_is_cutout, load_pairs,
                                read_name_list, to_tensor)
-from pix2pix_demo.features import perceptual_loss
 from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss, GANLoss, feature_matching,
                                  gradient_penalty, pull_away_term)
 from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
                                  PatchGANDiscriminator, UNetConfig, UNetGenerator)
-from pix2pix_demo.projected import hinge_discriminator_loss, hinge_generator_loss
+from pix2pix_demo.projected import hinge_discriminator_loss
 from pix2pix_demo.threads import use_threads
 
 
@@ -112,10 +111,6 @@ def get_args_parser() -> argparse.ArgumentParser:
                       help="ebgan and began use an auto-encoder discriminator (--d-layers = its down-samplings)")
     disc.add_argument("--lambda-gan", type=float, default=1.0, help="weight of the adversarial term in G's loss")
     disc.add_argument("--lambda-l1", type=float, default=100.0)
-    disc.add_argument("--lambda-lowfreq", type=float, default=0.0,
-                      help="L1 between output and target after a POOLxPOOL average (colour and shading, not texture): "
-                           "anchors colours and PSNR while the adversarial and perceptual terms make the detail")
-    disc.add_argument("--lowfreq-pool", type=int, default=8, metavar="POOL", help="pool size of --lambda-lowfreq")
     disc.add_argument("--lambda-fm", type=float, default=0.0,
                       help="pix2pixHD feature matching: L1 between D's features of the real and the generated pair, "
                            "summed over D's layers (a perceptual loss from our own D; no VGG weights offline)")
@@ -360,7 +355,6 @@ def main(args) -> Path | None:
                 "wall_time_s": round(wall, 1), "budget_clock": args.budget_clock,
                 "hardware": harness.hardware_description(device), "init_from": args.init_from,
                 "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
-                **({"lambda_lowfreq": args.lambda_lowfreq, "lowfreq_pool": args.lowfreq_pool} if args.lambda_lowfreq else {}),
                 "lambda_gan": args.lambda_gan, "lambda_fm": args.lambda_fm, "d_warmup_steps": args.d_warmup, **energy_loss_options(args, gan),
                 "discriminator": dataclasses.asdict(d_config) if args.patchgan else None, "ema": args.ema,
                 "progressive": args.progressive, **feature_loss_options(args),
@@ -476,33 +470,16 @@ class Pix2PixStep:
                 loss_g_gan = gan.generator_loss(d_plain(torch.cat([real_a, fake_b], 1)))
             loss_l1 = (fake_b.float() - real_b).abs().mean()
             loss_g = args.lambda_gan * loss_g_gan + args.lambda_l1 * loss_l1
-            if args.lambda_lowfreq:
-                loss_lowfreq = lowfreq_l1(fake_b.float(), real_b, args.lowfreq_pool)
-                loss_g = loss_g + args.lambda_lowfreq * loss_lowfreq
-                extra["loss_lowfreq"] = loss_lowfreq.item()
             if "loss_fm" in extra:
                 loss_g = loss_g + args.lambda_fm * loss_fm
-            if projected is not None:
-                projected.requires_grad_(False)
-                loss_g_projected = hinge_generator_loss(projected(feats_fake, ink))
-                loss_g = loss_g + args.lambda_projected * loss_g_projected
-                extra["loss_g_projected"] = loss_g_projected.item()
-            if args.lambda_perceptual:
-                loss_perceptual = perceptual_loss(feats_fake, feats_real, self.perceptual_weights)
-                loss_g = loss_g + args.lambda_perceptual * loss_perceptual
-                extra["loss_perceptual"] = loss_perceptual.item()
+            loss_g = loss_g + generator_terms(args, fake_b, real_b, feats_fake, feats_real, projected, ink,
+                                              self.perceptual_weights, extra)
         if not warming_up:
             self.opt_g.zero_grad(set_to_none=True)
             scaler.scale(loss_g).backward()
             scaler.step(self.opt_g)
         scaler.update()
         return {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item(), **extra}
-
-
-def lowfreq_l1(fake: torch.Tensor, real: torch.Tensor, pool: int) -> torch.Tensor:
-    """L1 between the two images' POOLxPOOL block means: how far the colours and shading are apart,
-    blind to texture finer than POOL pixels (which the adversarial and perceptual terms shape)."""
-    return (F.avg_pool2d(fake, pool) - F.avg_pool2d(real, pool)).abs().mean()
 
 
 def dataset_center(array, size: int) -> torch.Tensor:

@@ -29,17 +29,16 @@ import torch
 from PIL import Image
 from train import harness
 from train.harness import pretrained
-from train.harness.pretrained import feature_loss_options, feature_pass, make_feature_losses, parse_weights
-from train.pix2pix import lowfreq_l1
+from train.harness.pretrained import (feature_loss_options, feature_pass, generator_terms, make_feature_losses,
+                                     parse_weights)
 
 from pix2pix_demo.data import jitter_crop_box, load_pairs, read_name_list, to_tensor
 from pix2pix_demo.hub import resolve_device
 from pix2pix_demo.labels import NUM_CLASSES, label_colour_tensor, one_hot_tensor, snap_to_classes
 from pix2pix_demo.losses import GANLoss
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
-from pix2pix_demo.features import perceptual_loss
 from pix2pix_demo.models.spade import SPADEConfig, SPADEGenerator
-from pix2pix_demo.projected import hinge_discriminator_loss, hinge_generator_loss
+from pix2pix_demo.projected import hinge_discriminator_loss
 from pix2pix_demo.threads import use_threads
 
 ARCHITECTURE_OPTIONS = ("base_channels", "max_channels", "num_upsamplings", "hidden_channels", "z_channels",
@@ -79,9 +78,6 @@ def get_args_parser() -> argparse.ArgumentParser:
     d.add_argument("--d-channels", type=int, default=64)
     d.add_argument("--lambda-fm", type=float, default=10.0, help="feature matching (0: off)")
     d.add_argument("--lambda-l1", type=float, default=50.0, help="L1 to the photo (0: off)")
-    d.add_argument("--lambda-lowfreq", type=float, default=0.0,
-                   help="L1 between output and photo after a POOLxPOOL average (colour and shading, not texture)")
-    d.add_argument("--lowfreq-pool", type=int, default=8, metavar="POOL", help="pool size of --lambda-lowfreq")
     d.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
                    help="the PatchGAN on [labels, image] (--no-patchgan: only the projected discriminator)")
     d.add_argument("--lr", type=float, default=2e-4, help="generator learning rate")
@@ -214,6 +210,7 @@ def main(args) -> Path:
         z = torch.randn(real.shape[0], g_config.z_channels, device=device) if g_config.z_channels else None
         fake = generator(one_hot, z)
         extra = {}
+        feats_real = feats_fake = condition = None
         if features is not None:  # the frozen network's features of the (equally augmented) photo and output
             feats_real, feats_fake, condition = feature_pass(features, one_hot, real, fake, args.diffaugment,
                                                              condition=one_hot)
@@ -248,19 +245,8 @@ def main(args) -> Path:
                 len(fake_features) - 1)
         loss_l1 = (fake - real).abs().mean()
         loss_g = loss_g_gan + args.lambda_fm * loss_fm + args.lambda_l1 * loss_l1
-        if args.lambda_lowfreq:
-            loss_lowfreq = lowfreq_l1(fake, real, args.lowfreq_pool)
-            loss_g = loss_g + args.lambda_lowfreq * loss_lowfreq
-            extra["loss_lowfreq"] = loss_lowfreq.item()
-        if projected is not None:
-            projected.requires_grad_(False)
-            loss_g_projected = hinge_generator_loss(projected(feats_fake, condition))
-            loss_g = loss_g + args.lambda_projected * loss_g_projected
-            extra["loss_g_projected"] = loss_g_projected.item()
-        if args.lambda_perceptual:
-            loss_perceptual = perceptual_loss(feats_fake, feats_real, perceptual_weights)
-            loss_g = loss_g + args.lambda_perceptual * loss_perceptual
-            extra["loss_perceptual"] = loss_perceptual.item()
+        loss_g = loss_g + generator_terms(args, fake, real, feats_fake, feats_real, projected, condition,
+                                          perceptual_weights, extra)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -283,7 +269,6 @@ def main(args) -> Path:
             "budget_clock": args.budget_clock, "hardware": harness.hardware_description(device),
             "torch": torch.__version__, "gan_loss": "hinge", "lambda_fm": args.lambda_fm, "lambda_l1": args.lambda_l1,
             "discriminator": dataclasses.asdict(d_config), "ema": args.ema,
-            **({"lambda_lowfreq": args.lambda_lowfreq, "lowfreq_pool": args.lowfreq_pool} if args.lambda_lowfreq else {}),
             **feature_loss_options(args),
         },
         "metrics": {},

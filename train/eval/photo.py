@@ -106,7 +106,7 @@ def evaluate(args) -> dict:
                 result = logic.photo_result(photo, key, method, cutout=variant == "cutout")
             seconds[variant] += time.perf_counter() - start
             outputs[variant].append(result.image)
-            close_ups[variant] += bool(getattr(result, "close_up", False))
+            close_ups[variant] += result.close_up
             if variant != "whole" and not result.cut:
                 fell_back[variant] += 1
                 if variant == "cutout":  # every failed check, its numbers left out

