@@ -97,6 +97,19 @@ def dataset_is_cutout(folder) -> bool:
     return bool(sources) and all(source.get("cutout") for source in sources)
 
 
+def dataset_close_ups(folder) -> float:
+    """The share of a dataset's pairs that are face close-ups (`train.data.edges --crop close-up`), from
+    its dataset.json; 0 when it has none or does not say."""
+    info = Path(folder) / DATASET_INFO
+    try:
+        sources = json.loads(info.read_text()).get("sources", []) if info.is_file() else []
+        total = sum(int(source.get("pairs", 0)) for source in sources)
+        close = sum(int(source.get("pairs", 0)) for source in sources if source.get("crop") == "close-up")
+    except (ValueError, AttributeError, TypeError):
+        return 0.0
+    return round(close / total, 4) if total else 0.0
+
+
 def load_pairs(folder, layout: str | None = None, direction: str = "AtoB", names: set[str] | None = None,
                edge_method: str | None = None, max_side: int | None = None,
                limit: int | None = None, exclude=()) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:

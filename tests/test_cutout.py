@@ -266,3 +266,45 @@ def test_fine_detail_measures_texture_inside_the_object_not_its_outline():
     assert fine_detail(flat, mask) == 0.0  # the square's outline is outside the shrunk mask
     assert fine_detail(striped, mask) > 0.1
     assert fine_detail(striped, np.zeros_like(mask)) == 0.0
+
+
+def test_close_up_window_is_a_square_around_the_face_that_the_cat_fills():
+    from train.data.edges import CLOSE_UP_SCALES, close_up_window
+
+    photo = Image.new("RGB", (400, 300))
+    alpha = np.zeros((300, 400), np.float32)
+    alpha[40:300, 80:330] = 1.0  # a cat filling most of the photo, cut by its bottom edge
+    face = lambda image, scale, face_height_position: (150, 60, 250, 160)  # a 100-px face found
+    for fraction in (0.0, 0.5, 0.99):
+        box, status = close_up_window(photo, alpha, 128, fraction, face_box=face)
+        assert status == "written"
+        left, top, right, bottom = box
+        side = right - left
+        assert side == bottom - top  # square
+        low, high = CLOSE_UP_SCALES
+        assert round(100 * low) - 1 <= side <= round(100 * (low + (high - low) * fraction)) + 1
+        assert 0 <= left and right <= 400 and 0 <= top and bottom <= 300  # inside the photo
+        assert left <= 150 and right >= 250 and top <= 60 + 5 and bottom >= 160  # the face is in it
+    # a larger fraction, a wider window
+    small = close_up_window(photo, alpha, 128, 0.0, face_box=face)[0]
+    large = close_up_window(photo, alpha, 128, 0.99, face_box=face)[0]
+    assert large[2] - large[0] > small[2] - small[0]
+    # refused: no face, a window to be enlarged too much, a window that is mostly background
+    assert close_up_window(photo, alpha, 128, 0.5, face_box=lambda *a, **k: None) == (None, "no-face")
+    assert close_up_window(photo, alpha, 512, 0.5, face_box=face)[1] == "close-up too small"
+    empty = np.zeros_like(alpha)
+    assert close_up_window(photo, empty, 128, 0.5, face_box=face)[1] == "close-up not mostly cat"
+
+
+def test_dataset_close_ups_is_the_share_of_close_up_pairs(tmp_path):
+    from pix2pix_demo.data import DATASET_INFO, dataset_close_ups
+
+    assert dataset_close_ups(tmp_path) == 0.0  # no dataset.json
+    (tmp_path / DATASET_INFO).write_text(json.dumps({"sources": [
+        {"prefix": "a-", "crop": "none", "cutout": True, "pairs": 300},
+        {"prefix": "cu-", "crop": "close-up", "cutout": True, "pairs": 100}]}))
+    assert dataset_close_ups(tmp_path) == 0.25
+    (tmp_path / DATASET_INFO).write_text("not json")
+    assert dataset_close_ups(tmp_path) == 0.0
+    bad = run_cli("train.data.edges", str(tmp_path), str(tmp_path / "out"), "--crop", "close-up", check=False)
+    assert bad.returncode != 0 and "--cutout" in bad.stderr

@@ -29,8 +29,8 @@ from train.harness import pretrained
 from train.harness.pretrained import (feature_loss_options, feature_pass, generator_terms, make_feature_losses,
                                      parse_weights)
 
-from pix2pix_demo.data import (LAYOUTS, PairedDataset, dataset_edge_method, dataset_is_cutout, load_pairs,
-                               read_name_list, to_tensor)
+from pix2pix_demo.data import (LAYOUTS, PairedDataset, dataset_close_ups, dataset_edge_method, dataset_is_cutout,
+                               load_pairs, read_name_list, to_tensor)
 from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss, GANLoss, feature_matching,
                                  gradient_penalty, pull_away_term)
 from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
@@ -348,7 +348,7 @@ def main(args) -> Path | None:
                      "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
                      "edge_method": dataset_edge_method(args.data, args.layout, args.edge_method),
                      "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles,
-                     "close_ups": args.close_ups, "cutout": dataset_is_cutout(args.data)},
+                     "close_ups": args.close_ups or dataset_close_ups(args.data), "cutout": dataset_is_cutout(args.data)},
             "training": {
                 "command": run.command(),
                 "steps": run.step, "batch_size": args.batch_size, "world_size": world_size,

@@ -1,7 +1,7 @@
 """Folder of photos -> paired edges->photo dataset, with the app's own edge extractor.
 
     python -m train.data.edges SRC DST [--method hed-like] [--size 256]
-        [--crop none|cat-face] [--exclude LIST.txt] [--variants N] [--prefix P]
+        [--crop none|cat-face|close-up] [--exclude LIST.txt] [--variants N] [--prefix P]
         [--cutout --segmenter weights/cat-segmenter | --cutout --masks TRIMAP_DIR]
 
 Writes DST/A/<name>.png (edges, mode L) and DST/B/<name>.png (photo, RGB), plus DST/dataset.json
@@ -20,6 +20,14 @@ composite, so only the cat's own lines remain. The mask comes from a trimap in -
 (<stem>.png, Oxford-IIIT Pet style) or from the --segmenter model; segmentations it is unsure of
 (`cutout.mask_quality`) are skipped and counted by reason. Several runs may write into one DST
 (use different --prefix values): dataset.json then lists every run under "sources".
+
+--crop close-up (with --cutout) makes face close-ups like a cat photo that the cat fills (the Photo
+tab's example): a square window around the detected cat face, 1.25-2.2 times its side (per photo,
+fixed by its name), taken from the full-size photo so the fur keeps its detail, with the cat cut out
+inside it (the frame cuts the cat, as the Photo tab cuts a close-up). Kept when the window needs no
+more than 1.67x enlargement and the cat covers at least half of it. A model trained on a folder with
+close-up pairs records their share (`pix2pix_demo.data.dataset_close_ups`), and the Photo tab then cuts
+a cat that fills its photo out as a close-up instead of using the whole photo.
 """
 
 from __future__ import annotations
@@ -57,7 +65,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("destination", type=Path, help="output folder; A/ and B/ are created in it")
     parser.add_argument("--method", default="hed-like", choices=sorted(EDGE_METHODS))
     parser.add_argument("--size", type=int, default=256, help="short side (or square side with --crop cat-face)")
-    parser.add_argument("--crop", default="none", choices=["none", "cat-face"])
+    parser.add_argument("--crop", default="none", choices=["none", "cat-face", "close-up"],
+                        help="cat-face: a head-and-shoulders square; close-up (with --cutout): a face close-up")
     parser.add_argument("--exclude", type=Path, help="text file of file names to skip, one per line")
     parser.add_argument("--variants", type=int, default=1, help="edge maps per photo (1 + extra settings)")
     parser.add_argument("--workers", type=int, default=2, help="processes (at most the CPU count)")
@@ -116,7 +125,9 @@ def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter
     with Image.open(path) as opened:
         photo = opened.convert("RGB")
     # a whole cat cut off by the photo's frame leaves a straight edge; a face crop cuts the body anyway
-    max_border = 1.0 if crop == "cat-face" else 0.2
+    max_border = 1.0 if crop in ("cat-face", "close-up") else 0.2
+    if crop == "close-up":
+        max_side = max(max_side, 2048)  # the fur's detail is the point of a close-up
     if max(photo.size) > max_side:
         scale = max_side / max(photo.size)
         photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.LANCZOS)
@@ -126,14 +137,14 @@ def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter
             return None, "no mask file"
         trimap = np.asarray(Image.open(trimap_path).resize(photo.size, Image.NEAREST))
         quality = cutout.mask_quality(cutout.trimap_alpha(trimap).astype(np.float32), max_border=max_border)
-        if not quality.ok and (check or quality.area == 0):
+        if not quality.ok and (check or quality.area == 0) and not _fills_frame(quality, crop):
             return None, f"unsure ({quality.failed})"
         # the trimap's boundary band holds the fur's fringe *and* background colour: start from the
         # sure cat pixels and let the feathered border fade the fringe into white
         alpha = cutout.soft_alpha(trimap == 1, feather=0.008, erode=0.0)
     else:
         alpha, quality = cutout.segment_cat(_segmenter(segmenter), photo, max_border=max_border)
-        if not quality.ok and (check or quality.area == 0):
+        if not quality.ok and (check or quality.area == 0) and not _fills_frame(quality, crop):
             return None, f"unsure ({quality.failed})"
     box = None
     if crop == "cat-face":
@@ -147,7 +158,50 @@ def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter
         coverage = float(alpha[box[1]:box[3], box[0]:box[2]].mean())
         if not 0.15 <= coverage <= 0.85:
             return None, "face crop not a cat on white"
+    if crop == "close-up":
+        box, status = close_up_window(photo, alpha, size, _name_fraction(path.stem))
+        if box is None:
+            return None, status
     return cutout.cut_out(photo, alpha, size=size, margin=margin, box=box), "written"
+
+
+CLOSE_UP_SCALES = (1.25, 2.2)  # window side / detected face side
+
+
+def _fills_frame(quality, crop: str) -> bool:
+    """A close-up source may be a cat that fills the photo (mask "area" too large): still a sure cat."""
+    return crop == "close-up" and quality.failed == "area" and quality.area > 0
+
+
+def _name_fraction(name: str) -> float:
+    """A number in [0, 1) fixed by a photo's name (the same close-up every run, no global seed)."""
+    import zlib
+
+    return (zlib.crc32(name.encode()) % 10_000) / 10_000
+
+
+def close_up_window(photo: Image.Image, alpha: np.ndarray, size: int, fraction: float,
+                    face_box=cat_face_crop_box) -> tuple[tuple[int, int, int, int] | None, str]:
+    """The square window of a face close-up, (left, top, right, bottom), or (None, why not): the face's
+    side times a scale in CLOSE_UP_SCALES (`fraction` picks it), the face a little above the centre,
+    moved inside the photo. Refused when it would be enlarged more than 1.67x to `size` or when the cat
+    covers less than half of it."""
+    low, high = CLOSE_UP_SCALES
+    # cat_face_crop_box returns scale x the face side; ask for the face itself (scale 1) and widen here
+    face = face_box(photo, scale=1.0, face_height_position=0.5)
+    if face is None:
+        return None, "no-face"
+    side = (face[2] - face[0]) * (low + (high - low) * fraction)
+    side = min(side, photo.width, photo.height)
+    if side < 0.6 * size:
+        return None, "close-up too small"
+    centre_x, centre_y = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2 + 0.08 * side
+    left = int(round(min(max(centre_x - side / 2, 0), photo.width - side)))
+    top = int(round(min(max(centre_y - side / 2, 0), photo.height - side)))
+    box = (left, top, left + int(side), top + int(side))
+    if float(alpha[box[1]:box[3], box[0]:box[2]].mean()) < 0.5:
+        return None, "close-up not mostly cat"
+    return box, "written"
 
 
 def process_one(item: tuple[Path, str], destination: Path, method: str, size: int, crop: str, variants: int,
@@ -175,6 +229,8 @@ def main(args: argparse.Namespace) -> None:
         raise SystemExit(f"--variants must be between 1 and {len(VARIANT_SETTINGS) + 1}.")
     if args.cutout and args.masks is None and args.segmenter is None:
         raise SystemExit("--cutout needs --masks TRIMAP_DIR or --segmenter MODEL_FOLDER.")
+    if args.crop == "close-up" and not args.cutout:
+        raise SystemExit("--crop close-up needs --cutout (a close-up is the cat cut out inside its window).")
     if (args.masks or args.segmenter) and not args.cutout:
         raise SystemExit("--masks / --segmenter only apply with --cutout.")
     excluded_names = read_names(args.exclude)
