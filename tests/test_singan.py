@@ -273,14 +273,14 @@ def test_large_inputs_are_shrunk_before_any_work(trained, monkeypatch, applicati
     model, _ = trained
     seen = []
     for name in ("prepare_mask", "quantize_to_palette", "_inject"):
-        original = getattr(singan, name)
+        original = getattr(singan.applications, name)
 
         def record(*args, _original=original, _name=name, **kwargs):
             image = args[0] if _name == "quantize_to_palette" else args[1]
             seen.append((_name, tuple(image) if _name == "prepare_mask" else image.size))
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(singan, name, record)
+        monkeypatch.setattr(singan.applications, name, record)  # where edit / harmonize / paint look them up
     big = Image.new("RGB", (4000, 2680), (120, 80, 40))
     big.paste((30, 160, 200), (400, 400, 1600, 1400))
     mask = Image.new("L", big.size, 0)
@@ -532,7 +532,7 @@ def test_coarse_critic_layers_give_the_coarse_scales_a_smaller_critic(monkeypatc
             super().__init__(channels, num_layers, *args, **kwargs)
             built.append(num_layers)
 
-    monkeypatch.setattr(singan, "ScaleDiscriminator", Recording)
+    monkeypatch.setattr(singan.training, "ScaleDiscriminator", Recording)
     options = singan.TrainOptions(max_size=48, min_size=12, channels=8, num_layers=5, iters=3, min_iters=3,
                                   device="cpu", crop_size=0, coarse_critic_layers=3, coarse_critic_side=25)
     model, stats = singan.train_singan(singan.reference_image(48), options)
@@ -567,7 +567,7 @@ def test_coarse_critic_rows_let_the_coarse_critic_see_each_pixels_row(monkeypatc
             super().__init__(*args, **kwargs)
             built.append(self)
 
-    monkeypatch.setattr(singan, "ScaleDiscriminator", Recording)
+    monkeypatch.setattr(singan.training, "ScaleDiscriminator", Recording)
     options = singan.TrainOptions(max_size=48, min_size=12, channels=8, num_layers=5, iters=3, min_iters=3,
                                   device="cpu", crop_size=0, coarse_critic_rows=True)
     model, stats = singan.train_singan(singan.reference_image(48), options)
