@@ -403,6 +403,13 @@ def _object_mask(photo: np.ndarray) -> np.ndarray:
     return largest_component(np.asarray(photo).min(axis=2) < 230)
 
 
+def _cut_by_frame(mask: np.ndarray, share: float = 0.25) -> bool:
+    """Does the object run into the picture's frame (a close-up) over `share` of some side? Cut-outs
+    keep a white margin all round."""
+    sides = (mask[0], mask[-1], mask[:, 0], mask[:, -1])
+    return any(float(side.mean()) > share for side in sides)
+
+
 def vary_drawing(edges: np.ndarray, photo: np.ndarray, rng: np.random.Generator,
                  probabilities=DRAWING_STYLE_PROBABILITIES) -> tuple[np.ndarray, np.ndarray, str]:
     """Training pairs that look like what people draw, from an extracted (edges, cut-out photo) pair:
@@ -425,6 +432,10 @@ def vary_drawing(edges: np.ndarray, photo: np.ndarray, rng: np.random.Generator,
         return augment_edges(edges, rng, drop_probability=0.7, max_jitter=0.0, gap_count=20), photo, style
     mask = _object_mask(photo)
     if mask.sum() < 64:
+        return edges, photo, "as-extracted"
+    if style in ("silhouette", "head-only") and _cut_by_frame(mask):
+        # already a close-up pair (`train.data.edges --crop close-up`): its outline is the frame's, and
+        # its head fills the picture; a person uploads it as it is
         return edges, photo, "as-extracted"
     if style == "close-up":
         return (*close_up(photo, mask, rng), style)

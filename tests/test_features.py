@@ -209,6 +209,18 @@ def test_drawing_styles(style):
         assert set(np.unique(drawn)) <= {0, 255} and (drawn < 128).sum() > 50  # its own edges, extracted again
 
 
+@pytest.mark.parametrize("style", ["silhouette", "head-only"])
+def test_a_close_up_pair_keeps_its_edges_in_the_outline_styles(style):
+    # a close-up pair (train.data.edges --crop close-up) runs into the frame: no silhouette of the
+    # frame, no head cut out of a head
+    edges, photo = cat_pair()
+    photo = photo.copy()
+    photo[:, :, :] = (150, 110, 70)  # the cat fills the picture
+    probabilities = [1.0 if s == style else 0.0 for s in DRAWING_STYLES]
+    drawn, target, name = vary_drawing(edges, photo, np.random.default_rng(0), probabilities)
+    assert name == "as-extracted" and np.array_equal(drawn, edges) and np.array_equal(target, photo)
+
+
 def test_close_up_share():
     from pix2pix_demo.edges import drawing_style_probabilities
 
