@@ -24,7 +24,7 @@ memory stays flat), and the finest levels run fewer iterations than the coarse o
 image is at most `MAX_SIDE` px on its long side (larger uploads are shrunk first), which bounds
 time and memory whatever the input; outputs are at most `MAX_OUTPUT_SIDE` px long.
 
-Defaults (measured on the SinGAN volcano image, 6 seeds, `train.singan_eval`'s metrics): the
+Defaults (measured on the SinGAN volcano image, 6 seeds, `train.eval.singan`'s metrics): the
 paper's noise 0.75 with alpha 0.005 gave near copies of the image here (diversity 0.02: our
 distances are sums over patches in [-1, 1], so alpha is on another scale); noise 2.0 with alpha 0.05
 moves and repeats the volcano (diversity 0.18) at a high-frequency ratio of 0.90 (the photo: 1).

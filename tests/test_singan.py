@@ -328,9 +328,9 @@ def test_sixteen_bit_inputs_are_not_white(trained):
 
 
 def test_swd_ranks_samples_by_patch_statistics():
-    """train.singan_eval's metric: the image itself scores lower than a shuffled-pixel version,
+    """train.eval.singan's metric: the image itself scores lower than a shuffled-pixel version,
     which scores lower than flat noise."""
-    from train.singan_eval import swd
+    from train.eval.singan import swd
 
     image = singan.image_to_tensor(singan.reference_image(64))
     shuffled = image.flatten(2)[..., torch.randperm(64 * 64, generator=torch.Generator().manual_seed(0))].view_as(image)
@@ -344,7 +344,7 @@ def test_high_frequency_ratio_and_diversity():
     added noise; diversity is 0 for identical samples and grows when they differ."""
     import torch.nn.functional as F
 
-    from train.singan_eval import diversity, high_frequency_ratio
+    from train.eval.singan import diversity, high_frequency_ratio
 
     image = singan.image_to_tensor(singan.reference_image(64))
     blurred = F.interpolate(F.avg_pool2d(image, 4), size=(64, 64), mode="bilinear", align_corners=False)
@@ -357,9 +357,9 @@ def test_high_frequency_ratio_and_diversity():
 
 
 def test_border_step_finds_a_frame_line_and_ignores_texture():
-    """train.singan_eval's frame measure: ~0 for a textured image, clearly up with a dark 1-px frame line
+    """train.eval.singan's frame measure: ~0 for a textured image, clearly up with a dark 1-px frame line
     (what zero padding draws), and up on one edge only is still seen."""
-    from train.singan_eval import border_step
+    from train.eval.singan import border_step
 
     image = singan.image_to_tensor(singan.reference_image(64))
     noise = torch.rand(image.shape, generator=torch.Generator().manual_seed(0)) * 2 - 1  # texture, no frame
@@ -372,7 +372,7 @@ def test_border_step_finds_a_frame_line_and_ignores_texture():
 
 
 def test_singan_eval_cli_writes_grid_and_metrics(trained, tmp_path):
-    from train import singan_eval
+    from train.eval import singan as singan_eval
 
     model, _ = trained
     save_model(model.cpu(), tmp_path / "m", {"label": "tiny"})

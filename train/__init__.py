@@ -24,7 +24,7 @@ import sys
 RENAMED = {
     "evaluate": "eval.pix2pix", "cyclegan_eval": "eval.cyclegan", "edges_eval": "eval.edges",
     "facades_eval": "eval.facades", "stargan_eval": "eval.stargan", "coat_stargan_eval": "eval.coat_stargan",
-    "photo_eval": "eval.photo",
+    "photo_eval": "eval.photo", "singan_eval": "eval.singan",
     "make_edges_dataset": "data.edges", "pack_dataset": "data.pack", "coat_domains": "data.coat_domains",
     "coat_palette": "data.coat_palette",
     "export_checkpoint": "publish.export_checkpoint", "export_onnx": "publish.export_onnx",

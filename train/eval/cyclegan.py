@@ -9,7 +9,7 @@ For each direction X -> Y, on the held-out X photos translated at the model's sc
 --short-side, default the model's resolution):
 
 - domain closeness: the sliced Wasserstein distance (SWD ×1000, the ProGAN patch metric of
-  train.singan_eval: 7×7 patches per level of a Laplacian pyramid, finest first, normalised by the real
+  train.eval.singan: 7×7 patches per level of a Laplacian pyramid, finest first, normalised by the real
   set's statistics) between the patches of the outputs and those of the real held-out Y photos. Lower
   = the outputs' local texture and colour statistics are closer to real Y photos. Next to it, the same
   distance for two baselines: the untranslated inputs (identity: the model must beat this) and the
@@ -18,6 +18,14 @@ For each direction X -> Y, on the held-out X photos translated at the model's sc
 - content kept: L1 and SSIM between input and output, both at 64×64 (1 = the same picture);
 - cycle: L1 between the input and the round trip back, at the working size;
 - speed: CPU ms per 256² image (median of 5 runs, torch threads as set).
+
+--only-cat (issue 26) also scores what the app gives by default, the change kept on the cat our segmenter
+(--segmenter) finds (`translate.keep_on_cat`, made at the photo's size, shrunk back to the working size),
+next to the whole-picture output: background change and change inside the cat (mean absolute difference
+to the working picture, 0..1; the true trimap's background and cat where --trimaps has the photo's, else
+the segmenter's: see train.eval.only_cat) and KID ×1000 (EfficientNet-Lite0 features, ± its spread) of
+each against the held-out photos of the target domain, beside doing nothing. With --grid, rows become
+input | whole picture | only the cat | round trip.
 
 --grid writes rows input | translation | round trip for a few held-out photos of each domain (keep it
 under runs/: the shared photos may not be committed). --example-grid does the same for licence-clean
@@ -42,8 +50,9 @@ from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import image_to_tensor, open_image, to_rgb
 from pix2pix_demo.translate import model_short_side, prepare, run_generator
 from train.cyclegan import list_photos
+from train.eval import only_cat
 from train.eval.pix2pix import save_grid, ssim
-from train.singan_eval import laplacian_pyramid, patches, sliced_wasserstein
+from train.eval.singan import laplacian_pyramid, patches, sliced_wasserstein
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -66,6 +75,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--example-grid", type=Path, default=None,
                    help="rows: the example, A -> B at each --example-sides, the round trip of the first")
     p.add_argument("--example-sides", default="128,192,256", help="short sides of the --example-grid columns")
+    p.add_argument("--only-cat", action="store_true",
+                   help="also score the change kept on the cat (the app's default) beside the whole picture")
+    p.add_argument("--segmenter", type=Path, default=Path("weights/cat-segmenter"), help="for --only-cat")
+    p.add_argument("--trimaps", type=Path, default=None,
+                   help="--only-cat: true masks, <photo stem>.png (Oxford-IIIT Pet trimaps: 1 cat, 2 background)")
     p.add_argument("--save-metrics", default=None, metavar="KEY", help="store the metrics in both models' config.json")
     p.add_argument("--num-threads", type=int, default=1)
     p.add_argument("--json", action="store_true")
@@ -149,31 +163,79 @@ def direction_metrics(forward, backward, sources: list[Image.Image], targets: li
 
 
 def load_photos(folders, pattern, names_file, limit) -> list[Image.Image]:
+    return [to_rgb(open_image(path)) for path in photo_paths(folders, pattern, names_file, limit)]
+
+
+def photo_paths(folders, pattern, names_file, limit) -> list[Path]:
     names = read_name_list(names_file) if names_file else None
-    return [to_rgb(open_image(path)) for path in list_photos(folders, pattern, names, limit=limit)]
+    return list_photos(folders, pattern, names, limit=limit)
+
+
+def only_cat_metrics(sources: list[Image.Image], paths: list[Path], triples: list[tuple], targets: list[Image.Image],
+                     short_side: int, segmenter, trimaps: Path | None, kid_net) -> tuple[dict, list[Image.Image]]:
+    """The whole-picture output against the change kept on the cat, on the same photos (see --only-cat);
+    also the only-the-cat pictures at the photo's size (for the grid)."""
+    from pix2pix_demo.features import kid_x1000
+    from pix2pix_demo.translate import keep_on_cat
+
+    rows, kept, full_size, fallbacks = [], [], [], 0
+    for photo, path, (working, whole, _) in zip(sources, paths, triples):
+        result = keep_on_cat(photo, working, whole, segmenter)
+        fallbacks += not result.only_cat
+        full_size.append(result.image)
+        masked = only_cat.at_working_size(result.image, working)
+        kept.append(masked)
+        where = only_cat.regions(working, only_cat.trimap_for(path, trimaps), segmenter)
+        if where is None:
+            continue
+        rows.append({"source": where.source,
+                     "background": {v: only_cat.mean_change(working, out, where.background)
+                                    for v, out in (("whole", whole), ("only_cat", masked))},
+                     "cat": {v: only_cat.mean_change(working, out, where.cat)
+                             for v, out in (("whole", whole), ("only_cat", masked))}})
+    reals = [prepare(image, short_side) for image in targets]
+    kid = {name: kid_x1000(kid_net, images, reals, spread=True)
+           for name, images in (("identity", [t[0] for t in triples]), ("whole", [t[1] for t in triples]),
+                                ("only_cat", kept))}
+    metrics = {"no_sure_cat": fallbacks, "background_change": only_cat.summarise(rows, "background"),
+               "cat_change": only_cat.summarise(rows, "cat"),
+               "kid_x1000": {name: value[0] for name, value in kid.items()},
+               "kid_spread_x1000": {name: value[1] for name, value in kid.items()}}
+    return metrics, full_size
 
 
 def main(argv=None) -> dict:
     args = get_args_parser().parse_args(argv)
     torch.set_num_threads(args.num_threads)
     ab, ba = load_model(args.ab), load_model(args.ba)
-    photos_a = load_photos(args.a, args.a_glob, args.a_files, args.limit)
-    photos_b = load_photos(args.b, args.b_glob, args.b_files, args.limit)
+    paths_a = photo_paths(args.a, args.a_glob, args.a_files, args.limit)
+    paths_b = photo_paths(args.b, args.b_glob, args.b_files, args.limit)
+    photos_a = [to_rgb(open_image(path)) for path in paths_a]
+    photos_b = [to_rgb(open_image(path)) for path in paths_b]
     if not photos_a or not photos_b:
         raise SystemExit(f"No held-out photos: {len(photos_a)} in A, {len(photos_b)} in B.")
     names = [f"{(m.metadata.get('domains') or {}).get('source', 'a')}2{(m.metadata.get('domains') or {}).get('target', 'b')}"
              for m in (ab, ba)]
-    results, triples = {}, {}
-    for name, forward, backward, sources, targets in ((names[0], ab, ba, photos_a, photos_b),
-                                                      (names[1], ba, ab, photos_b, photos_a)):
+    results, triples, kept = {}, {}, {}
+    if args.only_cat:
+        from pix2pix_demo.features import load_lite0
+
+        segmenter, kid_net = load_model(args.segmenter).float().eval(), load_lite0(with_head=False)
+    for name, forward, backward, sources, paths, targets in ((names[0], ab, ba, photos_a, paths_a, photos_b),
+                                                             (names[1], ba, ab, photos_b, paths_b, photos_a)):
         side = args.short_side or model_short_side(forward)
         results[name], triples[name] = direction_metrics(forward, backward, sources, targets, side)
+        if args.only_cat:
+            results[name]["only_cat"], kept[name] = only_cat_metrics(sources, paths, triples[name], targets, side,
+                                                                     segmenter, args.trimaps, kid_net)
     if args.grid:
         rows = []
         for name in names:  # photos spread over each held-out set
             step = max(1, len(triples[name]) // args.grid_rows)
-            rows += [list(triple) for triple in triples[name][::step][:args.grid_rows]]
-        save_grid(rows, args.grid, cell=160)
+            for k in range(0, len(triples[name]), step)[:args.grid_rows]:
+                source, whole, cycle = triples[name][k]
+                rows.append([source, whole, kept[name][k], cycle] if args.only_cat else [source, whole, cycle])
+        save_grid(rows, args.grid, cell=192 if args.only_cat else 160)
     if args.example_grid and args.example:
         sides = [int(side) for side in args.example_sides.split(",")]
         rows = []
@@ -198,6 +260,8 @@ def main(argv=None) -> dict:
                   f"{m['swd_x1000_colour_matched']} (mean {m['swd_mean_colour_matched']}); content at 64² L1 "
                   f"{m['content_l1_64']} SSIM {m['content_ssim_64']}; cycle L1 {m['cycle_l1']}; "
                   f"{m['ms_per_256']} CPU-ms per 256² image")
+            if "only_cat" in m:
+                print(f"  only the cat: {json.dumps(m['only_cat'])}")
     return results
 
 

@@ -12,7 +12,7 @@ side `inference_short_side`) and centre-cropped to `resolution`² (128²).
 
 For each translation into a domain T (the held-out cats into abyssinian and bengal; the held-out
 Abyssinians and Bengals into cat):
-- domain closeness: the sliced Wasserstein distance (SWD ×1000, train.singan_eval's patch metric: 7×7
+- domain closeness: the sliced Wasserstein distance (SWD ×1000, train.eval.singan's patch metric: 7×7
   patches of a 3-level Laplacian pyramid, normalised by the real set's statistics; mean over levels)
   between the translated pictures and the real held-out photos of T. Lower = closer. Next to it the
   identity baseline (the untranslated inputs against the same photos: what doing nothing scores) and
@@ -47,7 +47,7 @@ from pix2pix_demo.imaging import image_to_tensor, open_image, tensor_to_image, t
 from pix2pix_demo.models.stargan import (StarGANDiscriminator, StarGANDiscriminatorConfig, domain_index,
                                          translate)
 from train.eval.pix2pix import ssim
-from train.singan_eval import laplacian_pyramid, patches, sliced_wasserstein
+from train.eval.singan import laplacian_pyramid, patches, sliced_wasserstein
 
 # domain -> (folder, held-out list, file-name glob) under --data
 HELDOUT = {"cat": ("cats/test", "cats/heldout.txt", "*"),

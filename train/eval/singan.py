@@ -1,6 +1,6 @@
 """Compare SinGAN models trained on the same image: sample grids and patch statistics.
 
-    python -m train.singan_eval weights/singan-balloons runs/sg/w/singan-plain10 \
+    python -m train.eval.singan weights/singan-balloons runs/sg/w/singan-plain10 \
         --image ../shared/data/singan/Input/Images/balloons.png --grid runs/sg/compare.png --json
 
 For every model: the reconstruction PSNR (fixed noise -> training image, dB) and the sliced
