@@ -8,22 +8,23 @@ runs/NAME/ gets checkpoint.pt (resume state: weights, optimisers, RNG, progress;
 loaded with weights_only=True), log.jsonl and a sample grid per scale (scale_N.png: the
 reconstruction, then random samples). OUT/singan-NAME/ gets config.json + model.safetensors +
 README.md (model card).
+
+The training loop, its budget clock (split across scales) and its checkpoints live in the library
+(`pix2pix_demo.singan.training.train_singan`: the app's "Train on my image" runs the same loop); from the
+shared harness (train.harness) this script takes what a run around that loop needs: the progress bar, the
+clean-up of files an interrupted checkpoint write left, the resume check that names a changed architecture
+option, the command line and hardware recorded with the export.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import torch
 from PIL import Image
-from tqdm import tqdm
 
 from pix2pix_demo.cards import write_model_card
 from pix2pix_demo.hub import resolve_device, save_model
@@ -31,6 +32,13 @@ from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image
 from pix2pix_demo.singan import TrainOptions, critic_layers, critic_rows, random_sample_tensor, sample, train_singan
 from pix2pix_demo.singan_options import PADDING_MODES, PLANS
 from pix2pix_demo.threads import use_threads
+from train.harness import (architecture_changes, command_line, hardware_description, refuse_other_architecture,
+                           remove_unfinished_writes, tqdm)
+
+# the options a checkpoint cannot continue under when they change (the pyramid, the networks' shapes and padding)
+ARCHITECTURE_OPTIONS = ("max_size", "min_size", "scale_factor", "channels", "padding", "fine_padding",
+                        "fine_padding_from", "coarse_critic_layers", "coarse_critic_side", "coarse_critic_rows",
+                        "keep_photo")
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -110,14 +118,6 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def hardware_description(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA)"
-    if device.type == "mps":
-        return "Apple GPU (MPS)"
-    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
-
-
 def sample_grid(model, scale: int, count: int = 4) -> Image.Image:
     """The reconstruction at `scale`, then `count` random samples, side by side."""
     images = [tensor_to_image(model.reconstruct(end_scale=scale))]
@@ -145,6 +145,15 @@ def card_text(name: str, shapes, notes: str = "", keeps_photo: bool = False) -> 
             + (f"\n\n**Observed samples:** {notes}" if notes else ""))
 
 
+def check_resume(checkpoint: Path, options: TrainOptions) -> None:
+    """--resume: refuse a missing checkpoint, and one trained with other architecture options (naming each
+    change, as every trainer's harness does), before any work."""
+    if not checkpoint.is_file():
+        raise SystemExit(f"--resume: no checkpoint at {checkpoint}")
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)["stats"]["options"]
+    refuse_other_architecture(checkpoint, architecture_changes(saved, options, ARCHITECTURE_OPTIONS))
+
+
 def main(args) -> Path:
     print(f"Training with {use_threads(args.num_threads)}", flush=True)
     try:
@@ -168,8 +177,14 @@ def main(args) -> Path:
                            channels_last=args.channels_last, keep_photo=not args.no_photo)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(args.out) / f"singan-{args.name}"
+    stale = remove_unfinished_writes(run_dir, folder)
+    if stale:
+        print(f"Removed {len(stale)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in stale)}")
     checkpoint = run_dir / "checkpoint.pt"
-    if checkpoint.exists() and not args.resume:
+    if args.resume:
+        check_resume(checkpoint, options)
+    elif checkpoint.exists():
         checkpoint.unlink()  # a fresh run; --resume keeps it
     log_file = (run_dir / "log.jsonl").open("a")
     bars: dict[int, tqdm] = {}
@@ -198,8 +213,7 @@ def main(args) -> Path:
     finally:
         for bar in bars.values():
             bar.close()
-    folder = Path(args.out) / f"singan-{args.name}"
-    command = "python -m train.singan " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line("train.singan")
     image_path = Path(args.image)
     metadata = {
         "label": args.label or f"SinGAN: {args.name}",

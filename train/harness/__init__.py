@@ -69,6 +69,10 @@ except ImportError:  # pragma: no cover - exercised only where tqdm is missing
         def set_postfix(self, **_):
             pass
 
+        @staticmethod
+        def write(text: str) -> None:
+            print(text, flush=True)
+
         def close(self):
             pass
 
@@ -176,6 +180,8 @@ def count(module) -> int:
 def hardware_description(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
     threads = torch.get_num_threads()
     return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {threads} torch threads"
 
