@@ -73,6 +73,9 @@ class MaskQuality:
     ok: bool
     reason: str  # for people: every failed check, with its numbers
     failed: str = ""  # for counting: the first failed check ("no cat", "area", "uncertain", "blobs", "frame")
+    # every failed check, "area" told apart as "too small" / "too large" (e.g. a close-up: only "too
+    # large" and "frame" fail for a sure cat that fills the photo)
+    failures: tuple[str, ...] = ()
 
 
 def mask_quality(probability: np.ndarray, min_area: float = 0.05, max_area: float = 0.9,
@@ -89,7 +92,7 @@ def mask_quality(probability: np.ndarray, min_area: float = 0.05, max_area: floa
     mask = probability >= 0.5
     area = float(mask.mean())
     if not mask.any():
-        return MaskQuality(0.0, 1.0, 0.0, 0.0, False, "no cat found", "no cat")
+        return MaskQuality(0.0, 1.0, 0.0, 0.0, False, "no cat found", "no cat", ("no cat",))
     radius = max(1, int(0.05 * max(mask.shape)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     near = cv2.dilate(mask.astype(np.uint8), kernel) > 0
@@ -103,8 +106,9 @@ def mask_quality(probability: np.ndarray, min_area: float = 0.05, max_area: floa
               ("blobs", main_blob < min_main_blob, f"{1 - main_blob:.0%} of the cat lies outside its main blob"),
               ("frame", border > max_border, f"the cat touches {border:.0%} of the frame")]
     failed = [(key, text) for key, bad, text in checks if bad]
+    failures = tuple(("too small" if area < min_area else "too large") if key == "area" else key for key, _ in failed)
     return MaskQuality(area, unsure, main_blob, border, not failed, "; ".join(t for _, t in failed) or "ok",
-                       failed[0][0] if failed else "")
+                       failed[0][0] if failed else "", failures)
 
 
 def soft_alpha(mask: np.ndarray, feather: float = 0.006, erode: float = 0.003, keep_largest: bool = True) -> np.ndarray:

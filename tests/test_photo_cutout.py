@@ -144,9 +144,19 @@ def test_a_close_up_is_cut_out_inside_the_frame_for_a_model_trained_with_close_u
     cut = np.asarray(expected).min(axis=2) < 230
     assert cut[:, 0].all()  # the cat reaches the square's left side: cut by the frame, no white margin there
     # other refusals stay refusals: an unsure outline is no close-up
-    unsure = cutout.MaskQuality(0.5, 0.6, 1.0, 0.5, False, "", "area")
+    assert quality.failures == ("frame",)
+    unsure = cutout.MaskQuality(0.5, 0.6, 1.0, 0.5, False, "", "frame", ("uncertain", "frame"))
     assert not logic.is_close_up(unsure)
-    assert not logic.is_close_up(cutout.MaskQuality(0.02, 0.0, 1.0, 0.5, False, "", "area"))  # a tiny cat
+    assert not logic.is_close_up(cutout.MaskQuality(0.02, 0.0, 1.0, 0.5, False, "", "area", ("too small", "frame")))
+    assert not logic.is_close_up(cutout.MaskQuality(0.3, 0.0, 1.0, 0.0, True, "ok", "", ()))  # no refusal at all
+    # measured: a cat filling the whole photo is "too large" and cut by the frame, nothing else; every
+    # failed check is listed, the first one stays `failed`
+    whole = cutout.mask_quality(np.ones((40, 50), np.float32))
+    assert whole.failures == ("too large", "frame") and whole.failed == "area" and logic.is_close_up(whole)
+    blotchy = np.ones((40, 50), np.float32)
+    blotchy[::2] = 0.5  # half the rows undecided
+    assert "uncertain" in cutout.mask_quality(blotchy).failures and not logic.is_close_up(cutout.mask_quality(blotchy))
+    assert cutout.mask_quality(np.zeros((40, 50), np.float32)).failures == ("no cat",)
 
 
 def test_unsure_segmenter_falls_back_to_the_whole_photo_with_a_message(segmenter):

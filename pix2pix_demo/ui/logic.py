@@ -449,14 +449,8 @@ def takes_close_ups(pipe) -> bool:
 
 def is_close_up(quality) -> bool:
     """A sure, single cat that fills the photo or is cut by its frame (a face close-up): only the
-    "area" (too large) and "frame" checks failed."""
-    import inspect
-
-    from ..cutout import mask_quality
-
-    limits = {name: p.default for name, p in inspect.signature(mask_quality).parameters.items()}
-    return (not quality.ok and quality.failed in ("area", "frame") and quality.area >= limits["min_area"]
-            and quality.unsure <= limits["max_unsure"] and quality.main_blob >= limits["min_main_blob"])
+    "too large" and "frame" checks failed."""
+    return bool(quality.failures) and set(quality.failures) <= {"too large", "frame"}
 
 
 def cat_cut_out(photo: Image.Image, size: int, check: bool = True,

@@ -170,7 +170,7 @@ CLOSE_UP_SCALES = (1.25, 2.2)  # window side / detected face side
 
 def _fills_frame(quality, crop: str) -> bool:
     """A close-up source may be a cat that fills the photo (mask "area" too large): still a sure cat."""
-    return crop == "close-up" and quality.failed == "area" and quality.area > 0
+    return crop == "close-up" and quality.failures == ("too large",)
 
 
 def _name_fraction(name: str) -> float:
