@@ -23,11 +23,20 @@ A translator has a `key`, a `label`, its `targets` (domain names, with `target_l
   the StarGAN's four coat domains (`coat.COAT_DOMAINS`). It works at the photo's own size (long side at
   most `RECOLOUR_MAX_SIDE`) and refuses a photo with no cat the segmenter is sure about.
 
+**Only the cat** (`translate(image, target, only_cat=True)`, the default; `run` returns the `Translation`
+with a note): the learned ones paint the whole picture (the coat CycleGAN turns a floor orange, the
+StarGAN leaves a halo), so our cat segmenter (weights/cat-segmenter) finds the cat, and the network's
+change is kept there only: the photo at its own size (long side at most `OUTPUT_MAX_SIDE`) plus the
+change (output minus the working-size input), enlarged and faded out with a feathered mask (`cat_alpha`,
+`restrict_to_cat`). The background keeps the photo's own pixels and the cat keeps the photo's fine detail.
+Without a segmenter, or where it is sure of no cat, the whole picture is translated as below and the
+`Translation.note` says so. `only_cat=False`: the network's whole picture, as it learned it.
+
 The learned ones run the photo at the scale the model was trained at (its short side = the model's
 `inference_short_side`, else its training `resolution`), with the long side at most `MAX_SIDE`: a
 generator trained on 128² crops of whole-cat photos learned fur texture at that scale and paints spots
 too small, and blurrier, on a photo twice as large. The result has that working size (a 4:3 photo
-comes back 171×128 at short side 128, 384×288 at short side 288).
+comes back 171×128 at short side 128, 384×288 at short side 288) unless only the cat is changed.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from .imaging import ImageError, check_aspect, image_to_tensor, tensor_to_image,
 
 MAX_SIDE = 384  # px, the long side of the working size (CPU time grows with the area)
 RECOLOUR_MAX_SIDE = 1024  # px, the classical recolour's largest picture (larger photos are shrunk to it)
+OUTPUT_MAX_SIDE = RECOLOUR_MAX_SIDE  # px, the largest picture a change restricted to the cat comes back at
 RECOLOUR_KEY = "cats-coat-recolour"
 SEGMENTER_KEY = "cat-segmenter"
 DEFAULT_SHORT_SIDE = 256
@@ -109,6 +119,80 @@ def translate_image(model, image: Image.Image, short_side: int | None = None) ->
     return run_generator(model, prepare(image, short_side or model_short_side(model)))
 
 
+NO_SEGMENTER_NOTE = ("The cat segmenter (weights/cat-segmenter) is not installed, so the whole picture was "
+                     "translated, background included.")
+NO_CAT_NOTE = ("No cat found (the cat segmenter is sure of too little of this photo), so the whole picture was "
+               "translated, background included, at the model's small working size.")
+
+
+def cat_alpha(probability, grow: float = 0.01, feather: float = 0.008, min_blob: float = 0.2):
+    """The segmenter's cat probability (HxW) -> where the translation's change is kept: HxW float32 in [0, 1].
+
+    The cat is p >= 0.5 without specks (blobs under `min_blob` of the largest one are dropped; a second cat
+    of similar size stays); it grows by `grow` of the long side (the fur's fringe, which the segmenter
+    often leaves out: an unchanged rim would be a halo of the old coat) and fades out over a Gaussian of
+    sigma `feather` of the long side, so no seam shows. Inside the cat, farther than the feather from its
+    border, alpha is 1."""
+    import cv2
+    import numpy as np
+
+    mask = (np.asarray(probability) >= 0.5).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, np.float32)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = 1 + np.flatnonzero(areas >= min_blob * areas.max())
+    mask = np.isin(labels, keep).astype(np.uint8)
+    long_side = max(mask.shape)
+    radius = int(round(grow * long_side))
+    if radius > 0:
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+    alpha = mask.astype(np.float32)
+    sigma = feather * long_side
+    if sigma > 0.3:
+        # the blur would let the inside's border sink to 1/2: grow once more by two sigmas first, so the
+        # fade lies outside the grown cat and the cat itself keeps alpha ~1
+        extra = int(round(2 * sigma))
+        grown = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * extra + 1, 2 * extra + 1)))
+        alpha = np.maximum(cv2.GaussianBlur(grown.astype(np.float32), (0, 0), sigma), 0.0) * (1 - mask) + mask
+    return np.clip(alpha, 0.0, 1.0).astype(np.float32)
+
+
+def restrict_to_cat(photo: Image.Image, working: Image.Image, output: Image.Image, alpha) -> Image.Image:
+    """A translation kept on the cat: `photo` (RGB, any size) plus the network's change (`output` minus the
+    `working` picture it was given, both at the working size), enlarged to the photo's size and weighted by
+    `alpha` (HxW in [0, 1] at the photo's size, e.g. `cat_alpha`). Where alpha is 0 the photo's own pixels
+    come back unchanged; inside the cat the photo's fine detail stays under the network's change (the network
+    saw a picture of short side 128-144 px: its own output, enlarged, is a blur)."""
+    import numpy as np
+
+    if working.size != output.size:
+        raise ValueError(f"working picture {working.size} and output {output.size} differ in size")
+    alpha = np.clip(np.asarray(alpha, np.float32), 0.0, 1.0)
+    if alpha.shape != (photo.height, photo.width):
+        raise ValueError(f"alpha {alpha.shape} does not match the photo ({photo.height}, {photo.width})")
+    change = np.asarray(output, np.float32) - np.asarray(working, np.float32)  # -255..255
+    if output.size != photo.size:
+        channels = [Image.fromarray(change[..., c]).resize(photo.size, Image.BICUBIC) for c in range(3)]
+        change = np.stack([np.asarray(channel, np.float32) for channel in channels], axis=-1)
+    base = np.asarray(photo, np.float32)
+    out = np.clip(np.round(base + alpha[..., None] * change), 0, 255).astype(np.uint8)
+    outside = alpha <= 0
+    out[outside] = np.asarray(photo)[outside]
+    return Image.fromarray(out)
+
+
+@dataclass
+class Translation:
+    """What `Translator.run` gives: the picture, whether the change was kept on the cat, and a note for people
+    (why it was not, when it was asked for; empty otherwise)."""
+
+    image: Image.Image
+    only_cat: bool
+    note: str = ""
+    cat_share: float | None = None  # the share of the picture the cat's mask (alpha) covers
+
+
 @dataclass
 class Translator:
     key: str
@@ -132,40 +216,97 @@ class Translator:
         except registry.ModelUnavailable as error:
             raise TranslateError(str(error)) from None
 
-    def translate(self, image: Image.Image, target: str) -> Image.Image:
+    def translate(self, image: Image.Image, target: str, only_cat: bool = True) -> Image.Image:
+        """The photo translated into `target` (PIL RGB); `only_cat`: the change kept on the cat (see `run`)."""
+        return self.run(image, target, only_cat).image
+
+    def run(self, image: Image.Image, target: str, only_cat: bool = True) -> Translation:
         raise NotImplementedError
 
 
 @dataclass
-class CycleGANTranslator(Translator):
+class LearnedTranslator(Translator):
+    """A GAN that paints a working-size picture (`generate`); `run` keeps its change on the cat when asked."""
+
+    segmenter_key: str = SEGMENTER_KEY
+
+    def generate(self, image: Image.Image, target: str) -> tuple[Image.Image, Image.Image]:
+        """(the working picture the network saw, its output): both at the working size."""
+        raise NotImplementedError
+
+    def run(self, image: Image.Image, target: str, only_cat: bool = True) -> Translation:
+        """The photo into `target`. `only_cat` (default): the network's change on the cat only, at the photo's
+        size (long side at most OUTPUT_MAX_SIDE); with no segmenter or no sure cat, the whole picture and a
+        note saying so. Otherwise the network's whole picture at its working size."""
+        target = self.check_target(target)
+        try:
+            working, output = self.generate(image, target)
+        except ImageError as error:
+            raise TranslateError(str(error)) from None
+        if not only_cat:
+            return Translation(output, only_cat=False)
+        return self.keep_on_cat(image, working, output)
+
+    def keep_on_cat(self, image: Image.Image, working: Image.Image, output: Image.Image) -> Translation:
+        try:
+            segmenter = registry.load(self.segmenter_key, device=self.device)
+        except registry.ModelUnavailable:
+            return Translation(output, only_cat=False, note=NO_SEGMENTER_NOTE)
+        return keep_on_cat(image, working, output, segmenter)
+
+
+def output_photo(image: Image.Image) -> Image.Image:
+    """The picture a change kept on the cat is made at: RGB, long side at most OUTPUT_MAX_SIDE."""
+    photo = to_rgb(image)
+    if max(photo.size) > OUTPUT_MAX_SIDE:
+        photo = photo.copy()
+        photo.thumbnail((OUTPUT_MAX_SIDE, OUTPUT_MAX_SIDE), Image.LANCZOS)
+    return photo
+
+
+def keep_on_cat(image: Image.Image, working: Image.Image, output: Image.Image, segmenter,
+                probability=None) -> Translation:
+    """A network's `output` for the `working` picture made from `image` (any size), kept on the cat that
+    `segmenter` (a loaded cat segmenter) finds in `image`: `restrict_to_cat` at the image's size (long side at
+    most OUTPUT_MAX_SIDE: `output_photo`) with `cat_alpha`. Where the segmenter is sure of no cat
+    (`coat.sure_core`): the output as it is, with NO_CAT_NOTE. `probability`: the segmenter's answer for
+    `output_photo(image)`, if already computed."""
+    from .coat import sure_core
+    from .cutout import segment
+
+    photo = output_photo(image)
+    probability = segment(segmenter, photo) if probability is None else probability
+    if sure_core(probability) is None:
+        return Translation(output, only_cat=False, note=NO_CAT_NOTE)
+    alpha = cat_alpha(probability)
+    return Translation(restrict_to_cat(photo, working, output, alpha), only_cat=True,
+                       cat_share=round(float(alpha.mean()), 3))
+
+
+@dataclass
+class CycleGANTranslator(LearnedTranslator):
     """One model per target domain: `models[target]` is the registry key of the generator into it."""
 
     models: dict[str, str] = field(default_factory=dict)
 
-    def translate(self, image: Image.Image, target: str) -> Image.Image:
-        model = self.load(self.models[self.check_target(target)])
-        try:
-            return translate_image(model, image)
-        except ImageError as error:
-            raise TranslateError(str(error)) from None
+    def generate(self, image: Image.Image, target: str) -> tuple[Image.Image, Image.Image]:
+        model = self.load(self.models[target])
+        working = prepare(image, model_short_side(model))
+        return working, run_generator(model, working)
 
 
 @dataclass
-class MultiDomainTranslator(Translator):
+class MultiDomainTranslator(LearnedTranslator):
     """One model told the target domain (StarGAN): `model_key` is its registry key."""
 
     model_key: str = ""
 
-    def translate(self, image: Image.Image, target: str) -> Image.Image:
+    def generate(self, image: Image.Image, target: str) -> tuple[Image.Image, Image.Image]:
         from .models.stargan import translate_image
 
         model = self.load(self.model_key)
-        target = self.check_target(target)
-        try:
-            picture = prepare(image, model_short_side(model))
-            return translate_image(model, picture, target, short_side=min(picture.size), max_side=MAX_SIDE)
-        except ImageError as error:
-            raise TranslateError(str(error)) from None
+        working = prepare(image, model_short_side(model))
+        return working, translate_image(model, working, target, short_side=min(working.size), max_side=MAX_SIDE)
 
 
 @dataclass
@@ -176,7 +317,8 @@ class RecolourTranslator(Translator):
     coats: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     segmenter_key: str = SEGMENTER_KEY
 
-    def translate(self, image: Image.Image, target: str) -> Image.Image:
+    def run(self, image: Image.Image, target: str, only_cat: bool = True) -> Translation:
+        """Always the cat only (`only_cat` is accepted for the common signature): the recolour needs the mask."""
         import numpy as np
 
         from .coat import recolour_coat, sure_core
@@ -194,7 +336,8 @@ class RecolourTranslator(Translator):
         if sure_core(probability) is None:
             raise TranslateError("No cat found in this photo (the cat segmenter is sure of too little of it), so "
                                  "there is no coat to recolour. Try a photo where the cat is larger and in view.")
-        return Image.fromarray(recolour_coat(np.asarray(picture), self.coats[target], probability))
+        recoloured = Image.fromarray(recolour_coat(np.asarray(picture), self.coats[target], probability))
+        return Translation(recoloured, only_cat=True, cat_share=round(float(np.clip(probability, 0, 1).mean()), 3))
 
 
 def _local_config(entry: registry.ModelEntry) -> dict | None:

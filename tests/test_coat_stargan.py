@@ -156,13 +156,49 @@ def test_evaluator_scores_methods_on_heldout_photos(tmp_path, monkeypatch):
     config = json.loads((tmp_path / "coats" / "config.json").read_text())
     assert config["metrics"]["heldout_coats"]["mean"] == report["mean"]
     assert config["domain_coats"]["black"] == [0.12, 0.11, 0.1]
-    assert Image.open(tmp_path / "grid.png").size == (128 * 5, 16 + 2 * 128 * 4)
+    assert Image.open(tmp_path / "grid.png").size == (128 * 5, 16 + 3 * 128 * 4)  # StarGAN, its cat only, recolour
 
     coat_stargan_eval.main([str(tmp_path / "coats"), "--pictures", str(tmp_path / "data/cats/test/cat.1.png"),
                             "--grid", str(tmp_path / "pictures.png")])
     assert Image.open(tmp_path / "pictures.png").size == (85 * 5, 18 + 64)
+    save_model(model, tmp_path / "bare", {"resolution": 64})  # no domain_coats in its config
     with pytest.raises(SystemExit, match="--labels"):
-        coat_stargan_eval.main([str(tmp_path / "coats"), "--data", str(tmp_path / "data")])
+        coat_stargan_eval.main([str(tmp_path / "bare"), "--data", str(tmp_path / "data")])
+
+
+def test_evaluator_scores_the_stargan_kept_on_the_cat_against_the_whole_picture(tmp_path, monkeypatch):
+    """stargan-cat: the change kept on the cat (the app's default) changes the background far less than the
+    StarGAN's whole picture, by the segmenter's mask and by the true trimap; the cat changes alike (no labels:
+    the centres are the model's domain_coats)."""
+    from train.eval import coat_stargan as coat_stargan_eval
+
+    disc = make_heldout(tmp_path / "data")
+    trimaps = tmp_path / "data" / "cats-masked" / "trimaps"
+    trimaps.mkdir()
+    Image.fromarray(np.where(disc >= 0.5, 1, 2).astype(np.uint8)).save(trimaps / "Bengal_1.png")  # the true mask
+    torch.manual_seed(0)
+    model = StarGANGenerator(StarGANConfig(domains=DOMAINS, generator={"base_channels": 4, "num_blocks": 1},
+                                           residual=True))
+    save_model(model, tmp_path / "coats", {"resolution": 64, "inference_short_side": 64,
+                                          "domain_coats": {"black": [0.12, 0.11, 0.1], "ginger": list(COATS["ginger"]),
+                                                           "grey-tabby": [0.45, 0.44, 0.43],
+                                                           "white-cream": [0.84, 0.82, 0.78]}})
+    save_model(CatSegmenter(SegmenterConfig(channels=[2, 4])), tmp_path / "seg")
+    monkeypatch.setattr(coat_stargan_eval, "segment", lambda segmenter, photo: np.asarray(
+        Image.fromarray((disc * 255).astype(np.uint8)).resize(photo.size, Image.BILINEAR), np.float32) / 255)
+    darken = lambda model, photo, target: Image.fromarray(  # noqa: E731 - a stand-in "GAN" that darkens everything
+        (np.asarray(photo, np.float32) * 0.5).astype(np.uint8))
+    monkeypatch.setattr(coat_stargan_eval, "translate_image", darken)
+    report = coat_stargan_eval.main([str(tmp_path / "coats"), "--data", str(tmp_path / "data"),
+                                     "--segmenter", str(tmp_path / "seg"), "--kid"])
+    whole, kept = report["mean"]["stargan"], report["mean"]["stargan-cat"]
+    assert whole["bg_l1"] > 0.1 and kept["bg_l1"] < 0.2 * whole["bg_l1"]  # the background is kept
+    assert whole["bg_l1_true"] > 0.1 and kept["bg_l1_true"] < 0.3 * whole["bg_l1_true"]  # by the true mask too
+    assert kept["bg_ssim"] > whole["bg_ssim"]
+    assert kept["cat_l1"] == pytest.approx(whole["cat_l1"], abs=0.02)  # the cat changes as much
+    assert report["mean"]["identity"]["bg_l1"] == 0
+    assert sum(report["targets"][t]["stargan"]["n_true"] for t in DOMAINS) == 3  # Bengal_1 into three coats
+    assert report["kid_x1000"] == {}  # each coat has one held-out photo of its own: too few for a KID
 
 
 def test_evaluator_scores_per_domain_models_beside_the_stargan(tmp_path, monkeypatch):
@@ -204,7 +240,7 @@ def test_evaluator_scores_per_domain_models_beside_the_stargan(tmp_path, monkeyp
     assert "per-domain" in report["ms_per_photo"]
     config = json.loads((tmp_path / "coats" / "config.json").read_text())
     assert set(config["metrics"]["heldout_coats"]["mean"]) == set(coat_stargan_eval.METHODS)
-    assert Image.open(tmp_path / "grid.png").size == (128 * 5, 16 + 3 * 128 * 4)  # StarGAN, per-domain, recolour
+    assert Image.open(tmp_path / "grid.png").size == (128 * 5, 16 + 4 * 128 * 4)  # + the StarGAN's cat only
 
     coat_stargan_eval.main([str(tmp_path / "coats"), "--pictures", str(tmp_path / "data/cats/test/cat.1.png"),
                             "--per-domain", f"black={tmp_path / 'others2black'}", "--grid", str(tmp_path / "p.png")])

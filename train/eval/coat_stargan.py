@@ -19,14 +19,20 @@ own, by
 - recolour: the same plus the cat's lightness scaled to the centre's (a stronger classical baseline:
   what an image editor's "colourise the selection" does),
 - the StarGAN, told the domain,
+- stargan-cat: the StarGAN's change kept on the cat (`translate.keep_on_cat` with the same segmenter: the
+  Translate tab's default, "Change only the cat"),
 - with --per-domain: "per-domain", a single-direction model per target domain (a CycleGAN generator
   from `train.cyclegan`, e.g. other coats -> black), run on the same working photo; targets without
   one are not scored for it.
 Per target domain and method: hit = the output's coat (measured on the input's cat core, so a method
 cannot win by moving the cat) falls in the target domain by the labelling rules; dist = RGB distance of
 that coat to the domain's centre; bg SSIM = SSIM between input and output outside the cat (p < 0.5,
-grown by 3 % of the side and half the SSIM window); cat L1 = the mean change inside the cat core;
-ms = CPU ms per photo.
+grown by 3 % of the side and half the SSIM window); bg L1 = the mean absolute change there (0..1);
+bg L1 true = the same outside the *true* cat (the trimap's background, for the cats-masked photos, which
+have one; the segmenter's mask favours stargan-cat, made with it); cat L1 = the mean change inside the
+cat core; ms = CPU ms per photo; KID ×1000 (with --kid; EfficientNet-Lite0 features) of the outputs into
+each coat against the held-out photos whose own coat it is, for identity, stargan and stargan-cat.
+Without --labels the centres are the model's domain_coats (what train.data.coat_domains measured).
 """
 
 from __future__ import annotations
@@ -51,10 +57,12 @@ from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.models.stargan import translate_image, working_size
 from pix2pix_demo.translate import run_generator
 from train.data.coat_domains import coat_domain, coat_spread
+from train.eval import only_cat
 from train.eval.pix2pix import ssim
 
 HELDOUT = (("cats/test", "cats/heldout.txt"), ("cats-masked/images", "cats-masked/heldout.txt"))
-METHODS = ("identity", "chroma", "recolour", "stargan")
+METHODS = ("identity", "chroma", "recolour", "stargan", "stargan-cat")
+KID_METHODS = ("identity", "stargan", "stargan-cat")
 PER_DOMAIN = "per-domain"  # the method of --per-domain models
 
 
@@ -65,6 +73,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=None, help="the shared data folder (held-out photos)")
     p.add_argument("--labels", type=Path, default=None, help="train.data.coat_domains' labels.csv: the domains' centres")
     p.add_argument("--segmenter", type=Path, default=Path("weights/cat-segmenter"))
+    p.add_argument("--kid", action="store_true", help="KID of the outputs into each coat vs its held-out photos")
     p.add_argument("--limit", type=int, default=None, help="at most this many held-out photos (evenly spread)")
     p.add_argument("--pictures", type=Path, nargs="+", help="no measuring: a grid of these pictures in every domain")
     p.add_argument("--grid", type=Path, default=None)
@@ -98,8 +107,13 @@ def load_per_domain(specs, domains) -> dict:
 
 
 def translate_one(method: str, array: np.ndarray, photo: Image.Image, target: str, probability, centres,
-                  model, per_domain) -> np.ndarray:
+                  model, per_domain, segmenter=None) -> np.ndarray:
     """The photo (HxWx3 uint8 and its PIL image) into `target` by `method`, HxWx3 uint8 of the same size."""
+    if method == "stargan-cat":
+        from pix2pix_demo.translate import keep_on_cat
+
+        whole = translate_image(model, photo, target)
+        return np.asarray(keep_on_cat(photo, photo, whole, segmenter, probability=probability).image)
     if method == "identity":
         return array
     if method == "chroma":
@@ -111,8 +125,14 @@ def translate_one(method: str, array: np.ndarray, photo: Image.Image, target: st
     return np.asarray(translate_image(model, photo, target))
 
 
-def domain_centres(labels: Path, domains) -> dict[str, np.ndarray]:
-    """{domain: mean coat RGB of its labelled training photos}."""
+def domain_centres(labels: Path | None, domains, model=None) -> dict[str, np.ndarray]:
+    """{domain: mean coat RGB of its labelled training photos}; without `labels`, the model's domain_coats."""
+    if labels is None:
+        coats = (getattr(model, "metadata", None) or {}).get("domain_coats") or {}
+        missing = [d for d in domains if d not in coats]
+        if missing:
+            raise SystemExit(f"No --labels, and the model's domain_coats lack {', '.join(missing)}.")
+        return {d: np.asarray(coats[d], np.float32) for d in domains}
     colours: dict[str, list] = {}
     with open(labels, newline="") as handle:
         for row in csv.DictReader(handle):
@@ -156,12 +176,14 @@ def working_photo(model, path: Path) -> Image.Image:
 
 def evaluate(args) -> dict:
     model = load_model(args.model).float().eval()
-    segmenter = load_model(args.segmenter).eval()
+    segmenter = load_model(args.segmenter).float().eval()
     domains = list(model.config.domains)
     per_domain = load_per_domain(args.per_domain, domains)
     methods = METHODS + ((PER_DOMAIN,) if per_domain else ())
-    centres = domain_centres(args.labels, domains)
+    centres = domain_centres(args.labels, domains, model)
     photos = heldout_photos(args.data, args.limit)
+    kid_outputs = {(method, target): [] for method in KID_METHODS for target in domains}
+    kid_reals = {target: [] for target in domains}
     rows = {(method, target): [] for method in methods for target in domains}
     times = {method: [] for method in methods}
     grid, own_domains = [], {}
@@ -175,7 +197,12 @@ def evaluate(args) -> dict:
             continue  # the segmenter finds no sure cat: nothing to measure the coat on
         own = coat_domain(colour, coat_spread(array, probability))
         own_domains[own or "(none)"] = own_domains.get(own or "(none)", 0) + 1
+        if own in kid_reals:
+            kid_reals[own].append(photo)
         background = background_weight(probability)
+        outside = background > 0
+        trimap = only_cat.trimap_for(path, args.data / "cats-masked" / "trimaps")
+        true_outside = only_cat.regions(photo, trimap).background if trimap is not None else None
         outputs = {}
         for target in domains:
             if target == own:
@@ -184,7 +211,8 @@ def evaluate(args) -> dict:
                 if method == PER_DOMAIN and target not in per_domain:
                     continue
                 start = time.process_time()
-                out = translate_one(method, array, photo, target, probability, centres, model, per_domain)
+                out = translate_one(method, array, photo, target, probability, centres, model, per_domain,
+                                    segmenter)
                 times[method].append(1000 * (time.process_time() - start))
                 coat = core_colour(out, probability)
                 core = probability >= 0.8
@@ -193,7 +221,11 @@ def evaluate(args) -> dict:
                     "dist": float(np.linalg.norm(coat - centres[target])),
                     "bg_ssim": ssim(as_tensor(array), as_tensor(out), weight=torch.from_numpy(background))
                     if background.sum() > 0.05 * background.size else None,
+                    "bg_l1": only_cat.mean_change(photo, out, outside),
+                    "bg_l1_true": None if true_outside is None else only_cat.mean_change(photo, out, true_outside),
                     "cat_l1": float(np.abs(out.astype(np.float32) - array)[core].mean() / 255)})
+                if args.kid and method in KID_METHODS:
+                    kid_outputs[(method, target)].append(Image.fromarray(out))
                 outputs[(method, target)] = out
         if len(grid) < args.grid_rows:
             grid.append((array, own, outputs))
@@ -207,19 +239,33 @@ def evaluate(args) -> dict:
             items = rows[(method, target)]
             if not items:
                 continue
-            bg = [r["bg_ssim"] for r in items if r["bg_ssim"] is not None]
+            mean = lambda key, digits=3: (round(float(np.mean(values)), digits)  # noqa: E731
+                                          if (values := [r[key] for r in items if r[key] is not None]) else None)
             report["targets"][target][method] = {
-                "n": len(items), "hit": round(float(np.mean([r["hit"] for r in items])), 3),
-                "dist": round(float(np.mean([r["dist"] for r in items])), 3),
-                "bg_ssim": round(float(np.mean(bg)), 3) if bg else None,
-                "cat_l1": round(float(np.mean([r["cat_l1"] for r in items])), 3)}
+                "n": len(items), "hit": mean("hit"), "dist": mean("dist"), "bg_ssim": mean("bg_ssim"),
+                "bg_l1": mean("bg_l1", 4), "bg_l1_true": mean("bg_l1_true", 4),
+                "n_true": sum(r["bg_l1_true"] is not None for r in items), "cat_l1": mean("cat_l1")}
     # the mean over the target domains a method was scored on (all of them, but for a partial --per-domain)
     report["mean"] = {method: {key: round(float(np.mean([report["targets"][t][method][key] for t in domains
                                                           if method in report["targets"][t]])), 3)
                                for key in ("hit", "dist", "bg_ssim", "cat_l1")}
                       for method in methods if any(method in report["targets"][t] for t in domains)}
+    for method, scores in report["mean"].items():  # background change: means over the domains that have one
+        for key in ("bg_l1", "bg_l1_true"):
+            values = [report["targets"][t][method][key] for t in domains
+                      if method in report["targets"][t] and report["targets"][t][method][key] is not None]
+            scores[key] = round(float(np.mean(values)), 4) if values else None
+    if args.kid:
+        from pix2pix_demo.features import kid_x1000, load_lite0
+
+        net = load_lite0()
+        report["kid_x1000"] = {target: {"real_photos": len(kid_reals[target]), **{
+            method: kid_x1000(net, kid_outputs[(method, target)], kid_reals[target], spread=True)
+            for method in KID_METHODS if len(kid_outputs[(method, target)]) >= 2}}
+            for target in domains if len(kid_reals[target]) >= 2}
     if args.grid:
-        save_grid(grid, domains, args.grid, methods=("stargan",) + ((PER_DOMAIN,) if per_domain else ()) + ("recolour",))
+        save_grid(grid, domains, args.grid, methods=("stargan", "stargan-cat") + ((PER_DOMAIN,) if per_domain else ())
+                  + ("recolour",))
     return report
 
 
@@ -290,8 +336,8 @@ def main(argv=None) -> dict | None:
             raise SystemExit("--pictures makes a grid: say where with --grid.")
         picture_grid(args)
         return None
-    if args.data is None or args.labels is None:
-        raise SystemExit("Measuring needs --data (the held-out photos) and --labels (the domains' centres).")
+    if args.data is None:
+        raise SystemExit("Measuring needs --data (the held-out photos).")
     report = evaluate(args)
     text = json.dumps(report, indent=2)
     print(text)

@@ -175,17 +175,20 @@ def only_cat_metrics(sources: list[Image.Image], paths: list[Path], triples: lis
                      short_side: int, segmenter, trimaps: Path | None, kid_net) -> tuple[dict, list[Image.Image]]:
     """The whole-picture output against the change kept on the cat, on the same photos (see --only-cat);
     also the only-the-cat pictures at the photo's size (for the grid)."""
+    from pix2pix_demo.cutout import segment
     from pix2pix_demo.features import kid_x1000
-    from pix2pix_demo.translate import keep_on_cat
+    from pix2pix_demo.translate import keep_on_cat, output_photo
 
     rows, kept, full_size, fallbacks = [], [], [], 0
     for photo, path, (working, whole, _) in zip(sources, paths, triples):
-        result = keep_on_cat(photo, working, whole, segmenter)
+        probability = segment(segmenter, output_photo(photo))
+        result = keep_on_cat(photo, working, whole, segmenter, probability=probability)
         fallbacks += not result.only_cat
         full_size.append(result.image)
         masked = only_cat.at_working_size(result.image, working)
         kept.append(masked)
-        where = only_cat.regions(working, only_cat.trimap_for(path, trimaps), segmenter)
+        small = np.asarray(Image.fromarray(probability).resize(working.size, Image.BILINEAR))
+        where = only_cat.regions(working, only_cat.trimap_for(path, trimaps), probability=small)
         if where is None:
             continue
         rows.append({"source": where.source,
@@ -220,7 +223,7 @@ def main(argv=None) -> dict:
     if args.only_cat:
         from pix2pix_demo.features import load_lite0
 
-        segmenter, kid_net = load_model(args.segmenter).float().eval(), load_lite0(with_head=False)
+        segmenter, kid_net = load_model(args.segmenter).float().eval(), load_lite0()
     for name, forward, backward, sources, paths, targets in ((names[0], ab, ba, photos_a, paths_a, photos_b),
                                                              (names[1], ba, ab, photos_b, paths_b, photos_a)):
         side = args.short_side or model_short_side(forward)
