@@ -215,6 +215,21 @@ def _usage(kind: str, target: str) -> str:
 INT8_NOTE = " (int8 with one scale per output channel; `load_model` restores float weights)"
 
 
+def _srgan_losses(config: dict) -> str:
+    if config.get("stage") == "l1-only":
+        return "L1 only (the warm-up stage) (no VGG loss: no VGG weights offline)"
+    recipe = (config.get("training") or {}).get("pretrained_features")
+    if not recipe:
+        return "L1 + adversarial loss (no VGG loss: no VGG weights offline)"
+    parts = ["L1"]
+    if recipe.get("lambda_perceptual"):
+        parts.append("a perceptual loss")
+    if recipe.get("projected_discriminator"):
+        parts.append("an adversarial loss from a projected discriminator")
+    return (" + ".join(parts) + " on the features of a frozen ImageNet EfficientNet-Lite0 (in place of SRGAN's "
+            "VGG-19, which is not available offline; training only, the model does not need it)")
+
+
 def _summary(config: dict, name: str, folder: Path) -> str:
     arch = config.get("architecture") or {}
     params = _parameter_count(folder)
@@ -236,9 +251,7 @@ def _summary(config: dict, name: str, folder: Path) -> str:
                        "pictures) while a PatchGAN compares its output with real cat photos; a fixed noise plane is "
                        "its source of randomness"),
             "srgan": ("An SRGAN generator (SRResNet-style residual blocks + pixel-shuffle up-sampling) that enlarges "
-                      "a picture ×4 on each side, " + ("L1 only (the warm-up stage)" if config.get("stage") == "l1-only"
-                                                      else "L1 + adversarial loss") + " (no VGG loss: no VGG weights "
-                      "offline)"),
+                      "a picture ×4 on each side, " + _srgan_losses(config)),
             "cyclegan": ("One direction of a CycleGAN (unpaired translation; ResNet generator) that turns a "
                          f"{(config.get('domains') or {}).get('source', 'A')} photo into a "
                          f"{(config.get('domains') or {}).get('target', 'B')} photo; its partner "

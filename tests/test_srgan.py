@@ -341,9 +341,20 @@ def test_browser_draw_tab_downloads_an_enhanced_1024_png(running_app, chromium_b
         page.close()
 
 
-def test_evaluate_measures_bicubic_each_model_and_singan(tmp_path):
+def random_lite0(with_head: bool = True, **_):
+    """The frozen network's architecture with random weights (no wheel file needed)."""
+    from pix2pix_demo.features import EfficientNetLite0
+
+    torch.manual_seed(0)
+    return EfficientNetLite0(with_head=with_head).eval().requires_grad_(False)
+
+
+def test_evaluate_measures_bicubic_each_model_and_singan(tmp_path, monkeypatch):
     from conftest import save_tiny_singan
+    from train import srgan
     from train.srgan import get_args_parser, main
+
+    monkeypatch.setattr(srgan, "load_lite0", random_lite0)
 
     for seed in range(2):
         picture(48, 40, seed).save(tmp_path / f"p{seed}.png")
@@ -358,8 +369,107 @@ def test_evaluate_measures_bicubic_each_model_and_singan(tmp_path):
     assert list(report) == ["bicubic", str(tmp_path / "sr"), "singan"]
     assert all(row["photos"] == 2 and 5 < row["psnr"] < 60 and 0 < row["ssim"] <= 1 for row in report.values())
     assert report["bicubic"]["psnr"] != report[str(tmp_path / "sr")]["psnr"]
+    # KID on each picture's windows (48×40: one window each), next to PSNR / SSIM, for every method (its
+    # ranking is test_kid_report_ranks_a_far_method_above_a_close_one's: a random network's KIDs are all ~0)
+    assert all(row["windows"] == 2 and np.isfinite(row["kid_x1000"]) and row["kid_x1000_spread"] >= 0
+               for row in report.values())
     grid = Image.open(tmp_path / "grid.png")
     assert grid.width == 5 * 192 + 4 * 4  # low-res, bicubic, the model, SinGAN, the original
     main(get_args_parser().parse_args(["--evaluate", str(tmp_path / "sr"), "--enlarge", str(tmp_path / "p0.png"),
                                        "--grid", str(tmp_path / "enlarged.png")]))
     assert Image.open(tmp_path / "enlarged.png").width == 2 * 256 + 4  # bicubic, the model
+
+
+def test_kid_windows_keep_the_pictures_resolution():
+    from train.srgan import KID_WINDOW, kid_windows
+
+    big = picture(300, 600)
+    windows = kid_windows(big)
+    assert [w.size for w in windows] == [(KID_WINDOW, KID_WINDOW)] * 4
+    assert np.array_equal(np.asarray(windows[3]), np.asarray(big.crop((300 - KID_WINDOW, 600 - KID_WINDOW, 300, 600))))
+    assert [w.size for w in kid_windows(picture(256, 100))] == [(256, 100)]  # shorter than a window: taken whole
+    assert [w.size for w in kid_windows(picture(400, 256))] == [(256, 256)] * 2
+
+
+def test_kid_report_ranks_a_far_method_above_a_close_one():
+    """KID per method against the windows of the photos it ran on, with a spread and per source."""
+    from train.srgan import kid_report
+
+    torch.manual_seed(0)
+    targets = [torch.randn(2, 16) for _ in range(20)]
+    close = [t + 0.05 * torch.randn_like(t) for t in targets]
+    far = [t + 1.5 for t in targets]
+    sources = ["cats"] * 10 + ["products"] * 10
+    report = kid_report({"close": close, "far": far, "few": far[:5]}, targets,
+                        {"close": list(range(20)), "far": list(range(20)), "few": list(range(5))}, sources)
+    assert report["far"]["kid_x1000"] > 10 * max(report["close"]["kid_x1000"], 1e-3)
+    assert report["far"]["windows"] == 40 and report["few"]["windows"] == 10
+    assert set(report["far"]["per_source"]) == {"cats", "products"} and set(report["few"]["per_source"]) == {"cats"}
+    assert report["far"]["kid_x1000"] - report["close"]["kid_x1000"] > 3 * report["far"]["kid_x1000_spread"]
+
+
+@pytest.mark.slow
+def test_fine_tune_with_the_pretrained_feature_recipe(tmp_path, monkeypatch):
+    """train.srgan gains the shared recipe (train.harness.pretrained): unconditional projected heads over the
+    frozen Lite0 features (random weights here), the perceptual and low-frequency losses, no PatchGAN, an
+    EMA; each term logged and finite, recorded in the config, the perceptual term changes the update,
+    and the run resumes (a checkpoint without heads is refused)."""
+    from train.harness import pretrained
+    from train.srgan import get_args_parser, main
+
+    monkeypatch.setattr(pretrained, "load_lite0", lambda device="cpu", with_head=False: random_lite0(with_head))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for seed in range(4):
+        picture(80, 72, seed).save(photos / f"p{seed}.png")
+    save_model(tiny(seed=3), tmp_path / "start", {"scale": 4})
+
+    def args(name, *more):
+        return get_args_parser().parse_args(
+            ["--photos", str(photos), "--runs", str(tmp_path / "runs"), "--name", name, "--out", str(tmp_path / name),
+             "--init", str(tmp_path / "start"), "--crop", "32", "--batch-size", "2", "--log-every", "1",
+             "--warmup-steps", "0", "--num-threads", "1", "--no-patchgan", "--d-features", "lite0",
+             "--lambda-projected", "0.1", "--lambda-lowfreq", "2", "--lowfreq-pool", "4", "--ema", "0.5",
+             "--lr-gan", "2e-3", *more])
+
+    main(args("recipe", "--steps", "4", "--lambda-perceptual", "0.5", "--checkpoint-every", "2"))
+    records = [json.loads(line) for line in (tmp_path / "runs/recipe/log.jsonl").read_text().splitlines()]
+    assert len(records) == 4 and all(r["phase"] == "gan" and "d" not in r for r in records)  # no PatchGAN
+    for key in ("loss_d_projected", "loss_g_projected", "loss_perceptual", "loss_lowfreq"):
+        assert all(np.isfinite(r[key]) for r in records), key
+    assert len({r["loss_perceptual"] for r in records}) > 1 and all(r["loss_perceptual"] > 0 for r in records)
+    model = load_model(tmp_path / "recipe")
+    training = model.metadata["training"]
+    assert training["pretrained_features"]["projected_discriminator"] and training["discriminator"] is None
+    assert training["pretrained_features"]["lambda_perceptual"] == 0.5 and training["lambda_lowfreq"] == 2
+    assert training["ema"] == 0.5 and "perceptual" in training["losses"] and "Lite0" in training["content_loss"]
+    state = torch.load(tmp_path / "runs/recipe/checkpoint.pt", weights_only=True)
+    assert {"projected", "opt_p", "ema"} <= set(state) and "discriminator" not in state
+    exported = model.float().state_dict()  # what ships is the average, not the last step's weights
+
+    def distance(weights):
+        return sum((exported[k] - weights[k].float()).abs().sum().item() for k in exported)
+
+    assert distance(state["ema"]) < 0.2 * distance(state["generator"])
+    x = torch.rand(1, 3, 8, 8) * 2 - 1
+    # the same seed and batches without the perceptual term end elsewhere
+    main(args("plain", "--steps", "4", "--lambda-perceptual", "0"))
+    with torch.no_grad():
+        assert not torch.allclose(load_model(tmp_path / "plain").float()(x), model.float()(x), atol=1e-3)
+    assert "loss_perceptual" not in json.loads((tmp_path / "runs/plain/log.jsonl").read_text().splitlines()[0])
+    main(args("recipe", "--steps", "5", "--lambda-perceptual", "0.5", "--resume"))
+    assert load_model(tmp_path / "recipe").metadata["training"]["steps"] == 5
+    from pix2pix_demo.cards import model_card
+
+    card = model_card(tmp_path / "recipe")
+    assert "perceptual loss" in card and "EfficientNet-Lite0" in card and "no VGG weights" not in card
+    # refused: resuming a run without heads with them, no discriminator at all, feature matching without the PatchGAN
+    main(get_args_parser().parse_args(["--photos", str(photos), "--runs", str(tmp_path / "runs"), "--name", "old",
+                                       "--out", str(tmp_path / "old"), "--crop", "32", "--batch-size", "2",
+                                       "--channels", "8", "--blocks", "2", "--d-channels", "8", "--steps", "1"]))
+    with pytest.raises(SystemExit, match="d_features"):
+        main(args("old", "--steps", "2", "--resume", "--channels", "8", "--blocks", "2"))
+    with pytest.raises(SystemExit, match="--d-features lite0"):
+        main(get_args_parser().parse_args(["--photos", str(photos), "--steps", "1", "--no-patchgan"]))
+    with pytest.raises(SystemExit, match="needs the PatchGAN"):
+        main(args("fm", "--steps", "1", "--lambda-fm", "1"))

