@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 PADDING_MODES = ("zeros", "reflect", "replicate")  # of SinGAN's 3x3 convs (models.singan.SinGANConfig.padding_mode)
 PLANS = ("auto", "model", "measured")  # TrainOptions.plan
+LAYOUTS = ("warp", "noise")  # TrainOptions.layout / SinGANConfig.layout: where a random sample's layout comes from
 
 MAX_TRAIN_SIZE = 1024  # long side; beyond this a CPU run takes hours
 MIN_IMAGE_SIZE = 25  # the smallest short side accepted for training (the paper's coarsest scale)
@@ -90,6 +91,17 @@ class TrainOptions:
     coarse_critic_rows: bool = False  # the critic of those scales also sees each pixel's row (height in the
     # picture): it judges a patch together with where it sits vertically, so a piece of ground or a cone's foot
     # is refused in the sky, while the layout may still change across the picture (issue 30)
+    layout: str = "warp"  # where a random sample's layout comes from (recorded in the model's config):
+    # "warp" = the model's reconstruction through scale layout_scale, warped at random along the picture's width
+    # (objects moved, widened or narrowed, a mirrored copy beyond the left / right edge) and a little taller or
+    # lower, anchored at the bottom row; the scales above are trained on such layouts (pix2pix_demo.singan.layout).
+    # "noise" = SinGAN's: scale 0 draws it from noise (with the 7-px coarse critic: new layouts, but shapeless
+    # blobs there that the next scales turned into cones floating in the sky: volcano 5 of 8 broken; issue 30,
+    # session 14: docs/singan.md "New scenes")
+    layout_scale: int = 1  # the warped reconstruction's scale (0 = the coarsest)
+    layout_shift: float = 0.25  # std of the picture's shift, in picture widths
+    layout_stretch: float = 0.3  # std of the log of the local horizontal stretch
+    layout_height: float = 0.1  # std of the log of the vertical stretch (anchored at the bottom row)
 
     def validate(self) -> None:
         if not MIN_IMAGE_SIZE <= self.max_size <= MAX_TRAIN_SIZE:
@@ -135,6 +147,13 @@ class TrainOptions:
                              f"got {self.coarse_critic_layers}.")
         if not 8 <= self.coarse_critic_side <= MAX_TRAIN_SIZE:
             raise ValueError(f"coarse_critic_side must be between 8 and {MAX_TRAIN_SIZE} px, got {self.coarse_critic_side}.")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}.")
+        if not 0 <= self.layout_scale <= 64:
+            raise ValueError(f"layout_scale must be a scale index between 0 and 64, got {self.layout_scale}.")
+        for name in ("layout_shift", "layout_stretch", "layout_height"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}.")
         if self.plan not in PLANS:
             raise ValueError(f"plan must be one of {', '.join(PLANS)}, got {self.plan!r}.")
         if self.budget_clock not in ("wall", "cpu"):

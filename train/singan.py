@@ -30,7 +30,7 @@ from pix2pix_demo.cards import write_model_card
 from pix2pix_demo.hub import resolve_device, save_model
 from pix2pix_demo.imaging import ImageError, open_image, tensor_to_image
 from pix2pix_demo.singan import TrainOptions, critic_layers, critic_rows, random_sample_tensor, sample, train_singan
-from pix2pix_demo.singan_options import PADDING_MODES, PLANS
+from pix2pix_demo.singan_options import LAYOUTS, PADDING_MODES, PLANS
 from pix2pix_demo.threads import use_threads
 from train.harness import (architecture_changes, command_line, hardware_description, refuse_other_architecture,
                            remove_unfinished_writes, tqdm)
@@ -38,7 +38,7 @@ from train.harness import (architecture_changes, command_line, hardware_descript
 # the options a checkpoint cannot continue under when they change (the pyramid, the networks' shapes and padding)
 ARCHITECTURE_OPTIONS = ("max_size", "min_size", "scale_factor", "channels", "padding", "fine_padding",
                         "fine_padding_from", "coarse_critic_layers", "coarse_critic_side", "coarse_critic_rows",
-                        "keep_photo")
+                        "keep_photo", "layout", "layout_scale")
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -102,6 +102,19 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--coarse-critic-rows", action=argparse.BooleanOptionalAction, default=d.coarse_critic_rows,
                    help="the critic of the scales under --coarse-critic-side also sees each pixel's row (its height "
                         "in the picture): pieces of ground stay below, the layout may change across the picture")
+    p.add_argument("--layout", choices=LAYOUTS, default=d.layout,
+                   help="where random samples' layouts come from: 'warp' = the reconstruction through "
+                        "--layout-scale warped at random along the width (objects moved, widened, narrowed, mirrored "
+                        "in at an edge; nothing floats), the scales above trained on such layouts; 'noise' = "
+                        "SinGAN's (scale 0 from noise)")
+    p.add_argument("--layout-scale", type=int, default=d.layout_scale, metavar="K",
+                   help="the scale whose reconstruction is warped (--layout warp)")
+    p.add_argument("--layout-shift", type=float, default=d.layout_shift,
+                   help="std of the warp's shift, in picture widths")
+    p.add_argument("--layout-stretch", type=float, default=d.layout_stretch,
+                   help="std of the log of the warp's local horizontal stretch")
+    p.add_argument("--layout-height", type=float, default=d.layout_height,
+                   help="std of the log of the warp's vertical stretch (anchored at the bottom row)")
     p.add_argument("--no-photo", action="store_true",
                    help="leave the training photo out of the saved model (it is kept by default, at the finest "
                         "scale's size, for the sharp finish: sample(..., finish=True)); use it before publishing "
@@ -174,7 +187,9 @@ def main(args) -> Path:
                            concurrent_lr_scale=args.concurrent_lr_scale,
                            coarse_critic_layers=args.coarse_critic_layers or None,
                            coarse_critic_side=args.coarse_critic_side, coarse_critic_rows=args.coarse_critic_rows,
-                           channels_last=args.channels_last, keep_photo=not args.no_photo)
+                           channels_last=args.channels_last, keep_photo=not args.no_photo, layout=args.layout,
+                           layout_scale=args.layout_scale, layout_shift=args.layout_shift,
+                           layout_stretch=args.layout_stretch, layout_height=args.layout_height)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(args.out) / f"singan-{args.name}"

@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..model_types import register_model_type
-from ..singan_options import PADDING_MODES, padding_at
+from ..singan_options import LAYOUTS, PADDING_MODES, padding_at
 
 
 @dataclass
@@ -39,6 +39,13 @@ class SinGANConfig:
     fine_padding_from: int = 0
     keeps_photo: bool = False  # the state_dict holds the training photo at the finest shape (buffer `photo`,
     # uint8): the patches `pix2pix_demo.singan.finish_from_photo` rebuilds samples' fine texture from
+    layout: str = "noise"  # where a random sample's layout comes from: "noise" (SinGAN: scale 0 from noise; every
+    # model saved before session 14) or "warp" (the reconstruction through layout_scale, warped at random:
+    # pix2pix_demo.singan.layout)
+    layout_scale: int = 1
+    layout_shift: float = 0.25
+    layout_stretch: float = 0.3
+    layout_height: float = 0.1
 
     def __post_init__(self):
         self.shapes = [[int(h), int(w)] for h, w in self.shapes]
@@ -54,6 +61,10 @@ class SinGANConfig:
         if self.fine_padding_mode is not None and self.fine_padding_mode not in PADDING_MODES:
             raise ValueError(f"fine_padding_mode must be None or one of {', '.join(PADDING_MODES)}, "
                              f"got {self.fine_padding_mode!r}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+        if self.layout_scale < 0:
+            raise ValueError(f"layout_scale must be a scale index (0 or more), got {self.layout_scale}")
         if self.fine_padding_from < 0:
             raise ValueError(f"fine_padding_from must be a scale index (0 or more), got {self.fine_padding_from}")
 

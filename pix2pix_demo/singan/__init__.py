@@ -11,6 +11,7 @@ Where things live (every name below is importable from `pix2pix_demo.singan`):
   no torch, so the app's first page can build the tab without it): `pix2pix_demo.singan_options`;
 - `training`: `train_singan`, the recipe (its docstring lists what differs from the paper and why);
 - `applications`: `sample`, `edit`, `harmonize`, `paint`, `super_resolve`, `animate`;
+- `layout`: where a random sample's layout comes from ("warp": the reconstruction warped at random; "noise");
 - `finish`: the finish from the photo (`finish_from_photo`: a sample's texture rebuilt from the photo's patches);
 - `benchmark`: the shipped models' sample / finish times and the applications on the largest inputs
   (`python -m pix2pix_demo.benchmark`).
@@ -29,6 +30,7 @@ from .applications import (  # noqa: F401
     paint, prepare_mask, quantize_to_palette, sample, super_resolve, training_palette)
 from .benchmark import benchmark_section, bounds_section, reference_image, shipped_models  # noqa: F401
 from .finish import FINISH_OPTIONS, _kept_photo, finish_from_photo, photo  # noqa: F401
+from .layout import layout_scale, warp_grid, warped_layout  # noqa: F401
 from .training import (  # noqa: F401
     TrainingCancelled, _load_critic, concurrent_inputs, critic_layers, critic_rows, image_pyramid,
     random_sample_tensor, resolve_plan, train_singan)

@@ -21,6 +21,9 @@ from ..imaging import check_aspect, image_to_tensor, open_image, tensor_to_image
 from ..models.singan import SinGAN, upsample
 from ..singan_options import MAX_FRAMES, MAX_INPUT_SIDE, MAX_OUTPUT_PIXELS, MAX_SUPER_RESOLVE_SIDE, default_injection_scale
 from .finish import _kept_photo, finish_from_photo
+from .layout import layout_scale, warped_layout
+
+LAYOUT_SEED_OFFSET = 1_000_033  # the warp's random stream in `sample`: apart from the seed's noise stream
 
 
 def _seeded_noise(model: SinGAN, shapes, scales, seed: int) -> list[torch.Tensor]:
@@ -53,7 +56,9 @@ def _output_shapes(model: SinGAN, width: int, height: int) -> list[tuple[int, in
 def sample(model: SinGAN, seed: int = 0, width_factor: float = 1.0, height_factor: float = 1.0,
            start_scale: int = 0, size: tuple[int, int] | None = None, finish: bool = False) -> Image.Image:
     """A random image from the model. width_factor/height_factor (0.25..4) or size=(width, height)
-    set the output size relative to / instead of the training size; start_scale > 0 keeps the
+    set the output size relative to / instead of the training size; start_scale 0 draws a new layout (from
+    noise, or for a model with the "warp" layout its reconstruction warped at random: `layout`; a wider output
+    shows more of the picture, mirrored beyond its edges), start_scale > 0 keeps the
     training image's layout up to that scale (the reconstruction) and adds new detail above.
     finish=True rebuilds the fine texture from the training photo's patches (finish_from_photo;
     a few seconds on a CPU; the model must keep its photo)."""
@@ -73,7 +78,11 @@ def sample(model: SinGAN, seed: int = 0, width_factor: float = 1.0, height_facto
                          f"(8 px to {MAX_OUTPUT_PIXELS / 1e6:.0f} megapixels).")
     shapes = model.scale_shapes(height, width)
     noises = _seeded_noise(model, shapes, range(model.num_scales), seed)
-    if start_scale == 0:
+    warp_scale = layout_scale(model)
+    if start_scale == 0 and warp_scale is not None:  # the reconstruction through warp_scale, warped at random
+        layout, _ = warped_layout(model, torch.Generator().manual_seed(int(seed) + LAYOUT_SEED_OFFSET), shapes)
+        out = model.forward(noises[warp_scale + 1:], start=layout, start_scale=warp_scale + 1, shapes=shapes)
+    elif start_scale == 0:
         out = model.forward(noises, shapes=shapes)
     else:
         layout = upsample(model.reconstruct(end_scale=start_scale - 1), shapes[start_scale - 1])

@@ -14,6 +14,9 @@ noise, noise amplitude from the reconstruction RMSE) with changes that buy speed
 - at the scales under 25 px the critic has 3 layers (a 7-px receptive field; `coarse_critic_layers`): an
   11-px critic covers the whole 12-px coarsest picture and accepts only the photo, so every sample had the
   photo's layout (issue 30); the smaller critic judges patches and the samples get new layouts;
+- random samples (layout "warp", the default since session 14) start from the model's reconstruction through
+  scale 1, warped at random along the width (`layout`), and the scales above train on such layouts: the small
+  critic's scale-0 samples were shapeless blobs that the next scales turned into objects floating in the sky;
 - each scale starts from the weights of the scale below (as SinGAN does when widths agree);
 - scales larger than `crop_size` are trained on random crops (D and G are Markovian with an
   11-px receptive field, so a crop is as good a training example as the full image, and costs
@@ -50,6 +53,7 @@ from ..imaging import image_to_tensor, open_image, tensor_to_image, to_rgb
 from ..losses import gradient_penalty
 from ..models.singan import ScaleDiscriminator, SinGAN, SinGANConfig, upsample
 from ..singan_options import TrainOptions, concurrent_window, iteration_plan, pyramid_shapes
+from .layout import layout_scale, warped_layout
 
 
 class TrainingCancelled(RuntimeError):
@@ -78,8 +82,18 @@ def _crop(x: torch.Tensor, box) -> torch.Tensor:
 
 @torch.no_grad()
 def random_sample_tensor(model: SinGAN, end_scale: int, generator: torch.Generator, shapes=None) -> torch.Tensor:
-    """A random sample through scales 0..end_scale (noise from `generator`, on CPU)."""
+    """A random sample through scales 0..end_scale (random numbers from `generator`, on CPU). A model with the
+    "warp" layout gives, through a scale L = its layout scale or finer, its reconstruction through L warped at
+    random (`layout.warped_layout`) refined by the scales above L: what train_singan feeds the scales above L,
+    and what `sample` draws."""
     shapes = shapes or model.scale_shapes()
+    scale = layout_scale(model)
+    if scale is not None and end_scale >= scale:
+        x, _ = warped_layout(model, generator, shapes)
+        for n in range(scale + 1, end_scale + 1):
+            noise = torch.randn(1, model.config.image_channels, *shapes[n], generator=generator).to(model.device)
+            x = model.step(n, x, noise, shape=shapes[n])
+        return x
     noises = [torch.randn(1, model.config.image_channels, *shapes[n], generator=generator).to(model.device)
               for n in range(end_scale + 1)]
     return model.forward(noises, end_scale=end_scale, shapes=shapes)
@@ -190,7 +204,9 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
     config = SinGANConfig(shapes=shapes, channels=[options.channels] * num_scales, num_layers=options.num_layers,
                           scale_factor=round(factor, 6), padding_mode=options.padding,
                           fine_padding_mode=options.fine_padding, fine_padding_from=options.fine_padding_from,
-                          keeps_photo=options.keep_photo)
+                          keeps_photo=options.keep_photo, layout=options.layout, layout_scale=options.layout_scale,
+                          layout_shift=options.layout_shift, layout_stretch=options.layout_stretch,
+                          layout_height=options.layout_height)
     torch.manual_seed(options.seed)
     model = SinGAN(config).to(device)
     reals = [r.to(device) for r in image_pyramid(image, shapes)]
@@ -407,7 +423,7 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
             losses["g"].append(float(loss_adv.detach()))
             losses["rec"].append(float(loss_rec.detach()))
             # ---- plan the number of iterations after a short measurement
-            if planned is None and it >= 10:
+            if planned is None and it >= min(10, options.min_iters):  # (a floor under 10: the app's short budgets)
                 per_iter = (clock() - scale_start) / max(1, it - first_iter)
                 if share is None:
                     planned = options.iters

@@ -1,0 +1,89 @@
+"""Where a random sample's layout comes from (issue 30, session 14; docs/singan.md, "New scenes").
+
+"noise" (SinGAN's; every model saved before session 14): scale 0 draws the layout from noise. With a critic that
+sees the whole 12-px coarsest picture it copies the photo's layout; with issue 30's 7-px coarse critic it draws
+shapeless blobs there, and the next scales turn each blob into an object wherever it sits (volcano, 5 CPU-min:
+5 of 8 samples with a cone floating in the sky).
+
+"warp" (`TrainOptions.layout`'s default since session 14): the layout is the model's own reconstruction through
+scale `layout_scale`, warped at random, and the scales above it add new detail from their noise as usual. The
+warp works along the picture's width: a smooth monotone stretch (objects widened or narrowed where it is larger
+or smaller than 1) of a window of the picture that is shifted at random; beyond the picture's left and right
+edges the window sees the picture mirrored, so what stood near an edge may come in twice. The whole picture is
+also made a little taller or lower, anchored at the bottom row (above the top row: the top row). Columns stay
+columns and rows stay rows: objects keep standing on the ground, horizons and roofs stay straight, nothing
+floats. `train_singan` trains the scales above `layout_scale` on such warped layouts (`random_sample_tensor`), so
+they render them. The layout is the photo's, moved and stretched: new arrangements of the photo's objects, not
+new objects (those come from the scales above at their own size).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..models.singan import SinGAN
+
+KNOTS = 6  # control values of the horizontal stretch across a picture of the training image's aspect
+SPAN_STD = 0.11  # std of the log of the window's width (clamped to 0.8..1.25 of the picture)
+
+
+def layout_scale(model: SinGAN) -> int | None:
+    """The scale whose warped reconstruction starts a random sample (None: the model's layout is "noise", or it
+    has too few scales to have one above the warped one)."""
+    if model.config.layout != "warp" or model.num_scales < 2:
+        return None
+    return min(int(model.config.layout_scale), model.num_scales - 2)
+
+
+def _smooth(n: int, knots: int, generator: torch.Generator) -> torch.Tensor:
+    """A smooth random curve over n points: `knots` N(0, 1) values, linearly interpolated."""
+    values = torch.randn(1, 1, knots, generator=generator)
+    if n == 1:
+        return values[0, 0, :1]
+    return F.interpolate(values, size=n, mode="linear", align_corners=True)[0, 0]
+
+
+def warp_grid(source_shape, out_shape, generator: torch.Generator, shift: float = 0.25, stretch: float = 0.3,
+              height: float = 0.1) -> torch.Tensor:
+    """A random warp as a `grid_sample` grid (1, h, w, 2) (CPU, float32): where each pixel of an `out_shape`
+    (h, w) picture reads a `source_shape` (h, w) one, in [-1, 1] coordinates (beyond -1 / 1 horizontally the
+    picture is to be read mirrored, `padding_mode="reflection"`; vertically the grid stays within it).
+
+    Horizontally: x_source = left + span * S(x), S a monotone map of [0, 1] onto itself whose slope is
+    exp(stretch * a smooth N(0, 1) curve) (objects widened or narrowed), span the window's width (the output's
+    aspect over the source's, times exp(N(0, 0.11)) clamped to 0.8..1.25), left centred then shifted by
+    shift * N(0, 1) picture widths. Vertically: one stretch exp(height * N(0, 1)) anchored at the bottom row."""
+    src_h, src_w = (int(v) for v in source_shape)
+    h, w = (int(v) for v in out_shape)
+    aspect = (w / h) / (src_w / src_h)
+    zoom, offset, tall = (float(v) for v in torch.randn(3, generator=generator))
+    span = min(1.25, max(0.8, math.exp(SPAN_STD * zoom))) * aspect
+    left = (1 - span) / 2 + shift * offset
+    vertical = math.exp(height * tall)
+    rate = torch.exp(stretch * _smooth(w, max(2, round(KNOTS * aspect)), generator))
+    cumulative = torch.cumsum(rate, 0) - rate[0]
+    position = cumulative / cumulative[-1] if w > 1 else torch.full((1,), 0.5)
+    gx = -1 + 2 * (left + span * position)
+    rows = torch.linspace(-1, 1, h) if h > 1 else torch.ones(1)
+    gy = (1 - (1 - rows) * vertical).clamp(-1, 1)
+    return torch.stack([gx.view(1, w).expand(h, w), gy.view(h, 1).expand(h, w)], dim=-1)[None]
+
+
+@torch.no_grad()
+def warped_layout(model: SinGAN, generator: torch.Generator, shapes=None) -> tuple[torch.Tensor, int]:
+    """(layout, L): the model's reconstruction through scale L = layout_scale(model), warped at random
+    (`warp_grid` with the model's config, random numbers from `generator`) to shapes[L] (the training shapes
+    by default; another output size reads a wider or narrower window of the picture). The model must have
+    the "warp" layout."""
+    scale = layout_scale(model)
+    if scale is None:
+        raise ValueError("This model draws its layouts from noise (layout 'noise'); it has no warped layout.")
+    shapes = shapes or model.scale_shapes()
+    base = model.reconstruct(end_scale=scale)
+    config = model.config
+    grid = warp_grid(base.shape[-2:], shapes[scale], generator, config.layout_shift, config.layout_stretch,
+                     config.layout_height).to(base.device, base.dtype)
+    return F.grid_sample(base, grid, mode="bilinear", padding_mode="reflection", align_corners=True), scale

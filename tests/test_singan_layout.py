@@ -1,0 +1,119 @@
+"""SinGAN's "warp" layout (issue 30, session 14): random samples start from the model's reconstruction warped at
+random along its width (pix2pix_demo.singan.layout), the scales above train on such layouts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2pix_demo import singan
+from pix2pix_demo.hub import load_model, read_config, save_model
+from pix2pix_demo.models.singan import SinGAN, SinGANConfig
+
+
+def arrays_equal(a: Image.Image, b: Image.Image) -> bool:
+    return a.size == b.size and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_warp_grid_moves_columns_and_keeps_rows_and_the_bottom_row():
+    """The "warp" layout's grid (issue 30, session 14): every output column reads one picture column (columns stay
+    columns), left to right (a monotone map: nothing is turned round inside the picture), every row one picture
+    row (rows stay straight), the bottom row stays the bottom row and nothing reads above the top one; seeds
+    differ, a seed repeats; a wider output reads a wider window of the picture."""
+    for seed in range(8):
+        grid = singan.warp_grid((12, 18), (12, 18), torch.Generator().manual_seed(seed), 0.25, 0.3, 0.1)[0]
+        gx, gy = grid[..., 0], grid[..., 1]
+        assert torch.equal(gx, gx[:1].expand_as(gx)) and torch.equal(gy, gy[:, :1].expand_as(gy))
+        assert bool((gx[0, 1:] > gx[0, :-1]).all())
+        assert bool((gy[1:, 0] >= gy[:-1, 0]).all()) and float(gy[-1, 0]) == 1.0 and float(gy.min()) >= -1.0
+    first = singan.warp_grid((12, 18), (12, 18), torch.Generator().manual_seed(1))
+    assert torch.equal(first, singan.warp_grid((12, 18), (12, 18), torch.Generator().manual_seed(1)))
+    assert not torch.equal(first, singan.warp_grid((12, 18), (12, 18), torch.Generator().manual_seed(2)))
+    still = singan.warp_grid((12, 18), (12, 18), torch.Generator().manual_seed(3), shift=0, stretch=0, height=0)[0]
+    assert torch.allclose(still[0, :, 0], -still[0, :, 0].flip(0), atol=1e-6)  # centred, even spacing
+    assert torch.allclose(still[:, 0, 1], torch.linspace(-1, 1, 12))
+    wide = singan.warp_grid((12, 18), (12, 36), torch.Generator().manual_seed(3), shift=0, stretch=0, height=0)[0]
+    width = lambda g: float(g[0, -1, 0] - g[0, 0, 0])  # noqa: E731
+    assert width(wide) == pytest.approx(2 * width(still), rel=1e-5)
+
+
+WARP = dict(max_size=40, min_size=12, channels=8, num_layers=3, iters=6, min_iters=6, device="cpu", crop_size=0)
+
+
+def test_warp_layout_trains_the_scales_above_on_warped_reconstructions_and_samples_from_one(monkeypatch, tmp_path):
+    """layout "warp" (the default): the scales above layout_scale train on the reconstruction through it, warped
+    at random, and sample() starts from one (seeded: a seed repeats, seeds differ); the model records its layout,
+    a saved one loads with it, and a config without one (every model before session 14) means "noise"."""
+    torch.set_num_threads(1)
+    assert singan.TrainOptions().layout == "warp" and SinGANConfig().layout == "noise"
+    calls = []
+    original = singan.training.warped_layout
+
+    def recording(model, generator, shapes=None):
+        out, scale = original(model, generator, shapes)
+        calls.append(scale)
+        return out, scale
+
+    monkeypatch.setattr(singan.training, "warped_layout", recording)
+    model, stats = singan.train_singan(singan.reference_image(40), singan.TrainOptions(**WARP))
+    assert model.config.layout == "warp" and model.num_scales >= 4 and singan.layout_scale(model) == 1
+    # each scale above 1 trains on warped coarse inputs (a new one every coarse_refresh = 4 iterations: 2 in 6),
+    # scales 0 and 1 on none
+    assert len(calls) == (model.num_scales - 2) * 2 and set(calls) == {1}
+    calls.clear()
+    noise_model, _ = singan.train_singan(singan.reference_image(40), singan.TrainOptions(**WARP, layout="noise"))
+    assert noise_model.config.layout == "noise" and calls == [] and singan.layout_scale(noise_model) is None
+
+    # sample(): the generators above scale 1 silenced, a sample is exactly the warped reconstruction, up-sampled
+    quiet = SinGAN(model.config)
+    quiet.load_state_dict(model.state_dict())
+    for g in quiet.generators[2:]:
+        for p in g.parameters():
+            torch.nn.init.zeros_(p)
+    seed = 5
+    layout, _ = original(quiet, torch.Generator().manual_seed(seed + singan.applications.LAYOUT_SEED_OFFSET))
+    x = layout
+    for n in range(2, quiet.num_scales):
+        x = singan.upsample(x, quiet.config.shapes[n])
+    assert arrays_equal(singan.sample(quiet, seed=seed), singan.tensor_to_image(x))
+    assert arrays_equal(singan.sample(model, seed=3), singan.sample(model, seed=3))
+    assert not arrays_equal(singan.sample(model, seed=3), singan.sample(model, seed=4))
+    assert singan.sample(model, seed=3, width_factor=2).size == (80, model.config.shapes[-1][0])
+
+    save_model(model, tmp_path / "warp")
+    loaded = load_model(str(tmp_path / "warp"))
+    assert loaded.config.layout == "warp" and arrays_equal(singan.sample(loaded, seed=3), singan.sample(model, seed=3))
+    config = read_config(tmp_path / "warp")
+    for key in ("layout", "layout_scale", "layout_shift", "layout_stretch", "layout_height"):
+        del config["architecture"][key]
+    old = SinGAN(SinGANConfig(**config["architecture"]))
+    assert old.config.layout == "noise" and singan.layout_scale(old) is None
+    for bad in (dict(layout="blobs"), dict(layout_scale=-1), dict(layout_shift=2.0)):
+        with pytest.raises(ValueError, match="layout"):
+            singan.TrainOptions(**bad).validate()
+    with pytest.raises(ValueError, match="layout"):
+        SinGANConfig(layout="blobs")
+    with pytest.raises(ValueError, match="noise"):
+        singan.warped_layout(noise_model, torch.Generator())
+
+
+def test_train_singan_cli_records_the_layout(tmp_path):
+    """python -m train.singan (tiny run): the exported config's architecture says where samples' layouts come
+    from ("warp" by default, --layout noise: SinGAN's), and the loaded model samples that way."""
+    from train.singan import get_args_parser, main
+
+    torch.set_num_threads(1)
+    image = tmp_path / "photo.png"
+    singan.reference_image(40).save(image)
+    common = ["--image", str(image), "--max-size", "40", "--min-size", "12", "--channels", "4", "--iters", "2",
+              "--min-iters", "1", "--device", "cpu", "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r")]
+    folder = main(get_args_parser().parse_args(common + ["--name", "warp", "--layout-shift", "0.5"]))
+    architecture = read_config(folder)["architecture"]
+    assert architecture["layout"] == "warp" and architecture["layout_scale"] == 1
+    assert architecture["layout_shift"] == 0.5 and architecture["layout_stretch"] == 0.3
+    assert singan.layout_scale(load_model(str(folder))) == 1
+    folder = main(get_args_parser().parse_args(common + ["--name", "noise", "--layout", "noise"]))
+    assert read_config(folder)["architecture"]["layout"] == "noise"
+    assert singan.layout_scale(load_model(str(folder))) is None
