@@ -400,6 +400,16 @@ def test_facades_eval_compares_models_with_a_class_means_baseline(tmp_path):
     assert "| spade |" in table and "test: KID / PSNR / SSIM" in table
 
 
+def test_model_labels_tell_same_named_folders_apart():
+    from train.eval import model_labels
+
+    assert model_labels(["weights/a", "runs/b"]) == ["a", "b"]
+    assert model_labels(["runs/old/facades-spade", "weights/facades-spade", "weights/facades-pix2pix"]) == [
+        "old/facades-spade", "weights/facades-spade", "facades-pix2pix"]
+    assert model_labels(["x/run/m", "y/run/m"]) == ["x/run/m", "y/run/m"]
+    assert model_labels(["w/m", "w/m"]) == ["w/m (1)", "w/m (2)"]
+
+
 @pytest.mark.parametrize("kind", ["spade", "unet"])
 def test_model_cards_of_facades_models(tmp_path, kind):
     from pix2pix_demo.cards import model_card

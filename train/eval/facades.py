@@ -38,6 +38,7 @@ from pix2pix_demo.hub import read_config, update_config
 from pix2pix_demo.imaging import resize_to
 from pix2pix_demo.labels import NUM_CLASSES, classes_to_image, prepare_labels, random_facade
 from train.eval.pix2pix import image_metrics, save_grid
+from train.eval import model_labels
 
 
 def kid_x1000(net, outputs, targets, spread=True):
@@ -103,7 +104,7 @@ def parameters(model) -> int:
 def evaluate(args) -> dict:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
-    pipes = {Path(str(m)).name: FacadesPipeline.from_pretrained(m) for m in args.models}
+    pipes = {label: FacadesPipeline.from_pretrained(m) for label, m in zip(model_labels(args.models), args.models)}
     pairs, names, folders = [], [], []
     for folder in args.data:
         arrays, kept = load_pairs(folder, "ab", "BtoA", limit=args.limit)
