@@ -24,8 +24,8 @@ A translator has a `key`, a `label`, its `targets` (domain names, with `target_l
   most `RECOLOUR_MAX_SIDE`) and refuses a photo with no cat the segmenter is sure about.
 
 **Only the cat** (`translate(image, target, only_cat=True)`, the default; `run` returns the `Translation`
-with a note): the learned ones paint the whole picture (the coat CycleGAN turns a floor orange, the
-StarGAN leaves a halo), so our cat segmenter (weights/cat-segmenter) finds the cat, and the network's
+with a note): the learned ones paint the whole picture (the CycleGAN repaints the room, the StarGAN's
+Ginger can turn the floor orange), so our cat segmenter (weights/cat-segmenter) finds the cat, and the network's
 change is kept there only: the photo at its own size (long side at most `OUTPUT_MAX_SIDE`) plus the
 change (output minus the working-size input), enlarged and faded out with a feathered mask (`cat_alpha`,
 `restrict_to_cat`). The background keeps the photo's own pixels and the cat keeps the photo's fine detail.

@@ -132,3 +132,33 @@ def test_the_tab_takes_the_flag_and_warns_when_the_cat_could_not_be_kept(weights
     with pytest.raises(logic.InputError, match="only_cat must be true or false"):
         translate_tab.translate_image(photo, "cat-bengal", "bengal", "yes")
     assert translate_tab.is_learned("cat-bengal") and not translate_tab.is_learned("nothing")
+
+
+def test_cyclegan_evaluator_scores_the_background_whole_and_only_the_cat(tmp_path, monkeypatch):
+    """train.eval.cyclegan --only-cat: by the true trimaps the change kept on the cat leaves the background
+    far less changed than the whole picture, the cat about as changed; KID for both and for doing nothing."""
+    from train.eval import cyclegan as cyclegan_eval
+
+    save_tiny_cyclegan(tmp_path / "w")
+    constant_segmenter(tmp_path / "seg", 6.0)
+    for domain in ("a", "b"):
+        (tmp_path / domain).mkdir()
+    (tmp_path / "trimaps").mkdir()
+    for i in range(3):
+        for domain in ("a", "b"):
+            striped_photo().save(tmp_path / domain / f"{domain}{i}.png")
+            Image.fromarray(np.where(disc() >= 0.5, 1, 2).astype(np.uint8)).save(tmp_path / "trimaps" / f"{domain}{i}.png")
+    monkeypatch.setattr(cutout, "segment", lambda model, picture: np.asarray(
+        Image.fromarray((disc() * 255).astype(np.uint8)).resize(picture.size, Image.BILINEAR), np.float32) / 255)
+    results = cyclegan_eval.main(["--ab", str(tmp_path / "w" / "cat2bengal"), "--ba", str(tmp_path / "w" / "bengal2cat"),
+                                  "--a", str(tmp_path / "a"), "--b", str(tmp_path / "b"), "--no-swd", "--only-cat",
+                                  "--segmenter", str(tmp_path / "seg"), "--trimaps", str(tmp_path / "trimaps"),
+                                  "--grid", str(tmp_path / "grid.png"), "--json"])
+    for direction in ("cat2bengal", "bengal2cat"):
+        scores = results[direction]["only_cat"]
+        background, cat = scores["background_change"]["true"], scores["cat_change"]["true"]
+        assert background["photos"] == 3 and scores["no_sure_cat"] == 0
+        assert background["whole"] > 0.02 and background["only_cat"] < 0.25 * background["whole"]
+        assert abs(cat["only_cat"] - cat["whole"]) < 0.3 * cat["whole"]
+        assert set(scores["kid_x1000"]) == {"identity", "whole", "only_cat"}
+    assert len(np.asarray(Image.open(tmp_path / "grid.png")).shape) == 3

@@ -80,6 +80,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--segmenter", type=Path, default=Path("weights/cat-segmenter"), help="for --only-cat")
     p.add_argument("--trimaps", type=Path, default=None,
                    help="--only-cat: true masks, <photo stem>.png (Oxford-IIIT Pet trimaps: 1 cat, 2 background)")
+    p.add_argument("--no-swd", action="store_true", help="skip the patch SWD (the slowest part on a busy CPU)")
     p.add_argument("--save-metrics", default=None, metavar="KEY", help="store the metrics in both models' config.json")
     p.add_argument("--num-threads", type=int, default=1)
     p.add_argument("--json", action="store_true")
@@ -133,7 +134,7 @@ def ms_per_image(model, side: int = 256, runs: int = 5) -> float:
 
 
 def direction_metrics(forward, backward, sources: list[Image.Image], targets: list[Image.Image],
-                      short_side: int) -> tuple[dict, list[tuple]]:
+                      short_side: int, swd: bool = True) -> tuple[dict, list[tuple]]:
     """Metrics of `forward` on `sources` (translated into the domain of `targets`); also (input, output,
     round trip) triples for the grid."""
     inputs = [prepare(image, short_side) for image in sources]
@@ -144,8 +145,8 @@ def direction_metrics(forward, backward, sources: list[Image.Image], targets: li
     mean, std = pixels.mean(0), pixels.std(0)
     recoloured = [colour_matched(image, mean, std) for image in inputs]
     as_tensors = lambda images: [image_to_tensor(im) for im in images]  # noqa: E731
-    real_t = as_tensors(reals)
-    swd = {name: [round(v, 1) for v in set_swd(real_t, as_tensors(images))]
+    real_t = as_tensors(reals) if swd else None
+    swd = {name: [round(v, 1) for v in set_swd(real_t, as_tensors(images))] if swd else [float("nan")]
            for name, images in (("model", outputs), ("identity", inputs), ("colour_matched", recoloured))}
     content = [content_scores(a, b) for a, b in zip(inputs, outputs)]
     cycle_l1 = [float(np.abs(np.asarray(a, np.float32) - np.asarray(c, np.float32)).mean() / 255)
@@ -227,7 +228,7 @@ def main(argv=None) -> dict:
     for name, forward, backward, sources, paths, targets in ((names[0], ab, ba, photos_a, paths_a, photos_b),
                                                              (names[1], ba, ab, photos_b, paths_b, photos_a)):
         side = args.short_side or model_short_side(forward)
-        results[name], triples[name] = direction_metrics(forward, backward, sources, targets, side)
+        results[name], triples[name] = direction_metrics(forward, backward, sources, targets, side, swd=not args.no_swd)
         if args.only_cat:
             results[name]["only_cat"], kept[name] = only_cat_metrics(sources, paths, triples[name], targets, side,
                                                                      segmenter, args.trimaps, kid_net)
