@@ -292,8 +292,12 @@ def test_translate_photo_endpoint(client, tmp_path):
     photo.save(path)
     spotted = Image.open(client.predict(handle_file(str(path)), "cat-bengal", "bengal", api_name="/translate_photo"))
     back = Image.open(client.predict(handle_file(str(path)), "cat-bengal", "cat", api_name="/translate_photo"))
-    assert spotted.size == back.size == (48, 32)
+    assert spotted.size == back.size == (48, 32)  # no segmenter in the tests' weights: the whole picture
     assert not np.array_equal(np.asarray(spotted.convert("RGB")), np.asarray(back.convert("RGB")))
+    whole = Image.open(client.predict(handle_file(str(path)), "cat-bengal", "bengal", False, api_name="/translate_photo"))
+    assert np.array_equal(np.asarray(whole.convert("RGB")), np.asarray(spotted.convert("RGB")))  # the optional 4th
+    with pytest.raises(AppError, match="only_cat must be true or false"):
+        client.predict(handle_file(str(path)), "cat-bengal", "bengal", "yes", api_name="/translate_photo")
     with pytest.raises(AppError, match="translates into bengal, cat"):
         client.predict(handle_file(str(path)), "cat-bengal", "zebra", api_name="/translate_photo")
     with pytest.raises(AppError, match="not a translator model"):
@@ -326,6 +330,7 @@ def test_translate_tab_in_a_browser(running_app, chromium_browser, tmp_path):
     try:
         page.get_by_role("tab", name="Translate").click()
         assert page.locator("#translate-target input[value='bengal']").is_checked()
+        assert page.locator("#translate-only-cat input").is_checked()  # "Change only the cat" is the default
         page.locator("#translate-input input[type=file]").set_input_files(str(path))
         wait_for_new(page, "")
         src, spotted = shown(page)
