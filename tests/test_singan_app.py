@@ -132,8 +132,9 @@ def test_train_endpoint_registers_a_model(client, tmp_path):
     # the status names the model as the dropdowns list it ("Yours: NAME (HH:MM)"), not by its internal key
     assert re.search(r"Trained \*\*Yours: test run \(\d\d:\d\d\)\*\*", status) and "my-test-run" not in status, status
     messages = [output[0] for output in job.outputs()]
-    assert messages[0].startswith("Instant preview") and Image.open(job.outputs()[0][1]).size == (32, 32)
-    assert re.search(r"starts now on \d+ CPU threads?;", messages[0]), messages[0]  # which (issue 28)
+    first = next(i for i, m in enumerate(messages) if m.startswith("Instant preview"))  # after the bar's frames
+    assert Image.open(job.outputs()[first][1]).size == (32, 32)
+    assert re.search(r"now: \d+ s on \d+ CPU threads? \(", messages[first]), messages[first]  # which (issue 28)
     assert any("SinGAN sample through scale" in m for m in messages[1:-1]), messages  # previews while it trains
     assert "Finishing a sample from your photo" in messages[-2], messages
     assert "finished from your photo" in status and "keeps a copy of your photo" in status, status

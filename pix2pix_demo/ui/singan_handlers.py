@@ -52,6 +52,7 @@ from .logic import parse_flag, parse_seed
 MAX_TRAIN_MINUTES = 15
 MAX_TRAIN_SIZE = 500  # px, the long side of a model trained in the app
 PREVIEW_SECONDS = 5.0  # a new SinGAN sample in "Train on my image" at most this often (mid-scale too)
+TICK_SECONDS = 0.25  # "Train on my image" moves its progress bar this often, in every phase
 _cancel_events: dict[str, threading.Event] = {}
 logger = logging.getLogger(__name__)
 KEPT = (f"Only you (this browser tab) can see and use it; it is deleted after {user_models.LIFETIME_S // 60} minutes "
@@ -284,6 +285,115 @@ def _size_for_short_side(image: Image.Image, size: int) -> int:
     return max(size, math.ceil(MIN_IMAGE_SIZE * long / short))
 
 
+def training_options(singan, image: Image.Image, max_size: int, minutes: float, slowdown: float = 1.0):
+    """(TrainOptions, shapes, floor, one_pass_s) for "Train on my image". The budget is a promise to a person
+    waiting, so the plan is measured on the wall clock (each scale times its own iterations and the last stops
+    at the budget; the cost model's fixed plan ran long on a busy machine), and the floor of iterations per scale
+    costs at most half the budget (it was 20: a 0.1-minute budget trained 22 s). one_pass_s: one iteration of
+    every scale, the shortest possible training, in wall seconds: the cost model's CPU seconds (this machine,
+    one thread) x `slowdown`, the machine's wall / CPU seconds measured just before (a busy machine)."""
+    def options_with(floor: int):
+        return singan.TrainOptions(max_size=max_size, time_budget=minutes, min_iters=floor, device="auto",
+                                   plan="measured", budget_clock="wall")
+
+    shapes, _ = singan.pyramid_shapes(*image.size, options_with(1))
+    one_pass = slowdown * sum(singan.iteration_cost_ms(shapes, n, options_with(1)) for n in range(len(shapes))) / 1000
+    floor = int(min(20, max(1, 0.5 * minutes * 60 / one_pass)))
+    return options_with(floor), shapes, floor, one_pass
+
+
+def expected_seconds(shape, what: str) -> float:
+    """Rough seconds of the phases around the training on this 2-core machine (one thread, quiet), for the
+    progress bar's segments: the instant GPNN preview and the finish from the photo grow with the pixels
+    (docs/singan.md: a 500x166 finish 2.5-3.8 CPU-s)."""
+    pixels = shape[0] * shape[1]
+    return 1.0 + (2.0 if what == "instant" else 3.0) * pixels / 83_000
+
+
+class TrainingBar:
+    """One progress bar through "Train on my image": the instant preview, the training and the finish, each a
+    segment sized by its expected seconds. Inside a segment the bar moves with the time the phase has spent
+    (the training's against its budget) and slows down in the last tenth of its segment when a phase runs long, so it
+    never goes back and never runs ahead into a phase that has not started."""
+
+    def __init__(self, progress, phases: dict[str, float]):
+        total, start, self.segments = sum(phases.values()), 0.0, {}
+        for name, seconds in phases.items():
+            self.segments[name] = (start / total, (start + seconds) / total, seconds)
+            start += seconds
+        self.progress, self.value, self.current, self.started = progress, 0.0, None, time.perf_counter()
+
+    def phase(self, name: str) -> None:
+        self.current, self.started = name, time.perf_counter()
+
+    def replan(self, phases: dict[str, float]) -> None:
+        """New expected seconds for the phases after the current one: the rest of the bar is split anew."""
+        start, total = self.segments[self.current][1], sum(phases.values())
+        for name, seconds in phases.items():
+            self.segments[name] = (start, start + (1 - self.segments[self.current][1]) * seconds / total, seconds)
+            start = self.segments[name][1]
+
+    def spent(self) -> float:
+        return time.perf_counter() - self.started
+
+    def tick(self, desc: str) -> str:
+        """Move the bar (gr.Progress for API clients; the page shows `line`, in the status) and return the line."""
+        low, high, expected = self.segments[self.current]
+        t = self.spent() / expected
+        inside = t if t < 0.9 else 0.9 + 0.09 * (1 - math.exp(-(t - 0.9) / 1.0))
+        self.value = max(self.value, low + (high - low) * inside)
+        self.progress(self.value, desc=desc)
+        self.desc = desc
+        return self.line()
+
+    def line(self) -> str:
+        """The bar as a line of the status: drawn by us, so an output arriving never hides it (Gradio's own bar
+        over the outputs vanished at every new preview: it blinked)."""
+        filled = round(self.value * 24)
+        return f"`{'█' * filled}{'░' * (24 - filled)}` {self.value:.0%} · {self.desc}"
+
+
+def _while_ticking(fn, bar: TrainingBar, desc, frame, timing: dict | None = None):
+    """fn() in a thread; every TICK_SECONDS meanwhile the bar moves and this yields frame(bar line) (desc: text,
+    or bar -> text). Returns fn's result (raises its error). `timing` gets the call's wall and process-CPU
+    seconds (their ratio: how busy the machine is)."""
+    box: dict = {}
+
+    def run():
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            box["value"] = fn()
+        except BaseException as error:  # noqa: BLE001 - raised again in the handler's thread
+            box["error"] = error
+        if timing is not None:
+            timing.update(wall=time.perf_counter() - wall, cpu=time.process_time() - cpu)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    while True:  # at least one frame: the phase is shown even when it is over at once
+        yield frame(bar.tick(desc(bar) if callable(desc) else desc))
+        thread.join(TICK_SECONDS)
+        if not thread.is_alive():
+            break
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def check_training_upload(image):
+    """The upload box's own check, on upload (before Train): a file that is not a picture we can open is cleared
+    at once with the reason (it showed a broken-image icon and said nothing until Train was clicked).
+    Returns (status, upload)."""
+    if image is None:
+        return gr.update(), gr.update()
+    try:
+        with open_image(uploaded_files(image)):
+            pass
+    except (ImageError, ValueError) as error:
+        return f"**This file cannot be trained on:** {error}", None
+    return "", gr.update()
+
+
 @app_messages
 def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request = None,
                   progress=gr.Progress()):
@@ -314,19 +424,41 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     # open and check the upload once, shrunk to the model's size (the training never sees more)
     image = singan._as_rgb(image, "an image to train on", max(MAX_TRAIN_SIZE, int(max_size)))
     asked, max_size = int(max_size), _size_for_short_side(image, int(max_size))
-    options = singan.TrainOptions(max_size=max_size, time_budget=minutes, min_iters=20, device="auto")
-    scales = len(singan.pyramid_shapes(*image.size, options)[0])  # fail fast
+    options, shapes, floor, one_pass = training_options(singan, image, max_size, minutes)  # fails fast
+    scales, budget = len(shapes), minutes * 60
+    keeps_photo = options.keep_photo
+    bar = TrainingBar(progress, {"instant": expected_seconds(shapes[-1], "instant"), "train": max(budget, one_pass),
+                                 "finish": expected_seconds(shapes[-1], "finish") if keeps_photo else 0.5})
     # something to look at within seconds: GPNN samples of the upload (no training) before SinGAN starts
     from ..gpnn import generate
 
-    instant = generate(image, seed=1, max_side=min(int(max_size), 250))
+    bar.phase("instant")
+    timing: dict = {}
+    instant = yield from _while_ticking(
+        lambda: generate(image, seed=1, max_side=min(int(max_size), 250)), bar,
+        "Instant preview (patch nearest neighbours, no training)",
+        lambda line: (f"Making an instant preview of your photo, then training **{label}**.\n\n{line}",
+                      gr.update(), *updates_none), timing)
     from ..threads import choose_threads
 
     threads, why = choose_threads()  # torch's default (one per core) collapses on a busy machine (issue 28)
     logger.info("Training %s with %d torch thread(s) (%s)", key, threads, why)
-    yield (f"Instant preview: patch nearest neighbours (GPNN, no training). Training **{label}** starts now on "
-           f"{threads} CPU thread{'s' if threads != 1 else ''}; its samples replace this one as the scales finish.",
-           instant, *updates_none)
+    # how busy the machine is now (wall / CPU seconds of the preview): the floor and the minimum in wall seconds
+    slowdown = min(50.0, max(1.0, timing.get("wall", 0.0) / max(timing.get("cpu", 0.0), 1e-3)))
+    options, shapes, floor, one_pass = training_options(singan, image, max_size, minutes, slowdown)
+    finish_s = slowdown * expected_seconds(shapes[-1], "finish")
+    bar.replan({"train": max(budget, one_pass), "finish": finish_s if keeps_photo else 0.5})
+    height, width = shapes[-1]
+    minimum = (f" At {width}×{height} px one iteration of each of its {scales} scales takes about {one_pass:.0f} s "
+               f"here, more than the budget: the training takes at least that." if one_pass > budget else "")
+    finish_note = (f", then about {finish_s:.0f} s to finish a sample from your photo"
+                   if keeps_photo else "")
+    message = (f"Instant preview: patch nearest neighbours (GPNN, no training). Training **{label}** now: "
+               f"{budget:.0f} s on {threads} CPU thread{'s' if threads != 1 else ''} ({scales} scales, at least "
+               f"{floor} iteration{'s' if floor != 1 else ''} each){finish_note}.{minimum} Its samples replace this "
+               f"one as the scales train.")
+    bar.phase("train")
+    yield f"{message}\n\n{bar.tick('Training')}", instant, *updates_none
     session = getattr(request, "session_hash", None) or "api"
     cancel = _cancel_events[session] = threading.Event()
     events: queue.Queue = queue.Queue()
@@ -349,19 +481,24 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
 
     thread = threading.Thread(target=work, daemon=True, name=f"singan-train-{key}")
     thread.start()
-    preview_image = instant
+    preview_image, scale, iteration = instant, 0, 0
     try:
-        while True:
-            event = events.get()
+        while True:  # the bar moves every TICK_SECONDS with the time spent against the budget, not by pixels
+            try:
+                event = events.get(timeout=TICK_SECONDS)
+            except queue.Empty:
+                event = ()
             if event is None:
                 break
-            scale, iteration, fraction, preview = event
-            progress(fraction, desc=f"scale {scale}, iteration {iteration}")
+            preview = None
+            if event:
+                scale, iteration, _, preview = event
+            line = bar.tick(f"Training: scale {scale + 1} of {scales}, {bar.spent():.0f} s of {budget:.0f} s")
             if preview is not None:
                 preview_image = preview
-                yield (f"Training **{label}**: a SinGAN sample through scale {scale} of "
-                       f"{scales}, iteration {iteration} "
-                       f"({fraction:.0%}).", preview_image, *updates_none)
+                message = (f"Training **{label}**: a SinGAN sample through scale {scale + 1} of {scales}, iteration "
+                           f"{iteration}.")
+            yield f"{message}\n\n{line}", preview if preview is not None else gr.update(), *updates_none
     finally:
         cancel.set() if thread.is_alive() and "result" not in outcome else None
     thread.join()
@@ -378,7 +515,8 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
     save_model(model.cpu(), folder, {"label": label,
                                      "resolution": max(stats["shapes"][-1]),
                                      "training": {"wall_time_s": stats["wall_seconds_this_run"],
-                                                  "time_budget_min": minutes, "app": True}})
+                                                  "time_budget_min": minutes, "app": True,
+                                                  "iterations": [scale["iterations"] for scale in stats["scales"]]}})
     # this session's alone (listed and usable nowhere else), for LIFETIME_S, a few per session (ui/user_models.py)
     user_models.add(key, folder, getattr(request, "session_hash", None))
     choices = model_choices()
@@ -389,9 +527,12 @@ def train_handler(image, name="", minutes=3.0, max_size=250, request: gr.Request
                f"{width}×{height} px" + (f": {max_size} px, not {asked}, so its short side is 25 px" if max_size != asked
                                         else "") + ").")
     finish = singan.photo(model) is not None
-    if finish:
-        yield (f"{trained} Finishing a sample from your photo (a few seconds)…", preview_image, *updates_none)
-    final = singan.sample(model, seed=0, finish=finish)
+    bar.phase("finish")
+    doing = f"{trained} Finishing a sample from your photo (a few seconds)…" if finish else trained
+    final = yield from _while_ticking(
+        lambda: singan.sample(model, seed=0, finish=finish), bar,
+        lambda bar: f"Finishing a sample from your photo, {bar.spent():.0f} s" if finish else "A sample of the model",
+        lambda line: (f"{doing}\n\n{line}", gr.update(), *updates_none))
     status = (f"{trained} The sample is finished from your photo: its fine texture is rebuilt from the photo's own "
               f"patches. The model keeps a copy of your photo ({width}×{height} px) for that; both are stored on this "
               f"server. It is now selected in every SinGAN tab. {KEPT}" if finish else

@@ -32,9 +32,9 @@ from .common import output_file
 from .singan_canvas import (canvas_to_edit_inputs, canvas_to_harmonize_inputs, canvas_to_painting, edit_example,
                             harmonize_example, load_example, open_canvas, paint_example, super_resolve_example)
 from .singan_handlers import (MAX_TRAIN_MINUTES, MAX_TRAIN_SIZE, animate_handler, app_messages, cancel_training,
-                              edit_handler, gpnn_handler, harmonize_handler, model_choices, model_dropdowns,
-                              model_image, paint_handler, sample_handler, singan_module, super_resolve_handler,
-                              train_handler)
+                              check_training_upload, edit_handler, gpnn_handler, harmonize_handler, model_choices,
+                              model_dropdowns, model_image, paint_handler, sample_handler, singan_module,
+                              super_resolve_handler, train_handler)
 
 # application -> the shipped model that suits it (used when present)
 PREFERRED = {"sample": "singan-balloons", "edit": "singan-stone", "harmonize": "singan-starry_night",
@@ -306,8 +306,12 @@ def _train_tab(tab: SinGANTab) -> None:
                 status = gr.Markdown(elem_id="singan-train-status")
                 preview = gr.Image(label="Preview (instant, then the scales as they train, then finished)",
                                    type="pil", format="png", height=320, elem_id="singan-train-preview")
+        # a file that is not a picture: cleared with the reason at once (not a broken-image icon until Train)
+        upload.upload(check_training_upload, upload, [status, upload], preprocess=False, queue=False,
+                      api_visibility="private")
+        # the handler draws its own bar in the status (Gradio's, over the outputs, vanished at every new preview)
         train.click(train_handler, [upload, name, minutes, size], [status, preview, *model_dropdowns],
-                    api_name="singan_train", preprocess=False, **TRAIN_CONCURRENCY)
+                    api_name="singan_train", preprocess=False, show_progress="hidden", **TRAIN_CONCURRENCY)
         cancel.click(cancel_training, None, None, api_visibility="private", queue=False)
         tab.outputs["train"] = preview
 
