@@ -121,7 +121,8 @@ def test_downscale_pairs_and_bicubic_baseline():
 
 
 def test_training_sources_leave_the_heldout_photos_out(tmp_path):
-    from train.srgan import get_args_parser, heldout_photos, training_sources
+    from train.eval.srgan import heldout_photos
+    from train.srgan import get_args_parser, training_sources
 
     root = tmp_path / "data"
     for folder, names in (("cats/train", ["a", "b"]), ("cats/test", ["t1", "t2", "t3"]),
@@ -351,10 +352,10 @@ def random_lite0(with_head: bool = True, **_):
 
 def test_evaluate_measures_bicubic_each_model_and_singan(tmp_path, monkeypatch):
     from conftest import save_tiny_singan
-    from train import srgan
+    from train.eval import srgan as srgan_eval
     from train.srgan import get_args_parser, main
 
-    monkeypatch.setattr(srgan, "load_lite0", random_lite0)
+    monkeypatch.setattr(srgan_eval, "load_lite0", random_lite0)
 
     for seed in range(2):
         picture(48, 40, seed).save(tmp_path / f"p{seed}.png")
@@ -363,7 +364,7 @@ def test_evaluate_measures_bicubic_each_model_and_singan(tmp_path, monkeypatch):
     args = get_args_parser().parse_args(["--evaluate", str(tmp_path / "sr"), "--pictures", str(tmp_path / "p0.png"),
                                          str(tmp_path / "p1.png"), "--singan", str(tmp_path / "singan"),
                                          "--grid", str(tmp_path / "grid.png")])
-    from train.srgan import evaluate
+    from train.eval.srgan import evaluate
 
     report = evaluate(args)
     assert list(report) == ["bicubic", str(tmp_path / "sr"), "singan"]
@@ -381,7 +382,7 @@ def test_evaluate_measures_bicubic_each_model_and_singan(tmp_path, monkeypatch):
 
 
 def test_kid_windows_keep_the_pictures_resolution():
-    from train.srgan import KID_WINDOW, kid_windows
+    from train.eval.srgan import KID_WINDOW, kid_windows
 
     big = picture(300, 600)
     windows = kid_windows(big)
@@ -393,7 +394,7 @@ def test_kid_windows_keep_the_pictures_resolution():
 
 def test_kid_report_ranks_a_far_method_above_a_close_one():
     """KID per method against the windows of the photos it ran on, with a spread and per source."""
-    from train.srgan import kid_report
+    from train.eval.srgan import kid_report
 
     torch.manual_seed(0)
     targets = [torch.randn(2, 16) for _ in range(20)]
