@@ -148,7 +148,8 @@ def card_text(name: str, shapes, notes: str = "", keeps_photo: bool = False) -> 
     h, w = shapes[-1]
     return (f"## Samples\n\nThe pyramid has {len(shapes)} scales from {shapes[0][1]}×{shapes[0][0]} to {w}×{h} px. "
             f"`sample(model, seed=s)` gives a new {w}×{h} image with the training image's patches rearranged "
-            f"(layout from the coarsest scale, textures from the finer ones); `width_factor=2` makes a panorama. "
+            f"(the layout from the coarse scales: with the warp layout, the photo's own objects moved, widened or "
+            f"narrowed; textures from the finer scales); `width_factor=2` makes a panorama. "
             + ("`sample(model, seed=s, finish=True)` rebuilds the fine texture from the training photo's own patches "
                f"(sharper). **The model holds its training photo** ({w}×{h} px, buffer `photo`) for that: whoever "
                "downloads the model gets the photo (train with `--no-photo` to leave it out). "

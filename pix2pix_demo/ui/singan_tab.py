@@ -126,7 +126,8 @@ def _random_samples_tab(tab: SinGANTab) -> None:
     """SinGAN samples of the selected model, and GPNN samples of any picture (no training)."""
     with gr.Tab("Random samples"):
         gr.Markdown("New images with the same patches as the training image, at any size. **How new** a "
-                    "sample is: from scale 0 (the default) the coarsest scale draws a new layout, a new scene; "
+                    "sample is: from scale 0 (the default) the layout is new (a model trained with the warp layout "
+                    "moves, widens and narrows the photo's own objects; an older one draws it from noise); "
                     "starting from a finer scale keeps the training image's layout up to it (as in SinGAN's "
                     "paper), so the sample comes closer to the photo the finer the start.")
         with gr.Row():
