@@ -38,7 +38,7 @@ ENDPOINTS = {
     "photo_to_image": lambda f: [f, "edges2cats", "hed-like", True],
     "enhance": lambda f: [f],
     "labels_to_facade": lambda f: [f, "facades-spade", 0],
-    "translate_photo": lambda f: [f, "cat-bengal", "bengal"],
+    "translate_photo": lambda f: [f, "cat-bengal", "bengal", True],
     "sketch_to_image": lambda f: [{"background": None, "layers": [], "composite": f}, "edges2cats", 0, ""],
     "singan_edit": lambda f: ["singan-mini", f, f, -1, 0, False],
     "singan_harmonize": lambda f: ["singan-mini", f, f, -1, 0],
