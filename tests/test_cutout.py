@@ -296,6 +296,28 @@ def test_close_up_window_is_a_square_around_the_face_that_the_cat_fills():
     assert close_up_window(photo, empty, 128, 0.5, face_box=face)[1] == "close-up not mostly cat"
 
 
+def test_close_up_window_takes_tighter_scales_and_the_cli_checks_them(tmp_path):
+    from train.data.edges import close_up_window, get_args_parser, main
+
+    photo = Image.new("RGB", (400, 300))
+    alpha = np.ones((300, 400), np.float32)
+    face = lambda image, scale, face_height_position: (150, 60, 250, 160)  # a 100-px face found
+    box, status = close_up_window(photo, alpha, 64, 0.5, face_box=face, scales=(0.9, 0.9))
+    assert status == "written" and box[2] - box[0] == 90  # the frame cuts into the face
+    wide = close_up_window(photo, alpha, 64, 0.5, face_box=face, scales=(2.0, 2.0))[0]
+    assert wide[2] - wide[0] == 200
+    (tmp_path / "src").mkdir()
+    photo.save(tmp_path / "src" / "a.png")
+    for bad in ("1.4,0.9", "x", "0,1", "1"):
+        args = get_args_parser().parse_args([str(tmp_path / "src"), str(tmp_path / "out"), "--cutout", "--masks",
+                                             str(tmp_path), "--crop", "close-up", "--close-up-scales", bad])
+        with pytest.raises(SystemExit, match="--close-up-scales wants"):
+            main(args)
+    args = get_args_parser().parse_args([str(tmp_path / "src"), str(tmp_path / "out"), "--close-up-scales", "1,2"])
+    with pytest.raises(SystemExit, match="only applies with --crop close-up"):
+        main(args)
+
+
 def test_dataset_close_ups_is_the_share_of_close_up_pairs(tmp_path):
     from pix2pix_demo.data import DATASET_INFO, dataset_close_ups
 

@@ -75,6 +75,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--masks", type=Path, help="with --cutout: folder of trimaps <stem>.png (1 cat, 2 bg, 3 edge)")
     parser.add_argument("--segmenter", type=Path, help="with --cutout: segmenter model folder (when no --masks)")
     parser.add_argument("--margin", type=float, default=0.08, help="with --cutout: white margin around the cat")
+    parser.add_argument("--close-up-scales", default=None, metavar="LOW,HIGH",
+                        help="with --crop close-up: the window's side as a range of multiples of the detected face's "
+                             f"side (default {CLOSE_UP_SCALES[0]},{CLOSE_UP_SCALES[1]}; below 1 the frame cuts the ears)")
     return parser
 
 
@@ -118,7 +121,8 @@ def _segmenter(folder: Path):
 
 
 def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter: Path | None,
-                 margin: float = 0.08, max_side: int = 1024, check: bool = True) -> tuple[Image.Image | None, str]:
+                 margin: float = 0.08, max_side: int = 1024, check: bool = True,
+                 close_up_scales: tuple[float, float] | None = None) -> tuple[Image.Image | None, str]:
     """Open one photo, cut its cat out onto white and crop it: (size² RGB, 'written') or (None, reason).
 
     `check=False` keeps every cut-out with a cat in it (evaluation on all held-out masks)."""
@@ -159,7 +163,8 @@ def cutout_photo(path: Path, size: int, crop: str, masks: Path | None, segmenter
         if not 0.15 <= coverage <= 0.85:
             return None, "face crop not a cat on white"
     if crop == "close-up":
-        box, status = close_up_window(photo, alpha, size, _name_fraction(path.stem))
+        box, status = close_up_window(photo, alpha, size, _name_fraction(path.stem),
+                                      scales=close_up_scales or CLOSE_UP_SCALES)
         if box is None:
             return None, status
     return cutout.cut_out(photo, alpha, size=size, margin=margin, box=box), "written"
@@ -181,12 +186,13 @@ def _name_fraction(name: str) -> float:
 
 
 def close_up_window(photo: Image.Image, alpha: np.ndarray, size: int, fraction: float,
-                    face_box=cat_face_crop_box) -> tuple[tuple[int, int, int, int] | None, str]:
+                    face_box=cat_face_crop_box, scales: tuple[float, float] = CLOSE_UP_SCALES,
+                    ) -> tuple[tuple[int, int, int, int] | None, str]:
     """The square window of a face close-up, (left, top, right, bottom), or (None, why not): the face's
-    side times a scale in CLOSE_UP_SCALES (`fraction` picks it), the face a little above the centre,
+    side times a scale in `scales` (`fraction` picks it), the face a little above the centre,
     moved inside the photo. Refused when it would be enlarged more than 1.67x to `size` or when the cat
     covers less than half of it."""
-    low, high = CLOSE_UP_SCALES
+    low, high = scales
     # cat_face_crop_box returns scale x the face side; ask for the face itself (scale 1) and widen here
     face = face_box(photo, scale=1.0, face_height_position=0.5)
     if face is None:
@@ -206,11 +212,11 @@ def close_up_window(photo: Image.Image, alpha: np.ndarray, size: int, fraction: 
 
 def process_one(item: tuple[Path, str], destination: Path, method: str, size: int, crop: str, variants: int,
                 cut: bool = False, masks: Path | None = None, segmenter: Path | None = None,
-                margin: float = 0.08) -> str:
+                margin: float = 0.08, close_up_scales: tuple[float, float] | None = None) -> str:
     """Write the pairs of one photo; returns 'written' or why it was skipped."""
     path, name = item
     if cut:
-        photo, status = cutout_photo(path, size, crop, masks, segmenter, margin)
+        photo, status = cutout_photo(path, size, crop, masks, segmenter, margin, close_up_scales=close_up_scales)
         if photo is None:
             return status
     else:
@@ -233,6 +239,16 @@ def main(args: argparse.Namespace) -> None:
         raise SystemExit("--crop close-up needs --cutout (a close-up is the cat cut out inside its window).")
     if (args.masks or args.segmenter) and not args.cutout:
         raise SystemExit("--masks / --segmenter only apply with --cutout.")
+    close_up_scales = None
+    if args.close_up_scales is not None:
+        if args.crop != "close-up":
+            raise SystemExit("--close-up-scales only applies with --crop close-up.")
+        try:
+            close_up_scales = tuple(float(v) for v in args.close_up_scales.split(","))
+        except ValueError:
+            close_up_scales = ()
+        if len(close_up_scales) != 2 or not 0 < close_up_scales[0] <= close_up_scales[1]:
+            raise SystemExit(f"--close-up-scales wants LOW,HIGH with 0 < LOW <= HIGH, not {args.close_up_scales!r}.")
     excluded_names = read_names(args.exclude)
     photos = sorted(p for p in args.source.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
@@ -244,7 +260,7 @@ def main(args: argparse.Namespace) -> None:
 
     work = partial(process_one, destination=args.destination, method=args.method, size=args.size,
                    crop=args.crop, variants=args.variants, cut=args.cutout, masks=args.masks,
-                   segmenter=args.segmenter, margin=args.margin)
+                   segmenter=args.segmenter, margin=args.margin, close_up_scales=close_up_scales)
     workers = max(1, min(os.cpu_count() or 1, args.workers))
     results = []
     with Pool(workers) as pool:
@@ -254,6 +270,7 @@ def main(args: argparse.Namespace) -> None:
     skipped = {reason: results.count(reason) for reason in sorted(set(results) - {"written"})}
     settings = edge_settings(args.method, args.variants)
     run = {"source": str(args.source), "prefix": args.prefix, "crop": args.crop, "cutout": args.cutout,
+           **({"close_up_scales": list(close_up_scales)} if close_up_scales else {}),
            "masks": str(args.masks) if args.masks else None,
            "segmenter": str(args.segmenter) if args.segmenter else None,
            "excluded": len(photos) - len(kept), "photos": written, "pairs": written * args.variants,
