@@ -182,6 +182,53 @@ def test_resume_refuses_another_architecture(tmp_path):
         _train(tmp_path, a, b, heldout, "--steps 4 --resume --num-blocks 2")
 
 
+@pytest.mark.slow
+def test_pretrained_feature_recipe_fine_tunes_an_exported_pair(tmp_path, monkeypatch):
+    """Issue 26: --init starts both generators from an exported pair, --no-patchgan --d-features lite0 judges
+    each domain with projected heads over the frozen features (random weights here), --lambda-perceptual
+    scores the cycle on them; every term logged and finite, recorded in the config; an old run (PatchGANs
+    only) still resumes as it was, and resuming it with heads is refused."""
+    from test_srgan import random_lite0
+    from train.harness import pretrained
+
+    monkeypatch.setattr(pretrained, "load_lite0", lambda device="cpu", with_head=False: random_lite0(with_head))
+    a, b, heldout = _fixture_folders(tmp_path)
+    old_ab, old_ba = _train(tmp_path, a, b, heldout, "--steps 2 --size 32")  # the plain recipe: two PatchGANs
+    assert "pretrained_features" not in load_model(old_ab).metadata["training"]
+    start = {k: v.clone() for k, v in load_model(old_ab).float().state_dict().items()}
+
+    argv = ["--a", str(a), "--b", str(b), "--exclude", str(heldout), "--domains", "warm,cool",
+            "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "tuned"), "--name", "tuned",
+            "--log-every", "1", "--sample-every", "1000", *TINY.split(), "--size", "32", "--steps", "3",
+            "--init", str(old_ab), str(old_ba), "--base-channels", "8", "--num-blocks", "3",  # taken from --init
+            "--no-patchgan", "--d-features", "lite0", "--lambda-perceptual", "0.1", "--lr", "2e-3"]
+    ab, ba = cyclegan.main(cyclegan.get_args_parser().parse_args(argv))
+    records = [json.loads(line) for line in (tmp_path / "runs/tuned/log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3]
+    for key in ("loss_dp_a", "loss_dp_b", "loss_g_projected_a", "loss_g_projected_b", "loss_perceptual_cycle",
+                "loss_cycle"):
+        assert all(np.isfinite(r[key]) and r[key] != 0 for r in records), key
+    assert all("loss_d_a" not in r for r in records)  # no PatchGAN
+    tuned = load_model(ab)
+    training = tuned.metadata["training"]
+    assert training["discriminator"] is None and training["init"] == [str(old_ab), str(old_ba)]
+    assert training["pretrained_features"]["projected_discriminator"]
+    assert training["pretrained_features"]["lambda_perceptual"] == 0.1
+    assert tuned.config == load_model(old_ab).config  # the architecture of --init (base 4, 1 block), not the options
+    moved = sum((tuned.float().state_dict()[k] - start[k]).abs().sum().item() for k in start)
+    assert 0 < moved < sum(v.abs().sum().item() for v in start.values())  # a fine-tune: it moved from the start
+    state = torch.load(tmp_path / "runs/tuned/checkpoint.pt", weights_only=True)
+    assert {"heads_a", "heads_b", "opt_pa", "opt_pb"} <= set(state) and "discriminators" not in state
+
+    _train(tmp_path, a, b, heldout, "--steps 3 --size 32 --resume")  # the old run continues as before
+    with pytest.raises(SystemExit, match="d_features|d-features"):
+        _train(tmp_path, a, b, heldout, "--steps 4 --size 32 --resume --d-features lite0")
+    with pytest.raises(SystemExit, match="--d-features lite0"):
+        _train(tmp_path, a, b, heldout, "--steps 1 --size 32 --no-patchgan")
+    with pytest.raises(SystemExit, match="--init: Could not load"):
+        _train(tmp_path, a, b, heldout, f"--steps 1 --size 32 --init {old_ab} {tmp_path / 'nothing'}")
+
+
 def test_trainer_says_what_is_missing(tmp_path):
     a, b, heldout = _fixture_folders(tmp_path)
     with pytest.raises(SystemExit, match="Say how long"):

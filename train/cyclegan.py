@@ -11,6 +11,13 @@ nothing needs to change. The discriminators are updated on a pool of the last 50
 (Shrivastava et al. 2017), not only the newest one. Adam(2e-4, β₁ 0.5); the learning rate stays,
 then decays linearly to 0 over the second half of the run (--decay-start).
 
+The pretrained-feature recipe (train.harness.pretrained, issue 26) plugs in as in train.pix2pix and
+train.srgan: --d-features lite0 adds, per domain, unconditional projected heads over a frozen
+EfficientNet-Lite0 (hinge loss, DiffAugment; --no-patchgan judges with them alone), and
+--lambda-perceptual puts the perceptual distance on the cycle (F(G(a)) vs a, G(F(b)) vs b: unpaired
+translation has no other pairs). --init A2B B2A starts both generators from exported models (a
+fine-tune; the discriminators start fresh).
+
 Images are random crops: each photo is resized so its short side is a random value in
 [size, size·jitter], cropped to size², and flipped half of the time. Every "epoch" visits each A
 photo once, with a random B photo beside it (the folders need not be the same size).
@@ -44,12 +51,18 @@ from pix2pix_demo.imaging import ImageError, open_image, to_rgb
 from pix2pix_demo.losses import GAN_LOSSES, GANLoss, gradient_penalty
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
 from pix2pix_demo.models.resnet import ResnetConfig, ResnetGenerator
-from train import harness
+from pix2pix_demo.features import perceptual_loss
+from pix2pix_demo.hub import ModelLoadError, load_model
+from pix2pix_demo.projected import hinge_discriminator_loss
 from pix2pix_demo.threads import use_threads
+from train import harness
+from train.harness import pretrained
+from train.harness.pretrained import (feature_loss_options, feature_pass, generator_terms, make_feature_losses,
+                                      make_projected_heads, parse_weights)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "norm", "d_layers", "d_channels", "d_norm",
-                        "ema")
+                        "ema", "patchgan", "d_features")  # a checkpoint without the last two had the PatchGANs only
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -84,6 +97,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--d-layers", type=int, default=3, help="PatchGAN n_layers (3 = 70×70 patches)")
     model.add_argument("--d-channels", type=int, default=64, help="ndf")
     model.add_argument("--d-norm", choices=("instance", "batch", "none"), default="instance")
+    model.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
+                       help="the two PatchGANs; --no-patchgan with --d-features lite0 judges with the projected heads only")
+    model.add_argument("--init", nargs=2, type=Path, default=None, metavar=("A2B_DIR", "B2A_DIR"),
+                       help="start G and F from these exported models (their architecture; the Ds start fresh)")
     loss = p.add_argument_group("losses and optimiser")
     loss.add_argument("--gan-loss", choices=GAN_LOSSES, default="lsgan")
     loss.add_argument("--lambda-cycle", type=float, default=10.0, help="λ of the cycle loss")
@@ -92,9 +109,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     loss.add_argument("--lambda-gp", type=float, default=10.0, help="gradient penalty weight (wgan-gp)")
     loss.add_argument("--pool-size", type=int, default=50, help="generated images kept for D (0 = newest only)")
     loss.add_argument("--lr", type=float, default=2e-4)
+    loss.add_argument("--lr-d", type=float, default=None, help="discriminators' learning rate (default --lr)")
     loss.add_argument("--beta1", type=float, default=0.5)
     loss.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
     loss.add_argument("--ema", type=float, default=0.0, help="export an EMA of the generators' weights (0 = off)")
+    pretrained.add_arguments(p)  # --d-features, --lambda-perceptual (on the cycle here), --diffaugment, ...
     return p
 
 
@@ -290,6 +309,19 @@ def main(args) -> tuple[Path, Path] | None:
     if not photos_a or not photos_b:
         raise SystemExit(f"No photos: {len(photos_a)} in A ({', '.join(args.a)}, {args.a_glob}), {len(photos_b)} in "
                          f"B ({', '.join(args.b)}, {args.b_glob}).")
+    initial = None
+    if args.init is not None:  # both generators' architecture from the exported pair (also when resuming)
+        try:
+            initial = [load_model(folder) for folder in args.init]
+        except ModelLoadError as error:
+            raise SystemExit(f"--init: {error}") from None
+        if not all(isinstance(model, ResnetGenerator) for model in initial):
+            raise SystemExit(f"--init {' '.join(map(str, args.init))}: both must be ResNet generators (a CycleGAN pair).")
+        if initial[0].config != initial[1].config:
+            raise SystemExit("--init: the two models have different architectures.")
+        config = initial[0].config
+        args.base_channels, args.num_blocks, args.upsampling, args.norm = (config.base_channels, config.num_blocks,
+                                                                           config.upsampling, config.norm)
     try:
         g_config, d_config = generator_config(args), discriminator_config(args)
     except ValueError as error:
@@ -308,17 +340,29 @@ def main(args) -> tuple[Path, Path] | None:
         math.ceil(args.epochs * steps_per_epoch) if args.epochs is not None else None)
 
     generators = CycleGenerators(g_config).to(device)
-    discriminators = CycleDiscriminators(d_config).to(device)
+    if initial is not None and not args.resume:
+        generators.a2b.load_state_dict(initial[0].float().state_dict())
+        generators.b2a.load_state_dict(initial[1].float().state_dict())
+    discriminators = CycleDiscriminators(d_config).to(device) if args.patchgan else None
+    # the pretrained-feature recipe: frozen Lite0 features; projected heads for B (judge G's outputs) and
+    # for A (judge F's), unconditional; None when not asked for
+    features, heads_b, opt_pb = make_feature_losses(args, device, condition_channels=0)
+    heads_a, opt_pa = make_projected_heads(args, device, 0, seed_offset=1) if heads_b is not None else (None, None)
+    perceptual_weights = parse_weights(args.perceptual_weights)
     ema = copy.deepcopy(generators).eval().requires_grad_(False) if args.ema > 0 else None
     opt_g = torch.optim.Adam(generators.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
-    opt_d = torch.optim.Adam(discriminators.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    opt_d = (torch.optim.Adam(discriminators.parameters(), lr=args.lr_d or args.lr, betas=(args.beta1, 0.999))
+             if discriminators is not None else None)
     gan = GANLoss(args.gan_loss)
     pool_a, pool_b = ImagePool(args.pool_size), ImagePool(args.pool_size)
     use_identity = args.lambda_identity > 0
 
-    run.track(generators=generators, discriminators=discriminators, opt_g=opt_g, opt_d=opt_d, ema=ema)
+    run.track(generators=generators, discriminators=discriminators, opt_g=opt_g, opt_d=opt_d, ema=ema,
+              heads_a=heads_a, heads_b=heads_b, opt_pa=opt_pa, opt_pb=opt_pb)
     run.extra_state = lambda: {"pool_a": pool_a.state(), "pool_b": pool_b.state()}
-    state = run.resume(ARCHITECTURE_OPTIONS)
+    no_heads = ["d_features (the checkpoint has no projected heads)"]
+    state = run.resume(ARCHITECTURE_OPTIONS,
+                       changes=lambda state: no_heads if heads_b is not None and "heads_b" not in state else [])
     if state is not None:
         pool_a.load(state.get("pool_a"), device)
         pool_b.load(state.get("pool_b"), device)
@@ -326,59 +370,98 @@ def main(args) -> tuple[Path, Path] | None:
     if world_size > 1:
         ids = [device.index] if device.type == "cuda" else None
         generators = DistributedDataParallel(generators, device_ids=ids)
-        discriminators = DistributedDataParallel(discriminators, device_ids=ids)
+        if discriminators is not None:
+            discriminators = DistributedDataParallel(discriminators, device_ids=ids)
 
     # two photos of each domain, spread over the folders, for the sample grids
     pick = lambda photos: [photos[round(i * (len(photos) - 1) / 2)] for i in (0, 1)]  # noqa: E731
     samples_a = torch.stack([center_crop(p, args.size) for p in pick(photos_a)]).to(device)
     samples_b = torch.stack([center_crop(p, args.size) for p in pick(photos_b)]).to(device)
+    if world_size > 1 and heads_b is not None:
+        raise SystemExit("--d-features with torchrun is not supported in train.cyclegan yet (one process).")
     if is_main:
+        judges = ([f"each PatchGAN {harness.count(d_plain.a) / 1e6:.2f} M ({d_config.receptive_field}×"
+                   f"{d_config.receptive_field} patches)"] if d_plain is not None else [])
+        if heads_b is not None:
+            judges.append(f"projected heads {harness.count(heads_b) / 1e6:.2f} M per domain over frozen Lite0 features")
+        if args.lambda_perceptual:
+            judges.append(f"{args.lambda_perceptual} × perceptual cycle loss (frozen Lite0 features)")
         print(f"A ({domain_a}): {len(photos_a)} photos, B ({domain_b}): {len(photos_b)} photos; {world_size} process(es) "
-              f"on {device}; each G {harness.count(g_plain.a2b) / 1e6:.2f} M params, each D "
-              f"{harness.count(d_plain.a) / 1e6:.2f} M ({d_config.receptive_field}×{d_config.receptive_field} patches).")
+              f"on {device}; each G {harness.count(g_plain.a2b) / 1e6:.2f} M params; {'; '.join(judges)}"
+              f"{'; from ' + ' and '.join(map(str, args.init)) if args.init else ''}.")
+    key_g, key_d = ("loss_gan_ab", "loss_d_b") if d_plain is not None else ("loss_g_projected_b", "loss_dp_b")
     run.start(sample=lambda path: save_sample_grid(path, ema or g_plain, samples_a, samples_b),
-              postfix=lambda losses: dict(cyc=f"{losses['loss_cycle']:.3f}", g=f"{losses['loss_gan_ab']:.3f}",
-                                          d=f"{losses['loss_d_b']:.3f}"))
+              postfix=lambda losses: dict(cyc=f"{losses['loss_cycle']:.3f}", g=f"{losses[key_g]:.3f}",
+                                          d=f"{losses[key_d]:.3f}"))
     generators.train()
-    discriminators.train()
+    if discriminators is not None:
+        discriminators.train()
     for real_a, real_b in run.batches(loader, dataset, sampler, steps_per_epoch):
         lr_scale = harness.linear_decay(run.progress(), args.decay_start)
-        for group in opt_g.param_groups + opt_d.param_groups:
+        for group in opt_g.param_groups:
             group["lr"] = args.lr * lr_scale
+        for optimizer in (opt_d, opt_pa, opt_pb):
+            if optimizer is not None:
+                harness.set_lr(optimizer, (args.lr_projected if optimizer is not opt_d and args.lr_projected
+                                           else args.lr_d or args.lr) * lr_scale)
         real_a, real_b = real_a.to(device, non_blocking=True), real_b.to(device, non_blocking=True)
 
         # --- generators: fool both Ds (raw modules, frozen, so DDP does not sync them here), cycle, identity
-        d_plain.requires_grad_(False)
+        if d_plain is not None:
+            d_plain.requires_grad_(False)
         out = generators(real_a, real_b, identity=use_identity)
-        loss_gan_ab = gan.generator_loss(d_plain.b(out["fake_b"]))
-        loss_gan_ba = gan.generator_loss(d_plain.a(out["fake_a"]))
+        zero = torch.zeros((), device=device)
+        loss_gan_ab = gan.generator_loss(d_plain.b(out["fake_b"])) if d_plain is not None else zero
+        loss_gan_ba = gan.generator_loss(d_plain.a(out["fake_a"])) if d_plain is not None else zero
         loss_cycle = (out["rec_a"] - real_a).abs().mean() + (out["rec_b"] - real_b).abs().mean()
         loss_identity = ((out["idt_b"] - real_b).abs().mean() + (out["idt_a"] - real_a).abs().mean()
-                         if use_identity else torch.zeros((), device=device))
+                         if use_identity else zero)
         loss_g = (loss_gan_ab + loss_gan_ba + args.lambda_cycle * loss_cycle
                   + args.lambda_cycle * args.lambda_identity * loss_identity)
+        extra = {}
+        if heads_b is not None:  # per domain: one DiffAugment draw for a real photo and the output, the heads
+            for name, heads, opt_p, real, fake in (("b", heads_b, opt_pb, real_b, out["fake_b"]),
+                                                   ("a", heads_a, opt_pa, real_a, out["fake_a"])):
+                feats_real, feats_fake, _ = feature_pass(features, real, real, fake, args.diffaugment)
+                heads.requires_grad_(True)  # learn first, on the same features (as train.srgan)
+                loss_dp = hinge_discriminator_loss(heads(feats_real), heads([f.detach() for f in feats_fake]))
+                opt_p.zero_grad(set_to_none=True)
+                loss_dp.backward()
+                opt_p.step()
+                extra[f"loss_dp_{name}"] = loss_dp.item()
+                terms = {}
+                loss_g = loss_g + generator_terms(args, fake, real, feats_fake, feats_real, heads, None,
+                                                  perceptual_weights, terms, paired=False)
+                extra[f"loss_g_projected_{name}"] = terms["loss_g_projected"]
+        if args.lambda_perceptual:  # the cycle's pairs: the round trip should look like the photo to the network
+            loss_pc = sum(perceptual_loss(features(rec), [f.detach() for f in features(real)], perceptual_weights)
+                          for rec, real in ((out["rec_a"], real_a), (out["rec_b"], real_b)))
+            loss_g = loss_g + args.lambda_perceptual * loss_pc
+            extra["loss_perceptual_cycle"] = loss_pc.item()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
 
         # --- discriminators: real photos vs generated ones drawn from the pools (one call for both Ds)
-        d_plain.requires_grad_(True)
-        fake_a, fake_b = pool_a.query(out["fake_a"]), pool_b.query(out["fake_b"])
-        n = real_a.shape[0]
-        scores_a, scores_b = discriminators(torch.cat([real_a, fake_a]), torch.cat([real_b, fake_b]))
-        loss_d_a = gan.discriminator_loss(scores_a[:n], scores_a[n:])
-        loss_d_b = gan.discriminator_loss(scores_b[:n], scores_b[n:])
-        if args.gan_loss == "wgan-gp":
-            loss_d_a = loss_d_a + gradient_penalty(d_plain.a, real_a, fake_a, args.lambda_gp)
-            loss_d_b = loss_d_b + gradient_penalty(d_plain.b, real_b, fake_b, args.lambda_gp)
-        # the paper halves D's objective (D learns slower than G); GANLoss's lsgan/vanilla already do
-        opt_d.zero_grad(set_to_none=True)
-        (loss_d_a + loss_d_b).backward()
-        opt_d.step()
+        losses = {}
+        if d_plain is not None:
+            d_plain.requires_grad_(True)
+            fake_a, fake_b = pool_a.query(out["fake_a"]), pool_b.query(out["fake_b"])
+            n = real_a.shape[0]
+            scores_a, scores_b = discriminators(torch.cat([real_a, fake_a]), torch.cat([real_b, fake_b]))
+            loss_d_a = gan.discriminator_loss(scores_a[:n], scores_a[n:])
+            loss_d_b = gan.discriminator_loss(scores_b[:n], scores_b[n:])
+            if args.gan_loss == "wgan-gp":
+                loss_d_a = loss_d_a + gradient_penalty(d_plain.a, real_a, fake_a, args.lambda_gp)
+                loss_d_b = loss_d_b + gradient_penalty(d_plain.b, real_b, fake_b, args.lambda_gp)
+            # the paper halves D's objective (D learns slower than G); GANLoss's lsgan/vanilla already do
+            opt_d.zero_grad(set_to_none=True)
+            (loss_d_a + loss_d_b).backward()
+            opt_d.step()
+            losses = {"loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item()}
 
-        losses = {"loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item(), "loss_gan_ab": loss_gan_ab.item(),
-                  "loss_gan_ba": loss_gan_ba.item(), "loss_cycle": loss_cycle.item(),
-                  "loss_identity": loss_identity.item()}
+        losses.update({"loss_gan_ab": loss_gan_ab.item(), "loss_gan_ba": loss_gan_ba.item(),
+                       "loss_cycle": loss_cycle.item(), "loss_identity": loss_identity.item(), **extra})
         run.end_step(losses, ema=(ema, g_plain, args.ema), epoch=run.epoch, lr=args.lr * lr_scale)
     run.finish()
     result = None
@@ -390,7 +473,8 @@ def main(args) -> tuple[Path, Path] | None:
                     "hardware": harness.hardware_description(device), "torch": torch.__version__,
                     "gan_loss": args.gan_loss, "lambda_cycle": args.lambda_cycle,
                     "lambda_identity": args.lambda_identity, "pool_size": args.pool_size,
-                    "discriminator": dataclasses.asdict(d_config), "ema": args.ema}
+                    "discriminator": dataclasses.asdict(d_config) if args.patchgan else None, "ema": args.ema,
+                    **feature_loss_options(args), **({"init": [str(f) for f in args.init]} if args.init else {})}
         data = {"a": {"domain": domain_a, "folders": [str(f) for f in args.a], "glob": args.a_glob,
                       "files": args.a_files, "photos": len(photos_a)},
                 "b": {"domain": domain_b, "folders": [str(f) for f in args.b], "glob": args.b_glob,

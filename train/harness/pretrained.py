@@ -14,6 +14,8 @@ Beside the frozen network, the recipe's low-frequency colour term (`--lambda-low
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 
@@ -73,10 +75,17 @@ def make_feature_losses(args, device, condition_channels: int = 1, size: int | N
         raise SystemExit(str(error)) from None
     if args.d_features == "none":
         return features, None, None
+    return (features, *make_projected_heads(args, device, condition_channels, size))
+
+
+def make_projected_heads(args, device, condition_channels: int = 1, size: int | None = None, seed_offset: int = 0):
+    """(projected discriminator, its optimizer) over the frozen features, for --d-features lite0; a trainer
+    that judges two domains (CycleGAN, StarGAN's real/fake) asks for a second set of heads with its own
+    `seed_offset` (another fixed random projection)."""
     projected = ProjectedDiscriminator(FEATURE_CHANNELS, size=size or args.size, condition_channels=condition_channels,
-                                       seed=args.seed).to(device)
+                                       seed=args.seed + seed_offset).to(device)
     lr = args.lr_projected or args.lr_d or args.lr
-    return features, projected, torch.optim.Adam(projected.parameters(), lr=lr, betas=(args.beta1, 0.999))
+    return projected, torch.optim.Adam(projected.parameters(), lr=lr, betas=(args.beta1, 0.999))
 
 
 def feature_pass(features, real_a, real_b, fake_b, policy: str, condition=None):
@@ -100,10 +109,15 @@ def lowfreq_l1(fake: torch.Tensor, real: torch.Tensor, pool: int) -> torch.Tenso
 
 
 def generator_terms(args, fake, real, feats_fake, feats_real, projected, condition, perceptual_weights,
-                    extra: dict) -> torch.Tensor | float:
+                    extra: dict, paired: bool = True) -> torch.Tensor | float:
     """The recipe's terms of G's loss, weighted and summed: the low-frequency L1, the projected heads'
-    hinge term (told `condition`), the perceptual loss; each one asked for is logged in `extra`."""
+    hinge term (told `condition`), the perceptual loss; each one asked for is logged in `extra`.
+    `paired=False` (unpaired translation: `real` is another photo, not the output's target): only the
+    projected term; the trainer puts the perceptual loss where it has pairs (CycleGAN: its cycle)."""
     loss = 0.0
+    if not paired:
+        args = copy.copy(args)
+        args.lambda_lowfreq = args.lambda_perceptual = 0.0
     if args.lambda_lowfreq:
         extra["loss_lowfreq"] = lowfreq_l1(fake.float(), real, args.lowfreq_pool)
         loss = loss + args.lambda_lowfreq * extra["loss_lowfreq"]
