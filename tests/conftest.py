@@ -132,10 +132,24 @@ def save_tiny_cyclegan(folder, domains=("cat", "bengal"), seed: int = 0):
                     "data": {"a": {"domain": a}, "b": {"domain": b}}})
 
 
+def save_tiny_photo_task(folder, task: str, seed: int = 0):
+    """A tiny, untrained photo-task U-Net (pix2pix_demo.photo_tasks: "colourize" or "fill-in") as a model folder."""
+    import torch
+
+    from pix2pix_demo.hub import save_model
+    from pix2pix_demo.models import UNetConfig, UNetGenerator
+    from pix2pix_demo.photo_tasks import IN_CHANNELS, OUT_CHANNELS
+
+    torch.manual_seed(seed)
+    model = UNetGenerator(UNetConfig(in_channels=IN_CHANNELS[task], out_channels=OUT_CHANNELS[task], base_channels=8,
+                                     num_downsamplings=4, max_channels=16, norm="instance", dropout=0.3))
+    return save_model(model, folder, {"resolution": 64, "task": task, "kind": "photo-task", "label": f"Tiny {task}"})
+
+
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tmp_path_factory):
     """A weights folder with tiny `edges2cats`, `edges2products`, `singan-mini`, `facades-pix2pix`, `facades-spade`,
-    `srgan-x4`, `cat2bengal` and `bengal2cat` models, used by the app through
+    `srgan-x4`, `cat2bengal`, `bengal2cat`, `colourize` and `fill-in` models, used by the app through
     PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
     folder = tmp_path_factory.mktemp("weights")
     save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats", coats=True)
@@ -145,6 +159,8 @@ def tiny_weights_dir(tmp_path_factory):
     save_tiny_facades(folder / "facades-spade", "spade")
     save_tiny_srgan(folder / "srgan-x4")
     save_tiny_cyclegan(folder)  # cat2bengal + bengal2cat: the Translate tab's "cat-bengal" translator
+    save_tiny_photo_task(folder / "colourize", "colourize")  # the Colour & fill tab's two models
+    save_tiny_photo_task(folder / "fill-in", "fill-in", seed=1)
     old = os.environ.get("PIX2PIX_WEIGHTS_DIR")
     os.environ["PIX2PIX_WEIGHTS_DIR"] = str(folder)
     from pix2pix_demo import registry

@@ -35,6 +35,7 @@ from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss
                                  gradient_penalty, pull_away_term)
 from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
                                  PatchGANDiscriminator, UNetConfig, UNetGenerator)
+from pix2pix_demo.photo_tasks import IN_CHANNELS, OUT_CHANNELS, TASKS, PhotoTaskDataset, TaskGenerator, display
 from pix2pix_demo.projected import hinge_discriminator_loss
 from pix2pix_demo.threads import use_threads
 
@@ -43,6 +44,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     data = p.add_argument_group("data")
     data.add_argument("--data", required=True, help="dataset folder")
+    data.add_argument("--task", choices=("pairs",) + TASKS, default="pairs",
+                      help="pairs: the dataset's pairs (or a photo folder's edge maps); colourize / fill-in: pairs made "
+                           "on the fly from photos (grey -> photo; photo with a random erased region + the mask -> "
+                           "photo: pix2pix_demo.photo_tasks). --data is then a folder of photos, or the shared data "
+                           "folder: every photo set less its held-out list (train.data.photos.TASK_TRAIN_SOURCES)")
     data.add_argument("--layout", choices=LAYOUTS, default=None, help="dataset layout (default: detected)")
     data.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
     data.add_argument("--files", help="text file of names to train on (others are skipped)")
@@ -142,6 +148,9 @@ def generator_config(args) -> UNetConfig:
                  "separable": args.separable, "upsampling": args.upsampling,
                  "attention_levels": args.g_attention, "noise_levels": args.g_noise}
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    task = getattr(args, "task", "pairs")
+    if task != "pairs":
+        config = dataclasses.replace(config, in_channels=IN_CHANNELS[task], out_channels=OUT_CHANNELS[task])
     if getattr(args, "coat", False):
         from pix2pix_demo.coat import PALETTES
 
@@ -173,7 +182,8 @@ def init_generator(generator, source) -> list[str]:
 
 def discriminator_config(args, g_config: UNetConfig):
     """The discriminator's config: a PatchGAN, or for the energy losses an auto-encoder (same input)."""
-    in_channels = g_config.in_channels + g_config.out_channels
+    # the pair D sees: input + picture (a photo task's U-Net predicts chroma or RGB; compose makes RGB of it)
+    in_channels = g_config.in_channels + (3 if getattr(args, "task", "pairs") != "pairs" else g_config.out_channels)
     if args.gan_loss in ENERGY_LOSSES:
         if args.d_attention or args.lambda_fm or args.d_scales > 1:
             raise SystemExit("--d-attention, --d-scales and --lambda-fm apply to the PatchGAN; ebgan and began use an "
@@ -208,7 +218,7 @@ def parse_progressive(spec: str | None, final_size: int) -> tuple[int, float]:
 
 ARCHITECTURE_OPTIONS = ("preset", "base_channels", "num_downsamplings", "max_channels", "norm", "separable",
                         "upsampling", "d_layers", "d_channels", "d_norm", "spectral_norm", "ema", "g_attention",
-                        "d_attention", "d_latent", "gan_loss", "coat", "d_scales", "g_noise", "d_features", "patchgan")
+                        "d_attention", "d_latent", "gan_loss", "coat", "d_scales", "g_noise", "d_features", "patchgan", "task")
 
 
 def architecture_changes(saved: dict, args) -> list[str]:
@@ -217,11 +227,52 @@ def architecture_changes(saved: dict, args) -> list[str]:
 
 
 def save_sample_grid(path: Path, generator, inputs, targets):
-    """Rows of input | output | target."""
+    """Rows of input | output | target (a photo task's input drawn as a picture: photo_tasks.display)."""
     with harness.evaluating(generator):
         outputs = generator(inputs)
     harness.save_grid(path, [torch.cat([a, o, b], dim=2)
-                             for a, o, b in zip(inputs.cpu(), outputs.float().cpu(), targets.cpu())])
+                             for a, o, b in zip(display(inputs).cpu(), outputs.float().cpu(), targets.cpu())])
+
+
+def load_task_photos(args, excluded: set[str]) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """--task colourize / fill-in: the photos (RGB uint8, shrunk so the short side is at most what the jitter
+    crops from), their names, and the source folders (the shared sets less their held-out lists, or --data)."""
+    from pix2pix_demo.imaging import open_image
+    from train.data.photos import TASK_TRAIN_SOURCES, is_shared_root, list_photos, part_of, task_photos
+
+    root = Path(args.data)
+    if is_shared_root(root):
+        found = task_photos(root, TASK_TRAIN_SOURCES)
+        sources = [f"{folder} (less {names})" if names else folder for folder, names, _, _ in TASK_TRAIN_SOURCES]
+    elif root.is_dir():
+        found = [(str(root), path, "whole") for path in list_photos(root, None, True)
+                 if path.name not in excluded and path.stem not in excluded]
+        sources = [str(root)]
+    else:
+        raise SystemExit(f"Data folder {root} does not exist.")
+    if not found:
+        raise SystemExit(f"No photos in {root}.")
+    short = math.ceil(args.size * max(1.0, args.jitter)) + 2
+    photos, names = [], []
+    for folder, path, part in found:
+        image = part_of(open_image(path), part)
+        scale = short / min(image.size)
+        if scale < 1:
+            image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+        photos.append(np.asarray(image))
+        names.append(f"{folder}/{path.name}")
+    return photos, names, sources
+
+
+def task_samples(photos: list[np.ndarray], task: str, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Four fixed (input, target) pairs spread over the photos for the sample grids (fixed masks)."""
+    from pix2pix_demo.photo_tasks import centre_crop, random_mask, task_input
+
+    ids = sorted({round(i * (len(photos) - 1) / 3) for i in range(4)})
+    crops = [centre_crop(photos[i], size) for i in ids]
+    masks = [random_mask(size, size, np.random.default_rng(i)) if task == "fill-in" else None for i in ids]
+    return (torch.stack([task_input(task, crop, mask) for crop, mask in zip(crops, masks)]),
+            torch.stack([to_tensor(crop) for crop in crops]))
 
 
 def main(args) -> Path | None:
@@ -232,11 +283,15 @@ def main(args) -> Path | None:
     names = read_name_list(args.files) if args.files else None
     excluded = read_name_list(args.exclude) if args.exclude else set()
     run = harness.Run(args, "train.pix2pix", exports=[Path(args.out) / args.name], is_main=is_main)
-    try:
-        pairs, kept = load_pairs(args.data, args.layout, args.direction, names, args.edge_method, args.max_side,
-                                 exclude=excluded)
-    except FileNotFoundError as error:
-        raise SystemExit(str(error)) from None
+    task_sources = None
+    if args.task != "pairs":
+        pairs, kept, task_sources = load_task_photos(args, excluded)
+    else:
+        try:
+            pairs, kept = load_pairs(args.data, args.layout, args.direction, names, args.edge_method, args.max_side,
+                                     exclude=excluded)
+        except FileNotFoundError as error:
+            raise SystemExit(str(error)) from None
     try:
         g_config = generator_config(args)
     except ValueError as error:
@@ -250,10 +305,16 @@ def main(args) -> Path | None:
         raise SystemExit("--close-ups needs --drawing-styles (close-ups are one of its drawing styles).")
     if not 0 <= args.close_ups < 1:
         raise SystemExit(f"--close-ups is a share of the pairs, in [0, 1): got {args.close_ups}.")
-    dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
-                            augment_edges=args.augment_edges, seed=args.seed, coat=args.coat,
-                            drawing_styles=args.drawing_styles, close_ups=args.close_ups,
-                            recolour=args.coat_recolour)
+    if args.task != "pairs" and (args.coat or args.augment_edges or args.drawing_styles):
+        raise SystemExit("--coat, --augment-edges and --drawing-styles are for line drawings, not --task " + args.task)
+    if args.task != "pairs":
+        dataset = PhotoTaskDataset(pairs, args.task, size=low_size if low_fraction > 0 else args.size,
+                                   jitter=args.jitter, seed=args.seed)
+    else:
+        dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
+                                augment_edges=args.augment_edges, seed=args.seed, coat=args.coat,
+                                drawing_styles=args.drawing_styles, close_ups=args.close_ups,
+                                recolour=args.coat_recolour)
     sampler = (torch.utils.data.distributed.DistributedSampler(dataset, world_size, rank, seed=args.seed)
                if world_size > 1 else torch.utils.data.RandomSampler(dataset))
     # with --workers, each epoch's worker processes copy the dataset as it is then (its size for the
@@ -269,6 +330,8 @@ def main(args) -> Path | None:
     run.total_steps = total_steps
 
     generator = UNetGenerator(g_config).to(device)
+    if args.task != "pairs":  # the U-Net and its task's compose (what the losses see is a picture)
+        generator = TaskGenerator(generator, args.task)
     try:
         d_config = discriminator_config(args, g_config)
     except ValueError as error:
@@ -305,9 +368,12 @@ def main(args) -> Path | None:
     g_plain = harness.unwrap(getattr(generator, "_orig_mod", generator))
     d_plain = harness.unwrap(getattr(discriminator, "_orig_mod", discriminator))
     # four pairs spread over the data set (neighbours are often variants of one photo)
-    sample_ids = sorted({round(i * (len(pairs) - 1) / 3) for i in range(4)})
-    sample_inputs = torch.stack([dataset_center(pairs[i][0], args.size) for i in sample_ids]).to(device)
-    sample_targets = torch.stack([dataset_center(pairs[i][1], args.size) for i in sample_ids]).to(device)
+    if args.task != "pairs":
+        sample_inputs, sample_targets = (t.to(device) for t in task_samples(pairs, args.task, args.size))
+    else:
+        sample_ids = sorted({round(i * (len(pairs) - 1) / 3) for i in range(4)})
+        sample_inputs = torch.stack([dataset_center(pairs[i][0], args.size) for i in sample_ids]).to(device)
+        sample_targets = torch.stack([dataset_center(pairs[i][1], args.size) for i in sample_ids]).to(device)
     if is_main:
         print(f"{len(pairs)} pairs, {world_size} process(es) on {device}; G {harness.count(g_plain) / 1e6:.2f} M params, "
               f"D {harness.count(d_plain) / 1e6:.2f} M params ({describe_discriminator(d_config)}).")
@@ -340,15 +406,22 @@ def main(args) -> Path | None:
     if is_main:
         wall = run.spent()
         final = copy.deepcopy(ema or g_plain).to(memory_format=torch.contiguous_format).float().cpu()
+        if args.task != "pairs":
+            final = final.unet  # the exported model is the U-Net; photo_tasks.colourize / fill_in compose
+            data = {"path": str(args.data), "sources": task_sources, "photos": len(pairs), "exclude": args.exclude,
+                    "pairs": f"made on the fly (pix2pix_demo.photo_tasks, task {args.task})"}
+        else:
+            data = {"path": str(args.data), "layout": args.layout or "auto", "direction": args.direction,
+                    "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
+                    "edge_method": dataset_edge_method(args.data, args.layout, args.edge_method),
+                    "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles,
+                    "close_ups": args.close_ups or dataset_close_ups(args.data), "cutout": dataset_is_cutout(args.data)}
         metadata = {
-            "task": "image-to-image",
+            "task": "image-to-image" if args.task == "pairs" else args.task,
+            **({"kind": "photo-task"} if args.task != "pairs" else {}),  # its own tab, not the Draw tab's list
             "resolution": args.size,
             "pad_fill": 1.0,
-            "data": {"path": str(args.data), "layout": args.layout or "auto", "direction": args.direction,
-                     "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
-                     "edge_method": dataset_edge_method(args.data, args.layout, args.edge_method),
-                     "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles,
-                     "close_ups": args.close_ups or dataset_close_ups(args.data), "cutout": dataset_is_cutout(args.data)},
+            "data": data,
             "training": {
                 "command": run.command(),
                 "steps": run.step, "batch_size": args.batch_size, "world_size": world_size,
@@ -385,7 +458,7 @@ def init_from(args, generator, ema, g_config, is_main: bool) -> None:
             or not set(source.config.noise_levels) <= set(g_config.noise_levels)):
         raise SystemExit(f"--init-from {args.init_from}: its architecture {dataclasses.asdict(source.config)} "
                          f"differs from this run's {dataclasses.asdict(g_config)}; pass the same generator options.")
-    widened = init_generator(generator, source)
+    widened = init_generator(getattr(generator, "unet", generator), source)
     if ema is not None:
         ema.load_state_dict(generator.state_dict())
     if is_main:
@@ -421,7 +494,10 @@ class Pix2PixStep:
         feats_real = feats_fake = ink = None
         if self.features is not None:
             with self.autocast(), torch.set_grad_enabled(not warming_up):
-                feats_real, feats_fake, ink = feature_pass(self.features, real_a, real_b, fake_b, args.diffaugment)
+                # the projected heads are told the input's ink, or for fill-in where the photo was erased
+                erased = (real_a[:, 3:4] + 1) / 2 if getattr(args, "task", "pairs") == "fill-in" else None
+                feats_real, feats_fake, ink = feature_pass(self.features, real_a, real_b, fake_b, args.diffaugment,
+                                                           condition=erased)
         if projected is not None:  # --- projected discriminator: heads over the frozen features
             projected.requires_grad_(True)
             with self.autocast():

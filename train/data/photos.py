@@ -19,6 +19,17 @@ TRAIN_SOURCES = (("cats/train", "cats/heldout.txt", "whole"),
 EVAL_SOURCES = (("cats/test", "cats/heldout.txt", "whole"),
                 ("cats-masked/images", "cats-masked/heldout.txt", "whole"),
                 ("edges2products/val", None, "left"))
+# The photo tasks (colourize, fill-in: pix2pix_demo.photo_tasks) train on every shared photo set less each
+# held-out list and measure on those lists: (folder, names file, keep the named (True) or all but them, part)
+TASK_TRAIN_SOURCES = (("cats/train", "cats/heldout.txt", False, "whole"),
+                      ("cats-masked/images", "cats-masked/heldout.txt", False, "whole"),
+                      ("edges2products/train", None, False, "left"),
+                      ("facades/train", None, False, "left"))
+TASK_EVAL_SOURCES = (("cats/test", "cats/heldout.txt", True, "whole"),
+                     ("cats-masked/images", "cats-masked/heldout.txt", True, "whole"),
+                     ("edges2products/val", None, True, "left"),
+                     ("facades/val", None, True, "left"),
+                     ("facades/test", None, True, "left"))
 KID_WINDOW = 256  # px: the side of the windows KID sees (the size pooled_features feeds the network)
 
 
@@ -37,3 +48,20 @@ def list_photos(folder: Path, names_file: Path | None, keep: bool) -> list[Path]
     names = read_name_list(names_file)
     listed = [p for p in files if p.name in names or p.stem in names]
     return listed if keep else [p for p in files if p.name not in names and p.stem not in names]
+
+
+def task_photos(root: Path, sources, per_source: int | None = None) -> list[tuple[str, Path, str]]:
+    """(source folder, file, part) of each photo the photo tasks use under `root` (the shared data folder):
+    TASK_TRAIN_SOURCES or TASK_EVAL_SOURCES; at most `per_source` of each, spread evenly over the sorted files."""
+    found = []
+    for folder, names_file, keep, part in sources:
+        files = list_photos(root / folder, root / names_file if names_file else None, keep)
+        if per_source is not None and len(files) > per_source:
+            files = [files[round(i * (len(files) - 1) / (per_source - 1))] for i in range(per_source)] if per_source > 1 else files[:1]
+        found += [(folder, path, part) for path in files]
+    return found
+
+
+def is_shared_root(folder: Path) -> bool:
+    """Is `folder` the shared data folder (it holds the sets TASK_TRAIN_SOURCES names)?"""
+    return all((Path(folder) / source[0]).is_dir() for source in TASK_TRAIN_SOURCES)

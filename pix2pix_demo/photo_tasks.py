@@ -1,0 +1,329 @@
+"""Two pix2pix tasks made from any photo (issue 29): colourize a black-and-white photo, and fill in an
+erased region. The trainer (`train.pix2pix --task ...`), the evaluator (`train.eval.photo_tasks`) and the app
+(`pix2pix_demo.ui.photo_tasks_tab`) all use this module, so the grey conversion and the mask format are the
+same everywhere.
+
+- Grey: Pillow's `convert("L")` (ITU-R 601 luma, L = (19595 R + 38470 G + 7471 B + 2^15) >> 16), `grey_of`.
+- colourize: the U-Net sees the grey image (1 channel) and predicts the two YCbCr chroma channels; the
+  colour picture is the input's own luma with that chroma (`compose` in training, `recombine` at full size),
+  so the grey version of the result is the input, pixel for pixel.
+- fill-in: the U-Net sees the photo with the erased pixels set to mid grey plus the mask (4 channels:
+  RGB, then the mask as -1 kept / +1 erased) and predicts RGB; only the erased pixels are taken from it.
+  A mask is a bool array, True where erased (`random_mask` draws brush strokes, boxes and blobs).
+
+    model = load_model("weights/colourize"); colour = colourize(model, photo)       # PIL in, PIL out, same size
+    model = load_model("weights/fill-in");   filled = fill_in(model, photo, mask)   # mask: HxW bool or PIL "L"
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+from torch import nn
+
+from .imaging import ImageError, check_aspect, open_image, to_rgb
+
+TASKS = ("colourize", "fill-in")
+IN_CHANNELS = {"colourize": 1, "fill-in": 4}
+OUT_CHANNELS = {"colourize": 2, "fill-in": 3}
+FILL_WORK_SIDE = 512  # fill-in runs at the photo's own size up to this long side (sharper holes), else shrunk
+MIN_SIDE = 16  # px: smaller pictures are refused with a message
+
+# YCbCr (JPEG / BT.601 full range) -> RGB, in units where Y and chroma share one scale
+_CR_R, _CB_G, _CR_G, _CB_B = 1.402, -0.344136, -0.714136, 1.772
+
+
+def check_task(task: str) -> str:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    return task
+
+
+# --- grey and colour ---------------------------------------------------------------------------------
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 -> HxW uint8: exactly Pillow's RGB -> L conversion."""
+    rgb = rgb.astype(np.uint32)
+    return ((rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000) >> 16).astype(np.uint8)
+
+
+def grey_of(image) -> np.ndarray:
+    """A picture (PIL of any mode, or an array) -> its grey version, HxW uint8. An "L" picture is kept as it is."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    if image.mode == "L":
+        return np.asarray(image).copy()
+    return luma(np.asarray(to_rgb(image)))
+
+
+def recombine(grey: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """grey (HxW uint8) + chroma (HxWx2 float: Cb - 128, Cr - 128) -> HxWx3 uint8 whose luma is `grey` exactly.
+
+    Where the colour would leave the RGB cube its chroma is scaled down (same hue, less saturated) so the
+    luma stays; rounding to 8 bits is then corrected by moving all three channels together (luma weights
+    sum to 1), and the few pixels that still miss (at the cube's edge) become plain grey."""
+    y = grey.astype(np.float64)[..., None]
+    cb, cr = chroma[..., 0].astype(np.float64), chroma[..., 1].astype(np.float64)
+    delta = np.stack([_CR_R * cr, _CB_G * cb + _CR_G * cr, _CB_B * cb], axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(delta > 0, (255.0 - y) / delta, np.where(delta < 0, -y / delta, np.inf))
+    scale = np.clip(room.min(axis=-1, keepdims=True), 0.0, 1.0)
+    rgb = np.clip(np.rint(y + scale * delta), 0, 255).astype(np.int32)
+    target = grey.astype(np.int32)
+    for _ in range(3):
+        miss = target - luma(rgb.astype(np.uint8)).astype(np.int32)
+        if not miss.any():
+            break
+        rgb = np.clip(rgb + miss[..., None], 0, 255)
+    rgb = rgb.astype(np.uint8)
+    still = luma(rgb) != grey
+    rgb[still] = grey[still][:, None]
+    return rgb
+
+
+def compose(task: str, x: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+    """The U-Net's raw output -> the RGB picture in [-1, 1] (differentiable; what the losses see).
+    colourize: x = grey (N,1,H,W), raw = chroma (N,2,H,W) on the scale of [-1, 1] = +-127.5 levels;
+    fill-in: x = erased RGB + mask (N,4,H,W), raw = RGB: the kept pixels are x's own."""
+    if task == "colourize":
+        cb, cr = raw[:, :1], raw[:, 1:2]
+        rgb = torch.cat([x + _CR_R * cr, x + _CB_G * cb + _CR_G * cr, x + _CB_B * cb], dim=1)
+        return rgb.clamp(-1, 1)
+    erased = (x[:, 3:4] > 0).to(raw.dtype)
+    return erased * raw + (1 - erased) * x[:, :3]
+
+
+class TaskGenerator(nn.Module):
+    """A U-Net and its task's `compose`: input -> RGB picture, for the trainer (its losses, discriminators
+    and sample grids see pictures). The exported model is the U-Net alone (`.unet`)."""
+
+    def __init__(self, unet: nn.Module, task: str):
+        super().__init__()
+        self.unet, self.task = unet, check_task(task)
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        return compose(self.task, x, self.unet(x, condition))
+
+
+def display(x: torch.Tensor) -> torch.Tensor:
+    """A task input (N, 1 or 4, H, W) as a 3-channel picture for grids: the grey image, or the erased photo
+    with the hole shown in magenta."""
+    if x.shape[1] == 1:
+        return x.expand(-1, 3, -1, -1)
+    if x.shape[1] == 4:
+        hole = (x[:, 3:4] > 0).to(x.dtype)
+        magenta = torch.tensor([1.0, -1.0, 1.0], dtype=x.dtype, device=x.device)[None, :, None, None]
+        return hole * magenta + (1 - hole) * x[:, :3]
+    return x
+
+
+# --- masks -------------------------------------------------------------------------------------------
+
+def random_mask(height: int, width: int, rng: np.random.Generator, cover: tuple[float, float] = (0.04, 0.35)) -> np.ndarray:
+    """A random erased region, HxW bool (True = erased): brush strokes (most often, as a person paints),
+    a box or a blob, redrawn until it covers a share of the picture within `cover`."""
+    side = min(height, width)
+    for _ in range(20):
+        canvas = Image.new("L", (width, height), 0)
+        draw = ImageDraw.Draw(canvas)
+        kind = rng.choice(["strokes", "box", "blob"], p=[0.6, 0.2, 0.2])
+        if kind == "strokes":
+            for _ in range(int(rng.integers(1, 4))):
+                thickness = int(max(2, side * rng.uniform(0.05, 0.14)))
+                x, y = rng.uniform(0, width), rng.uniform(0, height)
+                points = [(x, y)]
+                angle = rng.uniform(0, 2 * np.pi)
+                for _ in range(int(rng.integers(2, 6))):
+                    angle += rng.uniform(-1.2, 1.2)
+                    step = side * rng.uniform(0.1, 0.3)
+                    x = float(np.clip(x + step * np.cos(angle), 0, width - 1))
+                    y = float(np.clip(y + step * np.sin(angle), 0, height - 1))
+                    points.append((x, y))
+                draw.line(points, fill=255, width=thickness, joint="curve")
+                for px, py in points:  # round ends and joints, like a brush
+                    draw.ellipse([px - thickness / 2, py - thickness / 2, px + thickness / 2, py + thickness / 2], fill=255)
+        else:
+            w, h = side * rng.uniform(0.15, 0.45), side * rng.uniform(0.15, 0.45)
+            left, top = rng.uniform(0, width - w), rng.uniform(0, height - h)
+            (draw.rectangle if kind == "box" else draw.ellipse)([left, top, left + w, top + h], fill=255)
+        mask = np.asarray(canvas) > 127
+        if cover[0] <= mask.mean() <= cover[1]:
+            return mask
+    return mask
+
+
+def mask_of(image, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A painted mask (PIL or array: any non-black / non-transparent pixel is erased) -> HxW bool,
+    optionally resized (nearest) to `size` = (width, height)."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image.astype(np.uint8) * 255 if image.dtype == bool else image)
+    if image.mode in ("RGBA", "LA", "PA", "P"):
+        alpha = image.convert("RGBA").getchannel("A")
+    else:
+        alpha = image.convert("L")
+    if size is not None and alpha.size != tuple(size):
+        alpha = alpha.resize(tuple(size), Image.NEAREST)
+    return np.asarray(alpha) > 0
+
+
+def erase(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The network's fill-in input, HxWx4 float in [-1, 1]: the photo with erased pixels at 0 (mid grey),
+    then the mask channel (+1 erased, -1 kept)."""
+    x = rgb.astype(np.float32) / 127.5 - 1.0
+    x[mask] = 0.0
+    return np.concatenate([x, np.where(mask, 1.0, -1.0).astype(np.float32)[..., None]], axis=-1)
+
+
+def task_input(task: str, rgb: np.ndarray, mask: np.ndarray | None = None) -> torch.Tensor:
+    """(C, H, W) float tensor of a photo crop (HxWx3 uint8): its grey version, or erased + mask."""
+    if task == "colourize":
+        return torch.from_numpy(luma(rgb).astype(np.float32) / 127.5 - 1.0)[None]
+    return torch.from_numpy(erase(rgb, mask)).permute(2, 0, 1)
+
+
+# --- training pairs ----------------------------------------------------------------------------------
+
+class PhotoTaskDataset(torch.utils.data.Dataset):
+    """Pairs made on the fly from photos (HxWx3 uint8 arrays): a random resize + crop (pix2pix's jitter)
+    and flip, then (grey crop -> crop) or (erased crop + mask -> crop), a new mask every time."""
+
+    def __init__(self, photos, task: str, size: int = 256, jitter: float = 1.12, flip: bool = True, seed: int = 0):
+        self.photos, self.task, self.size, self.jitter, self.flip, self.seed = photos, check_task(task), size, jitter, flip, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def __getitem__(self, index: int):
+        from .data import jitter_crop_box, to_tensor
+
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        photo = self.photos[index]
+        (new_w, new_h), box = jitter_crop_box(*photo.shape[:2], self.size, self.jitter, rng)
+        crop = np.asarray(Image.fromarray(photo).resize((new_w, new_h), Image.BICUBIC).crop(box))
+        if self.flip and rng.random() < 0.5:
+            crop = np.ascontiguousarray(crop[:, ::-1])
+        mask = random_mask(self.size, self.size, rng) if self.task == "fill-in" else None
+        return task_input(self.task, crop, mask), to_tensor(crop)
+
+
+def centre_crop(photo: np.ndarray, size: int) -> np.ndarray:
+    """Short side resized to `size`, the centre size² square (sample grids, evaluation windows)."""
+    image = Image.fromarray(photo)
+    scale = size / min(image.size)
+    image = image.resize((max(size, round(image.width * scale)), max(size, round(image.height * scale))), Image.BICUBIC)
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    return np.asarray(image.crop((left, top, left + size, top + size)))
+
+
+# --- inference -------------------------------------------------------------------------------------
+
+def model_task(model: nn.Module) -> str:
+    """The task a loaded model was trained for (its config's "task")."""
+    task = (getattr(model, "metadata", {}) or {}).get("task")
+    if task not in TASKS:
+        raise ValueError(f"This model is not a photo-task model (its task is {task!r}, expected one of {TASKS}).")
+    return task
+
+
+def read_photo(image) -> Image.Image:
+    """Any upload -> an upright picture, refused with a message when it is not usable."""
+    if image is None:
+        raise ImageError("Upload or pick a photo first.")
+    image = check_aspect(open_image(image))
+    if min(image.size) < MIN_SIDE:
+        raise ImageError(f"The picture is {image.width}×{image.height} pixels: too small (at least {MIN_SIDE} px a side).")
+    return image
+
+
+def _work_size(width: int, height: int, long_side: int, multiple: int, shrink_only: bool) -> tuple[int, int]:
+    scale = long_side / max(width, height)
+    if shrink_only:
+        scale = min(1.0, scale)
+    return (max(multiple, int(round(width * scale / multiple)) * multiple),
+            max(multiple, int(round(height * scale / multiple)) * multiple))
+
+
+@contextlib.contextmanager
+def _seeded_dropout(model: nn.Module, seed: int | None):
+    """seed None: eval mode (deterministic). A seed: dropout on (pix2pix's test-time noise), drawn from a
+    forked RNG seeded with it, so each seed gives its own variation and the same seed the same one."""
+    if seed is None:
+        yield
+        return
+    from .pipelines import paper_test_time
+
+    with paper_test_time(model), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
+
+
+@torch.inference_mode()
+def colourize(model: nn.Module, image, seed: int | None = None) -> Image.Image:
+    """A photo (colour or grey, any size) -> a colour picture of the same size whose grey version is the
+    input's grey version exactly. The network sees the grey image with its long side at the model's
+    resolution; its chroma is resized back to the photo's size and recombined with the photo's own luma."""
+    image = read_photo(image)
+    grey = grey_of(image)
+    height, width = grey.shape
+    config = model.config
+    size = int((getattr(model, "metadata", {}) or {}).get("resolution", 256))
+    work = _work_size(width, height, size, config.multiple, shrink_only=False)
+    small = np.asarray(Image.fromarray(grey).resize(work, Image.BICUBIC if work[0] < width else Image.BILINEAR))
+    x = torch.from_numpy(small.astype(np.float32) / 127.5 - 1.0)[None, None]
+    dtype = next(model.parameters()).dtype
+    with _seeded_dropout(model, seed):
+        raw = model(x.to(dtype)).float()[0].clamp(-1, 1) * 127.5  # (2, h, w): Cb - 128, Cr - 128
+    chroma = np.stack([np.asarray(Image.fromarray(c.numpy().astype(np.float32), "F").resize((width, height), Image.BILINEAR))
+                       for c in raw], axis=-1)
+    return Image.fromarray(recombine(grey, chroma))
+
+
+@torch.inference_mode()
+def fill_in(model: nn.Module, image, mask, seed: int | None = None) -> Image.Image:
+    """A photo and a mask (HxW bool, or a painted picture: non-black / opaque = erased) -> the photo with the
+    erased pixels filled in, the others exactly as they were. Up to FILL_WORK_SIDE px the network sees the
+    photo at its own size (padded to its multiple by mirroring); larger photos are shrunk for it and its fill
+    enlarged back."""
+    rgb = np.asarray(to_rgb(read_photo(image)))
+    height, width = rgb.shape[:2]
+    erased = mask_of(mask, (width, height)) if not (isinstance(mask, np.ndarray) and mask.dtype == bool) else mask
+    if erased.shape != (height, width):
+        raise ImageError(f"The mask is {erased.shape[1]}×{erased.shape[0]} but the photo {width}×{height}.")
+    if not erased.any():
+        raise ImageError("Nothing is erased: paint over the part of the photo to fill in.")
+    config = model.config
+    scale = min(1.0, FILL_WORK_SIDE / max(width, height))
+    work_w, work_h = max(1, round(width * scale)), max(1, round(height * scale))
+    small = rgb if scale == 1.0 else np.asarray(Image.fromarray(rgb).resize((work_w, work_h), Image.LANCZOS))
+    small_mask = erased if scale == 1.0 else np.asarray(
+        Image.fromarray(erased.astype(np.uint8) * 255).resize((work_w, work_h), Image.BILINEAR)) > 0
+    m = config.multiple
+    pad_h, pad_w = (-work_h) % m, (-work_w) % m
+    x = torch.from_numpy(erase(small, small_mask)).permute(2, 0, 1)[None]
+    if pad_h or pad_w:
+        mode = "reflect" if pad_h < work_h and pad_w < work_w else "replicate"
+        x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+    dtype = next(model.parameters()).dtype
+    with _seeded_dropout(model, seed):
+        out = model(x.to(dtype)).float()[0, :, :work_h, :work_w].clamp(-1, 1)
+    fill = ((out.permute(1, 2, 0).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
+    if scale != 1.0:
+        fill = np.asarray(Image.fromarray(fill).resize((width, height), Image.BICUBIC))
+    result = rgb.copy()
+    result[erased] = fill[erased]
+    return Image.fromarray(result)
+
+
+def mask_overlay(image, mask: np.ndarray, colour=(255, 0, 255), opacity: float = 0.6) -> Image.Image:
+    """The photo with the erased region tinted and outlined (what the app shows as the mask)."""
+    rgb = np.asarray(to_rgb(image)).astype(np.float32)
+    tint = np.array(colour, dtype=np.float32)
+    out = rgb.copy()
+    out[mask] = (1 - opacity) * rgb[mask] + opacity * tint
+    edge = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.FIND_EDGES)) > 0
+    out[edge] = tint
+    return Image.fromarray(out.round().astype(np.uint8))

@@ -1,0 +1,185 @@
+"""Colourize and fill-in (pix2pix_demo.photo_tasks): the grey conversion and the mask format shared by trainer,
+evaluator and app, the exactness promises (the grey input's luma, the unerased pixels), any size in and out,
+the trainer's --task option and the evaluator, on tiny untrained models and pictures made in code."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import save_tiny_photo_task
+from pix2pix_demo import photo_tasks as pt
+from pix2pix_demo.hub import load_model
+from pix2pix_demo.imaging import ImageError
+
+
+def photo(width=90, height=70, seed=0) -> Image.Image:
+    """A colourful picture with structure (gradients + noise)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([x * 255 / width, y * 255 / height, (x + y) % 97 * 2.5], axis=-1) + rng.normal(0, 20, (height, width, 3))
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photo-task-models")
+    return {task: load_model(save_tiny_photo_task(folder / task, task)) for task in pt.TASKS}
+
+
+def test_luma_is_pillows_grey_conversion():
+    rgb = np.random.default_rng(1).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    assert np.array_equal(pt.luma(rgb), np.asarray(Image.fromarray(rgb).convert("L")))
+    assert np.array_equal(pt.grey_of(Image.fromarray(rgb)), pt.luma(rgb))
+    grey = Image.fromarray(rgb[..., 0])  # an "L" picture is its own grey version
+    assert np.array_equal(pt.grey_of(grey), rgb[..., 0])
+
+
+def test_recombine_keeps_the_luma_exactly_even_for_wild_colours():
+    rng = np.random.default_rng(2)
+    grey = rng.integers(0, 256, (120, 130), dtype=np.uint8)
+    for spread in (5, 40, 200):
+        rgb = pt.recombine(grey, rng.normal(0, spread, (120, 130, 2)))
+        assert np.array_equal(np.asarray(Image.fromarray(rgb).convert("L")), grey)
+    # a photo's own chroma gives the photo back (up to rounding; saturated pixels at the cube's edge move most)
+    real = np.asarray(photo())
+    ycc = np.asarray(Image.fromarray(real).convert("YCbCr"), dtype=np.float64)
+    diff = np.abs(pt.recombine(pt.luma(real), ycc[..., 1:] - 128).astype(int) - real)
+    assert diff.mean() < 1.0 and (diff > 3).mean() < 0.01
+
+
+def test_compose_matches_recombine_and_keeps_unerased_pixels():
+    x = torch.rand(2, 1, 8, 8) * 2 - 1
+    chroma = torch.zeros(2, 2, 8, 8)
+    assert torch.allclose(pt.compose("colourize", x, chroma), x.expand(-1, 3, -1, -1))  # no chroma: grey
+    rgb = np.asarray(photo(16, 16))
+    mask = np.zeros((16, 16), bool)
+    mask[4:9, 3:12] = True
+    inp = pt.task_input("fill-in", rgb, mask)[None]
+    assert inp.shape == (1, 4, 16, 16) and torch.all(inp[0, :3, 4:9, 3:12] == 0)
+    out = pt.compose("fill-in", inp, torch.ones(1, 3, 16, 16))
+    assert torch.all(out[0, :, 4:9, 3:12] == 1)
+    assert torch.allclose(out[0, :, ~torch.from_numpy(mask)], inp[0, :3, ~torch.from_numpy(mask)])
+
+
+@pytest.mark.parametrize("size", [(90, 70), (33, 301), (700, 520)])
+def test_colourize_any_size_same_size_out_grey_kept_exactly(models, size):
+    picture = photo(*size)
+    out = pt.colourize(models["colourize"], picture)
+    assert out.size == picture.size and out.mode == "RGB"
+    assert np.array_equal(np.asarray(out.convert("L")), np.asarray(picture.convert("L")))
+    assert np.abs(np.asarray(out, dtype=int) - np.asarray(out.convert("L"), dtype=int)[..., None]).max() > 0  # has colour
+    assert np.array_equal(np.asarray(pt.colourize(models["colourize"], picture.convert("L"))), np.asarray(out))
+
+
+def test_colour_variations_are_seeded(models):
+    picture = photo()
+    one, again, other = (np.asarray(pt.colourize(models["colourize"], picture, seed=s)) for s in (1, 1, 2))
+    assert np.array_equal(one, again) and not np.array_equal(one, other)
+    assert not np.array_equal(one, np.asarray(pt.colourize(models["colourize"], picture)))
+
+
+@pytest.mark.parametrize("size", [(90, 70), (640, 300)])  # at its own size, and shrunk for the network
+def test_fill_in_keeps_every_unerased_pixel(models, size):
+    picture = photo(*size)
+    mask = pt.random_mask(size[1], size[0], np.random.default_rng(3))
+    out = np.asarray(pt.fill_in(models["fill-in"], picture, mask))
+    rgb = np.asarray(picture)
+    assert out.shape == rgb.shape
+    assert np.array_equal(out[~mask], rgb[~mask])
+    assert (out[mask] != rgb[mask]).any(axis=-1).mean() > 0.5
+
+
+def test_fill_in_takes_a_painted_layer_and_refuses_empty_or_bad_input(models):
+    picture = photo()
+    layer = Image.new("RGBA", picture.size, (0, 0, 0, 0))
+    layer.paste((255, 0, 255, 255), (10, 10, 30, 25))
+    mask = pt.mask_of(layer)
+    assert mask.sum() == 20 * 15
+    out = np.asarray(pt.fill_in(models["fill-in"], picture, layer))
+    assert np.array_equal(out[~mask], np.asarray(picture)[~mask])
+    with pytest.raises(ImageError, match="Nothing is erased"):
+        pt.fill_in(models["fill-in"], picture, np.zeros((70, 90), bool))
+    with pytest.raises(ImageError, match="too small"):
+        pt.colourize(models["colourize"], Image.new("RGB", (8, 8)))
+    with pytest.raises(ImageError, match="not an image"):
+        pt.colourize(models["colourize"], b"not a picture")
+    with pytest.raises(ValueError, match="not a photo-task model"):
+        pt.model_task(torch.nn.Linear(1, 1))
+
+
+def test_random_masks_cover_a_share_and_vary():
+    rng = np.random.default_rng(0)
+    masks = [pt.random_mask(128, 96, rng) for _ in range(30)]
+    covers = [m.mean() for m in masks]
+    assert all(0.04 <= c <= 0.35 for c in covers)
+    assert len({round(c, 3) for c in covers}) > 20
+
+
+def test_dataset_makes_pairs_on_the_fly():
+    photos = [np.asarray(photo(80, 60, seed=i)) for i in range(3)]
+    for task, channels in pt.IN_CHANNELS.items():
+        data = pt.PhotoTaskDataset(photos, task, size=32, seed=1)
+        x, y = data[0]
+        assert x.shape == (channels, 32, 32) and y.shape == (3, 32, 32)
+        if task == "colourize":  # the input is the target's grey version
+            target = ((y.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+            assert np.abs(((x[0].numpy() + 1) * 127.5).round() - pt.luma(target)).max() <= 1
+        else:
+            erased = x[3] > 0
+            assert 0 < erased.float().mean() < 0.5 and torch.all(x[:3, erased] == 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", pt.TASKS)
+def test_trainer_task_option_exports_a_photo_task_model(tmp_path, task):
+    from train import pix2pix
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        photo(48, 40, seed=i).save(folder / f"{i}.png")
+    args = pix2pix.get_args_parser().parse_args([
+        "--task", task, "--data", str(folder), "--name", "tiny", "--out", str(tmp_path / "w"), "--runs",
+        str(tmp_path / "runs"), "--size", "32", "--base-channels", "8", "--num-downsamplings", "4",
+        "--max-channels", "16", "--norm", "instance", "--steps", "2", "--batch-size", "2", "--d-layers", "1",
+        "--d-channels", "8", "--num-threads", "1", "--sample-every", "1"])
+    pix2pix.main(args)
+    config = json.loads((tmp_path / "w" / "tiny" / "config.json").read_text())
+    assert config["task"] == task and config["kind"] == "photo-task"
+    assert config["architecture"]["in_channels"] == pt.IN_CHANNELS[task]
+    assert config["architecture"]["out_channels"] == pt.OUT_CHANNELS[task]
+    assert config["data"]["photos"] == 3
+    model = load_model(tmp_path / "w" / "tiny")
+    run = pt.colourize if task == "colourize" else (lambda m, p: pt.fill_in(m, p, pt.random_mask(40, 48, np.random.default_rng(0))))
+    assert run(model, photo(48, 40)).size == (48, 40)
+    assert list((tmp_path / "runs" / "tiny" / "samples").glob("*.png"))
+
+
+@pytest.mark.slow
+def test_evaluator_grids_on_pictures(tmp_path, models):
+    from train.eval import photo_tasks as evaluation
+
+    paths = []
+    for i in range(2):
+        paths.append(tmp_path / f"p{i}.png")
+        photo(120, 90, seed=i).save(paths[-1])
+    folder = tmp_path / "models"
+    save_tiny_photo_task(folder / "c", "colourize")
+    save_tiny_photo_task(folder / "f", "fill-in")
+    report = evaluation.evaluate(evaluation.get_args_parser().parse_args([
+        "--pictures", *map(str, paths), "--colourize", str(folder / "c"), "--fill-in", str(folder / "f"),
+        "--out", str(tmp_path / "out"), "--no-kid"]))
+    assert report["photos"] == 2
+    assert report["colourize"]["luma_exact_all"] and report["fill_in"]["kept_exact_all"]
+    assert report["colourize"]["colourfulness_grey"] == 0 and report["colourize"]["colourfulness_model"] > 0
+    assert report["fill_in"]["psnr_telea"] > 10  # Telea on a smooth picture is close inside the mask
+    for name in ("colourize-grid.png", "fill-in-grid.png", "results.json"):
+        assert (tmp_path / "out" / name).is_file()
+    with pytest.raises(SystemExit, match="fill-in model is a colourize"):
+        evaluation.evaluate(evaluation.get_args_parser().parse_args([
+            "--pictures", str(paths[0]), "--fill-in", str(folder / "c"), "--out", str(tmp_path / "o2"), "--no-kid"]))
