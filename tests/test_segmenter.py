@@ -137,3 +137,27 @@ def test_lite0_training_starts_from_the_imagenet_state_and_uses_the_encoder_lr(t
     assert not torch.allclose(state["head.weight"], CatSegmenter(model.config).state_dict()["head.weight"])
     assert np.isfinite(json.loads((tmp_path / "runs" / "cat-segmenter" / "log.jsonl").read_text()
                                .splitlines()[-1])["loss"])
+
+
+def test_init_fine_tunes_a_trained_segmenter_with_its_own_architecture(tmp_path, monkeypatch):
+    import train.segmenter as trainer
+
+    monkeypatch.setattr(trainer, "lite0_imagenet_state", lambda: pytest.fail("--init must not start from ImageNet"))
+    start = lite0_segmenter(seed=5)
+    save_model(start, tmp_path / "start", {"task": "cat-segmentation"})
+    data = make_masked_folder(tmp_path / "masked")
+    out = tmp_path / "tuned"
+    args = trainer.get_args_parser().parse_args(
+        ["--data", str(data), "--init", str(tmp_path / "start"), "--steps", "1", "--batch-size", "2", "--size", "32",
+         "--lr", "0", "--encoder-lr", "0", "--out", str(out), "--runs", str(tmp_path / "runs"), "--num-threads", "1"])
+    trainer.main(args)  # no --encoder/--channels given: read from the started model
+    tuned = load_model(out)
+    assert tuned.config.channels == LITE0.channels and tuned.config.encoder == "lite0"
+    assert json.loads((out / "config.json").read_text())["training"]["init"] == str(tmp_path / "start")
+    tuned_state = tuned.state_dict()
+    for key, value in start.named_parameters():  # learning rates 0: the started weights, float16-stored
+        assert torch.allclose(tuned_state[key].float(), value.detach().half().float(), atol=1e-3), key
+    args = trainer.get_args_parser().parse_args(["--data", str(data), "--init", str(tmp_path / "nothing"),
+                                                 "--steps", "1", "--out", str(out), "--runs", str(tmp_path / "runs")])
+    with pytest.raises(SystemExit, match="--init"):
+        trainer.main(args)

@@ -33,7 +33,7 @@ from PIL import Image
 
 from pix2pix_demo.cutout import iou, largest_component, segment, trimap_alpha
 from pix2pix_demo.data import read_name_list
-from pix2pix_demo.hub import load_model, update_config
+from pix2pix_demo.hub import ModelLoadError, load_model, update_config
 from pix2pix_demo.imaging import open_image, to_rgb
 from pix2pix_demo.models.segmenter import CatSegmenter, SegmenterConfig
 from train import harness
@@ -61,6 +61,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--encoder-lr", type=float, default=1e-4, help="with --encoder lite0: the encoder's learning rate")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this trained segmenter folder (its encoder and channels), e.g. to fine-tune it on "
+                        "more photos; --encoder/--channels are then read from it")
     harness.add_run_arguments(p, log_every=20, checkpoint_every=200)
     p.add_argument("--limit", type=int, default=None, help="use only this many training photos (smoke tests)")
     return p
@@ -234,6 +237,15 @@ def main(args) -> Path | None:
         raise SystemExit(f"No images/*.jpg with trimaps/*.png under {args.data}.")
     train_names = train_names[:args.limit] if args.limit else train_names
     items = load_masked(args.data, train_names)
+    start = None
+    if args.init is not None and not args.resume:
+        try:
+            start = load_model(args.init)
+        except (ModelLoadError, FileNotFoundError, ValueError) as error:
+            raise SystemExit(f"--init {args.init}: {error}") from None
+        if not isinstance(start, CatSegmenter):
+            raise SystemExit(f"--init {args.init} is not a cat segmenter.")
+        args.encoder, args.channels = start.config.encoder, ",".join(str(c) for c in start.config.channels)
     if args.channels is None:
         args.channels = "16,24,32,48,64" if args.encoder == "lite0" else "16,32,64,96,128"
     try:
@@ -243,7 +255,9 @@ def main(args) -> Path | None:
     if args.size % config.multiple:
         raise SystemExit(f"--size {args.size} must be divisible by {config.multiple}.")
     model = CatSegmenter(config)
-    if args.encoder == "lite0" and not args.resume:
+    if start is not None:
+        model.load_state_dict({k: v.float() for k, v in start.state_dict().items()})
+    elif args.encoder == "lite0" and not args.resume:
         model.encoder.load_state_dict(lite0_imagenet_state())
     model = model.to(memory_format=torch.channels_last)
     if args.encoder == "lite0":
@@ -288,7 +302,8 @@ def main(args) -> Path | None:
                 "training": {"command": run.command(), "steps": run.step,
                              "batch_size": args.batch_size, "spent_s": round(run.spent(), 1),
                              "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
-                             **({"lr": args.lr, "encoder_lr": args.encoder_lr} if args.encoder == "lite0" else {})},
+                             **({"lr": args.lr, "encoder_lr": args.encoder_lr} if args.encoder == "lite0" else {}),
+                             **({"init": str(args.init)} if args.init else {})},
                 "metrics": {}}
     if args.encoder == "lite0":
         metadata["encoder_weights"] = {
