@@ -292,6 +292,42 @@ def test_smoke_run_checkpoint_resume_and_export(tmp_path):
 
 
 @pytest.mark.slow
+def test_pretrained_feature_recipe_trains_with_domain_conditioned_heads(tmp_path, monkeypatch):
+    """Issue 26: --d-features lite0 adds projected heads told the domain over the frozen features (random
+    weights here), --lambda-perceptual scores the reconstruction; with and without the paper's D; every term
+    logged and finite, the recipe in the config; a run without heads is not continued with them."""
+    from test_srgan import random_lite0
+    from train import stargan
+    from train.harness import pretrained
+
+    monkeypatch.setattr(pretrained, "load_lite0", lambda device="cpu", with_head=False: random_lite0(with_head))
+    folders = make_domains(tmp_path / "data")
+    parser = stargan.get_args_parser()
+    recipe = ("--d-features", "lite0", "--lambda-perceptual", "0.1", "--log-every", "1")
+    out = stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "3", "--no-patchgan", *recipe)))
+    records = [json.loads(line) for line in (tmp_path / "runs" / "tiny" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3] and all("d_adv" not in r for r in records)  # no paper D
+    for key in ("d_projected", "g_projected", "g_perceptual_rec", "g_rec"):
+        assert all(np.isfinite(r[key]) for r in records), key
+    assert len({r["d_projected"] for r in records}) > 1
+    training = json.loads((out / "config.json").read_text())["training"]
+    assert training["discriminator"] is None and training["pretrained_features"]["projected_discriminator"]
+    assert isinstance(translate_image(load_model(out), picture(50, 40), "red"), Image.Image)
+
+    (tmp_path / "runs" / "tiny" / "checkpoint.pt").unlink()
+    stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "2", "--log-every", "1")))  # the paper's D
+    with pytest.raises(SystemExit, match="d_features|d-features"):
+        stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "3", "--resume", *recipe)))
+    both = train_args(tmp_path, folders, "--steps", "2", *recipe)
+    both[both.index("tiny")] = "both"
+    stargan.main(parser.parse_args(both))  # the paper's D beside the heads
+    records = [json.loads(line) for line in (tmp_path / "runs" / "both" / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["d_adv"]) and np.isfinite(r["d_projected"]) and np.isfinite(r["g_cls"]) for r in records)
+    with pytest.raises(SystemExit, match="--d-features lite0"):
+        stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "1", "--no-patchgan")))
+
+
+@pytest.mark.slow
 def test_wgan_gp_with_n_critic_and_the_identity_loss_train_too(tmp_path):
     from train import stargan
 

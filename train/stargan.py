@@ -22,6 +22,13 @@ loss, G(x, c_org) ≈ x (not in the StarGAN paper), which keeps a photo's colour
 is the paper's objective; the default here is LSGAN with one D step per G step, because with a budget
 of a few hundred steps five D steps per G step would leave G a fifth of them.
 
+The pretrained-feature recipe (train.harness.pretrained, issue 26) plugs in as in train.cyclegan:
+--d-features lite0 adds projected heads over a frozen EfficientNet-Lite0 told the domain (one-hot
+planes): real pictures with their own domain are "real", G's outputs with their target and real
+pictures with a wrong domain are "fake" (so the heads must read the domain); --no-patchgan drops the
+paper's D and its classifier (the heads then carry the domain alone); --lambda-perceptual scores the
+reconstruction G(G(x, c_trg), c_org) against x on the frozen features.
+
 Training state goes to runs/NAME/ (checkpoint.pt with G, D, optimisers, EMA, step; log.jsonl; samples/);
 --resume continues it; the generator (its EMA with --ema) is exported to OUT/NAME (config.json +
 model.safetensors), the domains in its config.
@@ -49,7 +56,12 @@ from pix2pix_demo.imaging import image_to_tensor, to_rgb
 from pix2pix_demo.losses import GANLoss, gradient_penalty
 from pix2pix_demo.models.stargan import (StarGANConfig, StarGANDiscriminator, StarGANDiscriminatorConfig,
                                          StarGANGenerator)
+from pix2pix_demo.features import perceptual_loss
+from pix2pix_demo.projected import hinge_discriminator_loss
 from pix2pix_demo.threads import use_threads
+from train.harness import pretrained
+from train.harness.pretrained import (feature_loss_options, feature_pass, generator_terms, make_feature_losses,
+                                      parse_weights)
 
 GAN_LOSSES = ("lsgan", "wgan-gp", "hinge", "vanilla")
 
@@ -97,6 +109,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     model.add_argument("--d-channels", type=int, default=32, help="D's ndf")
     model.add_argument("--d-layers", type=int, default=3, help="D's PatchGAN layers (3: 70×70 patches)")
     model.add_argument("--spectral-norm", action="store_true", help="spectral norm on D's layers")
+    model.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
+                       help="the paper's D (PatchGAN + domain classifier); --no-patchgan with --d-features lite0 "
+                            "judges with the domain-conditioned projected heads only")
     losses = p.add_argument_group("losses and optimisation")
     losses.add_argument("--gan-loss", choices=GAN_LOSSES, default="lsgan")
     losses.add_argument("--n-critic", type=int, default=1, help="D steps per G step (the paper: 5, with wgan-gp)")
@@ -116,6 +131,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     losses.add_argument("--beta1", type=float, default=0.5)
     losses.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
     losses.add_argument("--ema", type=float, default=0.0, help="export an EMA of G's weights (e.g. 0.999; 0 = off)")
+    pretrained.add_arguments(p)  # --d-features, --lambda-perceptual (on the reconstruction here), --diffaugment, ...
     return p
 
 
@@ -272,7 +288,8 @@ def other_domains(labels: torch.Tensor, count: int, generator: torch.Generator) 
 # ---------------------------------------------------------------- training
 
 
-ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "residual", "output", "conditional_norm", "d_channels", "d_layers", "spectral_norm", "ema", "size")
+ARCHITECTURE_OPTIONS = ("base_channels", "num_blocks", "upsampling", "residual", "output", "conditional_norm", "d_channels",
+                        "d_layers", "spectral_norm", "ema", "size", "patchgan", "d_features")
 
 
 def save_sample_grid(path: Path, generator, inputs: torch.Tensor, domains: int) -> None:
@@ -311,7 +328,10 @@ def main(args) -> Path | None:
     d_config = StarGANDiscriminatorConfig(num_domains=len(files), base_channels=args.d_channels,
                                           n_layers=args.d_layers, spectral_norm=args.spectral_norm)
     generator = StarGANGenerator(g_config).to(device)
-    discriminator = StarGANDiscriminator(d_config).to(device)
+    discriminator = StarGANDiscriminator(d_config).to(device) if args.patchgan else None
+    # the pretrained-feature recipe: frozen Lite0 features, projected heads told the domain (one-hot planes)
+    features, heads, opt_p = make_feature_losses(args, device, condition_channels=len(files))
+    perceptual_weights = parse_weights(args.perceptual_weights)
     ema = copy.deepcopy(generator).eval().requires_grad_(False) if args.ema > 0 else None
     lr_d = args.lr_d or args.lr
     # the domain-code layers of the conditional norms start at zero; Adam moves a weight by about lr per step,
@@ -321,12 +341,15 @@ def main(args) -> Path | None:
     opt_g = torch.optim.Adam([{"params": rest, "base_lr": args.lr}]
                              + ([{"params": code, "base_lr": args.lr * args.lr_code}] if code else []),
                              lr=args.lr, betas=(args.beta1, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(args.beta1, 0.999))
+    opt_d = (torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(args.beta1, 0.999))
+             if discriminator is not None else None)
     gan = GANLoss(args.gan_loss)
-    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, ema=ema)
+    run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, ema=ema,
+              projected=heads, opt_p=opt_p)
     run.extra_state = lambda: {"domains": list(files), "d_config": dataclasses.asdict(d_config)}
     other_domains_ = lambda state: ([f"domains {state.get('domains')} in the checkpoint, {list(files)} now"]  # noqa: E731
-                                    if state.get("domains") != list(files) else [])
+                                    if state.get("domains") != list(files) else []) + (
+        ["d_features (the checkpoint has no projected heads)"] if heads is not None and "projected" not in state else [])
     run.resume(ARCHITECTURE_OPTIONS, changes=other_domains_)
 
     load_start = time.time()
@@ -334,23 +357,36 @@ def main(args) -> Path | None:
     if args.lambda_bg > 0 and not data.has_masks:
         raise SystemExit("--lambda-bg needs a mask for every picture: --labels with a mask column (train.data.coat_domains).")
     counts = ", ".join(f"{name}: {len(paths)}" for name, paths in files.items())
+    judges = ([f"D {harness.count(discriminator) / 1e6:.2f} M params ({discriminator.receptive_field}² patches + a "
+               f"{len(files)}-way domain classifier), {args.gan_loss}"] if discriminator is not None else [])
+    if heads is not None:
+        judges.append(f"projected heads {harness.count(heads) / 1e6:.2f} M over frozen Lite0 features, told the domain")
+    if args.lambda_perceptual:
+        judges.append(f"{args.lambda_perceptual} × perceptual reconstruction loss (frozen Lite0 features)")
     print(f"Pictures ({counts}) loaded in {time.time() - load_start:.0f} s; {device}; "
-          f"G {harness.count(generator) / 1e6:.2f} M params, D {harness.count(discriminator) / 1e6:.2f} M params "
-          f"({discriminator.receptive_field}² patches + a {len(files)}-way domain classifier); "
-          f"{args.gan_loss}, {args.n_critic} D step(s) per G step.", flush=True)
+          f"G {harness.count(generator) / 1e6:.2f} M params; {'; '.join(judges)}; "
+          f"{args.n_critic} D step(s) per G step.", flush=True)
     sample_inputs = torch.stack([data.centre(d, i) for d in range(len(files))
                                  for i in sorted({0, len(data.pictures[d]) // 2})]).to(device)
     run.start(sample=lambda path: save_sample_grid(path, ema or generator, sample_inputs, len(files)), mininterval=30)
     threads = torch.get_num_threads()
     generator.train()
-    discriminator.train()
+    if discriminator is not None:
+        discriminator.train()
     sums: dict[str, float] = {}
+
+    def planes(domains: torch.Tensor) -> torch.Tensor:  # one-hot domain planes, what the heads are told
+        return F.one_hot(domains, len(files)).float()[:, :, None, None].expand(-1, -1, args.size, args.size)
+
     while not run.done():
         step = run.step
         lr_scale = harness.linear_decay(run.progress(), args.decay_start)
         for group in opt_g.param_groups:
             group["lr"] = group["base_lr"] * lr_scale
-        harness.set_lr(opt_d, lr_d * lr_scale)
+        for optimizer in (opt_d, opt_p):
+            if optimizer is not None:
+                harness.set_lr(optimizer, (args.lr_projected if optimizer is opt_p and args.lr_projected else lr_d)
+                               * lr_scale)
         rng = np.random.default_rng((args.seed, step))  # the batch depends only on the step: resumes repeat it
         real, original, cat = data.batch(args.batch_size, rng)
         real, original = real.to(device), original.to(device)
@@ -360,27 +396,57 @@ def main(args) -> Path | None:
         # --- D: real/fake per patch, and the domain of real pictures
         with torch.set_grad_enabled(train_g):
             fake = generator(real, target)
-        src_real, cls_real = discriminator(real)
-        src_fake, _ = discriminator(fake.detach())
-        d_adv = gan.discriminator_loss(src_real, src_fake)
-        d_cls = F.cross_entropy(cls_real, original)
-        loss_d = d_adv + args.lambda_cls * d_cls
-        if args.gan_loss == "wgan-gp":
-            loss_d = loss_d + gradient_penalty(lambda x: discriminator(x)[0], real, fake, args.lambda_gp)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        losses = {"d_adv": d_adv.item(), "d_cls": d_cls.item(),
-                  "d_acc_real": (cls_real.argmax(1) == original).float().mean().item()}
+        losses = {}
+        if discriminator is not None:
+            src_real, cls_real = discriminator(real)
+            src_fake, _ = discriminator(fake.detach())
+            d_adv = gan.discriminator_loss(src_real, src_fake)
+            d_cls = F.cross_entropy(cls_real, original)
+            loss_d = d_adv + args.lambda_cls * d_cls
+            if args.gan_loss == "wgan-gp":
+                loss_d = loss_d + gradient_penalty(lambda x: discriminator(x)[0], real, fake, args.lambda_gp)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            losses = {"d_adv": d_adv.item(), "d_cls": d_cls.item(),
+                      "d_acc_real": (cls_real.argmax(1) == original).float().mean().item()}
+        feats_real = feats_fake = None
+        if heads is not None:  # one DiffAugment draw for the real pictures and G's outputs, the frozen features
+            feats_real, feats_fake, _ = feature_pass(features, real, real, fake, args.diffaugment)
+            heads.requires_grad_(True)
+            real_logits = heads(feats_real, planes(original))
+            loss_dp = (hinge_discriminator_loss(real_logits, heads([f.detach() for f in feats_fake], planes(target)))
+                       + sum(F.relu(1 + w).mean() for w in heads(feats_real, planes(target))))  # a real picture, wrong domain
+            opt_p.zero_grad(set_to_none=True)
+            loss_dp.backward()
+            opt_p.step()
+            losses["d_projected"] = loss_dp.item()
 
         # --- G: fool D, be classified as the target, and come back to the original
         if train_g:
-            discriminator.requires_grad_(False)
-            src, cls = discriminator(fake)
-            g_adv = gan.generator_loss(src)
-            g_cls = F.cross_entropy(cls, target)
-            g_rec = (generator(fake, original) - real).abs().mean()
-            loss_g = g_adv + args.lambda_cls * g_cls + args.lambda_rec * g_rec
+            loss_g = 0.0
+            if discriminator is not None:
+                discriminator.requires_grad_(False)
+                src, cls = discriminator(fake)
+                g_adv = gan.generator_loss(src)
+                g_cls = F.cross_entropy(cls, target)
+                loss_g = g_adv + args.lambda_cls * g_cls
+                losses.update(g_adv=g_adv.item(), g_cls=g_cls.item(),
+                              g_acc_fake=(cls.argmax(1) == target).float().mean().item())
+            rec = generator(fake, original)
+            g_rec = (rec - real).abs().mean()
+            loss_g = loss_g + args.lambda_rec * g_rec
+            if heads is not None:
+                terms = {}
+                loss_g = loss_g + generator_terms(args, fake, real, feats_fake, feats_real, heads, planes(target),
+                                                  perceptual_weights, terms, paired=False)
+                losses["g_projected"] = terms["loss_g_projected"]
+            if args.lambda_perceptual:  # the reconstruction should look like the picture to the frozen network
+                with torch.no_grad():
+                    feats_x = features(real)
+                g_perc = perceptual_loss(features(rec), feats_x, perceptual_weights)
+                loss_g = loss_g + args.lambda_perceptual * g_perc
+                losses["g_perceptual_rec"] = g_perc.item()
             if args.lambda_bg > 0:  # the background (1 - cat probability) stays as it was
                 background = 1 - cat.to(device)
                 g_bg = ((fake - real).abs() * background).sum() / (3 * background.sum()).clamp(min=1)
@@ -393,10 +459,9 @@ def main(args) -> Path | None:
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
-            discriminator.requires_grad_(True)
-            losses.update(g_adv=g_adv.item(), g_cls=g_cls.item(), g_rec=g_rec.item(),
-                          g_acc_fake=(cls.argmax(1) == target).float().mean().item(),
-                          change=(fake.detach() - real).abs().mean().item())
+            if discriminator is not None:
+                discriminator.requires_grad_(True)
+            losses.update(g_rec=g_rec.item(), change=(fake.detach() - real).abs().mean().item())
         run.advance(losses, ema=(ema, generator, args.ema) if train_g else None, ema_step=step // args.n_critic)
         for key, value in losses.items():
             sums[key] = sums.get(key, 0.0) + value
@@ -406,7 +471,8 @@ def main(args) -> Path | None:
                       **{k: round(v / sums[k + "#"], 5) for k, v in sums.items() if not k.endswith("#")}}
             sums = {}
             run.write_log(record)
-            run.bar.set_postfix(d=f"{record['d_adv']:.3f}", g=f"{record.get('g_adv', float('nan')):.3f}",
+            run.bar.set_postfix(d=f"{record.get('d_adv', record.get('d_projected', float('nan'))):.3f}",
+                                g=f"{record.get('g_adv', record.get('g_projected', float('nan'))):.3f}",
                                 rec=f"{record.get('g_rec', float('nan')):.3f}")
         run.after_step()
     run.finish()
@@ -441,7 +507,8 @@ def main(args) -> Path | None:
             "hardware": f"{platform.machine()} CPU" if device.type == "cpu" else str(device),
             "torch": torch.__version__, "gan_loss": args.gan_loss, "n_critic": args.n_critic,
             "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lambda_id": args.lambda_id, "lambda_bg": args.lambda_bg, "lr": args.lr, "lr_code": args.lr_code, "lr_d": lr_d,
-            "ema": args.ema, "discriminator": dataclasses.asdict(d_config)},
+            "ema": args.ema, "discriminator": dataclasses.asdict(d_config) if args.patchgan else None,
+            **feature_loss_options(args)},
         "metrics": {},
     }
     out = run.export(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
