@@ -21,6 +21,7 @@ from pix2pix_demo.ui.common import OUTPUT_MAX_AGE_S, bound_editor_blobs, limit_m
 from pix2pix_demo.ui.draw_tab import build_draw_tab
 from pix2pix_demo.ui.facades_tab import build_facades_tab
 from pix2pix_demo.ui.photo_tab import build_photo_tab
+from pix2pix_demo.ui.photo_tasks_tab import build_photo_tasks_tab
 from pix2pix_demo.ui.translate_tab import build_translate_tab
 
 try:  # the SinGAN tab is optional: the app works without its module, but real errors still show
@@ -37,7 +38,7 @@ a picture while you draw, or start from a photo's edges. Everything runs on this
 Images over {MAX_IMAGE_PIXELS // 1_000_000} megapixels are refused."""
 CSS = """
 #draw-canvas, #draw-output { min-height: 560px; }
-#draw-output img, #photo-output img, #photo-edges img, #translate-output img { width: 100%; height: 100%; object-fit: contain; }
+#draw-output img, #photo-output img, #photo-edges img, #translate-output img, #colourize-output img, #fill-output img { width: 100%; height: 100%; object-fit: contain; }
 footer { display: none !important; }
 /* a phone: the five tabs in one row where they fit (and wrapping, not hidden, where they do not) */
 @media (max-width: 720px) { .tab-container > button[role=tab] { padding: 0 9px; } }
@@ -81,6 +82,8 @@ with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
             build_translate_tab()
         with gr.Tab("Facades", id="facades"):
             build_facades_tab()
+        with gr.Tab("Colour & fill", id="photo-tasks"):
+            build_photo_tasks_tab()
         if build_singan_tab is not None:
             with gr.Tab("SinGAN", id="singan"):
                 build_singan_tab()

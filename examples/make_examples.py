@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 SIZE = 512
 WIDTH = 4  # stroke width: like a small brush on the 512-px canvas
 PHOTOS = ("chelsea.png", "coffee.png")
+BLACK_AND_WHITE = ("camera.png",)  # the Colour & fill tab's colourize example (a real black-and-white photo)
 
 
 def canvas():
@@ -94,6 +95,10 @@ def main() -> None:
     for name in PHOTOS:
         if (args.photos / name).is_file():
             shutil.copyfile(args.photos / name, HERE / "photos" / name)
+    (HERE / "black-and-white").mkdir(exist_ok=True)
+    for name in BLACK_AND_WHITE:
+        if (args.photos / name).is_file():
+            shutil.copyfile(args.photos / name, HERE / "black-and-white" / name)
     # hand-drawn ones (make_test_drawings.py). Not a photo's edge map: edges2cats turned that into a brown smear
     for name, drawing in (("sitting-cat", "sitting-front"), ("open-face", "face-with-gaps")):
         shutil.copyfile(HERE / "test-drawings" / f"{drawing}.png", HERE / "sketches" / f"{name}.png")
