@@ -121,11 +121,14 @@ def inputs(endpoint: str, image=None, mask=None, model=None, seed=0) -> list:
         "gpnn_sample": lambda: [image, seed, 1.0, 1.0],
         "labels_to_facade": lambda: [image, model or "facades-spade", seed],
         "translate_photo": lambda: [image, model or "cat-bengal", "bengal"],
+        "colourize": lambda: [image, seed],
+        "fill_in": lambda: [{"background": image, "layers": [mask or image], "composite": None}],
     }[endpoint]()
 
 
 IMAGE_ENDPOINTS = ["photo_to_image", "sketch_to_image", "singan_edit", "singan_harmonize", "singan_paint",
-                   "singan_super_resolve", "singan_train", "gpnn_sample", "labels_to_facade", "translate_photo"]
+                   "singan_super_resolve", "singan_train", "gpnn_sample", "labels_to_facade", "translate_photo",
+                   "colourize", "fill_in"]
 SEED_ENDPOINTS = ["sketch_to_image", "singan_sample", "singan_edit", "singan_harmonize", "singan_paint",
                   "singan_super_resolve", "singan_animate", "gpnn_sample", "labels_to_facade"]
 CATALOGUE = (
@@ -135,7 +138,7 @@ CATALOGUE = (
     + [(endpoint, "seed-1e30", "seed must be a whole number") for endpoint in SEED_ENDPOINTS]
     + [(endpoint, "wrong-kind-of-model", "not a (pix2pix|SinGAN|facades|translator) model")
        for endpoint in IMAGE_ENDPOINTS + ["singan_sample", "singan_animate"]
-       if endpoint not in ("singan_train", "gpnn_sample")]  # these two take no model
+       if endpoint not in ("singan_train", "gpnn_sample", "colourize", "fill_in")]  # these take no model
 )
 
 

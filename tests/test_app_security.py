@@ -45,6 +45,8 @@ ENDPOINTS = {
     "singan_paint": lambda f: ["singan-mini", f, -1, 0, False, False],
     "singan_super_resolve": lambda f: ["singan-mini", f, 2, 0, "singan"],
     "singan_train": lambda f: [f, "stolen", 0.1, 32],
+    "colourize": lambda f: [f, 0],
+    "fill_in": lambda f: [{"background": f, "layers": [f], "composite": None}],
 }
 
 
@@ -110,7 +112,8 @@ def test_no_endpoint_reads_a_file_the_client_names(running_app, tmp_path, upload
         if kind == "error":  # the app's message, also where Gradio's own check refused it before the app; no
             message = payload.get("error")  # text where Gradio cannot read the value as a file at all (a bare string,
             # an editor value whose FileData has no path: its pydantic validation)
-            unreadable = name == "bare-string" or (endpoint == "sketch_to_image" and name.startswith(("url", "file")))
+            unreadable = name == "bare-string" or (endpoint in ("sketch_to_image", "fill_in")  # editor values
+                                                   and name.startswith(("url", "file")))
             assert (message is None and unreadable) or (message or "").startswith(NOT_UPLOADED), (endpoint, name, payload)
 
 
