@@ -72,6 +72,8 @@ def _kind(config: dict) -> str:
         return "facades"
     if config.get("kind") == "cyclegan":  # one direction of a CycleGAN (ResNet generator), see pix2pix_demo.translate
         return "cyclegan"
+    if config.get("kind") == "photo-task":  # colourize / fill-in, see pix2pix_demo.photo_tasks
+        return "photo-task"
     return (config["model_type"] if config["model_type"] in ("singan", "edge-detector", "cat-segmenter", "srgan",
                                                               "stargan", "detail")
             else "pix2pix")
@@ -191,6 +193,13 @@ def _usage(kind: str, target: str) -> str:
                 f"translate_image\n\nmodel = load_model(\"{target}\")\nprint(model.config.domains)  # the targets it "
                 f"knows\nphoto = Image.open(\"cat.jpg\")\nfor domain in model.config.domains:  # at the scale it was "
                 f"trained at\n    translate_image(model, photo, domain).save(f\"cat-{{domain}}.png\")")
+    if kind == "photo-task":
+        return (f"from PIL import Image\n\nfrom pix2pix_demo import load_model\nfrom pix2pix_demo.photo_tasks import "
+                f"colourize, fill_in, random_mask\n\nmodel = load_model(\"{target}\")  # config.json \"task\": "
+                f"colourize or fill-in\nphoto = Image.open(\"photo.jpg\")  # any size; the result has the same size\n"
+                f"colourize(model, photo).save(\"colour.png\")  # colourize: its grey version is the photo's exactly\n"
+                f"# fill-in: mask = HxW bool (True = erased) or a painted picture; unerased pixels are kept exactly\n"
+                f"# fill_in(model, photo, mask).save(\"filled.png\")")
     if kind == "srgan":
         return (f"from PIL import Image\n\nfrom pix2pix_demo import load_model\nfrom pix2pix_demo.superres import "
                 f"enhance\n\nmodel = load_model(\"{target}\")\n"
@@ -252,6 +261,12 @@ def _summary(config: dict, name: str, folder: Path) -> str:
                        "its source of randomness"),
             "srgan": ("An SRGAN generator (SRResNet-style residual blocks + pixel-shuffle up-sampling) that enlarges "
                       "a picture ×4 on each side, " + _srgan_losses(config)),
+            "photo-task": ("A pix2pix U-Net generator for a task made from any photo: "
+                           + ("colourize (it sees the grey photo and predicts the two YCbCr chroma channels; the "
+                              "picture is the grey photo's own luma with that chroma)"
+                              if config.get("task") == "colourize" else
+                              "fill-in (it sees the photo with a region erased, plus the mask, and paints RGB; only "
+                              "the erased pixels are taken from it)")),
             "cyclegan": ("One direction of a CycleGAN (unpaired translation; ResNet generator) that turns a "
                          f"{(config.get('domains') or {}).get('source', 'A')} photo into a "
                          f"{(config.get('domains') or {}).get('target', 'B')} photo; its partner "
@@ -347,7 +362,7 @@ def _coat_section(config: dict) -> str:
         "| colour | mean RGB |", "|---|---|", *rows, ""])
 
 
-def _app_note(kind: str, name: str, repo_id: str | None) -> str:
+def _app_note(kind: str, name: str, repo_id: str | None, task: str | None = None) -> str:
     if kind == "cat-segmenter":
         return ("The app does not run it: `train.data.edges --cutout --segmenter` and "
                 "`train.eval.pix2pix --cutout segmenter` do.")
@@ -367,6 +382,9 @@ def _app_note(kind: str, name: str, repo_id: str | None) -> str:
     if kind == "stargan":
         return ("In the demo app it is a model of the Translate tab (the target domain is the \"Turn it into\" "
                 f"choice; `/translate_photo(image, \"{name}\", domain)`), read from `weights/{name}`.")
+    if kind == "photo-task":
+        return ("In the demo app it is the Colour & fill tab's " + ("Colourize" if task == "colourize" else "Fill in")
+                + f" sub-tab (config.json `kind: photo-task`), read from `weights/{name}`.")
     if kind == "facades":
         return ("In the demo app it is a model of the Facades tab (config.json `kind: facades`), read from "
                 f"`weights/{name}` or the Hub repo" + (f" `{repo_id}`." if repo_id else "."))
@@ -386,7 +404,7 @@ def model_card(folder, repo_id: str | None = None, sample_image: str | None = No
         parts += [f"![sample output of {name}]({sample})", ""]
     parts += ["## Usage", "", "Install the `pix2pix_demo` package (this project's repository: "
               "`pip install -r requirements.txt`), then:", "", "```python", _usage(_kind(config), target), "```", "",
-              _app_note(_kind(config), name, repo_id), "",
+              _app_note(_kind(config), name, repo_id, config.get("task")), "",
               *([_coat_section(config)] if _coat_section(config) else []),
               _data_section(config), _training_section(config), _metrics_section(config)]
     if extra_markdown.strip():  # markers let push_to_hub carry this text over when it rewrites the card

@@ -183,3 +183,13 @@ def test_evaluator_grids_on_pictures(tmp_path, models):
     with pytest.raises(SystemExit, match="fill-in model is a colourize"):
         evaluation.evaluate(evaluation.get_args_parser().parse_args([
             "--pictures", str(paths[0]), "--fill-in", str(folder / "c"), "--out", str(tmp_path / "o2"), "--no-kid"]))
+
+
+def test_model_card_says_what_the_task_model_does(tmp_path):
+    from pix2pix_demo.cards import model_card
+
+    for task in pt.TASKS:
+        card = model_card(save_tiny_photo_task(tmp_path / task, task))
+        assert f"task made from any photo: {task}" in card
+        assert ("Colourize sub-tab" if task == "colourize" else "Fill in sub-tab") in card
+        assert "from pix2pix_demo.photo_tasks import colourize, fill_in" in card
