@@ -63,7 +63,9 @@ def test_fill_in_logic_takes_the_editor_value_and_explains_bad_ones():
 
 
 def test_a_missing_model_is_explained(monkeypatch):
+    assert tab.missing_note("colourize") == tab.missing_note("fill-in") == ""
     monkeypatch.setattr(tab, "MODEL_KEYS", {"colourize": "no-such-model", "fill-in": "fill-in"})
+    assert "No colourize model on this server" in tab.missing_note("colourize")
     with pytest.raises(logic.InputError, match="no colourize model"):
         tab.colourize_image(picture(), 0)
 

@@ -37,13 +37,13 @@ COLOURIZE_HELP = (
     "Upload a photo (colour or black-and-white) or pick an example: its **grey version** is what the model sees, "
     "and the model paints the colour back. The brightness of every pixel is the grey photo's own, so only the "
     "colours are the model's guess. A small pix2pix U-Net trained for 20 CPU-minutes on cats, shoes, bags and "
-    "building facades: expect plausible fur, skin and sky colours on such photos, washed-out colours elsewhere. "
+    "building facades: expect muted browns and pinks, sometimes a blue-green fringe, rarely a confident colour. "
     "**Colour variation** 0 is the model's own answer; any other number gives a (small) variation.")
 FILL_HELP = (
     "Upload a photo into the editor (or pick an example), then **paint over the part to erase** with the brush "
     "and press **Fill in**: the model paints the painted region from its surroundings; every pixel you did not "
     "paint stays exactly as it was. The mask you painted is shown on the photo. Thin strokes and small holes "
-    "work best; a small U-Net trained 20 CPU-minutes cannot invent a whole missing object.")
+    "work best; a small U-Net cannot invent a whole missing object.")
 
 
 def model_for(task: str):
@@ -56,6 +56,15 @@ def model_for(task: str):
         return registry.load(key, device=logic.device())
     except registry.ModelUnavailable as error:
         raise logic.InputError(str(error)) from None
+
+
+def missing_note(task: str) -> str:
+    """A line for the sub-tab when this server has no model for the task ("" when it has one)."""
+    key = MODEL_KEYS[task]
+    if key in registry.list_models():
+        return ""
+    return (f"**No {task} model on this server yet** (`weights/{key}`): see docs/photo-tasks.md for how to train "
+            f"one (`python -m train.pix2pix --task {task} ...`).")
 
 
 def parse_variation(value) -> int | None:
@@ -162,6 +171,8 @@ def build_photo_tasks_tab() -> None:
     with gr.Tabs():
         with gr.Tab("Colourize", id="colourize"):
             gr.Markdown(COLOURIZE_HELP)
+            if missing_note("colourize"):
+                gr.Markdown(missing_note("colourize"), elem_id="colourize-missing")
             with gr.Row(equal_height=True):
                 photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"],
                                  elem_id="colourize-input", height=360)
@@ -183,6 +194,8 @@ def build_photo_tasks_tab() -> None:
                   preprocess=False, trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
         with gr.Tab("Fill in", id="fill-in"):
             gr.Markdown(FILL_HELP)
+            if missing_note("fill-in"):
+                gr.Markdown(missing_note("fill-in"), elem_id="fill-missing")
             with gr.Row(equal_height=True):
                 editor = gr.ImageEditor(label="Photo: paint over the part to fill in", type="filepath",
                                         sources=["upload", "clipboard"], layers=False, transforms=(),
