@@ -22,9 +22,7 @@ and how fast), then N strokes, each timed from mouseup to the new picture having
 (It measured the previous path, Gradio's ImageEditor, beside this one until that path was removed;
 those numbers are in docs/app.md.)
 
-`--browser --pages 10` (`pages_section`): ten people drawing at the same time, one browser context (one
-Gradio session) each, every page drawing its strokes at once with the others; per page mouseup -> picture
-p50 / p95. The browser shares the machine with the server (on a 2-core machine it competes for the CPU).
+Ten people drawing at the same time: `python -m pix2pix_demo.browser_benchmark --pages 10`.
 """
 
 from __future__ import annotations
@@ -298,14 +296,15 @@ INSTRUMENT_JS = """
 
 
 @contextmanager
-def app_process(extra_env: dict | None = None, timeout: float = 300):
-    """`python app.py` on a free loopback port (shipped models, offline); yields (url, process)."""
+def app_process(extra_env: dict | None = None, timeout: float = 300, tree: Path = REPO_ROOT):
+    """`python app.py` of `tree` (default: this one) on a free loopback port (its shipped models, offline);
+    yields (url, process)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
            "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(extra_env or {})}
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "app.py")], cwd=REPO_ROOT, env=env,
+    process = subprocess.Popen([sys.executable, str(Path(tree) / "app.py")], cwd=tree, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     try:
         try:
@@ -424,109 +423,6 @@ def browser_section(strokes: int = 12, first_timeout_s: float = 60, stroke_timeo
     return result
 
 
-# ---------------------------------------------------------------- many people drawing at once
-
-async def _draw_like_a_person(page, canvas: str, strokes: int, timeout_s: float, pause_s: float,
-                              offset: int) -> dict:
-    """One page: `strokes` strokes, each timed from mouseup to its picture, with a person's pause between."""
-    import asyncio
-
-    box = await page.locator(canvas).first.bounding_box()
-    latencies, missed = [], 0
-    for index in range(strokes):
-        row, column = divmod(index + offset, 4)
-        y0, x0 = 0.2 + 0.15 * (row % 5), 0.15 + 0.05 * column
-        await page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
-        await page.mouse.down()
-        await page.mouse.move(box["x"] + (x0 + 0.5) * box["width"], box["y"] + (y0 + 0.08) * box["height"], steps=4)
-        await page.mouse.up()
-        try:
-            await page.wait_for_function(f"({LATENCY_JS})() !== null", timeout=timeout_s * 1000, polling=20)
-            latencies.append(await page.evaluate(LATENCY_JS))
-        except Exception as error:  # playwright's TimeoutError: no picture for this stroke
-            if "Timeout" not in type(error).__name__ and "Timeout" not in str(error):
-                raise
-            missed += 1
-        await asyncio.sleep(pause_s)
-    stats = await page.evaluate("document.querySelector('#draw-surface .p2p').__p2p.state.stats")
-    return {"mouseup_to_picture_ms": percentiles(latencies) if latencies else None, "strokes": strokes,
-            "strokes_without_picture": missed, "requests": len(stats),
-            "replies_dropped_as_stale": sum(1 for entry in stats if entry.get("dropped"))}
-
-
-async def _pages_run(url: str, pages: int, strokes: int, timeout_s: float, pause_s: float) -> dict:
-    import asyncio
-    import shutil
-
-    from playwright.async_api import async_playwright
-
-    path = DRAW_PATHS["new (drawing surface)"]
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(pages)]
-            opened = []
-            for context in contexts:  # one visitor each: own cookies, own Gradio session
-                page = await context.new_page()
-                await page.add_init_script(INSTRUMENT_JS.replace("SELECTOR", json.dumps(path["picture"])))
-                await page.goto(url)
-                await page.wait_for_selector(path["ready"], timeout=180_000)
-                opened.append(page)
-            # a first stroke each, one page at a time (loads the model, warms the server), not timed
-            for index, page in enumerate(opened):
-                await _draw_like_a_person(page, path["canvas"], 1, timeout_s, 0, offset=19 - index)
-            started = time.perf_counter()
-            results = await asyncio.gather(*(_draw_like_a_person(page, path["canvas"], strokes, timeout_s, pause_s,
-                                                                 offset=index) for index, page in enumerate(opened)))
-            wall = time.perf_counter() - started
-        finally:
-            await browser.close()
-    return {"pages": results, "wall_s": round(wall, 1)}
-
-
-def pages_section(pages: int = 10, strokes: int = 10, url: str | None = None, timeout_s: float = 60,
-                  pause_s: float = 0.5) -> dict:
-    """`pages` people drawing at the same time: one headless chromium, one browser context per page (its own
-    Gradio session), every page drawing `strokes` strokes at once with the others (each stroke waits for its
-    picture, then a `pause_s` pause). Per page: mouseup -> picture p50 / p95, strokes without a picture. The
-    browser runs on the same machine as the server: on a small machine its rendering competes with the server
-    for the CPU (say so next to the numbers). `url`: an app already running; default: `python app.py` here."""
-    import asyncio
-    import shutil
-
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return {"error": "playwright is not installed (pip install -r requirements-dev.txt)"}
-    if shutil.which("chromium") is None:
-        return {"error": "Debian chromium is not installed (apt-get install chromium)"}
-    result: dict = {"pages_at_once": pages, "strokes_per_page": strokes, "pause_s": pause_s,
-                    "cpu_count": os.cpu_count(), "load_average_1min_before": round(os.getloadavg()[0], 2)}
-    if url is None:
-        with app_process() as (started_url, _):
-            result.update(asyncio.run(_pages_run(started_url, pages, strokes, timeout_s, pause_s)))
-    else:
-        result.update(asyncio.run(_pages_run(url, pages, strokes, timeout_s, pause_s)))
-    result["load_average_1min_after"] = round(os.getloadavg()[0], 2)
-    every = [page["mouseup_to_picture_ms"] for page in result["pages"] if page["mouseup_to_picture_ms"]]
-    if every:
-        result["worst_page_p50_ms"] = max(entry["p50"] for entry in every)
-        result["worst_page_p95_ms"] = max(entry["p95"] for entry in every)
-    return result
-
-
-def pages_table(result: dict) -> str:
-    """The many-pages run as a Markdown table, one row per page."""
-    rows = ["| page | mouseup → picture p50 / p95 | strokes without picture | requests | replies dropped as stale |",
-            "|---|---|---|---|---|"]
-    for index, page in enumerate(result.get("pages", []), 1):
-        latency = page["mouseup_to_picture_ms"]
-        text = f"{latency['p50']:.0f} / {latency['p95']:.0f} ms (n={latency['n']})" if latency else "—"
-        rows.append(f"| {index} | {text} | {page['strokes_without_picture']} of {page['strokes']} | "
-                    f"{page['requests']} | {page['replies_dropped_as_stale']} |")
-    return "\n".join(rows)
-
-
 def browser_table(result: dict) -> str:
     """The browser section as a Markdown table (what the README shows)."""
     rows = ["| path | first stroke | mouseup → picture p50 / p95 | strokes without picture | requests / stroke "
@@ -552,22 +448,14 @@ def get_args_parser():
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--browser", action="store_true",
                         help="the Draw tab's drawing surface in headless chromium (browser_section)")
-    parser.add_argument("--strokes", type=int, default=12, help="with --browser: timed strokes per path (per page)")
-    parser.add_argument("--pages", type=int, default=0,
-                        help="with --browser: this many people drawing at once, each in a browser context of its "
-                             "own (pages_section; e.g. 10); per page mouseup -> picture p50 / p95")
-    parser.add_argument("--url", default=None, help="with --pages: measure an app already running at this URL")
+    parser.add_argument("--strokes", type=int, default=12, help="with --browser: timed strokes")
     parser.add_argument("--full", action="store_true", help="the full load test (16 clients x 50 requests; default 16 x 5)")
     return parser
 
 
 def main(argv=None) -> None:
     args = get_args_parser().parse_args(argv)  # --help prints this and exits before anything starts
-    if args.browser and args.pages:
-        section = pages_section(pages=args.pages, strokes=args.strokes, url=args.url)
-        print(json.dumps(section, indent=2))
-        print(pages_table(section))
-    elif args.browser:
+    if args.browser:
         section = browser_section(strokes=args.strokes)
         print(json.dumps(section, indent=2))
         print(browser_table(section))

@@ -139,6 +139,38 @@ class Pix2PixPipeline:
         return result
 
     @torch.inference_mode()
+    def batch(self, images: list[Image.Image], coats: list | None = None) -> list[Image.Image]:
+        """Several drawings in one forward pass (evaluation mode only: in the paper's mode batch statistics
+        and the dropout noise would mix the drawings). The same pictures as one `self(image, coat=coat)` call
+        each, up to float rounding; drawings whose padded sizes differ run in groups of equal size. The live
+        path batches the requests of several pages this way (ui.live; the batched pass costs about half
+        the CPU per picture of single passes on a 2-core CPU)."""
+        coats = list(coats) if coats is not None else [None] * len(images)
+        if len(coats) != len(images):
+            raise ValueError(f"{len(images)} images but {len(coats)} coats")
+        prepared = [fit_and_pad(to_rgb(image), self.size, self.model.config.multiple, fill=self.pad_fill,
+                                channels=self.input_channels) for image in images]
+        rgbs = [self.coat_rgb(coat) for coat in coats]
+        results: list[Image.Image | None] = [None] * len(images)
+        groups: dict[tuple, list[int]] = {}
+        for index, (tensor, _) in enumerate(prepared):
+            groups.setdefault(tuple(tensor.shape), []).append(index)
+        for indices in groups.values():
+            tensor = torch.cat([prepared[i][0] for i in indices]).to(self.device)
+            extra = () if rgbs[0] is None else (torch.tensor([rgbs[i] for i in indices], device=self.device),)
+            output = self.model(tensor, *extra)
+            for row, index in enumerate(indices):
+                result = tensor_to_image(unpad(output[row:row + 1], prepared[index][1]))
+                if self.coats:
+                    from .coat import match_chroma
+
+                    result = Image.fromarray(match_chroma(np.asarray(result), rgbs[index]))
+                if self.detail is not None:
+                    result = self.add_texture(result)
+                results[index] = result
+        return results
+
+    @torch.inference_mode()
     def add_texture(self, image: Image.Image) -> Image.Image:
         """The texture stage on an RGB picture (odd sides: edge pixels repeated, then cropped off)."""
         array = np.asarray(image, dtype=np.float32)

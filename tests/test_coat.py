@@ -165,20 +165,25 @@ def _png(image: Image.Image) -> str:
 
 
 def test_live_render_paints_the_chosen_coat_and_explains_bad_ones(tiny_weights_dir):
+    import asyncio
+
     from pix2pix_demo.ui import live
+
+    def render_live(request):
+        return asyncio.run(live.render(request))
 
     drawing = Image.new("RGB", (256, 256), "white")
     ImageDraw.Draw(drawing).ellipse([40, 40, 210, 210], outline="black", width=3)
     request = {"png": _png(drawing), "model": "edges2cats", "seed": 0}
-    default = live.render(request)
-    brown = live.render({**request, "coat": DEFAULT_COAT})
-    black = live.render({**request, "coat": "black"})
+    default = render_live(request)
+    brown = render_live({**request, "coat": DEFAULT_COAT})
+    black = render_live({**request, "coat": "black"})
     assert "image" in default and default["image"] == brown["image"] != black["image"]
-    assert "Unknown coat" in live.render({**request, "coat": "purple"})["error"]
-    assert "coat" in live.render({**request, "coat": 3})["error"]
+    assert "Unknown coat" in render_live({**request, "coat": "purple"})["error"]
+    assert "coat" in render_live({**request, "coat": 3})["error"]
     # a model without coats ignores the field
-    products = live.render({**request, "model": "edges2products", "coat": "black"})
-    assert products["image"] == live.render({**request, "model": "edges2products"})["image"]
+    products = render_live({**request, "model": "edges2products", "coat": "black"})
+    assert products["image"] == render_live({**request, "model": "edges2products"})["image"]
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ Tiny models (conftest.tiny_weights_dir); the browser side is in tests/test_brows
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import zlib
@@ -19,6 +20,11 @@ from pix2pix_demo.ui import live, logic
 @pytest.fixture(autouse=True)
 def _tiny_models(tiny_weights_dir):
     yield
+
+
+def render_live(request) -> dict:
+    """The page's call: `live.render` is a coroutine (Gradio awaits it)."""
+    return asyncio.run(live.render(request))
 
 
 def png_data_url(image: Image.Image) -> str:
@@ -43,29 +49,29 @@ def decode(url: str, kind: str) -> Image.Image:
 
 
 def test_render_returns_a_jpeg_picture_of_the_drawing():
-    result = live.render({"png": png_data_url(sketch()), "model": "edges2cats", "seed": 0})
+    result = render_live({"png": png_data_url(sketch()), "model": "edges2cats", "seed": 0})
     assert "error" not in result and "empty" not in result, result
     image = decode(result["image"], "jpeg")
     assert image.format == "JPEG" and image.size == (result["width"], result["height"]) == (64, 64)
     assert np.asarray(image).std() > 1.0
     assert result["ms"] >= 0
     # deterministic for seed 0, a different picture for another model
-    again = live.render({"png": png_data_url(sketch()), "model": "edges2cats", "seed": 0})
+    again = render_live({"png": png_data_url(sketch()), "model": "edges2cats", "seed": 0})
     assert again["image"] == result["image"]
-    other = live.render({"png": png_data_url(sketch()), "model": "edges2products", "seed": 0})
+    other = render_live({"png": png_data_url(sketch()), "model": "edges2products", "seed": 0})
     assert other["image"] != result["image"]
 
 
 def test_bare_base64_and_grayscale_pngs_are_accepted():
     buffer = io.BytesIO()
     sketch(mode="L").save(buffer, "PNG")
-    result = live.render({"png": base64.b64encode(buffer.getvalue()).decode(), "model": "edges2cats"})
+    result = render_live({"png": base64.b64encode(buffer.getvalue()).decode(), "model": "edges2cats"})
     assert "image" in result, result
 
 
 def test_an_empty_drawing_is_reported_not_rendered():
     blank = Image.new("RGBA", (256, 256), "white")
-    result = live.render({"png": png_data_url(blank), "model": "edges2cats", "seed": 0})
+    result = render_live({"png": png_data_url(blank), "model": "edges2cats", "seed": 0})
     assert set(result) == {"empty"} and "empty" in result["empty"]
 
 
@@ -84,7 +90,7 @@ def test_an_empty_drawing_is_reported_not_rendered():
      "not a PNG"),
 ])
 def test_bad_requests_get_a_message(request_value, message):
-    result = live.render(request_value)
+    result = render_live(request_value)
     assert set(result) == {"error"}, result
     assert message in result["error"]
 
@@ -92,7 +98,7 @@ def test_bad_requests_get_a_message(request_value, message):
 def test_a_client_cannot_name_a_server_file(tmp_path):
     secret = tmp_path / "drawing.png"
     sketch().save(secret)
-    result = live.render({"png": str(secret), "model": "edges2cats"})
+    result = render_live({"png": str(secret), "model": "edges2cats"})
     assert "error" in result and "image" not in result
 
 
@@ -100,9 +106,9 @@ def test_truncated_and_oversized_pngs_are_refused():
     buffer = io.BytesIO()
     sketch().save(buffer, "PNG")
     truncated = base64.b64encode(buffer.getvalue()[:200]).decode()
-    assert "error" in live.render({"png": truncated, "model": "edges2cats"})
+    assert "error" in render_live({"png": truncated, "model": "edges2cats"})
     big = Image.new("L", (live.MAX_SIDE + 1, 8), 255)
-    result = live.render({"png": png_data_url(big), "model": "edges2cats"})
+    result = render_live({"png": png_data_url(big), "model": "edges2cats"})
     assert "error" in result and "per side" in result["error"]
 
 
@@ -113,12 +119,12 @@ def test_a_decompression_bomb_png_is_refused_before_decoding():
 
     header = (30000).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
     png = live.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
-    result = live.render({"png": base64.b64encode(png).decode(), "model": "edges2cats"})
+    result = render_live({"png": base64.b64encode(png).decode(), "model": "edges2cats"})
     assert "error" in result and "megapixels" in result["error"]
 
 
 def test_too_long_payload_is_refused_without_decoding():
-    result = live.render({"png": "A" * (live.MAX_PNG_BYTES * 2), "model": "edges2cats"})
+    result = render_live({"png": "A" * (live.MAX_PNG_BYTES * 2), "model": "edges2cats"})
     assert "error" in result and "too large" in result["error"]
 
 

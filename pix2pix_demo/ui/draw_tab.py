@@ -4,7 +4,7 @@ The surface (static/draw_surface.{html,css,js}) draws in the browser (pen with s
 undo / redo per stroke, clear, mouse / pen / touch through pointer events, examples, model,
 variation, PNG download). After every finished stroke it sends one small PNG of the 256² line
 drawing to the server function `live.render` (one POST to /gradio_api/component_server: no file
-upload, no queue) and shows the JPEG that comes back; see `live.py`.
+upload, no Gradio queue; pages take turns in `live`'s fair queue) and shows the JPEG that comes back; see `live.py`.
 
 The `/sketch_to_image` API endpoint for gradio_client is unchanged: the same Sketchpad-value,
 model and seed inputs as before, on components that are not shown.
@@ -98,11 +98,13 @@ def build_draw_tab() -> DrawTab:
     choices = logic.model_choices()
     surface = gr.HTML(
         value=None, html_template=_static("draw_surface.html"), css_template=_static("draw_surface.css"),
-        js_on_load=_static("draw_surface.js"), server_functions=[gpu(live.render), gpu(live.render_png)],
+        # live.render is a coroutine that queues the drawing fairly between pages (its model pass runs under gpu() inside)
+        js_on_load=_static("draw_surface.js"), server_functions=[live.render, gpu(live.render_png)],
         elem_id="draw-surface", apply_default_css=False,
         # props for the script
         models=[list(choice) for choice in choices], model=logic.default_model(), examples=list(surface_examples()),
         max_seed=MAX_SEED, coats=logic.coat_choices(), enhance=enhancer_key() is not None,
+        fair=True,  # the server replaces a page's waiting drawing: the page sends each new drawing at once
     )
     # The gradio_client endpoint /sketch_to_image, exactly as before (a Sketchpad value, a model
     # key, a seed): its components are not shown; the page itself uses the surface above.

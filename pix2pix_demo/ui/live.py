@@ -1,17 +1,23 @@
 """The Draw tab's live path, without Gradio: a small PNG of the drawing in, a picture out.
 
 The drawing surface (`static/draw_surface.js`) sends, after every finished stroke, one JSON
-request `{"png": "data:image/png;base64,...", "model": KEY, "seed": N, "coat": NAME}` holding the line drawing
-at the model's resolution (256², a few kB) to a Gradio server function (one POST to
-`/gradio_api/component_server`, no upload, no queue), and gets back a JPEG data URL:
+request `{"png": "data:image/png;base64,...", "model": KEY, "seed": N, "coat": NAME, "page": ID}` holding the
+line drawing at the model's resolution (256², a few kB) to a Gradio server function (one POST to
+`/gradio_api/component_server`, no upload, no Gradio queue), and gets back a JPEG data URL:
 
-    render({"png": ..., "model": "edges2cats", "seed": 0})
-    -> {"image": "data:image/jpeg;base64,...", "width": 256, "height": 256, "ms": 48.1}
+    await render({"png": ..., "model": "edges2cats", "seed": 0, "page": "k3j..."})
+    -> {"image": "data:image/jpeg;base64,...", "width": 256, "height": 256, "ms": 48.1, "model_ms": 30.2, "batch": 1}
     -> {"empty": "The canvas is empty: ..."}       (nothing drawn: the page shows its hint)
     -> {"error": "Model 'x' is not ..."}            (a message for the user; the server keeps going)
+    -> {"superseded": true}                         (the same page sent a newer drawing before this one ran)
 
 "coat" (optional) is the cat's colour for models that take one (edges2cats: "ginger", "black", ...;
-missing or "" = the model's default); other models ignore it.
+missing or "" = the model's default); other models ignore it. "page" (optional) is a random id of the
+page (one per page load): many people drawing at once are served fairly (`pix2pix_demo.fair_queue`:
+a page's newer drawing replaces its waiting one, one model pass per page at a time, pages in turn,
+several pages' drawings in one batched pass); a request without one is a page of its own. "seq" (optional,
+with "page") counts the page's requests up: requests can overtake each other on the way to the queue, and
+the larger "seq" is the newer drawing.
 
 The client sends only image bytes and a model key: never a path. Everything it sends is checked
 here (type, size, PNG signature, pixel count) before PIL decodes it.
@@ -19,17 +25,22 @@ here (type, size, PNG signature, pixel count) before PIL decodes it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import io
 import logging
 import os
+import re
 import threading
 import time
+import uuid
+from dataclasses import dataclass
 
 from PIL import Image
 
 from .. import registry
+from ..fair_queue import Busy, FairQueue, Superseded
 from ..imaging import ImageError, fitted_size, open_image, resize_to, to_rgb
 from . import logic
 
@@ -44,9 +55,19 @@ DOWNLOAD_SIZES = (256, 512)  # PNG download: the model's own size, or 512² (the
 ENHANCED_SIZE = 1024  # the Draw tab's third download: the 256² picture enlarged ×4 by the SRGAN model (ui/enhance.py)
 JPEG_QUALITY = 90
 
-# Live requests come from a thread pool, not from the queue: one forward pass at a time keeps
-# a 2-core CPU from running two half-speed passes (the queue's model events have their own slot).
+# The downloads (render_png) and the Facades tab's live path run one forward pass at a time under this lock
+# (a 2-core CPU gains nothing from two half-speed passes; the queue's model events have their own slot).
+# The Draw tab's live pictures go through the fair queue below: its one worker runs them in turn.
 _model_lock = threading.Lock()
+# At most this many drawings of different pages in one forward pass (PIX2PIX_LIVE_BATCH; 1 = no batching).
+# Batched edges2cats passes cost 51 / 31 / 28 / 26 ms of CPU per picture at batch 1 / 2 / 4 / 8 (one thread,
+# CPU time of the calling thread, sizes interleaved); 4 keeps one batch's wait short while ten pages take turns.
+LIVE_MAX_BATCH = max(1, int(os.environ.get("PIX2PIX_LIVE_BATCH", "4") or 4))
+MAX_WAITING_PAGES = 64  # pages with a drawing waiting at once; one more is answered "busy"
+PAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+BUSY_MESSAGE = "Many people are drawing right now; your picture could not be queued. Draw again in a moment."
+_queue: FairQueue | None = None
+_queue_lock = threading.Lock()
 _default_threads: int | None = None
 
 
@@ -129,14 +150,70 @@ def _request_fields(request) -> tuple[Image.Image, str, int, str | None]:
     return decode_png(request.get("png")), key, seed, coat or None
 
 
-def _generate(request) -> Image.Image:
+@dataclass(frozen=True)
+class Drawing:
+    """A checked live request, ready for the model: the line drawing at the model's size."""
+
+    key: str
+    sketch: Image.Image
+    seed: int
+    coat: str | None
+
+
+def _prepare(request) -> Drawing:
     image, key, seed, coat = _request_fields(request)
     pipe = logic.get_pipeline(key)
     sketch = logic.sketch_from_canvas(image, size=pipe.size)
-    coat = logic.parse_coat(pipe, coat)  # before the lock: a bad name is answered at once
+    return Drawing(key, sketch, seed, logic.parse_coat(pipe, coat))  # a bad coat is answered before any wait
+
+
+def _generate(request) -> Image.Image:
+    drawing = _prepare(request)
     with _model_lock:
         use_torch_threads()
-        return logic.generate(sketch, key, seed, coat=coat)
+        return logic.generate(drawing.sketch, drawing.key, drawing.seed, coat=drawing.coat)
+
+
+def page_of(request) -> tuple[str, int | None]:
+    """The request's page id and sequence number (checked), or a fresh id: a request without one is a page of
+    its own."""
+    page = request.get("page") if isinstance(request, dict) else None
+    seq = request.get("seq") if isinstance(request, dict) else None
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2 ** 53):
+        raise logic.InputError("The request's sequence number must be a whole number from 0 to 2^53.")
+    if page is None or page == "":
+        return "anonymous-" + uuid.uuid4().hex, None
+    if not isinstance(page, str) or not PAGE_ID.fullmatch(page):
+        raise logic.InputError("The page id must be 1-64 letters, digits, '-' or '_'.")
+    return page, seq
+
+
+def run_drawings(drawings: list[Drawing]) -> list[tuple[Image.Image, int, float]]:
+    """The fair queue's batch: (picture, batch size, model ms) per drawing. Evaluation-mode drawings of one
+    model run as one batched pass (`Pix2PixPipeline.batch`); a variation (seed > 0) runs alone (the queue
+    never batches it: its batch statistics and dropout noise would mix the drawings)."""
+    use_torch_threads()
+    start = time.perf_counter()
+    if len(drawings) == 1:
+        drawing = drawings[0]
+        images = [logic.generate(drawing.sketch, drawing.key, drawing.seed, coat=drawing.coat)]
+    else:
+        pipe = logic.get_pipeline(drawings[0].key)
+        images = pipe.batch([drawing.sketch for drawing in drawings], [drawing.coat for drawing in drawings])
+    model_ms = round((time.perf_counter() - start) * 1000, 1)
+    return [(image, len(drawings), model_ms) for image in images]
+
+
+def live_queue() -> FairQueue:
+    """The process's fair queue for live pictures (started on first use, one worker thread)."""
+    global _queue
+    with _queue_lock:
+        if _queue is None:
+            from .common import gpu
+
+            _queue = FairQueue(gpu(run_drawings), max_batch=LIVE_MAX_BATCH, max_pages=MAX_WAITING_PAGES,
+                               workers=1, name="live-drawing")
+        return _queue
 
 
 def data_url(image: Image.Image, fmt: str = "JPEG") -> str:
@@ -164,14 +241,33 @@ def _answer(make) -> dict:
     return result
 
 
-def render(request) -> dict:
-    """The live path: {png, model, seed, coat} -> {image: JPEG data URL, width, height, ms} (see module doc)."""
+async def render(request) -> dict:
+    """The live path: {png, model, seed, coat, page} -> {image: JPEG data URL, width, height, ms, model_ms,
+    batch} (see the module doc). A coroutine: Gradio awaits it on its event loop, so a request waiting its
+    turn holds no thread; decoding and JPEG encoding run in worker threads, the model in the fair queue's."""
+    import anyio
 
-    def make():
-        image = _generate(request)
-        return {"image": data_url(image), "width": image.width, "height": image.height}
-
-    return _answer(make)
+    start = time.perf_counter()
+    try:
+        page, seq = page_of(request)
+        drawing = await anyio.to_thread.run_sync(_prepare, request)
+        batch_key = drawing.key if drawing.seed == 0 else None
+        image, batch, model_ms = await asyncio.wrap_future(live_queue().submit(page, drawing, batch_key, order=seq))
+        result = {"image": await anyio.to_thread.run_sync(data_url, image), "width": image.width,
+                  "height": image.height, "model_ms": model_ms, "batch": batch}
+    except Superseded:
+        return {"superseded": True}
+    except Busy:
+        return {"error": BUSY_MESSAGE}
+    except logic.EmptyInput as error:
+        return {"empty": str(error)}
+    except logic.InputError as error:
+        return {"error": str(error)}
+    except Exception:  # a bug, not the user's fault: logged, and the page says so; the server goes on
+        logger.exception("the live drawing path failed")
+        return {"error": "Something went wrong on the server (it is in the server's log); try again."}
+    result["ms"] = round((time.perf_counter() - start) * 1000, 1)
+    return result
 
 
 def render_png(request) -> dict:

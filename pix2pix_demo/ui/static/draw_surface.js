@@ -13,7 +13,10 @@
 // A finished stroke -> the 512² canvas is shrunk to the model's 256², sent as one small PNG data
 // URL to server.render (a single POST, no upload, no queue), and the JPEG that comes back is shown.
 // At most one request is in flight; strokes made meanwhile are coalesced into the next request,
-// and a reply for a drawing that has changed since it was sent is dropped (stale). Results are
+// and a reply for a drawing that has changed since it was sent is dropped (stale). With `props.fair`
+// (the Draw tab: the server's fair queue keeps one waiting drawing per page and replaces it with a newer
+// one, answered {superseded}) a new drawing is sent at once instead, with the page's random id `page` and
+// `seq`, its count of requests (requests can overtake each other on the way; the larger seq is the newer). Results are
 // cached by drawing state, so undo / redo show the earlier picture at once. During a long stroke a
 // preview is sent every PREVIEW_MS (when nothing is in flight).
 (function () {
@@ -37,6 +40,8 @@
   const SEND_SIZE = 256; // the model's resolution: what the server needs, and ~4x fewer bytes
   const PREVIEW_MS = 300; // while a stroke goes on, a picture of it at most this often
   const MAX_SEED = props.max_seed || 10000;
+  const FAIR = !!props.fair;
+  const PAGE = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
   if (props.hint) hint.textContent = props.hint;
   if (props.enhance) { // the SRGAN model is there: a 1024² download, the picture enlarged ×4 (live.render_png)
     const option = document.createElement('option');
@@ -52,9 +57,10 @@
     // ops: {kind: 'stroke', tool, size, colour, points} | {kind: 'rect', colour, box} | {kind: 'load', image} | {kind: 'clear'}
     history: [], redo: [],
     stroke: null, nextId: 1, coat: '', // coat: the cat's colour, for models that take one (props.coats)
-    version: 0, inFlight: false, pending: false, shownKey: null,
+    version: 0, inFlight: 0, pending: false, shownKey: null, // inFlight: requests sent, not answered yet
+    seq: 0, // requests sent by this page (the server's fair queue keeps the newest of a page's waiting ones)
     cache: new Map(), // drawing state key -> {image, width, height}
-    stats: [], // per request: {version, bytes, ms, serverMs, dropped}
+    stats: [], // per request: {version, bytes, ms, serverMs, batch, dropped, preview}
   };
 
   // ------------------------------------------------------------------ controls
@@ -324,7 +330,7 @@
     if (key === null) { showEmpty(); showStatus(''); return; }
     const cached = state.cache.get(key);
     if (cached) { show(cached, key); showStatus(''); return; }
-    if (state.inFlight) { state.pending = true; return; }
+    if (state.inFlight && !FAIR) { state.pending = true; return; }
     send();
   }
   function sketchPng() {
@@ -340,18 +346,18 @@
   // goes on, dropped once it has ended: the finished stroke gets its own request)
   async function send(preview) {
     const version = state.version, key = preview ? null : drawingKey(), stroke = state.stroke;
-    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat() };
+    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), page: PAGE, seq: ++state.seq };
     const bytes = JSON.stringify(request).length;
     const started = performance.now();
-    state.inFlight = true; root.dataset.busy = '1';
+    state.inFlight += 1; root.dataset.busy = '1';
     const slow = setTimeout(() => showStatus('Working… (the first picture also loads the model)'), 400);
     let result;
     try { result = await server.render(request); } catch (error) { result = undefined; }
     clearTimeout(slow);
-    state.inFlight = false; root.dataset.busy = '0';
-    const stale = version !== state.version || (preview && state.stroke !== stroke);
-    state.stats.push({ version, bytes, ms: performance.now() - started, serverMs: result && result.ms, dropped: stale,
-                       preview: !!preview });
+    state.inFlight -= 1; root.dataset.busy = state.inFlight ? '1' : '0';
+    const stale = version !== state.version || (preview && state.stroke !== stroke) || !!(result && result.superseded);
+    state.stats.push({ version, bytes, ms: performance.now() - started, serverMs: result && result.ms,
+                       batch: result && result.batch, dropped: stale, preview: !!preview });
     if (state.stats.length > 500) state.stats.shift();
     if (result && result.image && !preview) {
       state.cache.set(key, result);
@@ -365,7 +371,7 @@
       else if (result.empty) { showEmpty(result.empty); showStatus(''); }
       else { show(result, key); showStatus(Math.round(performance.now() - started) + ' ms'); }
     }
-    if (state.pending || stale) { state.pending = false; update(); }
+    if (state.pending || (stale && !FAIR)) { state.pending = false; update(); }
   }
   async function download() {
     if (drawingKey() === null) { showStatus('Nothing to download yet: draw something first.', true); return; }
