@@ -17,7 +17,8 @@ import gradio as gr
 
 from pix2pix_demo.imaging import MAX_IMAGE_PIXELS
 from pix2pix_demo.ui import logic
-from pix2pix_demo.ui.common import OUTPUT_MAX_AGE_S, bound_editor_blobs, limit_malloc_arenas, quiet_file_refusals
+from pix2pix_demo.ui.common import (OUTPUT_MAX_AGE_S, bound_editor_blobs, limit_malloc_arenas, patient_launch_check,
+                                    quiet_file_refusals)
 from pix2pix_demo.ui.draw_tab import build_draw_tab
 from pix2pix_demo.ui.facades_tab import build_facades_tab
 from pix2pix_demo.ui.photo_tab import build_photo_tab
@@ -68,6 +69,7 @@ DELETE_CACHE = (900, OUTPUT_MAX_AGE_S)
 # Before the server starts its worker threads: bounded memory under concurrent requests.
 limit_malloc_arenas()
 quiet_file_refusals()  # a file reference Gradio refuses: the app's message and one log line, not a traceback
+patient_launch_check()  # on a saturated machine Gradio's own 15-s check that the new server answers gave up
 
 with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
     gr.Markdown(HEADER)
@@ -103,6 +105,9 @@ def warm_up() -> None:
             logic.get_pipeline(key)
         except logic.InputError as error:
             print(f"Model {key!r} not loaded at start-up: {error}")
+    # the first torch optimiser imports torch._dynamo (1.5 CPU-s; 50 s of wall at load 9): paid here, not by the
+    # first "Train on my image" (issue 28 item 4: a 0.1-minute training took 149 s under load)
+    import torch._dynamo  # noqa: F401
 
 
 if __name__ == "__main__":

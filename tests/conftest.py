@@ -186,7 +186,9 @@ def app_module(tiny_weights_dir):
 def running_app(app_module):
     """The app served on a free loopback port for the session; yields its URL."""
     from pix2pix_demo.app_benchmark import free_port
+    from pix2pix_demo.ui.common import patient_launch_check
 
+    patient_launch_check()  # on a saturated machine Gradio's 15-s check that the server answers gave up
     port = free_port()
     app_module.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                            **app_module.LAUNCH_OPTIONS)

@@ -104,6 +104,30 @@ class RefusedFile(gr.Error):
     the log (Gradio printed one for every such request: 931 from 748 bad requests), the same words as ours."""
 
 
+def patient_launch_check(timeout_s: float = 90.0) -> None:
+    """Gradio's launch() checks that its new server answers (5 HEAD requests of at most 3 s) and otherwise raises
+    "When localhost is not accessible, a shareable link must be created": on a saturated CPU (a 2-core machine
+    under load 10-15, the server at nice 10) the server answered later than that, and the app, the browser tests
+    and the benchmarks did not start at all. Keep asking for up to `timeout_s` (a server that never answers still
+    fails, later)."""
+    from gradio import networking
+
+    check = networking.url_ok
+    if getattr(check, "_patient", False):
+        return
+
+    @functools.wraps(check)
+    def patient_check(url: str) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while not check(url):
+            if time.monotonic() >= deadline:
+                return False
+        return True
+
+    patient_check._patient = True
+    networking.url_ok = patient_check
+
+
 def quiet_file_refusals() -> None:
     """Make Gradio's own check of the files a request names (before any handler runs, `preprocess=False` or
     not) refuse with NOT_UPLOADED and log one line instead of a traceback. Its InvalidPathError is kept as a

@@ -285,20 +285,36 @@ def _size_for_short_side(image: Image.Image, size: int) -> int:
     return max(size, math.ceil(MIN_IMAGE_SIZE * long / short))
 
 
+# What "Train on my image" costs beyond the cost model's iterations (issue 28 item 4; chelsea at 250 px, 0.1 minute,
+# one thread, CPU seconds, the training on the CPU clock): each scale's loop ran 1.23-1.75 x the cost model above
+# scale 2 (the first iterations at a new size, the previews inside it; 5.61 CPU-s vs 4.75), the work between the
+# loops (reconstruction, set-up, the preview after each scale) 0.66 CPU-s over 11 scales, and the first torch
+# optimiser of a process imports torch._dynamo: 1.8 CPU-s (app.warm_up imports it in the background at start-up).
+LOOP_COST_FACTOR = 1.3
+SCALE_OVERHEAD_CPU_S = 0.06
+OPTIMISER_IMPORT_CPU_S = 1.8
+
+
 def training_options(singan, image: Image.Image, max_size: int, minutes: float, slowdown: float = 1.0):
     """(TrainOptions, shapes, floor, one_pass_s) for "Train on my image". The budget is a promise to a person
     waiting, so the plan is measured on the wall clock (each scale times its own iterations and the last stops
-    at the budget; the cost model's fixed plan ran long on a busy machine), and the floor of iterations per scale
-    costs at most half the budget (it was 20: a 0.1-minute budget trained 22 s). one_pass_s: one iteration of
-    every scale, the shortest possible training, in wall seconds: the cost model's CPU seconds (this machine,
-    one thread) x `slowdown`, the machine's wall / CPU seconds measured just before (a busy machine)."""
+    at the budget; the cost model's fixed plan ran long on a busy machine), and the floor of iterations per scale,
+    with the work around the iterations, costs at most half the budget (it was 20: a 0.1-minute budget trained
+    22 s). one_pass_s: the shortest possible training (one iteration of every scale, the work between the scales,
+    and torch._dynamo's import if this process has not paid it yet) in wall seconds: CPU seconds on this machine,
+    one thread, x `slowdown`, the machine's wall / CPU seconds measured just before (a busy machine)."""
+    import sys
+
     def options_with(floor: int):
         return singan.TrainOptions(max_size=max_size, time_budget=minutes, min_iters=floor, device="auto",
                                    plan="measured", budget_clock="wall")
 
     shapes, _ = singan.pyramid_shapes(*image.size, options_with(1))
-    one_pass = slowdown * sum(singan.iteration_cost_ms(shapes, n, options_with(1)) for n in range(len(shapes))) / 1000
-    floor = int(min(20, max(1, 0.5 * minutes * 60 / one_pass)))
+    iteration = LOOP_COST_FACTOR * sum(singan.iteration_cost_ms(shapes, n, options_with(1))
+                                       for n in range(len(shapes))) / 1000
+    fixed = SCALE_OVERHEAD_CPU_S * len(shapes) + (0.0 if "torch._dynamo" in sys.modules else OPTIMISER_IMPORT_CPU_S)
+    one_pass = slowdown * (iteration + fixed)
+    floor = int(min(20, max(1, (0.5 * minutes * 60 / slowdown - fixed) / iteration)))
     return options_with(floor), shapes, floor, one_pass
 
 
