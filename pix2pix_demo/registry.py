@@ -71,6 +71,7 @@ class ModelEntry:
     edge_method: str | None = None  # the extractor its training inputs came from (config data.edge_method)
     coats: tuple = ()  # ((name, (r, g, b)), ...): the coat colours it takes (config "coats"), see pix2pix_demo.coat
     cutouts: bool = False  # trained on cut-outs (a cat on white): the Photo tab cuts a photo's cat out first
+    close_ups: float = 0.0  # the share of face close-ups among its training pairs (config data.close_ups)
 
 
 def _coats(config: dict) -> tuple:
@@ -130,8 +131,12 @@ def _entry_from_folder(key: str, folder: Path) -> ModelEntry:
     kind = model_kind(config)
     data = config.get("data") if isinstance(config.get("data"), dict) else {}
     coats = _coats(config)
+    try:
+        close_ups = min(1.0, max(0.0, float(data.get("close_ups") or 0.0)))
+    except (TypeError, ValueError):
+        close_ups = 0.0
     return ModelEntry(key, label, kind, str(folder), local=True, edge_method=data.get("edge_method"),
-                      coats=coats, cutouts=_trained_on_cutouts(config, coats))
+                      coats=coats, cutouts=_trained_on_cutouts(config, coats), close_ups=close_ups)
 
 
 def _scan(folder: Path) -> dict[str, ModelEntry]:

@@ -279,3 +279,40 @@ def test_the_drawing_of_an_edge_map_is_what_the_live_path_makes_of_it(segmenter)
         ink = np.asarray(square) < 128
         assert ink.any() and not ink[:top].any() and not ink[bottom:].any()  # the edges fill the box, centred
         assert right - left == size or bottom - top == size
+
+
+def test_a_close_up_model_is_offered_for_close_ups_and_set_by_the_close_up_example(segmenter, tmp_path):
+    from conftest import save_tiny_pix2pix
+    from pix2pix_demo.ui import photo_tab
+
+    assert logic.close_up_model() is None and logic.close_up_model("edges2cats") is None  # none installed
+    faces = tmp_path / "edges2cats-faces"
+    save_tiny_pix2pix(faces, seed=3, label="Edges → cat face (close-up)", coats=True)
+    config = json.loads((faces / "config.json").read_text())
+    config["data"] = {**config.get("data", {}), "close_ups": 1.0, "cutout": True}
+    (faces / "config.json").write_text(json.dumps(config))
+    registry.add_local_model("edges2cats-faces", faces)
+    try:
+        assert registry.list_models()["edges2cats-faces"].close_ups == 1.0
+        assert registry.list_models()["edges2cats"].close_ups < 0.99
+        assert logic.close_up_model("edges2cats") == "edges2cats-faces"
+        assert logic.close_up_model("edges2cats-faces") is None  # not offered for itself
+        rows = {__import__("pathlib").Path(path).stem: key for path, key in photo_tab.example_rows()}
+        assert rows["chelsea"] == "edges2cats-faces" and rows["coffee"] == logic.default_model()
+
+        def face(image):  # the cat fills the photo's left, cut by its frame
+            mask = Image.new("L", image.size, 0)
+            ImageDraw.Draw(mask).ellipse((-60, -40, 200, 280), fill=255)
+            return np.asarray(mask, np.float32) / 255
+
+        segmenter.answer[0] = face
+        result = logic.photo_result(scene(), "edges2cats")  # the whole-cat model: the whole photo, and a pointer
+        assert not result.cut and "“Edges → cat face (close-up)” is made for photos the cat fills" in result.note
+        result = logic.photo_result(scene(), "edges2cats-faces")  # the close-up model cuts it out as a close-up
+        assert result.cut and result.close_up and result.note == ""
+        segmenter.answer[0] = cat_probability  # a whole cat: no pointer, the usual cut-out
+        assert logic.photo_result(scene(), "edges2cats").note == ""
+    finally:
+        registry._added.pop("edges2cats-faces", None)
+        logic._pipelines.clear()
+    assert logic.close_up_model() is None

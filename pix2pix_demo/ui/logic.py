@@ -441,6 +441,15 @@ def _segment(segmenter, photo: Image.Image) -> np.ndarray:
 CLOSE_UP = "close-up"  # cat_cut_out's note for a close-up cut-out (not a refusal)
 
 
+def close_up_model(key: str | None = None) -> str | None:
+    """The key of an installed model trained on face close-ups only (cut-outs, config data.close_ups 1: e.g.
+    weights/edges2cats-faces), other than `key`; None when there is none. The Photo tab offers it for a
+    photo the cat fills (its example, and the note when a whole-cat model is given a close-up)."""
+    entries = registry.list_models("pix2pix")
+    faces = sorted(k for k, entry in entries.items() if k != key and entry.cutouts and entry.close_ups >= 0.99)
+    return faces[0] if faces else None
+
+
 def takes_close_ups(pipe) -> bool:
     """Was this model trained with close-ups too (`train.pix2pix --close-ups`: cats that fill the frame)?"""
     data = pipe.metadata.get("data") if isinstance(pipe.metadata.get("data"), dict) else {}
@@ -476,6 +485,9 @@ def cat_cut_out(photo: Image.Image, size: int, check: bool = True,
             return None, "No cat found in this photo, so the whole photo was used."
         hint = (" A photo of the whole cat with some room around it works best." if quality.failed in ("area", "frame")
                 else "")
+        if is_close_up(quality) and close_up_model():
+            label = registry.list_models("pix2pix")[close_up_model()].label
+            hint = f" It looks like a close-up: the model “{label}” is made for photos the cat fills."
         return None, f"Not sure where the cat is ({quality.reason}), so the whole photo was used.{hint}"
     return cut_out(photo, alpha, size=size, margin=CUTOUT_MARGIN), ""
 

@@ -71,6 +71,20 @@ def model_changed(photo, model_key: str, cut_out=None):
             *_results(logic.photo_result(uploaded_files(photo), model_key, method, cutout=logic.parse_flag(cut_out, "cut_out", default=None))))
 
 
+def example_rows() -> list[list[str]]:
+    """[photo path, model key] per example photo: a close-up cat (scikit-image's chelsea: the cat fills the photo)
+    goes with the close-up model when one is installed, every other photo with the default model."""
+    faces = logic.close_up_model()
+    rows = []
+    for path in sorted(EXAMPLES_DIR.glob("*")):
+        if path.suffix.lower() in (".png", ".jpg"):
+            rows.append([str(path), faces if faces and path.stem in CLOSE_UP_EXAMPLES else logic.default_model()])
+    return rows
+
+
+CLOSE_UP_EXAMPLES = {"chelsea"}  # example photos that are face close-ups
+
+
 @user_messages(empty_result=gr.skip())
 def edges_to_canvas(edges, model_key=None, coat: str = "", *, draw: DrawTab):
     """The edge map -> the Draw tab's drawing (one undoable step there, with this tab's model and the colour
@@ -118,9 +132,9 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
     enhanced = gr.Image(label="Enhanced ×4 (SRGAN: the 256-px picture enlarged to 1024 px)", type="pil", format="png",
                         interactive=False, elem_id="photo-enhanced", buttons=["download", "fullscreen"],
                         height=480, visible=False)
-    examples = [[str(path)] for path in sorted(EXAMPLES_DIR.glob("*")) if path.suffix.lower() in (".png", ".jpg")]
+    examples = example_rows()
     if examples:
-        gr.Examples(examples, inputs=photo, label="Example photos (scikit-image, CC0)")
+        gr.Examples(examples, inputs=[photo, model], label="Example photos (scikit-image, CC0)")
 
     inputs = [photo, model, method, cut]
     run.click(photo_to_image, inputs, [edges, output, coat], api_name="photo_to_image", preprocess=False,
