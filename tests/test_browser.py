@@ -194,8 +194,11 @@ def test_a_reply_for_an_older_drawing_is_dropped(running_app, chromium_browser):
         wait_for_picture(page, 0)
         state = page.evaluate(f"document.querySelector('{SURFACE} .p2p').__p2p.state")
         stats = state["stats"]
-        assert len(stats) >= 2 and all(entry["dropped"] for entry in stats[:-1]), stats
-        assert not stats[-1]["dropped"] and not stats[-1]["preview"] and stats[-1]["version"] == state["version"]
+        # the replies may come back in either order (the fair queue answers a superseded drawing when the newer
+        # one arrives): exactly one was used, the last drawing's, every other one was dropped
+        used = [entry for entry in stats if not entry["dropped"]]
+        assert len(stats) >= 2 and len(used) == 1, stats
+        assert not used[0]["preview"] and used[0]["version"] == state["version"]
         page.wait_for_timeout(300)
         assert pictures_shown(page) == 1  # no stale picture was ever shown
     finally:

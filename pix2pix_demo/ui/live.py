@@ -225,18 +225,28 @@ def data_url(image: Image.Image, fmt: str = "JPEG") -> str:
     return f"data:image/{fmt.lower()};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _failure(error: Exception) -> dict:
+    """A failed request as the page's answer: a stale or refused drawing, a user mistake ({"empty"} /
+    {"error"}), or a bug (logged, and the page says so; the server goes on)."""
+    if isinstance(error, Superseded):
+        return {"superseded": True}
+    if isinstance(error, Busy):
+        return {"error": BUSY_MESSAGE}
+    if isinstance(error, logic.EmptyInput):
+        return {"empty": str(error)}
+    if isinstance(error, logic.InputError):
+        return {"error": str(error)}
+    logger.error("the live drawing path failed", exc_info=error)
+    return {"error": "Something went wrong on the server (it is in the server's log); try again."}
+
+
 def _answer(make) -> dict:
     """Run `make()` -> dict; user mistakes become {"empty"} / {"error"} instead of exceptions."""
     start = time.perf_counter()
     try:
         result = make()
-    except logic.EmptyInput as error:
-        return {"empty": str(error)}
-    except logic.InputError as error:
-        return {"error": str(error)}
-    except Exception:  # a bug, not the user's fault: logged, and the page says so; the server goes on
-        logger.exception("the live drawing path failed")
-        return {"error": "Something went wrong on the server (it is in the server's log); try again."}
+    except Exception as error:
+        return _failure(error)
     result["ms"] = round((time.perf_counter() - start) * 1000, 1)
     return result
 
@@ -255,17 +265,8 @@ async def render(request) -> dict:
         image, batch, model_ms = await asyncio.wrap_future(live_queue().submit(page, drawing, batch_key, order=seq))
         result = {"image": await anyio.to_thread.run_sync(data_url, image), "width": image.width,
                   "height": image.height, "model_ms": model_ms, "batch": batch}
-    except Superseded:
-        return {"superseded": True}
-    except Busy:
-        return {"error": BUSY_MESSAGE}
-    except logic.EmptyInput as error:
-        return {"empty": str(error)}
-    except logic.InputError as error:
-        return {"error": str(error)}
-    except Exception:  # a bug, not the user's fault: logged, and the page says so; the server goes on
-        logger.exception("the live drawing path failed")
-        return {"error": "Something went wrong on the server (it is in the server's log); try again."}
+    except Exception as error:
+        return _failure(error)
     result["ms"] = round((time.perf_counter() - start) * 1000, 1)
     return result
 
