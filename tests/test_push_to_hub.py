@@ -167,13 +167,15 @@ def test_every_shipped_model_publishes(name, tmp_path):
     meta = front_matter(card)
     assert meta["library_name"] == "pix2pix_demo" and meta["license"]
     config = json.loads((folder / "config.json").read_text())
-    model_type = "facades" if config.get("kind") == "facades" else config["model_type"]  # a facades U-Net too
+    # a facades U-Net and a photo-task U-Net (colourize / fill-in) are pix2pix U-Nets used their own way
+    model_type = config.get("kind") if config.get("kind") in ("facades", "photo-task") else config["model_type"]
     usage = {"edge-detector": 'method="hed-learned"', "singan": "from pix2pix_demo.singan import sample",
              "cat-segmenter": "from pix2pix_demo.cutout import cut_out, segment, soft_alpha",
              "srgan": "from pix2pix_demo.superres import enhance",
              "stargan": "from pix2pix_demo.models.stargan import translate_image", "facades": "FacadesPipeline.from_pretrained",
              "spade-generator": "FacadesPipeline.from_pretrained",
-             "resnet-generator": "from pix2pix_demo.translate import translate_image"}
+             "resnet-generator": "from pix2pix_demo.translate import translate_image",
+             "photo-task": "from pix2pix_demo.photo_tasks import"}
     assert usage.get(model_type, "Pix2PixPipeline.from_pretrained") in card
     assert f'"me/{name}"' in card
 
