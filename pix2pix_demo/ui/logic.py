@@ -485,8 +485,9 @@ def cat_cut_out(photo: Image.Image, size: int, check: bool = True,
             return None, "No cat found in this photo, so the whole photo was used."
         hint = (" A photo of the whole cat with some room around it works best." if quality.failed in ("area", "frame")
                 else "")
-        if is_close_up(quality) and close_up_model():
-            label = registry.list_models("pix2pix")[close_up_model()].label
+        faces = close_up_model() if is_close_up(quality) else None
+        if faces:
+            label = registry.list_models("pix2pix")[faces].label
             hint = f" It looks like a close-up: the model “{label}” is made for photos the cat fills."
         return None, f"Not sure where the cat is ({quality.reason}), so the whole photo was used.{hint}"
     return cut_out(photo, alpha, size=size, margin=CUTOUT_MARGIN), ""
