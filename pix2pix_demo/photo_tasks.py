@@ -7,8 +7,9 @@ same everywhere.
 - colourize: the U-Net sees the grey image (1 channel) and predicts the two YCbCr chroma channels; the
   colour picture is the input's own luma with that chroma (`compose` in training, `recombine` at full size),
   so the grey version of the result is the input, pixel for pixel.
-- fill-in: the U-Net sees the photo with the erased pixels set to mid grey plus the mask (4 channels:
-  RGB, then the mask as -1 kept / +1 erased) and predicts RGB; only the erased pixels are taken from it.
+- fill-in: the U-Net sees the photo with the erased pixels set to mid grey, or (a model whose config says
+  "hole": "telea") to OpenCV's Telea fill as a coarse prior, plus the mask (4 channels: RGB, then the mask
+  as -1 kept / +1 erased) and predicts RGB; only the erased pixels are taken from it.
   A mask is a bool array, True where erased (`random_mask` draws brush strokes, boxes and blobs).
 
     model = load_model("weights/colourize"); colour = colourize(model, photo)       # PIL in, PIL out, same size
@@ -29,6 +30,7 @@ from .imaging import ImageError, check_aspect, open_image, to_rgb
 TASKS = ("colourize", "fill-in")
 IN_CHANNELS = {"colourize": 1, "fill-in": 4}
 OUT_CHANNELS = {"colourize": 2, "fill-in": 3}
+FILL_HOLES = ("grey", "telea")  # what the fill-in U-Net sees in the hole: mid grey, or OpenCV's Telea fill
 FILL_WORK_SIDE = 512  # fill-in runs at the photo's own size up to this long side (sharper holes), else shrunk
 MIN_SIDE = 16  # px: smaller pictures are refused with a message
 
@@ -169,29 +171,48 @@ def mask_of(image, size: tuple[int, int] | None = None) -> np.ndarray:
     return np.asarray(alpha) > 0
 
 
-def erase(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The network's fill-in input, HxWx4 float in [-1, 1]: the photo with erased pixels at 0 (mid grey),
-    then the mask channel (+1 erased, -1 kept)."""
-    x = rgb.astype(np.float32) / 127.5 - 1.0
-    x[mask] = 0.0
+def telea(rgb: np.ndarray, mask: np.ndarray, radius: int = 5) -> np.ndarray:
+    """OpenCV's inpaint (Telea 2004, `radius` px) of the erased pixels, HxWx3 uint8; the others kept exactly.
+    The fill-in baseline, and the coarse prior a "hole": "telea" model sees in the hole."""
+    import cv2
+
+    out = cv2.inpaint(np.ascontiguousarray(rgb[..., ::-1]), mask.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
+    out = out[..., ::-1].copy()
+    out[~mask] = rgb[~mask]
+    return out
+
+
+def erase(rgb: np.ndarray, mask: np.ndarray, hole: str = "grey") -> np.ndarray:
+    """The network's fill-in input, HxWx4 float in [-1, 1]: the photo with erased pixels at 0 (mid grey;
+    hole="telea": at OpenCV's Telea fill), then the mask channel (+1 erased, -1 kept)."""
+    if hole not in FILL_HOLES:
+        raise ValueError(f"hole must be one of {FILL_HOLES}, got {hole!r}")
+    if hole == "telea" and mask.any() and not mask.all():
+        x = telea(rgb, mask).astype(np.float32) / 127.5 - 1.0
+    else:
+        x = rgb.astype(np.float32) / 127.5 - 1.0
+        x[mask] = 0.0
     return np.concatenate([x, np.where(mask, 1.0, -1.0).astype(np.float32)[..., None]], axis=-1)
 
 
-def task_input(task: str, rgb: np.ndarray, mask: np.ndarray | None = None) -> torch.Tensor:
+def task_input(task: str, rgb: np.ndarray, mask: np.ndarray | None = None, hole: str = "grey") -> torch.Tensor:
     """(C, H, W) float tensor of a photo crop (HxWx3 uint8): its grey version, or erased + mask."""
     if task == "colourize":
         return torch.from_numpy(luma(rgb).astype(np.float32) / 127.5 - 1.0)[None]
-    return torch.from_numpy(erase(rgb, mask)).permute(2, 0, 1)
+    return torch.from_numpy(erase(rgb, mask, hole)).permute(2, 0, 1)
 
 
 # --- training pairs ----------------------------------------------------------------------------------
 
 class PhotoTaskDataset(torch.utils.data.Dataset):
     """Pairs made on the fly from photos (HxWx3 uint8 arrays): a random resize + crop (pix2pix's jitter)
-    and flip, then (grey crop -> crop) or (erased crop + mask -> crop), a new mask every time."""
+    and flip, then (grey crop -> crop) or (erased crop + mask -> crop), a new mask every time; `hole`: what
+    fill-in's hole holds (FILL_HOLES)."""
 
-    def __init__(self, photos, task: str, size: int = 256, jitter: float = 1.12, flip: bool = True, seed: int = 0):
+    def __init__(self, photos, task: str, size: int = 256, jitter: float = 1.12, flip: bool = True, seed: int = 0,
+                 hole: str = "grey"):
         self.photos, self.task, self.size, self.jitter, self.flip, self.seed = photos, check_task(task), size, jitter, flip, seed
+        self.hole = hole
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -207,7 +228,7 @@ class PhotoTaskDataset(torch.utils.data.Dataset):
         if self.flip and rng.random() < 0.5:
             crop = np.ascontiguousarray(crop[:, ::-1])
         mask = random_mask(self.size, self.size, rng) if self.task == "fill-in" else None
-        return task_input(self.task, crop, mask), to_tensor(crop)
+        return task_input(self.task, crop, mask, self.hole), to_tensor(crop)
 
 
 def centre_crop(photo: np.ndarray, size: int) -> np.ndarray:
@@ -220,6 +241,14 @@ def centre_crop(photo: np.ndarray, size: int) -> np.ndarray:
 
 
 # --- inference -------------------------------------------------------------------------------------
+
+def model_hole(model: nn.Module) -> str:
+    """What a fill-in model expects in the hole (its config's "hole"; models without it: mid grey)."""
+    hole = (getattr(model, "metadata", {}) or {}).get("hole", "grey")
+    if hole not in FILL_HOLES:
+        raise ValueError(f"This fill-in model's hole is {hole!r}, expected one of {FILL_HOLES}.")
+    return hole
+
 
 def model_task(model: nn.Module) -> str:
     """The task a loaded model was trained for (its config's "task")."""
@@ -303,7 +332,7 @@ def fill_in(model: nn.Module, image, mask, seed: int | None = None) -> Image.Ima
         Image.fromarray(erased.astype(np.uint8) * 255).resize((work_w, work_h), Image.BILINEAR)) > 0
     m = config.multiple
     pad_h, pad_w = (-work_h) % m, (-work_w) % m
-    x = torch.from_numpy(erase(small, small_mask)).permute(2, 0, 1)[None]
+    x = torch.from_numpy(erase(small, small_mask, model_hole(model))).permute(2, 0, 1)[None]
     if pad_h or pad_w:
         mode = "reflect" if pad_h < work_h and pad_w < work_w else "replicate"
         x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode=mode)

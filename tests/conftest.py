@@ -132,8 +132,9 @@ def save_tiny_cyclegan(folder, domains=("cat", "bengal"), seed: int = 0):
                     "data": {"a": {"domain": a}, "b": {"domain": b}}})
 
 
-def save_tiny_photo_task(folder, task: str, seed: int = 0):
-    """A tiny, untrained photo-task U-Net (pix2pix_demo.photo_tasks: "colourize" or "fill-in") as a model folder."""
+def save_tiny_photo_task(folder, task: str, seed: int = 0, hole: str = "telea"):
+    """A tiny, untrained photo-task U-Net (pix2pix_demo.photo_tasks: "colourize" or "fill-in") as a model folder;
+    a fill-in model sees `hole` in the erased pixels (Telea's fill, as weights/fill-in, or mid grey)."""
     import torch
 
     from pix2pix_demo.hub import save_model
@@ -143,7 +144,8 @@ def save_tiny_photo_task(folder, task: str, seed: int = 0):
     torch.manual_seed(seed)
     model = UNetGenerator(UNetConfig(in_channels=IN_CHANNELS[task], out_channels=OUT_CHANNELS[task], base_channels=8,
                                      num_downsamplings=4, max_channels=16, norm="instance", dropout=0.3))
-    return save_model(model, folder, {"resolution": 64, "task": task, "kind": "photo-task", "label": f"Tiny {task}"})
+    extra = {"hole": hole} if task == "fill-in" else {}
+    return save_model(model, folder, {"resolution": 64, "task": task, "kind": "photo-task", "label": f"Tiny {task}", **extra})
 
 
 @pytest.fixture(scope="session")

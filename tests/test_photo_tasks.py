@@ -84,14 +84,41 @@ def test_colour_variations_are_seeded(models):
 
 
 @pytest.mark.parametrize("size", [(90, 70), (640, 300)])  # at its own size, and shrunk for the network
-def test_fill_in_keeps_every_unerased_pixel(models, size):
+@pytest.mark.parametrize("hole", pt.FILL_HOLES)
+def test_fill_in_keeps_every_unerased_pixel(tmp_path, size, hole):
+    model = load_model(save_tiny_photo_task(tmp_path / "f", "fill-in", hole=hole))
+    assert pt.model_hole(model) == hole
+    seen = []
+    model.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
     picture = photo(*size)
     mask = pt.random_mask(size[1], size[0], np.random.default_rng(3))
-    out = np.asarray(pt.fill_in(models["fill-in"], picture, mask))
+    out = np.asarray(pt.fill_in(model, picture, mask))
     rgb = np.asarray(picture)
     assert out.shape == rgb.shape
     assert np.array_equal(out[~mask], rgb[~mask])
     assert (out[mask] != rgb[mask]).any(axis=-1).mean() > 0.5
+    x = seen[0][0]  # what the network saw: the hole at mid grey, or at Telea's fill
+    erased = x[3] > 0
+    assert 0 < erased.float().mean() < 0.5
+    if hole == "grey":
+        assert torch.all(x[:3, erased] == 0)
+    else:
+        assert x[:3, erased].abs().mean() > 0.05 and x[:3, erased].std() > 0.02
+
+
+def test_the_telea_hole_is_opencvs_fill_and_unknown_holes_are_refused(tmp_path):
+    rgb = np.asarray(photo(64, 48))
+    mask = pt.random_mask(48, 64, np.random.default_rng(1))
+    filled = pt.telea(rgb, mask)
+    assert np.array_equal(filled[~mask], rgb[~mask])
+    assert np.abs(filled[mask].astype(int) - rgb[mask]).mean() < np.abs(128 - rgb[mask].astype(int)).mean()
+    x = pt.erase(rgb, mask, "telea")
+    assert np.allclose(x[..., :3], filled / 127.5 - 1.0, atol=1e-6) and np.array_equal(x[..., 3] > 0, mask)
+    with pytest.raises(ValueError, match="hole must be one of"):
+        pt.erase(rgb, mask, "blur")
+    model = load_model(save_tiny_photo_task(tmp_path / "f", "fill-in", hole="blur"))
+    with pytest.raises(ValueError, match="hole is 'blur'"):
+        pt.fill_in(model, photo(), mask=np.ones((70, 90), bool) & (np.arange(90) < 20))
 
 
 def test_fill_in_takes_a_painted_layer_and_refuses_empty_or_bad_input(models):
@@ -132,6 +159,9 @@ def test_dataset_makes_pairs_on_the_fly():
         else:
             erased = x[3] > 0
             assert 0 < erased.float().mean() < 0.5 and torch.all(x[:3, erased] == 0)
+            x_telea, y_telea = pt.PhotoTaskDataset(photos, task, size=32, seed=1, hole="telea")[0]
+            assert torch.equal(y_telea, y) and torch.equal(x_telea[3], x[3])  # the same crop and mask
+            assert torch.equal(x_telea[:3, ~erased], x[:3, ~erased]) and x_telea[:3, erased].abs().mean() > 0.05
 
 
 @pytest.mark.slow
@@ -147,10 +177,12 @@ def test_trainer_task_option_exports_a_photo_task_model(tmp_path, task):
         "--task", task, "--data", str(folder), "--name", "tiny", "--out", str(tmp_path / "w"), "--runs",
         str(tmp_path / "runs"), "--size", "32", "--base-channels", "8", "--num-downsamplings", "4",
         "--max-channels", "16", "--norm", "instance", "--steps", "2", "--batch-size", "2", "--d-layers", "1",
-        "--d-channels", "8", "--num-threads", "1", "--sample-every", "1"])
+        "--d-channels", "8", "--num-threads", "1", "--sample-every", "1",
+        *(["--fill-hole", "telea", "--hole-losses", "--lambda-lowfreq", "1", "--lowfreq-pool", "4"] if task == "fill-in" else [])])
     pix2pix.main(args)
     config = json.loads((tmp_path / "w" / "tiny" / "config.json").read_text())
     assert config["task"] == task and config["kind"] == "photo-task"
+    assert config.get("hole") == ("telea" if task == "fill-in" else None)
     assert config["architecture"]["in_channels"] == pt.IN_CHANNELS[task]
     assert config["architecture"]["out_channels"] == pt.OUT_CHANNELS[task]
     assert config["data"]["photos"] == 3
@@ -183,6 +215,29 @@ def test_evaluator_grids_on_pictures(tmp_path, models):
     with pytest.raises(SystemExit, match="fill-in model is a colourize"):
         evaluation.evaluate(evaluation.get_args_parser().parse_args([
             "--pictures", str(paths[0]), "--fill-in", str(folder / "c"), "--out", str(tmp_path / "o2"), "--no-kid"]))
+
+
+def test_hole_losses_average_over_the_erased_pixels_only():
+    from train.harness.pretrained import region_mean
+    from train.pix2pix import hole_region
+
+    class Args:
+        task, hole_losses = "fill-in", True
+
+    real_a = -torch.ones(2, 4, 16, 16)
+    real_a[0, 3, :4, :8] = 1  # picture 0: 32 erased pixels; picture 1: none (counts whole)
+    region = hole_region(Args, real_a)
+    assert region[0].sum() == 32 and region[1].sum() == 256
+    values = torch.zeros(2, 3, 16, 16)
+    values[0, :, :4, :8] = 2.0  # the error where erased
+    values[0, :, 8:, 8:] = 100.0  # (outside the hole: not counted)
+    values[1] = 1.0
+    assert torch.isclose(region_mean(values, region), torch.tensor(1.5))  # (2 + 1) / 2
+    coarse = torch.zeros(2, 3, 4, 4)
+    coarse[0, :, 0, :2] = 3.0  # blocks that see the hole (max-pooled)
+    assert torch.isclose(region_mean(coarse, region), torch.tensor(1.5))  # (3 + 0) / 2
+    Args.hole_losses = False
+    assert hole_region(Args, real_a) is None
 
 
 def test_model_card_says_what_the_task_model_does(tmp_path):

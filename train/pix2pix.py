@@ -35,7 +35,8 @@ from pix2pix_demo.losses import (ENERGY_LOSSES, GAN_LOSSES, BEGANLoss, EBGANLoss
                                  gradient_penalty, pull_away_term)
 from pix2pix_demo.models import (PRESETS, AutoEncoderDiscriminator, AutoEncoderDiscriminatorConfig, PatchGANConfig,
                                  PatchGANDiscriminator, UNetConfig, UNetGenerator)
-from pix2pix_demo.photo_tasks import IN_CHANNELS, OUT_CHANNELS, TASKS, PhotoTaskDataset, TaskGenerator, display
+from pix2pix_demo.photo_tasks import (FILL_HOLES, IN_CHANNELS, OUT_CHANNELS, TASKS, PhotoTaskDataset, TaskGenerator,
+                                      display)
 from pix2pix_demo.projected import hinge_discriminator_loss
 from pix2pix_demo.threads import use_threads
 
@@ -49,6 +50,13 @@ def get_args_parser() -> argparse.ArgumentParser:
                            "on the fly from photos (grey -> photo; photo with a random erased region + the mask -> "
                            "photo: pix2pix_demo.photo_tasks). --data is then a folder of photos, or the shared data "
                            "folder: every photo set less its held-out list (train.data.photos.TASK_TRAIN_SOURCES)")
+    data.add_argument("--fill-hole", choices=FILL_HOLES, default="grey",
+                      help="--task fill-in: what the U-Net sees in the erased pixels: mid grey, or OpenCV's Telea fill "
+                           "(a coarse prior; the exported config says \"hole\" and photo_tasks.fill_in does the same)")
+    data.add_argument("--hole-losses", action="store_true",
+                      help="--task fill-in: L1, the low-frequency L1 and the perceptual loss averaged over the erased "
+                           "region of each picture (not over the whole picture, where the kept pixels are exact and "
+                           "dilute them by the hole's share)")
     data.add_argument("--layout", choices=LAYOUTS, default=None, help="dataset layout (default: detected)")
     data.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
     data.add_argument("--files", help="text file of names to train on (others are skipped)")
@@ -264,14 +272,14 @@ def load_task_photos(args, excluded: set[str]) -> tuple[list[np.ndarray], list[s
     return photos, names, sources
 
 
-def task_samples(photos: list[np.ndarray], task: str, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def task_samples(photos: list[np.ndarray], task: str, size: int, hole: str = "grey") -> tuple[torch.Tensor, torch.Tensor]:
     """Four fixed (input, target) pairs spread over the photos for the sample grids (fixed masks)."""
     from pix2pix_demo.photo_tasks import centre_crop, random_mask, task_input
 
     ids = sorted({round(i * (len(photos) - 1) / 3) for i in range(4)})
     crops = [centre_crop(photos[i], size) for i in ids]
     masks = [random_mask(size, size, np.random.default_rng(i)) if task == "fill-in" else None for i in ids]
-    return (torch.stack([task_input(task, crop, mask) for crop, mask in zip(crops, masks)]),
+    return (torch.stack([task_input(task, crop, mask, hole) for crop, mask in zip(crops, masks)]),
             torch.stack([to_tensor(crop) for crop in crops]))
 
 
@@ -309,7 +317,7 @@ def main(args) -> Path | None:
         raise SystemExit("--coat, --augment-edges and --drawing-styles are for line drawings, not --task " + args.task)
     if args.task != "pairs":
         dataset = PhotoTaskDataset(pairs, args.task, size=low_size if low_fraction > 0 else args.size,
-                                   jitter=args.jitter, seed=args.seed)
+                                   jitter=args.jitter, seed=args.seed, hole=args.fill_hole)
     else:
         dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
                                 augment_edges=args.augment_edges, seed=args.seed, coat=args.coat,
@@ -369,7 +377,7 @@ def main(args) -> Path | None:
     d_plain = harness.unwrap(getattr(discriminator, "_orig_mod", discriminator))
     # four pairs spread over the data set (neighbours are often variants of one photo)
     if args.task != "pairs":
-        sample_inputs, sample_targets = (t.to(device) for t in task_samples(pairs, args.task, args.size))
+        sample_inputs, sample_targets = (t.to(device) for t in task_samples(pairs, args.task, args.size, args.fill_hole))
     else:
         sample_ids = sorted({round(i * (len(pairs) - 1) / 3) for i in range(4)})
         sample_inputs = torch.stack([dataset_center(pairs[i][0], args.size) for i in sample_ids]).to(device)
@@ -419,6 +427,7 @@ def main(args) -> Path | None:
         metadata = {
             "task": "image-to-image" if args.task == "pairs" else args.task,
             **({"kind": "photo-task"} if args.task != "pairs" else {}),  # its own tab, not the Draw tab's list
+            **({"hole": args.fill_hole} if args.task == "fill-in" else {}),
             "resolution": args.size,
             "pad_fill": 1.0,
             "data": data,
@@ -428,6 +437,7 @@ def main(args) -> Path | None:
                 "wall_time_s": round(wall, 1), "budget_clock": args.budget_clock,
                 "hardware": harness.hardware_description(device), "init_from": args.init_from,
                 "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
+                **({"hole_losses": args.hole_losses} if args.task == "fill-in" else {}),
                 "lambda_gan": args.lambda_gan, "lambda_fm": args.lambda_fm, "d_warmup_steps": args.d_warmup, **energy_loss_options(args, gan),
                 "discriminator": dataclasses.asdict(d_config) if args.patchgan else None, "ema": args.ema,
                 "progressive": args.progressive, **feature_loss_options(args),
@@ -544,18 +554,34 @@ class Pix2PixStep:
                 extra["loss_fm"] = loss_fm.item()
             else:
                 loss_g_gan = gan.generator_loss(d_plain(torch.cat([real_a, fake_b], 1)))
-            loss_l1 = (fake_b.float() - real_b).abs().mean()
+            region = hole_region(args, real_a)
+            if region is None:
+                loss_l1 = (fake_b.float() - real_b).abs().mean()
+            else:  # each picture's mean over its erased pixels
+                loss_l1 = ((fake_b.float() - real_b).abs() * region).sum((1, 2, 3)) / (3 * region.sum((1, 2, 3)))
+                loss_l1 = loss_l1.mean()
             loss_g = args.lambda_gan * loss_g_gan + args.lambda_l1 * loss_l1
             if "loss_fm" in extra:
                 loss_g = loss_g + args.lambda_fm * loss_fm
             loss_g = loss_g + generator_terms(args, fake_b, real_b, feats_fake, feats_real, projected, ink,
-                                              self.perceptual_weights, extra)
+                                              self.perceptual_weights, extra,
+                                              region=None if region is None else (region, ink))
         if not warming_up:
             self.opt_g.zero_grad(set_to_none=True)
             scaler.scale(loss_g).backward()
             scaler.step(self.opt_g)
         scaler.update()
         return {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item(), **extra}
+
+
+def hole_region(args, real_a: torch.Tensor) -> torch.Tensor | None:
+    """--hole-losses with --task fill-in: the erased pixels (N,1,H,W, 1 = erased; pictures with none count
+    whole), else None."""
+    if getattr(args, "task", "pairs") != "fill-in" or not getattr(args, "hole_losses", False):
+        return None
+    region = (real_a[:, 3:4] > 0).float()
+    empty = region.sum((1, 2, 3), keepdim=True) == 0
+    return torch.where(empty, torch.ones_like(region), region)
 
 
 def dataset_center(array, size: int) -> torch.Tensor:

@@ -89,13 +89,7 @@ def tint(grey: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     return pt.recombine(grey, np.broadcast_to(chroma, grey.shape + (2,)))
 
 
-def telea(rgb: np.ndarray, mask: np.ndarray, radius: int = 5) -> np.ndarray:
-    import cv2
-
-    out = cv2.inpaint(np.ascontiguousarray(rgb[..., ::-1]), mask.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
-    out = out[..., ::-1].copy()
-    out[~mask] = rgb[~mask]
-    return out
+telea = pt.telea  # OpenCV's inpaint (Telea, radius 5): the baseline, and a "hole": "telea" model's prior
 
 
 def mask_window(mask: np.ndarray, margin: int = 8, least: int = 64) -> tuple[int, int, int, int]:

@@ -108,25 +108,45 @@ def lowfreq_l1(fake: torch.Tensor, real: torch.Tensor, pool: int) -> torch.Tenso
     return (F.avg_pool2d(fake, pool) - F.avg_pool2d(real, pool)).abs().mean()
 
 
+def region_mean(values: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """values (N,C,h,w) averaged over each picture's region (N,1,H,W in [0, 1], max-pooled to h x w: every
+    position that sees some of it), then over the batch."""
+    weight = F.adaptive_max_pool2d(region.float(), values.shape[-2:])
+    return ((values * weight).sum((1, 2, 3)) / (values.shape[1] * weight.sum((1, 2, 3)).clamp_min(1e-6))).mean()
+
+
 def generator_terms(args, fake, real, feats_fake, feats_real, projected, condition, perceptual_weights,
-                    extra: dict, paired: bool = True) -> torch.Tensor | float:
+                    extra: dict, paired: bool = True, region=None) -> torch.Tensor | float:
     """The recipe's terms of G's loss, weighted and summed: the low-frequency L1, the projected heads'
     hinge term (told `condition`), the perceptual loss; each one asked for is logged in `extra`.
     `paired=False` (unpaired translation: `real` is another photo, not the output's target): only the
-    projected term; the trainer puts the perceptual loss where it has pairs (CycleGAN: its cycle)."""
+    projected term; the trainer puts the perceptual loss where it has pairs (CycleGAN: its cycle).
+    `region` = (mask, augmented mask), N,1,H,W (fill-in's hole; the second as feature_pass augmented it):
+    the low-frequency and perceptual terms are averaged over it, not over the whole picture."""
     loss = 0.0
     if not paired:
         args = copy.copy(args)
         args.lambda_lowfreq = args.lambda_perceptual = 0.0
     if args.lambda_lowfreq:
-        extra["loss_lowfreq"] = lowfreq_l1(fake.float(), real, args.lowfreq_pool)
+        if region is None:
+            extra["loss_lowfreq"] = lowfreq_l1(fake.float(), real, args.lowfreq_pool)
+        else:
+            pool = args.lowfreq_pool
+            extra["loss_lowfreq"] = region_mean((F.avg_pool2d(fake.float(), pool) - F.avg_pool2d(real, pool)).abs(),
+                                                region[0])
         loss = loss + args.lambda_lowfreq * extra["loss_lowfreq"]
     if projected is not None:
         projected.requires_grad_(False)
         extra["loss_g_projected"] = hinge_generator_loss(projected(feats_fake, condition))
         loss = loss + args.lambda_projected * extra["loss_g_projected"]
     if args.lambda_perceptual:
-        extra["loss_perceptual"] = perceptual_loss(feats_fake, feats_real, perceptual_weights)
+        if region is None:
+            extra["loss_perceptual"] = perceptual_loss(feats_fake, feats_real, perceptual_weights)
+        else:
+            extra["loss_perceptual"] = sum(
+                weight * region_mean((F.normalize(f.float(), dim=1, eps=1e-6) - F.normalize(r.float(), dim=1, eps=1e-6))
+                                     .pow(2).sum(dim=1, keepdim=True), region[1])
+                for weight, f, r in zip(perceptual_weights, feats_fake, feats_real) if weight)
         loss = loss + args.lambda_perceptual * extra["loss_perceptual"]
     for key in ("loss_lowfreq", "loss_g_projected", "loss_perceptual"):
         if torch.is_tensor(extra.get(key)):
