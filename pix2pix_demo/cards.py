@@ -265,8 +265,10 @@ def _summary(config: dict, name: str, folder: Path) -> str:
                            + ("colourize (it sees the grey photo and predicts the two YCbCr chroma channels; the "
                               "picture is the grey photo's own luma with that chroma)"
                               if config.get("task") == "colourize" else
-                              "fill-in (it sees the photo with a region erased, plus the mask, and paints RGB; only "
-                              "the erased pixels are taken from it)")),
+                              "fill-in (it sees the photo with a region erased"
+                              + (" and filled by OpenCV's Telea inpainting (a smooth first guess)"
+                                 if config.get("hole") == "telea" else "")
+                              + ", plus the mask, and paints RGB; only the erased pixels are taken from it)")),
             "cyclegan": ("One direction of a CycleGAN (unpaired translation; ResNet generator) that turns a "
                          f"{(config.get('domains') or {}).get('source', 'A')} photo into a "
                          f"{(config.get('domains') or {}).get('target', 'B')} photo; its partner "

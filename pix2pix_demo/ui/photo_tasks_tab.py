@@ -42,8 +42,10 @@ COLOURIZE_HELP = (
 FILL_HELP = (
     "Upload a photo into the editor (or pick an example), then **paint over the part to erase** with the brush "
     "and press **Fill in**: the model paints the painted region from its surroundings; every pixel you did not "
-    "paint stays exactly as it was. The mask you painted is shown on the photo. Thin strokes and small holes "
-    "work best; a small U-Net cannot invent a whole missing object.")
+    "paint stays exactly as it was. The mask you painted is shown on the photo. A small U-Net (5 MB) that starts "
+    "from a smooth classical fill and adds grain in the colours around it: best on thin strokes over fur, grass or "
+    "brick (try one across chelsea's striped forehead); it cannot redraw a missing eye or window, and on a smooth "
+    "background its grain can show.")
 
 
 def model_for(task: str):
