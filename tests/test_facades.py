@@ -331,6 +331,52 @@ def test_spade_training_smoke_run_exports_a_loadable_facades_model(tmp_path):
 
 
 @pytest.mark.slow
+def test_spade_fine_tunes_from_a_checkpoint_or_a_model_on_a_fresh_schedule(tmp_path):
+    """--init-from: a checkpoint gives G, its EMA and D (step 0, full learning rate), a model folder G;
+    another architecture is refused; --lambda-l2 adds a logged mean-squared-error term."""
+    from train import spade as train_spade
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(2):
+        pair = Image.new("RGB", (64, 32))
+        pair.paste(Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)), (0, 0))
+        pair.paste(classes_to_image(random_facade(i, 32, 32)), (32, 0))
+        pair.save(data / f"{i}.png")
+    tiny = ["--data", str(data), "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r"), "--size", "32",
+            "--num-upsamplings", "2", "--base-channels", "4", "--hidden-channels", "4", "--z-channels", "2",
+            "--d-layers", "1", "--d-channels", "8", "--checkpoint-every", "1", "--sample-every", "100",
+            "--num-threads", "1", "--log-every", "1", "--ema", "0.9"]
+    parse = train_spade.get_args_parser().parse_args
+    first = train_spade.main(parse([*tiny, "--name", "first", "--steps", "3"]))
+    state = torch.load(tmp_path / "r" / "first" / "checkpoint.pt", map_location="cpu", weights_only=True)
+
+    second = train_spade.main(parse([*tiny, "--name", "second", "--steps", "1", "--lambda-l2", "5", "--seed", "1",
+                                     "--init-from", str(tmp_path / "r" / "first" / "checkpoint.pt")]))
+    config = json.loads((second / "config.json").read_text())
+    assert config["training"]["steps"] == 1 and config["training"]["lambda_l2"] == 5.0
+    assert config["training"]["init_from"].endswith("checkpoint.pt")
+    log = [json.loads(line) for line in (tmp_path / "r" / "second" / "log.jsonl").read_text().splitlines()]
+    assert log[0]["step"] == 1 and log[0]["lr"] == pytest.approx(2e-4) and np.isfinite(log[0]["loss_l2"])
+    # the exported EMA (one step of decay 0.9) is the checkpoint's EMA, not this run's own (seed 1) start
+    exported = load_model(second).state_dict()
+    torch.manual_seed(1)
+    own_start = SPADEGenerator(train_spade.generator_config(parse([*tiny, "--name", "x"]))).state_dict()
+    for key in (k for k in state["ema"] if k.endswith("weight") and state["ema"][k].dim() == 4):
+        assert (exported[key] - state["ema"][key]).norm() < 0.3 * (exported[key] - own_start[key]).norm(), key
+
+    third = train_spade.main(parse([*tiny, "--name", "third", "--steps", "1", "--init-from", str(first)]))
+    assert json.loads((third / "config.json").read_text())["training"]["init_from"] == str(first)
+    with pytest.raises(SystemExit, match="architecture"):
+        train_spade.main(parse([*tiny, "--name", "fourth", "--steps", "1", "--base-channels", "8",
+                                "--init-from", str(tmp_path / "r" / "first" / "checkpoint.pt")]))
+    with pytest.raises(SystemExit, match="differs"):
+        train_spade.main(parse([*tiny, "--name", "fifth", "--steps", "1", "--base-channels", "8",
+                                "--init-from", str(first)]))
+
+
+@pytest.mark.slow
 def test_spade_training_with_the_pretrained_feature_recipe(tmp_path):
     """train.spade with the shared recipe (train.harness.pretrained): projected heads told the class
     fractions, perceptual and low-frequency losses, replicate padding and area labels; exported and resumable."""

@@ -78,6 +78,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     d.add_argument("--d-channels", type=int, default=64)
     d.add_argument("--lambda-fm", type=float, default=10.0, help="feature matching (0: off)")
     d.add_argument("--lambda-l1", type=float, default=50.0, help="L1 to the photo (0: off)")
+    d.add_argument("--lambda-l2", type=float, default=0.0,
+                   help="mean squared error to the photo (0: off): the conditional mean, what PSNR rewards")
     d.add_argument("--patchgan", action=argparse.BooleanOptionalAction, default=True,
                    help="the PatchGAN on [labels, image] (--no-patchgan: only the projected discriminator)")
     d.add_argument("--lr", type=float, default=2e-4, help="generator learning rate")
@@ -85,6 +87,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     d.add_argument("--beta1", type=float, default=0.5)
     d.add_argument("--decay-start", type=float, default=0.5, help="linear LR decay to 0 after this fraction")
     d.add_argument("--ema", type=float, default=0.0, help="export an EMA of G's weights (0 = off)")
+    d.add_argument("--init-from", default=None, metavar="PATH",
+                   help="fine-tune on a fresh schedule (step 0, full learning rate, this run's losses and budget): "
+                        "a run's checkpoint.pt gives G, its EMA and the discriminators (not the optimisers), an "
+                        "exported model folder gives G and its EMA (the discriminators start new); same architecture")
     pretrained.add_arguments(p)  # the projected heads are conditioned on the class fractions
     return p
 
@@ -186,6 +192,8 @@ def main(args) -> Path:
     run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, ema=ema,
               projected=projected, opt_p=opt_p)
     run.resume(ARCHITECTURE_OPTIONS)
+    if args.init_from and not args.resume:
+        init_from(args, generator=generator, ema=ema, discriminator=discriminator, projected=projected)
 
     sample_ids = sorted({round(i * (len(pairs) - 1) / 3) for i in range(4)})
     sample_labels = torch.stack([dataset_center(pairs[i], args.size)[0] for i in sample_ids])
@@ -245,6 +253,10 @@ def main(args) -> Path:
                 len(fake_features) - 1)
         loss_l1 = (fake - real).abs().mean()
         loss_g = loss_g_gan + args.lambda_fm * loss_fm + args.lambda_l1 * loss_l1
+        if args.lambda_l2:
+            extra["loss_l2"] = (fake - real).pow(2).mean()
+            loss_g = loss_g + args.lambda_l2 * extra["loss_l2"]
+            extra["loss_l2"] = extra["loss_l2"].item()
         loss_g = loss_g + generator_terms(args, fake, real, feats_fake, feats_real, projected, condition,
                                           perceptual_weights, extra)
         opt_g.zero_grad(set_to_none=True)
@@ -268,7 +280,8 @@ def main(args) -> Path:
             "steps": run.step, "batch_size": args.batch_size, "wall_time_s": round(wall, 1),
             "budget_clock": args.budget_clock, "hardware": harness.hardware_description(device),
             "torch": torch.__version__, "gan_loss": "hinge", "lambda_fm": args.lambda_fm, "lambda_l1": args.lambda_l1,
-            "discriminator": dataclasses.asdict(d_config), "ema": args.ema,
+            **({"lambda_l2": args.lambda_l2} if args.lambda_l2 else {}),
+            "discriminator": dataclasses.asdict(d_config), "ema": args.ema, "init_from": args.init_from,
             **feature_loss_options(args),
         },
         "metrics": {},
@@ -276,6 +289,40 @@ def main(args) -> Path:
     result = run.export(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
     print(f"Exported {result} after {run.step} steps, {wall / 60:.1f} min.")
     return result
+
+
+def init_from(args, generator, ema, discriminator, projected) -> None:
+    """--init-from: load the networks (never the optimisers, step or clock) of a checkpoint.pt, or G from an
+    exported model folder; refuse another architecture, naming the options that differ."""
+    path = Path(args.init_from)
+    if path.is_file():
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        changed = harness.architecture_changes(state.get("args", {}), args, ARCHITECTURE_OPTIONS)
+        if changed:
+            raise SystemExit(f"--init-from {path}: another architecture ({'; '.join(changed)}).")
+        loaded = []
+        for name, module in (("generator", generator), ("ema", ema), ("discriminator", discriminator),
+                             ("projected", projected)):
+            if module is not None and name in state:
+                module.load_state_dict(state[name])
+                loaded.append(name)
+        if ema is not None and "ema" not in state:
+            ema.load_state_dict(generator.state_dict())
+        print(f"Initialised {', '.join(loaded)} from {path} (trained {state.get('step')} steps); a fresh schedule.")
+        return
+    from pix2pix_demo.hub import load_model
+
+    try:
+        source = load_model(path)
+    except (FileNotFoundError, OSError, ValueError) as error:
+        raise SystemExit(f"--init-from {path}: {error}") from None
+    if not isinstance(source, SPADEGenerator) or dataclasses.asdict(source.config) != dataclasses.asdict(generator.config):
+        raise SystemExit(f"--init-from {path}: its architecture {dataclasses.asdict(source.config)} differs from this "
+                         f"run's {dataclasses.asdict(generator.config)}; pass the same generator options.")
+    generator.load_state_dict(source.state_dict())
+    if ema is not None:
+        ema.load_state_dict(generator.state_dict())
+    print(f"Generator initialised from {path}; the discriminators start new, on a fresh schedule.")
 
 
 def dataset_center(pair, size: int) -> tuple[torch.Tensor, torch.Tensor]:
