@@ -61,8 +61,11 @@ class TrainOptions:
     # everywhere). Zeros at the coarse scales tell the generators where the border is (the layout: all-reflect
     # samples lose the face), zeros at the fine ones draw a light/dark frame along it; zeros to scale 4 and
     # reflect above kept the layout and removed the frame (CC0 cat 3 CPU-min, Marina Bay 5: README, Sharpness)
-    fine_padding_from: int = 5  # index of the first "fine" scale (0 = the coarsest; its short side is about
-    # min_size / scale_factor**K px: 12 -> 51 px at K = 5); beyond the pyramid = `padding` everywhere
+    fine_padding_from: int | None = None  # index of the first "fine" scale (0 = the coarsest; its short side is
+    # about min_size / scale_factor**K px: 12 -> 51 px at K = 5); beyond the pyramid = `padding` everywhere.
+    # None: layout_scale + 1 for the "warp" layout (the warped reconstruction is the layout, so the scales above
+    # it need not know where the border is; with zeros there they drew the photo's edge objects at the edge:
+    # Marina Bay's roof pieces floating in the sky, 4 of 8 broken -> 1; session 16, docs/singan.md), 5 for "noise"
     gp_norm: str = "coarsest"  # the gradient penalty's norm: "coarsest" (of the whole image's gradient,
     # rescaled to the coarsest training example's pixel count: every scale's patch critic as strong as the
     # coarsest one's; 3 CPU-min, 250 px, one run each: high-frequency ratio 0.31 -> 1.09 and 0.45 -> 0.71;
@@ -102,6 +105,10 @@ class TrainOptions:
     layout_shift: float = 0.25  # std of the picture's shift, in picture widths
     layout_stretch: float = 0.3  # std of the log of the local horizontal stretch
     layout_height: float = 0.1  # std of the log of the vertical stretch (anchored at the bottom row)
+
+    def __post_init__(self) -> None:
+        if self.fine_padding_from is None:
+            self.fine_padding_from = int(self.layout_scale) + 1 if self.layout == "warp" else 5
 
     def validate(self) -> None:
         if not MIN_IMAGE_SIZE <= self.max_size <= MAX_TRAIN_SIZE:

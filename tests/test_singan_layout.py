@@ -117,3 +117,25 @@ def test_train_singan_cli_records_the_layout(tmp_path):
     folder = main(get_args_parser().parse_args(common + ["--name", "noise", "--layout", "noise"]))
     assert read_config(folder)["architecture"]["layout"] == "noise"
     assert singan.layout_scale(load_model(str(folder))) is None
+
+
+def test_fine_padding_starts_above_the_warped_layout():
+    """The scales above the warped layout use reflect padding by default (they need not know where the border
+    is: with zeros there, Marina Bay's edge pieces floated in the sky); "noise" layouts keep zeros to scale 4."""
+    from pix2pix_demo.singan_options import TrainOptions, padding_at
+
+    warp = TrainOptions()
+    assert warp.layout == "warp" and warp.fine_padding_from == warp.layout_scale + 1
+    pads = [padding_at(k, warp.padding, warp.fine_padding, warp.fine_padding_from) for k in range(4)]
+    assert pads[:warp.layout_scale + 1] == ["zeros"] * (warp.layout_scale + 1)
+    assert set(pads[warp.layout_scale + 1:]) == {"reflect"}
+    assert TrainOptions(layout="noise").fine_padding_from == 5
+    assert TrainOptions(layout_scale=3).fine_padding_from == 4
+    assert TrainOptions(layout="noise", fine_padding_from=7).fine_padding_from == 7
+
+
+def test_train_cli_leaves_fine_padding_to_the_layout():
+    from train.singan import get_args_parser
+
+    assert get_args_parser().parse_args(["--image", "x.png", "--name", "x"]).fine_padding_from is None
+    assert get_args_parser().parse_args(["--image", "x.png", "--name", "x", "--fine-padding-from", "6"]).fine_padding_from == 6

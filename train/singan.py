@@ -87,8 +87,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--fine-padding", choices=(*PADDING_MODES, "same"), default=d.fine_padding,
                    help="padding of the scales from --fine-padding-from on instead of --padding (default: zeros at "
                         "the coarse scales for the layout, reflect at the fine ones: no frame; same = --padding)")
-    p.add_argument("--fine-padding-from", type=int, default=d.fine_padding_from, metavar="K",
-                   help="index of the first scale that uses --fine-padding (0 = the coarsest)")
+    p.add_argument("--fine-padding-from", type=int, default=None, metavar="K",
+                   help="index of the first scale that uses --fine-padding (0 = the coarsest; default: the scale "
+                        "above --layout-scale with the warp layout, 5 with --layout noise)")
     p.add_argument("--concurrent", type=int, default=d.concurrent, metavar="K",
                    help="ConSinGAN's concurrent stages: train the generators of the K scales below each scale with it")
     p.add_argument("--concurrent-lr-scale", type=float, default=d.concurrent_lr_scale,
