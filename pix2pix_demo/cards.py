@@ -245,8 +245,9 @@ def _summary(config: dict, name: str, folder: Path) -> str:
     what = {"singan": "A SinGAN model: a pyramid of small generators trained on a single image",
             "edge-detector": "A small CNN that turns a photo into a soft edge map (the `hed-learned` edge "
                              "extractor of `pix2pix_demo.edges`)",
-            "cat-segmenter": ("A U-Net-style segmenter on an EfficientNet-Lite0 encoder (ImageNet weights, fine-tuned)"
-                              if arch.get("encoder") == "lite0" else "A small U-Net")
+            "cat-segmenter": (f"A U-Net-style segmenter on an EfficientNet-Lite{str(arch.get('encoder'))[-1]} encoder "
+                              "(ImageNet weights, fine-tuned)" if str(arch.get("encoder")).startswith("lite")
+                              else "A small U-Net")
                              + " that tells a cat from its background (per-pixel probability), used "
                              "to cut cats out onto white for the stock-style edges2cats training set",
             "facades": ("A SPADE generator (spatially-adaptive normalisation: every layer modulated by the label map) "
