@@ -22,17 +22,25 @@ def test_interleaved_rounds_time_every_model_once_per_round():
     assert all(ms > 0 for t in times.values() for ms in t)
 
 
+def help_output(module, starters: tuple[str, ...], monkeypatch, capsys) -> str:
+    """`module.main(["--help"])` with its `starters` (functions that would start work) made to fail: exits 0;
+    returns what it printed."""
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError(f"--help started {module.__name__}")
+
+    for name in starters:
+        monkeypatch.setattr(module, name, must_not_run)
+    with pytest.raises(SystemExit) as exited:
+        module.main(["--help"])
+    assert exited.value.code == 0
+    return capsys.readouterr().out
+
+
 def test_app_benchmark_help_prints_usage_and_starts_nothing(monkeypatch, capsys):
     from pix2pix_demo import app_benchmark
 
-    def must_not_run(*args, **kwargs):
-        raise AssertionError("--help started the benchmark")
-
-    monkeypatch.setattr(app_benchmark, "benchmark_section", must_not_run)
-    monkeypatch.setattr(app_benchmark, "browser_section", must_not_run)
-    with pytest.raises(SystemExit) as exited:
-        app_benchmark.main(["--help"])
-    assert exited.value.code == 0 and "--browser" in capsys.readouterr().out
+    assert "--browser" in help_output(app_benchmark, ("benchmark_section", "browser_section"), monkeypatch, capsys)
     with pytest.raises(SystemExit) as exited:
         app_benchmark.main(["--strokes"])  # a missing value is an error, not a run
     assert exited.value.code == 2
@@ -41,15 +49,8 @@ def test_app_benchmark_help_prints_usage_and_starts_nothing(monkeypatch, capsys)
 def test_browser_benchmark_help_prints_usage_and_starts_nothing(monkeypatch, capsys):
     from pix2pix_demo import browser_benchmark
 
-    def must_not_run(*args, **kwargs):
-        raise AssertionError("--help started something")
-
-    monkeypatch.setattr(browser_benchmark, "app_process", must_not_run)
-    monkeypatch.setattr(browser_benchmark, "_measure", must_not_run)
-    with pytest.raises(SystemExit) as exited:
-        browser_benchmark.main(["--help"])
-    out = capsys.readouterr().out
-    assert exited.value.code == 0 and "--pages" in out and "--tree" in out
+    out = help_output(browser_benchmark, ("app_process", "_measure"), monkeypatch, capsys)
+    assert "--pages" in out and "--tree" in out
     with pytest.raises(SystemExit, match="no app.py"):
         browser_benchmark.main(["--tree", "/"])  # refused before any app or browser starts
 
