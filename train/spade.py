@@ -254,9 +254,9 @@ def main(args) -> Path:
         loss_l1 = (fake - real).abs().mean()
         loss_g = loss_g_gan + args.lambda_fm * loss_fm + args.lambda_l1 * loss_l1
         if args.lambda_l2:
-            extra["loss_l2"] = (fake - real).pow(2).mean()
-            loss_g = loss_g + args.lambda_l2 * extra["loss_l2"]
-            extra["loss_l2"] = extra["loss_l2"].item()
+            loss_l2 = (fake - real).pow(2).mean()
+            loss_g = loss_g + args.lambda_l2 * loss_l2
+            extra["loss_l2"] = loss_l2.item()
         loss_g = loss_g + generator_terms(args, fake, real, feats_fake, feats_real, projected, condition,
                                           perceptual_weights, extra)
         opt_g.zero_grad(set_to_none=True)
