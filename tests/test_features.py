@@ -351,15 +351,41 @@ def test_blur_augment_removes_pixel_stripes_keeps_flat_areas_and_broad_stripes()
     assert flat.grad is not None
 
 
-def test_lowfreq_l1_sees_colour_and_not_texture_finer_than_its_pool():
+@pytest.mark.parametrize("kind", ["box", "gauss"])
+def test_lowfreq_l1_sees_colour_and_not_texture_finer_than_its_pool(kind):
     from train.harness.pretrained import lowfreq_l1
 
     flat = torch.full((1, 3, 32, 32), 0.2)
     checker = flat.clone()
     checker[..., ::2, :] += 0.3  # stripes 2 px apart: the same 8x8 block means as flat + 0.15
     checker[..., 1::2, :] -= 0.3
-    assert lowfreq_l1(checker, flat, 8).item() == pytest.approx(0.0, abs=1e-6)
+    assert lowfreq_l1(checker, flat, 8, kind).item() == pytest.approx(0.0, abs=1e-3)  # gauss: 3-sigma kernel, ~2e-4
     assert (checker - flat).abs().mean().item() == pytest.approx(0.3)  # plain L1 punishes the texture
     redder = flat.clone()
     redder[:, 0] += 0.3
-    assert lowfreq_l1(redder, flat, 8).item() == pytest.approx(0.1)  # a colour shift: 0.3 on 1 of 3 channels
+    assert lowfreq_l1(redder, flat, 8, kind).item() == pytest.approx(0.1)  # a colour shift: 0.3 on 1 of 3 channels
+
+
+def test_lowfreq_gauss_filter_has_no_block_edges():
+    """--lowfreq-filter gauss: the box's gradient is one value per 8x8 block (an 8-px grid the generator can
+    learn); the Gaussian's varies smoothly inside blocks, and it follows a 2-px shift of the picture."""
+    from train.harness.pretrained import lowfreq_l1, lowpass
+
+    generator = torch.Generator().manual_seed(0)
+    real = torch.rand(1, 3, 32, 32, generator=generator)
+    grads = {}
+    for kind in ("box", "gauss"):
+        fake = torch.rand(1, 3, 32, 32, generator=generator).requires_grad_(True)
+        lowfreq_l1(fake, real, 8, kind).backward()
+        grads[kind] = fake.grad[0, 0]
+    blocks = grads["box"].reshape(4, 8, 4, 8)
+    assert torch.equal(blocks, blocks[:, :1, :, :1].expand_as(blocks))  # constant on every block
+    assert grads["gauss"][:8, :8].unique().numel() > 32  # not so for the Gaussian
+    with pytest.raises(ValueError, match="lowfreq filter"):
+        lowpass(real, 8, "median")
+    shifted = torch.roll(real, shifts=2, dims=-1)  # 2 px to the right (columns away from the wrap compared)
+    gauss, gauss_shifted = lowpass(real, 8, "gauss"), lowpass(shifted, 8, "gauss")
+    assert gauss.shape[-1] == 16  # sampled every 8 // 4 = 2 px: the shift moves it by one sample
+    assert torch.allclose(gauss_shifted[..., 6:12], gauss[..., 5:11], atol=1e-5)
+    box, box_shifted = lowpass(real, 8, "box"), lowpass(shifted, 8, "box")
+    assert not torch.allclose(box_shifted[..., 1:3], box[..., 1:3], atol=1e-3)  # block means: not shift-following

@@ -178,11 +178,13 @@ def test_trainer_task_option_exports_a_photo_task_model(tmp_path, task):
         str(tmp_path / "runs"), "--size", "32", "--base-channels", "8", "--num-downsamplings", "4",
         "--max-channels", "16", "--norm", "instance", "--steps", "2", "--batch-size", "2", "--d-layers", "1",
         "--d-channels", "8", "--num-threads", "1", "--sample-every", "1",
-        *(["--fill-hole", "telea", "--hole-losses", "--lambda-lowfreq", "1", "--lowfreq-pool", "4"] if task == "fill-in" else [])])
+        *(["--fill-hole", "telea", "--hole-losses", "--lambda-lowfreq", "1", "--lowfreq-pool", "4", "--lowfreq-filter", "gauss"]
+          if task == "fill-in" else [])])
     pix2pix.main(args)
     config = json.loads((tmp_path / "w" / "tiny" / "config.json").read_text())
     assert config["task"] == task and config["kind"] == "photo-task"
     assert config.get("hole") == ("telea" if task == "fill-in" else None)
+    assert config["training"].get("lowfreq_filter") == ("gauss" if task == "fill-in" else None)
     assert config["architecture"]["in_channels"] == pt.IN_CHANNELS[task]
     assert config["architecture"]["out_channels"] == pt.OUT_CHANNELS[task]
     assert config["data"]["photos"] == 3

@@ -23,6 +23,8 @@ from pix2pix_demo.features import FEATURE_CHANNELS, load_lite0, perceptual_loss
 from pix2pix_demo.projected import (AUGMENT_POLICIES, ProjectedDiscriminator, augment, hinge_generator_loss,
                                     sample_augment)
 
+LOWFREQ_FILTERS = ("box", "gauss")  # --lowfreq-filter: lowpass()
+
 
 def add_arguments(p) -> None:
     """The options of the recipe (the trainer's parser also needs --patchgan, --lr, --lr-d, --beta1, --seed, and
@@ -45,6 +47,10 @@ def add_arguments(p) -> None:
                       help="L1 between output and target after a POOLxPOOL average (colour and shading, not texture): "
                            "anchors colours and PSNR while the adversarial and perceptual terms make the detail")
     feat.add_argument("--lowfreq-pool", type=int, default=8, metavar="POOL", help="pool size of --lambda-lowfreq")
+    feat.add_argument("--lowfreq-filter", choices=LOWFREQ_FILTERS, default="box",
+                      help="--lambda-lowfreq's low-pass: box = POOLxPOOL block means (stride POOL; their gradient is "
+                           "constant on each block, aligned with the U-Net's grid), gauss = a Gaussian blur of the same "
+                           "spread (sigma POOL/sqrt(12)), sampled every POOL/4 pixels: no block edges")
 
 
 def parse_weights(spec: str) -> tuple[float, ...]:
@@ -102,10 +108,31 @@ def feature_pass(features, real_a, real_b, fake_b, policy: str, condition=None):
     return feats_real, features(augment(fake_b, params)), ink
 
 
-def lowfreq_l1(fake: torch.Tensor, real: torch.Tensor, pool: int) -> torch.Tensor:
-    """L1 between the two images' POOLxPOOL block means: how far the colours and shading are apart,
-    blind to texture finer than POOL pixels (which the adversarial and perceptual terms shape)."""
-    return (F.avg_pool2d(fake, pool) - F.avg_pool2d(real, pool)).abs().mean()
+def lowpass(x: torch.Tensor, pool: int, kind: str = "box") -> torch.Tensor:
+    """The low-frequency term's view of an image (N,C,H,W): its POOLxPOOL block means (kind "box"), or a
+    Gaussian blur with the same spread as a POOL-wide box (sigma POOL/sqrt(12), radius 3 sigma, edges
+    mirrored) sampled every max(1, POOL//4) pixels (kind "gauss": smooth weights, so no block edges)."""
+    if kind == "box":
+        return F.avg_pool2d(x, pool)
+    if kind != "gauss":
+        raise ValueError(f"lowfreq filter must be one of {LOWFREQ_FILTERS}, got {kind!r}")
+    sigma = pool / 12 ** 0.5
+    radius = max(1, int(3 * sigma + 0.999))
+    taps = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    channels, stride = x.shape[1], max(1, pool // 4)
+    mode = "reflect" if min(x.shape[-2:]) > radius else "replicate"
+    y = F.pad(x, (radius, radius, radius, radius), mode=mode)
+    y = F.conv2d(y, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), stride=(1, stride), groups=channels)
+    return F.conv2d(y, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), stride=(stride, 1), groups=channels)
+
+
+def lowfreq_l1(fake: torch.Tensor, real: torch.Tensor, pool: int, kind: str = "box") -> torch.Tensor:
+    """L1 between the two images' low-passed versions (`lowpass`: POOLxPOOL block means, or a Gaussian of the
+    same spread): how far the colours and shading are apart, blind to texture finer than about POOL pixels
+    (which the adversarial and perceptual terms shape)."""
+    return (lowpass(fake, pool, kind) - lowpass(real, pool, kind)).abs().mean()
 
 
 def region_mean(values: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
@@ -128,11 +155,11 @@ def generator_terms(args, fake, real, feats_fake, feats_real, projected, conditi
         args = copy.copy(args)
         args.lambda_lowfreq = args.lambda_perceptual = 0.0
     if args.lambda_lowfreq:
+        pool, kind = args.lowfreq_pool, getattr(args, "lowfreq_filter", "box")
         if region is None:
-            extra["loss_lowfreq"] = lowfreq_l1(fake.float(), real, args.lowfreq_pool)
+            extra["loss_lowfreq"] = lowfreq_l1(fake.float(), real, pool, kind)
         else:
-            pool = args.lowfreq_pool
-            extra["loss_lowfreq"] = region_mean((F.avg_pool2d(fake.float(), pool) - F.avg_pool2d(real, pool)).abs(),
+            extra["loss_lowfreq"] = region_mean((lowpass(fake.float(), pool, kind) - lowpass(real, pool, kind)).abs(),
                                                 region[0])
         loss = loss + args.lambda_lowfreq * extra["loss_lowfreq"]
     if projected is not None:
@@ -157,6 +184,8 @@ def generator_terms(args, fake, real, feats_fake, feats_real, projected, conditi
 def feature_loss_options(args) -> dict:
     """The recipe's settings for the exported config (none when unused)."""
     options = {"lambda_lowfreq": args.lambda_lowfreq, "lowfreq_pool": args.lowfreq_pool} if args.lambda_lowfreq else {}
+    if args.lambda_lowfreq and getattr(args, "lowfreq_filter", "box") != "box":
+        options["lowfreq_filter"] = args.lowfreq_filter
     if args.d_features == "none" and not args.lambda_perceptual:
         return options
     return {**options, "patchgan": args.patchgan, "pretrained_features": {
