@@ -29,6 +29,14 @@ pictures with a wrong domain are "fake" (so the heads must read the domain); --n
 paper's D and its classifier (the heads then carry the domain alone); --lambda-perceptual scores the
 reconstruction G(G(x, c_trg), c_org) against x on the frozen features.
 
+Not in the paper: `--judge cat` (needs --labels with masks) shows every judge (D, its domain classifier,
+the projected heads) only the cat's change: the composite mask·G(x, c) + (1 − mask)·x, the output inside the
+segmenter's cat pasted onto the photo's own room, and the reconstruction starts from that composite. So
+recolouring the room gains the generator nothing (with whole pictures a global colour cast was the cheapest
+way to look like "a photo of that domain"); --lambda-bg keeps the room of G's own output near the photo.
+`--init-from MODEL` starts G (and its EMA) from an exported StarGAN of the same architecture, the judges new,
+on a fresh schedule (a --resume of a finished run barely moves: its learning rate has decayed).
+
 Training state goes to runs/NAME/ (checkpoint.pt with G, D, optimisers, EMA, step; log.jsonl; samples/);
 --resume continues it; the generator (its EMA with --ema) is exported to OUT/NAME (config.json +
 model.safetensors), the domains in its config.
@@ -91,6 +99,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     harness.add_run_arguments(run, log_every=10, checkpoint_every=50, sample_every=100,
                               device=True, export_dtypes=("float32", "float16"), export_dtype="float16")
     run.add_argument("--batch-size", type=int, default=4)
+    run.add_argument("--init-from", default=None, metavar="MODEL",
+                     help="start G (and its EMA) from an exported StarGAN of the same architecture and domains; "
+                          "the judges start new, on a fresh schedule (ignored with --resume)")
     model = p.add_argument_group("networks")
     model.add_argument("--base-channels", type=int, default=32, help="G's ngf")
     model.add_argument("--num-blocks", type=int, default=6, help="G's residual blocks")
@@ -123,6 +134,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     losses.add_argument("--lambda-bg", type=float, default=0.0,
                         help="keep the background: L1 between G(x, c_trg) and x weighted by 1 - the cat probability "
                              "of the --labels masks (not in the paper; 0 = off)")
+    losses.add_argument("--judge", choices=("whole", "cat"), default="whole",
+                        help="what D, its classifier and the projected heads see of G's output: the whole picture, "
+                             "or 'cat': mask·G(x) + (1 - mask)·x with the --labels masks, so only the cat's change "
+                             "is judged (not in the paper)")
     losses.add_argument("--lambda-gp", type=float, default=10.0)
     losses.add_argument("--lr", type=float, default=2e-4, help="G's learning rate (Adam)")
     losses.add_argument("--lr-d", type=float, default=None, help="D's learning rate (default --lr)")
@@ -279,6 +294,31 @@ class DomainPictures:
         return self._tensors(array[top:top + side, left:left + side], False, False)[0]
 
 
+def judged_composite(output: torch.Tensor, photo: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+    """--judge cat: G's output inside the cat (probability `cat`, N,1,H,W in [0, 1]) on the photo's own room;
+    the gradient reaches G only through the cat."""
+    return cat * output + (1 - cat) * photo
+
+
+def init_from(path, generator: StarGANGenerator, ema) -> None:
+    """--init-from: G (and its EMA) from an exported StarGAN of the same architecture and domains."""
+    from pix2pix_demo.hub import ModelLoadError, load_model
+
+    try:
+        source = load_model(Path(path))
+    except (ModelLoadError, FileNotFoundError, OSError, ValueError) as error:
+        raise SystemExit(f"--init-from {path}: {error}") from None
+    ours = dataclasses.asdict(generator.config)
+    if not isinstance(source, StarGANGenerator) or dataclasses.asdict(source.config) != ours:
+        theirs = dataclasses.asdict(source.config) if hasattr(source, "config") else type(source).__name__
+        raise SystemExit(f"--init-from {path}: its architecture {theirs} differs from this run's {ours}; pass the same "
+                         "generator options and domains.")
+    generator.load_state_dict({k: v.float() for k, v in source.state_dict().items()})
+    if ema is not None:
+        ema.load_state_dict(generator.state_dict())
+    print(f"Generator initialised from {path}; the judges start new, on a fresh schedule.", flush=True)
+
+
 def other_domains(labels: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
     """For each label a random *different* domain (every translation changes something)."""
     shift = torch.randint(1, count, labels.shape, generator=generator)
@@ -351,11 +391,15 @@ def main(args) -> Path | None:
                                     if state.get("domains") != list(files) else []) + (
         ["d_features (the checkpoint has no projected heads)"] if heads is not None and "projected" not in state else [])
     run.resume(ARCHITECTURE_OPTIONS, changes=other_domains_)
+    if args.init_from and not args.resume:
+        init_from(args.init_from, generator, ema)
 
     load_start = time.time()
     data = DomainPictures(files, args.size, args.jitter, masks)
-    if args.lambda_bg > 0 and not data.has_masks:
-        raise SystemExit("--lambda-bg needs a mask for every picture: --labels with a mask column (train.data.coat_domains).")
+    for option, used in (("--lambda-bg", args.lambda_bg > 0), ("--judge cat", args.judge == "cat")):
+        if used and not data.has_masks:
+            raise SystemExit(f"{option} needs a mask for every picture: --labels with a mask column "
+                             "(train.data.coat_domains).")
     counts = ", ".join(f"{name}: {len(paths)}" for name, paths in files.items())
     judges = ([f"D {harness.count(discriminator) / 1e6:.2f} M params ({discriminator.receptive_field}² patches + a "
                f"{len(files)}-way domain classifier), {args.gan_loss}"] if discriminator is not None else [])
@@ -395,7 +439,9 @@ def main(args) -> Path | None:
 
         # --- D: real/fake per patch, and the domain of real pictures
         with torch.set_grad_enabled(train_g):
-            fake = generator(real, target)
+            output = generator(real, target)
+            # what the judges see: G's whole output, or (--judge cat) its change inside the cat on the photo's room
+            fake = output if args.judge == "whole" else judged_composite(output, real, cat.to(device))
         losses = {}
         if discriminator is not None:
             src_real, cls_real = discriminator(real)
@@ -447,9 +493,9 @@ def main(args) -> Path | None:
                 g_perc = perceptual_loss(features(rec), feats_x, perceptual_weights)
                 loss_g = loss_g + args.lambda_perceptual * g_perc
                 losses["g_perceptual_rec"] = g_perc.item()
-            if args.lambda_bg > 0:  # the background (1 - cat probability) stays as it was
+            if args.lambda_bg > 0:  # the background (1 - cat probability) of G's own output stays as it was
                 background = 1 - cat.to(device)
-                g_bg = ((fake - real).abs() * background).sum() / (3 * background.sum()).clamp(min=1)
+                g_bg = ((output - real).abs() * background).sum() / (3 * background.sum()).clamp(min=1)
                 loss_g = loss_g + args.lambda_bg * g_bg
                 losses["g_bg"] = g_bg.item()
             if args.lambda_id > 0:  # translating into its own domain changes nothing
@@ -461,7 +507,7 @@ def main(args) -> Path | None:
             opt_g.step()
             if discriminator is not None:
                 discriminator.requires_grad_(True)
-            losses.update(g_rec=g_rec.item(), change=(fake.detach() - real).abs().mean().item())
+            losses.update(g_rec=g_rec.item(), change=(output.detach() - real).abs().mean().item())
         run.advance(losses, ema=(ema, generator, args.ema) if train_g else None, ema_step=step // args.n_critic)
         for key, value in losses.items():
             sums[key] = sums.get(key, 0.0) + value
@@ -508,6 +554,7 @@ def main(args) -> Path | None:
             "torch": torch.__version__, "gan_loss": args.gan_loss, "n_critic": args.n_critic,
             "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lambda_id": args.lambda_id, "lambda_bg": args.lambda_bg, "lr": args.lr, "lr_code": args.lr_code, "lr_d": lr_d,
             "ema": args.ema, "discriminator": dataclasses.asdict(d_config) if args.patchgan else None,
+            "judge": args.judge, "init_from": args.init_from,
             **feature_loss_options(args)},
         "metrics": {},
     }
