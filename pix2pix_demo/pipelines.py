@@ -62,6 +62,11 @@ class Pix2PixPipeline:
     result, after the coat colour is matched: it adds fur where the network painted smooth shading.
     `from_pretrained` finds it by itself when the model's config names one (`"detail": "edges2cats-fur"`,
     a folder next to the model's); `texture=False` in a call leaves it out.
+
+    `fur=True` in a call adds the fur finish (`pix2pix_demo.fur`: hair strokes by line integral
+    convolution, nothing learned) after the coat colour is matched, with the settings of the config's
+    `"fur"` (or the defaults); a config with `"fur"` turns it on by default (`fur=False` leaves it out).
+    No shipped model turns it on: on held-out cats it raised KID (docs/edges-to-image.md).
     """
 
     def __init__(self, model: nn.Module, device="cpu", detail: nn.Module | None = None):
@@ -72,6 +77,12 @@ class Pix2PixPipeline:
         self.size = int(metadata.get("resolution", 256))
         self.pad_fill = float(metadata.get("pad_fill", 1.0))  # white around line drawings
         self.metadata = metadata
+        from .fur import FurSettings
+
+        # the fur finish's settings, and whether the model asks for it by default
+        self.fur_settings = FurSettings.from_config(metadata.get("fur"))
+        self.fur_default = self.fur_settings is not None
+        self.fur_settings = self.fur_settings or FurSettings()
         # the named colours a model with a condition takes (pix2pix_demo.coat); {} for others. Read once:
         # the live path asks for them on every stroke
         self.coats: dict[str, tuple] = {}
@@ -110,7 +121,7 @@ class Pix2PixPipeline:
     @torch.inference_mode()
     def __call__(self, image: Image.Image, mode: str = "eval", seed: int | None = None,
                  keep_input_size: bool = False, size: int | None = None, coat=None,
-                 match_colour: bool = True, texture: bool = True) -> Image.Image:
+                 match_colour: bool = True, texture: bool = True, fur: bool | None = None) -> Image.Image:
         if mode not in INFERENCE_MODES:
             raise ValueError(f"mode must be one of {INFERENCE_MODES}, got {mode!r}")
         rgb = self.coat_rgb(coat)
@@ -132,6 +143,10 @@ class Pix2PixPipeline:
             from .coat import match_chroma
 
             result = Image.fromarray(match_chroma(np.asarray(result), rgb))
+        if self.fur_default if fur is None else fur:
+            from .fur import fur_finish
+
+            result = Image.fromarray(fur_finish(np.asarray(result), self.fur_settings))
         if texture and self.detail is not None:
             result = self.add_texture(result)
         if keep_input_size:
@@ -165,6 +180,10 @@ class Pix2PixPipeline:
                     from .coat import match_chroma
 
                     result = Image.fromarray(match_chroma(np.asarray(result), rgbs[index]))
+                if self.fur_default:
+                    from .fur import fur_finish
+
+                    result = Image.fromarray(fur_finish(np.asarray(result), self.fur_settings))
                 if self.detail is not None:
                     result = self.add_texture(result)
                 results[index] = result

@@ -65,6 +65,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="for models with a coat colour (edges2cats): 'default' (the model's own), 'target' (each "
                         "target's measured fur colour: like the silhouette baseline, it is told the true colour), or "
                         "a coat name; with --sketches a comma-separated list gives one grid column per coat")
+    p.add_argument("--fur", action=argparse.BooleanOptionalAction, default=None,
+                   help="add (--fur) or leave out (--no-fur) the fur finish (pix2pix_demo.fur; default: as the "
+                        "model's config says)")
     p.add_argument("--layout", choices=LAYOUTS, default=None)
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
     p.add_argument("--files", help="text file of names to evaluate on (e.g. cats/heldout.txt)")
@@ -244,17 +247,18 @@ def outside_outline(drawing: Image.Image) -> np.ndarray:
     return outside & ~inside
 
 
-def background_cleanliness(pipe, folder, other=None, rows: list | None = None, coats=(None,)) -> dict:
+def background_cleanliness(pipe, folder, other=None, rows: list | None = None, coats=(None,), fur=None) -> dict:
     """Mean brightness (0..1 of white) of the output outside each drawing's outline (the mean over
     `coats` for a model with a coat colour). Each drawing goes through `normalize_sketch`, as the app's
-    canvas does. `rows` collects grid rows (drawing | output per coat | `other`'s output)."""
+    canvas does. `rows` collects grid rows (drawing | output per coat | `other`'s output). `fur`: the
+    pipeline's fur finish on / off / as the model's config says (None)."""
     from pix2pix_demo.edges import normalize_sketch
 
     scores = {}
     for path in list_images(folder):
         drawing = to_rgb(open_image(path))
         sketch = normalize_sketch(drawing, size=pipe.size)
-        outputs = [pipe(sketch, coat=coat) for coat in coats]
+        outputs = [pipe(sketch, coat=coat, fur=fur) for coat in coats]
         if rows is not None:
             rows.append([resize_to(drawing, outputs[0].size), *outputs]
                         + ([resize_to(other(sketch), outputs[0].size)] if other is not None else []))
@@ -293,7 +297,7 @@ def evaluate(args) -> dict:
         if "target" in coats:
             raise SystemExit("--coat target needs --data (drawings have no target photo).")
         result = {"model": str(args.model),
-                  "background_cleanliness": background_cleanliness(pipe, args.sketches, other, rows, coats)}
+                  "background_cleanliness": background_cleanliness(pipe, args.sketches, other, rows, coats, args.fur)}
         if any(coats):
             result["coats"] = args.coat
         if args.grid:
@@ -347,7 +351,7 @@ def evaluate(args) -> dict:
                 coat = [float(v) for v in coat_colour(np.asarray(to_rgb(target)))]
             elif args.coat != "default":
                 coat = args.coat
-        output = pipe(source, mode=args.mode, seed=index, coat=coat)
+        output = pipe(source, mode=args.mode, seed=index, coat=coat, fur=args.fur)
         times.append((time.perf_counter() - start) * 1000)
         target = resize_to(target, output.size)
         if args.baseline:
