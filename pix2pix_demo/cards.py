@@ -269,7 +269,10 @@ def _summary(config: dict, name: str, folder: Path) -> str:
                               "fill-in (it sees the photo with a region erased"
                               + (" and filled by OpenCV's Telea inpainting (a smooth first guess)"
                                  if config.get("hole") == "telea" else "")
-                              + ", plus the mask, and paints RGB; only the erased pixels are taken from it)")),
+                              + ", plus the mask, and paints RGB; only the erased pixels are taken from it"
+                              + (f"; over the hole's first {float(config['feather']):g} px its fill is blended into the "
+                                 "Telea fill, so the hole's border shows no seam" if config.get("feather") else "")
+                              + ")")),
             "cyclegan": ("One direction of a CycleGAN (unpaired translation; ResNet generator) that turns a "
                          f"{(config.get('domains') or {}).get('source', 'A')} photo into a "
                          f"{(config.get('domains') or {}).get('target', 'B')} photo; its partner "

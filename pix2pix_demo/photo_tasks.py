@@ -250,6 +250,46 @@ def model_hole(model: nn.Module) -> str:
     return hole
 
 
+def model_feather(model: nn.Module) -> float:
+    """How far (px, at the network's working size) inside the hole's border a fill-in model's fill is blended
+    into its Telea prior (its config's "feather"; absent or 0: not at all). Only for a "hole": "telea" model."""
+    metadata = getattr(model, "metadata", {}) or {}
+    try:
+        feather = float(metadata.get("feather", 0) or 0)
+    except (TypeError, ValueError):
+        raise ValueError(f"This fill-in model's feather is {metadata.get('feather')!r}, expected a number of pixels.") from None
+    if feather < 0 or (feather and model_hole(model) != "telea"):
+        raise ValueError(f"This fill-in model's feather is {feather}: it needs a number >= 0 and \"hole\": \"telea\".")
+    return feather
+
+
+def feather_weights(mask: np.ndarray, radius: float) -> np.ndarray:
+    """HxW float32 in [0, 1]: 0 on kept pixels, then rising with the distance from the nearest kept pixel
+    (1/radius on the hole's first ring) to 1 from `radius` px inside the hole on."""
+    import cv2
+
+    if not mask.any():
+        return np.zeros(mask.shape, np.float32)
+    if mask.all():
+        return np.ones(mask.shape, np.float32)
+    distance = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return np.clip(distance / radius, 0.0, 1.0).astype(np.float32)
+
+
+def model_chroma_gain(model: nn.Module) -> float:
+    """How much a colourize model's chroma is scaled before it is recombined with the luma (its config's
+    "chroma_gain"; absent: 1). A regression to the mean colour makes colourizers muted; a gain measured on
+    held-out photos brings back saturation (docs/photo-tasks.md). The gamut check of `recombine` still applies."""
+    metadata = getattr(model, "metadata", {}) or {}
+    try:
+        gain = float(metadata.get("chroma_gain", 1.0))
+    except (TypeError, ValueError):
+        raise ValueError(f"This colourize model's chroma_gain is {metadata.get('chroma_gain')!r}, expected a number.") from None
+    if not 0 < gain <= 4:
+        raise ValueError(f"This colourize model's chroma_gain is {gain}: it must be in (0, 4].")
+    return gain
+
+
 def model_task(model: nn.Module) -> str:
     """The task a loaded model was trained for (its config's "task")."""
     task = (getattr(model, "metadata", {}) or {}).get("task")
@@ -306,6 +346,7 @@ def colourize(model: nn.Module, image, seed: int | None = None) -> Image.Image:
     dtype = next(model.parameters()).dtype
     with _seeded_dropout(model, seed):
         raw = model(x.to(dtype)).float()[0].clamp(-1, 1) * 127.5  # (2, h, w): Cb - 128, Cr - 128
+    raw = raw * model_chroma_gain(model)
     chroma = np.stack([np.asarray(Image.fromarray(c.numpy().astype(np.float32), "F").resize((width, height), Image.BILINEAR))
                        for c in raw], axis=-1)
     return Image.fromarray(recombine(grey, chroma))
@@ -316,7 +357,8 @@ def fill_in(model: nn.Module, image, mask, seed: int | None = None) -> Image.Ima
     """A photo and a mask (HxW bool, or a painted picture: non-black / opaque = erased) -> the photo with the
     erased pixels filled in, the others exactly as they were. Up to FILL_WORK_SIDE px the network sees the
     photo at its own size (padded to its multiple by mirroring); larger photos are shrunk for it and its fill
-    enlarged back."""
+    enlarged back. A model with "feather": R in its config has its fill blended into the Telea prior over the
+    hole's first R pixels (`feather_weights`), so the hole's border shows no seam."""
     rgb = np.asarray(to_rgb(read_photo(image)))
     height, width = rgb.shape[:2]
     erased = mask_of(mask, (width, height)) if not (isinstance(mask, np.ndarray) and mask.dtype == bool) else mask
@@ -332,13 +374,17 @@ def fill_in(model: nn.Module, image, mask, seed: int | None = None) -> Image.Ima
         Image.fromarray(erased.astype(np.uint8) * 255).resize((work_w, work_h), Image.BILINEAR)) > 0
     m = config.multiple
     pad_h, pad_w = (-work_h) % m, (-work_w) % m
+    feather = model_feather(model)
     x = torch.from_numpy(erase(small, small_mask, model_hole(model))).permute(2, 0, 1)[None]
+    prior = x[0, :3]  # the erased photo (Telea's fill in the hole), before padding
     if pad_h or pad_w:
         mode = "reflect" if pad_h < work_h and pad_w < work_w else "replicate"
         x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode=mode)
     dtype = next(model.parameters()).dtype
     with _seeded_dropout(model, seed):
         out = model(x.to(dtype)).float()[0, :, :work_h, :work_w].clamp(-1, 1)
+    if feather:
+        out = prior + torch.from_numpy(feather_weights(small_mask, feather)) * (out - prior)
     fill = ((out.permute(1, 2, 0).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
     if scale != 1.0:
         fill = np.asarray(Image.fromarray(fill).resize((width, height), Image.BICUBIC))

@@ -121,6 +121,56 @@ def test_the_telea_hole_is_opencvs_fill_and_unknown_holes_are_refused(tmp_path):
         pt.fill_in(model, photo(), mask=np.ones((70, 90), bool) & (np.arange(90) < 20))
 
 
+def with_feather(folder, feather):
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "feather": feather}))
+    return folder
+
+
+def test_feather_weights_rise_from_the_holes_border():
+    mask = np.zeros((40, 40), bool)
+    mask[10:30, 5:35] = True
+    weights = pt.feather_weights(mask, 4)
+    assert weights.dtype == np.float32 and np.all(weights[~mask] == 0)
+    assert np.allclose(weights[10, 10:30], 0.25) and np.allclose(weights[11, 10:30], 0.5)  # 1 and 2 px from kept
+    assert np.all(weights[14:26, 9:31] == 1)  # 4 px and more inside
+    assert np.all(np.diff(weights[:20, 20]) >= 0)  # rising towards the middle
+    assert np.all(pt.feather_weights(np.ones((8, 8), bool), 4) == 1) and np.all(pt.feather_weights(np.zeros_like(mask), 4) == 0)
+
+
+def test_a_feathered_model_blends_its_fill_into_telea_at_the_border_only(tmp_path):
+    """config "feather": R: the fill equals the unfeathered one from R px inside the hole on, is pulled to
+    Telea's fill on the border ring, and every unerased pixel is still kept."""
+    picture = photo(96, 64)
+    rgb = np.asarray(picture)
+    mask = np.zeros((64, 96), bool)
+    mask[12:52, 20:76] = True
+    plain = load_model(save_tiny_photo_task(tmp_path / "plain", "fill-in"))
+    feathered = load_model(with_feather(save_tiny_photo_task(tmp_path / "feathered", "fill-in"), 3))
+    assert pt.model_feather(plain) == 0 and pt.model_feather(feathered) == 3
+    ours, blended, telea = np.asarray(pt.fill_in(plain, picture, mask)), np.asarray(pt.fill_in(feathered, picture, mask)), pt.telea(rgb, mask)
+    assert np.array_equal(blended[~mask], rgb[~mask])
+    deep = np.zeros_like(mask)
+    deep[15:49, 23:73] = True
+    assert np.array_equal(blended[deep], ours[deep])
+    ring = mask & ~np.pad(mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:], 1)
+    assert ring.sum() > 100
+    gap = lambda x: np.abs(x[ring].astype(int) - telea[ring]).mean()  # noqa: E731
+    assert gap(blended) < 0.5 * gap(ours) and gap(ours) > 5
+
+
+def test_bad_feathers_are_refused(tmp_path):
+    mask = np.zeros((70, 90), bool)
+    mask[20:40, 20:40] = True
+    for folder, feather, message in ((tmp_path / "a", -1, "feather is -1"), (tmp_path / "b", "wide", "feather is 'wide'")):
+        model = load_model(with_feather(save_tiny_photo_task(folder, "fill-in"), feather))
+        with pytest.raises(ValueError, match=message):
+            pt.fill_in(model, photo(), mask)
+    grey = load_model(with_feather(save_tiny_photo_task(tmp_path / "g", "fill-in", hole="grey"), 3))
+    with pytest.raises(ValueError, match="hole.*telea"):
+        pt.fill_in(grey, photo(), mask)
+
+
 def test_fill_in_takes_a_painted_layer_and_refuses_empty_or_bad_input(models):
     picture = photo()
     layer = Image.new("RGBA", picture.size, (0, 0, 0, 0))
@@ -250,6 +300,9 @@ def test_model_card_says_what_the_task_model_does(tmp_path):
         assert f"task made from any photo: {task}" in card
         assert ("Colourize sub-tab" if task == "colourize" else "Fill in sub-tab") in card
         assert "from pix2pix_demo.photo_tasks import colourize, fill_in" in card
+        assert "blended into the Telea fill" not in card
+    card = model_card(with_feather(save_tiny_photo_task(tmp_path / "feathered", "fill-in"), 5))
+    assert "over the hole's first 5 px its fill is blended into the Telea fill" in card
 
 
 def test_shipped_fill_in_is_as_close_as_telea_and_not_a_blurry_hole():
