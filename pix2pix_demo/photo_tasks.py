@@ -276,20 +276,6 @@ def feather_weights(mask: np.ndarray, radius: float) -> np.ndarray:
     return np.clip(distance / radius, 0.0, 1.0).astype(np.float32)
 
 
-def model_chroma_gain(model: nn.Module) -> float:
-    """How much a colourize model's chroma is scaled before it is recombined with the luma (its config's
-    "chroma_gain"; absent: 1). A regression to the mean colour makes colourizers muted; a gain measured on
-    held-out photos brings back saturation (docs/photo-tasks.md). The gamut check of `recombine` still applies."""
-    metadata = getattr(model, "metadata", {}) or {}
-    try:
-        gain = float(metadata.get("chroma_gain", 1.0))
-    except (TypeError, ValueError):
-        raise ValueError(f"This colourize model's chroma_gain is {metadata.get('chroma_gain')!r}, expected a number.") from None
-    if not 0 < gain <= 4:
-        raise ValueError(f"This colourize model's chroma_gain is {gain}: it must be in (0, 4].")
-    return gain
-
-
 def model_task(model: nn.Module) -> str:
     """The task a loaded model was trained for (its config's "task")."""
     task = (getattr(model, "metadata", {}) or {}).get("task")
@@ -346,7 +332,6 @@ def colourize(model: nn.Module, image, seed: int | None = None) -> Image.Image:
     dtype = next(model.parameters()).dtype
     with _seeded_dropout(model, seed):
         raw = model(x.to(dtype)).float()[0].clamp(-1, 1) * 127.5  # (2, h, w): Cb - 128, Cr - 128
-    raw = raw * model_chroma_gain(model)
     chroma = np.stack([np.asarray(Image.fromarray(c.numpy().astype(np.float32), "F").resize((width, height), Image.BILINEAR))
                        for c in raw], axis=-1)
     return Image.fromarray(recombine(grey, chroma))
