@@ -104,7 +104,13 @@ class TrainOptions:
     layout_scale: int = 1  # the warped reconstruction's scale (0 = the coarsest)
     layout_shift: float = 0.25  # std of the picture's shift, in picture widths
     layout_stretch: float = 0.3  # std of the log of the local horizontal stretch
-    layout_height: float = 0.1  # std of the log of the vertical stretch (anchored at the bottom row)
+    layout_height: float = 0.0  # std of the log of the vertical stretch (anchored at the bottom row). 0 since
+    # session 17 (was 0.1): a taller layout put Marina Bay's roof 1-2 px higher at scale 1, and scales 2-4, whose
+    # 11-px view spans the towers, drew a second roof at the photo's height (docs/singan.md, "Session 17")
+    layout_edge: float | None = 0.08  # how far (picture widths) the warp's window may read past the picture's
+    # left or right edge, mirrored (None: as far as the shift takes it, the session-14 warp). Session 17: an
+    # object near an edge (Marina Bay's last tower, its roof's cantilever) mirrored in far came back as a twin
+    # beside itself or a roof stub in the sky; the price is fewer second cones at the volcano's edges
 
     def __post_init__(self) -> None:
         if self.fine_padding_from is None:
@@ -161,6 +167,8 @@ class TrainOptions:
         for name in ("layout_shift", "layout_stretch", "layout_height"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}.")
+        if self.layout_edge is not None and not 0 <= self.layout_edge <= 1:
+            raise ValueError(f"layout_edge must be None or between 0 and 1 picture widths, got {self.layout_edge}.")
         if self.plan not in PLANS:
             raise ValueError(f"plan must be one of {', '.join(PLANS)}, got {self.plan!r}.")
         if self.budget_clock not in ("wall", "cpu"):

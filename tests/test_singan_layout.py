@@ -39,6 +39,35 @@ def test_warp_grid_moves_columns_and_keeps_rows_and_the_bottom_row():
     assert width(wide) == pytest.approx(2 * width(still), rel=1e-5)
 
 
+def test_warp_reads_at_most_layout_edge_past_the_picture_and_stays_as_tall_by_default():
+    """Session 17 (Marina Bay's last broken samples): the warp's window reads at most `edge` picture widths past
+    the picture's left or right edge (mirrored) beyond what a window wider than the picture must; the same random
+    numbers are drawn (the same stretch, only the shift clamped); without `edge` (every model saved before session
+    17) the window went far past. The defaults: edge 0.08, no vertical stretch (rows read their own row)."""
+    options = singan.TrainOptions()
+    assert options.layout_edge == 0.08 and options.layout_height == 0
+    assert SinGANConfig().layout_edge is None  # a config without it: as before
+    beyond = []
+    for seed in range(40):
+        for out_shape in ((12, 18), (12, 36)):  # the training aspect and a 2x-wide sample
+            free = singan.warp_grid((12, 18), out_shape, torch.Generator().manual_seed(seed), 1.0, 0.3, 0.0)[0, 0, :, 0]
+            kept = singan.warp_grid((12, 18), out_shape, torch.Generator().manual_seed(seed), 1.0, 0.3, 0.0,
+                                    edge=0.08)[0, 0, :, 0]
+            x, y = (free + 1) / 2, (kept + 1) / 2  # picture widths: 0..1 is the picture
+            assert torch.allclose(x.diff(), y.diff(), atol=1e-6)  # same stretch and span, only shifted
+            span = float(y[-1] - y[0])
+            assert float(y[0]) >= min(0.0, 1 - span) - 0.08 - 1e-5 and float(y[-1]) <= max(1.0, span) + 0.08 + 1e-5
+            beyond.append(max(-float(x[0]), float(x[-1]) - max(1.0, span)))
+    assert max(beyond) > 0.5  # unbounded, a shift of 1 picture width reads far past an edge
+    flat = singan.warp_grid((12, 18), (12, 18), torch.Generator().manual_seed(3), 0.25, 0.3, options.layout_height)
+    assert torch.allclose(flat[0, :, 0, 1], torch.linspace(-1, 1, 12))  # height 0: every row reads its own row
+    for bad in (-0.1, 2.0):
+        with pytest.raises(ValueError, match="layout_edge"):
+            singan.TrainOptions(layout_edge=bad).validate()
+    with pytest.raises(ValueError, match="layout_edge"):
+        SinGANConfig(layout_edge=-1)
+
+
 WARP = dict(max_size=40, min_size=12, channels=8, num_layers=3, iters=6, min_iters=6, device="cpu", crop_size=0)
 
 
@@ -114,6 +143,10 @@ def test_train_singan_cli_records_the_layout(tmp_path):
     assert architecture["layout"] == "warp" and architecture["layout_scale"] == 1
     assert architecture["layout_shift"] == 0.5 and architecture["layout_stretch"] == 0.3
     assert singan.layout_scale(load_model(str(folder))) == 1
+    assert architecture["layout_edge"] == 0.08 and architecture["layout_height"] == 0  # session 17's defaults
+    folder = main(get_args_parser().parse_args(common + ["--name", "far", "--layout-edge", "-1", "--layout-height", "0.1"]))
+    architecture = read_config(folder)["architecture"]
+    assert architecture["layout_edge"] is None and architecture["layout_height"] == 0.1  # the session-14 warp
     folder = main(get_args_parser().parse_args(common + ["--name", "noise", "--layout", "noise"]))
     assert read_config(folder)["architecture"]["layout"] == "noise"
     assert singan.layout_scale(load_model(str(folder))) is None

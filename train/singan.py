@@ -116,6 +116,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="std of the log of the warp's local horizontal stretch")
     p.add_argument("--layout-height", type=float, default=d.layout_height,
                    help="std of the log of the warp's vertical stretch (anchored at the bottom row)")
+    p.add_argument("--layout-edge", type=float, default=d.layout_edge, metavar="WIDTHS",
+                   help="how far (picture widths) the warp may read past the picture's left / right edge, where it "
+                        "sees the picture mirrored (negative: as far as --layout-shift takes it)")
     p.add_argument("--no-photo", action="store_true",
                    help="leave the training photo out of the saved model (it is kept by default, at the finest "
                         "scale's size, for the sharp finish: sample(..., finish=True)); use it before publishing "
@@ -191,7 +194,8 @@ def main(args) -> Path:
                            coarse_critic_side=args.coarse_critic_side, coarse_critic_rows=args.coarse_critic_rows,
                            channels_last=args.channels_last, keep_photo=not args.no_photo, layout=args.layout,
                            layout_scale=args.layout_scale, layout_shift=args.layout_shift,
-                           layout_stretch=args.layout_stretch, layout_height=args.layout_height)
+                           layout_stretch=args.layout_stretch, layout_height=args.layout_height,
+                           layout_edge=None if args.layout_edge < 0 else args.layout_edge)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(args.out) / f"singan-{args.name}"

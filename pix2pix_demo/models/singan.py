@@ -46,6 +46,9 @@ class SinGANConfig:
     layout_shift: float = 0.25
     layout_stretch: float = 0.3
     layout_height: float = 0.1
+    layout_edge: float | None = None  # how far (picture widths) the warp's window may read past the picture's
+    # left or right edge, where it sees the picture mirrored (None: as far as its shift takes it, every model saved
+    # before session 17; pix2pix_demo.singan.layout.warp_grid)
 
     def __post_init__(self):
         self.shapes = [[int(h), int(w)] for h, w in self.shapes]
@@ -65,6 +68,8 @@ class SinGANConfig:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         if self.layout_scale < 0:
             raise ValueError(f"layout_scale must be a scale index (0 or more), got {self.layout_scale}")
+        if self.layout_edge is not None and self.layout_edge < 0:
+            raise ValueError(f"layout_edge must be None or 0 or more (picture widths), got {self.layout_edge}")
         if self.fine_padding_from < 0:
             raise ValueError(f"fine_padding_from must be a scale index (0 or more), got {self.fine_padding_from}")
 

@@ -9,8 +9,11 @@ shapeless blobs there, and the next scales turn each blob into an object whereve
 scale `layout_scale`, warped at random, and the scales above it add new detail from their noise as usual. The
 warp works along the picture's width: a smooth monotone stretch (objects widened or narrowed where it is larger
 or smaller than 1) of a window of the picture that is shifted at random; beyond the picture's left and right
-edges the window sees the picture mirrored, so what stood near an edge may come in twice. The whole picture is
-also made a little taller or lower, anchored at the bottom row (above the top row: the top row). Columns stay
+edges the window sees the picture mirrored, so what stood near an edge may come in twice (a model trained since
+session 17 reads at most `layout_edge` = 0.08 picture widths past an edge: farther, Marina Bay's last tower came
+back as its own twin and the roof's cantilever as a stub in the sky). The whole picture may also be made a little
+taller or lower, anchored at the bottom row (above the top row: the top row; `layout_height`, 0 since session 17:
+a taller layout got a second roof at the photo's height from the scales above). Columns stay
 columns and rows stay rows: objects keep standing on the ground, horizons and roofs stay straight, nothing
 floats. `train_singan` trains the scales above `layout_scale` on such warped layouts (`random_sample_tensor`), so
 they render them. The layout is the photo's, moved and stretched: new arrangements of the photo's objects, not
@@ -47,7 +50,7 @@ def _smooth(n: int, knots: int, generator: torch.Generator) -> torch.Tensor:
 
 
 def warp_grid(source_shape, out_shape, generator: torch.Generator, shift: float = 0.25, stretch: float = 0.3,
-              height: float = 0.1) -> torch.Tensor:
+              height: float = 0.1, edge: float | None = None) -> torch.Tensor:
     """A random warp as a `grid_sample` grid (1, h, w, 2) (CPU, float32): where each pixel of an `out_shape`
     (h, w) picture reads a `source_shape` (h, w) one, in [-1, 1] coordinates (beyond -1 / 1 horizontally the
     picture is to be read mirrored, `padding_mode="reflection"`; vertically the grid stays within it).
@@ -55,13 +58,18 @@ def warp_grid(source_shape, out_shape, generator: torch.Generator, shift: float 
     Horizontally: x_source = left + span * S(x), S a monotone map of [0, 1] onto itself whose slope is
     exp(stretch * a smooth N(0, 1) curve) (objects widened or narrowed), span the window's width (the output's
     aspect over the source's, times exp(N(0, 0.11)) clamped to 0.8..1.25), left centred then shifted by
-    shift * N(0, 1) picture widths. Vertically: one stretch exp(height * N(0, 1)) anchored at the bottom row."""
+    shift * N(0, 1) picture widths, then, if `edge` is not None, kept from reading more than `edge` picture widths
+    past the picture's left or right edge beyond what a window wider than the picture must (the shift is clamped;
+    the random numbers drawn are the same). Vertically: one stretch exp(height * N(0, 1)) anchored at the bottom
+    row."""
     src_h, src_w = (int(v) for v in source_shape)
     h, w = (int(v) for v in out_shape)
     aspect = (w / h) / (src_w / src_h)
     zoom, offset, tall = (float(v) for v in torch.randn(3, generator=generator))
     span = min(1.25, max(0.8, math.exp(SPAN_STD * zoom))) * aspect
     left = (1 - span) / 2 + shift * offset
+    if edge is not None:
+        left = min(max(0.0, 1 - span) + edge, max(min(0.0, 1 - span) - edge, left))
     vertical = math.exp(height * tall)
     rate = torch.exp(stretch * _smooth(w, max(2, round(KNOTS * aspect)), generator))
     cumulative = torch.cumsum(rate, 0) - rate[0]
@@ -85,5 +93,5 @@ def warped_layout(model: SinGAN, generator: torch.Generator, shapes=None) -> tup
     base = model.reconstruct(end_scale=scale)
     config = model.config
     grid = warp_grid(base.shape[-2:], shapes[scale], generator, config.layout_shift, config.layout_stretch,
-                     config.layout_height).to(base.device, base.dtype)
+                     config.layout_height, config.layout_edge).to(base.device, base.dtype)
     return F.grid_sample(base, grid, mode="bilinear", padding_mode="reflection", align_corners=True), scale

@@ -206,7 +206,7 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                           fine_padding_mode=options.fine_padding, fine_padding_from=options.fine_padding_from,
                           keeps_photo=options.keep_photo, layout=options.layout, layout_scale=options.layout_scale,
                           layout_shift=options.layout_shift, layout_stretch=options.layout_stretch,
-                          layout_height=options.layout_height)
+                          layout_height=options.layout_height, layout_edge=options.layout_edge)
     torch.manual_seed(options.seed)
     model = SinGAN(config).to(device)
     reals = [r.to(device) for r in image_pyramid(image, shapes)]
