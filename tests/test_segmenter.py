@@ -217,3 +217,103 @@ def test_evaluate_compares_several_models_photo_by_photo(tmp_path):
     metrics = json.loads((tmp_path / "a" / "config.json").read_text())["metrics"]
     assert metrics["compared-model"]["model"] == str(tmp_path / "b")
     assert metrics["compared-model-2"]["photos"] == report["segmenter"]["photos"] == 2
+
+
+class DiscTeacher(nn.Module):
+    """A test double for a trained segmenter: sure cat (logit +8) in a centred disc of radius 0.3 of the
+    short side, sure background (-8) elsewhere, whatever the photo."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = SegmenterConfig(channels=[4, 4, 8, 8, 8], encoder="lite0")
+        self.scale = nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        height, width = x.shape[-2:]
+        ys, xs = torch.meshgrid(torch.arange(height) - height / 2, torch.arange(width) - width / 2, indexing="ij")
+        inside = (ys ** 2 + xs ** 2).sqrt() < 0.3 * min(height, width)
+        return torch.where(inside, 8.0, -8.0).expand(len(x), 1, height, width) * self.scale
+
+
+def test_pseudo_trimap_labels_only_sure_pixels_far_from_the_outline():
+    from train.segmenter_pseudo import pseudo_trimap
+
+    probability = np.full((100, 100), 0.02, np.float32)
+    ys, xs = np.mgrid[:100, :100]
+    probability[(ys - 50) ** 2 + (xs - 40) ** 2 < 20 ** 2] = 0.97  # the cat
+    probability[45:55, 35:40] = 0.7                                   # an unsure patch inside it
+    probability[5:10, 85:90] = 0.95                                   # a second, smaller blob
+    probability[90:95, 5:10] = 0.3                                    # unsure background
+    labels = pseudo_trimap(probability, sure=0.9, band=0.05)          # band: 5 px
+    assert labels[50, 45] == 1 and labels[50, 37] == 0 and labels[7, 87] == 0 and labels[92, 7] == 0
+    assert labels[50, 40 + 18] == 0 and labels[50, 40 + 22] == 0      # 2 px inside / outside the outline
+    assert labels[50, 40 + 12] == 1 and labels[50, 40 + 28] == 2      # 8 px inside / outside
+    assert labels[98, 98] == 2 and labels[12, 87] == 0                # background far off; next to the small blob
+    assert set(np.unique(labels)) == {0, 1, 2}
+
+
+def test_pseudo_label_keeps_sure_photos_and_never_the_excluded(tmp_path):
+    from PIL import Image
+
+    from train.segmenter_pseudo import list_photos, pseudo_label
+
+    photos = tmp_path / "cats" / "train"
+    photos.mkdir(parents=True)
+    for i in range(3):
+        cluttered_photo(size=(90 + 10 * i, 80), seed=i)[0].save(photos / f"cat.{i}.jpg")
+    listed = list_photos([photos], exclude={"cat.1.jpg"})
+    assert [name for name, _ in listed] == ["train-cat_0", "train-cat_2"]
+    counts = pseudo_label([DiscTeacher(), DiscTeacher()], listed, tmp_path / "pseudo", band=0.05)
+    assert counts == {"kept": 2}
+    names = sorted(p.stem for p in (tmp_path / "pseudo" / "trimaps").glob("*.png"))
+    assert names == ["train-cat_0", "train-cat_2"]
+    labels = np.asarray(Image.open(tmp_path / "pseudo" / "trimaps" / "train-cat_2.png"))
+    photo = Image.open(tmp_path / "pseudo" / "images" / "train-cat_2.jpg")
+    assert labels.shape == (photo.height, photo.width) == (80, 110)
+    assert labels[40, 55] == 1 and labels[2, 2] == 2 and (labels == 0).any()
+
+
+def test_unknown_pixels_count_in_no_loss_term():
+    from train.segmenter import segmentation_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(2, 1, 16, 16)
+    target = (torch.rand(2, 1, 16, 16) < 0.4).float()
+    known = (torch.rand(2, 1, 16, 16) < 0.7).float()
+    for kind in ("bce-dice", "bce-lovasz"):
+        everything = segmentation_loss(logits, target, kind)
+        assert torch.allclose(segmentation_loss(logits, target, kind, torch.ones_like(known)), everything)
+        with_unknown = segmentation_loss(logits, target, kind, known)
+        changed = torch.where(known > 0, logits, logits + 5 * torch.randn_like(logits))
+        assert torch.allclose(segmentation_loss(changed, target, kind, known), with_unknown, atol=1e-6)
+        assert not torch.allclose(segmentation_loss(changed, target, kind), everything)
+
+
+def test_training_with_extra_pseudo_labelled_photos(tmp_path):
+    from PIL import Image
+
+    import train.segmenter as trainer
+
+    save_model(lite0_segmenter(seed=5), tmp_path / "start", {"task": "cat-segmentation"})
+    data = make_masked_folder(tmp_path / "masked")
+    extra = tmp_path / "pseudo"
+    make_masked_folder(extra, count=3)
+    (extra / "heldout.txt").unlink()
+    for path in (extra / "trimaps").glob("*.png"):  # pseudo-labels: the trimaps' band unknown
+        trimap = np.asarray(Image.open(path))
+        Image.fromarray(np.where(trimap == 3, 0, trimap).astype(np.uint8)).save(path)
+        path.rename(path.with_name("pseudo-" + path.name))
+    for path in (extra / "images").glob("*.jpg"):
+        path.rename(path.with_name("pseudo-" + path.name))
+    out = tmp_path / "tuned"
+    common = ["--data", str(data), "--init", str(tmp_path / "start"), "--steps", "2", "--batch-size", "4",
+              "--size", "32", "--out", str(out), "--runs", str(tmp_path / "runs"), "--num-threads", "1"]
+    trainer.main(trainer.get_args_parser().parse_args(common + ["--extra", str(extra), "--extra-share", "0.25"]))
+    config = json.loads((out / "config.json").read_text())
+    assert config["data"]["photos"] == 4 and config["data"]["extra_photos"] == 3
+    assert config["data"]["extra_share"] == 0.25 and config["data"]["extra"] == [str(extra)]
+    leaky = tmp_path / "leaky"
+    make_masked_folder(leaky, count=1)  # Cat_0: held out in --data
+    (leaky / "heldout.txt").unlink()
+    with pytest.raises(SystemExit, match="never trained on"):
+        trainer.main(trainer.get_args_parser().parse_args(common + ["--name", "leaky", "--extra", str(leaky)]))

