@@ -207,12 +207,14 @@ def task_input(task: str, rgb: np.ndarray, mask: np.ndarray | None = None, hole:
 class PhotoTaskDataset(torch.utils.data.Dataset):
     """Pairs made on the fly from photos (HxWx3 uint8 arrays): a random resize + crop (pix2pix's jitter)
     and flip, then (grey crop -> crop) or (erased crop + mask -> crop), a new mask every time; `hole`: what
-    fill-in's hole holds (FILL_HOLES)."""
+    fill-in's hole holds (FILL_HOLES). `turns`: the square crop is also transposed half of the time, so with
+    the flip it is seen in all eight orientations (a network trained on left-right flips alone learned
+    horizontal stripes in its own frame: docs/photo-tasks.md)."""
 
     def __init__(self, photos, task: str, size: int = 256, jitter: float = 1.12, flip: bool = True, seed: int = 0,
-                 hole: str = "grey"):
+                 hole: str = "grey", turns: bool = False):
         self.photos, self.task, self.size, self.jitter, self.flip, self.seed = photos, check_task(task), size, jitter, flip, seed
-        self.hole = hole
+        self.hole, self.turns = hole, turns
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -227,6 +229,8 @@ class PhotoTaskDataset(torch.utils.data.Dataset):
         crop = np.asarray(Image.fromarray(photo).resize((new_w, new_h), Image.BICUBIC).crop(box))
         if self.flip and rng.random() < 0.5:
             crop = np.ascontiguousarray(crop[:, ::-1])
+        if self.turns and rng.random() < 0.5:
+            crop = np.ascontiguousarray(crop.transpose(1, 0, 2))
         mask = random_mask(self.size, self.size, rng) if self.task == "fill-in" else None
         return task_input(self.task, crop, mask, self.hole), to_tensor(crop)
 

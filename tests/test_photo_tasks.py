@@ -214,6 +214,31 @@ def test_dataset_makes_pairs_on_the_fly():
             assert torch.equal(x_telea[:3, ~erased], x[:3, ~erased]) and x_telea[:3, erased].abs().mean() > 0.05
 
 
+def test_turns_show_the_crops_in_both_orientations():
+    # a left-to-right ramp: flips keep it running along the rows, a transposition turns it to run down them
+    ramp = np.repeat(np.repeat(np.linspace(0, 255, 32, dtype=np.float32)[None, :, None], 32, 0), 3, 2).astype(np.uint8)
+
+    def directions(turns):
+        data = pt.PhotoTaskDataset([ramp], "colourize", size=32, jitter=1.0, seed=3, turns=turns)
+        seen = []
+        for epoch in range(24):
+            data.epoch = epoch
+            y = data[0][1][0]
+            seen.append("down" if (y[-1] - y[0]).abs().mean() > (y[:, -1] - y[:, 0]).abs().mean() else "across")
+        return set(seen)
+
+    assert directions(False) == {"across"}
+    assert directions(True) == {"across", "down"}
+
+
+def test_turns_are_refused_for_line_drawings(tmp_path):
+    from test_train import run_cli
+
+    result = run_cli("train.pix2pix", "--data", str(tmp_path), "--name", "x", "--out", str(tmp_path / "w"),
+                     "--runs", str(tmp_path / "r"), "--turns", check=False)
+    assert result.returncode != 0 and "--turns is for --task colourize / fill-in" in result.stderr + result.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("task", pt.TASKS)
 def test_trainer_task_option_exports_a_photo_task_model(tmp_path, task):
@@ -229,7 +254,7 @@ def test_trainer_task_option_exports_a_photo_task_model(tmp_path, task):
         "--max-channels", "16", "--norm", "instance", "--steps", "2", "--batch-size", "2", "--d-layers", "1",
         "--d-channels", "8", "--num-threads", "1", "--sample-every", "1",
         *(["--fill-hole", "telea", "--hole-losses", "--lambda-lowfreq", "1", "--lowfreq-pool", "4", "--lowfreq-filter", "gauss"]
-          if task == "fill-in" else [])])
+          if task == "fill-in" else ["--turns"])])
     pix2pix.main(args)
     config = json.loads((tmp_path / "w" / "tiny" / "config.json").read_text())
     assert config["task"] == task and config["kind"] == "photo-task"
@@ -237,7 +262,7 @@ def test_trainer_task_option_exports_a_photo_task_model(tmp_path, task):
     assert config["training"].get("lowfreq_filter") == ("gauss" if task == "fill-in" else None)
     assert config["architecture"]["in_channels"] == pt.IN_CHANNELS[task]
     assert config["architecture"]["out_channels"] == pt.OUT_CHANNELS[task]
-    assert config["data"]["photos"] == 3
+    assert config["data"]["photos"] == 3 and config["data"]["turns"] == (task == "colourize")
     model = load_model(tmp_path / "w" / "tiny")
     run = pt.colourize if task == "colourize" else (lambda m, p: pt.fill_in(m, p, pt.random_mask(40, 48, np.random.default_rng(0))))
     assert run(model, photo(48, 40)).size == (48, 40)

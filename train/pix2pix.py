@@ -53,6 +53,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     data.add_argument("--fill-hole", choices=FILL_HOLES, default="grey",
                       help="--task fill-in: what the U-Net sees in the erased pixels: mid grey, or OpenCV's Telea fill "
                            "(a coarse prior; the exported config says \"hole\" and photo_tasks.fill_in does the same)")
+    data.add_argument("--turns", action="store_true",
+                      help="--task colourize / fill-in: also transpose half of the square training crops (with the "
+                           "left-right flip: all eight orientations), so the network learns no preferred direction")
     data.add_argument("--hole-losses", action="store_true",
                       help="--task fill-in: L1, the low-frequency L1 and the perceptual loss averaged over the erased "
                            "region of each picture (not over the whole picture, where the kept pixels are exact and "
@@ -284,6 +287,8 @@ def task_samples(photos: list[np.ndarray], task: str, size: int, hole: str = "gr
 
 
 def main(args) -> Path | None:
+    if args.turns and args.task == "pairs":
+        raise SystemExit("--turns is for --task colourize / fill-in (line drawings have an up and a down).")
     device, rank, world_size = harness.setup_distributed(args.device)
     is_main = rank == 0
     print(f"Training with {use_threads(args.num_threads)}", flush=True)
@@ -317,7 +322,7 @@ def main(args) -> Path | None:
         raise SystemExit("--coat, --augment-edges and --drawing-styles are for line drawings, not --task " + args.task)
     if args.task != "pairs":
         dataset = PhotoTaskDataset(pairs, args.task, size=low_size if low_fraction > 0 else args.size,
-                                   jitter=args.jitter, seed=args.seed, hole=args.fill_hole)
+                                   jitter=args.jitter, seed=args.seed, hole=args.fill_hole, turns=args.turns)
     else:
         dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
                                 augment_edges=args.augment_edges, seed=args.seed, coat=args.coat,
@@ -417,7 +422,7 @@ def main(args) -> Path | None:
         if args.task != "pairs":
             final = final.unet  # the exported model is the U-Net; photo_tasks.colourize / fill_in compose
             data = {"path": str(args.data), "sources": task_sources, "photos": len(pairs), "exclude": args.exclude,
-                    "pairs": f"made on the fly (pix2pix_demo.photo_tasks, task {args.task})"}
+                    "pairs": f"made on the fly (pix2pix_demo.photo_tasks, task {args.task})", "turns": args.turns}
         else:
             data = {"path": str(args.data), "layout": args.layout or "auto", "direction": args.direction,
                     "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
