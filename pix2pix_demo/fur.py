@@ -74,11 +74,12 @@ class FurSettings:
 def cat_mask(rgb: np.ndarray, page: float = 0.9) -> np.ndarray:
     """uint8 H×W×3 -> float32 H×W in {0, 1}: 1 where the picture is not the white page.
 
-    A pixel is page when all its channels are above `page`; specks smaller than 3×3 are dropped and
+    A pixel is page when all its channels are at or above `page` (`coat.coat_mask`); specks smaller than 3×3 are dropped and
     page-white holes inside the cat (a white chest, the eyes' highlights) are filled: only page
     that touches the picture's border stays page."""
-    array = rgb.astype(np.float32) / 255.0
-    ink = (array.min(axis=2) <= page).astype(np.uint8)
+    from .coat import coat_mask
+
+    ink = coat_mask(rgb, page).astype(np.uint8)
     ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     height, width = ink.shape
     # the page is what a flood fill from the border reaches through non-ink pixels

@@ -310,19 +310,7 @@ def init_from(args, generator, ema, discriminator, projected) -> None:
             ema.load_state_dict(generator.state_dict())
         print(f"Initialised {', '.join(loaded)} from {path} (trained {state.get('step')} steps); a fresh schedule.")
         return
-    from pix2pix_demo.hub import load_model
-
-    try:
-        source = load_model(path)
-    except (FileNotFoundError, OSError, ValueError) as error:
-        raise SystemExit(f"--init-from {path}: {error}") from None
-    if not isinstance(source, SPADEGenerator) or dataclasses.asdict(source.config) != dataclasses.asdict(generator.config):
-        raise SystemExit(f"--init-from {path}: its architecture {dataclasses.asdict(source.config)} differs from this "
-                         f"run's {dataclasses.asdict(generator.config)}; pass the same generator options.")
-    generator.load_state_dict(source.state_dict())
-    if ema is not None:
-        ema.load_state_dict(generator.state_dict())
-    print(f"Generator initialised from {path}; the discriminators start new, on a fresh schedule.")
+    harness.init_generator_from(path, generator, ema)
 
 
 def dataset_center(pair, size: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -300,25 +300,6 @@ def judged_composite(output: torch.Tensor, photo: torch.Tensor, cat: torch.Tenso
     return cat * output + (1 - cat) * photo
 
 
-def init_from(path, generator: StarGANGenerator, ema) -> None:
-    """--init-from: G (and its EMA) from an exported StarGAN of the same architecture and domains."""
-    from pix2pix_demo.hub import ModelLoadError, load_model
-
-    try:
-        source = load_model(Path(path))
-    except (ModelLoadError, FileNotFoundError, OSError, ValueError) as error:
-        raise SystemExit(f"--init-from {path}: {error}") from None
-    ours = dataclasses.asdict(generator.config)
-    if not isinstance(source, StarGANGenerator) or dataclasses.asdict(source.config) != ours:
-        theirs = dataclasses.asdict(source.config) if hasattr(source, "config") else type(source).__name__
-        raise SystemExit(f"--init-from {path}: its architecture {theirs} differs from this run's {ours}; pass the same "
-                         "generator options and domains.")
-    generator.load_state_dict({k: v.float() for k, v in source.state_dict().items()})
-    if ema is not None:
-        ema.load_state_dict(generator.state_dict())
-    print(f"Generator initialised from {path}; the judges start new, on a fresh schedule.", flush=True)
-
-
 def other_domains(labels: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
     """For each label a random *different* domain (every translation changes something)."""
     shift = torch.randint(1, count, labels.shape, generator=generator)
@@ -392,7 +373,7 @@ def main(args) -> Path | None:
         ["d_features (the checkpoint has no projected heads)"] if heads is not None and "projected" not in state else [])
     run.resume(ARCHITECTURE_OPTIONS, changes=other_domains_)
     if args.init_from and not args.resume:
-        init_from(args.init_from, generator, ema)
+        harness.init_generator_from(args.init_from, generator, ema)
 
     load_start = time.time()
     data = DomainPictures(files, args.size, args.jitter, masks)

@@ -119,6 +119,30 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, step: int, decay: f
         b_ema.copy_(b)
 
 
+def init_generator_from(path, generator: torch.nn.Module, ema: torch.nn.Module | None) -> None:
+    """--init-from an exported model folder: G (and its EMA) take its weights; the judges and optimisers
+    start new, on a fresh schedule (a --resume of a finished run barely moves: its learning rate has
+    decayed). SystemExit with a message for a folder that does not load or holds another architecture
+    (another class, or a config that differs)."""
+    import dataclasses
+
+    from pix2pix_demo.hub import ModelLoadError, load_model
+
+    try:
+        source = load_model(Path(path))
+    except (ModelLoadError, FileNotFoundError, OSError, ValueError) as error:
+        raise SystemExit(f"--init-from {path}: {error}") from None
+    ours = dataclasses.asdict(generator.config)
+    if type(source) is not type(generator) or dataclasses.asdict(source.config) != ours:
+        theirs = dataclasses.asdict(source.config) if hasattr(source, "config") else type(source).__name__
+        raise SystemExit(f"--init-from {path}: its architecture {theirs} differs from this run's {ours}; pass the "
+                         "same generator options.")
+    generator.load_state_dict({key: value.float() for key, value in source.state_dict().items()})
+    if ema is not None:
+        ema.load_state_dict(generator.state_dict())
+    print(f"Generator initialised from {path}; the judges start new, on a fresh schedule.", flush=True)
+
+
 def architecture_changes(saved: dict, args, names) -> list[str]:
     """"--option OLD in the checkpoint, NEW now" for each of `names` that differs between a checkpoint's
     saved args and this run's (options the checkpoint does not record are taken as unchanged)."""
