@@ -209,12 +209,18 @@ class PhotoTaskDataset(torch.utils.data.Dataset):
     and flip, then (grey crop -> crop) or (erased crop + mask -> crop), a new mask every time; `hole`: what
     fill-in's hole holds (FILL_HOLES). `turns`: the square crop is also transposed half of the time, so with
     the flip it is seen in all eight orientations (a network trained on left-right flips alone learned
-    horizontal stripes in its own frame: docs/photo-tasks.md)."""
+    horizontal stripes in its own frame: docs/photo-tasks.md). `windows`: one number per photo, the smallest
+    side of a random square window cut from it before the jitter, as a share of its short side (the side drawn
+    uniformly up to the whole short side; 1: no window), so a photo listed k times gives k different views
+    (train.pix2pix --scenes)."""
 
     def __init__(self, photos, task: str, size: int = 256, jitter: float = 1.12, flip: bool = True, seed: int = 0,
-                 hole: str = "grey", turns: bool = False):
+                 hole: str = "grey", turns: bool = False, windows=None):
         self.photos, self.task, self.size, self.jitter, self.flip, self.seed = photos, check_task(task), size, jitter, flip, seed
         self.hole, self.turns = hole, turns
+        if windows is not None and (len(windows) != len(photos) or not all(0 < w <= 1 for w in windows)):
+            raise ValueError("windows: one share in (0, 1] per photo.")
+        self.windows = windows
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -225,6 +231,11 @@ class PhotoTaskDataset(torch.utils.data.Dataset):
 
         rng = np.random.default_rng((self.seed, self.epoch, index))
         photo = self.photos[index]
+        if self.windows is not None and self.windows[index] < 1:
+            side = round(min(photo.shape[:2]) * rng.uniform(self.windows[index], 1.0))
+            top = int(rng.integers(0, photo.shape[0] - side + 1))
+            left = int(rng.integers(0, photo.shape[1] - side + 1))
+            photo = photo[top:top + side, left:left + side]
         (new_w, new_h), box = jitter_crop_box(*photo.shape[:2], self.size, self.jitter, rng)
         crop = np.asarray(Image.fromarray(photo).resize((new_w, new_h), Image.BICUBIC).crop(box))
         if self.flip and rng.random() < 0.5:

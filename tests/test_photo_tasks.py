@@ -239,6 +239,121 @@ def test_turns_are_refused_for_line_drawings(tmp_path):
     assert result.returncode != 0 and "--turns is for --task colourize / fill-in" in result.stderr + result.stdout
 
 
+def fake_shared_root(root, scenes=True):
+    """A tiny stand-in for ../shared/data: every TASK_TRAIN_SOURCES folder with a few photos (the held-out ones
+    named held*), and the two scene folders (a painting, a too-small picture and a name both folders hold)."""
+    from train.data.photos import SCENE_SOURCES, TASK_TRAIN_SOURCES
+
+    for k, (folder, names_file, _, part) in enumerate(TASK_TRAIN_SOURCES):
+        (root / folder).mkdir(parents=True)
+        for i in range(3):
+            picture = photo(96 if part == "left" else 48, 40, seed=10 * k + i)
+            picture.save(root / folder / f"{'held' if names_file and i == 0 else 'train'}{i}.png")
+        if names_file:
+            (root / names_file).write_text("held0.png\n")
+    if scenes:
+        for folder in SCENE_SOURCES:
+            (root / folder).mkdir(parents=True)
+        singan, consingan = (root / folder for folder in SCENE_SOURCES)
+        for name, size in (("valley.png", (200, 150)), ("starry_night.png", (200, 150)), ("tiny_LR.png", (80, 120)),
+                           ("zebra.png", (180, 140))):
+            photo(*size, seed=len(name)).save(singan / name)
+        photo(180, 140, seed=99).save(consingan / "zebra.png")
+        photo(300, 140, seed=98).save(consingan / "bridge.jpg")
+    return root
+
+
+def test_scene_photos_are_found_once_each_less_paintings_and_tiny_pictures(tmp_path):
+    from train.data.photos import scene_photos
+
+    found = scene_photos(fake_shared_root(tmp_path))
+    assert [(folder.split("/")[0], path.name) for folder, path, _ in found] == [
+        ("singan", "valley.png"), ("singan", "zebra.png"), ("consingan", "bridge.jpg")]
+    assert scene_photos(tmp_path / "nowhere") == []
+
+
+@pytest.mark.parametrize("photos, scenes, share", [(3701, 22, 0.25), (3701, 22, 0.2), (100, 7, 0.3), (10, 3, 0.5)])
+def test_scene_repeats_make_the_asked_share(photos, scenes, share):
+    from train.data.photos import scene_repeats
+
+    k = scene_repeats(photos, scenes, share)
+    got = scenes * k / (photos + scenes * k)
+    neighbours = [scenes * j / (photos + scenes * j) for j in (max(1, k - 1), k + 1)]
+    assert all(abs(got - share) <= abs(n - share) for n in neighbours)  # the closest whole number of windows
+    assert abs(got - share) < 0.02 or photos < 50
+    with pytest.raises(ValueError):
+        scene_repeats(photos, scenes, 1.0)
+
+
+def test_scenes_join_the_training_photos_at_their_share_and_held_out_photos_stay_out(tmp_path):
+    import argparse
+
+    from train import pix2pix
+
+    root = fake_shared_root(tmp_path)
+    args = argparse.Namespace(data=str(root), size=32, jitter=1.12, scenes=0.25)
+    photos, names, sources, scenes = pix2pix.load_task_photos(args, set())
+    base = [n for n in names if not n.startswith(("singan/", "consingan/"))]
+    assert len(base) == 10 and not any("/held" in n for n in names)  # 4 sources x 3, less the 2 held-out ones
+    assert scenes["images"] == 3 and len(names) == len(base) + 3 * scenes["windows_per_image"]
+    assert abs((len(names) - len(base)) / len(names) - 0.25) < 0.05 and scenes["share"] == round(
+        (len(names) - len(base)) / len(names), 4)
+    assert {n for n in names if n not in base} == {"singan/Input/Images/valley.png", "singan/Input/Images/zebra.png",
+                                                   "consingan/Images/Generation/bridge.jpg"}
+    assert any("scenes" in s for s in sources)
+    assert min(photos[-1].shape[:2]) > 38  # scenes keep enough pixels for a half-side window
+    windows = pix2pix.scene_windows(len(photos), scenes)
+    assert windows == [1.0] * len(base) + [0.5] * (len(names) - len(base))
+    no_scenes = pix2pix.load_task_photos(argparse.Namespace(data=str(root), size=32, jitter=1.12, scenes=0.0), set())
+    assert no_scenes[1] == base and no_scenes[3] is None
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo().save(folder / "a.png")
+    with pytest.raises(SystemExit, match="--scenes needs the shared data folder"):
+        pix2pix.load_task_photos(argparse.Namespace(data=str(folder), size=32, jitter=1.12, scenes=0.25), set())
+    with pytest.raises(SystemExit, match="no scene photos"):
+        pix2pix.load_task_photos(argparse.Namespace(data=str(fake_shared_root(tmp_path / "bare", scenes=False)),
+                                                    size=32, jitter=1.12, scenes=0.25), set())
+
+
+@pytest.mark.slow
+def test_trainer_records_the_scenes_in_the_config(tmp_path):
+    from test_train import run_cli
+    from train import pix2pix
+
+    root = fake_shared_root(tmp_path / "shared")
+    args = pix2pix.get_args_parser().parse_args([
+        "--task", "colourize", "--data", str(root), "--scenes", "0.25", "--name", "tiny", "--out", str(tmp_path / "w"),
+        "--runs", str(tmp_path / "runs"), "--size", "32", "--base-channels", "8", "--num-downsamplings", "4",
+        "--max-channels", "16", "--norm", "instance", "--steps", "1", "--batch-size", "2", "--d-layers", "1",
+        "--d-channels", "8", "--num-threads", "1"])
+    pix2pix.main(args)
+    data = json.loads((tmp_path / "w" / "tiny" / "config.json").read_text())["data"]
+    assert data["photos"] == 13 and data["scenes"]["images"] == 3 and 0.2 < data["scenes"]["share"] < 0.3
+    assert data["scenes"]["window"] == [0.5, 1.0] and any("scenes" in source for source in data["sources"])
+    result = run_cli("train.pix2pix", "--data", str(root), "--name", "x", "--out", str(tmp_path / "w2"),
+                     "--runs", str(tmp_path / "r"), "--scenes", "0.25", check=False)
+    assert result.returncode != 0 and "--scenes is for --task colourize / fill-in" in result.stderr + result.stdout
+
+
+def test_windows_show_different_parts_of_a_photo():
+    # a top-to-bottom ramp (flips keep it): the whole photo always has the same mean, windows do not
+    ramp = np.repeat(np.repeat(np.linspace(0, 255, 64, dtype=np.float32)[:, None, None], 64, 1), 3, 2).astype(np.uint8)
+
+    def means(windows):
+        data = pt.PhotoTaskDataset([ramp], "colourize", size=32, jitter=1.0, seed=5, windows=windows)
+        seen = []
+        for epoch in range(12):
+            data.epoch = epoch
+            seen.append(round(float(data[0][1].mean()), 2))
+        return seen
+
+    assert len(set(means(None))) == 1 and means([1.0]) == means(None)
+    assert len(set(means([0.5]))) > 6
+    with pytest.raises(ValueError):
+        pt.PhotoTaskDataset([ramp], "colourize", windows=[0.0])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("task", pt.TASKS)
 def test_trainer_task_option_exports_a_photo_task_model(tmp_path, task):

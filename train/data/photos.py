@@ -3,6 +3,7 @@ read out of each (`train.srgan` trains on TRAIN_SOURCES, `train.eval.srgan` meas
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PIL import Image
@@ -30,6 +31,13 @@ TASK_EVAL_SOURCES = (("cats/test", "cats/heldout.txt", True, "whole"),
                      ("edges2products/val", None, True, "left"),
                      ("facades/val", None, True, "left"),
                      ("facades/test", None, True, "left"))
+# Scene photos with sky, water, grass and trees: SinGAN's and ConSinGAN's single training images (research use,
+# never committed). The photo sets above show none (cats, products on white, facades), and a colourizer trained
+# on them alone turned every sky and tree orange (docs/photo-tasks.md); `--scenes SHARE` adds these.
+SCENE_SOURCES = ("singan/Input/Images", "consingan/Images/Generation")
+SCENE_SKIP = ("starry_night",)  # a painting, not a photo
+SCENE_MIN_SIDE = 128  # px: smaller ones (an 80x120 low-resolution test image) are too blurry to learn from
+SCENE_WINDOW = 0.5  # each time a scene is drawn: a random square window, side 50-100 % of its short side
 KID_WINDOW = 256  # px: the side of the windows KID sees (the size pooled_features feeds the network)
 
 
@@ -65,3 +73,31 @@ def task_photos(root: Path, sources, per_source: int | None = None) -> list[tupl
 def is_shared_root(folder: Path) -> bool:
     """Is `folder` the shared data folder (it holds the sets TASK_TRAIN_SOURCES names)?"""
     return all((Path(folder) / source[0]).is_dir() for source in TASK_TRAIN_SOURCES)
+
+
+def scene_photos(root: Path) -> list[tuple[str, Path, str]]:
+    """(source folder, file, "whole") of the scene photos under `root` (SCENE_SOURCES, sorted, a name already
+    taken from an earlier folder skipped: both sets hold the same colosseum and zebra), less SCENE_SKIP and
+    those with a short side under SCENE_MIN_SIDE."""
+    found, seen = [], set()
+    for folder in SCENE_SOURCES:
+        for path in list_photos(Path(root) / folder, None, True):
+            if path.name in seen or path.stem in SCENE_SKIP:
+                continue
+            seen.add(path.name)
+            with Image.open(path) as image:
+                if min(image.size) >= SCENE_MIN_SIDE:
+                    found.append((folder, path, "whole"))
+    return found
+
+
+def scene_repeats(photos: int, scenes: int, share: float) -> int:
+    """How many random windows of each scene photo (k >= 1) make `scenes`·k / (`photos` + `scenes`·k) closest
+    to `share` of the training pairs."""
+    if not 0 < share < 1:
+        raise ValueError(f"The scenes' share of the pairs is in (0, 1): got {share}.")
+    if scenes < 1:
+        raise ValueError("No scene photos to repeat.")
+    ideal = share * photos / ((1 - share) * scenes)
+    candidates = {max(1, math.floor(ideal)), max(1, math.ceil(ideal))}
+    return min(candidates, key=lambda k: (abs(scenes * k / (photos + scenes * k) - share), k))
