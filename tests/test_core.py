@@ -47,7 +47,7 @@ def test_paper_preset_has_the_papers_parameter_count():
 
 @pytest.mark.parametrize("norm", ["batch", "instance", "none"])
 @pytest.mark.parametrize("separable", [False, True])
-@pytest.mark.parametrize("upsampling", ["transpose", "resize"])
+@pytest.mark.parametrize("upsampling", ["transpose", "resize", "bilinear"])
 def test_unet_options(norm, separable, upsampling):
     model = tiny_model(norm=norm, separable=separable, upsampling=upsampling, dropout=0.5).train()
     x = torch.randn(2, 3, 32, 48)  # non-square

@@ -34,6 +34,9 @@ from .attention import SelfAttention2d, parse_positions
 from .base import ConfiguredModel
 
 
+UPSAMPLINGS = ("transpose", "resize", "bilinear")
+
+
 @dataclass
 class UNetConfig:
     in_channels: int = 3
@@ -45,7 +48,9 @@ class UNetConfig:
     dropout: float = 0.5  # in the decoder levels just above the bottleneck (the paper's noise)
     dropout_levels: int = 3  # how many decoder levels get dropout (3 in U-Net-256)
     separable: bool = False  # depthwise-separable convolutions in the inner levels (small, fast)
-    upsampling: str = "transpose"  # "transpose" (paper) | "resize" (nearest + conv: no checkerboard)
+    # "transpose" (paper) | "resize" (nearest ×2 + 3×3 conv: no checkerboard) | "bilinear" (bilinear ×2,
+    # align_corners=False, + 3×3 conv: the same parameters as "resize", without nearest's 2-px blocks)
+    upsampling: str = "transpose"
     attention_levels: tuple[int, ...] = ()  # decoder levels with SAGAN self-attention (none in the paper)
     noise_levels: tuple[int, ...] = ()  # decoder levels with StyleGAN per-pixel noise (none in the paper)
     # A global condition (e.g. edges2cats' coat colour, RGB in [0, 1]) given to every decoder level as
@@ -56,8 +61,8 @@ class UNetConfig:
     def __post_init__(self):
         if self.norm not in ("batch", "instance", "none"):
             raise ValueError(f"norm must be 'batch', 'instance' or 'none', got {self.norm!r}")
-        if self.upsampling not in ("transpose", "resize"):
-            raise ValueError(f"upsampling must be 'transpose' or 'resize', got {self.upsampling!r}")
+        if self.upsampling not in UPSAMPLINGS:
+            raise ValueError(f"upsampling must be 'transpose', 'resize' or 'bilinear', got {self.upsampling!r}")
         if not 2 <= self.num_downsamplings <= 10:
             raise ValueError(f"num_downsamplings must be in 2..10, got {self.num_downsamplings}")
         self.attention_levels = parse_positions(self.attention_levels, "attention_levels")
@@ -145,7 +150,13 @@ class NearestUpConv(nn.Sequential):
 
 
 def up_conv(in_ch: int, out_ch: int, bias: bool, separable: bool, upsampling: str) -> nn.Module:
-    """Doubles the spatial size: a 4×4 stride-2 transposed conv, or nearest-resize then a 3×3 conv."""
+    """Doubles the spatial size: a 4×4 stride-2 transposed conv, or nearest / bilinear resize then a 3×3 conv."""
+    if upsampling == "bilinear":  # parameters named as in "resize", so either initialises the other
+        resize = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        if separable:
+            return nn.Sequential(resize, nn.Conv2d(in_ch, in_ch, 3, 1, 1, groups=in_ch, bias=False),
+                                 nn.Conv2d(in_ch, out_ch, 1, bias=bias))
+        return nn.Sequential(resize, nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=bias))
     if upsampling == "resize":
         if separable:
             return nn.Sequential(
