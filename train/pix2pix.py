@@ -56,6 +56,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     data.add_argument("--turns", action="store_true",
                       help="--task colourize / fill-in: also transpose half of the square training crops (with the "
                            "left-right flip: all eight orientations), so the network learns no preferred direction")
+    data.add_argument("--scenes", type=float, default=0.0, metavar="SHARE",
+                      help="--task colourize / fill-in on the shared data folder: also train on the scene photos "
+                           "with sky, water, grass and trees (train.data.photos.SCENE_SOURCES), each listed so often, "
+                           "as random square windows of 50-100 %% of its short side, that they make up SHARE of the "
+                           "pairs (e.g. 0.25; 0: none)")
     data.add_argument("--hole-losses", action="store_true",
                       help="--task fill-in: L1, the low-frequency L1 and the perceptual loss averaged over the erased "
                            "region of each picture (not over the whole picture, where the kept pixels are exact and "
@@ -247,11 +252,14 @@ def save_sample_grid(path: Path, generator, inputs, targets):
                              for a, o, b in zip(display(inputs).cpu(), outputs.float().cpu(), targets.cpu())])
 
 
-def load_task_photos(args, excluded: set[str]) -> tuple[list[np.ndarray], list[str], list[str]]:
+def load_task_photos(args, excluded: set[str]) -> tuple[list[np.ndarray], list[str], list[str], dict | None]:
     """--task colourize / fill-in: the photos (RGB uint8, shrunk so the short side is at most what the jitter
-    crops from), their names, and the source folders (the shared sets less their held-out lists, or --data)."""
+    crops from), their names, the source folders (the shared sets less their held-out lists, or --data) and,
+    with --scenes, what the scene photos add (they come last, each listed scene_repeats times and shrunk only
+    to what their smallest window needs)."""
     from pix2pix_demo.imaging import open_image
-    from train.data.photos import TASK_TRAIN_SOURCES, is_shared_root, list_photos, part_of, task_photos
+    from train.data.photos import (SCENE_SOURCES, SCENE_WINDOW, TASK_TRAIN_SOURCES, is_shared_root, list_photos,
+                                   part_of, scene_photos, scene_repeats, task_photos)
 
     root = Path(args.data)
     if is_shared_root(root):
@@ -265,16 +273,41 @@ def load_task_photos(args, excluded: set[str]) -> tuple[list[np.ndarray], list[s
         raise SystemExit(f"Data folder {root} does not exist.")
     if not found:
         raise SystemExit(f"No photos in {root}.")
+    scenes, repeats = [], 0
+    if args.scenes:
+        if not 0 < args.scenes < 1:
+            raise SystemExit(f"--scenes is a share of the pairs, in (0, 1): got {args.scenes}.")
+        if not is_shared_root(root):
+            raise SystemExit("--scenes needs the shared data folder as --data (it holds the scene photos).")
+        scenes = scene_photos(root)
+        if not scenes:
+            raise SystemExit(f"--scenes: no scene photos in {', '.join(str(root / f) for f in SCENE_SOURCES)}.")
+        repeats = scene_repeats(len(found), len(scenes), args.scenes)
     short = math.ceil(args.size * max(1.0, args.jitter)) + 2
     photos, names = [], []
-    for folder, path, part in found:
+    for i, (folder, path, part) in enumerate(found + scenes):
+        scene = i >= len(found)
         image = part_of(open_image(path), part)
-        scale = short / min(image.size)
+        scale = (short / SCENE_WINDOW if scene else short) / min(image.size)
         if scale < 1:
             image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
-        photos.append(np.asarray(image))
-        names.append(f"{folder}/{path.name}")
-    return photos, names, sources
+        photos += [np.asarray(image)] * (repeats if scene else 1)
+        names += [f"{folder}/{path.name}"] * (repeats if scene else 1)
+    extra = None
+    if scenes:
+        extra = {"folders": list(SCENE_SOURCES), "images": len(scenes), "windows_per_image": repeats,
+                 "share": round(len(scenes) * repeats / len(photos), 4), "window": [SCENE_WINDOW, 1.0]}
+        sources = sources + [f"{folder} (scenes: {len(scenes)} photos x {repeats} random windows)" for folder in SCENE_SOURCES
+                             if any(f == folder for f, _, _ in scenes)]
+    return photos, names, sources, extra
+
+
+def scene_windows(pairs: int, scenes: dict | None) -> list[float] | None:
+    """PhotoTaskDataset's windows for load_task_photos' pairs: the whole photo, then the scenes' windows."""
+    if not scenes:
+        return None
+    listed = scenes["images"] * scenes["windows_per_image"]
+    return [1.0] * (pairs - listed) + [scenes["window"][0]] * listed
 
 
 def task_samples(photos: list[np.ndarray], task: str, size: int, hole: str = "grey") -> tuple[torch.Tensor, torch.Tensor]:
@@ -298,9 +331,11 @@ def main(args) -> Path | None:
     names = read_name_list(args.files) if args.files else None
     excluded = read_name_list(args.exclude) if args.exclude else set()
     run = harness.Run(args, "train.pix2pix", exports=[Path(args.out) / args.name], is_main=is_main)
-    task_sources = None
+    task_sources = scene_data = None
+    if args.scenes and args.task == "pairs":
+        raise SystemExit("--scenes is for --task colourize / fill-in.")
     if args.task != "pairs":
-        pairs, kept, task_sources = load_task_photos(args, excluded)
+        pairs, kept, task_sources, scene_data = load_task_photos(args, excluded)
     else:
         try:
             pairs, kept = load_pairs(args.data, args.layout, args.direction, names, args.edge_method, args.max_side,
@@ -324,7 +359,8 @@ def main(args) -> Path | None:
         raise SystemExit("--coat, --augment-edges and --drawing-styles are for line drawings, not --task " + args.task)
     if args.task != "pairs":
         dataset = PhotoTaskDataset(pairs, args.task, size=low_size if low_fraction > 0 else args.size,
-                                   jitter=args.jitter, seed=args.seed, hole=args.fill_hole, turns=args.turns)
+                                   jitter=args.jitter, seed=args.seed, hole=args.fill_hole, turns=args.turns,
+                                   windows=scene_windows(len(pairs), scene_data))
     else:
         dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
                                 augment_edges=args.augment_edges, seed=args.seed, coat=args.coat,
@@ -423,8 +459,9 @@ def main(args) -> Path | None:
         final = copy.deepcopy(ema or g_plain).to(memory_format=torch.contiguous_format).float().cpu()
         if args.task != "pairs":
             final = final.unet  # the exported model is the U-Net; photo_tasks.colourize / fill_in compose
-            data = {"path": str(args.data), "sources": task_sources, "photos": len(pairs), "exclude": args.exclude,
-                    "pairs": f"made on the fly (pix2pix_demo.photo_tasks, task {args.task})", "turns": args.turns}
+            data = {"path": str(args.data), "sources": task_sources, "photos": len(set(kept)), "exclude": args.exclude,
+                    "pairs": f"made on the fly (pix2pix_demo.photo_tasks, task {args.task})", "turns": args.turns,
+                    **({"scenes": scene_data} if scene_data else {})}
         else:
             data = {"path": str(args.data), "layout": args.layout or "auto", "direction": args.direction,
                     "pairs": len(pairs), "files": args.files, "exclude": args.exclude,
