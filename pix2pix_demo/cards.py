@@ -370,8 +370,9 @@ def _coat_section(config: dict) -> str:
 
 def _app_note(kind: str, name: str, repo_id: str | None, task: str | None = None) -> str:
     if kind == "cat-segmenter":
-        return ("The app does not run it: `train.data.edges --cutout --segmenter` and "
-                "`train.eval.pix2pix --cutout segmenter` do.")
+        return ("In the demo app it cuts the cat out of an uploaded photo (the Photo tab's \"Cut the cat out "
+                "first\", on by default for the cats models) and finds the cat for the Translate tab's recolour; "
+                "`train.data.edges --cutout --segmenter` makes edges2cats' stock-style training set with it.")
     if kind == "edge-detector":
         return ("In the demo app it is the Photo tab's \"Learned HED-like\" edge detector, read from "
                 "`weights/edges-hed-learned` (or the folder in `PIX2PIX_EDGE_DETECTOR`).")
