@@ -20,7 +20,7 @@ the finish out), so the face the network drew stays as drawn.
 The noise comes from a fixed seed and is tied to the pixel grid: the same drawing gets the same fur,
 and a new stroke changes the fur only near the parts of the outline it moves (no flicker while
 drawing). It costs ~25 ms at 256² on one CPU thread (OpenCV remaps). Not learned: there is nothing
-to train, and a model opts in through its config (`"fur": {"amount": 0.4, ...}`, see
+to train, and a model opts in through its config (`"fur": {"amount": 0.2, ...}`, see
 `FurSettings`), which `Pix2PixPipeline` reads.
 """
 
@@ -43,8 +43,8 @@ class FurSettings:
     soften: the blur (pixels) that replaces the network's own fine pattern under the strands.
     page: the lightness above which a pixel of the page counts as white (not cat). seed: the noise."""
 
-    amount: float = 0.4
-    length: int = 8
+    amount: float = 0.2  # session 18: short, faint strands (0.2 / 4) read as fur; 0.4 / 8 as a hedgehog's spines
+    length: int = 4
     protect: float = 0.08
     soften: float = 1.2
     page: float = 0.9

@@ -66,7 +66,8 @@ class Pix2PixPipeline:
     `fur=True` in a call adds the fur finish (`pix2pix_demo.fur`: hair strokes by line integral
     convolution, nothing learned) after the coat colour is matched, with the settings of the config's
     `"fur"` (or the defaults); a config with `"fur"` turns it on by default (`fur=False` leaves it out).
-    No shipped model turns it on: on held-out cats it raised KID (docs/edges-to-image.md).
+    No shipped model turns it on: on held-out cats it raised KID (docs/edges-to-image.md); the Draw tab
+    offers it as a switch ("Fur strands") for the models trained on cut-out cats.
     """
 
     def __init__(self, model: nn.Module, device="cpu", detail: nn.Module | None = None):
@@ -154,15 +155,17 @@ class Pix2PixPipeline:
         return result
 
     @torch.inference_mode()
-    def batch(self, images: list[Image.Image], coats: list | None = None) -> list[Image.Image]:
+    def batch(self, images: list[Image.Image], coats: list | None = None,
+              furs: list | None = None) -> list[Image.Image]:
         """Several drawings in one forward pass (evaluation mode only: in the paper's mode batch statistics
-        and the dropout noise would mix the drawings). The same pictures as one `self(image, coat=coat)` call
-        each, up to float rounding; drawings whose padded sizes differ run in groups of equal size. The live
-        path batches the requests of several pages this way (ui.live; the batched pass costs about half
-        the CPU per picture of single passes on a 2-core CPU)."""
+        and the dropout noise would mix the drawings). The same pictures as one `self(image, coat=coat,
+        fur=fur)` call each, up to float rounding; drawings whose padded sizes differ run in groups of equal
+        size. The live path batches the requests of several pages this way (ui.live; the batched pass costs
+        about half the CPU per picture of single passes on a 2-core CPU)."""
         coats = list(coats) if coats is not None else [None] * len(images)
-        if len(coats) != len(images):
-            raise ValueError(f"{len(images)} images but {len(coats)} coats")
+        furs = list(furs) if furs is not None else [None] * len(images)
+        if len(coats) != len(images) or len(furs) != len(images):
+            raise ValueError(f"{len(images)} images but {len(coats)} coats and {len(furs)} fur switches")
         prepared = [fit_and_pad(to_rgb(image), self.size, self.model.config.multiple, fill=self.pad_fill,
                                 channels=self.input_channels) for image in images]
         rgbs = [self.coat_rgb(coat) for coat in coats]
@@ -180,7 +183,7 @@ class Pix2PixPipeline:
                     from .coat import match_chroma
 
                     result = Image.fromarray(match_chroma(np.asarray(result), rgbs[index]))
-                if self.fur_default:
+                if self.fur_default if furs[index] is None else furs[index]:
                     from .fur import fur_finish
 
                     result = Image.fromarray(fur_finish(np.asarray(result), self.fur_settings))

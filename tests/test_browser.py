@@ -264,6 +264,29 @@ def test_coat_swatches_recolour_the_cat_and_hide_for_models_without_coats(fresh_
     assert not page.locator(f"{SURFACE} .p2p-coats").is_visible()
 
 
+def test_the_fur_switch_shows_for_the_cat_models_and_changes_the_picture(fresh_page):
+    page = fresh_page
+    switch = page.locator(f"{SURFACE} .p2p-fur")
+    assert switch.is_visible() and not page.is_checked(f"{SURFACE} [data-role=fur]")  # edges2cats: offered, off
+    stroke(page, (0.25, 0.3), (0.75, 0.7))
+    wait_for_picture(page, 0)
+    plain_src, _ = picture(page)
+    shown = pictures_shown(page)
+    page.check(f"{SURFACE} [data-role=fur]")
+    wait_for_picture(page, shown)
+    fur_src, pixels = picture(page)
+    assert fur_src != plain_src
+    assert_a_generated_picture(pixels)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "draw-fur-switch.png"), timeout=WAIT_MS)
+    shown = pictures_shown(page)
+    page.uncheck(f"{SURFACE} [data-role=fur]")  # back off: the first picture again (from the page's cache)
+    wait_for_picture(page, shown)
+    assert picture(page)[0] == plain_src
+    page.select_option(f"{SURFACE} [data-role=model]", "edges2products")
+    assert not switch.is_visible()
+
+
 def test_a_phone_shows_the_picture_beside_the_canvas_and_every_tab(running_app, chromium_browser):
     """420x800 with touch (issue 28): the picture is in view while drawing (canvas and picture side by side,
     both on screen at once), a finger draws, and Facades and SinGAN are tabs in view (not under a menu)."""

@@ -254,6 +254,15 @@ def test_batched_pass_matches_single_passes(tiny_weights_dir):
         assert np.abs(np.asarray(picture, dtype=np.int16) - single).max() <= 1
     with pytest.raises(ValueError, match="coats"):
         pipe.batch(drawings, coats[:2])
+    # the fur switch per drawing (the live path's "fur"): on for one drawing of the batch only
+    furs = [None, True, False]
+    batched = pipe.batch(drawings, coats, furs)
+    for drawing, coat, fur, picture in zip(drawings, coats, furs, batched):
+        single = np.asarray(pipe(drawing, coat=coat, fur=fur), dtype=np.int16)
+        assert np.abs(np.asarray(picture, dtype=np.int16) - single).max() <= 2
+    assert not np.array_equal(np.asarray(batched[1]), np.asarray(pipe(drawings[1], coat="black")))
+    with pytest.raises(ValueError, match="fur switches"):
+        pipe.batch(drawings, coats, furs[:1])
 
 
 @pytest.mark.parametrize("fields, message", [({"page": 3}, "page id"), ({"page": "x" * 65}, "page id"),

@@ -103,7 +103,8 @@ def build_draw_tab() -> DrawTab:
         elem_id="draw-surface", apply_default_css=False,
         # props for the script
         models=[list(choice) for choice in choices], model=logic.default_model(), examples=list(surface_examples()),
-        max_seed=MAX_SEED, coats=logic.coat_choices(), enhance=enhancer_key() is not None,
+        max_seed=MAX_SEED, coats=logic.coat_choices(), fur_models=logic.fur_models(),
+        enhance=enhancer_key() is not None,
         fair=True,  # the server replaces a page's waiting drawing: the page sends each new drawing at once
     )
     # The gradio_client endpoint /sketch_to_image, exactly as before (a Sketchpad value, a model

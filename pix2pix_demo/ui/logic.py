@@ -81,6 +81,12 @@ def coat_choices() -> dict[str, list[list]]:
             for key, entry in entries.items() if entry.coats}
 
 
+def fur_models() -> list[str]:
+    """The pix2pix models the Draw tab offers the fur finish for (`pix2pix_demo.fur`): those trained on
+    cut-out cats on white (`cuts_out_cats`), the picture the finish is made for."""
+    return [key for _, key in model_choices() if cuts_out_cats(key)]
+
+
 def default_model() -> str | None:
     choices = model_choices()
     keys = [key for _, key in choices]
@@ -251,18 +257,20 @@ def parse_coat(pipe, coat) -> str | None:
     return coat
 
 
-def generate(sketch: Image.Image, key: str, seed: int = 0, progress=None, coat=None) -> Image.Image:
+def generate(sketch: Image.Image, key: str, seed: int = 0, progress=None, coat=None,
+             fur: bool | None = None) -> Image.Image:
     """Line drawing -> generated RGB image (at the model's resolution, the drawing's aspect).
 
     seed 0: evaluation mode, deterministic. Any other seed: the paper's test-time mode (dropout
     as noise, batch statistics) with that seed, i.e. a reproducible variation. `coat`: the cat's
-    colour for models that take one (see `model_coats`; None = the model's default)."""
+    colour for models that take one (see `model_coats`; None = the model's default). `fur`: the fur
+    finish on or off (None = as the model's config says: off for every shipped model)."""
     pipe = get_pipeline(key, progress)
     seed = parse_seed(seed)
     coat = parse_coat(pipe, coat)
     if seed == 0:
-        return pipe(sketch, mode="eval", coat=coat)
-    return pipe(sketch, mode="paper", seed=seed, coat=coat)
+        return pipe(sketch, mode="eval", coat=coat, fur=fur)
+    return pipe(sketch, mode="paper", seed=seed, coat=coat, fur=fur)
 
 
 def drawing_of_edges(edges: Image.Image, size: int) -> tuple[Image.Image, tuple[int, int, int, int]]:

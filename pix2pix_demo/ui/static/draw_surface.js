@@ -34,6 +34,8 @@
   const coatBox = root.querySelector('.p2p-coats');
   const coatList = root.querySelector('.p2p-coat-list');
   const coatName = root.querySelector('[data-role=coat-name]');
+  const furBox = root.querySelector('.p2p-fur');
+  const furInput = root.querySelector('[data-role=fur]');
   const button = (name) => root.querySelector('[data-action=' + name + ']');
   const palette = Array.isArray(props.palette) && props.palette.length ? props.palette : null; // [[name, hex]]
   const PAPER = props.background || '#ffffff';
@@ -143,9 +145,15 @@
     if (!named.length || !photoCoat || photoCoat.model !== modelSelect.value) return named;
     return [...named, ['from the photo', photoCoat.hex, photoCoat.hex]];
   }
+  // the fur finish (hair strands drawn into the cat): a switch for the models trained on cut-out cats
+  // (props.fur_models); off until the person turns it on, and what is sent only where it is shown
+  function furShown() { return (props.fur_models || []).includes(modelSelect.value); }
+  function currentFur() { return furShown() ? furInput.checked : undefined; }
+  furInput.addEventListener('change', () => update());
   function renderCoats() {
     const coats = modelCoats();
-    coatBox.hidden = !coats.length;
+    furBox.hidden = !furShown();
+    coatBox.hidden = !coats.length && furBox.hidden;
     coatList.replaceChildren();
     if (!coats.length) { coatName.textContent = ''; return; }
     if (!coats.some(([, , value]) => value === state.coat)) state.coat = coats[0][2]; // the first: the model's default
@@ -305,7 +313,7 @@
     let start = 0;
     state.history.forEach((op, i) => { if (op.kind === 'clear') start = i + 1; });
     const ops = state.history.slice(start);
-    return ops.length ? ops.map((op) => op.id).join('.') + '|' + modelSelect.value + '|' + seedInput.value + '|' + currentCoat() : null;
+    return ops.length ? ops.map((op) => op.id).join('.') + '|' + modelSelect.value + '|' + seedInput.value + '|' + currentCoat() + '|' + currentFur() : null;
   }
   function showStatus(text, isError) {
     status.textContent = text || '';
@@ -346,7 +354,7 @@
   // goes on, dropped once it has ended: the finished stroke gets its own request)
   async function send(preview) {
     const version = state.version, key = preview ? null : drawingKey(), stroke = state.stroke;
-    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), page: PAGE, seq: ++state.seq };
+    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), fur: currentFur(), page: PAGE, seq: ++state.seq };
     const bytes = JSON.stringify(request).length;
     const started = performance.now();
     state.inFlight += 1; root.dataset.busy = '1';
@@ -376,7 +384,7 @@
   async function download() {
     if (drawingKey() === null) { showStatus('Nothing to download yet: draw something first.', true); return; }
     const size = Number(downloadSize.value);
-    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), size };
+    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), fur: currentFur(), size };
     showStatus(size > 512 ? 'Enhancing ×4 (a few seconds)…' : 'Preparing the PNG…');
     let result;
     try { result = await server.render_png(request); } catch (error) { result = undefined; }
