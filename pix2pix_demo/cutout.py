@@ -32,14 +32,21 @@ def segment(model, photo: Image.Image, size: int = SEGMENT_SIZE, flip: bool = Tr
     """Probability that each pixel is cat, HxW float32 at the photo's own resolution.
 
     The photo's long side is resized to `size` and padded to the model's multiple; `flip` averages
-    with the mirrored image (test-time augmentation: steadier borders for one more forward pass)."""
+    with the mirrored image (test-time augmentation: steadier borders for one more forward pass).
+    A config's `"temperature"` T (default 1) scales the logits before the sigmoid: temperature scaling
+    (Guo et al. 2017), fitted on training photos, so a model trained with a loss that leaves its
+    probabilities unsure (the Lovász hinge) is as sure as the checks that read them expect
+    (`mask_quality`'s unsure band, `coat.sure_core`); T does not move the 0.5 threshold."""
+    temperature = float((getattr(model, "metadata", None) or {}).get("temperature", 1.0))
+    if not temperature > 0:
+        raise ValueError(f"the segmenter's temperature must be positive, got {temperature}")
     photo = to_rgb(photo)
     multiple = model.config.multiple
     x, box = fit_and_pad(photo, size, multiple, fill=0.0)  # grey bars, as in training
     if flip:
         x = torch.cat([x, x.flip(-1)])
     logits = model(x.to(next(model.parameters()).device)).float().cpu()
-    probability = torch.sigmoid(logits)
+    probability = torch.sigmoid(logits * temperature)
     if flip:
         probability = (probability[:1] + probability[1:].flip(-1)) / 2
     probability = probability[..., box.top:box.top + box.height, box.left:box.left + box.width]

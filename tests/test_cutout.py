@@ -73,6 +73,21 @@ def test_segment_returns_a_probability_map_at_the_photo_size():
     assert np.array_equal(probability, segment(model, photo, size=64))
 
 
+def test_a_config_temperature_makes_the_segmenter_surer_without_moving_its_mask(tmp_path):
+    torch.manual_seed(0)
+    model = CatSegmenter(TINY).eval()
+    save_model(model, tmp_path / "plain", {"task": "cat-segmentation"})
+    save_model(model, tmp_path / "sharp", {"task": "cat-segmentation", "temperature": 3.0})
+    photo, _ = cluttered_photo(size=(101, 67))
+    plain = segment(load_model(tmp_path / "plain"), photo, size=64, flip=False)
+    sharp = segment(load_model(tmp_path / "sharp"), photo, size=64, flip=False)
+    assert np.array_equal(plain >= 0.5, sharp >= 0.5)  # the threshold does not move
+    assert np.abs(sharp - 0.5).mean() > np.abs(plain - 0.5).mean()  # further from undecided everywhere
+    save_model(model, tmp_path / "bad", {"task": "cat-segmentation", "temperature": 0})
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        segment(load_model(tmp_path / "bad"), photo, size=64)
+
+
 def test_mask_quality_accepts_a_clean_cat_and_rejects_doubt():
     yy, xx = np.mgrid[:100, :100]
     disk = ((yy - 50) ** 2 + (xx - 50) ** 2 < 30 ** 2).astype(np.float32)
