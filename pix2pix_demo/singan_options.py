@@ -111,6 +111,12 @@ class TrainOptions:
     # left or right edge, mirrored (None: as far as the shift takes it, the session-14 warp). Session 17: an
     # object near an edge (Marina Bay's last tower, its roof's cantilever) mirrored in far came back as a twin
     # beside itself or a roof stub in the sky; the price is fewer second cones at the volcano's edges
+    layout_gap: float = 0.1  # random samples: past an edge the window first sees the edge column repeated for
+    # this many picture widths, then the mirror, so an object near the edge and its mirror image stand at least
+    # this far apart (session 18: a window zoomed out past the picture put Marina Bay's last tower, 7 px from the
+    # edge, beside its own mirror image, drawn as one wide tower with a hole; 0 = the mirror at the edge).
+    # Recorded in the config for sampling; training keeps the mirror at the edge (trained with the gap, one run
+    # each: Marina's towers joined into an arch, lava floating in the volcano's sky; docs/singan.md)
 
     def __post_init__(self) -> None:
         if self.fine_padding_from is None:
@@ -169,6 +175,8 @@ class TrainOptions:
                 raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}.")
         if self.layout_edge is not None and not 0 <= self.layout_edge <= 1:
             raise ValueError(f"layout_edge must be None or between 0 and 1 picture widths, got {self.layout_edge}.")
+        if not 0 <= self.layout_gap <= 1:
+            raise ValueError(f"layout_gap must be between 0 and 1 picture widths, got {self.layout_gap}.")
         if self.plan not in PLANS:
             raise ValueError(f"plan must be one of {', '.join(PLANS)}, got {self.plan!r}.")
         if self.budget_clock not in ("wall", "cpu"):

@@ -68,6 +68,47 @@ def test_warp_reads_at_most_layout_edge_past_the_picture_and_stays_as_tall_by_de
         SinGANConfig(layout_edge=-1)
 
 
+
+def test_warp_gap_keeps_an_edge_object_and_its_mirror_image_apart():
+    """Session 18 (Marina Bay's last tower, 7 px from the right edge, drawn with its mirror image as one wide tower
+    with a hole): past an edge the window first reads the edge column for `gap` picture widths, then the picture
+    mirrored, so an object one column from the edge and its mirror image stand at least `gap` apart (with no
+    gap: 2 columns apart); inside the picture nothing changes, gap 0 is the warp as before, and the defaults are
+    0.1 for new trainings and 0 for a config without it (every model saved before session 18)."""
+    assert singan.TrainOptions().layout_gap == 0.1 and SinGANConfig().layout_gap == 0
+    w = 40
+    picture = torch.zeros(1, 1, 8, w)
+    picture[..., w - 5:w - 1] = 1.0  # a bright "tower", 4 columns wide, one column from the right edge
+    for seed in range(60):
+        args = ((8, w), (8, w), torch.Generator().manual_seed(seed), 1.0, 0.0, 0.0)
+        plain = singan.warp_grid(*args)
+        gapped = singan.warp_grid(*args[:2], torch.Generator().manual_seed(seed), *args[3:], None, 0.1)
+        x = (plain[0, 0, :, 0] + 1) / 2
+        inside = (x >= 0) & (x <= 1)
+        assert torch.equal(plain[0, 0, inside], gapped[0, 0, inside])  # the picture itself reads as before
+        assert torch.equal(plain, singan.warp_grid(*args[:2], torch.Generator().manual_seed(seed), *args[3:], None, 0.0))
+        if float(x[-1]) < 1 + 0.1 + 3 / w:  # the window must read past the gap and the tower's mirror image
+            continue
+        out = torch.nn.functional.grid_sample(picture, gapped, mode="bilinear", padding_mode="reflection",
+                                              align_corners=True)[0, 0, 0]
+        ungapped = torch.nn.functional.grid_sample(picture, plain, mode="bilinear", padding_mode="reflection",
+                                                   align_corners=True)[0, 0, 0]
+
+        def apart(row):  # picture widths between the tower's right side and its mirror image's left side
+            here, there = x[(row > 0.5) & (x <= 1)], x[(row > 0.5) & (x > 1)]
+            assert len(here) and len(there)  # both stand in the window
+            return float(there.min() - here.max())
+
+        assert apart(out) >= 0.1 and apart(ungapped) < 0.1  # without the gap it stands right beside the tower
+        break
+    else:
+        raise AssertionError("no seed read far enough past the right edge")
+    with pytest.raises(ValueError, match="layout_gap"):
+        singan.TrainOptions(layout_gap=-0.1).validate()
+    with pytest.raises(ValueError, match="layout_gap"):
+        SinGANConfig(layout_gap=-1)
+
+
 WARP = dict(max_size=40, min_size=12, channels=8, num_layers=3, iters=6, min_iters=6, device="cpu", crop_size=0)
 
 
@@ -80,9 +121,12 @@ def test_warp_layout_trains_the_scales_above_on_warped_reconstructions_and_sampl
     calls = []
     original = singan.training.warped_layout
 
-    def recording(model, generator, shapes=None):
-        out, scale = original(model, generator, shapes)
+    gaps = []
+
+    def recording(model, generator, shapes=None, gap=None):
+        out, scale = original(model, generator, shapes, gap)
         calls.append(scale)
+        gaps.append(gap)
         return out, scale
 
     monkeypatch.setattr(singan.training, "warped_layout", recording)
@@ -91,6 +135,8 @@ def test_warp_layout_trains_the_scales_above_on_warped_reconstructions_and_sampl
     # each scale above 1 trains on warped coarse inputs (a new one every coarse_refresh = 4 iterations: 2 in 6),
     # scales 0 and 1 on none
     assert len(calls) == (model.num_scales - 2) * 2 and set(calls) == {1}
+    # training keeps the mirror at the edge; the config's gap (0.1 by default) is for samples (session 18)
+    assert set(gaps) == {0.0} and model.config.layout_gap == 0.1
     calls.clear()
     noise_model, _ = singan.train_singan(singan.reference_image(40), singan.TrainOptions(**WARP, layout="noise"))
     assert noise_model.config.layout == "noise" and calls == [] and singan.layout_scale(noise_model) is None
@@ -144,9 +190,12 @@ def test_train_singan_cli_records_the_layout(tmp_path):
     assert architecture["layout_shift"] == 0.5 and architecture["layout_stretch"] == 0.3
     assert singan.layout_scale(load_model(str(folder))) == 1
     assert architecture["layout_edge"] == 0.08 and architecture["layout_height"] == 0  # session 17's defaults
-    folder = main(get_args_parser().parse_args(common + ["--name", "far", "--layout-edge", "-1", "--layout-height", "0.1"]))
+    assert architecture["layout_gap"] == 0.1  # session 18's default
+    folder = main(get_args_parser().parse_args(common + ["--name", "far", "--layout-edge", "-1", "--layout-height", "0.1",
+                                                         "--layout-gap", "0"]))
     architecture = read_config(folder)["architecture"]
     assert architecture["layout_edge"] is None and architecture["layout_height"] == 0.1  # the session-14 warp
+    assert architecture["layout_gap"] == 0
     folder = main(get_args_parser().parse_args(common + ["--name", "noise", "--layout", "noise"]))
     assert read_config(folder)["architecture"]["layout"] == "noise"
     assert singan.layout_scale(load_model(str(folder))) is None

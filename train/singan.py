@@ -119,6 +119,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout-edge", type=float, default=d.layout_edge, metavar="WIDTHS",
                    help="how far (picture widths) the warp may read past the picture's left / right edge, where it "
                         "sees the picture mirrored (negative: as far as --layout-shift takes it)")
+    p.add_argument("--layout-gap", type=float, default=d.layout_gap, metavar="WIDTHS",
+                   help="random samples: past the picture's left / right edge the warp first sees the edge column "
+                        "repeated for this many picture widths, then the mirror (an object near the edge and its "
+                        "mirror image stand at least this far apart; 0 = the mirror right at the edge, as before "
+                        "session 18); recorded for sampling, training keeps the mirror at the edge")
     p.add_argument("--no-photo", action="store_true",
                    help="leave the training photo out of the saved model (it is kept by default, at the finest "
                         "scale's size, for the sharp finish: sample(..., finish=True)); use it before publishing "
@@ -195,7 +200,8 @@ def main(args) -> Path:
                            channels_last=args.channels_last, keep_photo=not args.no_photo, layout=args.layout,
                            layout_scale=args.layout_scale, layout_shift=args.layout_shift,
                            layout_stretch=args.layout_stretch, layout_height=args.layout_height,
-                           layout_edge=None if args.layout_edge < 0 else args.layout_edge)
+                           layout_edge=None if args.layout_edge < 0 else args.layout_edge,
+                           layout_gap=args.layout_gap)
     run_dir = Path(args.runs) / args.name
     run_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(args.out) / f"singan-{args.name}"

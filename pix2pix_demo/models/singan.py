@@ -49,6 +49,10 @@ class SinGANConfig:
     layout_edge: float | None = None  # how far (picture widths) the warp's window may read past the picture's
     # left or right edge, where it sees the picture mirrored (None: as far as its shift takes it, every model saved
     # before session 17; pix2pix_demo.singan.layout.warp_grid)
+    layout_gap: float = 0.0  # random samples: past the left or right edge, the warp's window first sees the edge
+    # column repeated for this many picture widths, then the picture mirrored: an object near an edge and its
+    # mirror image stand at least this far apart (0: the mirror right at the edge, every model saved before
+    # session 18; training always uses 0)
 
     def __post_init__(self):
         self.shapes = [[int(h), int(w)] for h, w in self.shapes]
@@ -70,6 +74,8 @@ class SinGANConfig:
             raise ValueError(f"layout_scale must be a scale index (0 or more), got {self.layout_scale}")
         if self.layout_edge is not None and self.layout_edge < 0:
             raise ValueError(f"layout_edge must be None or 0 or more (picture widths), got {self.layout_edge}")
+        if self.layout_gap < 0:
+            raise ValueError(f"layout_gap must be 0 or more (picture widths), got {self.layout_gap}")
         if self.fine_padding_from < 0:
             raise ValueError(f"fine_padding_from must be a scale index (0 or more), got {self.fine_padding_from}")
 

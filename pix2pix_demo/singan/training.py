@@ -85,11 +85,13 @@ def random_sample_tensor(model: SinGAN, end_scale: int, generator: torch.Generat
     """A random sample through scales 0..end_scale (random numbers from `generator`, on CPU). A model with the
     "warp" layout gives, through a scale L = its layout scale or finer, its reconstruction through L warped at
     random (`layout.warped_layout`) refined by the scales above L: what train_singan feeds the scales above L,
-    and what `sample` draws."""
+    and what `sample` draws, except that the mirror beyond an edge starts right at the edge here (no
+    `layout_gap`: trained on gapped layouts, Marina Bay's third and fourth towers came out joined into an arch
+    and the volcano got lava pieces floating in the sky; session 18, one run each, docs/singan.md)."""
     shapes = shapes or model.scale_shapes()
     scale = layout_scale(model)
     if scale is not None and end_scale >= scale:
-        x, _ = warped_layout(model, generator, shapes)
+        x, _ = warped_layout(model, generator, shapes, gap=0.0)
         for n in range(scale + 1, end_scale + 1):
             noise = torch.randn(1, model.config.image_channels, *shapes[n], generator=generator).to(model.device)
             x = model.step(n, x, noise, shape=shapes[n])
@@ -206,7 +208,8 @@ def train_singan(image, options: TrainOptions | None = None, progress=None, canc
                           fine_padding_mode=options.fine_padding, fine_padding_from=options.fine_padding_from,
                           keeps_photo=options.keep_photo, layout=options.layout, layout_scale=options.layout_scale,
                           layout_shift=options.layout_shift, layout_stretch=options.layout_stretch,
-                          layout_height=options.layout_height, layout_edge=options.layout_edge)
+                          layout_height=options.layout_height, layout_edge=options.layout_edge,
+                          layout_gap=options.layout_gap)
     torch.manual_seed(options.seed)
     model = SinGAN(config).to(device)
     reals = [r.to(device) for r in image_pyramid(image, shapes)]
