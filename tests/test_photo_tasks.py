@@ -300,7 +300,8 @@ def test_scenes_join_the_training_photos_at_their_share_and_held_out_photos_stay
         (len(names) - len(base)) / len(names), 4)
     assert {n for n in names if n not in base} == {"singan/Input/Images/valley.png", "singan/Input/Images/zebra.png",
                                                    "consingan/Images/Generation/bridge.jpg"}
-    assert any("scenes" in s for s in sources)
+    assert sources[-2:] == [f"singan/Input/Images (scenes: 2 photos x {scenes['windows_per_image']} random windows)",
+                            f"consingan/Images/Generation (scenes: 1 photos x {scenes['windows_per_image']} random windows)"]
     assert min(photos[-1].shape[:2]) > 38  # scenes keep enough pixels for a half-side window
     windows = pix2pix.scene_windows(len(photos), scenes)
     assert windows == [1.0] * len(base) + [0.5] * (len(names) - len(base))

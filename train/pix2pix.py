@@ -297,8 +297,8 @@ def load_task_photos(args, excluded: set[str]) -> tuple[list[np.ndarray], list[s
     if scenes:
         extra = {"folders": list(SCENE_SOURCES), "images": len(scenes), "windows_per_image": repeats,
                  "share": round(len(scenes) * repeats / len(photos), 4), "window": [SCENE_WINDOW, 1.0]}
-        sources = sources + [f"{folder} (scenes: {len(scenes)} photos x {repeats} random windows)" for folder in SCENE_SOURCES
-                             if any(f == folder for f, _, _ in scenes)]
+        counts = {folder: sum(f == folder for f, _, _ in scenes) for folder in SCENE_SOURCES}
+        sources = sources + [f"{folder} (scenes: {n} photos x {repeats} random windows)" for folder, n in counts.items() if n]
     return photos, names, sources, extra
 
 
