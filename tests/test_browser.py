@@ -76,6 +76,14 @@ def wait_for_picture(page, shown_before: int):
     wait_for_surface_picture(page, SURFACE, shown_before)
 
 
+def picture_after(page, action) -> tuple[str, np.ndarray]:
+    """Do `action` (something on the page that asks for a new picture) and return the picture it brings."""
+    shown = pictures_shown(page)
+    action()
+    wait_for_picture(page, shown)
+    return picture(page)
+
+
 def stroke(page, start, end, steps: int = 3):
     """A mouse stroke between two points given as fractions of the canvas."""
     box = page.locator(f"{SURFACE} canvas").bounding_box()
@@ -251,13 +259,8 @@ def test_coat_swatches_recolour_the_cat_and_hide_for_models_without_coats(fresh_
     swatches = page.locator(f"{SURFACE} .p2p-coat")
     assert page.locator(f"{SURFACE} .p2p-coats").is_visible() and swatches.count() >= 5  # edges2cats takes coats
     assert page.locator(f"{SURFACE} .p2p-coat[aria-checked=true]").count() == 1
-    stroke(page, (0.25, 0.3), (0.75, 0.7))
-    wait_for_picture(page, 0)
-    first_src, _ = picture(page)
-    shown = pictures_shown(page)
-    page.click(f"{SURFACE} .p2p-coat[data-coat=black]")
-    wait_for_picture(page, shown)
-    black_src, pixels = picture(page)
+    first_src, _ = picture_after(page, lambda: stroke(page, (0.25, 0.3), (0.75, 0.7)))
+    black_src, pixels = picture_after(page, lambda: page.click(f"{SURFACE} .p2p-coat[data-coat=black]"))
     assert black_src != first_src and page.locator(f"{SURFACE} [data-role=coat-name]").text_content() == "black"
     assert_a_generated_picture(pixels)
     page.select_option(f"{SURFACE} [data-role=model]", "edges2products")
@@ -268,21 +271,14 @@ def test_the_fur_switch_shows_for_the_cat_models_and_changes_the_picture(fresh_p
     page = fresh_page
     switch = page.locator(f"{SURFACE} .p2p-fur")
     assert switch.is_visible() and not page.is_checked(f"{SURFACE} [data-role=fur]")  # edges2cats: offered, off
-    stroke(page, (0.25, 0.3), (0.75, 0.7))
-    wait_for_picture(page, 0)
-    plain_src, _ = picture(page)
-    shown = pictures_shown(page)
-    page.check(f"{SURFACE} [data-role=fur]")
-    wait_for_picture(page, shown)
-    fur_src, pixels = picture(page)
+    plain_src, _ = picture_after(page, lambda: stroke(page, (0.25, 0.3), (0.75, 0.7)))
+    fur_src, pixels = picture_after(page, lambda: page.check(f"{SURFACE} [data-role=fur]"))
     assert fur_src != plain_src
     assert_a_generated_picture(pixels)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "draw-fur-switch.png"), timeout=WAIT_MS)
-    shown = pictures_shown(page)
-    page.uncheck(f"{SURFACE} [data-role=fur]")  # back off: the first picture again (from the page's cache)
-    wait_for_picture(page, shown)
-    assert picture(page)[0] == plain_src
+    # back off: the first picture again (from the page's cache)
+    assert picture_after(page, lambda: page.uncheck(f"{SURFACE} [data-role=fur]"))[0] == plain_src
     page.select_option(f"{SURFACE} [data-role=model]", "edges2products")
     assert not switch.is_visible()
 
