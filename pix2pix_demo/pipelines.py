@@ -138,18 +138,7 @@ class Pix2PixPipeline:
                 output = self.model(tensor, *extra)
         else:
             output = self.model(tensor, *extra)
-        result = tensor_to_image(unpad(output, box))
-        if match_colour and self.coats:
-            # the network paints the coat's lightness and shading; its hue it learns late (coat.match_chroma)
-            from .coat import match_chroma
-
-            result = Image.fromarray(match_chroma(np.asarray(result), rgb))
-        if self.fur_default if fur is None else fur:
-            from .fur import fur_finish
-
-            result = Image.fromarray(fur_finish(np.asarray(result), self.fur_settings))
-        if texture and self.detail is not None:
-            result = self.add_texture(result)
+        result = self._finish(tensor_to_image(unpad(output, box)), rgb if match_colour else None, fur, texture)
         if keep_input_size:
             result = resize_to(result, (box.original_width, box.original_height))
         return result
@@ -178,19 +167,25 @@ class Pix2PixPipeline:
             extra = () if rgbs[0] is None else (torch.tensor([rgbs[i] for i in indices], device=self.device),)
             output = self.model(tensor, *extra)
             for row, index in enumerate(indices):
-                result = tensor_to_image(unpad(output[row:row + 1], prepared[index][1]))
-                if self.coats:
-                    from .coat import match_chroma
-
-                    result = Image.fromarray(match_chroma(np.asarray(result), rgbs[index]))
-                if self.fur_default if furs[index] is None else furs[index]:
-                    from .fur import fur_finish
-
-                    result = Image.fromarray(fur_finish(np.asarray(result), self.fur_settings))
-                if self.detail is not None:
-                    result = self.add_texture(result)
-                results[index] = result
+                results[index] = self._finish(tensor_to_image(unpad(output[row:row + 1], prepared[index][1])),
+                                              rgbs[index], furs[index])
         return results
+
+    def _finish(self, result: Image.Image, rgb, fur: bool | None, texture: bool = True) -> Image.Image:
+        """What follows the network, for one picture (`__call__` and `batch` alike): the coat's hue matched
+        (`rgb`: its colour, None to leave it), the fur finish (None: the model's default), the texture stage."""
+        if rgb is not None and self.coats:
+            # the network paints the coat's lightness and shading; its hue it learns late (coat.match_chroma)
+            from .coat import match_chroma
+
+            result = Image.fromarray(match_chroma(np.asarray(result), rgb))
+        if self.fur_default if fur is None else fur:
+            from .fur import fur_finish
+
+            result = Image.fromarray(fur_finish(np.asarray(result), self.fur_settings))
+        if texture and self.detail is not None:
+            result = self.add_texture(result)
+        return result
 
     @torch.inference_mode()
     def add_texture(self, image: Image.Image) -> Image.Image:
