@@ -148,6 +148,10 @@ def fur_finish(rgb: np.ndarray, settings: FurSettings | None = None) -> np.ndarr
     strength = (body * keep)[..., None]
     soft = cv2.GaussianBlur(array, (0, 0), settings.soften) if settings.soften > 0 else array
     base = strength * soft + (1.0 - strength) * array
-    out = base * (1.0 + settings.amount * strands[..., None] * strength)
+    # as much room to lighten as to darken: above mid-grey the modulation shrinks to the headroom left below
+    # white, so a white or cream coat gets faint strands, not dark scratches (its light strands would clip)
+    lightness = base.mean(axis=2, keepdims=True)
+    headroom = np.clip((1.0 - lightness) / np.maximum(lightness, 1e-3), 0.0, 1.0)
+    out = base * (1.0 + settings.amount * strands[..., None] * strength * headroom)
     out = np.where(inside[..., None], out, array)  # the page exactly as it was
     return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

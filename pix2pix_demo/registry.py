@@ -72,6 +72,7 @@ class ModelEntry:
     coats: tuple = ()  # ((name, (r, g, b)), ...): the coat colours it takes (config "coats"), see pix2pix_demo.coat
     cutouts: bool = False  # trained on cut-outs (a cat on white): the Photo tab cuts a photo's cat out first
     close_ups: float = 0.0  # the share of face close-ups among its training pairs (config data.close_ups)
+    fur: bool = False  # its config turns the fur finish on by default ("fur"): the Draw tab's switch starts on
 
 
 def _coats(config: dict) -> tuple:
@@ -84,6 +85,17 @@ def _coats(config: dict) -> tuple:
         return tuple((str(name), tuple(float(v) for v in rgb)) for name, rgb in coats.items() if len(rgb) == 3)
     except (TypeError, ValueError):
         return ()
+
+
+def _asks_fur(config: dict) -> bool:
+    """Does a pix2pix config turn the fur finish (`pix2pix_demo.fur`) on by default? Its "fur" value as
+    `FurSettings.from_config` reads it; a bad value counts as no (loading the model reports it)."""
+    from .fur import FurSettings
+
+    try:
+        return FurSettings.from_config(config.get("fur")) is not None
+    except (TypeError, ValueError):
+        return False
 
 
 def _trained_on_cutouts(config: dict, coats: tuple) -> bool:
@@ -136,7 +148,8 @@ def _entry_from_folder(key: str, folder: Path) -> ModelEntry:
     except (TypeError, ValueError):
         close_ups = 0.0
     return ModelEntry(key, label, kind, str(folder), local=True, edge_method=data.get("edge_method"),
-                      coats=coats, cutouts=_trained_on_cutouts(config, coats), close_ups=close_ups)
+                      coats=coats, cutouts=_trained_on_cutouts(config, coats), close_ups=close_ups,
+                      fur=_asks_fur(config))
 
 
 def _scan(folder: Path) -> dict[str, ModelEntry]:
@@ -191,7 +204,8 @@ def list_models(kind: str | None = None) -> dict[str, ModelEntry]:
                                           local=False, revision=spec.get("revision"),
                                           edge_method=_fetched.get(key, {}).get("edge_method"),
                                           coats=_fetched.get(key, {}).get("coats", ()),
-                                          cutouts=_fetched.get(key, {}).get("cutouts", False))
+                                          cutouts=_fetched.get(key, {}).get("cutouts", False),
+                                          fur=_fetched.get(key, {}).get("fur", False))
     return {key: entry for key, entry in entries.items() if kind is None or entry.kind == kind}
 
 
@@ -357,4 +371,5 @@ def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.M
                                                   if dataclasses.is_dataclass(getattr(model, "config", None)) else {},
                                                   "coats": model.metadata.get("coats")})}
                 _fetched[key]["cutouts"] = _trained_on_cutouts(model.metadata, _fetched[key]["coats"])
+                _fetched[key]["fur"] = _asks_fur(model.metadata)
     return model

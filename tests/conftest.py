@@ -55,9 +55,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
-def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None, coats: bool = False):
+def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None, coats: bool = False, fur: bool = False):
     """A tiny, untrained pix2pix U-Net saved as a model folder (what tests need: shapes, not quality).
-    `coats=True`: it takes a coat colour, like the shipped edges2cats (pix2pix_demo.coat)."""
+    `coats=True`: it takes a coat colour, like the shipped edges2cats (pix2pix_demo.coat); `fur=True`: its
+    config turns the fur finish on by default, like the shipped edges2cats (pix2pix_demo.fur)."""
     import torch
 
     from pix2pix_demo.coat import COATS, DEFAULT_COAT
@@ -70,6 +71,8 @@ def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None, coats: bo
     metadata = {"resolution": 64, **({"label": label} if label else {})}
     if coats:
         metadata["coats"] = {name: list(rgb) for name, rgb in COATS.items()}
+    if fur:
+        metadata["fur"] = True  # the finish's defaults
     return save_model(model, folder, metadata)
 
 
@@ -154,7 +157,7 @@ def tiny_weights_dir(tmp_path_factory):
     `srgan-x4`, `cat2bengal`, `bengal2cat`, `colourize` and `fill-in` models, used by the app through
     PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
     folder = tmp_path_factory.mktemp("weights")
-    save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats", coats=True)
+    save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats", coats=True, fur=True)
     save_tiny_pix2pix(folder / "edges2products", seed=1, label="Edges → shoes & bags")
     save_tiny_singan(folder / "singan-mini")
     save_tiny_facades(folder / "facades-pix2pix", "pix2pix")

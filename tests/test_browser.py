@@ -267,20 +267,23 @@ def test_coat_swatches_recolour_the_cat_and_hide_for_models_without_coats(fresh_
     assert not page.locator(f"{SURFACE} .p2p-coats").is_visible()
 
 
-def test_the_fur_switch_shows_for_the_cat_models_and_changes_the_picture(fresh_page):
+def test_the_fur_switch_starts_as_the_model_asks_and_is_kept_per_model(fresh_page):
     page = fresh_page
-    switch = page.locator(f"{SURFACE} .p2p-fur")
-    assert switch.is_visible() and not page.is_checked(f"{SURFACE} [data-role=fur]")  # edges2cats: offered, off
-    plain_src, _ = picture_after(page, lambda: stroke(page, (0.25, 0.3), (0.75, 0.7)))
-    fur_src, pixels = picture_after(page, lambda: page.check(f"{SURFACE} [data-role=fur]"))
-    assert fur_src != plain_src
+    switch, box = page.locator(f"{SURFACE} .p2p-fur"), f"{SURFACE} [data-role=fur]"
+    assert switch.is_visible() and page.is_checked(box)  # edges2cats: offered, on (its config asks for fur)
+    fur_src, _ = picture_after(page, lambda: stroke(page, (0.25, 0.3), (0.75, 0.7)))
+    plain_src, pixels = picture_after(page, lambda: page.uncheck(box))
+    assert plain_src != fur_src
     assert_a_generated_picture(pixels)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "draw-fur-switch.png"), timeout=WAIT_MS)
-    # back off: the first picture again (from the page's cache)
-    assert picture_after(page, lambda: page.uncheck(f"{SURFACE} [data-role=fur]"))[0] == plain_src
+    # back on: the first picture again (from the page's cache)
+    assert picture_after(page, lambda: page.check(box))[0] == fur_src
+    page.uncheck(box)
     page.select_option(f"{SURFACE} [data-role=model]", "edges2products")
     assert not switch.is_visible()
+    page.select_option(f"{SURFACE} [data-role=model]", "edges2cats")
+    assert switch.is_visible() and not page.is_checked(box)  # the person's choice for this model is kept
 
 
 def test_a_phone_shows_the_picture_beside_the_canvas_and_every_tab(running_app, chromium_browser):

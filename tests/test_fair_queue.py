@@ -254,13 +254,13 @@ def test_batched_pass_matches_single_passes(tiny_weights_dir):
         assert np.abs(np.asarray(picture, dtype=np.int16) - single).max() <= 1
     with pytest.raises(ValueError, match="coats"):
         pipe.batch(drawings, coats[:2])
-    # the fur switch per drawing (the live path's "fur"): on for one drawing of the batch only
-    furs = [None, True, False]
+    # the fur switch per drawing (the live path's "fur"; the tiny model asks for it): off for one drawing only
+    furs = [None, False, True]
     batched = pipe.batch(drawings, coats, furs)
     for drawing, coat, fur, picture in zip(drawings, coats, furs, batched):
         single = np.asarray(pipe(drawing, coat=coat, fur=fur), dtype=np.int16)
         assert np.abs(np.asarray(picture, dtype=np.int16) - single).max() <= 2
-    assert not np.array_equal(np.asarray(batched[1]), np.asarray(pipe(drawings[1], coat="black")))
+    assert not np.array_equal(np.asarray(batched[1]), np.asarray(pipe(drawings[1], coat="black")))  # default: fur
     with pytest.raises(ValueError, match="fur switches"):
         pipe.batch(drawings, coats, furs[:1])
 

@@ -46,6 +46,19 @@ def test_the_finish_adds_strands_inside_and_leaves_the_page_exactly():
     assert np.abs(out[inner].reshape(-1, 3).mean(0) - rgb[inner].reshape(-1, 3).mean(0)).max() < 12
 
 
+def test_a_light_coat_gets_fainter_strands_that_lighten_as_much_as_they_darken():
+    inner = (slice(28, 68), slice(28, 68))
+    change = {}
+    for name, colour in (("mid", (120, 120, 120)), ("light", (215, 212, 205))):
+        rgb = disc_cat(colour=colour)
+        out = fur_finish(rgb).astype(np.float32)[inner].mean(axis=2)
+        base = rgb[inner].astype(np.float32).mean(axis=2)
+        change[name] = np.abs(out - base).mean()
+        if name == "light":  # no dark scratches: the mean stays the coat's and little reaches white
+            assert abs(out.mean() - base.mean()) < 2 and (out >= 254).mean() < 0.01
+    assert change["light"] < 0.6 * change["mid"] and change["light"] > 0.5  # fainter, but strands still
+
+
 def test_strands_run_away_from_the_middle():
     out = fur_finish(disc_cat(), FurSettings(amount=0.5)).astype(np.float32).mean(axis=2)
     # right of the middle the strands run left-right: the picture changes less along x than along y

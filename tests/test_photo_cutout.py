@@ -68,6 +68,18 @@ def test_cats_model_is_marked_as_trained_on_cutouts_and_products_is_not():
     assert not logic.cuts_out_cats("no-such-model") and not logic.cuts_out_cats(None)
 
 
+def test_the_draw_tab_starts_fur_on_for_the_models_whose_config_asks():
+    assert "edges2cats" in logic.fur_models() and logic.fur_defaults() == ["edges2cats"]  # the tiny one asks
+
+
+@pytest.mark.parametrize("fur, expected", [
+    ({"amount": 0.1, "length": 2}, True), (True, True), ({"amount": 0}, False), (None, False), (False, False),
+    ({"amount": "lots"}, False), ({"colour": 1}, False),  # bad values: no (loading the model says why)
+])
+def test_the_registry_reads_whether_a_config_asks_for_fur(fur, expected):
+    assert registry._asks_fur({} if fur is None else {"fur": fur}) is expected
+
+
 @pytest.mark.parametrize("data, coats, expected", [
     ({"path": "runs/data/cats-cutout-v2"}, (), True),
     ({"path": "../shared/data/edges2products/train", "cutout": True}, (), True),

@@ -87,6 +87,13 @@ def fur_models() -> list[str]:
     return [key for _, key in model_choices() if cuts_out_cats(key)]
 
 
+def fur_defaults() -> list[str]:
+    """Of `fur_models`, those whose config turns the finish on by default (edges2cats since session 19):
+    the Draw tab's "Fur strands" switch starts on for them."""
+    entries = registry.list_models()
+    return [key for key in fur_models() if entries.get(key) is not None and entries[key].fur]
+
+
 def default_model() -> str | None:
     choices = model_choices()
     keys = [key for _, key in choices]

@@ -146,12 +146,16 @@
     return [...named, ['from the photo', photoCoat.hex, photoCoat.hex]];
   }
   // the fur finish (hair strands drawn into the cat): a switch for the models trained on cut-out cats
-  // (props.fur_models); off until the person turns it on, and what is sent only where it is shown
+  // (props.fur_models); it starts as the model's config says (props.fur_defaults: on for edges2cats), the
+  // person's choice is kept per model, and what is sent only where it is shown
+  const furChoice = {};
   function furShown() { return (props.fur_models || []).includes(modelSelect.value); }
   function currentFur() { return furShown() ? furInput.checked : undefined; }
-  furInput.addEventListener('change', () => update());
+  furInput.addEventListener('change', () => { furChoice[modelSelect.value] = furInput.checked; update(); });
   function renderCoats() {
     const coats = modelCoats();
+    const model = modelSelect.value;
+    furInput.checked = model in furChoice ? furChoice[model] : (props.fur_defaults || []).includes(model);
     furBox.hidden = !furShown();
     coatBox.hidden = !coats.length && furBox.hidden;
     coatList.replaceChildren();
