@@ -368,6 +368,25 @@ def _coat_section(config: dict) -> str:
         "| colour | mean RGB |", "|---|---|", *rows, ""])
 
 
+def _fur_section(config: dict) -> str:
+    """For a model whose config turns the fur finish on by default (`"fur"`, `pix2pix_demo.fur`): what it adds."""
+    from .fur import FurSettings
+
+    try:
+        settings = FurSettings.from_config(config.get("fur"))
+    except (TypeError, ValueError):
+        return ""
+    if settings is None:
+        return ""
+    return "\n".join([
+        "## Fur finish", "",
+        "The config's `\"fur\"` turns on a finish after the network (`pix2pix_demo.fur`, nothing learned): white noise "
+        "averaged along the directions away from the cat's middle (line integral convolution) becomes hair strands, "
+        f"multiplied into the lightness inside the cat (amount {settings.amount:g}, half-length {settings.length} px; "
+        "fainter towards white, never on the page or the picture's own eyes, nose and lines). "
+        "`pipe(drawing, fur=False)` gives the network's own picture. In the app: the Draw tab's \"Fur strands\" switch.", ""])
+
+
 def _app_note(kind: str, name: str, repo_id: str | None, task: str | None = None) -> str:
     if kind == "cat-segmenter":
         return ("In the demo app it cuts the cat out of an uploaded photo (the Photo tab's \"Cut the cat out "
@@ -413,6 +432,7 @@ def model_card(folder, repo_id: str | None = None, sample_image: str | None = No
               "`pip install -r requirements.txt`), then:", "", "```python", _usage(_kind(config), target), "```", "",
               _app_note(_kind(config), name, repo_id, config.get("task")), "",
               *([_coat_section(config)] if _coat_section(config) else []),
+              *([_fur_section(config)] if _fur_section(config) else []),
               _data_section(config), _training_section(config), _metrics_section(config)]
     if extra_markdown.strip():  # markers let push_to_hub carry this text over when it rewrites the card
         parts += [EXTRA_START, extra_markdown.strip(), EXTRA_END, ""]

@@ -66,8 +66,9 @@ class Pix2PixPipeline:
     `fur=True` in a call adds the fur finish (`pix2pix_demo.fur`: hair strokes by line integral
     convolution, nothing learned) after the coat colour is matched, with the settings of the config's
     `"fur"` (or the defaults); a config with `"fur"` turns it on by default (`fur=False` leaves it out).
-    No shipped model turns it on: on held-out cats it raised KID (docs/edges-to-image.md); the Draw tab
-    offers it as a switch ("Fur strands") for the models trained on cut-out cats.
+    The shipped edges2cats turns it on (faint, short strands: held-out KID +2.5, within the spread;
+    docs/edges-to-image.md), edges2cats-faces does not; the Draw tab offers it as a switch ("Fur
+    strands") for the models trained on cut-out cats.
     """
 
     def __init__(self, model: nn.Module, device="cpu", detail: nn.Module | None = None):

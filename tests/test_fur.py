@@ -151,3 +151,14 @@ def test_the_evaluator_adds_the_finish_when_asked(tmp_path):
         grids[flag] = np.asarray(Image.open(grid))
     assert np.array_equal(grids["--no-fur"], grids[None])  # the config asks for none
     assert not np.array_equal(grids["--fur"], grids[None])
+
+
+def test_the_model_card_describes_the_finish_only_when_the_config_turns_it_on(tmp_path):
+    from pix2pix_demo.cards import model_card
+    from tests.conftest import save_tiny_pix2pix
+
+    save_tiny_pix2pix(tmp_path / "furry", coats=True, fur=True)
+    save_tiny_pix2pix(tmp_path / "plain", coats=True)
+    card = model_card(tmp_path / "furry")
+    assert "## Fur finish" in card and "amount 0.2, half-length 4 px" in card and "fur=False" in card
+    assert "## Fur finish" not in model_card(tmp_path / "plain")

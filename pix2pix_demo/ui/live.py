@@ -13,8 +13,8 @@ line drawing at the model's resolution (256², a few kB) to a Gradio server func
 
 "coat" (optional) is the cat's colour for models that take one (edges2cats: "ginger", "black", ...;
 missing or "" = the model's default); other models ignore it. "fur" (optional, true / false) switches the fur
-finish (`pix2pix_demo.fur`, hair strands drawn into the cat) on or off; missing = the model's default (off for
-every shipped model). "page" (optional) is a random id of the
+finish (`pix2pix_demo.fur`, hair strands drawn into the cat) on or off; missing = the model's default (on for
+edges2cats, whose config has "fur"; off for the other shipped models). "page" (optional) is a random id of the
 page (one per page load): many people drawing at once are served fairly (`pix2pix_demo.fair_queue`:
 a page's newer drawing replaces its waiting one, one model pass per page at a time, pages in turn,
 several pages' drawings in one batched pass); a request without one is a page of its own. "seq" (optional,
