@@ -272,6 +272,9 @@ def _summary(config: dict, name: str, folder: Path) -> str:
                               + ", plus the mask, and paints RGB; only the erased pixels are taken from it"
                               + (f"; over the hole's first {float(config['feather']):g} px its fill is blended into the "
                                  "Telea fill, so the hole's border shows no seam" if config.get("feather") else "")
+                              + ("; then the hole is rebuilt from the photo's own unerased 7×7 patches, coarse to "
+                                 "fine (`pix2pix_demo.gpnn.fill_hole`), so it gets the photo's grain instead of the "
+                                 "network's" if config.get("texture") else "")
                               + ")")),
             "cyclegan": ("One direction of a CycleGAN (unpaired translation; ResNet generator) that turns a "
                          f"{(config.get('domains') or {}).get('source', 'A')} photo into a "

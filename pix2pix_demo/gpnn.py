@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -169,9 +170,13 @@ def _coherent(index: torch.Tensor, query_grid, key_grid) -> torch.Tensor:
     return torch.stack(result, 1)
 
 
-def _local_nearest(queries: torch.Tensor, keys: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-    """For every query, the nearest of its candidate keys ((Lq, K) indices into keys)."""
+def _local_nearest(queries: torch.Tensor, keys: torch.Tensor, candidates: torch.Tensor,
+                   valid: torch.Tensor | None = None) -> torch.Tensor:
+    """For every query, the nearest of its candidate keys ((Lq, K) indices into keys). valid: (len(keys),)
+    bool, the keys that may be chosen (others score +inf; a query whose candidates are all invalid gets -1)."""
     key_norms = (keys * keys).sum(1)
+    if valid is not None:
+        key_norms = key_norms.masked_fill(~valid, float("inf"))
     result = torch.empty(len(queries), dtype=torch.long)
     for start in range(0, len(queries), _CHUNK):
         stop = start + _CHUNK
@@ -179,7 +184,9 @@ def _local_nearest(queries: torch.Tensor, keys: torch.Tensor, candidates: torch.
         # |k|² - 2 k·q (|q|² is the same for all of a query's candidates)
         score = torch.baddbmm(key_norms[index].unsqueeze(2), keys[index], queries[start:stop, :, None],
                               alpha=-2).squeeze(2)
-        result[start:stop] = index.gather(1, score.argmin(1, keepdim=True)).squeeze(1)
+        best, where = score.min(1, keepdim=True)
+        chosen = index.gather(1, where).squeeze(1)
+        result[start:stop] = chosen if valid is None else chosen.masked_fill(~torch.isfinite(best.squeeze(1)), -1)
     return result
 
 
@@ -327,3 +334,199 @@ def refine(picture, image, *, from_side: int = 40, alpha: float | None = 0.5, ra
                     sigma=sigma, radius=int(radius), same_level_radius=same_level_radius, coherence=bool(coherence),
                     exact_pairs=float(exact_pairs))
     return tensor_to_image(x.clamp(-1, 1))
+
+
+def _dilate(mask: torch.Tensor, pixels: int) -> torch.Tensor:
+    """(H, W) bool grown by `pixels` px (a square neighbourhood)."""
+    if pixels <= 0:
+        return mask
+    return F.max_pool2d(mask[None, None].float(), 2 * pixels + 1, 1, pixels)[0, 0] > 0
+
+
+def _patch_touches(mask: torch.Tensor) -> torch.Tensor:
+    """(H, W) bool -> (H-6, W-6) bool: whether the 7x7 patch at each grid position has a True pixel."""
+    return F.max_pool2d(mask[None, None].float(), PATCH, 1)[0, 0] > 0
+
+
+def _pixels_of(grid_index: torch.Tensor, shape) -> torch.Tensor:
+    """(L,) patch-grid indices of an image of `shape` -> (L, 49) flat pixel indices of each 7x7 patch
+    (row-major, as unfold orders a channel's pixels)."""
+    width = shape[1]
+    grid_width = width - PATCH + 1
+    corner = (grid_index // grid_width) * width + grid_index % grid_width
+    steps = torch.arange(PATCH)
+    offsets = (steps[:, None] * width + steps[None, :]).flatten()
+    return corner[:, None] + offsets[None, :]
+
+
+def _some_patches(x: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+    """(1, C, H, W) and (L, 49) pixel indices -> (L, C*49) patches in unfold's channel-major order."""
+    flat = x[0].reshape(x.shape[1], -1)
+    return flat[:, pixels].permute(1, 0, 2).reshape(len(pixels), -1)
+
+
+def _fold_some(values: torch.Tensor, pixels: torch.Tensor, x: torch.Tensor, where: torch.Tensor,
+               sigma: float | None) -> torch.Tensor:
+    """`x` with its pixels in `where` ((H, W) bool) set to the (sigma-weighted, see _fold) mean of the
+    patches `values` (L, C*49) at `pixels` (L, 49) that cover them (every pixel in `where` must be covered)."""
+    channels = x.shape[1]
+    if sigma is None:
+        weight = torch.ones(PATCH * PATCH)
+    else:
+        r = torch.arange(PATCH, dtype=torch.float32) - PATCH // 2
+        weight = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * max(float(sigma), 1e-3) ** 2)).flatten()
+    size = x.shape[-2] * x.shape[-1]
+    targets = pixels.flatten()
+    total = torch.zeros(channels, size).index_add_(1, targets, (values.view(len(values), channels, -1) * weight)
+                                                   .permute(1, 0, 2).reshape(channels, -1))
+    count = torch.zeros(size).index_add_(0, targets, weight.repeat(len(values)))
+    flat = x[0].reshape(channels, -1).clone()
+    inside = where.flatten()
+    flat[:, inside] = total[:, inside] / count[inside].clamp(min=1e-8)
+    return flat.view_as(x[0])[None]
+
+
+def _spread(difference: torch.Tensor, band: torch.Tensor, inside: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(1, C, H, W) differences known on `band` -> their Gaussian-weighted mean (sigma px; 4 sigma where the
+    band is too far for sigma) at the pixels `inside`, 0 elsewhere."""
+    import cv2
+
+    weight = band.float().numpy()
+    values = (difference[0] * band).permute(1, 2, 0).contiguous().numpy()
+    result = None
+    for scale in (4 * sigma, sigma):
+        total = cv2.GaussianBlur(values, (0, 0), scale, borderType=cv2.BORDER_CONSTANT).reshape(values.shape)
+        count = cv2.GaussianBlur(weight, (0, 0), scale, borderType=cv2.BORDER_CONSTANT)[..., None]
+        mean = total / np.maximum(count, 1e-12)
+        result = mean if result is None else np.where(count > 1e-3, mean, result)
+    spread = torch.from_numpy(result).permute(2, 0, 1)[None].float()
+    return spread * inside
+
+
+@torch.no_grad()
+def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.5, iterations: int = 1,
+              ring: int = 48, radius: int = 2, sigma: float | None = 0.5, pca_dims: int = 24,
+              exact_pairs: float = 2e7, lowpass: float = 0.0, seam: float = 4.0,
+              blurred_keys: bool = False, alpha: float | None = None) -> torch.Tensor:
+    """The hole of `picture` rebuilt from the picture's own patches OUTSIDE the hole (content-aware fill:
+    GPNN's coarse-to-fine nearest neighbours with a key mask). picture: (1, C, H, W) in [-1, 1], the photo
+    with a first fill in its hole (e.g. a network's); hole: (H, W) bool, True = to rebuild. -> the same
+    picture with only the hole's pixels changed.
+
+    Over `levels` scales (`ratio` apart, the finest the picture's own), in a window around the hole: the
+    coarsest level starts from the first fill shrunk, so the layout of colours comes from it; at every level
+    each 7x7 patch that touches the (shrunk) hole is replaced by the nearest patch (in `pca_dims` PCA
+    components) lying at least 3 px outside it and centred at most `ring` px (full size; at least 14 px at a
+    level) from it; the overlapping patches are averaged (the very last pass weighted by `sigma`, see `_fold`)
+    and the pixels outside the hole put back. A level's first pass matches against the level below enlarged
+    (blurry query, sharp value: GPNN), further ones (`iterations`) against the sharp patches (`blurred_keys`:
+    the blurred ones again). Search is exact while a level has at most `exact_pairs` query x key pairs or is
+    the first searched one (its keys then thinned to every other row and column), else around where the
+    level below matched (`radius`) plus, after the first pass, the neighbours' matches shifted (PatchMatch).
+    `alpha`: GPNN's completeness weight in the exact search (None: plain nearest; a number favours keys no
+    query uses yet). So every filled pixel is a weighted mean of kept pixels; a level too small to hold kept
+    patches passes its input on, and with no kept patch near the hole the picture comes back unchanged.
+
+    Two ways to bring the result's tone in line (a patch fill of a smooth gradient can only use values the
+    surroundings have, and may come out lighter or bluer than the hole should be): `seam` > 0 spreads the
+    last pass's mismatch with the kept pixels in a 3-px band around the hole (its patches continued there) into
+    the hole (a Gaussian-weighted mean of the band's mismatches, sigma `seam` px, 4x that where the band is
+    far) and adds it, a cheap gradient-domain blend; `lowpass` > 0 takes the result's low frequencies (a
+    Gaussian of sigma `lowpass` px) from the first fill instead. Deterministic.
+
+    The defaults are fill-in's texture finish (weights/fill-in's config "texture", docs/photo-tasks.md session
+    19): on scikit-image's chelsea, coffee, astronaut, grass and brick with 32-px strokes and 60-px boxes, 3
+    levels pasted pieces of fur into smooth backgrounds (the 7x7 patches at 1/4 size see past the stroke) but
+    carried brick's mortar lines across; 2 iterations or blurred keys throughout made fills smoother; a
+    completeness alpha (0.5) put wood grain into the saucer and pieces of the shuttle into the backdrop;
+    without the seam a smooth gradient's fill showed as a lighter or bluer band."""
+    hole = torch.as_tensor(hole, dtype=torch.bool)
+    if picture.dim() != 4 or tuple(picture.shape[-2:]) != tuple(hole.shape):
+        raise ValueError(f"fill_hole: picture {tuple(picture.shape)} and hole {tuple(hole.shape)} do not match.")
+    if not 1 <= int(levels) <= 6 or not 1 <= int(iterations) <= 8 or not 0.3 <= float(ratio) <= 0.9:
+        raise ValueError(f"fill_hole: levels 1..6, iterations 1..8, ratio 0.3..0.9 (got {levels}, {iterations}, {ratio}).")
+    if not hole.any() or hole.all():
+        return picture.clone()
+    height, width = hole.shape
+    rows, cols = torch.nonzero(hole, as_tuple=True)
+    margin = int(ring) + PATCH + 3
+    top, bottom = max(0, int(rows.min()) - margin), min(height, int(rows.max()) + 1 + margin)
+    left, right = max(0, int(cols.min()) - margin), min(width, int(cols.max()) + 1 + margin)
+    crop = picture[..., top:bottom, left:right].float()
+    crop_hole = hole[top:bottom, left:right]
+    ch, cw = crop_hole.shape
+    if min(ch, cw) < PATCH + 2:
+        return picture.clone()
+    import cv2
+
+    shapes = []
+    for n in range(int(levels)):
+        factor = float(ratio) ** (int(levels) - 1 - n)
+        shapes.append((max(PATCH + 2, round(ch * factor)), max(PATCH + 2, round(cw * factor))))
+    sources = [_resize(crop, shape) for shape in shapes]
+    x, previous = None, None
+    for level, shape in enumerate(shapes):
+        finest = level == len(shapes) - 1
+        factor = shape[0] / ch
+        if finest:
+            update = crop_hole
+        else:  # a level pixel is rebuilt if its area held any of the hole (+1 px for the resampling's reach)
+            update = _dilate(F.interpolate(crop_hole[None, None].float(), size=shape, mode="area")[0, 0] > 0, 1)
+        source = sources[level]
+        grid = (shape[0] - PATCH + 1, shape[1] - PATCH + 1)
+        distance = torch.from_numpy(cv2.distanceTransform((~update).numpy().astype("uint8"), cv2.DIST_L2, 3))
+        centre_distance = distance[PATCH // 2:PATCH // 2 + grid[0], PATCH // 2:PATCH // 2 + grid[1]]
+        valid = (~_patch_touches(_dilate(update, 3)) & (centre_distance <= max(ring * factor, 2 * PATCH))).flatten()
+        asks = _patch_touches(update).flatten()
+        if previous is None and int(asks.sum()) * int(valid.sum()) > exact_pairs:  # an exact level, too many
+            on_lattice = torch.zeros(grid, dtype=torch.bool)  # keys: every other row and column of them
+            on_lattice[::2, ::2] = True
+            valid = valid & on_lattice.flatten()
+        x = source.clone() if x is None else torch.where(update, _resize(x, shape), source)
+        if not valid.any() or not asks.any():
+            if finest:
+                return picture.clone()
+            previous = None  # a level too small for kept patches: the first fill goes on to the next
+            continue
+        ask_rows, valid_rows = torch.nonzero(asks).squeeze(1), torch.nonzero(valid).squeeze(1)
+        ask_pixels, valid_pixels = _pixels_of(ask_rows, shape), _pixels_of(valid_rows, shape)
+        # grid index -> row of the valid keys (the last row: a dummy for invalid ones)
+        lookup = torch.full((grid[0] * grid[1],), len(valid_rows), dtype=torch.long)
+        lookup[valid_rows] = torch.arange(len(valid_rows))
+        usable = torch.ones(len(valid_rows) + 1, dtype=torch.bool)
+        usable[-1] = False
+        values = _some_patches(source, valid_pixels)
+        blurred = _resize(sources[level - 1], shape) if level > 0 else source
+        index = torch.arange(grid[0] * grid[1])  # every patch's match: itself, but for the queries
+        for step in range(int(iterations)):
+            keys = _some_patches(blurred, valid_pixels) if step == 0 or blurred_keys else values
+            queries = _some_patches(x, ask_pixels)
+            k, q = _project(keys, queries, int(pca_dims))
+            if previous is None or len(ask_rows) * len(valid_rows) <= exact_pairs:
+                found = _nearest(q, k, alpha)
+            else:
+                candidates = _window(_propagate(previous, grid, grid)[ask_rows], int(radius), grid)
+                if step > 0:
+                    candidates = torch.cat([candidates, _coherent(previous[0], grid, grid)[ask_rows]], 1)
+                found = _local_nearest(q, torch.cat([k, k.new_zeros(1, k.shape[1])]), lookup[candidates], usable)
+                lost = found < 0
+                if lost.any():  # no valid key around: search all of them for these few
+                    found[lost] = _nearest(q[lost], k, None)
+            index = index.clone()
+            index[ask_rows] = valid_rows[found]
+            previous = (index, grid, grid)
+            last = finest and step == int(iterations) - 1
+            if last and seam > 0:
+                band = _dilate(update, 3) & ~update
+                continued = _fold_some(values[found], ask_pixels, x, band, sigma)
+                x = _fold_some(values[found], ask_pixels, x, update, sigma)
+                x = x + _spread(crop - continued, band, update, float(seam))
+            else:
+                x = _fold_some(values[found], ask_pixels, x, update, sigma if last else None)
+    if lowpass > 0:
+        difference = (crop - x)[0].permute(1, 2, 0).contiguous().numpy()
+        x = x + torch.from_numpy(cv2.GaussianBlur(difference, (0, 0), float(lowpass), borderType=cv2.BORDER_REFLECT)
+                                 .reshape(difference.shape)).permute(2, 0, 1)[None]
+    out = picture.clone()
+    out[..., top:bottom, left:right] = torch.where(crop_hole, x, crop).to(out.dtype)
+    return out

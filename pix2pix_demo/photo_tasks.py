@@ -291,6 +291,49 @@ def feather_weights(mask: np.ndarray, radius: float) -> np.ndarray:
     return np.clip(distance / radius, 0.0, 1.0).astype(np.float32)
 
 
+# fill-in's texture finish (a model config's "texture", gpnn.fill_hole's keywords): number keys -> (type, bounds)
+TEXTURE_NUMBERS = {"levels": (int, 1, 6), "ratio": (float, 0.3, 0.9), "iterations": (int, 1, 8), "ring": (int, 8, 256),
+                   "radius": (int, 1, 8), "sigma": (float, 0.1, 10), "lowpass": (float, 0, 32), "seam": (float, 0, 32),
+                   "pca_dims": (int, 4, 147), "alpha": (float, 0.001, 100)}
+TEXTURE_NONE_OK = ("sigma", "alpha")  # may be null (fill_hole: a plain average / plain nearest neighbours)
+TEXTURE_STARTS = ("model", "telea")  # "start": the finish starts from the network's fill (default) or Telea's
+TEXTURE_KEYS = (*TEXTURE_NUMBERS, "blurred_keys", "start")
+
+
+def texture_options(texture) -> dict | None:
+    """A fill-in "texture" setting (a model config's, or one given to `fill_in`) -> `gpnn.fill_hole`'s keywords
+    (plus "start"), or None for no texture finish (None / False / absent). A dict may set any of TEXTURE_KEYS
+    (the rest keep fill_hole's defaults; {} or True: all defaults); anything else is refused with a message."""
+    if texture is None or texture is False:
+        return None
+    if texture is True:
+        return {}
+    if not isinstance(texture, dict) or set(texture) - set(TEXTURE_KEYS):
+        raise ValueError(f"A fill-in texture setting is a dict with keys among {sorted(TEXTURE_KEYS)}, got {texture!r}.")
+    options = {}
+    for key, value in texture.items():
+        if key == "start":
+            if value not in TEXTURE_STARTS:
+                raise ValueError(f"The fill-in texture's start is {value!r}, expected one of {TEXTURE_STARTS}.")
+        elif key == "blurred_keys":
+            if not isinstance(value, bool):
+                raise ValueError(f"The fill-in texture's blurred_keys is {value!r}, expected true or false.")
+        elif not (value is None and key in TEXTURE_NONE_OK):
+            kind, low, high = TEXTURE_NUMBERS[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+                raise ValueError(f"The fill-in texture's {key} is {value!r}, expected a {kind.__name__}.")
+            if not low <= value <= high:
+                raise ValueError(f"The fill-in texture's {key} is {value}, expected {low}..{high}.")
+            value = kind(value)
+        options[key] = value
+    return options
+
+
+def model_texture(model: nn.Module) -> dict | None:
+    """A fill-in model's texture finish (its config's "texture", `texture_options`; absent: none)."""
+    return texture_options((getattr(model, "metadata", {}) or {}).get("texture"))
+
+
 def model_task(model: nn.Module) -> str:
     """The task a loaded model was trained for (its config's "task")."""
     task = (getattr(model, "metadata", {}) or {}).get("task")
@@ -353,12 +396,15 @@ def colourize(model: nn.Module, image, seed: int | None = None) -> Image.Image:
 
 
 @torch.inference_mode()
-def fill_in(model: nn.Module, image, mask, seed: int | None = None) -> Image.Image:
+def fill_in(model: nn.Module, image, mask, seed: int | None = None, texture="model") -> Image.Image:
     """A photo and a mask (HxW bool, or a painted picture: non-black / opaque = erased) -> the photo with the
     erased pixels filled in, the others exactly as they were. Up to FILL_WORK_SIDE px the network sees the
     photo at its own size (padded to its multiple by mirroring); larger photos are shrunk for it and its fill
     enlarged back. A model with "feather": R in its config has its fill blended into the Telea prior over the
-    hole's first R pixels (`feather_weights`), so the hole's border shows no seam."""
+    hole's first R pixels (`feather_weights`), so the hole's border shows no seam. A model with "texture": {...}
+    (or `texture` given here: a dict of `texture_options`, or None / False for none; "model": the config's) has
+    its fill rebuilt from the photo's own unerased patches (`gpnn.fill_hole`, at the network's working size),
+    so the hole gets the photo's grain and the network's colour layout."""
     rgb = np.asarray(to_rgb(read_photo(image)))
     height, width = rgb.shape[:2]
     erased = mask_of(mask, (width, height)) if not (isinstance(mask, np.ndarray) and mask.dtype == bool) else mask
@@ -385,6 +431,16 @@ def fill_in(model: nn.Module, image, mask, seed: int | None = None) -> Image.Ima
         out = model(x.to(dtype)).float()[0, :, :work_h, :work_w].clamp(-1, 1)
     if feather:
         out = prior + torch.from_numpy(feather_weights(small_mask, feather)) * (out - prior)
+    options = model_texture(model) if isinstance(texture, str) and texture == "model" else texture_options(texture)
+    if options is not None:
+        from .gpnn import fill_hole
+
+        hole = torch.from_numpy(small_mask)
+        first = small if options.get("start") != "telea" else telea(small, small_mask)
+        first = torch.from_numpy(first.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)
+        if options.get("start") != "telea":
+            first = torch.where(hole, out, first)
+        out = fill_hole(first[None], hole, **{k: v for k, v in options.items() if k != "start"})[0]
     fill = ((out.permute(1, 2, 0).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
     if scale != 1.0:
         fill = np.asarray(Image.fromarray(fill).resize((width, height), Image.BICUBIC))

@@ -135,9 +135,10 @@ def save_tiny_cyclegan(folder, domains=("cat", "bengal"), seed: int = 0):
                     "data": {"a": {"domain": a}, "b": {"domain": b}}})
 
 
-def save_tiny_photo_task(folder, task: str, seed: int = 0, hole: str = "telea"):
+def save_tiny_photo_task(folder, task: str, seed: int = 0, hole: str = "telea", config: dict | None = None):
     """A tiny, untrained photo-task U-Net (pix2pix_demo.photo_tasks: "colourize" or "fill-in") as a model folder;
-    a fill-in model sees `hole` in the erased pixels (Telea's fill, as weights/fill-in, or mid grey)."""
+    a fill-in model sees `hole` in the erased pixels (Telea's fill, as weights/fill-in, or mid grey); `config`:
+    more config entries (e.g. fill-in's "feather" and "texture")."""
     import torch
 
     from pix2pix_demo.hub import save_model
@@ -148,7 +149,8 @@ def save_tiny_photo_task(folder, task: str, seed: int = 0, hole: str = "telea"):
     model = UNetGenerator(UNetConfig(in_channels=IN_CHANNELS[task], out_channels=OUT_CHANNELS[task], base_channels=8,
                                      num_downsamplings=4, max_channels=16, norm="instance", dropout=0.3))
     extra = {"hole": hole} if task == "fill-in" else {}
-    return save_model(model, folder, {"resolution": 64, "task": task, "kind": "photo-task", "label": f"Tiny {task}", **extra})
+    return save_model(model, folder, {"resolution": 64, "task": task, "kind": "photo-task", "label": f"Tiny {task}", **extra,
+                                      **(config or {})})
 
 
 @pytest.fixture(scope="session")
@@ -165,7 +167,9 @@ def tiny_weights_dir(tmp_path_factory):
     save_tiny_srgan(folder / "srgan-x4")
     save_tiny_cyclegan(folder)  # cat2bengal + bengal2cat: the Translate tab's "cat-bengal" translator
     save_tiny_photo_task(folder / "colourize", "colourize")  # the Colour & fill tab's two models
-    save_tiny_photo_task(folder / "fill-in", "fill-in", seed=1)
+    # as weights/fill-in: the feather and the texture finish from the photo's own patches
+    save_tiny_photo_task(folder / "fill-in", "fill-in", seed=1,
+                         config={"feather": 5, "texture": {"levels": 2, "iterations": 1, "seam": 4}})
     old = os.environ.get("PIX2PIX_WEIGHTS_DIR")
     os.environ["PIX2PIX_WEIGHTS_DIR"] = str(folder)
     from pix2pix_demo import registry

@@ -43,10 +43,11 @@ COLOURIZE_HELP = (
 FILL_HELP = (
     "Upload a photo into the editor (or pick an example), then **paint over the part to erase** with the brush "
     "and press **Fill in**: the model paints the painted region from its surroundings; every pixel you did not "
-    "paint stays exactly as it was. The mask you painted is shown on the photo. A small U-Net (5 MB) that starts "
-    "from a smooth classical fill and adds grain in the colours around it: best on thin strokes over fur, grass or "
-    "brick (try one across chelsea's striped forehead); it cannot redraw a missing eye or window, and on a smooth "
-    "background its grain can show.")
+    "paint stays exactly as it was. The mask you painted is shown on the photo. A small U-Net (5 MB) starts from a "
+    "smooth classical fill and lays out the colours; then the region is rebuilt from small patches of the photo "
+    "around it, so it gets the photo's own grain: best on smooth or out-of-focus backgrounds and on grass-like "
+    "texture (try a stroke across chelsea's blurred background); it cannot redraw a missing eye or window, lines "
+    "such as brick joints or fur stripes stop at the stroke, and fur comes back mottled.")
 
 
 def model_for(task: str):

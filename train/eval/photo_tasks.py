@@ -13,7 +13,11 @@ facades/val and /test), at most --per-source of each spread over the folder, lon
   version is the input (luma_exact).
 - fill-in vs OpenCV's inpaint (Telea, radius 5) on the same masks (photo_tasks.random_mask, seeded per photo):
   PSNR and SSIM inside the mask, KID x1000 on the square window around each mask (output's window vs the
-  photo's), and that every unerased pixel is kept (kept_exact).
+  photo's), and that every unerased pixel is kept (kept_exact). --fill-texture 'off' 'model' '{"levels": 2}' ...
+  measures the fill-in model's variants with and without the texture finish (photo_tasks.texture_options) on the
+  same masks in one run: each one's PSNR / SSIM / KID, its paired PSNR difference to the first variant (mean and
+  standard error over the photos) and its KID difference on the even- and odd-numbered photos' halves
+  (fill_in.variants; fill_in's own *_model numbers are then the first variant's).
 
 Grids (grey | tint | colourized | photo; erased | Telea | filled | photo) go to --out; with --pictures (e.g. the
 CC0 sample images) only the grids are made.
@@ -53,7 +57,43 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-kid", dest="kid", action="store_false")
     p.add_argument("--num-threads", type=int, default=1)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--fill-texture", dest="fill_texture", nargs="+", metavar="SPEC",
+                   help="fill-in variants measured side by side on the same masks: 'model' (the model's config "
+                        "as it is), 'off' (no texture finish) or a JSON dict of photo_tasks.texture_options "
+                        "(e.g. '{\"levels\": 2}'); the first is the reference of the paired differences")
     return p
+
+
+def texture_variants(specs) -> list[tuple[str, object]]:
+    """--fill-texture's specs -> [(label, fill_in's texture argument)]; none given: the model as it is."""
+    variants = []
+    for spec in specs or ["model"]:
+        if spec == "model":
+            variants.append(("model", "model"))
+        elif spec == "off":
+            variants.append(("off", None))
+        else:
+            try:
+                texture = json.loads(spec)
+            except json.JSONDecodeError:
+                raise SystemExit(f"--fill-texture: {spec!r} is not 'model', 'off' or a JSON dict.") from None
+            pt.texture_options(texture)  # refused here, with its message, rather than on the first photo
+            variants.append((spec, texture))
+    if len({label for label, _ in variants}) != len(variants):
+        raise SystemExit("--fill-texture: the same variant twice.")
+    return variants
+
+
+def paired_halves(fakes, reference, reals) -> dict:
+    """KID x1000 of `fakes` minus that of `reference` (both against `reals`, the same photos; pooled features,
+    one row a photo), on the even- and the odd-numbered photos: the mean of the two differences and half
+    their gap (a paired spread)."""
+    differences = []
+    for half in (slice(0, None, 2), slice(1, None, 2)):
+        differences.append(1000 * (kernel_inception_distance(fakes[half], reals[half])
+                                   - kernel_inception_distance(reference[half], reals[half])))
+    return {"kid_x1000_minus_reference": round(statistics.fmean(differences), 2),
+            "halves_gap": round(abs(differences[0] - differences[1]) / 2, 2)}
 
 
 def colourfulness(rgb: np.ndarray) -> float:
@@ -163,7 +203,10 @@ def evaluate(args) -> dict:
     grid_every = max(1, len(photos) // args.grid_rows)
     col = {"grey": [], "tint": [], "model": [], "photo": []}
     col_rows, fill_rows, col_grid, fill_grid = [], [], [], []
+    variants = texture_variants(args.fill_texture) if fill_model is not None else []
     fill = {"telea": [], "model": [], "photo": []}
+    windows = {label: [] for label, _ in variants}  # each variant's windows around the masks
+    variant_rows = {label: [] for label, _ in variants}
     for index, (source, path, part) in enumerate(photos):
         photo = np.asarray(to_rgb(shrink(part_of(open_image(path), part), args.side)))
         grey = pt.luma(photo)
@@ -188,11 +231,20 @@ def evaluate(args) -> dict:
         if fill_model is not None:
             mask = pt.random_mask(*photo.shape[:2], np.random.default_rng((args.seed, index)))
             classic = telea(photo, mask)
-            ours, ms = timed(pt.fill_in, fill_model, Image.fromarray(photo), mask)
-            ours = np.asarray(ours)
             box = mask_window(mask)
-            result = {"source": source, "ms": ms, "cover": float(mask.mean()),
-                      "kept_exact": bool((ours[~mask] == photo[~mask]).all())}
+            outs = []
+            for number, (label, texture) in enumerate(variants):
+                out, ms = timed(pt.fill_in, fill_model, Image.fromarray(photo), mask, texture=texture)
+                out = np.asarray(out)
+                outs.append(out)
+                row = {"ms": ms, "kept_exact": bool((out[~mask] == photo[~mask]).all()),
+                       "psnr": psnr(out, photo, mask), "ssim": ssim_of(out, photo, mask)}
+                variant_rows[label].append(row)
+                windows[label].append(out[box[1]:box[3], box[0]:box[2]])
+                if number == 0:
+                    ours = out
+            result = {"source": source, "ms": variant_rows[variants[0][0]][-1]["ms"], "cover": float(mask.mean()),
+                      "kept_exact": all(rows[-1]["kept_exact"] for rows in variant_rows.values())}
             for name, out in (("telea", classic), ("model", ours)):
                 result[f"psnr_{name}"] = psnr(out, photo, mask)
                 result[f"ssim_{name}"] = ssim_of(out, photo, mask)
@@ -200,7 +252,8 @@ def evaluate(args) -> dict:
             fill["photo"].append(photo[box[1]:box[3], box[0]:box[2]])
             fill_rows.append(result)
             if index % grid_every == 0:
-                fill_grid.append([np.asarray(pt.mask_overlay(Image.fromarray(photo), mask, opacity=1.0)), classic, ours, photo])
+                fill_grid.append([np.asarray(pt.mask_overlay(Image.fromarray(photo), mask, opacity=1.0)), classic,
+                                  *outs, photo])
         print(f"{index + 1}/{len(photos)} {path.name}", end="\r", flush=True)
     print()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -216,12 +269,31 @@ def evaluate(args) -> dict:
             for name in ("grey", "tint", "model"):
                 report["colourize"][f"kid_{name}"] = kid(net, col[name], col["photo"])
     if fill_model is not None:
-        save_grid(fill_grid, args.out / "fill-in-grid.png", labels=["erased (mask)", "OpenCV Telea", "filled in", "photo"])
+        labels = ["filled in"] if len(variants) == 1 else [f"texture {label}" for label, _ in variants]
+        save_grid(fill_grid, args.out / "fill-in-grid.png", labels=["erased (mask)", "OpenCV Telea", *labels, "photo"])
         summary = summarise(fill_rows)
         report["fill_in"] = {"model": args.fill_in, "kept_exact_all": all(r["kept_exact"] for r in fill_rows), **summary}
         if net is not None:
             for name in ("telea", "model"):
                 report["fill_in"][f"kid_{name}"] = kid(net, fill[name], fill["photo"])
+        if args.fill_texture:
+            reference = variants[0][0]
+            report["fill_in"]["variants"] = {}
+            if net is not None:
+                features = {label: pooled_features(net, [Image.fromarray(w) for w in windows[label]]) for label, _ in variants}
+                reals = pooled_features(net, [Image.fromarray(w) for w in fill["photo"]])
+            for label, _ in variants:
+                rows = variant_rows[label]
+                entry = {"kept_exact_all": all(r["kept_exact"] for r in rows), **summarise(rows)}
+                gains = [r["psnr"] - q["psnr"] for r, q in zip(rows, variant_rows[reference])]
+                entry["psnr_minus_reference"] = round(statistics.fmean(gains), 3)
+                entry["psnr_minus_reference_se"] = round(statistics.stdev(gains) / len(gains) ** 0.5, 3) if len(gains) > 1 else 0.0
+                if net is not None:
+                    entry["kid"] = {"kid_x1000": round(1000 * kernel_inception_distance(features[label], reals), 2),
+                                    "kid_x1000_spread": round(1000 * kid_spread(features[label], reals), 2)}
+                    if label != reference and len(rows) > 1:
+                        entry["kid_paired_halves"] = paired_halves(features[label], features[reference], reals)
+                report["fill_in"]["variants"][label] = entry
     (args.out / "results.json").write_text(json.dumps(report, indent=2))
     return report
 
