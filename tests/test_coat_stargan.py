@@ -256,3 +256,40 @@ def test_evaluator_scores_per_domain_models_beside_the_stargan(tmp_path, monkeyp
     for bad, message in (("tabby=x", "not one of"), ("black", "DOMAIN=MODEL")):
         with pytest.raises(SystemExit, match=message):
             coat_stargan_eval.main(common + ["--per-domain", bad])
+
+
+def test_evaluator_scores_a_before_model_in_the_same_run(tmp_path, monkeypatch):
+    """--before MODEL: another StarGAN (today's, beside a new one) scored as 'before' and 'before-cat' on the same
+    photos; the card keeps the new model's methods only; other domains are refused; --pictures gives it a row."""
+    from train.eval import coat_stargan as coat_stargan_eval
+
+    disc = make_heldout(tmp_path / "data")
+    torch.manual_seed(0)
+    coats = {"domain_coats": {"black": [0.12, 0.11, 0.1], "ginger": list(COATS["ginger"]),
+                              "grey-tabby": [0.45, 0.44, 0.43], "white-cream": [0.84, 0.82, 0.78]}}
+    tiny = {"base_channels": 4, "num_blocks": 1}
+    save_model(StarGANGenerator(StarGANConfig(domains=DOMAINS, generator=tiny, residual=True)), tmp_path / "new",
+               {"resolution": 64, "inference_short_side": 64, **coats})  # untrained, residual: the photo itself
+    save_model(StarGANGenerator(StarGANConfig(domains=DOMAINS, generator=tiny)), tmp_path / "old",
+               {"resolution": 64, "inference_short_side": 64})  # untrained, not residual: repaints everything
+    save_model(StarGANGenerator(StarGANConfig(domains=("a", "b"), generator=tiny)), tmp_path / "other", {"resolution": 64})
+    save_model(CatSegmenter(SegmenterConfig(channels=[2, 4])), tmp_path / "seg")
+    monkeypatch.setattr(coat_stargan_eval, "segment", lambda segmenter, photo: np.asarray(
+        Image.fromarray((disc * 255).astype(np.uint8)).resize(photo.size, Image.BILINEAR), np.float32) / 255)
+    common = [str(tmp_path / "new"), "--data", str(tmp_path / "data"), "--segmenter", str(tmp_path / "seg")]
+    report = coat_stargan_eval.main(common + ["--before", str(tmp_path / "old"), "--save-metrics"])
+    mean = report["mean"]
+    assert mean["stargan"]["bg_l1"] == 0 and mean["stargan"]["cat_l1"] == 0  # the new one: the photo
+    assert mean["before"]["bg_l1"] > 0.05 and mean["before"]["cat_l1"] > 0.05  # the old one repaints
+    assert mean["before-cat"]["bg_l1"] < 0.3 * mean["before"]["bg_l1"]  # kept on the cat, as stargan-cat
+    assert {report["targets"][t]["before"]["n"] for t in DOMAINS} == {3} and report["before"] == str(tmp_path / "old")
+    config = json.loads((tmp_path / "new" / "config.json").read_text())
+    assert set(config["metrics"]["heldout_coats"]["mean"]) == set(coat_stargan_eval.METHODS)
+    with pytest.raises(SystemExit, match="domains"):
+        coat_stargan_eval.main(common + ["--before", str(tmp_path / "other")])
+    coat_stargan_eval.main([str(tmp_path / "new"), "--pictures", str(tmp_path / "data/cats/test/cat.1.png"),
+                            "--before", str(tmp_path / "old"), "--grid", str(tmp_path / "p.png")])
+    sheet = np.asarray(Image.open(tmp_path / "p.png")).astype(float)
+    assert sheet.shape[:2] == (18 + 2 * 64, 85 * 5)
+    photo, old, new = sheet[18 + 32, 42], sheet[18 + 32, 85 + 42], sheet[18 + 64 + 32, 85 + 42]
+    assert np.abs(new - photo).max() < 3 and np.abs(old - photo).max() > 10  # the old row first, then the new

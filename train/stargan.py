@@ -34,6 +34,14 @@ the projected heads) only the cat's change: the composite mask·G(x, c) + (1 −
 segmenter's cat pasted onto the photo's own room, and the reconstruction starts from that composite. So
 recolouring the room gains the generator nothing (with whole pictures a global colour cast was the cheapest
 way to look like "a photo of that domain"); --lambda-bg keeps the room of G's own output near the photo.
+`--teacher recolour` (needs --labels with masks and r, g, b columns; not in the paper) distils the classical
+recolour into G: for a crop x and its target coat c, `coat.recolour_coat(x, centre of c, the crop's cat
+probability)` (the centre: the mean coat of c's labelled photos, as `train.eval.coat_stargan` aims its
+"recolour" at) is a pseudo-paired target, and G(x, c) is pulled to it by --lambda-teacher × L1 and, with
+--lambda-perceptual / --lambda-lowfreq, by the recipe's perceptual and low-frequency terms
+(`pretrained.generator_terms`, paired; the reconstruction then gets no perceptual term). The teacher changes
+the whole coat and only the cat from the first step; the adversarial and classification terms, relatively
+smaller, may add realism beyond it.
 `--init-from MODEL` starts G (and its EMA) from an exported StarGAN of the same architecture, the judges new,
 on a fresh schedule (a --resume of a finished run barely moves: its learning rate has decayed).
 
@@ -138,6 +146,11 @@ def get_args_parser() -> argparse.ArgumentParser:
                         help="what D, its classifier and the projected heads see of G's output: the whole picture, "
                              "or 'cat': mask·G(x) + (1 - mask)·x with the --labels masks, so only the cat's change "
                              "is judged (not in the paper)")
+    losses.add_argument("--teacher", choices=("none", "recolour"), default="none",
+                        help="pseudo-paired targets: 'recolour' = coat.recolour_coat of the crop into the target coat "
+                             "(the domain's mean labelled coat) on the --labels mask; G(x, c) is pulled to it "
+                             "(not in the paper)")
+    losses.add_argument("--lambda-teacher", type=float, default=10.0, help="weight of the L1 to the --teacher target")
     losses.add_argument("--lambda-gp", type=float, default=10.0)
     losses.add_argument("--lr", type=float, default=2e-4, help="G's learning rate (Adam)")
     losses.add_argument("--lr-d", type=float, default=None, help="D's learning rate (default --lr)")
@@ -294,6 +307,31 @@ class DomainPictures:
         return self._tensors(array[top:top + side, left:left + side], False, False)[0]
 
 
+def teacher_centres(labels_csv, domains) -> dict[int, np.ndarray]:
+    """--teacher recolour: {domain index: the mean coat (RGB 0..1) of the domain's labelled pictures}, the
+    centres train.eval.coat_stargan's recolour aims at."""
+    from train.eval.coat_stargan import domain_centres
+
+    try:
+        centres = domain_centres(Path(labels_csv), list(domains))
+    except (KeyError, ValueError) as error:
+        raise SystemExit(f"--teacher recolour needs the r, g, b columns of --labels ({error}).") from None
+    return dict(enumerate(centres.values()))
+
+
+def recolour_targets(real: torch.Tensor, cat: torch.Tensor, target: torch.Tensor, centres: dict) -> torch.Tensor:
+    """--teacher recolour: each picture (N,3,H,W in [-1, 1]) recoloured by `coat.recolour_coat` into its target
+    domain's centre on its cat probability `cat` (N,1,H,W in [0, 1]); where the probability is 0 the picture
+    itself (exactly)."""
+    from pix2pix_demo.coat import recolour_coat
+
+    photos = ((real.detach().float().cpu().permute(0, 2, 3, 1) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+    masks = cat.detach().float().cpu()[:, 0].numpy()
+    out = np.stack([recolour_coat(photo, centres[int(t)], mask) for photo, t, mask in zip(photos, target.tolist(), masks)])
+    teacher = torch.from_numpy(out).permute(0, 3, 1, 2).float().to(real.device) / 127.5 - 1
+    return torch.where(cat.to(real.device) > 0, teacher, real)
+
+
 def judged_composite(output: torch.Tensor, photo: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
     """--judge cat: G's output inside the cat (probability `cat`, N,1,H,W in [0, 1]) on the photo's own room;
     the gradient reaches G only through the cat."""
@@ -377,17 +415,22 @@ def main(args) -> Path | None:
 
     load_start = time.time()
     data = DomainPictures(files, args.size, args.jitter, masks)
-    for option, used in (("--lambda-bg", args.lambda_bg > 0), ("--judge cat", args.judge == "cat")):
+    for option, used in (("--lambda-bg", args.lambda_bg > 0), ("--judge cat", args.judge == "cat"),
+                         ("--teacher recolour", args.teacher == "recolour")):
         if used and not data.has_masks:
             raise SystemExit(f"{option} needs a mask for every picture: --labels with a mask column "
                              "(train.data.coat_domains).")
+    centres = teacher_centres(args.labels, files) if args.teacher == "recolour" else None
     counts = ", ".join(f"{name}: {len(paths)}" for name, paths in files.items())
     judges = ([f"D {harness.count(discriminator) / 1e6:.2f} M params ({discriminator.receptive_field}² patches + a "
                f"{len(files)}-way domain classifier), {args.gan_loss}"] if discriminator is not None else [])
     if heads is not None:
         judges.append(f"projected heads {harness.count(heads) / 1e6:.2f} M over frozen Lite0 features, told the domain")
     if args.lambda_perceptual:
-        judges.append(f"{args.lambda_perceptual} × perceptual reconstruction loss (frozen Lite0 features)")
+        judges.append(f"{args.lambda_perceptual} × perceptual {'loss to the teacher' if centres else 'reconstruction loss'} "
+                      "(frozen Lite0 features)")
+    if centres:
+        judges.append(f"teacher: {args.lambda_teacher} × L1 to the classical recolour into the target coat")
     print(f"Pictures ({counts}) loaded in {time.time() - load_start:.0f} s; {device}; "
           f"G {harness.count(generator) / 1e6:.2f} M params; {'; '.join(judges)}; "
           f"{args.n_critic} D step(s) per G step.", flush=True)
@@ -468,7 +511,20 @@ def main(args) -> Path | None:
                 loss_g = loss_g + generator_terms(args, fake, real, feats_fake, feats_real, heads, planes(target),
                                                   perceptual_weights, terms, paired=False)
                 losses["g_projected"] = terms["loss_g_projected"]
-            if args.lambda_perceptual:  # the reconstruction should look like the picture to the frozen network
+            if centres is not None:  # --teacher: G(x, c) towards the classical recolour of x into c
+                teacher = recolour_targets(real, cat, target, centres)
+                g_teacher = (output - teacher).abs().mean()
+                loss_g = loss_g + args.lambda_teacher * g_teacher
+                losses["g_teacher"] = g_teacher.item()
+                if args.lambda_perceptual or args.lambda_lowfreq:  # the recipe's paired terms, the teacher the target
+                    feats_teacher = feats_output = None
+                    if args.lambda_perceptual:
+                        feats_teacher, feats_output, _ = feature_pass(features, real, teacher, output, args.diffaugment)
+                    terms = {}
+                    loss_g = loss_g + generator_terms(args, output, teacher, feats_output, feats_teacher, None, None,
+                                                      perceptual_weights, terms)
+                    losses.update({key.replace("loss_", "g_") + "_teacher": value for key, value in terms.items()})
+            elif args.lambda_perceptual:  # the reconstruction should look like the picture to the frozen network
                 with torch.no_grad():
                     feats_x = features(real)
                 g_perc = perceptual_loss(features(rec), feats_x, perceptual_weights)
@@ -536,6 +592,10 @@ def main(args) -> Path | None:
             "lambda_cls": args.lambda_cls, "lambda_rec": args.lambda_rec, "lambda_id": args.lambda_id, "lambda_bg": args.lambda_bg, "lr": args.lr, "lr_code": args.lr_code, "lr_d": lr_d,
             "ema": args.ema, "discriminator": dataclasses.asdict(d_config) if args.patchgan else None,
             "judge": args.judge, "init_from": args.init_from,
+            **({"teacher": {"method": "recolour (coat.recolour_coat on the --labels mask)",
+                            "lambda_teacher": args.lambda_teacher,
+                            "coats": {name: [round(float(v), 4) for v in centres[i]] for i, name in enumerate(files)}}}
+               if centres else {}),
             **feature_loss_options(args)},
         "metrics": {},
     }

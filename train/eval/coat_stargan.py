@@ -7,6 +7,8 @@ does the rest of the photo stay? Against doing nothing and the classical recolou
         --grid docs/images/coat-stargan-chelsea.png        # no data needed: one row per picture
     python -m train.eval.coat_stargan weights/cats-coat-stargan ... --per-domain black=runs/w/others2black \
         --per-domain ginger=runs/w/others2ginger ...       # + one single-direction model per target domain
+    python -m train.eval.coat_stargan runs/new-stargan ... --before weights/cats-coat-stargan --kid
+                                                           # + today's StarGAN beside the new one, one run
 
 Held-out photos (never trained on, nor labelled for training): the 200 of cats/heldout.txt and the 80
 of cats-masked/heldout.txt, each at the model's working scale (`translate_image`). Our cat segmenter
@@ -24,6 +26,8 @@ own, by
 - with --per-domain: "per-domain", a single-direction model per target domain (a CycleGAN generator
   from `train.cyclegan`, e.g. other coats -> black), run on the same working photo; targets without
   one are not scored for it.
+- with --before MODEL: "before" and "before-cat", another StarGAN (today's, beside a new one) scored like
+  stargan and stargan-cat in the same run: the same photos, segmentation and KID reals.
 Per target domain and method: hit = the output's coat (measured on the input's cat core, so a method
 cannot win by moving the cat) falls in the target domain by the labelling rules; dist = RGB distance of
 that coat to the domain's centre; bg SSIM = SSIM between input and output outside the cat (p < 0.5,
@@ -31,7 +35,8 @@ grown by 3 % of the side and half the SSIM window); bg L1 = the mean absolute ch
 bg L1 true = the same outside the *true* cat (the trimap's background, for the cats-masked photos, which
 have one; the segmenter's mask favours stargan-cat, made with it); cat L1 = the mean change inside the
 cat core; ms = CPU ms per photo; KID ×1000 (with --kid; EfficientNet-Lite0 features) of the outputs into
-each coat against the held-out photos whose own coat it is, for identity, stargan and stargan-cat.
+each coat against the held-out photos whose own coat it is, for identity, recolour (the classical teacher
+of `train.stargan --teacher recolour`), stargan and stargan-cat.
 Without --labels the centres are the model's domain_coats (what train.data.coat_domains measured).
 """
 
@@ -62,8 +67,9 @@ from train.eval.pix2pix import ssim
 
 HELDOUT = (("cats/test", "cats/heldout.txt"), ("cats-masked/images", "cats-masked/heldout.txt"))
 METHODS = ("identity", "chroma", "recolour", "stargan", "stargan-cat")
-KID_METHODS = ("identity", "stargan", "stargan-cat")
+KID_METHODS = ("identity", "recolour", "stargan", "stargan-cat")
 PER_DOMAIN = "per-domain"  # the method of --per-domain models
+BEFORE = ("before", "before-cat")  # --before: another StarGAN, scored as "stargan" and "stargan-cat"
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -80,6 +86,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-domain", action="append", default=[], metavar="DOMAIN=MODEL",
                    help="a single-direction model (train.cyclegan's export) into DOMAIN, scored as method "
                         f"'{PER_DOMAIN}' beside the StarGAN (repeatable: one per target domain)")
+    p.add_argument("--before", type=Path, default=None, metavar="MODEL",
+                   help="another StarGAN with the same domains (e.g. today's beside a new one), scored as methods "
+                        "'before' and 'before-cat' in the same run")
     p.add_argument("--recolour-row", action="store_true",
                    help="--pictures: add a row of the classical recolour (--segmenter's mask; the model's "
                         "domain_coats, else coat.COAT_DOMAINS)")
@@ -107,8 +116,11 @@ def load_per_domain(specs, domains) -> dict:
 
 
 def translate_one(method: str, array: np.ndarray, photo: Image.Image, target: str, probability, centres,
-                  model, per_domain, segmenter=None) -> np.ndarray:
+                  model, per_domain, segmenter=None, before=None) -> np.ndarray:
     """The photo (HxWx3 uint8 and its PIL image) into `target` by `method`, HxWx3 uint8 of the same size."""
+    if method in BEFORE:  # --before's StarGAN, scored as the StarGAN is
+        return translate_one(method.replace("before", "stargan"), array, photo, target, probability, centres,
+                             before, per_domain, segmenter)
     if method == "stargan-cat":
         from pix2pix_demo.translate import keep_on_cat
 
@@ -179,10 +191,15 @@ def evaluate(args) -> dict:
     segmenter = load_model(args.segmenter).float().eval()
     domains = list(model.config.domains)
     per_domain = load_per_domain(args.per_domain, domains)
-    methods = METHODS + ((PER_DOMAIN,) if per_domain else ())
+    before = load_model(args.before).float().eval() if args.before else None
+    if before is not None and list(getattr(before.config, "domains", ())) != domains:
+        raise SystemExit(f"--before {args.before}: its domains {list(getattr(before.config, 'domains', ()))} are not "
+                         f"the model's {domains}.")
+    methods = METHODS + ((PER_DOMAIN,) if per_domain else ()) + (BEFORE if before is not None else ())
+    kid_methods = KID_METHODS + (BEFORE if before is not None else ())
     centres = domain_centres(args.labels, domains, model)
     photos = heldout_photos(args.data, args.limit)
-    kid_outputs = {(method, target): [] for method in KID_METHODS for target in domains}
+    kid_outputs = {(method, target): [] for method in kid_methods for target in domains}
     kid_reals = {target: [] for target in domains}
     rows = {(method, target): [] for method in methods for target in domains}
     times = {method: [] for method in methods}
@@ -212,7 +229,7 @@ def evaluate(args) -> dict:
                     continue
                 start = time.process_time()
                 out = translate_one(method, array, photo, target, probability, centres, model, per_domain,
-                                    segmenter)
+                                    segmenter, before)
                 times[method].append(1000 * (time.process_time() - start))
                 coat = core_colour(out, probability)
                 core = probability >= 0.8
@@ -224,12 +241,13 @@ def evaluate(args) -> dict:
                     "bg_l1": only_cat.mean_change(photo, out, outside),
                     "bg_l1_true": None if true_outside is None else only_cat.mean_change(photo, out, true_outside),
                     "cat_l1": float(np.abs(out.astype(np.float32) - array)[core].mean() / 255)})
-                if args.kid and method in KID_METHODS:
+                if args.kid and method in kid_methods:
                     kid_outputs[(method, target)].append(Image.fromarray(out))
                 outputs[(method, target)] = out
         if len(grid) < args.grid_rows:
             grid.append((array, own, outputs))
     report = {"photos": len(photos), "own_domains": own_domains, "domains": domains,
+              **({"before": str(args.before)} if before is not None else {}),
               "per_domain_models": {d: str(f) for d, f in (s.split("=", 1) for s in args.per_domain)},
               "centres": {d: [round(float(v), 3) for v in c] for d, c in centres.items()}, "targets": {},
               "ms_per_photo": {m: round(statistics.median(t), 1) for m, t in times.items() if t}}
@@ -261,11 +279,11 @@ def evaluate(args) -> dict:
         net = load_lite0()
         report["kid_x1000"] = {target: {"real_photos": len(kid_reals[target]), **{
             method: kid_x1000(net, kid_outputs[(method, target)], kid_reals[target], spread=True)
-            for method in KID_METHODS if len(kid_outputs[(method, target)]) >= 2}}
+            for method in kid_methods if len(kid_outputs[(method, target)]) >= 2}}
             for target in domains if len(kid_reals[target]) >= 2}
     if args.grid:
-        save_grid(grid, domains, args.grid, methods=("stargan", "stargan-cat") + ((PER_DOMAIN,) if per_domain else ())
-                  + ("recolour",))
+        save_grid(grid, domains, args.grid, methods=(("before",) if before is not None else ()) + ("stargan", "stargan-cat")
+                  + ((PER_DOMAIN,) if per_domain else ()) + ("recolour",))
     return report
 
 
@@ -293,11 +311,12 @@ def save_grid(grid, domains, path: Path, cell: int = 128, methods=("stargan", "r
 
 def picture_grid(args) -> None:
     """One row per picture: the picture, then the StarGAN into every domain (no data, no measuring); with
-    --per-domain a second row per picture: the per-domain models (the picture where a domain has none);
+    --before first a row of that StarGAN; with --per-domain a second row per picture: the per-domain models (the picture where a domain has none);
     with --recolour-row one more: the classical recolour."""
     model = load_model(args.model).float().eval()
     domains = list(model.config.domains)
     per_domain = load_per_domain(args.per_domain, domains)
+    before = load_model(args.before).float().eval() if args.before else None
     labels = model.metadata.get("domain_labels", {})
     if args.recolour_row:
         segmenter = load_model(args.segmenter).eval()
@@ -307,6 +326,8 @@ def picture_grid(args) -> None:
     rows = []
     for path in args.pictures:
         photo = working_photo(model, path)
+        if before is not None:
+            rows.append([photo] + [translate_image(before, photo, d) for d in domains])
         rows.append([photo] + [translate_image(model, photo, d) for d in domains])
         if per_domain:
             rows.append([photo] + [run_generator(per_domain[d], photo) if d in per_domain else photo
@@ -345,10 +366,11 @@ def main(argv=None) -> dict | None:
         args.json.write_text(text)
     if args.save_metrics:
         # the card's table: the means over the target domains (the per-domain rows are in --json)
-        mean = {method: scores for method, scores in report["mean"].items() if method != PER_DOMAIN}  # the StarGAN's card
+        mean = {method: scores for method, scores in report["mean"].items()  # the StarGAN's card
+                if method != PER_DOMAIN and method not in BEFORE}
         update_config(args.model, metrics={"heldout_coats": {"photos": report["photos"], "mean": mean,
                                                              "ms_per_photo": {
-            method: ms for method, ms in report["ms_per_photo"].items() if method != PER_DOMAIN}}},
+            method: ms for method, ms in report["ms_per_photo"].items() if method != PER_DOMAIN and method not in BEFORE}}},
                       domain_coats=report["centres"])
     return report
 
