@@ -184,9 +184,11 @@ def _local_nearest(queries: torch.Tensor, keys: torch.Tensor, candidates: torch.
         # |k|² - 2 k·q (|q|² is the same for all of a query's candidates)
         score = torch.baddbmm(key_norms[index].unsqueeze(2), keys[index], queries[start:stop, :, None],
                               alpha=-2).squeeze(2)
-        best, where = score.min(1, keepdim=True)
+        where = score.argmin(1, keepdim=True)
         chosen = index.gather(1, where).squeeze(1)
-        result[start:stop] = chosen if valid is None else chosen.masked_fill(~torch.isfinite(best.squeeze(1)), -1)
+        if valid is not None:  # all of a query's candidates invalid: its best score is +inf
+            chosen = chosen.masked_fill(~torch.isfinite(score.gather(1, where).squeeze(1)), -1)
+        result[start:stop] = chosen
     return result
 
 
