@@ -145,6 +145,8 @@ def test_evaluator_scores_methods_on_heldout_photos(tmp_path, monkeypatch):
         scores = report["targets"][target]
         assert {scores[m]["n"] for m in coat_stargan_eval.METHODS} == {3}
         assert scores["identity"]["hit"] == 0 and scores["identity"]["cat_l1"] == 0
+        assert scores["identity"]["content_ssim"] == pytest.approx(1.0, abs=1e-6)
+        assert scores["recolour"]["content_ssim"] < 0.999  # the recoloured cat is another picture
         assert scores["identity"]["bg_ssim"] == pytest.approx(1.0, abs=1e-6)
         # an untrained residual StarGAN returns the photo: it scores exactly as doing nothing
         assert scores["stargan"]["hit"] == 0 and scores["stargan"]["cat_l1"] == 0

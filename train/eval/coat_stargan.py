@@ -34,7 +34,8 @@ that coat to the domain's centre; bg SSIM = SSIM between input and output outsid
 grown by 3 % of the side and half the SSIM window); bg L1 = the mean absolute change there (0..1);
 bg L1 true = the same outside the *true* cat (the trimap's background, for the cats-masked photos, which
 have one; the segmenter's mask favours stargan-cat, made with it); cat L1 = the mean change inside the
-cat core; ms = CPU ms per photo; KID ×1000 (with --kid; EfficientNet-Lite0 features) of the outputs into
+cat core; content ssim = SSIM between input and output, whole pictures at 64×64 (`train.eval.cyclegan`'s
+content score: 1 = the same picture; a recolour lowers it too); ms = CPU ms per photo; KID ×1000 (with --kid; EfficientNet-Lite0 features) of the outputs into
 each coat against the held-out photos whose own coat it is, for identity, recolour (the classical teacher
 of `train.stargan --teacher recolour`), stargan and stargan-cat.
 Without --labels the centres are the model's domain_coats (what train.data.coat_domains measured).
@@ -63,6 +64,7 @@ from pix2pix_demo.models.stargan import translate_image, working_size
 from pix2pix_demo.translate import run_generator
 from train.data.coat_domains import coat_domain, coat_spread
 from train.eval import only_cat
+from train.eval.cyclegan import content_scores
 from train.eval.pix2pix import ssim
 
 HELDOUT = (("cats/test", "cats/heldout.txt"), ("cats-masked/images", "cats-masked/heldout.txt"))
@@ -240,7 +242,8 @@ def evaluate(args) -> dict:
                     if background.sum() > 0.05 * background.size else None,
                     "bg_l1": only_cat.mean_change(photo, out, outside),
                     "bg_l1_true": None if true_outside is None else only_cat.mean_change(photo, out, true_outside),
-                    "cat_l1": float(np.abs(out.astype(np.float32) - array)[core].mean() / 255)})
+                    "cat_l1": float(np.abs(out.astype(np.float32) - array)[core].mean() / 255),
+                    "content_ssim": content_scores(photo, Image.fromarray(out))[1]})
                 if args.kid and method in kid_methods:
                     kid_outputs[(method, target)].append(Image.fromarray(out))
                 outputs[(method, target)] = out
@@ -262,11 +265,12 @@ def evaluate(args) -> dict:
             report["targets"][target][method] = {
                 "n": len(items), "hit": mean("hit"), "dist": mean("dist"), "bg_ssim": mean("bg_ssim"),
                 "bg_l1": mean("bg_l1", 4), "bg_l1_true": mean("bg_l1_true", 4),
-                "n_true": sum(r["bg_l1_true"] is not None for r in items), "cat_l1": mean("cat_l1")}
+                "n_true": sum(r["bg_l1_true"] is not None for r in items), "cat_l1": mean("cat_l1"),
+                "content_ssim": mean("content_ssim")}
     # the mean over the target domains a method was scored on (all of them, but for a partial --per-domain)
     report["mean"] = {method: {key: round(float(np.mean([report["targets"][t][method][key] for t in domains
                                                           if method in report["targets"][t]])), 3)
-                               for key in ("hit", "dist", "bg_ssim", "cat_l1")}
+                               for key in ("hit", "dist", "bg_ssim", "cat_l1", "content_ssim")}
                       for method in methods if any(method in report["targets"][t] for t in domains)}
     for method, scores in report["mean"].items():  # background change: means over the domains that have one
         for key in ("bg_l1", "bg_l1_true"):
