@@ -45,8 +45,9 @@ def build_facades_tab() -> None:
     gr.Markdown("Paint the parts of a building with the class colours (**Rectangle** fills a box; the pen is "
                 "for odd shapes) or start from a **Random facade**: the photo follows every change. "
                 "*pix2pix* reads the colour map with a U-Net; *SPADE* modulates every layer by the labels. "
-                "Both were trained briefly on a CPU (25 CPU-minutes each; SPADE's windows are crisper but streaks "
-                "run through its pictures) on the CMP facades, which are for research use only.")
+                "Both were trained briefly on a CPU (pix2pix 31 CPU-minutes, SPADE 45) on the CMP facades, which are "
+                "for research use only: the U-Net's pictures are the more photographic (stone, shutters, a dark "
+                "border), SPADE's the cleaner and smoother.")
     gr.HTML(
         value=None, html_template=_static("draw_surface.html"), css_template=_static("draw_surface.css"),
         js_on_load=_static("draw_surface.js"),
