@@ -203,13 +203,15 @@ def test_train_with_coat_fine_tunes_a_plain_model_and_evaluates_per_coat(tmp_pat
         edges.save(data / "A" / f"{i}.png")
     torch.manual_seed(0)
     plain = UNetGenerator(UNetConfig(base_channels=8, num_downsamplings=5, max_channels=32))
-    save_model(plain, tmp_path / "plain", {"resolution": 32})
+    save_model(plain, tmp_path / "plain", {"resolution": 32, "label": "Plain cats", "fur": {"amount": 0.1, "length": 2}})
     run_cli("train.pix2pix", "--data", str(data), "--name", "coats", "--out", str(tmp_path / "w"),
             "--runs", str(tmp_path / "runs"), *TINY_ARGS, "--coat", "--init-from", str(tmp_path / "plain"),
             "--steps", "6")
     config = json.loads((tmp_path / "w" / "coats" / "config.json").read_text())
     assert config["architecture"]["condition_channels"] == 3 and list(config["coats"]) == list(COATS)
     assert config["data"]["coat"] is True
+    # how the app shows and runs the model it fine-tunes is kept (harness.APP_SETTINGS), not how it trained
+    assert config["label"] == "Plain cats" and config["fur"] == {"amount": 0.1, "length": 2} and "kind" not in config
     result = run_cli("train.eval.pix2pix", "--model", str(tmp_path / "w" / "coats"), "--data", str(data), "--json",
                      "--coat", "target", "--grid", str(tmp_path / "grid.png"))
     metrics = json.loads(result.stdout)

@@ -371,8 +371,12 @@ def test_spade_fine_tunes_from_a_checkpoint_or_a_model_on_a_fresh_schedule(tmp_p
     for key in (k for k in state["ema"] if k.endswith("weight") and state["ema"][k].dim() == 4):
         assert (exported[key] - state["ema"][key]).norm() < 0.3 * (exported[key] - own_start[key]).norm(), key
 
+    config = json.loads((first / "config.json").read_text())
+    (first / "config.json").write_text(json.dumps({**config, "label": "SPADE"}))  # as weights/facades-spade's
     third = train_spade.main(parse([*tiny, "--name", "third", "--steps", "1", "--init-from", str(first)]))
-    assert json.loads((third / "config.json").read_text())["training"]["init_from"] == str(first)
+    config = json.loads((third / "config.json").read_text())
+    assert config["training"]["init_from"] == str(first)
+    assert config["label"] == "SPADE" and config["kind"] == "facades"  # a re-export keeps its name and its tab
     with pytest.raises(SystemExit, match="architecture"):
         train_spade.main(parse([*tiny, "--name", "fourth", "--steps", "1", "--base-channels", "8",
                                 "--init-from", str(tmp_path / "r" / "first" / "checkpoint.pt")]))

@@ -481,6 +481,7 @@ def main(args) -> Path | None:
                     "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles,
                     "close_ups": args.close_ups or dataset_close_ups(args.data), "cutout": dataset_is_cutout(args.data)}
         metadata = {
+            **harness.carried_settings(args.init_from),  # kind, label, fur, ... of the model it fine-tunes
             "task": "image-to-image" if args.task == "pairs" else args.task,
             **({"kind": "photo-task"} if args.task != "pairs" else {}),  # its own tab, not the Draw tab's list
             **({"hole": args.fill_hole} if args.task == "fill-in" else {}),

@@ -269,6 +269,7 @@ def main(args) -> Path:
     wall = run.spent()
     final = copy.deepcopy(ema or generator).float().cpu()
     metadata = {
+        **harness.carried_settings(args.init_from),  # the label of the model it fine-tunes
         "task": "labels-to-image",
         "kind": "facades",  # the app's Facades tab lists it (not the Draw tab)
         "resolution": args.size,

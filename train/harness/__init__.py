@@ -143,6 +143,21 @@ def init_generator_from(path, generator: torch.nn.Module, ema: torch.nn.Module |
     print(f"Generator initialised from {path}; the judges start new, on a fresh schedule.", flush=True)
 
 
+# a model's config keys that say how the app shows and runs it, not how it was trained: a fine-tune
+# (--init-from an exported folder) keeps them, so a re-export stays in its tab, under its name, with its finish
+APP_SETTINGS = ("kind", "label", "fur", "feather", "texture", "detail")
+
+
+def carried_settings(init_from) -> dict:
+    """The APP_SETTINGS an --init-from model folder's config.json holds ({} for a checkpoint file, a Hub id or
+    none); the exporter writes them into the new config unless the run sets the key itself."""
+    folder = Path(init_from) if init_from else None
+    if folder is None or not (folder / "config.json").is_file():
+        return {}
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    return {key: config[key] for key in APP_SETTINGS if key in config}
+
+
 def architecture_changes(saved: dict, args, names) -> list[str]:
     """"--option OLD in the checkpoint, NEW now" for each of `names` that differs between a checkpoint's
     saved args and this run's (options the checkpoint does not record are taken as unchanged)."""
