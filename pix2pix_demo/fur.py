@@ -28,8 +28,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import cv2
 import numpy as np
+
+# OpenCV is imported where it is used: the registry reads FurSettings while the app is built, which must not
+# load cv2 (tests/test_startup.py)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ def cat_mask(rgb: np.ndarray, page: float = 0.9) -> np.ndarray:
     A pixel is page when all its channels are at or above `page` (`coat.coat_mask`); specks smaller than 3×3 are dropped and
     page-white holes inside the cat (a white chest, the eyes' highlights) are filled: only page
     that touches the picture's border stays page."""
+    import cv2
+
     from .coat import coat_mask
 
     ink = coat_mask(rgb, page).astype(np.uint8)
@@ -94,6 +98,8 @@ def outward_flow(mask: np.ndarray, smooth: float = 4.0) -> tuple[np.ndarray, np.
     """The unit direction away from the cat's middle at each pixel: minus the gradient of the
     smoothed distance to the outline or the picture's frame (zero-length gradients get an arbitrary
     but finite direction)."""
+    import cv2
+
     # the picture's frame counts as outline too (a cat that fills the picture has no page around it)
     framed = np.pad((mask > 0.5).astype(np.uint8), 1)
     distance = cv2.distanceTransform(framed, cv2.DIST_L2, 5)[1:-1, 1:-1].astype(np.float32)
@@ -107,6 +113,8 @@ def line_integral_convolution(noise: np.ndarray, flow_x: np.ndarray, flow_y: np.
                               length: int) -> np.ndarray:
     """Each pixel's weighted mean of `noise` along the streamline of (flow_x, flow_y) through it,
     `length` unit steps each way (a raised-cosine window, so strands fade out at their ends)."""
+    import cv2
+
     height, width = noise.shape
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     total = noise.astype(np.float32).copy()
@@ -131,6 +139,8 @@ def _grey(array: np.ndarray) -> np.ndarray:
 
 def fur_finish(rgb: np.ndarray, settings: FurSettings | None = None) -> np.ndarray:
     """uint8 H×W×3 (a cat on a white page) -> uint8 H×W×3 with fur strands; the page is unchanged."""
+    import cv2
+
     settings = settings or FurSettings()
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"fur_finish takes an H×W×3 RGB array, got shape {rgb.shape}")
