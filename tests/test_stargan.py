@@ -611,6 +611,8 @@ def test_init_from_starts_from_an_exported_model_on_a_fresh_schedule(tmp_path):
     parser = stargan.get_args_parser()
     source = stargan.main(parser.parse_args(train_args(tmp_path, folders, "--steps", "4", "--residual",
                                                        "--lr", "0.01")))
+    shipped = json.loads((source / "config.json").read_text())  # named and measured as a shipped model is
+    (source / "config.json").write_text(json.dumps({**shipped, "label": "Cat coats", "domain_coats": {"red": [1, 0, 0]}}))
     again = train_args(tmp_path, folders, "--steps", "2", "--residual", "--ema", "0.9", "--lr", "0",
                        "--init-from", str(source))
     again[again.index("tiny")] = "again"
@@ -622,6 +624,7 @@ def test_init_from_starts_from_an_exported_model_on_a_fresh_schedule(tmp_path):
         assert not torch.allclose(translate(before, x, target), translate(fresh.eval(), x, target), atol=1e-3)
     config = json.loads((out / "config.json").read_text())
     assert config["training"]["steps"] == 2 and config["training"]["init_from"] == str(source)
+    assert config["label"] == "Cat coats" and config["domain_coats"] == {"red": [1, 0, 0]}  # kept by the fine-tune
     other = train_args(tmp_path, folders, "--steps", "1", "--residual", "--num-blocks", "2", "--init-from", str(source))
     other[other.index("tiny")] = "other"
     with pytest.raises(SystemExit, match="--init-from .*differs"):
