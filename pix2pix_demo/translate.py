@@ -390,7 +390,7 @@ def translators(device: str = "cpu") -> dict[str, Translator]:
             out[key] = CycleGANTranslator(key, f"→ {_name(target)} (CycleGAN)", (target,), device,
                                           models=models)
     if SEGMENTER_KEY in entries and RECOLOUR_KEY not in out:
-        out[RECOLOUR_KEY] = RecolourTranslator(RECOLOUR_KEY, "Cat coats: Recolour (classical, segmenter mask)",
+        out[RECOLOUR_KEY] = RecolourTranslator(RECOLOUR_KEY, "Cat coats: Recolour (classical)",
                                                tuple(COAT_DOMAINS), device, labels=dict(COAT_DOMAIN_LABELS),
                                                learned=False, coats=dict(COAT_DOMAINS))
     return out

@@ -33,7 +33,7 @@ INSTRUCTIONS = (
     "of training, the last half taught by the classical recolour: ginger an orange tabby, grey tabby cooler, white / "
     "cream paler, black darker and often blue-grey). The GANs paint the whole picture; **Change only the cat** (on) keeps their change on the cat our "
     "segmenter finds, at the photo's own size (up to 1024 px); off, you see the GAN's whole picture at the small "
-    "scale it learned (short side 128-144 px). **Cat coats: Recolour (classical, segmenter mask)** is no "
+    "scale it learned (short side 128-144 px). **Cat coats: Recolour (classical)** is no "
     "GAN: it recolours the cat our segmenter finds to the same four coats, at the photo's own size (up to 1024 px), "
     "and measures better than the StarGAN (see the note under the model).")
 LEARNED_NOTE = ("**Learned** (a GAN trained on our photos): the network paints the whole picture itself, flaws "
