@@ -373,12 +373,9 @@ def _coat_section(config: dict) -> str:
 
 def _fur_section(config: dict) -> str:
     """For a model whose config turns the fur finish on by default (`"fur"`, `pix2pix_demo.fur`): what it adds."""
-    from .fur import FurSettings
+    from .fur import config_fur
 
-    try:
-        settings = FurSettings.from_config(config.get("fur"))
-    except (TypeError, ValueError):
-        return ""
+    settings = config_fur(config)
     if settings is None:
         return ""
     return "\n".join([
@@ -434,8 +431,7 @@ def model_card(folder, repo_id: str | None = None, sample_image: str | None = No
     parts += ["## Usage", "", "Install the `pix2pix_demo` package (this project's repository: "
               "`pip install -r requirements.txt`), then:", "", "```python", _usage(_kind(config), target), "```", "",
               _app_note(_kind(config), name, repo_id, config.get("task")), "",
-              *([_coat_section(config)] if _coat_section(config) else []),
-              *([_fur_section(config)] if _fur_section(config) else []),
+              *filter(None, (_coat_section(config), _fur_section(config))),  # each only where it applies
               _data_section(config), _training_section(config), _metrics_section(config)]
     if extra_markdown.strip():  # markers let push_to_hub carry this text over when it rewrites the card
         parts += [EXTRA_START, extra_markdown.strip(), EXTRA_END, ""]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .imaging import darkest_channel
+
 # Named coats a person can pick: mean fur colours (RGB, 0..1) as `coat_colour` measures them. "brown" is
 # the mean of the training cut-outs (Abyssinians and Bengals, the model's default); the others are
 # cluster centres of 282 real cats/train photos measured by `python -m train.data.coat_palette` (a warm
@@ -72,10 +74,7 @@ YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ).astype(np.float32)
 def coat_mask(photo: np.ndarray, white: float = 0.90) -> np.ndarray:
     """HxW bool: the pixels of a cut-out (cat on white) that are not background white. `photo` is
     HxWx3 uint8 or float in [0, 1]."""
-    photo = np.asarray(photo)
-    # the darkest channel, taken pairwise (numpy's min over a last axis of 3 is slow: this runs per live picture)
-    darkest = np.minimum(np.minimum(photo[..., 0], photo[..., 1]), photo[..., 2])
-    return _as_float(darkest) < white
+    return _as_float(darkest_channel(photo)) < white
 
 
 def coat_colour(photo: np.ndarray, mask: np.ndarray | None = None,

@@ -73,6 +73,16 @@ class FurSettings:
         return settings if settings.amount > 0 else None
 
 
+def config_fur(config: dict) -> FurSettings | None:
+    """The fur finish a model's config turns on by default ("fur"), or None: absent, off, or a bad value (which
+    `FurSettings.from_config` reports when the model is loaded). For what only describes a model (the
+    registry's Draw-tab switch, the card) and must not fail on it."""
+    try:
+        return FurSettings.from_config(config.get("fur"))
+    except (TypeError, ValueError):
+        return None
+
+
 def cat_mask(rgb: np.ndarray, page: float = 0.9) -> np.ndarray:
     """uint8 H×W×3 -> float32 H×W in {0, 1}: 1 where the picture is not the white page.
 

@@ -76,17 +76,22 @@ def _patches(x: torch.Tensor) -> torch.Tensor:
     return F.unfold(x, PATCH).squeeze(0).T.contiguous()
 
 
+def _patch_weight(sigma: float | None) -> torch.Tensor:
+    """(49,) the weight of each pixel of a 7x7 patch when overlapping patches are averaged: 1 (sigma None) or
+    a Gaussian of its distance to the patch's centre (sigma in px)."""
+    if sigma is None:
+        return torch.ones(PATCH * PATCH)
+    r = torch.arange(PATCH, dtype=torch.float32) - PATCH // 2
+    return torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * max(float(sigma), 1e-3) ** 2)).flatten()
+
+
 def _fold(values: torch.Tensor, shape, sigma: float | None = None) -> torch.Tensor:
     """(L, C*7*7) patches -> (1, C, H, W), overlapping patches averaged: uniformly (sigma None) or
     weighted by a Gaussian of each pixel's distance to its patch's centre (sigma in px; small sigma
     takes each pixel mostly from the patch centred on it: sharper, less blending)."""
     h, w = shape
     channels = values.shape[1] // (PATCH * PATCH)
-    if sigma is None:
-        weight = torch.ones(PATCH * PATCH)
-    else:
-        r = torch.arange(PATCH, dtype=torch.float32) - PATCH // 2
-        weight = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * max(float(sigma), 1e-3) ** 2)).flatten()
+    weight = _patch_weight(sigma)
     # the weight each pixel gets in all: one channel's fold (the same for every channel)
     count = F.fold(weight[:, None].expand(-1, len(values)).unsqueeze(0), (h, w), PATCH)
     weights = weight.repeat(channels)[None, :]  # (1, C*49), unfold's channel-major order
@@ -372,11 +377,7 @@ def _fold_some(values: torch.Tensor, pixels: torch.Tensor, x: torch.Tensor, wher
     """`x` with its pixels in `where` ((H, W) bool) set to the (sigma-weighted, see _fold) mean of the
     patches `values` (L, C*49) at `pixels` (L, 49) that cover them (every pixel in `where` must be covered)."""
     channels = x.shape[1]
-    if sigma is None:
-        weight = torch.ones(PATCH * PATCH)
-    else:
-        r = torch.arange(PATCH, dtype=torch.float32) - PATCH // 2
-        weight = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * max(float(sigma), 1e-3) ** 2)).flatten()
+    weight = _patch_weight(sigma)
     size = x.shape[-2] * x.shape[-1]
     targets = pixels.flatten()
     total = torch.zeros(channels, size).index_add_(1, targets, (values.view(len(values), channels, -1) * weight)

@@ -91,6 +91,15 @@ def check_aspect(image: Image.Image, max_aspect: float = MAX_ASPECT) -> Image.Im
     return image
 
 
+def darkest_channel(array) -> np.ndarray:
+    """HxW: the darkest of the first three channels of an HxWxC array (an HxW one as it is), in its own dtype.
+    Taken pairwise: numpy's min over a last axis of 3 is ~40x slower, and this runs per live picture."""
+    array = np.asarray(array)
+    if array.ndim == 2:
+        return array
+    return np.minimum(np.minimum(array[..., 0], array[..., 1]), array[..., 2])
+
+
 def to_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
     """Any PIL mode -> RGB. Transparency is flattened onto `background`; 16-bit and float
     images are rescaled to 8 bit; CMYK, palette and grayscale are converted."""

@@ -431,7 +431,7 @@ def fill_in(model: nn.Module, image, mask, seed: int | None = None, texture="mod
         out = model(x.to(dtype)).float()[0, :, :work_h, :work_w].clamp(-1, 1)
     if feather:
         out = prior + torch.from_numpy(feather_weights(small_mask, feather)) * (out - prior)
-    options = model_texture(model) if isinstance(texture, str) and texture == "model" else texture_options(texture)
+    options = model_texture(model) if texture == "model" else texture_options(texture)
     if options is not None:
         from .gpnn import fill_hole
 

@@ -88,14 +88,10 @@ def _coats(config: dict) -> tuple:
 
 
 def _asks_fur(config: dict) -> bool:
-    """Does a pix2pix config turn the fur finish (`pix2pix_demo.fur`) on by default? Its "fur" value as
-    `FurSettings.from_config` reads it; a bad value counts as no (loading the model reports it)."""
-    from .fur import FurSettings
+    """Does a pix2pix config turn the fur finish (`pix2pix_demo.fur`) on by default? (A bad value: no.)"""
+    from .fur import config_fur
 
-    try:
-        return FurSettings.from_config(config.get("fur")) is not None
-    except (TypeError, ValueError):
-        return False
+    return config_fur(config) is not None
 
 
 def _trained_on_cutouts(config: dict, coats: tuple) -> bool:

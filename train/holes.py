@@ -18,22 +18,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pix2pix_demo.imaging import darkest_channel
+
 LINE = 128  # a line pixel: darker than this (in every channel: the darkest channel is taken)
 MIN_PIXELS = 150  # smaller enclosed regions (after the lines are thickened) are ignored
 WHITE = 230  # a region (or pixel) is white when its darkest channel's mean is at least this
-
-
-def darkest(image) -> np.ndarray:
-    """HxW uint8: the darkest channel of an HxW or HxWxC uint8 array (or a PIL image)."""
-    array = np.asarray(image)
-    return array if array.ndim == 2 else array[..., :3].min(axis=2)
 
 
 def enclosed_regions(drawing, min_pixels: int = MIN_PIXELS) -> tuple[np.ndarray, int]:
     """(labels, count): HxW int32, 0 on the lines and on what reaches the border, 1..count on each
     enclosed region of `drawing` (dark lines on white: HxW or HxWxC uint8, or a PIL image) of at least
     `min_pixels` pixels after the lines are thickened by 1 px."""
-    lines = (darkest(drawing) < LINE).astype(np.uint8)
+    lines = (darkest_channel(drawing) < LINE).astype(np.uint8)
     lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
     count, labels = cv2.connectedComponents(1 - lines, connectivity=4)
     sizes = np.bincount(labels.ravel(), minlength=count)
@@ -51,7 +47,7 @@ def region_whiteness(labels: np.ndarray, count: int, picture) -> np.ndarray:
     if count == 0:
         return np.zeros(0)
     flat = labels.ravel()
-    sums = np.bincount(flat, weights=darkest(picture).ravel().astype(np.float64), minlength=count + 1)
+    sums = np.bincount(flat, weights=darkest_channel(picture).ravel().astype(np.float64), minlength=count + 1)
     sizes = np.bincount(flat, minlength=count + 1)
     return sums[1:] / np.maximum(sizes[1:], 1)
 
@@ -72,7 +68,7 @@ def hole_scores(drawing, photo, output) -> list[dict]:
     flat = labels.ravel()
     sizes = np.bincount(flat, minlength=count + 1)[1:]
     white = region_whiteness(labels, count, photo) >= WHITE
-    painted = np.bincount(flat, weights=(darkest(output).ravel() >= WHITE).astype(np.float64),
+    painted = np.bincount(flat, weights=(darkest_channel(output).ravel() >= WHITE).astype(np.float64),
                           minlength=count + 1)[1:] / sizes
     return [{"pixels": int(s), "white": bool(w), "painted": float(p)} for s, w, p in zip(sizes, white, painted)]
 

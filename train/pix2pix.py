@@ -481,7 +481,6 @@ def main(args) -> Path | None:
                     "augment_edges": args.augment_edges, "coat": args.coat, "drawing_styles": args.drawing_styles,
                     "close_ups": args.close_ups or dataset_close_ups(args.data), "cutout": dataset_is_cutout(args.data)}
         metadata = {
-            **harness.carried_settings(args.init_from),  # kind, label, fur, ... of the model it fine-tunes
             "task": "image-to-image" if args.task == "pairs" else args.task,
             **({"kind": "photo-task"} if args.task != "pairs" else {}),  # its own tab, not the Draw tab's list
             **({"hole": args.fill_hole} if args.task == "fill-in" else {}),
@@ -508,6 +507,7 @@ def main(args) -> Path | None:
             from pix2pix_demo.coat import PALETTES
 
             metadata["coats"] = {name: list(rgb) for name, rgb in PALETTES[args.coat_palette].items()}
+        metadata.update(harness.carried_settings(args.init_from))  # kind, label, fur, ... of the model it fine-tunes
         result = run.export(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
         print(f"Exported {result} after {run.step} steps, {wall / 60:.1f} min.")
     if world_size > 1:

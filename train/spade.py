@@ -269,7 +269,6 @@ def main(args) -> Path:
     wall = run.spent()
     final = copy.deepcopy(ema or generator).float().cpu()
     metadata = {
-        **harness.carried_settings(args.init_from),  # the label of the model it fine-tunes
         "task": "labels-to-image",
         "kind": "facades",  # the app's Facades tab lists it (not the Draw tab)
         "resolution": args.size,
@@ -287,6 +286,7 @@ def main(args) -> Path:
         },
         "metrics": {},
     }
+    metadata.update(harness.carried_settings(args.init_from))  # the label of the model it fine-tunes
     result = run.export(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
     print(f"Exported {result} after {run.step} steps, {wall / 60:.1f} min.")
     return result

@@ -599,7 +599,7 @@ def main(args) -> Path | None:
             **feature_loss_options(args)},
         "metrics": {},
     }
-    metadata.update(harness.carried_settings(args.init_from))  # a fine-tune keeps its name (and coats) in the app
+    metadata.update(harness.carried_settings(args.init_from))  # a fine-tune keeps its name and measured coats
     out = run.export(final, Path(args.out) / args.name, metadata, dtype=getattr(torch, args.export_dtype))
     print(f"Exported {out} after {run.step} steps, {run.spent() / 60:.1f} min ({args.budget_clock} clock).")
     return out

@@ -150,7 +150,8 @@ APP_SETTINGS = ("kind", "label", "fur", "feather", "texture", "detail", "domain_
 
 def carried_settings(init_from) -> dict:
     """The APP_SETTINGS an --init-from model folder's config.json holds ({} for a checkpoint file, a Hub id or
-    none); the exporter writes them into the new config unless the run sets the key itself."""
+    none); the trainers lay them over their export's metadata (over a default they set themselves, e.g.
+    train.stargan's generated label), so a fine-tune is shown and run as the model it came from."""
     folder = Path(init_from) if init_from else None
     if folder is None or not (folder / "config.json").is_file():
         return {}
