@@ -81,15 +81,19 @@ def test_train_on_my_image_keeps_a_short_budget_and_its_bar_moves_forward(tmp_pa
     assert re.search(r"now: 6 s on \d+ CPU threads? \(\d+ scales, at least \d+ iterations? each\), then about \d+ s "
                      r"to finish a sample from your photo", first), first
     assert re.search(r"Trained \*\*.*?\*\* in \d+ s", status), status
-    # the iterations it ran fit the budget on this machine's cost model (issue 28: at least 20 per scale, whatever
-    # the budget: a 0.1-minute budget trained 22 s); load-independent, unlike the wall time of a shared machine
+    # it kept the 6 s budget (issue 28: at least 20 per scale, whatever the budget: a 0.1-minute budget trained
+    # 22 s). The plan is measured on the wall clock, so a faster machine than ours runs more iterations in the same
+    # 6 s (CI: 81, 75, 53, ... = 8.5 s on our cost model) and a busy one fewer, each stretched: the training kept the
+    # budget on the wall clock, or, where a busy machine stretched the wall clock, its iterations fit the budget on
+    # the cost model (load-independent). The old floor fails both (22 s; 9.1 s on the cost model at this size).
     import json
 
     config = json.loads(next((tmp_path / "models").glob("*/config.json")).read_text())
     iterations, shapes = config["training"]["iterations"], config["architecture"]["shapes"]
     options = singan.TrainOptions(max_size=128, time_budget=0.1)
     cost_s = sum(i * singan.iteration_cost_ms(shapes, n, options) for n, i in enumerate(iterations)) / 1000
-    assert cost_s <= 1.2 * 6, (iterations, cost_s)  # 20 per scale at this size: 9.1 s
+    wall_s = config["training"]["wall_time_s"]
+    assert wall_s <= 1.5 * 6 or cost_s <= 1.2 * 6, (iterations, wall_s, cost_s)
     bars = [int(m.group(1)) for output in outputs for m in [re.search(r"` (\d+)% · ", output[0])] if m]
     assert len(bars) >= len(outputs) - 1 and bars == sorted(bars), bars  # the page's bar: in every status but the last
     values = [value for value, _ in seen]
