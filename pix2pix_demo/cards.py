@@ -387,6 +387,28 @@ def _fur_section(config: dict) -> str:
         "`pipe(drawing, fur=False)` gives the network's own picture. In the app: the Draw tab's \"Fur strands\" switch.", ""])
 
 
+def _holes_section(config: dict) -> str:
+    """For a model whose config holds a fitted hole guess (`"holes"`, `pix2pix_demo.holes`): what it does."""
+    from .holes import config_holes
+
+    settings = config_holes(config)
+    if settings is None:
+        return ""
+    return "\n".join([
+        "## Holes kept open", "",
+        "A drawing does not say whether a region its lines enclose (a handbag's handle hole, a shoe's opening) is "
+        "background seen through or part of the object. The config's `\"holes\"` holds a guess fitted on the "
+        "training pairs (`python -m train.holes`, `pix2pix_demo.holes`): a logistic regression"
+        + (f" over {len(settings.hidden_weights)} tanh units" if settings.hidden_weights else "") + " on "
+        f"{len(settings.features)} numbers per enclosed region (its size and shape, how thin the band of drawing "
+        "between it and the outside is, where it sits in the object"
+        + (", how white the network already painted it" if {"painted", "brightness"} & set(settings.features) else "")
+        + "). "
+        f"Regions it gives a probability of at least {settings.threshold:g} are blended to white after the network "
+        f"(feathered over {settings.feather:g} px, never over the lines). "
+        "`pipe(drawing, holes=False)` gives the network's own picture.", ""])
+
+
 def _app_note(kind: str, name: str, repo_id: str | None, task: str | None = None) -> str:
     if kind == "cat-segmenter":
         return ("In the demo app it cuts the cat out of an uploaded photo (the Photo tab's \"Cut the cat out "
@@ -431,7 +453,7 @@ def model_card(folder, repo_id: str | None = None, sample_image: str | None = No
     parts += ["## Usage", "", "Install the `pix2pix_demo` package (this project's repository: "
               "`pip install -r requirements.txt`), then:", "", "```python", _usage(_kind(config), target), "```", "",
               _app_note(_kind(config), name, repo_id, config.get("task")), "",
-              *filter(None, (_coat_section(config), _fur_section(config))),  # each only where it applies
+              *filter(None, (_coat_section(config), _fur_section(config), _holes_section(config))),  # each only where it applies
               _data_section(config), _training_section(config), _metrics_section(config)]
     if extra_markdown.strip():  # markers let push_to_hub carry this text over when it rewrites the card
         parts += [EXTRA_START, extra_markdown.strip(), EXTRA_END, ""]

@@ -69,6 +69,11 @@ class Pix2PixPipeline:
     The shipped edges2cats turns it on (faint, short strands: held-out KID +2.5, within the spread;
     docs/edges-to-image.md), edges2cats-faces does not; the Draw tab offers it as a switch ("Fur
     strands") for the models trained on cut-out cats.
+
+    The drawing's holes are kept open (`pix2pix_demo.holes`: the enclosed regions that a tiny classifier
+    fitted on the training pairs' geometry takes for background seen through, such as a handbag's handle
+    hole, are blended to white) when the config holds the fitted guess (`"holes"`; edges2products since
+    session 20); `holes=False` in a call leaves it out (`holes=True` without a guess changes nothing).
     """
 
     def __init__(self, model: nn.Module, device="cpu", detail: nn.Module | None = None):
@@ -85,6 +90,10 @@ class Pix2PixPipeline:
         self.fur_settings = FurSettings.from_config(metadata.get("fur"))
         self.fur_default = self.fur_settings is not None
         self.fur_settings = self.fur_settings or FurSettings()
+        from .holes import HoleSettings
+
+        # the hole guess (fitted coefficients: without them there is nothing to apply)
+        self.hole_settings = HoleSettings.from_config(metadata.get("holes"))
         # the named colours a model with a condition takes (pix2pix_demo.coat); {} for others. Read once:
         # the live path asks for them on every stroke
         self.coats: dict[str, tuple] = {}
@@ -123,12 +132,14 @@ class Pix2PixPipeline:
     @torch.inference_mode()
     def __call__(self, image: Image.Image, mode: str = "eval", seed: int | None = None,
                  keep_input_size: bool = False, size: int | None = None, coat=None,
-                 match_colour: bool = True, texture: bool = True, fur: bool | None = None) -> Image.Image:
+                 match_colour: bool = True, texture: bool = True, fur: bool | None = None,
+                 holes: bool | None = None) -> Image.Image:
         if mode not in INFERENCE_MODES:
             raise ValueError(f"mode must be one of {INFERENCE_MODES}, got {mode!r}")
         rgb = self.coat_rgb(coat)
         extra = () if rgb is None else (torch.tensor(rgb, device=self.device),)
-        tensor, box = fit_and_pad(to_rgb(image), size or self.size, self.model.config.multiple,
+        image = to_rgb(image)
+        tensor, box = fit_and_pad(image, size or self.size, self.model.config.multiple,
                                   fill=self.pad_fill, channels=self.input_channels)
         tensor = tensor.to(self.device)
         if mode == "paper":
@@ -139,24 +150,28 @@ class Pix2PixPipeline:
                 output = self.model(tensor, *extra)
         else:
             output = self.model(tensor, *extra)
-        result = self._finish(tensor_to_image(unpad(output, box)), rgb if match_colour else None, fur, texture)
+        result = self._finish(tensor_to_image(unpad(output, box)), rgb if match_colour else None, fur, texture,
+                              image, holes)
         if keep_input_size:
             result = resize_to(result, (box.original_width, box.original_height))
         return result
 
     @torch.inference_mode()
     def batch(self, images: list[Image.Image], coats: list | None = None,
-              furs: list | None = None) -> list[Image.Image]:
+              furs: list | None = None, holes: list | None = None) -> list[Image.Image]:
         """Several drawings in one forward pass (evaluation mode only: in the paper's mode batch statistics
         and the dropout noise would mix the drawings). The same pictures as one `self(image, coat=coat,
-        fur=fur)` call each, up to float rounding; drawings whose padded sizes differ run in groups of equal
+        fur=fur, holes=hole)` call each, up to float rounding; drawings whose padded sizes differ run in groups of equal
         size. The live path batches the requests of several pages this way (ui.live; the batched pass costs
         about half the CPU per picture of single passes on a 2-core CPU)."""
         coats = list(coats) if coats is not None else [None] * len(images)
         furs = list(furs) if furs is not None else [None] * len(images)
-        if len(coats) != len(images) or len(furs) != len(images):
-            raise ValueError(f"{len(images)} images but {len(coats)} coats and {len(furs)} fur switches")
-        prepared = [fit_and_pad(to_rgb(image), self.size, self.model.config.multiple, fill=self.pad_fill,
+        holes = list(holes) if holes is not None else [None] * len(images)
+        if len(coats) != len(images) or len(furs) != len(images) or len(holes) != len(images):
+            raise ValueError(f"{len(images)} images but {len(coats)} coats, {len(furs)} fur and {len(holes)} "
+                             "holes switches")
+        images = [to_rgb(image) for image in images]
+        prepared = [fit_and_pad(image, self.size, self.model.config.multiple, fill=self.pad_fill,
                                 channels=self.input_channels) for image in images]
         rgbs = [self.coat_rgb(coat) for coat in coats]
         results: list[Image.Image | None] = [None] * len(images)
@@ -169,17 +184,25 @@ class Pix2PixPipeline:
             output = self.model(tensor, *extra)
             for row, index in enumerate(indices):
                 results[index] = self._finish(tensor_to_image(unpad(output[row:row + 1], prepared[index][1])),
-                                              rgbs[index], furs[index])
+                                              rgbs[index], furs[index], drawing=images[index], holes=holes[index])
         return results
 
-    def _finish(self, result: Image.Image, rgb, fur: bool | None, texture: bool = True) -> Image.Image:
+    def _finish(self, result: Image.Image, rgb, fur: bool | None, texture: bool = True, drawing=None,
+                holes: bool | None = None) -> Image.Image:
         """What follows the network, for one picture (`__call__` and `batch` alike): the coat's hue matched
-        (`rgb`: its colour, None to leave it), the fur finish (None: the model's default), the texture stage."""
+        (`rgb`: its colour, None to leave it), the drawing's holes kept open (`drawing`: the input; `holes`
+        None: as the config says), the fur finish (None: the model's default), the texture stage."""
         if rgb is not None and self.coats:
             # the network paints the coat's lightness and shading; its hue it learns late (coat.match_chroma)
             from .coat import match_chroma
 
             result = Image.fromarray(match_chroma(np.asarray(result), rgb))
+        if drawing is not None and self.hole_settings is not None and holes is not False:
+            from .holes import keep_holes_open
+
+            # the drawing at the picture's size: the regions are found where the network painted them
+            result = Image.fromarray(keep_holes_open(np.asarray(result), np.asarray(resize_to(drawing, result.size)),
+                                                     self.hole_settings))
         if self.fur_default if fur is None else fur:
             from .fur import fur_finish
 

@@ -12,6 +12,7 @@
     python -m train.eval.pix2pix --model weights/edges2cats --sketches DIR  # background cleanliness on drawings
     python -m train.eval.pix2pix --model weights/edges2products --data ../shared/data/edges2products/val \
         --direction BtoA --holes                                     # + enclosed regions painted white (train.holes)
+    python -m train.eval.pix2pix ... --holes --no-keep-holes         # the same without the hole guess (pix2pix_demo.holes)
 
 --cutout makes the stock-style held-out pairs exactly as `train.data.edges --cutout` makes
 training pairs (cat on white, square crop, edges of the composite): with --masks from the
@@ -70,6 +71,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--fur", action=argparse.BooleanOptionalAction, default=None,
                    help="add (--fur) or leave out (--no-fur) the fur finish (pix2pix_demo.fur; default: as the "
                         "model's config says)")
+    p.add_argument("--keep-holes", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the drawing's guessed holes open (--keep-holes) or not (--no-keep-holes): the hole "
+                        "guess of pix2pix_demo.holes; default: as the model's config says (\"holes\")")
     p.add_argument("--layout", choices=LAYOUTS, default=None)
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
     p.add_argument("--files", help="text file of names to evaluate on (e.g. cats/heldout.txt)")
@@ -358,7 +362,7 @@ def evaluate(args) -> dict:
                 coat = [float(v) for v in coat_colour(np.asarray(to_rgb(target)))]
             elif args.coat != "default":
                 coat = args.coat
-        output = pipe(source, mode=args.mode, seed=index, coat=coat, fur=args.fur)
+        output = pipe(source, mode=args.mode, seed=index, coat=coat, fur=args.fur, holes=args.keep_holes)
         times.append((time.perf_counter() - start) * 1000)
         target = resize_to(target, output.size)
         if args.baseline:
@@ -387,6 +391,7 @@ def evaluate(args) -> dict:
         "crop": args.crop,
         "mode": args.mode,
         "coat": args.coat if getattr(pipe, "coats", None) else None,
+        "keep_holes": getattr(pipe, "hole_settings", None) is not None and args.keep_holes is not False,
         "pairs": len(pairs),
         "skipped": skipped,
         **{key: round(statistics.fmean(m[key] for m in per_image), 4) for key in ("l1", "psnr", "ssim")},
