@@ -104,13 +104,16 @@ def region_features(drawing, output=None, min_pixels: int = MIN_PIXELS) -> tuple
         return labels, 0, features
     height, width = labels.shape
     scale = math.sqrt(height * width) / 256.0  # lengths in pixels of a 256² picture
-    outside = np.isin(raw, border)
+    is_border = np.zeros(count_all, bool)
+    is_border[border] = True
+    outside = is_border[raw]
     if outside.any():
         distance = cv2.distanceTransform((~outside).astype(np.uint8), cv2.DIST_L2, 5) / scale
         distance = np.minimum(distance, FAR)
     else:  # nothing reaches the border: everything is far from an outside
         distance = np.full(labels.shape, FAR, np.float32)
-    flat = labels.ravel()
+    where = np.flatnonzero(labels.ravel())  # the regions' pixels (the sums below skip the rest)
+    flat = labels.ravel()[where]
     sizes = np.bincount(flat, minlength=count + 1)[1:].astype(np.float64)
     # boundary: region pixels with a 4-neighbour outside the region
     padded = np.pad(labels, 1, mode="edge")
@@ -123,7 +126,7 @@ def region_features(drawing, output=None, min_pixels: int = MIN_PIXELS) -> tuple
     np.maximum.at(b_max, b_labels, b_dist)
     near6 = np.bincount(b_labels, weights=(b_dist <= 6).astype(np.float64), minlength=count + 1)[1:] / b_sizes
     near12 = np.bincount(b_labels, weights=(b_dist <= 12).astype(np.float64), minlength=count + 1)[1:] / b_sizes
-    depth = np.bincount(flat, weights=distance.ravel().astype(np.float64), minlength=count + 1)[1:] / sizes
+    depth = np.bincount(flat, weights=distance.ravel()[where].astype(np.float64), minlength=count + 1)[1:] / sizes
     # the object: all that is not outside; its bounding box
     ys, xs = np.nonzero(~outside)
     top, bottom = (ys.min(), ys.max() + 1) if ys.size else (0, height)
@@ -155,7 +158,7 @@ def region_features(drawing, output=None, min_pixels: int = MIN_PIXELS) -> tuple
     features[:, 12] = sizes / object_area
     features[:, 13] = math.log1p(count)
     if output is not None:
-        dark = darkest_channel(np.asarray(output)).ravel()
+        dark = darkest_channel(np.asarray(output)).ravel()[where]
         features[:, 14] = np.bincount(flat, weights=(dark >= WHITE).astype(np.float64), minlength=count + 1)[1:] / sizes
         features[:, 15] = np.bincount(flat, weights=dark.astype(np.float64), minlength=count + 1)[1:] / sizes / 255.0
     return labels, count, features
@@ -260,7 +263,8 @@ def keep_holes_open(output, drawing, settings: HoleSettings) -> np.ndarray:
     drawing = np.asarray(drawing)
     if drawing.shape[:2] != (height, width):
         drawing = cv2.resize(drawing, (width, height), interpolation=cv2.INTER_AREA)
-    labels, probabilities = hole_probabilities(drawing, output, settings)
+    uses_output = bool({"painted", "brightness"} & set(settings.features))
+    labels, probabilities = hole_probabilities(drawing, output if uses_output else None, settings)
     chosen = np.concatenate([[False], probabilities >= settings.threshold])
     if not chosen.any():
         return output
@@ -270,5 +274,9 @@ def keep_holes_open(output, drawing, settings: HoleSettings) -> np.ndarray:
     alpha = np.clip(inside / steps, 0.0, 1.0) if settings.feather > 0 else mask.astype(np.float32)
     band = (cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0) & (mask == 0) & (darkest_channel(drawing) >= LINE)
     alpha[band] = 1.0 / steps if settings.feather > 0 else 0.0
-    blended = output.astype(np.float32) + (255.0 - output.astype(np.float32)) * alpha[..., None]
-    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    rows, cols = np.nonzero(alpha)
+    result = output.copy()
+    changed = output[rows, cols].astype(np.float32)
+    weight = alpha[rows, cols][:, None]
+    result[rows, cols] = np.clip(np.rint(changed + (255.0 - changed) * weight), 0, 255).astype(np.uint8)
+    return result
