@@ -73,6 +73,7 @@ class ModelEntry:
     cutouts: bool = False  # trained on cut-outs (a cat on white): the Photo tab cuts a photo's cat out first
     close_ups: float = 0.0  # the share of face close-ups among its training pairs (config data.close_ups)
     fur: bool = False  # its config turns the fur finish on by default ("fur"): the Draw tab's switch starts on
+    holes: bool = False  # its config holds a fitted hole guess ("holes"): the Draw tab's "Keep holes open" switch
 
 
 def _coats(config: dict) -> tuple:
@@ -92,6 +93,13 @@ def _asks_fur(config: dict) -> bool:
     from .fur import config_fur
 
     return config_fur(config) is not None
+
+
+def _asks_holes(config: dict) -> bool:
+    """Does a pix2pix config hold a hole guess (`pix2pix_demo.holes`) it applies by default? (A bad value: no.)"""
+    from .holes import config_holes
+
+    return config_holes(config) is not None
 
 
 def _trained_on_cutouts(config: dict, coats: tuple) -> bool:
@@ -145,7 +153,7 @@ def _entry_from_folder(key: str, folder: Path) -> ModelEntry:
         close_ups = 0.0
     return ModelEntry(key, label, kind, str(folder), local=True, edge_method=data.get("edge_method"),
                       coats=coats, cutouts=_trained_on_cutouts(config, coats), close_ups=close_ups,
-                      fur=_asks_fur(config))
+                      fur=_asks_fur(config), holes=_asks_holes(config))
 
 
 def _scan(folder: Path) -> dict[str, ModelEntry]:
@@ -201,7 +209,8 @@ def list_models(kind: str | None = None) -> dict[str, ModelEntry]:
                                           edge_method=_fetched.get(key, {}).get("edge_method"),
                                           coats=_fetched.get(key, {}).get("coats", ()),
                                           cutouts=_fetched.get(key, {}).get("cutouts", False),
-                                          fur=_fetched.get(key, {}).get("fur", False))
+                                          fur=_fetched.get(key, {}).get("fur", False),
+                                          holes=_fetched.get(key, {}).get("holes", False))
     return {key: entry for key, entry in entries.items() if kind is None or entry.kind == kind}
 
 
@@ -368,4 +377,5 @@ def load(key: str, progress: Progress | None = None, device="cpu") -> torch.nn.M
                                                   "coats": model.metadata.get("coats")})}
                 _fetched[key]["cutouts"] = _trained_on_cutouts(model.metadata, _fetched[key]["coats"])
                 _fetched[key]["fur"] = _asks_fur(model.metadata)
+                _fetched[key]["holes"] = _asks_holes(model.metadata)
     return model

@@ -55,10 +55,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
-def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None, coats: bool = False, fur: bool = False):
+# a hole guess (pix2pix_demo.holes) that takes every enclosed region for a hole: the tiny models paint noise
+HOLES_ALL = {"features": ["log_area"], "mean": [0.0], "scale": [1.0], "weights": [0.0], "bias": 5.0, "threshold": 0.5}
+
+
+def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None, coats: bool = False, fur: bool = False,
+                      holes: bool = False):
     """A tiny, untrained pix2pix U-Net saved as a model folder (what tests need: shapes, not quality).
     `coats=True`: it takes a coat colour, like the shipped edges2cats (pix2pix_demo.coat); `fur=True`: its
-    config turns the fur finish on by default, like the shipped edges2cats (pix2pix_demo.fur)."""
+    config turns the fur finish on by default, like the shipped edges2cats (pix2pix_demo.fur); `holes=True`:
+    its config holds a hole guess (HOLES_ALL), like the shipped edges2products (pix2pix_demo.holes)."""
     import torch
 
     from pix2pix_demo.coat import COATS, DEFAULT_COAT
@@ -73,6 +79,8 @@ def save_tiny_pix2pix(folder, seed: int = 0, label: str | None = None, coats: bo
         metadata["coats"] = {name: list(rgb) for name, rgb in COATS.items()}
     if fur:
         metadata["fur"] = True  # the finish's defaults
+    if holes:
+        metadata["holes"] = HOLES_ALL
     return save_model(model, folder, metadata)
 
 
@@ -160,7 +168,7 @@ def tiny_weights_dir(tmp_path_factory):
     PIX2PIX_WEIGHTS_DIR for the whole session (set before `app` is imported)."""
     folder = tmp_path_factory.mktemp("weights")
     save_tiny_pix2pix(folder / "edges2cats", seed=0, label="Edges → cats", coats=True, fur=True)
-    save_tiny_pix2pix(folder / "edges2products", seed=1, label="Edges → shoes & bags")
+    save_tiny_pix2pix(folder / "edges2products", seed=1, label="Edges → shoes & bags", holes=True)
     save_tiny_singan(folder / "singan-mini")
     save_tiny_facades(folder / "facades-pix2pix", "pix2pix")
     save_tiny_facades(folder / "facades-spade", "spade")

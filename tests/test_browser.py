@@ -264,7 +264,8 @@ def test_coat_swatches_recolour_the_cat_and_hide_for_models_without_coats(fresh_
     assert black_src != first_src and page.locator(f"{SURFACE} [data-role=coat-name]").text_content() == "black"
     assert_a_generated_picture(pixels)
     page.select_option(f"{SURFACE} [data-role=model]", "edges2products")
-    assert not page.locator(f"{SURFACE} .p2p-coats").is_visible()
+    # the tiny edges2products takes no colour (its row shows only the "Keep holes open" switch)
+    assert swatches.count() == 0 and not page.locator(f"{SURFACE} .p2p-coats .p2p-label").is_visible()
 
 
 def test_the_fur_switch_starts_as_the_model_asks_and_is_kept_per_model(fresh_page):
@@ -284,6 +285,36 @@ def test_the_fur_switch_starts_as_the_model_asks_and_is_kept_per_model(fresh_pag
     assert not switch.is_visible()
     page.select_option(f"{SURFACE} [data-role=model]", "edges2cats")
     assert switch.is_visible() and not page.is_checked(box)  # the person's choice for this model is kept
+
+
+def test_the_keep_holes_switch_is_offered_on_for_the_model_with_a_guess(fresh_page):
+    page = fresh_page
+    switch, box = page.locator(f"{SURFACE} .p2p-holes"), f"{SURFACE} [data-role=holes]"
+    assert not switch.is_visible()  # edges2cats: no hole guess in its config
+    page.select_option(f"{SURFACE} [data-role=model]", "edges2products")
+    assert switch.is_visible() and page.is_checked(box)  # its config holds one (the tiny model's: every region)
+    page.locator(f"{SURFACE} [data-role=size]").fill("24")  # lines that stay lines at the tiny model's 64 px
+
+    def square():  # one closed stroke: a box the guess takes for a hole
+        box = page.locator(f"{SURFACE} canvas").bounding_box()
+        corners = [(0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7), (0.3, 0.3)]
+        page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
+        page.mouse.down()
+        for x, y in corners[1:]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=3)
+        page.mouse.up()
+
+    open_src, _ = picture_after(page, square)
+    filled_src, pixels = picture_after(page, lambda: page.uncheck(box))
+    assert filled_src != open_src
+    assert_a_generated_picture(pixels)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "draw-holes-switch.png"), timeout=WAIT_MS)
+    assert picture_after(page, lambda: page.check(box))[0] == open_src  # back on: the first picture (cached)
+    page.uncheck(box)
+    page.select_option(f"{SURFACE} [data-role=model]", "edges2cats")
+    page.select_option(f"{SURFACE} [data-role=model]", "edges2products")
+    assert not page.is_checked(box)  # the person's choice for this model is kept
 
 
 def test_a_phone_shows_the_picture_beside_the_canvas_and_every_tab(running_app, chromium_browser):

@@ -104,7 +104,7 @@ def build_draw_tab() -> DrawTab:
         # props for the script
         models=[list(choice) for choice in choices], model=logic.default_model(), examples=list(surface_examples()),
         max_seed=MAX_SEED, coats=logic.coat_choices(), fur_models=logic.fur_models(),
-        fur_defaults=logic.fur_defaults(),
+        fur_defaults=logic.fur_defaults(), hole_models=logic.hole_models(),
         enhance=enhancer_key() is not None,
         fair=True,  # the server replaces a page's waiting drawing: the page sends each new drawing at once
     )

@@ -1,7 +1,7 @@
 """The Draw tab's live path, without Gradio: a small PNG of the drawing in, a picture out.
 
 The drawing surface (`static/draw_surface.js`) sends, after every finished stroke, one JSON
-request `{"png": "data:image/png;base64,...", "model": KEY, "seed": N, "coat": NAME, "fur": BOOL, "page": ID}` holding the
+request `{"png": "data:image/png;base64,...", "model": KEY, "seed": N, "coat": NAME, "fur": BOOL, "holes": BOOL, "page": ID}` holding the
 line drawing at the model's resolution (256², a few kB) to a Gradio server function (one POST to
 `/gradio_api/component_server`, no upload, no Gradio queue), and gets back a JPEG data URL:
 
@@ -14,7 +14,9 @@ line drawing at the model's resolution (256², a few kB) to a Gradio server func
 "coat" (optional) is the cat's colour for models that take one (edges2cats: "ginger", "black", ...;
 missing or "" = the model's default); other models ignore it. "fur" (optional, true / false) switches the fur
 finish (`pix2pix_demo.fur`, hair strands drawn into the cat) on or off; missing = the model's default (on for
-edges2cats, whose config has "fur"; off for the other shipped models). "page" (optional) is a random id of the
+edges2cats, whose config has "fur"; off for the other shipped models). "holes" (optional, true / false) switches
+the hole guess (`pix2pix_demo.holes`: enclosed regions taken for holes painted white) on or off; missing = the
+model's default (on for edges2products, whose config holds one). "page" (optional) is a random id of the
 page (one per page load): many people drawing at once are served fairly (`pix2pix_demo.fair_queue`:
 a page's newer drawing replaces its waiting one, one model pass per page at a time, pages in turn,
 several pages' drawings in one batched pass); a request without one is a page of its own. "seq" (optional,
@@ -132,7 +134,7 @@ def decode_png(data) -> Image.Image:
     return image
 
 
-def _request_fields(request) -> tuple[Image.Image, str, int, str | None, bool | None]:
+def _request_fields(request) -> tuple[Image.Image, str, int, str | None, bool | None, bool | None]:
     if not isinstance(request, dict):
         raise logic.InputError("Expected a request object {png, model, seed}.")
     key = request.get("model")
@@ -150,7 +152,8 @@ def _request_fields(request) -> tuple[Image.Image, str, int, str | None, bool | 
     if coat is not None and not (isinstance(coat, str) and len(coat) <= 32):
         raise logic.InputError("The coat must be the name of a colour.")
     fur = logic.parse_flag(request.get("fur"), "The fur switch", default=None)
-    return decode_png(request.get("png")), key, seed, coat or None, fur
+    holes = logic.parse_flag(request.get("holes"), "The holes switch", default=None)
+    return decode_png(request.get("png")), key, seed, coat or None, fur, holes
 
 
 @dataclass(frozen=True)
@@ -162,20 +165,22 @@ class Drawing:
     seed: int
     coat: str | None
     fur: bool | None = None  # the fur finish on / off; None = the model's default
+    holes: bool | None = None  # the hole guess on / off; None = the model's default
 
 
 def _prepare(request) -> Drawing:
-    image, key, seed, coat, fur = _request_fields(request)
+    image, key, seed, coat, fur, holes = _request_fields(request)
     pipe = logic.get_pipeline(key)
     sketch = logic.sketch_from_canvas(image, size=pipe.size)
-    return Drawing(key, sketch, seed, logic.parse_coat(pipe, coat), fur)  # a bad coat is answered before any wait
+    return Drawing(key, sketch, seed, logic.parse_coat(pipe, coat), fur, holes)  # a bad coat is answered before any wait
 
 
 def _generate(request) -> Image.Image:
     drawing = _prepare(request)
     with _model_lock:
         use_torch_threads()
-        return logic.generate(drawing.sketch, drawing.key, drawing.seed, coat=drawing.coat, fur=drawing.fur)
+        return logic.generate(drawing.sketch, drawing.key, drawing.seed, coat=drawing.coat, fur=drawing.fur,
+                              holes=drawing.holes)
 
 
 def page_of(request) -> tuple[str, int | None]:
@@ -200,11 +205,12 @@ def run_drawings(drawings: list[Drawing]) -> list[tuple[Image.Image, int, float]
     start = time.perf_counter()
     if len(drawings) == 1:
         drawing = drawings[0]
-        images = [logic.generate(drawing.sketch, drawing.key, drawing.seed, coat=drawing.coat, fur=drawing.fur)]
+        images = [logic.generate(drawing.sketch, drawing.key, drawing.seed, coat=drawing.coat, fur=drawing.fur,
+                                 holes=drawing.holes)]
     else:
         pipe = logic.get_pipeline(drawings[0].key)
         images = pipe.batch([drawing.sketch for drawing in drawings], [drawing.coat for drawing in drawings],
-                            [drawing.fur for drawing in drawings])
+                            [drawing.fur for drawing in drawings], [drawing.holes for drawing in drawings])
     model_ms = round((time.perf_counter() - start) * 1000, 1)
     return [(image, len(drawings), model_ms) for image in images]
 
@@ -257,7 +263,7 @@ def _answer(make) -> dict:
 
 
 async def render(request) -> dict:
-    """The live path: {png, model, seed, coat, fur, page} -> {image: JPEG data URL, width, height, ms, model_ms,
+    """The live path: {png, model, seed, coat, fur, holes, page} -> {image: JPEG data URL, width, height, ms, model_ms,
     batch} (see the module doc). A coroutine: Gradio awaits it on its event loop, so a request waiting its
     turn holds no thread; decoding and JPEG encoding run in worker threads, the model in the fair queue's."""
     import anyio
@@ -277,7 +283,7 @@ async def render(request) -> dict:
 
 
 def render_png(request) -> dict:
-    """The download: {png, model, seed, coat, fur, size} -> {image: PNG data URL, width, height}.
+    """The download: {png, model, seed, coat, fur, holes, size} -> {image: PNG data URL, width, height}.
 
     `size` 256 is the model's output as it is; 512 follows the app's any-size rule (the model
     runs at its resolution and the result is resized to the requested long side, LANCZOS); 1024

@@ -94,6 +94,13 @@ def fur_defaults() -> list[str]:
     return [key for key in fur_models() if entries.get(key) is not None and entries[key].fur]
 
 
+def hole_models() -> list[str]:
+    """The pix2pix models whose config holds a fitted hole guess (`pix2pix_demo.holes`; edges2products since
+    session 20): the Draw tab offers them a "Keep holes open" switch, on by default as the config applies it."""
+    entries = registry.list_models("pix2pix")
+    return [key for _, key in model_choices() if entries.get(key) is not None and entries[key].holes]
+
+
 def default_model() -> str | None:
     choices = model_choices()
     keys = [key for _, key in choices]
@@ -265,19 +272,20 @@ def parse_coat(pipe, coat) -> str | None:
 
 
 def generate(sketch: Image.Image, key: str, seed: int = 0, progress=None, coat=None,
-             fur: bool | None = None) -> Image.Image:
+             fur: bool | None = None, holes: bool | None = None) -> Image.Image:
     """Line drawing -> generated RGB image (at the model's resolution, the drawing's aspect).
 
     seed 0: evaluation mode, deterministic. Any other seed: the paper's test-time mode (dropout
     as noise, batch statistics) with that seed, i.e. a reproducible variation. `coat`: the cat's
     colour for models that take one (see `model_coats`; None = the model's default). `fur`: the fur
-    finish on or off (None = as the model's config says: off for every shipped model)."""
+    finish on or off (None = as the model's config says: off for every shipped model). `holes`: the hole guess
+    (`pix2pix_demo.holes`) on or off (None = as the config says: on where it holds one, edges2products)."""
     pipe = get_pipeline(key, progress)
     seed = parse_seed(seed)
     coat = parse_coat(pipe, coat)
     if seed == 0:
-        return pipe(sketch, mode="eval", coat=coat, fur=fur)
-    return pipe(sketch, mode="paper", seed=seed, coat=coat, fur=fur)
+        return pipe(sketch, mode="eval", coat=coat, fur=fur, holes=holes)
+    return pipe(sketch, mode="paper", seed=seed, coat=coat, fur=fur, holes=holes)
 
 
 def drawing_of_edges(edges: Image.Image, size: int) -> tuple[Image.Image, tuple[int, int, int, int]]:

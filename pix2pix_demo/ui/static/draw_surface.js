@@ -32,10 +32,13 @@
   const sizeValue = root.querySelector('[data-role=size-value]');
   const downloadSize = root.querySelector('[data-role=download-size]');
   const coatBox = root.querySelector('.p2p-coats');
+  const coatLabel = coatBox.querySelector('.p2p-label');
   const coatList = root.querySelector('.p2p-coat-list');
   const coatName = root.querySelector('[data-role=coat-name]');
   const furBox = root.querySelector('.p2p-fur');
   const furInput = root.querySelector('[data-role=fur]');
+  const holesBox = root.querySelector('.p2p-holes');
+  const holesInput = root.querySelector('[data-role=holes]');
   const button = (name) => root.querySelector('[data-action=' + name + ']');
   const palette = Array.isArray(props.palette) && props.palette.length ? props.palette : null; // [[name, hex]]
   const PAPER = props.background || '#ffffff';
@@ -152,12 +155,21 @@
   function furShown() { return (props.fur_models || []).includes(modelSelect.value); }
   function currentFur() { return furShown() ? furInput.checked : undefined; }
   furInput.addEventListener('change', () => { furChoice[modelSelect.value] = furInput.checked; update(); });
+  // the hole guess (enclosed regions taken for holes painted white): a switch for the models whose config holds
+  // one (props.hole_models: edges2products), on by default as the config applies it; kept per model
+  const holesChoice = {};
+  function holesShown() { return (props.hole_models || []).includes(modelSelect.value); }
+  function currentHoles() { return holesShown() ? holesInput.checked : undefined; }
+  holesInput.addEventListener('change', () => { holesChoice[modelSelect.value] = holesInput.checked; update(); });
   function renderCoats() {
     const coats = modelCoats();
     const model = modelSelect.value;
     furInput.checked = model in furChoice ? furChoice[model] : (props.fur_defaults || []).includes(model);
     furBox.hidden = !furShown();
-    coatBox.hidden = !coats.length && furBox.hidden;
+    holesInput.checked = model in holesChoice ? holesChoice[model] : true;
+    holesBox.hidden = !holesShown();
+    coatBox.hidden = !coats.length && furBox.hidden && holesBox.hidden;
+    coatLabel.hidden = !coats.length; // a model with a switch but no colours: the switch alone
     coatList.replaceChildren();
     if (!coats.length) { coatName.textContent = ''; return; }
     if (!coats.some(([, , value]) => value === state.coat)) state.coat = coats[0][2]; // the first: the model's default
@@ -317,7 +329,7 @@
     let start = 0;
     state.history.forEach((op, i) => { if (op.kind === 'clear') start = i + 1; });
     const ops = state.history.slice(start);
-    return ops.length ? ops.map((op) => op.id).join('.') + '|' + modelSelect.value + '|' + seedInput.value + '|' + currentCoat() + '|' + currentFur() : null;
+    return ops.length ? ops.map((op) => op.id).join('.') + '|' + modelSelect.value + '|' + seedInput.value + '|' + currentCoat() + '|' + currentFur() + '|' + currentHoles() : null;
   }
   function showStatus(text, isError) {
     status.textContent = text || '';
@@ -358,7 +370,7 @@
   // goes on, dropped once it has ended: the finished stroke gets its own request)
   async function send(preview) {
     const version = state.version, key = preview ? null : drawingKey(), stroke = state.stroke;
-    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), fur: currentFur(), page: PAGE, seq: ++state.seq };
+    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), fur: currentFur(), holes: currentHoles(), page: PAGE, seq: ++state.seq };
     const bytes = JSON.stringify(request).length;
     const started = performance.now();
     state.inFlight += 1; root.dataset.busy = '1';
@@ -388,7 +400,7 @@
   async function download() {
     if (drawingKey() === null) { showStatus('Nothing to download yet: draw something first.', true); return; }
     const size = Number(downloadSize.value);
-    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), fur: currentFur(), size };
+    const request = { png: sketchPng(), model: modelSelect.value, seed: Number(seedInput.value) || 0, coat: currentCoat(), fur: currentFur(), holes: currentHoles(), size };
     showStatus(size > 512 ? 'Enhancing ×4 (a few seconds)…' : 'Preparing the PNG…');
     let result;
     try { result = await server.render_png(request); } catch (error) { result = undefined; }
