@@ -46,7 +46,14 @@ footer { display: none !important; }
 """
 # A phone: less page margin, so the Draw tab's drawing and picture (side by side) are larger. In `head`,
 # not CSS: Gradio scopes the CSS's media rules to its content, and this padding is outside it.
-HEAD = "<style>@media (max-width: 720px) { .gradio-container .main.app { padding-left: 8px; padding-right: 8px; } }</style>"
+# The Fill-in editor's zoom / undo bar lay over its label ("Photo: paint over the part to fill in") wherever the
+# editor is under ~480 px wide (a phone, and beside the mask column in windows up to ~1100 px): there the bar goes
+# below the label (below its two lines under 320 px). A container query, so in `head` too: Gradio's scoping of the
+# CSS keeps style, @media, @keyframes and @font-face rules and drops @container ones.
+HEAD = ("<style>@media (max-width: 720px) { .gradio-container .main.app { padding-left: 8px; padding-right: 8px; } }\n"
+        "#fill-editor { container-type: inline-size; }\n"
+        "@container (max-width: 500px) { #fill-editor .top-panel { top: 40px; } }\n"
+        "@container (max-width: 320px) { #fill-editor .top-panel { top: 60px; } }</style>")
 # Passed to launch() by __main__ and by the tests, so limits are the same everywhere.
 LAUNCH_OPTIONS = dict(
     max_file_size="25mb",  # a 40-megapixel JPEG fits; anything larger is refused at upload

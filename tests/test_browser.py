@@ -485,3 +485,45 @@ def test_photo_tab_enhanced_panel_edit_in_draw_gives_the_same_picture_and_one_er
     page.wait_for_timeout(3000)  # time for a second one to show up
     errors = [text for text in toasts(page) if "megapixels" in text]
     assert len(errors) == 1 and "7000×6000" in errors[0], toasts(page)
+    # and said once inside it (a toast groups its kind's messages: "Error (2)" listed it twice)
+    assert sum(text.count("7000×6000") for text in toasts(page)) == 1, toasts(page)
+
+
+def test_photo_tab_a_photo_chosen_over_another_is_made_once_and_warned_once(fresh_page, tmp_path):
+    """Choosing a photo while another is shown fired Gradio's `change` twice with it: the picture was made twice
+    and its warning (the tiny weights have no cat segmenter, so "... the whole photo was used.") was shown twice,
+    as "Warning (2)". Removing an example's photo empties the outputs."""
+    from PIL import ImageDraw
+
+    page = fresh_page
+    paths = []
+    for name, colour in (("first.png", (200, 110, 40)), ("second.png", (60, 90, 160))):
+        photo = Image.new("RGB", (160, 120), "white")
+        ImageDraw.Draw(photo).ellipse([30, 20, 130, 100], fill=colour)
+        photo.save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    sent = []  # the requests that carry the second photo
+    page.on("request", lambda request: sent.append(request.url) if "queue/join" in request.url
+            and '"orig_name":"second.png"' in (request.post_data or "") else None)
+    page.get_by_role("tab", name="Photo").click()
+    page.locator("#photo-input input[type=file]").set_input_files(paths[0])
+    wait_for_new_output(page, "#photo-output", None)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=toast-body]').length > 0")
+    for close in page.locator("[data-testid=toast-close]").all():  # the first photo's warning is read and closed
+        close.click()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=toast-body]').length === 0")
+    before = current_src(page, "#photo-output")
+    page.locator("#photo-input input[type=file]").set_input_files(paths[1])  # the file chooser, over the photo
+    wait_for_new_output(page, "#photo-output", before)
+    page.wait_for_timeout(3000)  # time for a second answer to show up
+    notes = sum(text.count("the whole photo was used") for text in toasts(page))
+    assert notes == 1 and len(sent) == 1, (toasts(page), sent)
+    page.screenshot(path=str(ARTIFACTS / "photo-replaced.png"), timeout=WAIT_MS)
+    # an example, then the photo removed: both pictures go
+    before = current_src(page, "#photo-output")
+    page.locator("#photo-input").locator("xpath=ancestor::div[contains(@class, 'tabitem')][1]").locator(
+        "table tbody tr").first.click()
+    wait_for_new_output(page, "#photo-output", before)
+    page.locator("#photo-input button[aria-label='Remove Image']").click()
+    page.wait_for_function("() => !document.querySelector('#photo-output img') && "
+                           "!document.querySelector('#photo-edges img')")

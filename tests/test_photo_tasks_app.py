@@ -111,6 +111,12 @@ def test_colourize_and_fill_in_endpoints(client, tmp_path):
     assert client.predict(handle_file(str(path)), 2, api_name="/colourize")  # still serving
 
 
+def _buttons(page, selector: str) -> list[str]:
+    """The names of the buttons in an image's corner."""
+    return page.evaluate("(s) => [...document.querySelectorAll(s + ' .icon-button-wrapper button')]"
+                         ".map(b => b.getAttribute('aria-label'))", selector)
+
+
 def _decoded(page, selector: str) -> np.ndarray:
     src = page.locator(f"{selector} img").first.get_attribute("src")
     import io
@@ -133,6 +139,13 @@ def test_colourize_an_example_and_paint_a_hole_in_the_browser(running_app, chrom
         colour, grey = _decoded(page, "#colourize-output"), _decoded(page, "#colourize-grey")
         assert colour.shape == grey.shape == (300, 451, 3)
         assert np.array_equal(np.asarray(Image.fromarray(colour).convert("L")), grey[..., 0])
+        # the grey picture had a Share button (to Hugging Face discussions) the tab's other outputs do not have
+        assert _buttons(page, "#colourize-grey") == ["Download"]
+        assert "Share" not in _buttons(page, "#colourize-output")
+        # removing the photo clears both pictures (by `clear`: Gradio's `input` still carried the example)
+        page.locator("#colourize-input button[aria-label='Remove Image']").click()
+        page.wait_for_function("() => !document.querySelector('#colourize-output img') && "
+                               "!document.querySelector('#colourize-grey img')")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "colourize-tab.png"), timeout=WAIT_MS)
 
@@ -156,6 +169,37 @@ def test_colourize_an_example_and_paint_a_hole_in_the_browser(running_app, chrom
         assert 0.005 < changed.mean() < 0.3  # the stroke, and only the stroke, was filled in
         magenta = (shown[..., 0] > 200) & (shown[..., 1] < 80) & (shown[..., 2] > 200)
         assert magenta.sum() > 100  # the mask is shown
+        assert _buttons(page, "#fill-mask") == ["Download"]
         page.screenshot(path=str(ARTIFACTS / "fill-in-tab.png"), timeout=WAIT_MS)
+    finally:
+        page.close()
+
+
+LABEL_AND_BAR = """() => { const box = (s) => document.querySelector('#fill-editor ' + s).getBoundingClientRect();
+    const label = box('[data-testid=block-label]'), bar = box('.top-panel');
+    return [[label.left, label.top, label.right, label.bottom], [bar.left, bar.top, bar.right, bar.bottom]]; }"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [420, 800, 1280])
+def test_the_fill_in_editors_toolbar_leaves_its_label_readable(running_app, chromium_browser, width):
+    """At 420 px (and beside the mask column up to ~1100 px) the editor's zoom / undo bar lay over the label that
+    says what to do ("Photo: paint over the part to fill in"); now it goes below it where the editor is narrow."""
+    page = chromium_browser.new_page(viewport={"width": width, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    try:
+        page.goto(running_app)
+        page.get_by_role("tab", name="Colour & fill").click()
+        page.get_by_role("tab", name="Fill in").click()
+        page.get_by_text("chelsea (CC0)").click()
+        page.locator("#fill-editor .top-panel").wait_for()
+        page.wait_for_timeout(1000)  # the example photo is drawn into the editor
+        (l_left, l_top, l_right, l_bottom), (b_left, b_top, b_right, b_bottom) = page.evaluate(LABEL_AND_BAR)
+        apart = b_left >= l_right or b_top >= l_bottom or b_right <= l_left or b_bottom <= l_top
+        assert apart, ((l_left, l_top, l_right, l_bottom), (b_left, b_top, b_right, b_bottom))
+        editor = page.locator("#fill-editor").bounding_box()
+        assert b_right <= editor["x"] + editor["width"] + 4 and b_bottom <= editor["y"] + 80  # still at its top
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#fill-editor").screenshot(path=str(ARTIFACTS / f"fill-in-editor-{width}.png"), timeout=WAIT_MS)
     finally:
         page.close()

@@ -25,6 +25,21 @@ logger = logging.getLogger(__name__)
 MODEL_CONCURRENCY = {"concurrency_id": "pix2pix-model", "concurrency_limit": 1}
 
 
+def on_new_photo(photo: gr.Image, examples: gr.Examples | None, fn, inputs, outputs, cleared, more_triggers=(),
+                 **options):
+    """Run `fn` once for every photo a person gives `photo` (upload, drop, paste, file chooser: the image's `upload`
+    event) or picks among `examples` (its click, then `fn`), and on `more_triggers`; removing the photo sets the
+    outputs to `cleared` (in `fn`'s queue, so after a picture still being made).
+
+    Not `photo.change`: in Gradio 6.31 choosing a new file while a photo is shown fires `change` twice with that file
+    (before and after its upload), so the model ran twice and its warning showed twice ("Warning (2)"). Nor
+    `photo.input`: on removing an example's photo it sent the example again (the value before the removal)."""
+    gr.on([photo.upload, *more_triggers], fn, inputs, outputs, **options)
+    photo.clear(lambda: cleared, None, outputs, **{**options, "preprocess": False})
+    if examples is not None:
+        examples.load_input_event.then(fn, inputs, outputs, **options)
+
+
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 

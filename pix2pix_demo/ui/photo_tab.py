@@ -15,7 +15,7 @@ import gradio as gr
 
 from ..edges import DEFAULT_EDGE_METHOD, EDGE_METHODS
 from . import logic
-from .common import MODEL_CONCURRENCY, gpu, output_file, uploaded_files, user_messages
+from .common import MODEL_CONCURRENCY, gpu, on_new_photo, output_file, uploaded_files, user_messages
 from .draw_tab import DrawTab
 from .enhance import enhance_handler, enhancer_key
 
@@ -132,15 +132,15 @@ def build_photo_tab(draw: DrawTab, tabs: gr.Tabs) -> None:
     enhanced = gr.Image(label="Enhanced ×4 (SRGAN: the 256-px picture enlarged to 1024 px)", type="pil", format="png",
                         interactive=False, elem_id="photo-enhanced", buttons=["download", "fullscreen"],
                         height=480, visible=False)
-    examples = example_rows()
-    if examples:
-        gr.Examples(examples, inputs=[photo, model], label="Example photos (scikit-image, CC0)")
+    rows = example_rows()
+    examples = gr.Examples(rows, inputs=[photo, model], label="Example photos (scikit-image, CC0)") if rows else None
 
     inputs = [photo, model, method, cut]
     run.click(photo_to_image, inputs, [edges, output, coat], api_name="photo_to_image", preprocess=False,
               **MODEL_CONCURRENCY)
-    gr.on([photo.change, method.input, cut.input], photo_changed, inputs, [edges, output, coat], preprocess=False,
-          trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
+    on_new_photo(photo, examples, photo_changed, inputs, [edges, output, coat], (None, None, ""),
+                 more_triggers=[method.input, cut.input], preprocess=False, trigger_mode="always_last",
+                 api_visibility="private", **MODEL_CONCURRENCY)
     model.input(model_changed, [photo, model, cut], [method, cut, edges, output, coat], preprocess=False,
                 trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
     enhance.click(enhance_handler, output, enhanced, api_name="enhance", preprocess=False, **MODEL_CONCURRENCY).then(

@@ -23,7 +23,7 @@ import numpy as np
 from .. import registry
 from ..imaging import ImageError, open_image
 from . import logic
-from .common import MODEL_CONCURRENCY, gpu, output_file, uploaded_files, user_messages
+from .common import MODEL_CONCURRENCY, gpu, on_new_photo, output_file, uploaded_files, user_messages
 
 MODEL_KEYS = {"colourize": "colourize", "fill-in": "fill-in"}
 MAX_VARIATION = 1000
@@ -181,21 +181,21 @@ def build_photo_tasks_tab() -> None:
                 photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"],
                                  elem_id="colourize-input", height=360)
                 grey = gr.Image(label="Grey version (the model's input)", type="filepath", format="png",
-                                interactive=False, elem_id="colourize-grey", height=360)
+                                interactive=False, elem_id="colourize-grey", height=360, buttons=["download"])
                 colour = gr.Image(label="Colourized", type="filepath", format="png", interactive=False,
                                   elem_id="colourize-output", height=360, buttons=["download", "fullscreen"])
             with gr.Row():
                 variation = gr.Slider(0, 20, value=0, step=1, label="Colour variation (0 = the model's own answer)",
                                       elem_id="colourize-variation")
                 run = gr.Button("Colourize", variant="primary", elem_id="colourize-run")
-            examples = _examples(COLOURIZE_EXAMPLES)
-            if examples:
-                gr.Examples([[path] for path, _ in examples], inputs=photo, example_labels=[c for _, c in examples],
-                            label="Example photos (CC0)")
+            found = _examples(COLOURIZE_EXAMPLES)
+            examples = gr.Examples([[path] for path, _ in found], inputs=photo, example_labels=[c for _, c in found],
+                                   label="Example photos (CC0)") if found else None
             run.click(colourize_handler, [photo, variation], [grey, colour], api_name="colourize",
                       preprocess=False, **MODEL_CONCURRENCY)
-            gr.on([photo.change, variation.release], colourize_changed, [photo, variation], [grey, colour],
-                  preprocess=False, trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
+            on_new_photo(photo, examples, colourize_changed, [photo, variation], [grey, colour], (None, None),
+                         more_triggers=[variation.release], preprocess=False, trigger_mode="always_last",
+                         api_visibility="private", **MODEL_CONCURRENCY)
         with gr.Tab("Fill in", id="fill-in"):
             gr.Markdown(FILL_HELP)
             if missing_note("fill-in"):
@@ -207,7 +207,7 @@ def build_photo_tasks_tab() -> None:
                                         eraser=gr.Eraser(default_size=24), elem_id="fill-editor", height=420)
                 with gr.Column():
                     shown = gr.Image(label="Your mask on the photo", type="filepath", format="png", interactive=False,
-                                     elem_id="fill-mask", height=200)
+                                     elem_id="fill-mask", height=200, buttons=["download"])
                     filled = gr.Image(label="Filled in", type="filepath", format="png", interactive=False,
                                       elem_id="fill-output", height=200, buttons=["download", "fullscreen"])
             fill = gr.Button("Fill in", variant="primary", elem_id="fill-run")

@@ -21,7 +21,7 @@ import gradio as gr
 from .. import translate
 from ..imaging import ImageError, open_image
 from . import logic
-from .common import MODEL_CONCURRENCY, gpu, output_file, uploaded_files, user_messages
+from .common import MODEL_CONCURRENCY, gpu, on_new_photo, output_file, uploaded_files, user_messages
 
 EXAMPLES = [Path(__file__).resolve().parents[2] / "examples" / "photos" / "chelsea.png"]  # a tabby, CC0
 INSTRUCTIONS = (
@@ -156,13 +156,12 @@ def build_translate_tab() -> None:
     only_cat = gr.Checkbox(value=True, label=ONLY_CAT_LABEL, info=ONLY_CAT_INFO, elem_id="translate-only-cat",
                            visible=is_learned(key))
     note = gr.Markdown(method_note(key), elem_id="translate-method")
-    examples = [[str(path)] for path in EXAMPLES if path.is_file()]
-    if examples:
-        gr.Examples(examples, inputs=photo, label="Example photo (scikit-image's 'chelsea', CC0)")
+    rows = [[str(path)] for path in EXAMPLES if path.is_file()]
+    examples = gr.Examples(rows, inputs=photo, label="Example photo (scikit-image's 'chelsea', CC0)") if rows else None
 
     inputs = [photo, model, target, only_cat]
     run.click(translate_photo, inputs, output, api_name="translate_photo", preprocess=False, **MODEL_CONCURRENCY)
-    gr.on([photo.change, target.input, only_cat.input], photo_changed, inputs, output, preprocess=False,
-          trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
+    on_new_photo(photo, examples, photo_changed, inputs, output, None, more_triggers=[target.input, only_cat.input],
+                 preprocess=False, trigger_mode="always_last", api_visibility="private", **MODEL_CONCURRENCY)
     model.input(model_changed, model, [target, note, only_cat], api_visibility="private").then(
         photo_changed, inputs, output, preprocess=False, api_visibility="private", **MODEL_CONCURRENCY)
