@@ -225,6 +225,50 @@ def test_spade_with_replicate_padding_and_area_labels_any_multiple_size(height, 
     assert out.shape == (1, 3, height, width) and torch.isfinite(out).all()
 
 
+def test_bilinear_upsampling_is_an_option_that_old_configs_load_without(tmp_path):
+    """SPADEConfig.upsampling: "nearest" (the default, what every shipped config without the key means) copies
+    each cell to 2x2, so the features a block gets come in constant 2x2 blocks (the seams of the streak
+    lattice); "bilinear" does not; same weights, so a model switches by its config alone."""
+    from pix2pix_demo.models.spade import upsample2
+
+    ramp = torch.arange(4.0).view(1, 1, 1, 4).expand(1, 1, 4, 4)
+    nearest, bilinear = upsample2(ramp, "nearest"), upsample2(ramp, "bilinear")
+    assert torch.equal(nearest[..., 0::2], nearest[..., 1::2])  # 2x2 copies: steps every 2 px
+    assert (bilinear[0, 0, 0, 1:-1].diff() > 0).all()  # a smooth ramp inside the border
+    old = tiny_spade(seed=5, padding_mode="replicate", label_resize="area")
+    save_model(old, tmp_path / "old", {"resolution": 32, "kind": "facades"})
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    assert config["architecture"].pop("upsampling") == "nearest"
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))  # as a config written before the option
+    loaded = load_model(tmp_path / "old")
+    labels = one_hot_tensor(random_facade(3, 32, 32))
+    smooth = tiny_spade(seed=5, padding_mode="replicate", label_resize="area", upsampling="bilinear")
+    smooth.load_state_dict(old.state_dict())  # no weights of its own
+    with torch.inference_mode():
+        assert loaded.config.upsampling == "nearest" and torch.equal(loaded(labels), old(labels))
+        assert (smooth(labels) - old(labels)).abs().max() > 1e-3
+    with pytest.raises(ValueError, match="upsampling"):
+        SPADEConfig(upsampling="bicubic")
+
+
+def test_common_detail_finds_a_line_drawn_at_the_same_place_in_every_picture():
+    """train.eval.facades.common_detail, the streak-lattice measure: independent detail averages away (about
+    1/n of the energy stays), a line at a fixed row stays, and its position shows in the phase profile."""
+    from train.eval.facades import common_detail
+
+    rng = np.random.default_rng(0)
+    noise = [(rng.random((64, 64, 3)) * 120 + 60).astype(np.uint8) for _ in range(40)]
+    lined = [image.copy() for image in noise]
+    for image in lined:
+        image[16] = np.clip(image[16].astype(int) + 60, 0, 255)  # a bright line on row 16 of every picture
+    plain, streaked = common_detail(noise), common_detail(lined)
+    assert plain["common"] < 0.05 and streaked["common"] > 2 * plain["common"]
+    assert streaked["energy"] > plain["energy"]
+    assert int(np.argmax(np.abs(streaked["row_profile"]))) == 16
+    assert int(np.argmax(streaked["row_phase"])) == 16 and streaked["col_phase"].max() < 0.5 * streaked["row_phase"].max()
+    assert streaked["row_phase"].shape == (32,)
+
+
 def test_spade_trains_one_step_without_nans():
     model = tiny_spade().train()
     labels = one_hot_tensor(random_facade(1, 32, 32))
@@ -383,6 +427,12 @@ def test_spade_fine_tunes_from_a_checkpoint_or_a_model_on_a_fresh_schedule(tmp_p
     with pytest.raises(SystemExit, match="differs"):
         train_spade.main(parse([*tiny, "--name", "fifth", "--steps", "1", "--base-channels", "8",
                                 "--init-from", str(first)]))
+    # the up-sampling holds no weights: a nearest model fine-tunes with --upsampling bilinear, from either
+    sixth = train_spade.main(parse([*tiny, "--name", "sixth", "--steps", "1", "--upsampling", "bilinear",
+                                    "--init-from", str(first)]))
+    assert json.loads((sixth / "config.json").read_text())["architecture"]["upsampling"] == "bilinear"
+    train_spade.main(parse([*tiny, "--name", "seventh", "--steps", "1", "--upsampling", "bilinear",
+                            "--init-from", str(tmp_path / "r" / "first" / "checkpoint.pt")]))
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +38,14 @@ from pix2pix_demo.hub import resolve_device
 from pix2pix_demo.labels import NUM_CLASSES, label_colour_tensor, one_hot_tensor, snap_to_classes
 from pix2pix_demo.losses import GANLoss
 from pix2pix_demo.models import PatchGANConfig, PatchGANDiscriminator
-from pix2pix_demo.models.spade import SPADEConfig, SPADEGenerator
+from pix2pix_demo.models.spade import UPSAMPLING_MODES, SPADEConfig, SPADEGenerator
 from pix2pix_demo.projected import hinge_discriminator_loss
 from pix2pix_demo.threads import use_threads
 
 ARCHITECTURE_OPTIONS = ("base_channels", "max_channels", "num_upsamplings", "hidden_channels", "z_channels",
-                        "modulation_kernel", "spectral_norm", "label_resize", "padding_mode", "d_layers", "d_channels")
+                        "modulation_kernel", "spectral_norm", "label_resize", "padding_mode", "upsampling", "d_layers",
+                        "d_channels")
+WEIGHTLESS_OPTIONS = ("upsampling",)  # options --init-from may change: they hold no weights
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -73,6 +76,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="how each level sees the labels: one pixel per cell, or class fractions (area mean)")
     g.add_argument("--padding-mode", choices=("zeros", "replicate"), default=defaults.padding_mode,
                    help="padding of G's convolutions; zeros tell G where the border is (a layout by position)")
+    g.add_argument("--upsampling", choices=UPSAMPLING_MODES, default=defaults.upsampling,
+                   help="features x2 between blocks: nearest (seams at fixed cell borders: the streak lattice) or "
+                        "bilinear; no weights, so --init-from a model trained with the other works")
     d = p.add_argument_group("discriminator and losses")
     d.add_argument("--d-layers", type=int, default=3)
     d.add_argument("--d-channels", type=int, default=64)
@@ -100,7 +106,7 @@ def generator_config(args) -> SPADEConfig:
                        num_upsamplings=args.num_upsamplings, hidden_channels=args.hidden_channels,
                        z_channels=args.z_channels, modulation_kernel=args.modulation_kernel,
                        spectral_norm=args.spectral_norm, label_resize=args.label_resize,
-                       padding_mode=args.padding_mode)
+                       padding_mode=args.padding_mode, upsampling=args.upsampling)
 
 
 class LabelPhotoDataset(torch.utils.data.Dataset):
@@ -298,7 +304,8 @@ def init_from(args, generator, ema, discriminator, projected) -> None:
     path = Path(args.init_from)
     if path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)
-        changed = harness.architecture_changes(state.get("args", {}), args, ARCHITECTURE_OPTIONS)
+        changed = harness.architecture_changes(state.get("args", {}), args,
+                                               [o for o in ARCHITECTURE_OPTIONS if o not in WEIGHTLESS_OPTIONS])
         if changed:
             raise SystemExit(f"--init-from {path}: another architecture ({'; '.join(changed)}).")
         loaded = []
@@ -311,7 +318,16 @@ def init_from(args, generator, ema, discriminator, projected) -> None:
             ema.load_state_dict(generator.state_dict())
         print(f"Initialised {', '.join(loaded)} from {path} (trained {state.get('step')} steps); a fresh schedule.")
         return
-    harness.init_generator_from(path, generator, ema)
+    # the weightless options may differ: compare the rest (init_generator_from compares whole configs)
+    own, theirs = generator.config, {}
+    if (path / "config.json").is_file():
+        theirs = json.loads((path / "config.json").read_text(encoding="utf-8")).get("architecture") or {}
+    generator.config = dataclasses.replace(own, **{name: theirs.get(name, getattr(SPADEConfig(), name))
+                                                   for name in WEIGHTLESS_OPTIONS})
+    try:
+        harness.init_generator_from(path, generator, ema)
+    finally:
+        generator.config = own
 
 
 def dataset_center(pair, size: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -32,6 +32,16 @@ from torch.nn.utils.parametrizations import spectral_norm
 from .base import ConfiguredModel
 
 
+UPSAMPLING_MODES = ("nearest", "bilinear")
+
+
+def upsample2(x: torch.Tensor, mode: str) -> torch.Tensor:
+    """Features ×2 between SPADE blocks: "nearest" (2×2 copies) or "bilinear" (half-pixel centres)."""
+    if mode == "nearest":
+        return F.interpolate(x, scale_factor=2, mode="nearest")
+    return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+
+
 @dataclass
 class SPADEConfig:
     num_classes: int = 12  # label channels (one-hot)
@@ -50,6 +60,11 @@ class SPADEConfig:
     # Padding of the 3×3 convolutions: "zeros" tells every layer where the image border is, from which
     # a generator can learn a layout by position alone; "replicate" hides it (works at any size).
     padding_mode: str = "zeros"
+    # How the features go up ×2 between blocks: "nearest" copies each cell to 2×2 (the paper's choice; the
+    # blocks' cells of an 8² start then meet at fixed seams every 32, 16, 8 ... px, which adversarial
+    # training draws as a lattice of lines), "bilinear" interpolates (no seams; no weights, so a model
+    # trained with one can be fine-tuned with the other).
+    upsampling: str = "nearest"
 
     def __post_init__(self):
         if not 1 <= self.num_upsamplings <= 8:
@@ -60,6 +75,8 @@ class SPADEConfig:
             raise ValueError(f"label_resize must be 'nearest' or 'area', got {self.label_resize!r}")
         if self.padding_mode not in ("zeros", "replicate"):
             raise ValueError(f"padding_mode must be 'zeros' or 'replicate', got {self.padding_mode!r}")
+        if self.upsampling not in UPSAMPLING_MODES:
+            raise ValueError(f"upsampling must be one of {UPSAMPLING_MODES}, got {self.upsampling!r}")
         if self.num_classes < 1 or self.base_channels < 1 or self.hidden_channels < 1 or self.z_channels < 0:
             raise ValueError("num_classes, base_channels and hidden_channels must be positive, z_channels >= 0")
 
@@ -163,5 +180,5 @@ class SPADEGenerator(ConfiguredModel, model_type="spade-generator", config_class
         x = self.head(resize_labels(labels, (height // config.multiple, width // config.multiple), config.label_resize))
         x = self.blocks[0](x, labels)
         for block in self.blocks[1:]:
-            x = block(F.interpolate(x, scale_factor=2, mode="nearest"), labels)
+            x = block(upsample2(x, config.upsampling), labels)
         return torch.tanh(self.to_image(F.leaky_relu(x, 0.2)))

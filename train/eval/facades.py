@@ -97,6 +97,35 @@ def summarise(per_image: list[dict], outputs: list, targets: list, folders: list
     return everything
 
 
+def common_detail(images, box: int = 9, period: int = 32) -> dict:
+    """The streak-lattice measure (session 13's "fine detail common to all outputs"): each picture's grey
+    high-pass (grey minus its box×box mean, edges replicated), then the mean high-pass image over all of them.
+    "common": the mean image's energy over the pictures' mean energy (1/len(images) for independent
+    detail; a lattice drawn at fixed positions in every output raises it). "energy": the pictures' mean
+    high-pass energy ([0, 1] grey units², how much fine detail there is). "row_profile" / "col_profile":
+    the mean image's row / column means (a horizontal / vertical line at a fixed position is a peak);
+    "row_phase" / "col_phase": their absolute values folded modulo `period` px (which position inside a
+    period-px cell the lines take: a generator that up-samples 8² by nearest neighbour draws its seams
+    at multiples of 32, 16, 8 px). Images: PIL images or H×W×3 uint8 arrays of one size."""
+    grey = np.stack([np.asarray(image, dtype=np.float32)[..., :3].mean(axis=2) / 255 for image in images])
+    pad = box // 2
+    padded = np.pad(grey, ((0, 0), (pad, pad), (pad, pad)), mode="edge")
+    sums = padded.cumsum(axis=1).cumsum(axis=2)
+    sums = np.pad(sums, ((0, 0), (1, 0), (1, 0)))
+    blurred = (sums[:, box:, box:] - sums[:, :-box, box:] - sums[:, box:, :-box] + sums[:, :-box, :-box]) / box ** 2
+    high = grey - blurred
+    mean = high.mean(axis=0)
+    energy = float((high ** 2).mean())
+    rows, cols = mean.mean(axis=1), mean.mean(axis=0)
+
+    def fold(profile):
+        usable = len(profile) // period * period
+        return np.abs(profile[:usable]).reshape(-1, period).mean(axis=0)
+
+    return {"common": float((mean ** 2).mean() / max(energy, 1e-12)), "energy": energy,
+            "row_profile": rows, "col_profile": cols, "row_phase": fold(rows), "col_phase": fold(cols)}
+
+
 def parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
