@@ -181,3 +181,12 @@ def test_train_holes_reuses_the_library_s_finder():
 
     assert train.holes.enclosed_regions is enclosed_regions
 
+
+
+def test_a_fine_tune_keeps_the_guess(tmp_path):
+    from train.harness import carried_settings
+
+    torch.manual_seed(0)
+    save_model(UNetGenerator(UNetConfig(base_channels=4, num_downsamplings=3, max_channels=8)), tmp_path / "m",
+               {"resolution": 64, "holes": SMALL_SHARE, "training": {"steps": 3}})
+    assert carried_settings(tmp_path / "m") == {"holes": SMALL_SHARE}  # how the app runs it, not how it trained

@@ -145,7 +145,7 @@ def init_generator_from(path, generator: torch.nn.Module, ema: torch.nn.Module |
 
 # a model's config keys that say how the app shows and runs it, not how it was trained: a fine-tune
 # (--init-from an exported folder) keeps them, so a re-export stays in its tab, under its name, with its finish
-APP_SETTINGS = ("kind", "label", "fur", "feather", "texture", "detail", "domain_coats")
+APP_SETTINGS = ("kind", "label", "fur", "holes", "feather", "texture", "detail", "domain_coats")
 
 
 def carried_settings(init_from) -> dict:
