@@ -283,6 +283,23 @@ def test_fine_detail_measures_texture_inside_the_object_not_its_outline():
     assert fine_detail(striped, np.zeros_like(mask)) == 0.0
 
 
+def test_white_blotches_counts_white_paint_inside_the_object_only():
+    from train.eval.pix2pix import white_blotches
+
+    photo = Image.new("RGB", (48, 48), "white")
+    ImageDraw.Draw(photo).rectangle([8, 8, 39, 39], fill=(120, 90, 60))  # 32x32, 26x26 once shrunk by 3 px
+    mask = np.asarray(photo).min(axis=2) < 235
+    assert white_blotches(photo, mask) == (0, 26 * 26)
+    blotched = photo.copy()
+    ImageDraw.Draw(blotched).rectangle([20, 20, 29, 29], fill=(245, 240, 236))  # a 10x10 highlight
+    assert white_blotches(blotched, mask) == (100, 26 * 26)
+    sheen = photo.copy()
+    ImageDraw.Draw(sheen).rectangle([20, 20, 29, 29], fill=(250, 250, 200))  # bright but yellow: not white
+    assert white_blotches(sheen, mask)[0] == 0
+    assert white_blotches(Image.new("RGB", (48, 48), "white"), mask) == (26 * 26, 26 * 26)  # all white inside
+    assert white_blotches(blotched, np.zeros_like(mask)) == (0, 0)
+
+
 def test_close_up_window_is_a_square_around_the_face_that_the_cat_fills():
     from train.data.edges import CLOSE_UP_SCALES, close_up_window
 

@@ -176,6 +176,16 @@ def fine_detail(image: Image.Image, mask: np.ndarray) -> float:
     return float(laplacian[inside].mean()) if inside.any() else 0.0
 
 
+def white_blotches(image: Image.Image, mask: np.ndarray, white: int = 230) -> tuple[int, int]:
+    """(white pixels, pixels) of `mask` shrunk by 3 px as in `fine_detail` (the object's inside): the pixels whose
+    darkest channel is at least `white` there. With the target photo's object as the mask, the white highlight
+    blotches a model paints on a filled surface (a toe cap, a flap); a sheen short of white does not count.
+    Pool the counts over a set of pictures (the evaluator's "white_in_object")."""
+    grey = np.asarray(image.convert("RGB")).min(axis=2) >= white
+    inside = (-F.max_pool2d(-torch.from_numpy(mask.astype(np.float32))[None, None], 7, 1, 3)[0, 0] > 0.5).numpy()
+    return int((grey & inside).sum()), int(inside.sum())
+
+
 def color_spread(colors: list[np.ndarray]) -> float:
     """How much objects' colours differ across a set: the RMS over channels of the standard deviation
     across images of each image's object colour (0 = every output the same colour)."""
@@ -349,7 +359,7 @@ def evaluate(args) -> dict:
 
     other = Pix2PixPipeline.from_pretrained(args.compare, device=args.device) if args.compare else None
     pipe(pairs[0][0])  # warm-up, not timed
-    per_image, times, rows, output_colors, target_colors, details, holes = [], [], [], [], [], [], []
+    per_image, times, rows, output_colors, target_colors, details, holes, blotches = [], [], [], [], [], [], [], []
     outputs_seen, targets_seen = [], []  # for KID
     columns = [c.strip() for c in args.grid_columns.split(",") if c.strip()]
     for index, (source, target) in enumerate(pairs):
@@ -376,6 +386,7 @@ def evaluate(args) -> dict:
         targets_seen.append(target)
         cat = np.asarray(target.convert("RGB")).min(axis=2) < 235  # the object: what is not background white
         details.append((fine_detail(output, cat), fine_detail(target, cat)))
+        blotches.append(white_blotches(output, cat))
         output_colors.append(object_color(output))
         target_colors.append(object_color(target))
         if index < args.grid_rows:
@@ -402,6 +413,8 @@ def evaluate(args) -> dict:
         "color_error": round(float(np.mean([np.abs(o - t).mean() for o, t in zip(output_colors, target_colors)])), 4),
         # fine texture inside the object, the outputs' over the targets' (1: as detailed as the photos)
         "texture_ratio": round(sum(d[0] for d in details) / max(sum(d[1] for d in details), 1e-8), 3),
+        # white blotches: the share of the objects' inside (the photos' non-white pixels, shrunk 3 px) painted white
+        "white_in_object": round(sum(b[0] for b in blotches) / max(sum(b[1] for b in blotches), 1), 4),
         **dict(zip(("kid_x1000", "kid_x1000_spread"), realism(outputs_seen, targets_seen) if args.kid else (None, None))),
         "device": str(pipe.device),
         "torch_threads": torch.get_num_threads(),
@@ -420,7 +433,7 @@ def evaluate(args) -> dict:
             raise SystemExit("--save-metrics needs a local model folder.")
         metrics = dict(read_config(folder).get("metrics") or {})
         metrics[args.save_metrics] = {k: result[k] for k in ("l1", "psnr", "ssim", "kid_x1000", "kid_x1000_spread", "ms_per_image", "color_spread",
-                                                             "target_color_spread", "color_error", "texture_ratio",
+                                                             "target_color_spread", "color_error", "texture_ratio", "white_in_object",
                                                              "pairs", "files", "crop", "data", "cutout", "skipped",
                                                              "coat", "holes") if k in result}
         update_config(folder, metrics=metrics)
