@@ -168,8 +168,8 @@ class Pix2PixPipeline:
         furs = list(furs) if furs is not None else [None] * len(images)
         holes = list(holes) if holes is not None else [None] * len(images)
         if len(coats) != len(images) or len(furs) != len(images) or len(holes) != len(images):
-            raise ValueError(f"{len(images)} images but {len(coats)} coats, {len(furs)} fur and {len(holes)} "
-                             "holes switches")
+            raise ValueError(f"{len(images)} images but {len(coats)} coats, {len(furs)} fur switches and "
+                             f"{len(holes)} holes switches")
         images = [to_rgb(image) for image in images]
         prepared = [fit_and_pad(image, self.size, self.model.config.multiple, fill=self.pad_fill,
                                 channels=self.input_channels) for image in images]

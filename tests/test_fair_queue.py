@@ -261,8 +261,10 @@ def test_batched_pass_matches_single_passes(tiny_weights_dir):
         single = np.asarray(pipe(drawing, coat=coat, fur=fur), dtype=np.int16)
         assert np.abs(np.asarray(picture, dtype=np.int16) - single).max() <= 2
     assert not np.array_equal(np.asarray(batched[1]), np.asarray(pipe(drawings[1], coat="black")))  # default: fur
-    with pytest.raises(ValueError, match="fur switches"):
+    with pytest.raises(ValueError, match="1 fur switches"):
         pipe.batch(drawings, coats, furs[:1])
+    with pytest.raises(ValueError, match="2 holes switches"):
+        pipe.batch(drawings, coats, furs, [True, False])
 
 
 @pytest.mark.parametrize("fields, message", [({"page": 3}, "page id"), ({"page": "x" * 65}, "page id"),
