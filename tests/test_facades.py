@@ -496,6 +496,9 @@ def test_facades_eval_compares_models_with_a_class_means_baseline(tmp_path):
     assert saved["l1"] == spade["l1"] and saved["pairs"] == 6 and set(saved["per_folder"]) == {"val", "test"}
     table = facades_eval.markdown_table(result)
     assert "| spade |" in table and "test: KID / PSNR / SSIM" in table
+    # the streak lattice's measure per model (the baseline's flat colours have none to measure: "–")
+    assert 0 < spade["common_detail_pct"] <= 100 and 0 < result["photos_common_detail_pct"] <= 100
+    assert "fine detail common to all" in table and table.splitlines()[-1].endswith("| – |")
 
 
 def test_model_labels_tell_same_named_folders_apart():

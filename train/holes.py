@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pix2pix_demo.holes import LINE, MIN_PIXELS, WHITE, enclosed_regions  # noqa: F401 (the finder lives in the library)
+# the finder and the guess live in the library (MIN_PIXELS re-exported: the tests read it here)
+from pix2pix_demo.holes import (FEATURES, MIN_PIXELS, WHITE, HoleSettings, enclosed_regions,  # noqa: F401
+                                region_features)
 from pix2pix_demo.imaging import darkest_channel
 
 
@@ -95,7 +97,6 @@ def region_table(pairs, pipe=None, progress: int = 0) -> dict:
     """The enclosed regions of many (drawing, photo) PIL pairs: {"features": (n, F), "white": (n,) bool,
     "picture": (n,) int, "pixels": (n,) int}. `pipe` (a Pix2PixPipeline): its picture of each drawing (default
     colour, evaluation mode, the hole guess left out) gives the "painted" / "brightness" features."""
-    from pix2pix_demo.holes import region_features
     from pix2pix_demo.imaging import resize_to
 
     rows, white, picture, pixels = [], [], [], []
@@ -111,8 +112,6 @@ def region_table(pairs, pipe=None, progress: int = 0) -> dict:
             pixels.append(np.bincount(labels.ravel(), minlength=count + 1)[1:])
         if progress and (index + 1) % progress == 0:
             print(f"{index + 1} pictures, {sum(len(r) for r in rows)} regions", flush=True)
-    from pix2pix_demo.holes import FEATURES
-
     def stack(parts, dtype, width=None):
         return np.concatenate(parts).astype(dtype) if parts else np.zeros((0, width) if width else 0, dtype)
 
@@ -185,8 +184,6 @@ def fit_guess(table: dict, features=None, holdout: int = 4, max_filled: float = 
     """Fit the guess (a logistic regression; with `hidden` units, over a tanh layer) on the pictures whose index is not a multiple of `holdout`, pick on the others the lowest
     threshold (of 0.05 .. 0.95) whose share of filled regions guessed holes is at most `max_filled`; return the
     config "holes" entry with a "fit" report (log loss, precision / recall on the held-out pictures)."""
-    from pix2pix_demo.holes import FEATURES, HoleSettings
-
     names = tuple(features or GEOMETRY)
     columns = [FEATURES.index(n) for n in names]
     x, y = table["features"][:, columns].astype(np.float64), table["white"]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -318,16 +317,7 @@ def init_from(args, generator, ema, discriminator, projected) -> None:
             ema.load_state_dict(generator.state_dict())
         print(f"Initialised {', '.join(loaded)} from {path} (trained {state.get('step')} steps); a fresh schedule.")
         return
-    # the weightless options may differ: compare the rest (init_generator_from compares whole configs)
-    own, theirs = generator.config, {}
-    if (path / "config.json").is_file():
-        theirs = json.loads((path / "config.json").read_text(encoding="utf-8")).get("architecture") or {}
-    generator.config = dataclasses.replace(own, **{name: theirs.get(name, getattr(SPADEConfig(), name))
-                                                   for name in WEIGHTLESS_OPTIONS})
-    try:
-        harness.init_generator_from(path, generator, ema)
-    finally:
-        generator.config = own
+    harness.init_generator_from(path, generator, ema, ignore=WEIGHTLESS_OPTIONS)
 
 
 def dataset_center(pair, size: int) -> tuple[torch.Tensor, torch.Tensor]:

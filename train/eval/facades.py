@@ -13,6 +13,8 @@ more than a colour per class. KID ×1000 (as `train.eval.pix2pix`: unbiased MMD�
 on the frozen EfficientNet-Lite0's pooled features, outputs vs photos; needs the training wheel,
 --no-kid skips it) with its spread over half-size subsets, over all pairs and per --data folder
 ("per_folder": val and test separately).
+"Fine detail common to all" (`common_detail`): the share of the outputs' fine detail that is the same in
+every picture, the streak lattice's measure (session 20: the shipped SPADE's nearest up-sampling draws it).
 
 --grid writes labels | model outputs | photo for the first --grid-rows pairs: it holds data-set photos
 (research use only): keep it under runs/, never in the repository. --random-grid writes code-drawn
@@ -126,6 +128,16 @@ def common_detail(images, box: int = 9, period: int = 32) -> dict:
             "row_profile": rows, "col_profile": cols, "row_phase": fold(rows), "col_phase": fold(cols)}
 
 
+def common_detail_pct(images) -> float | None:
+    """`common_detail`'s "common" in % over the pictures of the most frequent size (the streak lattice: photos
+    and lattice-free models sit near 100 / len(images))."""
+    sizes = [np.asarray(image).shape[:2] for image in images]
+    if not sizes:
+        return None
+    size = max(set(sizes), key=sizes.count)
+    return round(100 * common_detail([image for image, s in zip(images, sizes) if s == size])["common"], 2)
+
+
 def parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -175,6 +187,7 @@ def evaluate(args) -> dict:
             "model_type": pipe.model.model_type,
             "training_steps": (config.get("training") or {}).get("steps"),
             "training_cpu_s": (config.get("training") or {}).get("wall_time_s"),
+            "common_detail_pct": common_detail_pct(all_outputs),
         }
     if means is not None:
         per_image, guesses, targets = [], [], []
@@ -189,7 +202,9 @@ def evaluate(args) -> dict:
             **summarise(per_image, guesses, targets, folders, net),
             "ms_per_image": None, "cpu_ms_per_image": None, "parameters": 0, "model_type": "baseline"}
     result = {"pairs": len(pairs), "data": [str(d) for d in args.data], "torch_threads": torch.get_num_threads(),
-              "models": results}
+              "models": results,
+              "photos_common_detail_pct": common_detail_pct([resize_to(Image.fromarray(photo), (256, 256))
+                                                             for _, photo in pairs])}
     if args.grid:
         rows = []
         for index in range(min(args.grid_rows, len(pairs))):
@@ -225,6 +240,7 @@ def markdown_table(result: dict) -> str:
     folders = list(next(iter(result["models"].values())).get("per_folder", {}))
     header = "| model | KID ×1000 ↓ | L1 ↓ | PSNR (dB) ↑ | SSIM ↑ |"
     header += "".join(f" {f}: KID / PSNR / SSIM |" for f in folders) + " ms per 256² image (wall / CPU) | parameters |"
+    header += f" fine detail common to all (photos {result.get('photos_common_detail_pct')} %) |"
     lines = [header, "|---" * (header.count("|") - 1) + "|"]
 
     def kid(row):
@@ -235,7 +251,9 @@ def markdown_table(result: dict) -> str:
         params = "–" if not row["parameters"] else f"{row['parameters'] / 1e6:.2f} M"
         per = "".join(f" {kid(row['per_folder'][f])} / {row['per_folder'][f]['psnr']:.2f} / {row['per_folder'][f]['ssim']:.4f} |"
                       for f in folders)
-        lines.append(f"| {name} | {kid(row)} | {row['l1']:.4f} | {row['psnr']:.2f} | {row['ssim']:.4f} |{per} {ms} | {params} |")
+        common = "–" if row.get("common_detail_pct") is None else f"{row['common_detail_pct']:.1f} %"
+        lines.append(f"| {name} | {kid(row)} | {row['l1']:.4f} | {row['psnr']:.2f} | {row['ssim']:.4f} |{per} {ms} | {params} "
+                     f"| {common} |")
     return "\n".join(lines)
 
 

@@ -119,11 +119,12 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, step: int, decay: f
         b_ema.copy_(b)
 
 
-def init_generator_from(path, generator: torch.nn.Module, ema: torch.nn.Module | None) -> None:
+def init_generator_from(path, generator: torch.nn.Module, ema: torch.nn.Module | None, ignore=()) -> None:
     """--init-from an exported model folder: G (and its EMA) take its weights; the judges and optimisers
     start new, on a fresh schedule (a --resume of a finished run barely moves: its learning rate has
     decayed). SystemExit with a message for a folder that does not load or holds another architecture
-    (another class, or a config that differs)."""
+    (another class, or a config that differs in a field other than `ignore`'s: options that hold no weights,
+    such as SPADE's up-sampling, which a fine-tune may change)."""
     import dataclasses
 
     from pix2pix_demo.hub import ModelLoadError, load_model
@@ -132,8 +133,11 @@ def init_generator_from(path, generator: torch.nn.Module, ema: torch.nn.Module |
         source = load_model(Path(path))
     except (ModelLoadError, FileNotFoundError, OSError, ValueError) as error:
         raise SystemExit(f"--init-from {path}: {error}") from None
+    def compared(config) -> dict:
+        return {key: value for key, value in dataclasses.asdict(config).items() if key not in ignore}
+
     ours = dataclasses.asdict(generator.config)
-    if type(source) is not type(generator) or dataclasses.asdict(source.config) != ours:
+    if type(source) is not type(generator) or compared(source.config) != compared(generator.config):
         theirs = dataclasses.asdict(source.config) if hasattr(source, "config") else type(source).__name__
         raise SystemExit(f"--init-from {path}: its architecture {theirs} differs from this run's {ours}; pass the "
                          "same generator options.")
