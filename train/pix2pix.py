@@ -27,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from train import harness
 from train.harness import pretrained
 from train.harness.pretrained import (feature_loss_options, feature_pass, generator_terms, make_feature_losses,
-                                     parse_weights)
+                                     make_projected_heads, parse_weights, zoom_pass)
 from train.holes import white_holes
 
 from pix2pix_demo.data import (LAYOUTS, PairedDataset, dataset_close_ups, dataset_edge_method, dataset_is_cutout,
@@ -407,12 +407,14 @@ def main(args) -> Path | None:
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d or args.lr, betas=(args.beta1, 0.999))
     features, projected, opt_p = make_feature_losses(args, device)
+    zoom_heads, opt_z = (make_projected_heads(args, device, seed_offset=2) if projected is not None
+                         and args.projected_zoom_crops else (None, None))
     gan = make_gan_loss(args)
 
     if args.init_from and not args.resume:
         init_from(args, generator, ema, g_config, is_main)
     run.track(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d, projected=projected,
-              opt_p=opt_p, ema=ema)
+              opt_p=opt_p, ema=ema, zoom_heads=zoom_heads, opt_z=opt_z)
     if isinstance(gan, BEGANLoss):
         run.extra_state = lambda: {"began_k": gan.k}
     no_heads = ["d_features (the checkpoint has no projected heads)"]
@@ -442,7 +444,7 @@ def main(args) -> Path | None:
               postfix=lambda losses: dict(d=f"{losses['loss_d']:.3f}", g=f"{losses['loss_g_gan']:.3f}",
                                           l1=f"{losses['loss_l1']:.4f}"))
     train_step = Pix2PixStep(args, device, generator, discriminator, d_plain, opt_g, opt_d, gan, features,
-                             projected, opt_p)
+                             projected, opt_p, (zoom_heads, opt_z))
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     generator.train()
     discriminator.train()
@@ -459,6 +461,8 @@ def main(args) -> Path | None:
         harness.set_lr(opt_d, (args.lr_d or args.lr) * lr_scale)
         if opt_p is not None:
             harness.set_lr(opt_p, (args.lr_projected or args.lr_d or args.lr) * lr_scale)
+        if opt_z is not None:
+            harness.set_lr(opt_z, (args.lr_projected or args.lr_d or args.lr) * lr_scale)
         real_a = real_a.to(device, memory_format=memory_format, non_blocking=True)
         real_b = real_b.to(device, memory_format=memory_format, non_blocking=True)
         condition = condition[0].to(device) if condition else None
@@ -544,10 +548,12 @@ class Pix2PixStep:
     then G against both, with L1 and the optional low-frequency, feature-matching and perceptual terms.
     AMP on CUDA: bfloat16 where supported (no loss scaling needed), else float16 with a scaler."""
 
-    def __init__(self, args, device, generator, discriminator, d_plain, opt_g, opt_d, gan, features, projected, opt_p):
+    def __init__(self, args, device, generator, discriminator, d_plain, opt_g, opt_d, gan, features, projected, opt_p,
+                 zoom=(None, None)):
         self.args, self.device, self.gan = args, device, gan
         self.generator, self.discriminator, self.d_plain = generator, discriminator, d_plain
         self.opt_g, self.opt_d, self.features, self.projected, self.opt_p = opt_g, opt_d, features, projected, opt_p
+        self.zoom_heads, self.opt_z = zoom  # --projected-zoom-crops: heads over enlarged windows
         self.perceptual_weights = parse_weights(args.perceptual_weights)  # checked once, not every step
         self.use_amp = device.type == "cuda"
         self.amp_dtype = torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
@@ -566,13 +572,14 @@ class Pix2PixStep:
             fake_b = self.generator(real_a, condition)
         # --- the frozen network's features of the (equally augmented) target and output
         extra = {}  # energies, k_t, M_global, pull-away term, feature losses: logged with the losses
-        feats_real = feats_fake = ink = None
+        feats_real = feats_fake = ink = zoomed = None
         if self.features is not None:
             with self.autocast(), torch.set_grad_enabled(not warming_up):
                 # the projected heads are told the input's ink, or for fill-in where the photo was erased
                 erased = (real_a[:, 3:4] + 1) / 2 if getattr(args, "task", "pairs") == "fill-in" else None
                 feats_real, feats_fake, ink = feature_pass(self.features, real_a, real_b, fake_b, args.diffaugment,
                                                            condition=erased)
+                zoomed = zoom_pass(self.features, real_a, real_b, fake_b, args, condition=erased)
         if projected is not None:  # --- projected discriminator: heads over the frozen features
             projected.requires_grad_(True)
             with self.autocast():
@@ -582,6 +589,16 @@ class Pix2PixStep:
             scaler.scale(loss_dp).backward()
             scaler.step(opt_p)
             extra["loss_d_projected"] = loss_dp.item()
+        if self.zoom_heads is not None and zoomed is not None:  # --- the same over the zoom windows
+            self.zoom_heads.requires_grad_(True)
+            zoom_real, zoom_fake, zoom_ink = zoomed
+            with self.autocast():
+                loss_dz = hinge_discriminator_loss(self.zoom_heads(zoom_real, zoom_ink),
+                                                   self.zoom_heads([f.detach() for f in zoom_fake], zoom_ink))
+            self.opt_z.zero_grad(set_to_none=True)
+            scaler.scale(loss_dz).backward()
+            scaler.step(self.opt_z)
+            extra["loss_d_zoom"] = loss_dz.item()
         # --- discriminator: real pairs vs generated pairs
         real_pair = torch.cat([real_a, real_b], 1)
         if args.patchgan:
@@ -632,7 +649,8 @@ class Pix2PixStep:
                 loss_g = loss_g + args.lambda_fm * loss_fm
             loss_g = loss_g + generator_terms(args, fake_b, real_b, feats_fake, feats_real, projected, ink,
                                               self.perceptual_weights, extra,
-                                              region=None if region is None else (region, ink))
+                                              region=None if region is None else (region, ink),
+                                              zoom=None if zoomed is None else (zoomed, self.zoom_heads))
         if not warming_up:
             self.opt_g.zero_grad(set_to_none=True)
             scaler.scale(loss_g).backward()

