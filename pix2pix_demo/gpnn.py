@@ -135,12 +135,23 @@ def _nearest(queries: torch.Tensor, keys: torch.Tensor, alpha: float | None) -> 
     return torch.cat([(q[s:s + rows] @ k.T).argmin(1) for s in blocks])
 
 
-def _propagate(previous, query_grid, key_grid) -> torch.Tensor:
+def _propagate(previous, query_grid, key_grid, centred: bool = False) -> torch.Tensor:
     """Search centres (Lq, 2) on key_grid for the queries on query_grid, from the previous match
-    (index, its query grid, its key grid): each query looks where its counterpart below matched."""
+    (index, its query grid, its key grid): each query looks where its counterpart below matched. centred: map
+    patch centres between the sizes (exact; the default, kept for session 19's finish, scales grid positions
+    by the grids' ratio: ~3 px off 48 px from the match)."""
     index, (ph, pw), (pkh, pkw) = previous
     qh, qw = query_grid
     kh, kw = key_grid
+    if centred:  # query grid -> its centre pixel -> that pixel below -> its match's pixel -> key grid here
+        c = PATCH // 2
+        i = (torch.arange(qh, dtype=torch.float64) + c + 0.5) * (ph + 2 * c) / (qh + 2 * c) - 0.5 - c
+        j = (torch.arange(qw, dtype=torch.float64) + c + 0.5) * (pw + 2 * c) / (qw + 2 * c) - 0.5 - c
+        ip, jp = i.round().clamp(0, ph - 1).long(), j.round().clamp(0, pw - 1).long()
+        matched = index.view(ph, pw)[ip][:, jp]
+        si = ((matched // pkw) + (i - ip)[:, None] + c + 0.5) * (kh + 2 * c) / (pkh + 2 * c) - 0.5 - c
+        sj = ((matched % pkw) + (j - jp)[None, :] + c + 0.5) * (kw + 2 * c) / (pkw + 2 * c) - 0.5 - c
+        return torch.stack([si.round().clamp(0, kh - 1).long().flatten(), sj.round().clamp(0, kw - 1).long().flatten()], 1)
     i, j = torch.arange(qh, dtype=torch.float64), torch.arange(qw, dtype=torch.float64)
     ip = (i * ph / qh).round().clamp(0, ph - 1).long()
     jp = (j * pw / qw).round().clamp(0, pw - 1).long()
@@ -410,7 +421,7 @@ def _spread(difference: torch.Tensor, band: torch.Tensor, inside: torch.Tensor, 
 def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.5, iterations: int = 1,
               ring: int = 48, radius: int = 2, sigma: float | None = 0.5, pca_dims: int = 24,
               exact_pairs: float = 2e7, lowpass: float = 0.0, seam: float = 4.0,
-              blurred_keys: bool = False, alpha: float | None = None) -> torch.Tensor:
+              blurred_keys: bool = False, alpha: float | None = None, exemplar: dict | None = None) -> torch.Tensor:
     """The hole of `picture` rebuilt from the picture's own patches OUTSIDE the hole (content-aware fill:
     GPNN's coarse-to-fine nearest neighbours with a key mask). picture: (1, C, H, W) in [-1, 1], the photo
     with a first fill in its hole (e.g. a network's); hole: (H, W) bool, True = to rebuild. -> the same
@@ -442,7 +453,10 @@ def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.
     levels pasted pieces of fur into smooth backgrounds (the 7x7 patches at 1/4 size see past the stroke) but
     carried brick's mortar lines across; 2 iterations or blurred keys throughout made fills smoother; a
     completeness alpha (0.5) put wood grain into the saucer and pieces of the shuttle into the backdrop;
-    without the seam a smooth gradient's fill showed as a lighter or bluer band."""
+    without the seam a smooth gradient's fill showed as a lighter or bluer band.
+
+    `exemplar` (`fill_exemplar`'s keywords; levels >= 2): the coarsest query is first filled by fill_exemplar
+    and the next level looks exactly where it matched (centred `_propagate`): lines cross the hole."""
     hole = torch.as_tensor(hole, dtype=torch.bool)
     if picture.dim() != 4 or tuple(picture.shape[-2:]) != tuple(hole.shape):
         raise ValueError(f"fill_hole: picture {tuple(picture.shape)} and hole {tuple(hole.shape)} do not match.")
@@ -486,6 +500,9 @@ def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.
             on_lattice[::2, ::2] = True
             valid = valid & on_lattice.flatten()
         x = source.clone() if x is None else torch.where(update, _resize(x, shape), source)
+        if exemplar is not None and level == 0 and not finest:  # the coarsest level: structure first
+            options = {"ring": max(round(ring * factor), 2 * PATCH), **exemplar}
+            x = fill_exemplar(x, update, **options)  # then the level's own search, from it
         if not valid.any() or not asks.any():
             if finest:
                 return picture.clone()
@@ -508,7 +525,7 @@ def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.
             if previous is None or len(ask_rows) * len(valid_rows) <= exact_pairs:
                 found = _nearest(q, k, alpha)
             else:
-                candidates = _window(_propagate(previous, grid, grid)[ask_rows], int(radius), grid)
+                candidates = _window(_propagate(previous, grid, grid, exemplar is not None)[ask_rows], int(radius), grid)
                 if step > 0:
                     candidates = torch.cat([candidates, _coherent(previous[0], grid, grid)[ask_rows]], 1)
                 found = _local_nearest(q, torch.cat([k, k.new_zeros(1, k.shape[1])]), lookup[candidates], usable)
@@ -532,4 +549,145 @@ def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.
                                  .reshape(difference.shape)).permute(2, 0, 1)[None]
     out = picture.clone()
     out[..., top:bottom, left:right] = torch.where(crop_hole, x, crop).to(out.dtype)
+    return out
+
+
+def _box(x: np.ndarray, size: int) -> np.ndarray:
+    """Sums over size x size squares (zeros outside)."""
+    import cv2
+
+    return cv2.boxFilter(x, -1, (size, size), normalize=False, borderType=cv2.BORDER_CONSTANT)
+
+
+@torch.no_grad()
+def fill_exemplar(picture: torch.Tensor, hole, *, patch: int = 9, ring: int = 48, window: int = 32,
+                  guide: float = 3.0, tolerance: float = 0.2, guide_mean: float = 1.0, guide_blur: float = 2.0,
+                  seam: float = 4.0) -> torch.Tensor:
+    """`picture`'s hole ((1, C, H, W) in [-1, 1], a first fill in the hole: the guide; hole (H, W) bool) filled
+    by exemplar copying in structure order (Criminisi, Perez & Toyama 2004): the front pixel of highest
+    confidence x (isophote strength along the front's normal + 0.01) first, its patch's unknown pixels copied from
+    the kept patch (outside the hole, within `ring` px of it, `window` px of the target) minimising the mean
+    squared difference on its known pixels + `guide` x the mean squared excess over `tolerance` of the unknown
+    ones' differences to the blurred (`guide_blur`) first fill + `guide_mean` x their mean colour's squared
+    difference; then fill_hole's seam. Deterministic. Defaults: docs/photo-tasks.md session 21."""
+    import cv2
+
+    hole = torch.as_tensor(hole, dtype=torch.bool)
+    if picture.dim() != 4 or tuple(picture.shape[-2:]) != tuple(hole.shape):
+        raise ValueError(f"fill_exemplar: picture {tuple(picture.shape)} and hole {tuple(hole.shape)} do not match.")
+    if int(patch) % 2 == 0 or not 3 <= int(patch) <= 21:
+        raise ValueError(f"fill_exemplar: patch must be odd, 3..21 (got {patch}).")
+    if not hole.any() or hole.all():
+        return picture.clone()
+    p, half = int(patch), int(patch) // 2
+    height, width = hole.shape
+    rows, cols = torch.nonzero(hole, as_tuple=True)
+    margin = int(ring) + p + 3
+    top, bottom = max(0, int(rows.min()) - margin), min(height, int(rows.max()) + 1 + margin)
+    left, right = max(0, int(cols.min()) - margin), min(width, int(cols.max()) + 1 + margin)
+    crop = picture[0, :, top:bottom, left:right].float()
+    crop_hole = hole[top:bottom, left:right].numpy()
+    channels, ch, cw = crop.shape
+    if min(ch, cw) < p + 2:
+        return picture.clone()
+    # padded by half a patch (neither known nor to fill), channels last
+    image = np.pad(crop.permute(1, 2, 0).numpy(), ((half, half), (half, half), (0, 0)))
+    guide_image = np.pad(cv2.GaussianBlur(crop.permute(1, 2, 0).numpy(), (0, 0), max(float(guide_blur), 1e-3))
+                         .reshape(ch, cw, channels), ((half, half), (half, half), (0, 0)))
+    inside = np.pad(np.ones((ch, cw), bool), half)
+    known = np.pad(~crop_hole, half)
+    todo = inside & ~known
+    confidence = known.astype(np.float32)
+    # keys: patches wholly kept, centred within `ring` px of the hole (padded coordinates of the centre)
+    distance = cv2.distanceTransform(np.pad(~crop_hole, half, constant_values=True).astype(np.uint8), cv2.DIST_L2, 3)
+    whole = cv2.erode((known & inside).astype(np.uint8), np.ones((p, p), np.uint8), borderValue=0) > 0
+    keys = whole & (distance <= int(ring))
+    if not keys.any():
+        return picture.clone()
+    continued = np.zeros_like(image)  # the chosen patches' values on the kept pixels they overlapped
+    overlaps = np.zeros(known.shape, np.float32)
+    tensor = torch.from_numpy(image)
+    ones3 = np.ones((3, 3), np.uint8)
+    area = float(p * p)
+    priority = np.full(known.shape, -1.0, np.float32)
+    context = p + 8  # how far the priority of a pixel looks
+
+    def update(y0, y1, x0, x1):
+        a0, a1 = max(0, y0 - context), min(known.shape[0], y1 + context)
+        b0, b1 = max(0, x0 - context), min(known.shape[1], x1 + context)
+        k = known[a0:a1, b0:b1].astype(np.uint8)
+        inner = (slice(y0 - a0, y1 - a0), slice(x0 - b0, x1 - b0))
+        front = (todo[a0:a1, b0:b1] & (cv2.dilate(k, ones3) > 0))[inner]
+        result = np.full(front.shape, -1.0, np.float32)
+        if front.any():
+            valid = (cv2.erode(k, ones3, borderValue=0) > 0).astype(np.float32)
+            grey = image[a0:a1, b0:b1].mean(2)
+            gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) / 8 * valid
+            gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) / 8 * valid
+            count = np.maximum(_box(valid, p)[inner][front], 1.0)
+            jxx, jyy, jxy = (_box(g, p)[inner][front] / count for g in (gx * gx, gy * gy, gx * gy))
+            soft = cv2.GaussianBlur(k.astype(np.float32), (0, 0), 1.5)
+            nx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)[inner][front]
+            ny = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)[inner][front]
+            norm = np.maximum(np.hypot(nx, ny), 1e-6)
+            nx, ny = nx / norm, ny / norm
+            data = np.sqrt(np.maximum(jyy * nx * nx - 2 * jxy * nx * ny + jxx * ny * ny, 0.0))
+            conf = _box(confidence[a0:a1, b0:b1], p)[inner][front] / area
+            result[front] = conf * (data + 0.01)
+        priority[y0:y1, x0:x1] = result
+
+    update(0, known.shape[0], 0, known.shape[1])
+    while todo.any():
+        best = int(np.argmax(priority))
+        y, x = divmod(best, known.shape[1]) if priority.flat[best] >= 0 else map(int, np.argwhere(todo)[0])
+        sl = (slice(y - half, y + half + 1), slice(x - half, x + half + 1))
+        have, want = known[sl] & inside[sl], todo[sl]
+        # candidates: key centres within `window` px (more if none there)
+        reach = int(window)
+        while True:
+            y0, y1 = max(half, y - reach), min(known.shape[0] - half, y + reach + 1)
+            x0, x1 = max(half, x - reach), min(known.shape[1] - half, x + reach + 1)
+            allowed = keys[y0:y1, x0:x1]
+            if allowed.any() or reach > max(known.shape):
+                break
+            reach *= 2
+        region = (slice(y0 - half, y1 + half), slice(x0 - half, x1 + half))
+        # one convolution: the known pixels' squared differences and the unknown part's mean colour
+        known_w = torch.from_numpy((have / max(1, have.sum())).astype(np.float32))
+        kernel = torch.zeros(1 + channels, 2 * channels, p, p)
+        kernel[0, :channels] = known_w
+        kernel[0, channels:] = -2 * known_w * torch.from_numpy(image[sl]).permute(2, 0, 1)
+        for c in range(channels):
+            kernel[1 + c, channels + c] = torch.from_numpy((want / want.sum()).astype(np.float32))
+        around = tensor[region]
+        flat = around.permute(2, 0, 1)[None]
+        result = F.conv2d(torch.cat([flat * flat, flat], 1), kernel)[0]
+        wanted = torch.from_numpy(guide_image[sl][want])  # (unknown pixels, C)
+        score = result[0] + float(guide_mean) * ((result[1:] - wanted.mean(0)[:, None, None]) ** 2).sum(0)
+        if guide > 0:  # each unknown pixel's difference to the first fill beyond `tolerance`
+            size = score.shape
+            excess = torch.stack([around[r:r + size[0], c:c + size[1]] for r, c in zip(*np.nonzero(want))])
+            excess = excess.sub_(wanted[:, None, None, :]).abs_().sub_(float(tolerance)).clamp_(min=0)
+            score = score + float(guide) / len(wanted) * excess.square_().sum((0, 3))
+        score = np.where(allowed, score.numpy(), np.inf)
+        ky, kx = np.unravel_index(int(np.argmin(score)), score.shape)
+        ky, kx = int(ky) + y0, int(kx) + x0
+        source = image[ky - half:ky + half + 1, kx - half:kx + half + 1]
+        filled = float(confidence[sl].sum()) / area
+        image[sl] = np.where(want[..., None], source, image[sl])
+        continued[sl] += np.where(have[..., None], source, 0)
+        overlaps[sl] += have
+        confidence[sl] = np.where(want, filled, confidence[sl])
+        known[sl] |= want
+        todo[sl] &= ~want
+        reach = p + 6  # the pixels whose patch, gradients or normal saw the change
+        update(max(0, y - reach), min(known.shape[0], y + reach + 1), max(0, x - reach), min(known.shape[1], x + reach + 1))
+    result = torch.from_numpy(image[half:-half, half:-half]).permute(2, 0, 1)[None].contiguous()
+    if seam > 0:
+        inner = torch.from_numpy(crop_hole)
+        band = _dilate(inner, 3) & ~inner & torch.from_numpy(overlaps[half:-half, half:-half] > 0)
+        mean = torch.from_numpy(continued[half:-half, half:-half] / np.maximum(overlaps[half:-half, half:-half], 1)[..., None])
+        result = result + _spread(crop[None] - mean.permute(2, 0, 1)[None], band, inner, float(seam))
+    out = picture.clone()
+    out[0, :, top:bottom, left:right] = torch.where(torch.from_numpy(crop_hole), result[0], crop).to(out.dtype)
     return out

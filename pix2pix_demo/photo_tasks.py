@@ -297,23 +297,36 @@ TEXTURE_NUMBERS = {"levels": (int, 1, 6), "ratio": (float, 0.3, 0.9), "iteration
                    "pca_dims": (int, 4, 147), "alpha": (float, 0.001, 100)}
 TEXTURE_NONE_OK = ("sigma", "alpha")  # may be null (fill_hole: a plain average / plain nearest neighbours)
 TEXTURE_STARTS = ("model", "telea")  # "start": the finish starts from the network's fill (default) or Telea's
-TEXTURE_KEYS = (*TEXTURE_NUMBERS, "blurred_keys", "start")
+# "method": "structure" (session 21): fill_hole's coarsest level starts from gpnn.fill_exemplar with these keys
+TEXTURE_STRUCTURE = {"patch": (int, 3, 21), "window": (int, 4, 256), "guide": (float, 0, 100),
+                     "guide_blur": (float, 0, 16), "guide_mean": (float, 0, 100), "tolerance": (float, 0, 2)}
+TEXTURE_METHODS = ("patches", "structure")
+TEXTURE_NUMBERS.update(TEXTURE_STRUCTURE)
+TEXTURE_KEYS = (*TEXTURE_NUMBERS, "blurred_keys", "start", "method")
 
 
 def texture_options(texture) -> dict | None:
     """A fill-in "texture" setting (a model config's, or one given to `fill_in`) -> `gpnn.fill_hole`'s keywords
-    (plus "start"), or None for no texture finish (None / False / absent). A dict may set any of TEXTURE_KEYS
-    (the rest keep fill_hole's defaults; {} or True: all defaults); anything else is refused with a message."""
+    (plus "start" and "method"), or None for no texture finish (None / False / absent). A dict may set any of
+    TEXTURE_KEYS (the rest keep fill_hole's and fill_exemplar's defaults; {} or True: all defaults); the
+    TEXTURE_STRUCTURE keys only with "method": "structure" (which needs 2 levels or more); anything else is
+    refused with a message."""
     if texture is None or texture is False:
         return None
     if texture is True:
         return {}
     if not isinstance(texture, dict) or set(texture) - set(TEXTURE_KEYS):
         raise ValueError(f"A fill-in texture setting is a dict with keys among {sorted(TEXTURE_KEYS)}, got {texture!r}.")
+    method = texture.get("method", "patches")
+    if not isinstance(method, str) or method not in TEXTURE_METHODS:
+        raise ValueError(f"The fill-in texture's method is {method!r}, expected one of {TEXTURE_METHODS}.")
+    foreign = sorted(set(texture) & set(TEXTURE_STRUCTURE)) if method != "structure" else []
+    if foreign:
+        raise ValueError(f"The fill-in texture's {', '.join(foreign)} apply to \"method\": \"structure\" only.")
     options = {}
     for key, value in texture.items():
-        if key == "start":
-            if value not in TEXTURE_STARTS:
+        if key in ("start", "method"):
+            if key == "start" and value not in TEXTURE_STARTS:
                 raise ValueError(f"The fill-in texture's start is {value!r}, expected one of {TEXTURE_STARTS}.")
         elif key == "blurred_keys":
             if not isinstance(value, bool):
@@ -326,6 +339,10 @@ def texture_options(texture) -> dict | None:
                 raise ValueError(f"The fill-in texture's {key} is {value}, expected {low}..{high}.")
             value = kind(value)
         options[key] = value
+    if options.get("patch", 9) % 2 == 0:
+        raise ValueError(f"The fill-in texture's patch is {options['patch']}, expected an odd number of pixels.")
+    if method == "structure" and options.get("levels", 2) < 2:
+        raise ValueError("The fill-in texture's method \"structure\" needs levels 2 or more (its coarsest is the structure fill).")
     return options
 
 
@@ -440,7 +457,10 @@ def fill_in(model: nn.Module, image, mask, seed: int | None = None, texture="mod
         first = torch.from_numpy(first.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)
         if options.get("start") != "telea":
             first = torch.where(hole, out, first)
-        out = fill_hole(first[None], hole, **{k: v for k, v in options.items() if k != "start"})[0]
+        keywords = {k: v for k, v in options.items() if k not in ("start", "method", *TEXTURE_STRUCTURE)}
+        if options.get("method") == "structure":
+            keywords["exemplar"] = {k: v for k, v in options.items() if k in TEXTURE_STRUCTURE}
+        out = fill_hole(first[None], hole, **keywords)[0]
     fill = ((out.permute(1, 2, 0).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
     if scale != 1.0:
         fill = np.asarray(Image.fromarray(fill).resize((width, height), Image.BICUBIC))
