@@ -275,6 +275,9 @@ def _summary(config: dict, name: str, folder: Path) -> str:
                               + ("; then the hole is rebuilt from the photo's own unerased 7×7 patches, coarse to "
                                  "fine (`pix2pix_demo.gpnn.fill_hole`), so it gets the photo's grain instead of the "
                                  "network's" if config.get("texture") else "")
+                              + (", lines that meet the hole (brick's joints) first carried across it at 1/2 size by "
+                                 "exemplar copying guided by the network's fill (`gpnn.fill_exemplar`)"
+                                 if (config.get("texture") or {}).get("method") == "structure" else "")
                               + ")")),
             "cyclegan": ("One direction of a CycleGAN (unpaired translation; ResNet generator) that turns a "
                          f"{(config.get('domains') or {}).get('source', 'A')} photo into a "

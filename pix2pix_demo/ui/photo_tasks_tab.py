@@ -45,9 +45,9 @@ FILL_HELP = (
     "and press **Fill in**: the model paints the painted region from its surroundings; every pixel you did not "
     "paint stays exactly as it was. The mask you painted is shown on the photo. A small U-Net (5 MB) starts from a "
     "smooth classical fill and lays out the colours; then the region is rebuilt from small patches of the photo "
-    "around it, so it gets the photo's own grain: best on smooth or out-of-focus backgrounds and on grass-like "
-    "texture (try a stroke across chelsea's blurred background); it cannot redraw a missing eye or window, lines "
-    "such as brick joints or fur stripes stop at the stroke, and fur comes back mottled.")
+    "around it, lines that meet it first (brick joints carry across), so it gets the photo's own grain: best on "
+    "smooth or out-of-focus backgrounds and on grass-like or brick texture (try a stroke across chelsea's blurred "
+    "background); it cannot redraw a missing eye or window, and fur comes back mottled.")
 
 
 def model_for(task: str):
