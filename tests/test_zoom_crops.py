@@ -5,7 +5,9 @@ import torch
 import torch.nn.functional as F
 
 from pix2pix_demo.projected import ProjectedDiscriminator, hinge_generator_loss
-from train.harness.pretrained import generator_terms, zoom_crops, zoom_pass, zoom_windows
+import pytest
+
+from train.harness.pretrained import generator_terms, make_feature_losses, zoom_crops, zoom_pass, zoom_windows
 
 
 def picture(n=2, size=32):
@@ -69,3 +71,8 @@ def test_generator_terms_unchanged_without_zoom_and_adds_the_zoom_term():
                                 (1.0,), extra, zoom=((zoom_real, zoom_fake, zoom_ink), heads))
     expected = plain + 2.0 * hinge_generator_loss(heads(zoom_fake, zoom_ink)) + 0.5 * extra["loss_zoom_perceptual"]
     assert torch.allclose(with_zoom, expected) and extra["loss_zoom_perceptual"] > 0
+
+
+def test_a_trainer_without_zoom_pass_refuses_the_option():
+    with pytest.raises(SystemExit, match="does not use it"):
+        make_feature_losses(args(patchgan=True, d_features="lite0"), "cpu")

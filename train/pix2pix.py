@@ -406,7 +406,7 @@ def main(args) -> Path | None:
     ema = copy.deepcopy(generator).eval().requires_grad_(False) if args.ema > 0 else None
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr_d or args.lr, betas=(args.beta1, 0.999))
-    features, projected, opt_p = make_feature_losses(args, device)
+    features, projected, opt_p = make_feature_losses(args, device, zoom=True)
     zoom_heads, opt_z = (make_projected_heads(args, device, seed_offset=2) if projected is not None
                          and args.projected_zoom_crops else (None, None))
     gan = make_gan_loss(args)

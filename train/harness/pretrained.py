@@ -68,13 +68,15 @@ def parse_weights(spec: str) -> tuple[float, ...]:
     return weights
 
 
-def make_feature_losses(args, device, condition_channels: int = 1, size: int | None = None):
+def make_feature_losses(args, device, condition_channels: int = 1, size: int | None = None, zoom: bool = False):
     """(frozen features, projected discriminator, its optimizer) for --d-features / --lambda-perceptual;
     Nones when neither is asked for. `condition_channels`: what the heads are told besides the features
     (1: the input's ink; a label map's classes for SPADE; 0: nothing, SRGAN's unconditional judge).
     `size`: the side of the training images the heads see (default --size)."""
     if not args.patchgan and args.d_features == "none":
         raise SystemExit("--no-patchgan leaves no discriminator: add --d-features lite0.")
+    if getattr(args, "projected_zoom_crops", 0) and not zoom:  # `zoom`: the trainer calls zoom_pass
+        raise SystemExit("--projected-zoom-crops: this trainer does not use it (train.pix2pix does).")
     if args.d_features == "none" and not args.lambda_perceptual:
         return None, None, None
     unknown = set(filter(None, args.diffaugment.split(","))) - set(AUGMENT_POLICIES) - {"color"}
