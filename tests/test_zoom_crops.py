@@ -76,3 +76,12 @@ def test_generator_terms_unchanged_without_zoom_and_adds_the_zoom_term():
 def test_a_trainer_without_zoom_pass_refuses_the_option():
     with pytest.raises(SystemExit, match="does not use it"):
         make_feature_losses(args(patchgan=True, d_features="lite0"), "cpu")
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(d_features="none", lambda_zoom=2.0), "add --d-features lite0"),
+    (dict(d_features="lite0", lambda_zoom=0.0, lambda_zoom_perceptual=0.0), "nothing uses the windows"),
+])
+def test_zoom_windows_nobody_would_use_are_refused(changes, message):
+    with pytest.raises(SystemExit, match=message):
+        make_feature_losses(args(patchgan=True, **changes), "cpu", zoom=True)

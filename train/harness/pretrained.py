@@ -75,9 +75,15 @@ def make_feature_losses(args, device, condition_channels: int = 1, size: int | N
     `size`: the side of the training images the heads see (default --size)."""
     if not args.patchgan and args.d_features == "none":
         raise SystemExit("--no-patchgan leaves no discriminator: add --d-features lite0.")
-    if getattr(args, "projected_zoom_crops", 0) and not zoom:  # `zoom`: the trainer calls zoom_pass
+    zoom_crops_asked = getattr(args, "projected_zoom_crops", 0)
+    if zoom_crops_asked and not zoom:  # `zoom`: the trainer calls zoom_pass
         raise SystemExit("--projected-zoom-crops: this trainer does not use it (train.pix2pix does).")
-    if args.d_features == "none" and not args.lambda_perceptual:
+    if zoom_crops_asked and args.d_features == "none" and args.lambda_zoom:
+        raise SystemExit("--projected-zoom-crops: the zoom heads judge the frozen network's features: add "
+                         "--d-features lite0 (or --lambda-zoom 0 with --lambda-zoom-perceptual).")
+    if zoom_crops_asked and not args.lambda_zoom and not args.lambda_zoom_perceptual:
+        raise SystemExit("--projected-zoom-crops: nothing uses the windows (--lambda-zoom and --lambda-zoom-perceptual are 0).")
+    if args.d_features == "none" and not args.lambda_perceptual and not (zoom_crops_asked and args.lambda_zoom_perceptual):
         return None, None, None
     unknown = set(filter(None, args.diffaugment.split(","))) - set(AUGMENT_POLICIES) - {"color"}
     if unknown:
