@@ -278,6 +278,9 @@ def _summary(config: dict, name: str, folder: Path) -> str:
                               + (", lines that meet the hole (brick's joints) first carried across it at 1/2 size by "
                                  "exemplar copying guided by the network's fill (`gpnn.fill_exemplar`)"
                                  if (config.get("texture") or {}).get("method") == "structure" else "")
+                              + (f"; a hole of more than {int(config['texture']['max_hole'])} px is rebuilt where it "
+                                 "has that many and enlarged into it (softer, in bounded time)"
+                                 if (config.get("texture") or {}).get("max_hole") else "")
                               + ")")),
             "cyclegan": ("One direction of a CycleGAN (unpaired translation; ResNet generator) that turns a "
                          f"{(config.get('domains') or {}).get('source', 'A')} photo into a "

@@ -53,6 +53,9 @@ EXACT_PAIRS = 1.2e8  # levels with more query x key pairs search locally (see _l
 SEARCH_RADIUS = 4
 _CHUNK = 1024  # queries per block of the local search (x candidates x PCA dims floats)
 _BLOCK_ELEMENTS = 262_144  # floats per block of the exact search (1 MB: it stays in the cache)
+# fill_hole's bound: a hole of more pixels is rebuilt at the scale where it has this many (then enlarged into the
+# hole); 128^2, about one 32-px stroke across a 512-px photo (16.3k px), which keeps its full-size finish
+MAX_HOLE = 16_384
 
 
 def _level_shapes(height: int, width: int, coarse: int, ratio: float) -> list[tuple[int, int]]:
@@ -421,7 +424,8 @@ def _spread(difference: torch.Tensor, band: torch.Tensor, inside: torch.Tensor, 
 def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.5, iterations: int = 1,
               ring: int = 48, radius: int = 2, sigma: float | None = 0.5, pca_dims: int = 24,
               exact_pairs: float = 2e7, lowpass: float = 0.0, seam: float = 4.0,
-              blurred_keys: bool = False, alpha: float | None = None, exemplar: dict | None = None) -> torch.Tensor:
+              blurred_keys: bool = False, alpha: float | None = None, exemplar: dict | None = None,
+              max_hole: int | None = MAX_HOLE) -> torch.Tensor:
     """The hole of `picture` rebuilt from the picture's own patches OUTSIDE the hole (content-aware fill:
     GPNN's coarse-to-fine nearest neighbours with a key mask). picture: (1, C, H, W) in [-1, 1], the photo
     with a first fill in its hole (e.g. a network's); hole: (H, W) bool, True = to rebuild. -> the same
@@ -456,7 +460,16 @@ def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.
     without the seam a smooth gradient's fill showed as a lighter or bluer band.
 
     `exemplar` (`fill_exemplar`'s keywords; levels >= 2): the coarsest query is first filled by fill_exemplar
-    and the next level looks exactly where it matched (centred `_propagate`): lines cross the hole."""
+    and the next level looks exactly where it matched (centred `_propagate`): lines cross the hole.
+
+    Time bound (issue 29, docs/photo-tasks.md session 21): `max_hole` (default MAX_HOLE; None: no bound). A hole of
+    more pixels is rebuilt with all of the above on the window shrunk by sqrt(max_hole / hole pixels) (the hole
+    there: every pixel its area touched; `ring` scaled alike, at least 14 px), and that result, enlarged
+    (bicubic), goes into the hole only: kept pixels stay exact, the fill is softer than a full-size one, and where
+    the kept frame is too thin at that scale for a whole patch (e.g. a box over 80 % of a 512-px photo) the first
+    fill comes back unchanged. So the work (exemplar steps, queries x keys) is about that of a max_hole-pixel
+    hole whatever the mask. Queries whose local window holds no valid key search every key, or every n-th one
+    where they x the keys would pass `exact_pairs`."""
     hole = torch.as_tensor(hole, dtype=torch.bool)
     if picture.dim() != 4 or tuple(picture.shape[-2:]) != tuple(hole.shape):
         raise ValueError(f"fill_hole: picture {tuple(picture.shape)} and hole {tuple(hole.shape)} do not match.")
@@ -466,7 +479,10 @@ def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.
         return picture.clone()
     height, width = hole.shape
     rows, cols = torch.nonzero(hole, as_tuple=True)
-    margin = int(ring) + PATCH + 3
+    # a hole of more than max_hole pixels: the finish runs shrunk by `scale` (see below), its window as wide there
+    scale = math.sqrt(int(max_hole) / len(rows)) if max_hole is not None and len(rows) > int(max_hole) else 1.0
+    ring_here = int(ring) if scale == 1.0 else max(2 * PATCH, round(int(ring) * scale))  # the same reach in the photo
+    margin = math.ceil((ring_here + PATCH + 3) / scale)
     top, bottom = max(0, int(rows.min()) - margin), min(height, int(rows.max()) + 1 + margin)
     left, right = max(0, int(cols.min()) - margin), min(width, int(cols.max()) + 1 + margin)
     crop = picture[..., top:bottom, left:right].float()
@@ -476,6 +492,21 @@ def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.
         return picture.clone()
     import cv2
 
+    if scale < 1.0:
+        # a big hole: the whole finish on the window shrunk until the hole has max_hole pixels (those the hole's
+        # area touches there), its result enlarged into the hole; kept pixels stay exact
+        shape = (max(PATCH + 2, round(ch * scale)), max(PATCH + 2, round(cw * scale)))
+        small_hole = F.interpolate(crop_hole[None, None].float(), size=shape, mode="area")[0, 0] > 0
+        start = _resize(crop, shape)
+        small = fill_hole(start, small_hole, levels=levels, ratio=ratio, iterations=iterations,
+                          ring=ring_here, radius=radius, sigma=sigma, pca_dims=pca_dims, exact_pairs=exact_pairs,
+                          lowpass=lowpass, seam=seam, blurred_keys=blurred_keys, alpha=alpha, exemplar=exemplar,
+                          max_hole=None)
+        if torch.equal(small, start):  # nothing to copy from at that scale: the first fill as it was, not blurred
+            return picture.clone()
+        out = picture.clone()
+        out[..., top:bottom, left:right] = torch.where(crop_hole, _resize(small, (ch, cw)), crop).to(out.dtype)
+        return out
     shapes = []
     for n in range(int(levels)):
         factor = float(ratio) ** (int(levels) - 1 - n)
@@ -530,8 +561,9 @@ def fill_hole(picture: torch.Tensor, hole, *, levels: int = 2, ratio: float = 0.
                     candidates = torch.cat([candidates, _coherent(previous[0], grid, grid)[ask_rows]], 1)
                 found = _local_nearest(q, torch.cat([k, k.new_zeros(1, k.shape[1])]), lookup[candidates], usable)
                 lost = found < 0
-                if lost.any():  # no valid key around: search all of them for these few
-                    found[lost] = _nearest(q[lost], k, None)
+                if lost.any():  # no valid key around: search all of them (every n-th past exact_pairs) for these
+                    stride = max(1, math.ceil(int(lost.sum()) * len(k) / exact_pairs))
+                    found[lost] = _nearest(q[lost], k[::stride], None) * stride
             index = index.clone()
             index[ask_rows] = valid_rows[found]
             previous = (index, grid, grid)
@@ -606,7 +638,13 @@ def fill_exemplar(picture: torch.Tensor, hole, *, patch: int = 9, ring: int = 48
         return picture.clone()
     continued = np.zeros_like(image)  # the chosen patches' values on the kept pixels they overlapped
     overlaps = np.zeros(known.shape, np.float32)
-    tensor = torch.from_numpy(image)
+    # every key's patch once (kept pixels never change), (keys, p*p, C); key_id: a centre's row in it
+    key_rows, key_cols = np.nonzero(keys)
+    key_id = np.full(known.shape, -1, np.int64)
+    key_id[key_rows, key_cols] = np.arange(len(key_rows))
+    windows = np.lib.stride_tricks.sliding_window_view(image, (p, p), axis=(0, 1))  # (H-p+1, W-p+1, C, p, p)
+    key_patches = torch.from_numpy(np.ascontiguousarray(windows[key_rows - half, key_cols - half]
+                                                        .transpose(0, 2, 3, 1)).reshape(len(key_rows), -1))
     ones3 = np.ones((3, 3), np.uint8)
     area = float(p * p)
     priority = np.full(known.shape, -1.0, np.float32)
@@ -651,27 +689,24 @@ def fill_exemplar(picture: torch.Tensor, hole, *, patch: int = 9, ring: int = 48
             if allowed.any() or reach > max(known.shape):
                 break
             reach *= 2
-        region = (slice(y0 - half, y1 + half), slice(x0 - half, x1 + half))
-        # one convolution: the known pixels' squared differences and the unknown part's mean colour
-        known_w = torch.from_numpy((have / max(1, have.sum())).astype(np.float32))
-        kernel = torch.zeros(1 + channels, 2 * channels, p, p)
-        kernel[0, :channels] = known_w
-        kernel[0, channels:] = -2 * known_w * torch.from_numpy(image[sl]).permute(2, 0, 1)
-        for c in range(channels):
-            kernel[1 + c, channels + c] = torch.from_numpy((want / want.sum()).astype(np.float32))
-        around = tensor[region]
-        flat = around.permute(2, 0, 1)[None]
-        result = F.conv2d(torch.cat([flat * flat, flat], 1), kernel)[0]
-        wanted = torch.from_numpy(guide_image[sl][want])  # (unknown pixels, C)
-        score = result[0] + float(guide_mean) * ((result[1:] - wanted.mean(0)[:, None, None]) ** 2).sum(0)
-        if guide > 0:  # each unknown pixel's difference to the first fill beyond `tolerance`
-            size = score.shape
-            excess = torch.stack([around[r:r + size[0], c:c + size[1]] for r, c in zip(*np.nonzero(want))])
-            excess = excess.sub_(wanted[:, None, None, :]).abs_().sub_(float(tolerance)).clamp_(min=0)
-            score = score + float(guide) / len(wanted) * excess.square_().sum((0, 3))
-        score = np.where(allowed, score.numpy(), np.inf)
-        ky, kx = np.unravel_index(int(np.argmin(score)), score.shape)
-        ky, kx = int(ky) + y0, int(kx) + x0
+        # the candidates' patches: the mean squared difference on the known pixels, the unknown part's mean
+        # colour against the first fill's, and each unknown pixel's difference to it beyond `tolerance`
+        ids = torch.from_numpy(key_id[y0:y1, x0:x1][allowed])  # row-major: ties go to the first, as before
+        have_cols = torch.from_numpy(np.flatnonzero(np.repeat(have.ravel(), channels)))
+        want_cols = torch.from_numpy(np.flatnonzero(np.repeat(want.ravel(), channels)))
+        target = torch.from_numpy(image[sl].reshape(-1))
+        wanted = torch.from_numpy(guide_image[sl].reshape(-1)).index_select(0, want_cols)  # (unknown pixels x C)
+        candidates = key_patches.index_select(0, ids)  # (K, p*p*C), pixel-major
+        score = (candidates.index_select(1, have_cols) - target.index_select(0, have_cols)).square_().sum(1)
+        score /= max(1, len(have_cols) // channels)
+        unknown = candidates.index_select(1, want_cols)
+        colour = (unknown - wanted).view(len(ids), -1, channels).mean(1)  # the unknown part's mean colour difference
+        score += float(guide_mean) * colour.square_().sum(1)
+        if guide > 0:
+            score += float(guide) / (len(want_cols) // channels) * (
+                unknown.sub_(wanted).abs_().sub_(float(tolerance)).clamp_(min=0).square_().sum(1))
+        chosen = int(ids[int(torch.argmin(score))])
+        ky, kx = int(key_rows[chosen]), int(key_cols[chosen])
         source = image[ky - half:ky + half + 1, kx - half:kx + half + 1]
         filled = float(confidence[sl].sum()) / area
         image[sl] = np.where(want[..., None], source, image[sl])

@@ -294,8 +294,11 @@ def feather_weights(mask: np.ndarray, radius: float) -> np.ndarray:
 # fill-in's texture finish (a model config's "texture", gpnn.fill_hole's keywords): number keys -> (type, bounds)
 TEXTURE_NUMBERS = {"levels": (int, 1, 6), "ratio": (float, 0.3, 0.9), "iterations": (int, 1, 8), "ring": (int, 8, 256),
                    "radius": (int, 1, 8), "sigma": (float, 0.1, 10), "lowpass": (float, 0, 32), "seam": (float, 0, 32),
-                   "pca_dims": (int, 4, 147), "alpha": (float, 0.001, 100)}
-TEXTURE_NONE_OK = ("sigma", "alpha")  # may be null (fill_hole: a plain average / plain nearest neighbours)
+                   "pca_dims": (int, 4, 147), "alpha": (float, 0.001, 100),
+                   "max_hole": (int, 256, 1_000_000)}
+# may be null (fill_hole: a plain average / plain nearest neighbours / no bound on the hole's size; "max_hole" is the
+# hole pixels above which the finish runs shrunk to that many and is enlarged into the hole: gpnn.MAX_HOLE)
+TEXTURE_NONE_OK = ("sigma", "alpha", "max_hole")
 TEXTURE_STARTS = ("model", "telea")  # "start": the finish starts from the network's fill (default) or Telea's
 # "method": "structure" (session 21): fill_hole's coarsest level starts from gpnn.fill_exemplar with these keys
 TEXTURE_STRUCTURE = {"patch": (int, 3, 21), "window": (int, 4, 256), "guide": (float, 0, 100),
@@ -421,7 +424,9 @@ def fill_in(model: nn.Module, image, mask, seed: int | None = None, texture="mod
     hole's first R pixels (`feather_weights`), so the hole's border shows no seam. A model with "texture": {...}
     (or `texture` given here: a dict of `texture_options`, or None / False for none; "model": the config's) has
     its fill rebuilt from the photo's own unerased patches (`gpnn.fill_hole`, at the network's working size),
-    so the hole gets the photo's grain and the network's colour layout."""
+    so the hole gets the photo's grain and the network's colour layout. Its time is bounded by "max_hole" (default
+    gpnn.MAX_HOLE, 16384 px): a bigger hole is rebuilt at the scale where it has that many pixels and enlarged into
+    the hole (softer), so any mask on a 512-px photo takes about as long as one 32-px stroke across it."""
     rgb = np.asarray(to_rgb(read_photo(image)))
     height, width = rgb.shape[:2]
     erased = mask_of(mask, (width, height)) if not (isinstance(mask, np.ndarray) and mask.dtype == bool) else mask

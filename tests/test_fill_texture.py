@@ -234,6 +234,9 @@ def test_the_card_says_when_the_hole_is_rebuilt_from_the_photos_patches(tmp_path
     assert phrase in model_card(finished) and phrase not in model_card(plain)
     structure = save_tiny_photo_task(tmp_path / "s", "fill-in", config={"texture": {"method": "structure"}})
     assert "gpnn.fill_exemplar" in model_card(structure) and "fill_exemplar" not in model_card(finished)
+    bounded = save_tiny_photo_task(tmp_path / "b", "fill-in", config={"texture": {"max_hole": 16384}})
+    assert "more than 16384 px is rebuilt where it has that many" in model_card(bounded)
+    assert "more than" not in model_card(structure)
 
 
 def stripes_across_a_stroke():
@@ -284,5 +287,45 @@ def test_the_structure_method_is_an_option_of_fill_in_and_checked(models):
                          ({"method": "structure", "levels": 1}, "needs levels 2 or more"),
                          ({"method": "structure", "tolerance": 3}, "tolerance is 3, expected 0..2"),
                          ({"method": ["structure"]}, "method is")):
+        with pytest.raises(ValueError, match=message):
+            pt.texture_options(bad)
+
+
+def test_a_hole_above_max_hole_is_rebuilt_where_it_has_max_hole_pixels_and_enlarged(monkeypatch):
+    """The time bound (issue 29): a hole of more than max_hole pixels is the same as the finish run explicitly on the
+    picture shrunk to max_hole hole pixels (ring scaled alike) and enlarged into the hole; its structure level gets
+    a quarter of the pixels; a hole of max_hole pixels or fewer is untouched by the bound; kept pixels stay exact."""
+    picture = tensor(textured(160, 120))
+    hole = torch.zeros(120, 160, dtype=torch.bool)
+    hole[30:90, 40:120] = True  # 4800 px
+    first = torch.where(hole, picture.mean((2, 3), keepdim=True), picture)
+    seen = []
+    exemplar = gpnn.fill_exemplar
+    monkeypatch.setattr(gpnn, "fill_exemplar", lambda x, h, **k: seen.append(int(torch.as_tensor(h).sum())) or exemplar(x, h, **k))
+    full = gpnn.fill_hole(first, hole, exemplar={}, max_hole=None)
+    assert torch.equal(gpnn.fill_hole(first, hole, exemplar={}, max_hole=4800), full)
+    bounded = gpnn.fill_hole(first, hole, exemplar={}, max_hole=1200)  # shrunk by sqrt(1200 / 4800) = 1/2
+    assert len(seen) == 3 and seen[0] == seen[1] and seen[2] < seen[0] / 3, seen
+    assert torch.equal(bounded[..., ~hole], picture[..., ~hole]) and not torch.equal(bounded, full)
+    small_hole = torch.nn.functional.interpolate(hole[None, None].float(), size=(60, 80), mode="area")[0, 0] > 0
+    small = gpnn.fill_hole(gpnn._resize(first, (60, 80)), small_hole, exemplar={}, ring=24, max_hole=None)
+    assert torch.equal(bounded, torch.where(hole, gpnn._resize(small, (120, 160)), first))
+    assert gpnn.MAX_HOLE >= 128 * 128  # one 32-px stroke across a 512-px photo keeps its full-size finish
+    framed = torch.ones(120, 160, dtype=torch.bool)
+    framed[:6], framed[-6:], framed[:, :6], framed[:, -6:] = False, False, False, False
+    # at that scale no whole patch is kept: the first fill comes back exactly, not shrunk and enlarged
+    assert torch.equal(gpnn.fill_hole(first, framed, exemplar={}, max_hole=1200), first)
+
+
+def test_the_bound_is_a_texture_option_and_checked(models):
+    plain, _ = models
+    picture, mask = Image.fromarray(textured()), hole()
+    rgb = np.asarray(picture)
+    bounded = np.asarray(pt.fill_in(plain, picture, mask, texture={"max_hole": 256}))
+    unbounded = np.asarray(pt.fill_in(plain, picture, mask, texture={"max_hole": None}))
+    assert np.array_equal(bounded[~mask], rgb[~mask]) and not np.array_equal(bounded, unbounded)
+    assert np.array_equal(unbounded, np.asarray(pt.fill_in(plain, picture, mask, texture={"max_hole": int(mask.sum())})))
+    assert pt.texture_options({"max_hole": None}) == {"max_hole": None}
+    for bad, message in (({"max_hole": 10}, "max_hole is 10, expected 256..1000000"), ({"max_hole": 2.5}, "max_hole is 2.5")):
         with pytest.raises(ValueError, match=message):
             pt.texture_options(bad)
