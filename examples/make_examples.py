@@ -22,6 +22,8 @@ HERE = Path(__file__).resolve().parent
 SIZE = 512
 WIDTH = 4  # stroke width: like a small brush on the 512-px canvas
 PHOTOS = ("chelsea.png", "coffee.png")
+# the Fill in example of a regular texture: scikit-image's brick wall, 384 px, JPEG (28 KB, not 240 KB as a PNG)
+FILL_BRICK = ("brick.png", "brick.jpg", 384)
 BLACK_AND_WHITE = ("camera.png",)  # the Colour & fill tab's colourize example (a real black-and-white photo)
 
 
@@ -95,6 +97,10 @@ def main() -> None:
     for name in PHOTOS:
         if (args.photos / name).is_file():
             shutil.copyfile(args.photos / name, HERE / "photos" / name)
+    source, name, side = FILL_BRICK
+    if (args.photos / source).is_file():
+        brick = Image.open(args.photos / source).convert("L").resize((side, side), Image.LANCZOS)
+        brick.save(HERE / "photos" / name, quality=90)
     (HERE / "black-and-white").mkdir(exist_ok=True)
     for name in BLACK_AND_WHITE:
         if (args.photos / name).is_file():

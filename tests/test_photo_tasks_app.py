@@ -31,6 +31,20 @@ def test_photo_task_models_are_not_offered_by_the_draw_tab():
     assert not {"colourize", "fill-in"} & {key for _, key in logic.model_choices()}
 
 
+def test_every_example_photo_is_shipped_and_credited_as_cc0():
+    """_examples drops a missing file silently (a Space without examples still starts), so a typo or a file left
+    out of a commit would quietly lose an example: each listed one must exist, be a picture, and have its
+    CC0 line in examples/ATTRIBUTION.md."""
+    credits = (tab._EXAMPLES.parent / "ATTRIBUTION.md").read_text().splitlines()
+    for name, _ in (*tab.COLOURIZE_EXAMPLES, *tab.FILL_EXAMPLES):
+        path = (tab._EXAMPLES / name).resolve()
+        assert path.is_file(), name
+        assert min(Image.open(path).size) >= 256, name
+        relative = path.relative_to(tab._EXAMPLES.parent).as_posix()
+        assert any(line.startswith(f"| {relative} |") and line.rstrip().endswith("| CC0 |") for line in credits), relative
+    assert len(tab._examples(tab.FILL_EXAMPLES)) == len(tab.FILL_EXAMPLES) == 3
+
+
 def test_colourize_logic_grey_and_colour_at_the_photos_size():
     photo = picture(130, 70)
     grey, colour = tab.colourize_image(photo, 0)

@@ -32,7 +32,8 @@ _EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "photos"
 COLOURIZE_EXAMPLES = (("../black-and-white/camera.png", "a real black-and-white photo (scikit-image 'camera', CC0)"),
                       ("chelsea.png", "a tabby cat (scikit-image 'chelsea', CC0)"),
                       ("coffee.png", "a cup of coffee (scikit-image 'coffee', CC0)"))
-FILL_EXAMPLES = (("chelsea.png", "chelsea (CC0)"), ("coffee.png", "coffee (CC0)"))
+FILL_EXAMPLES = (("chelsea.png", "chelsea (CC0)"), ("coffee.png", "coffee (CC0)"),
+                 ("brick.jpg", "a brick wall (CC0)"))
 COLOURIZE_HELP = (
     "Upload a photo (colour or black-and-white) or pick an example: its **grey version** is what the model sees, "
     "and the model paints the colour back. The brightness of every pixel is the grey photo's own, so only the "
@@ -47,7 +48,7 @@ FILL_HELP = (
     "smooth classical fill and lays out the colours; then the region is rebuilt from small patches of the photo "
     "around it, lines that meet it first (brick joints carry across), so it gets the photo's own grain: best on "
     "smooth or out-of-focus backgrounds and on grass-like or brick texture (try a stroke across chelsea's blurred "
-    "background); it cannot redraw a missing eye or window, and fur comes back mottled.")
+    "background, or across the brick wall); it cannot redraw a missing eye or window, and fur comes back mottled.")
 
 
 def model_for(task: str):
