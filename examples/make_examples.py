@@ -100,7 +100,8 @@ def main() -> None:
     source, name, side = FILL_BRICK
     if (args.photos / source).is_file():
         brick = Image.open(args.photos / source).convert("L").resize((side, side), Image.LANCZOS)
-        brick.save(HERE / "photos" / name, quality=90)
+        (HERE / "fill-in").mkdir(exist_ok=True)  # not photos/: the Photo tab offers every file there as a cat example
+        brick.save(HERE / "fill-in" / name, quality=90)
     (HERE / "black-and-white").mkdir(exist_ok=True)
     for name in BLACK_AND_WHITE:
         if (args.photos / name).is_file():

@@ -33,7 +33,7 @@ COLOURIZE_EXAMPLES = (("../black-and-white/camera.png", "a real black-and-white 
                       ("chelsea.png", "a tabby cat (scikit-image 'chelsea', CC0)"),
                       ("coffee.png", "a cup of coffee (scikit-image 'coffee', CC0)"))
 FILL_EXAMPLES = (("chelsea.png", "chelsea (CC0)"), ("coffee.png", "coffee (CC0)"),
-                 ("brick.jpg", "a brick wall (CC0)"))
+                 ("../fill-in/brick.jpg", "a brick wall (CC0)"))
 COLOURIZE_HELP = (
     "Upload a photo (colour or black-and-white) or pick an example: its **grey version** is what the model sees, "
     "and the model paints the colour back. The brightness of every pixel is the grey photo's own, so only the "
