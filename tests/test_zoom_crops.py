@@ -81,6 +81,8 @@ def test_a_trainer_without_zoom_pass_refuses_the_option():
 @pytest.mark.parametrize("changes, message", [
     (dict(d_features="none", lambda_zoom=2.0), "add --d-features lite0"),
     (dict(d_features="lite0", lambda_zoom=0.0, lambda_zoom_perceptual=0.0), "nothing uses the windows"),
+    (dict(d_features="lite0", zoom_window="128"), "two whole numbers"),
+    (dict(d_features="lite0", zoom_window="128,96"), "LO <= HI"),
 ])
 def test_zoom_windows_nobody_would_use_are_refused(changes, message):
     with pytest.raises(SystemExit, match=message):

@@ -75,13 +75,14 @@ def example_rows() -> list[list[str]]:
     """[photo path, model key] per example photo: a close-up cat (scikit-image's chelsea: the cat fills the photo)
     goes with the close-up model when one is installed, every other photo with the default model."""
     faces = logic.close_up_model()
-    rows = []
-    for path in sorted(EXAMPLES_DIR.glob("*")):
-        if path.suffix.lower() in (".png", ".jpg"):
-            rows.append([str(path), faces if faces and path.stem in CLOSE_UP_EXAMPLES else logic.default_model()])
-    return rows
+    paths = [EXAMPLES_DIR / name for name in EXAMPLES]
+    return [[str(path), faces if faces and path.stem in CLOSE_UP_EXAMPLES else logic.default_model()]
+            for path in paths if path.is_file()]
 
 
+# the Photo tab's example photos, listed (examples/photos is shared with Colourize and Fill in, whose examples are
+# not all cat photos): scikit-image's CC0 chelsea and coffee
+EXAMPLES = ("chelsea.png", "coffee.png")
 CLOSE_UP_EXAMPLES = {"chelsea"}  # example photos that are face close-ups
 
 

@@ -165,6 +165,11 @@ def object_color(image: Image.Image) -> np.ndarray:
     return array[foreground].mean(axis=0) if foreground.mean() >= 0.01 else array.reshape(-1, 3).mean(axis=0)
 
 
+def object_inside(mask: np.ndarray) -> torch.Tensor:
+    """`mask` (H×W bool, the object) shrunk by 3 px: the object's inside, not its outline (bool tensor)."""
+    return -F.max_pool2d(-torch.from_numpy(mask.astype(np.float32))[None, None], 7, 1, 3)[0, 0] > 0.5
+
+
 def fine_detail(image: Image.Image, mask: np.ndarray) -> float:
     """Mean |Laplacian| of the grey image (0..1) over `mask` shrunk by 3 px (the object's inside, not its
     outline): how much fine texture (fur) an object has. A model's "texture ratio" is its outputs' value
@@ -172,7 +177,7 @@ def fine_detail(image: Image.Image, mask: np.ndarray) -> float:
     grey = torch.from_numpy(np.asarray(image.convert("L"), np.float32) / 255)[None, None]
     kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])[None, None]
     laplacian = F.conv2d(grey, kernel, padding=1)[0, 0].abs()
-    inside = -F.max_pool2d(-torch.from_numpy(mask.astype(np.float32))[None, None], 7, 1, 3)[0, 0] > 0.5
+    inside = object_inside(mask)
     return float(laplacian[inside].mean()) if inside.any() else 0.0
 
 
@@ -182,7 +187,7 @@ def white_blotches(image: Image.Image, mask: np.ndarray, white: int = 230) -> tu
     blotches a model paints on a filled surface (a toe cap, a flap); a sheen short of white does not count.
     Pool the counts over a set of pictures (the evaluator's "white_in_object")."""
     grey = np.asarray(image.convert("RGB")).min(axis=2) >= white
-    inside = (-F.max_pool2d(-torch.from_numpy(mask.astype(np.float32))[None, None], 7, 1, 3)[0, 0] > 0.5).numpy()
+    inside = object_inside(mask).numpy()
     return int((grey & inside).sum()), int(inside.sum())
 
 

@@ -81,6 +81,8 @@ def make_feature_losses(args, device, condition_channels: int = 1, size: int | N
     if zoom_crops_asked and args.d_features == "none" and args.lambda_zoom:
         raise SystemExit("--projected-zoom-crops: the zoom heads judge the frozen network's features: add "
                          "--d-features lite0 (or --lambda-zoom 0 with --lambda-zoom-perceptual).")
+    if zoom_crops_asked:
+        zoom_window(args)  # a bad --zoom-window stops the run before it starts, not at its first step
     if zoom_crops_asked and not args.lambda_zoom and not args.lambda_zoom_perceptual:
         raise SystemExit("--projected-zoom-crops: nothing uses the windows (--lambda-zoom and --lambda-zoom-perceptual are 0).")
     if args.d_features == "none" and not args.lambda_perceptual and not (zoom_crops_asked and args.lambda_zoom_perceptual):
@@ -107,6 +109,22 @@ def make_projected_heads(args, device, condition_channels: int = 1, size: int | 
     return projected, torch.optim.Adam(projected.parameters(), lr=lr, betas=(args.beta1, 0.999))
 
 
+def input_ink(real_a: torch.Tensor) -> torch.Tensor:
+    """The projected heads' default condition: the input drawing's ink, N×1×H×W in [0, 1] (1 = black line)."""
+    return (1 - real_a.float().mean(dim=1, keepdim=True)) / 2
+
+
+def zoom_window(args) -> tuple[int, int]:
+    """--zoom-window "LO,HI" -> (LO, HI), SystemExit with a message unless 8 <= LO <= HI."""
+    try:
+        low, high = (int(v) for v in str(args.zoom_window).split(","))
+    except ValueError:
+        raise SystemExit(f"--zoom-window {args.zoom_window!r}: two whole numbers of pixels, e.g. 96,128.") from None
+    if not 8 <= low <= high:
+        raise SystemExit(f"--zoom-window {args.zoom_window!r}: needs 8 <= LO <= HI.")
+    return low, high
+
+
 def feature_pass(features, real_a, real_b, fake_b, policy: str, condition=None):
     """One DiffAugment draw applied alike to target and output (and the projected heads' condition:
     the input's ink, or `condition` if given, e.g. one-hot labels), then the frozen features:
@@ -114,7 +132,7 @@ def feature_pass(features, real_a, real_b, fake_b, policy: str, condition=None):
     batch, _, height, width = real_b.shape
     params = sample_augment(batch, height, width, policy=tuple(filter(None, policy.split(","))))
     if condition is None:
-        condition = (1 - real_a.float().mean(dim=1, keepdim=True)) / 2
+        condition = input_ink(real_a)
     ink = augment(condition.float(), params, colour=False, fill=0.0)
     with torch.no_grad():
         feats_real = features(augment(real_b, params))
@@ -149,10 +167,9 @@ def zoom_pass(features, real_a, real_b, fake_b, args, condition=None):
     """--projected-zoom-crops: feature_pass over the same windows of target, output and ink (None when off)."""
     if not getattr(args, "projected_zoom_crops", 0):
         return None
-    low, high = (int(v) for v in args.zoom_window.split(","))
-    windows = zoom_windows(real_b, args.projected_zoom_crops, low, high)
+    windows = zoom_windows(real_b, args.projected_zoom_crops, *zoom_window(args))
     if condition is None:
-        condition = (1 - real_a.float().mean(dim=1, keepdim=True)) / 2
+        condition = input_ink(real_a)
     size = real_b.shape[-1]
     ink = zoom_crops(condition.float(), windows, size)
     return feature_pass(features, None, zoom_crops(real_b, windows, size), zoom_crops(fake_b, windows, size),
